@@ -1,0 +1,32 @@
+# The two commands of the README's first screen. Each installs what it needs into .venv
+# (re-installing when pyproject.toml changes) and then does its job.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## headless load run against the embedded mock models; prints the report path
+	$(VENV)/bin/loadprofile run $(ARGS)
+
+test: $(STAMP)  ## lint, type-check, then the whole test suite
+	$(VENV)/bin/ruff check loadprofile tests benchmarks scripts locustfiles
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check loadprofile tests benchmarks scripts locustfiles
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)  ## client timing accuracy and throughput sweep (prints figures)
+	$(PY) benchmarks/client_sweep.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,135 @@
+"""The ``loadprofile`` command: parses flags and hands over; nothing else lives here.
+
+Flags mean what Locust's flags of the same name mean (``--host``, ``-u``, ``-r``, ``-t``).
+Every failure the user can cause ends in one line on stderr and exit code 2 (3 when the
+target cannot be reached), never in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from loadprofile import __version__
+from loadprofile.config import CliValues, ConfigError, resolve
+from loadprofile.errors import LoadprofileError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"loadprofile: error: {message} (see {self.prog} --help)\n")
+
+
+def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("run", help="run a headless load test and write a run folder + report",
+                       description="Replay recorded conversations against one or more models. "
+                       "Without --host, the embedded mock models are started and used.")
+    p.add_argument("--host", help="base URL of an OpenAI-compatible server (default: mock)")
+    p.add_argument("--model", action="append", default=[], metavar="NAME[=WEIGHT]",
+                   help="model to load (repeatable); WEIGHT sets its share of the users")
+    p.add_argument("--config", type=Path, help="TOML file with [[targets]] and [load]")
+    p.add_argument("--dataset", help="conversations: OpenAI chat JSONL or ShareGPT JSON/JSONL")
+    p.add_argument("-u", "--users", type=int, help="concurrent users (default 20)")
+    p.add_argument("-r", "--spawn-rate", type=float, help="users started per second (default 5)")
+    p.add_argument("-t", "--run-time", help="e.g. 30s, 5m, 1h30m (default 30s)")
+    p.add_argument("--think-time", help="seconds between turns, MIN-MAX (default 1-3; 0 = none)")
+    p.add_argument("--history", choices=("recorded", "live"),
+                   help="history holds the recorded replies (default) or the model's own")
+    p.add_argument("--timeout", help="per-request timeout (default 300s)")
+    p.add_argument("--max-tokens", type=int, help="max_tokens per request (default 256)")
+    p.add_argument("--stop-timeout", help="at the end, wait this long for requests in flight "
+                   "(default 30s)")
+    p.add_argument("--interval", help="histogram interval (default 1s)")
+    p.add_argument("--seed", type=int, help="seed for think times and the mock (default 0)")
+    p.add_argument("--api-key-env", help="environment variable holding the API key "
+                   "(default OPENAI_API_KEY when it is set)")
+    p.add_argument("--out", help="run folder (default reports/<run-id>)")
+    p.add_argument("--no-report", action="store_true", help="skip building report.html")
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(prog="loadprofile", description="Load tester and tail-latency profiler "
+                     "for LLM inference endpoints.")
+    parser.add_argument("--version", action="version", version=f"loadprofile {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_run(sub)
+    rep = sub.add_parser("report", help="rebuild report.html from a run folder alone")
+    rep.add_argument("run_dir", type=Path)
+    sub.add_parser("mock", help="serve the embedded mock models (see loadprofile mock --help)",
+                   add_help=False)
+    return parser
+
+
+def _cli_values(args: argparse.Namespace) -> CliValues:
+    api_key_env = args.api_key_env
+    if api_key_env is None and os.environ.get("OPENAI_API_KEY"):
+        api_key_env = "OPENAI_API_KEY"
+    return CliValues(
+        host=args.host, models=tuple(args.model), config=args.config, dataset=args.dataset,
+        out=args.out, users=args.users, spawn_rate=args.spawn_rate, run_time=args.run_time,
+        think_time=args.think_time, history=args.history, timeout=args.timeout,
+        max_tokens=args.max_tokens, interval=args.interval, stop_timeout=args.stop_timeout,
+        seed=args.seed, api_key_env=api_key_env,
+    )  # fmt: skip
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    try:
+        config = resolve(_cli_values(args))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    from loadprofile import runner  # imports Locust: gevent patches this process from here on
+    from loadprofile.console import Console
+
+    console = Console()
+    outcome = runner.run(config, console, ["loadprofile", *argv])
+    console.summary_table(outcome.summary)
+    if outcome.partial:
+        console.warn(f"the run was cut short; {outcome.run_dir} holds what was measured")
+    # Interrupted runs exit like the signal that stopped them (130 SIGINT, 143 SIGTERM), so a
+    # pipeline never mistakes a partial run for a complete one.
+    code = {"SIGINT": 130, "SIGTERM": 143}.get(outcome.interrupted_by or "", 0)
+    if args.no_report:
+        console.info(f"run folder: {outcome.run_dir}")
+        return code
+    from loadprofile.report import build_report
+
+    console.info(f"report: {build_report(outcome.run_dir)}")
+    return code
+
+
+def _report(run_dir: Path) -> int:
+    from loadprofile.report import ReportError, build_report
+
+    try:
+        path = build_report(run_dir)
+    except ReportError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"report: {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["mock"]:
+        from loadprofile.mock.server import main as mock_main
+
+        return mock_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args, argv)
+        return _report(args.run_dir)
+    except LoadprofileError as exc:
+        print(f"loadprofile: error: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("loadprofile: interrupted", file=sys.stderr, flush=True)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,295 @@
+"""Run configuration: CLI values and an optional TOML file resolved into one frozen object.
+
+Pure core. Secrets never live here: a target names the environment variable that holds its
+API key, and only the variable's name is ever written to the run folder.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HISTORY_MODES = ("recorded", "live")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)?")
+
+
+class ConfigError(ValueError):
+    """Bad configuration; the message is one line meant for the user."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One model behind one endpoint; ``name`` labels it in every output."""
+
+    name: str
+    model: str
+    host: str | None = None
+    api_key_env: str | None = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    users: int = 20
+    spawn_rate: float = 5.0
+    run_time_s: float = 30.0
+    think_time_s: tuple[float, float] = (1.0, 3.0)
+    history: str = "recorded"
+    timeout_s: float = 300.0
+    max_tokens: int | None = 256
+    interval_s: float = 1.0
+    stop_timeout_s: float = 30.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    targets: tuple[Target, ...]
+    dataset: Path | None
+    out_dir: Path | None
+    load: LoadConfig = field(default_factory=LoadConfig)
+    host: str | None = None  # --host without --model: the runner asks it for its model
+    api_key_env: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """For run.json: everything, secrets excluded by construction."""
+        return {
+            "targets": [asdict(t) for t in self.targets],
+            "dataset": str(self.dataset) if self.dataset else None,
+            "load": asdict(self.load),
+        }
+
+
+def parse_duration(text: str | float | int, what: str = "duration") -> float:
+    """'90', '30s', '5m', '1h30m', '250ms' -> seconds."""
+    if isinstance(text, int | float):
+        if text < 0:
+            raise ConfigError(f"{what} must not be negative: {text}")
+        return float(text)
+    s = text.strip().lower()
+    total, pos = 0.0, 0
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+    for match in _DURATION.finditer(s):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * units[match.group(2)]
+        pos = match.end()
+    if not s or pos != len(s):
+        raise ConfigError(f"bad {what} {text!r} (use e.g. 30s, 5m, 1h30m)")
+    return total
+
+
+def parse_think_time(text: str) -> tuple[float, float]:
+    """'1-3' -> (1.0, 3.0); '2' -> (2.0, 2.0); seconds."""
+    parts = str(text).split("-")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ConfigError(f"bad --think-time {text!r} (use MIN-MAX seconds, e.g. 1-3)") from None
+    if len(values) not in (1, 2) or min(values) < 0:
+        raise ConfigError(f"bad --think-time {text!r} (use MIN-MAX seconds, e.g. 1-3)")
+    low, high = values[0], values[-1]
+    if high < low:
+        raise ConfigError(f"bad --think-time {text!r}: MAX is below MIN")
+    return low, high
+
+
+def parse_model_spec(spec: str) -> Target:
+    """'NAME' or 'NAME=WEIGHT'."""
+    name, sep, weight_text = spec.partition("=")
+    name = name.strip()
+    if not name:
+        raise ConfigError(f"bad --model {spec!r}")
+    weight = 1.0
+    if sep:
+        try:
+            weight = float(weight_text)
+        except ValueError:
+            raise ConfigError(f"bad weight in --model {spec!r} (use NAME=WEIGHT)") from None
+        if weight <= 0:
+            raise ConfigError(f"weight must be positive in --model {spec!r}")
+    return Target(name=name, model=name, weight=weight)
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+_TARGET_KEYS = {"name", "model", "host", "api_key_env", "weight"}
+_LOAD_KEYS = {
+    "users", "spawn_rate", "run_time", "think_time", "history", "timeout", "max_tokens",
+    "interval", "stop_timeout", "seed", "dataset", "out",
+}  # fmt: skip
+
+
+def targets_from_toml(data: dict[str, Any], source: Path) -> list[Target]:
+    raw = data.get("targets", [])
+    if not isinstance(raw, list):
+        raise ConfigError(f"{source}: 'targets' must be an array of tables ([[targets]])")
+    targets = []
+    for i, item in enumerate(raw, 1):
+        if not isinstance(item, dict):
+            raise ConfigError(f"{source}: targets #{i} is not a table")
+        unknown = set(item) - _TARGET_KEYS
+        if unknown:
+            keys = ", ".join(sorted(unknown))
+            raise ConfigError(f"{source}: targets #{i}: unknown key(s) {keys}")
+        if not isinstance(item.get("model"), str) or not item["model"]:
+            raise ConfigError(f"{source}: targets #{i} needs a 'model' string")
+        weight = item.get("weight", 1.0)
+        if not isinstance(weight, int | float) or weight <= 0:
+            raise ConfigError(f"{source}: targets #{i}: weight must be a positive number")
+        targets.append(Target(
+            name=str(item.get("name") or item["model"]), model=item["model"],
+            host=item.get("host"), api_key_env=item.get("api_key_env"), weight=float(weight),
+        ))  # fmt: skip
+    return targets
+
+
+def load_section(data: dict[str, Any], source: Path) -> dict[str, Any]:
+    section = data.get("load", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: [load] must be a table")
+    unknown = set(section) - _LOAD_KEYS
+    if unknown:
+        raise ConfigError(f"{source}: [load]: unknown key(s) {', '.join(sorted(unknown))}")
+    unknown_top = set(data) - {"load", "targets"}
+    if unknown_top:
+        raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown_top))}")
+    return section
+
+
+def check_targets(targets: list[Target]) -> None:
+    names = [t.name for t in targets]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"target names must be unique; repeated: {', '.join(dupes)}")
+    for t in targets:
+        if t.host is not None and not re.match(r"^https?://[^/\s]+", t.host):
+            raise ConfigError(f"target {t.name}: host must be an http(s) URL, got {t.host!r}")
+
+
+@dataclass(frozen=True)
+class CliValues:
+    """What the command line said; None means 'not given' (TOML, then defaults apply)."""
+
+    host: str | None = None
+    models: tuple[str, ...] = ()
+    config: Path | None = None
+    dataset: str | None = None
+    out: str | None = None
+    users: int | None = None
+    spawn_rate: float | None = None
+    run_time: str | None = None
+    think_time: str | None = None
+    history: str | None = None
+    timeout: str | None = None
+    max_tokens: int | None = None
+    interval: str | None = None
+    stop_timeout: str | None = None
+    seed: int | None = None
+    api_key_env: str | None = None
+
+
+def resolve(cli: CliValues) -> RunConfig:
+    """CLI over TOML over defaults. Targets without a host get ``cli.host`` (may be None:
+    the runner then starts the embedded mock and fills it in)."""
+    data = load_toml(cli.config) if cli.config else {}
+    source = cli.config or Path("<cli>")
+    section = load_section(data, source)
+
+    cli_load = {
+        "users": cli.users, "spawn_rate": cli.spawn_rate, "run_time": cli.run_time,
+        "think_time": cli.think_time, "history": cli.history, "timeout": cli.timeout,
+        "max_tokens": cli.max_tokens, "interval": cli.interval,
+        "stop_timeout": cli.stop_timeout, "seed": cli.seed,
+        "dataset": cli.dataset, "out": cli.out,
+    }  # fmt: skip
+    values = {**section, **{k: v for k, v in cli_load.items() if v is not None}}
+    targets = _resolve_targets(cli, data, source)
+    load = _resolve_load(values)
+    dataset = values.get("dataset")
+    out = values.get("out")
+    return RunConfig(
+        targets=tuple(targets),
+        dataset=Path(dataset) if dataset else None,
+        out_dir=Path(out) if out else None,
+        load=load,
+        host=cli.host,
+        api_key_env=cli.api_key_env,
+    )
+
+
+def _resolve_targets(cli: CliValues, data: dict[str, Any], source: Path) -> list[Target]:
+    if cli.models:
+        targets = [parse_model_spec(spec) for spec in cli.models]
+    else:
+        targets = targets_from_toml(data, source)
+    filled = [
+        Target(t.name, t.model, t.host or cli.host, t.api_key_env or cli.api_key_env, t.weight)
+        for t in targets
+    ]
+    check_targets(filled)
+    return filled
+
+
+def _int(value: Any, what: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f"{what} must be a whole number, got {value!r}")
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{what} must be a whole number, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{what} must be at least {minimum}, got {number}")
+    return number
+
+
+def _resolve_load(values: dict[str, Any]) -> LoadConfig:
+    d = LoadConfig()
+
+    history = values.get("history") or d.history
+    if history not in HISTORY_MODES:
+        raise ConfigError(f"bad history {history!r} (use recorded or live)")
+    spawn_rate = values.get("spawn_rate")
+    try:
+        spawn = float(spawn_rate) if spawn_rate is not None else d.spawn_rate
+    except (TypeError, ValueError):
+        raise ConfigError(f"spawn rate must be a number, got {spawn_rate!r}") from None
+    if spawn <= 0:
+        raise ConfigError("spawn rate must be positive")
+    think = values.get("think_time")
+    max_tokens = values.get("max_tokens")
+    interval = parse_duration(values.get("interval") or d.interval_s, "interval")
+    if interval < 0.1:
+        raise ConfigError("interval must be at least 100ms")
+    run_time = parse_duration(values.get("run_time") or d.run_time_s, "run time")
+    if run_time <= 0:
+        raise ConfigError("run time must be positive")
+    timeout = parse_duration(values.get("timeout") or d.timeout_s, "timeout")
+    if timeout <= 0:
+        raise ConfigError("timeout must be positive")
+    stop = values.get("stop_timeout")
+    return LoadConfig(
+        users=_int(values.get("users") or d.users, "users", 1),
+        spawn_rate=spawn,
+        run_time_s=run_time,
+        think_time_s=parse_think_time(think) if think is not None else d.think_time_s,
+        history=history,
+        timeout_s=timeout,
+        max_tokens=_int(max_tokens, "max tokens", 1) if max_tokens is not None else d.max_tokens,
+        interval_s=interval,
+        stop_timeout_s=d.stop_timeout_s if stop is None else parse_duration(stop, "stop timeout"),
+        seed=_int(values.get("seed") if values.get("seed") is not None else d.seed, "seed", 0),
+    )

@@ -1,0 +1,78 @@
+"""Everything loadprofile prints while running goes through ``Console``.
+
+It takes its streams, so tests render into StringIO. On a terminal the progress line
+rewrites itself; in a log (nightly jobs: stdout not a TTY) it prints a plain line every
+``plain_every_s`` seconds instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from loadprofile.metrics import E2E, ITL, TTFT
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+
+
+class Console:
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None,
+                 tty: bool | None = None, plain_every_s: float = 10.0) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.tty = self.out.isatty() if tty is None else tty
+        self.plain_every_s = plain_every_s
+        self._last_plain = -1e9
+        self._live = False
+
+    def info(self, text: str) -> None:
+        self._end_live()
+        print(text, file=self.out, flush=True)
+
+    def warn(self, text: str) -> None:
+        self._end_live()
+        print(f"warning: {text}", file=self.err, flush=True)
+
+    def error(self, text: str) -> None:
+        self._end_live()
+        print(f"loadprofile: error: {text}", file=self.err, flush=True)
+
+    def progress(self, elapsed_s: float, total_s: float, users: int, rps: float,
+                 p99_ttft: dict[str, float | None]) -> None:
+        models = "  ".join(f"{m} p99 TTFT {_ms(v)} ms" for m, v in p99_ttft.items())
+        line = (f"[{elapsed_s:5.0f}s/{total_s:.0f}s] users {users:4d}  {rps:7.1f} req/s  "
+                f"{models}")  # fmt: skip
+        if self.tty:
+            self.out.write("\r\x1b[2K" + line)
+            self.out.flush()
+            self._live = True
+        elif elapsed_s - self._last_plain >= self.plain_every_s:
+            self._last_plain = elapsed_s
+            print(line, file=self.out, flush=True)
+
+    def _end_live(self) -> None:
+        if self._live:
+            self.out.write("\n")
+            self._live = False
+
+    def summary_table(self, summary: dict[str, Any]) -> None:
+        """Per-model figures, the ones a glance needs; the report has the rest."""
+        header = (f"{'model':<24}{'requests':>9}{'errors':>8}{'TTFT p50':>10}{'p99':>8}"
+                  f"{'ITL p50':>9}{'p99':>8}{'E2E p50':>9}{'p99':>8}{'tok/s':>9}")  # fmt: skip
+        rows = [header, "-" * len(header)]
+        for name, m in summary.get("models", {}).items():
+            rows.append(
+                f"{name[:23]:<24}{m['requests']:>9}{m['error_rate'] * 100:>7.1f}%"
+                f"{_ms(m[TTFT]['p50']):>10}{_ms(m[TTFT]['p99']):>8}"
+                f"{_ms(m[ITL]['p50']):>9}{_ms(m[ITL]['p99']):>8}"
+                f"{_ms(m[E2E]['p50']):>9}{_ms(m[E2E]['p99']):>8}"
+                f"{m['output_tokens_per_s']:>9.1f}"
+            )
+            if m["errors"]:
+                detail = ", ".join(f"{k} {v}" for k, v in m["errors"].items())
+                rows.append(f"{'':<24}errors: {detail}")
+        self.info("\n".join(rows))

@@ -1,0 +1,357 @@
+"""Blocking (gevent-cooperative when patched) HTTP/1.1 client with exact receive times.
+
+One ``HttpClient`` per simulated user keeps one connection alive across requests, the way a
+real client would, and reconnects when the server closes it. A request that fails on a
+reused connection before any byte of the answer arrived is re-sent once on a new one:
+servers may close idle keep-alive connections at any time (llama.cpp closes every one).
+Every failure leaves as a ``TransportError`` carrying its error class; nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from loadprofile import __version__
+from loadprofile.http.chunked import ChunkedDecoder, ChunkedError
+from loadprofile.results import ErrorClass
+
+_RECV = 65536
+_MAX_HEAD = 65536
+_USER_AGENT = f"loadprofile/{__version__}"
+
+
+class TransportError(Exception):
+    """A request failed below the API layer; ``error_class`` says how."""
+
+    def __init__(self, error_class: ErrorClass, message: str) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+
+
+class _StaleConnection(Exception):
+    """The reused connection was dead before the server answered: safe to re-send."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where requests go: scheme, host and port, plus the URL's path prefix."""
+
+    scheme: str
+    host: str
+    port: int
+    base_path: str
+
+    @classmethod
+    def from_url(cls, url: str) -> Origin:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return cls(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = 443 if self.scheme == "https" else 80
+        return host if self.port == default else f"{host}:{self.port}"
+
+
+class Response:
+    """Status and headers of an answer; the body is read by iterating ``chunks()``."""
+
+    def __init__(
+        self,
+        client: HttpClient,
+        sock: socket.socket,
+        head: bytes,
+        rest: bytes,
+        t_ns: int,
+        deadline_ns: int,
+    ) -> None:
+        self.status, self.reason, self.headers, self._keep_alive = _parse_head(head)
+        self._client = client
+        self._sock: socket.socket | None = sock
+        self._first = (rest, t_ns)
+        self._deadline_ns = deadline_ns
+        self.sent_ns = 0
+        self.connect_ms: float | None = None
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+    def chunks(self) -> Iterator[tuple[bytes, int]]:
+        """Body payload as it arrives, each piece with its receive time (perf_counter_ns)."""
+        if self._sock is None:
+            return
+        if self.headers.get("transfer-encoding", "").lower().endswith("chunked"):
+            yield from self._chunked()
+        elif "content-length" in self.headers:
+            yield from self._sized(int(self.headers["content-length"]))
+        else:
+            yield from self._until_close()
+
+    def read(self, limit: int = 1 << 20) -> bytes:
+        """The whole body (for errors and non-streamed answers), at most ``limit`` bytes."""
+        parts: list[bytes] = []
+        size = 0
+        for data, _ in self.chunks():
+            parts.append(data)
+            size += len(data)
+            if size >= limit:
+                self.close()
+                break
+        return b"".join(parts)[:limit]
+
+    def close(self) -> None:
+        """Abandon the body: the connection cannot be reused."""
+        if self._sock is not None:
+            _close_quietly(self._sock)
+            self._sock = None
+
+    def _recv(self) -> tuple[bytes, int]:
+        assert self._sock is not None
+        data, t_ns = _recv(self._sock, self._deadline_ns)
+        return data, t_ns
+
+    def _raw(self) -> Iterator[tuple[bytes, int]]:
+        data, t_ns = self._first
+        if data:
+            yield data, t_ns
+        while True:
+            data, t_ns = self._recv()
+            if not data:
+                return
+            yield data, t_ns
+
+    def _chunked(self) -> Iterator[tuple[bytes, int]]:
+        decoder = ChunkedDecoder()
+        try:
+            for data, t_ns in self._raw():
+                payload = decoder.feed(data)
+                if payload:
+                    yield payload, t_ns
+                if decoder.done:
+                    self._finish()
+                    return
+        except ChunkedError as exc:
+            self.close()
+            raise TransportError(ErrorClass.STREAM_MALFORMED, f"chunked framing: {exc}") from None
+        self.close()
+        raise TransportError(ErrorClass.STREAM_INCOMPLETE, "connection closed mid-body")
+
+    def _sized(self, length: int) -> Iterator[tuple[bytes, int]]:
+        remaining = length
+        if remaining == 0:
+            self._finish()
+            return
+        for data, t_ns in self._raw():
+            data = data[:remaining]
+            remaining -= len(data)
+            yield data, t_ns
+            if remaining <= 0:
+                self._finish()
+                return
+        self.close()
+        raise TransportError(ErrorClass.STREAM_INCOMPLETE, "connection closed mid-body")
+
+    def _until_close(self) -> Iterator[tuple[bytes, int]]:
+        self._keep_alive = False
+        yield from self._raw()
+        self.close()
+
+    def _finish(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            if self._keep_alive:
+                self._client._release(sock)
+            else:
+                _close_quietly(sock)
+
+
+class HttpClient:
+    """One keep-alive connection to one origin; not shared between greenlets."""
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout_s: float,
+        headers: dict[str, str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.origin = Origin.from_url(base_url)
+        self.timeout_s = timeout_s
+        self.headers = dict(headers or {})
+        self._ssl = ssl_context
+        self._idle: socket.socket | None = None
+        self.connections_opened = 0
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """Send a request and return once the status line and headers arrived."""
+        deadline_ns = time.perf_counter_ns() + int(self.timeout_s * 1e9)
+        payload = self._encode(method, path, body, headers)
+        sock = self._idle
+        self._idle = None
+        if sock is not None:
+            try:
+                return self._exchange(sock, payload, deadline_ns, None)
+            except _StaleConnection:
+                _close_quietly(sock)
+        connect_start = time.perf_counter_ns()
+        sock = self._connect(deadline_ns)
+        connect_ms = (time.perf_counter_ns() - connect_start) / 1e6
+        try:
+            return self._exchange(sock, payload, deadline_ns, connect_ms)
+        except _StaleConnection:
+            _close_quietly(sock)
+            raise TransportError(
+                ErrorClass.STREAM_INCOMPLETE, "server closed the connection without answering"
+            ) from None
+
+    def close(self) -> None:
+        if self._idle is not None:
+            _close_quietly(self._idle)
+            self._idle = None
+
+    def _release(self, sock: socket.socket) -> None:
+        if self._idle is not None:
+            _close_quietly(self._idle)
+        self._idle = sock
+
+    def _encode(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str] | None
+    ) -> bytes:
+        lines = [
+            f"{method} {self.origin.base_path}{path} HTTP/1.1",
+            f"Host: {self.origin.host_header}",
+            f"User-Agent: {_USER_AGENT}",
+            "Accept-Encoding: identity",
+        ]
+        merged = {**self.headers, **(headers or {})}
+        if body is not None:
+            merged.setdefault("Content-Type", "application/json")
+            merged["Content-Length"] = str(len(body))
+        lines.extend(f"{k}: {v}" for k, v in merged.items())
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return head + body if body else head
+
+    def _connect(self, deadline_ns: int) -> socket.socket:
+        timeout = max(0.001, (deadline_ns - time.perf_counter_ns()) / 1e9)
+        try:
+            sock = socket.create_connection((self.origin.host, self.origin.port), timeout=timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.origin.scheme == "https":
+                ctx = self._ssl or ssl.create_default_context()
+                sock = ctx.wrap_socket(sock, server_hostname=self.origin.host)
+        except TimeoutError:
+            raise TransportError(
+                ErrorClass.TIMEOUT, f"connect to {self.origin.host_header} timed out"
+            ) from None
+        except (OSError, ssl.SSLError) as exc:
+            raise TransportError(
+                ErrorClass.CONNECT, f"cannot connect to {self.origin.host_header}: {exc}"
+            ) from None
+        self.connections_opened += 1
+        return sock
+
+    def _exchange(
+        self, sock: socket.socket, payload: bytes, deadline_ns: int, connect_ms: float | None
+    ) -> Response:
+        reused = connect_ms is None
+        sent_ns = time.perf_counter_ns()
+        try:
+            sock.settimeout(max(0.001, (deadline_ns - sent_ns) / 1e9))
+            sock.sendall(payload)
+            head, rest, t_ns = _read_head(sock, deadline_ns, reused)
+        except TransportError:
+            _close_quietly(sock)
+            raise
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            if reused:
+                raise _StaleConnection() from None
+            _close_quietly(sock)
+            raise TransportError(ErrorClass.STREAM_INCOMPLETE, f"connection lost: {exc}") from None
+        except OSError as exc:
+            _close_quietly(sock)
+            raise TransportError(ErrorClass.CONNECT, f"send failed: {exc}") from None
+        response = Response(self, sock, head, rest, t_ns, deadline_ns)
+        response.sent_ns = sent_ns
+        response.connect_ms = connect_ms
+        return response
+
+
+def _recv(sock: socket.socket, deadline_ns: int) -> tuple[bytes, int]:
+    remaining = (deadline_ns - time.perf_counter_ns()) / 1e9
+    if remaining <= 0:
+        raise TransportError(ErrorClass.TIMEOUT, "request timed out")
+    try:
+        sock.settimeout(remaining)
+        data = sock.recv(_RECV)
+    except TimeoutError:
+        raise TransportError(ErrorClass.TIMEOUT, "request timed out") from None
+    except (ConnectionResetError, BrokenPipeError, ssl.SSLError) as exc:
+        raise TransportError(ErrorClass.STREAM_INCOMPLETE, f"connection lost: {exc}") from None
+    except OSError as exc:
+        raise TransportError(ErrorClass.STREAM_INCOMPLETE, f"receive failed: {exc}") from None
+    return data, time.perf_counter_ns()
+
+
+def _read_head(sock: socket.socket, deadline_ns: int, reused: bool) -> tuple[bytes, bytes, int]:
+    buf = b""
+    while True:
+        try:
+            data, t_ns = _recv(sock, deadline_ns)
+        except TransportError as exc:
+            if reused and not buf and exc.error_class is ErrorClass.STREAM_INCOMPLETE:
+                raise _StaleConnection() from None
+            raise
+        if not data:
+            if reused and not buf:
+                raise _StaleConnection()
+            raise TransportError(
+                ErrorClass.STREAM_INCOMPLETE, "connection closed before the response headers"
+            )
+        buf += data
+        end = buf.find(b"\r\n\r\n")
+        if end >= 0:
+            head, rest = buf[:end], buf[end + 4 :]
+            if head.startswith(b"HTTP/1.1 100") or head.startswith(b"HTTP/1.0 100"):
+                buf = rest
+                continue
+            return head, rest, t_ns
+        if len(buf) > _MAX_HEAD:
+            raise TransportError(ErrorClass.STREAM_MALFORMED, "response headers too large")
+
+
+def _parse_head(head: bytes) -> tuple[int, str, dict[str, str], bool]:
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise TransportError(ErrorClass.STREAM_MALFORMED, f"bad status line {lines[0][:80]!r}")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    connection = headers.get("connection", "").lower()
+    keep_alive = "close" not in connection and (
+        parts[0] != "HTTP/1.0" or "keep-alive" in connection
+    )
+    return int(parts[1]), parts[2] if len(parts) > 2 else "", headers, keep_alive
+
+
+def _close_quietly(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.close()

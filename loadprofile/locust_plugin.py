@@ -1,0 +1,123 @@
+"""Event hooks that let plain ``locust -f locustfiles/chat.py`` runs write a run folder.
+
+``loadprofile run`` creates its session itself; a plain Locust run gets one here, from
+Locust's parsed options plus the options added below. Both then drive the session through
+the same events: test_start opens the folder, test_stopping lets requests in flight finish,
+test_stop writes the summary, quitting builds the report in a separate process (the report
+imports matplotlib, which has no business in the load generator).
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from locust import events
+from locust.runners import MasterRunner
+
+from loadprofile.config import CliValues, ConfigError, resolve
+from loadprofile.dataset import DatasetError, dataset_stats, default_dataset_path
+from loadprofile.dataset import load_conversations as _load_conversations
+from loadprofile.runmeta import build_meta, new_run_id
+from loadprofile.session import RunSession, active, set_active
+
+log = logging.getLogger("loadprofile")
+
+
+@events.init_command_line_parser.add_listener
+def _add_options(parser: Any, **_: Any) -> None:
+    group = parser.add_argument_group("loadprofile")
+    group.add_argument("--model", action="append", default=[], metavar="NAME[=WEIGHT]",
+                       help="model to load (repeatable); weight sets its traffic share")
+    group.add_argument("--dataset", help="conversations (OpenAI chat JSONL or ShareGPT)")
+    group.add_argument("--think-time", help="seconds between turns, MIN-MAX (default 1-3)")
+    group.add_argument("--history", choices=("recorded", "live"), help="history replies")
+    group.add_argument("--timeout", help="per-request timeout (default 300s)")
+    group.add_argument("--max-tokens", type=int, help="max_tokens per request (default 256)")
+    group.add_argument("--out", help="run folder (default reports/<run-id>)")
+    group.add_argument("--loadprofile-config", help="loadprofile TOML config (targets, load)")
+    group.add_argument("--api-key-env", help="environment variable holding the API key")
+
+
+@events.init.add_listener
+def _on_init(environment: Any, **_: Any) -> None:
+    if active() is not None or environment.parsed_options is None:
+        return  # `loadprofile run` made its own session, or Locust is used as a library
+    if isinstance(environment.runner, MasterRunner):
+        log.warning("loadprofile: the master of a distributed run writes no run folder yet")
+        return
+    try:
+        set_active(_session_from_options(environment))
+    except (ConfigError, DatasetError) as exc:
+        print(f"loadprofile: error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
+def _session_from_options(environment: Any) -> RunSession:
+    opts = environment.parsed_options
+    cfg_path = getattr(opts, "loadprofile_config", None)
+    models = tuple(opts.model or ()) or _default_models(environment)
+    config = resolve(CliValues(
+        host=environment.host, models=models,
+        config=Path(cfg_path) if cfg_path else None, dataset=opts.dataset, out=opts.out,
+        think_time=opts.think_time, history=opts.history, timeout=opts.timeout,
+        max_tokens=opts.max_tokens, api_key_env=opts.api_key_env,
+    ))  # fmt: skip
+    if not config.targets or any(t.host is None for t in config.targets):
+        raise ConfigError("plain Locust runs need --host and at least one --model")
+    dataset = config.dataset or default_dataset_path()
+    conversations = _load_conversations(dataset)
+    run_id = new_run_id()
+    run_dir = config.out_dir or Path("reports") / run_id
+    meta = build_meta(config, run_id=run_id, command=list(sys.argv), target_kind="host",
+                      dataset={"path": str(dataset), "stats": dataset_stats(conversations)},
+                      warnings=[])  # fmt: skip
+    meta["load"].update(users=opts.num_users, spawn_rate=opts.spawn_rate,
+                        run_time_s=opts.run_time)  # fmt: skip
+    return RunSession(config, conversations, run_dir, meta)
+
+
+def _default_models(environment: Any) -> tuple[str, ...]:
+    """Models named by the locustfile's user classes, for runs without --model."""
+    names: list[str] = []
+    for user_class in environment.user_classes:
+        names += [m for m in getattr(user_class, "default_models", ()) if m not in names]
+    return tuple(names)
+
+
+@events.test_start.add_listener
+def _on_test_start(**_: Any) -> None:
+    session = active()
+    if session is not None:
+        session.start()
+
+
+@events.test_stopping.add_listener
+def _on_test_stopping(**_: Any) -> None:
+    session = active()
+    if session is not None:
+        session.drain(session.config.load.stop_timeout_s)
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    session = active()
+    if session is None or session.finished:
+        return
+    run_time = getattr(environment.parsed_options, "run_time", None)
+    cut_short = run_time is not None and session.elapsed_s < 0.98 * float(run_time)
+    session.finish(partial=cut_short)
+
+
+@events.quitting.add_listener
+def _on_quitting(environment: Any, **_: Any) -> None:
+    session = active()
+    if session is None or not session.finished or environment.parsed_options is None:
+        return  # no session, or `loadprofile run` (a library use) builds the report itself
+    done = subprocess.run([sys.executable, "-m", "loadprofile", "report", str(session.run_dir)],
+                          check=False)  # fmt: skip
+    if done.returncode == 0:
+        print(f"loadprofile: run folder {session.run_dir}", file=sys.stderr, flush=True)

@@ -1,0 +1,76 @@
+"""The one place where loadprofile's latency metrics are defined.
+
+Names and percentile keys are a contract (DESIGN.md): nightly pipelines read them from
+``summary.json``. Other tools name the same quantities differently (guidellm's "ITL" is
+vLLM's "TPOT"), so the mapping lives here too and the report prints it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TTFT = "ttft_ms"
+ITL = "itl_ms"
+TPOT = "tpot_ms"
+E2E = "e2e_ms"
+METRICS: tuple[str, ...] = (TTFT, ITL, TPOT, E2E)
+
+#: Percentiles reported everywhere, as (key in summary.json, percentile 0-100).
+PERCENTILES: tuple[tuple[str, float], ...] = (
+    ("p50", 50.0),
+    ("p90", 90.0),
+    ("p95", 95.0),
+    ("p99", 99.0),
+    ("p99_9", 99.9),
+)
+SUMMARY_KEYS: tuple[str, ...] = (*(k for k, _ in PERCENTILES), "max", "mean", "count")
+
+#: Histograms hold integer microseconds: 1 us .. 1 h at 3 significant digits.
+HIST_LOWEST_US = 1
+HIST_HIGHEST_US = 3_600_000_000
+HIST_SIGNIFICANT_DIGITS = 3
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    """How a metric is measured, and what vLLM's benchmark and guidellm call it."""
+
+    name: str
+    title: str
+    definition: str
+    vllm_name: str
+    guidellm_name: str
+
+
+DEFINITIONS: tuple[MetricDefinition, ...] = (
+    MetricDefinition(
+        TTFT,
+        "Time to first token",
+        "Request sent to the first chunk that carries generated content (text, reasoning or a "
+        "tool call). A role-only or empty first chunk does not count.",
+        "TTFT (ttft_ms)",
+        "time_to_first_token_ms (TTFT)",
+    ),
+    MetricDefinition(
+        ITL,
+        "Inter-token latency",
+        "Gap between two consecutive content-carrying chunks, one value per gap; chunks that "
+        "arrive in the same read have a gap of 0.",
+        "ITL (itl_ms)",
+        "no direct equivalent (guidellm's 'ITL' is the per-request average, i.e. our TPOT)",
+    ),
+    MetricDefinition(
+        TPOT,
+        "Time per output token",
+        "(e2e - ttft) / (output tokens - 1), one value per request with at least two tokens.",
+        "TPOT (tpot_ms)",
+        "inter_token_latency_ms (ITL)",
+    ),
+    MetricDefinition(
+        E2E,
+        "End-to-end latency",
+        "Request sent to the end of the stream ([DONE] or the last byte).",
+        "E2EL (e2el_ms)",
+        "request_latency (seconds)",
+    ),
+)

@@ -1,0 +1,98 @@
+"""Validation of an OpenAI chat-completions request body, pure and testable without HTTP.
+
+Like a real server the mock rejects malformed bodies with a 400 and an unknown model with
+a 404, so a load tester's error classification can be checked against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+from typing import Any
+
+
+class RequestError(Exception):
+    """A request the mock answers with an OpenAI error envelope instead of a completion."""
+
+    def __init__(self, status: int, message: str, type_: str, code: str | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type_
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: list[dict[str, Any]]
+    stream: bool
+    include_usage: bool
+    max_tokens: int | None
+
+
+def _bad(message: str, param: str | None = None) -> RequestError:
+    return RequestError(400, message, "invalid_request_error", param and f"invalid_{param}")
+
+
+def parse_chat_request(body: Any, models: Container[str]) -> ChatRequest:
+    """The validated request, or a `RequestError` (400 bad body, 404 unknown model).
+
+    `temperature`, `seed` and other sampling fields are accepted and ignored.
+    """
+    if not isinstance(body, dict):
+        raise _bad("request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise _bad("'model' must be a non-empty string", "model")
+    if model not in models:
+        raise RequestError(
+            404, f"The model '{model}' does not exist", "invalid_request_error", "model_not_found"
+        )
+    return ChatRequest(
+        model=model,
+        messages=_messages(body.get("messages")),
+        stream=_stream(body.get("stream", False)),
+        include_usage=_include_usage(body.get("stream_options")),
+        max_tokens=_max_tokens(body),
+    )
+
+
+def _messages(messages: Any) -> list[dict[str, Any]]:
+    if not isinstance(messages, list) or not messages:
+        raise _bad("'messages' must be a non-empty list", "messages")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            raise _bad(f"messages[{i}] must be an object with a string 'role'", "messages")
+        content = m.get("content")
+        if content is not None and not isinstance(content, str | list):
+            raise _bad(f"messages[{i}].content must be a string or a list", "messages")
+    return messages
+
+
+def _stream(stream: Any) -> bool:
+    if stream is None:
+        return False
+    if not isinstance(stream, bool):
+        raise _bad("'stream' must be a boolean", "stream")
+    return stream
+
+
+def _include_usage(options: Any) -> bool:
+    if options is None:
+        return False
+    if not isinstance(options, dict):
+        raise _bad("'stream_options' must be an object", "stream_options")
+    return bool(options.get("include_usage", False))
+
+
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    """`max_completion_tokens` (the newer name) wins over `max_tokens` when both are set."""
+    for key in ("max_completion_tokens", "max_tokens"):
+        value = body.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise _bad(f"'{key}' must be a positive integer", key)
+        return value
+    return None

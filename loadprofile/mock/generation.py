@@ -1,0 +1,154 @@
+"""Deterministic reply plans: what the mock will send for a request, and when.
+
+The plan is a pure function of (seed, model, messages, max_tokens), so the same request
+gets the same reply, timing and fault whatever the order or concurrency of the run; the
+server only has to follow it against a monotonic clock (queue time excluded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Any
+
+from loadprofile.mock.profiles import ERROR_KINDS, ModelProfile
+from loadprofile.mock.prose import reply_chunks
+from loadprofile.mock.tokens import prompt_tokens
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One reply: content chunks, their delays, and the injected fault if any.
+
+    `ttft_ms` runs from service start (slot acquired) to the first content chunk;
+    `itl_ms[i]` is the gap between chunk i and chunk i + 1; both include stalls.
+    `inject_at` is the number of content chunks sent before the fault: for `truncate` the
+    connection is then cut, for `malformed` one bad event is sent and the stream goes on.
+    """
+
+    chunks: tuple[str, ...]
+    prompt_tokens: int
+    ttft_ms: float
+    itl_ms: tuple[float, ...]
+    stalls: tuple[int, ...]
+    finish_reason: str
+    injected: str | None
+    inject_at: int | None
+
+    @property
+    def completion_tokens(self) -> int:
+        return len(self.chunks)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    def offsets_ms(self) -> list[float]:
+        """When each chunk is due, from service start: absolute targets do not drift."""
+        return list(accumulate(self.itl_ms, initial=self.ttft_ms))
+
+
+def request_seed(
+    seed: int, model: str, messages: Sequence[Mapping[str, Any]], max_tokens: int | None
+) -> int:
+    """A 64-bit RNG seed from the whole request, stable across processes and runs."""
+    blob = json.dumps(
+        [seed, model, messages, max_tokens],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return int.from_bytes(hashlib.blake2b(blob.encode(), digest_size=8).digest(), "big")
+
+
+def repeat_seed(base: int, repeat: int) -> int:
+    """The RNG seed for the `repeat`-th earlier-seen copy of a request (0: its own seed).
+
+    A replayed dataset sends the same request many times; were every copy to get the
+    same plan, a 1 % fault rate would hit a few prompts every time and none of the others,
+    and tails would hold a handful of distinct values.
+    """
+    if not repeat:
+        return base
+    blob = base.to_bytes(8, "big") + repeat.to_bytes(8, "big")
+    return int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "big")
+
+
+def make_plan(
+    profile: ModelProfile,
+    seed: int,
+    messages: Sequence[Mapping[str, Any]],
+    max_tokens: int | None,
+    repeat: int = 0,
+) -> Plan:
+    """The reply the mock sends for this request under `profile` (its `repeat`-th copy)."""
+    base = request_seed(seed, profile.name, messages, max_tokens)
+    return plan_from_seed(profile, repeat_seed(base, repeat), messages, max_tokens)
+
+
+def plan_from_seed(
+    profile: ModelProfile,
+    rng_seed: int,
+    messages: Sequence[Mapping[str, Any]],
+    max_tokens: int | None,
+) -> Plan:
+    """The plan drawn from `rng_seed` (see `request_seed` and `repeat_seed`)."""
+    rng = random.Random(rng_seed)
+    injected = _draw_fault(rng, profile)
+    natural = rng.randint(profile.output_tokens_min, profile.output_tokens_max)
+    n = natural if max_tokens is None else min(natural, max_tokens)
+    n_prompt = prompt_tokens(messages)
+    ttft = (
+        profile.ttft_base_ms
+        + profile.ttft_per_prompt_token_ms * n_prompt
+        + _jitter(rng, profile.ttft_jitter_ms)
+    )
+    gaps = _gaps(rng, profile.itl_ms, profile.itl_jitter_ms, n - 1)
+    p_stall, draw = profile.stall_probability, rng.random
+    stalls = tuple(i for i in range(n) if draw() < p_stall) if p_stall else ()
+    for i in stalls:
+        if i == 0:
+            ttft += profile.stall_ms
+        else:
+            gaps[i - 1] += profile.stall_ms
+    inject_at = None
+    if injected in ("truncate", "malformed"):
+        inject_at = rng.randint(1, max(1, n - 1))
+    return Plan(
+        chunks=tuple(reply_chunks(rng, n, complete=n == natural)),
+        prompt_tokens=n_prompt,
+        ttft_ms=ttft,
+        itl_ms=tuple(gaps),
+        stalls=stalls,
+        finish_reason="stop" if n == natural else "length",
+        injected=injected,
+        inject_at=inject_at,
+    )
+
+
+def _draw_fault(rng: random.Random, profile: ModelProfile) -> str | None:
+    """At most one fault per request: one uniform draw against the cumulative rates."""
+    u = rng.random()
+    edge = 0.0
+    for kind in ERROR_KINDS:
+        edge += getattr(profile, kind)
+        if u < edge:
+            return kind
+    return None
+
+
+def _gaps(rng: random.Random, itl_ms: float, jitter_ms: float, count: int) -> list[float]:
+    """Inter-token gaps, uniform in itl ± jitter (inlined: it runs once per output token)."""
+    if not jitter_ms:
+        return [itl_ms] * count
+    draw, low, width = rng.random, itl_ms - jitter_ms, 2.0 * jitter_ms
+    return [low + width * draw() for _ in range(count)]
+
+
+def _jitter(rng: random.Random, width_ms: float) -> float:
+    return rng.uniform(-width_ms, width_ms) if width_ms else 0.0

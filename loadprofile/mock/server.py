@@ -1,0 +1,214 @@
+"""The mock target's process: application factory, small endpoints, CLI and lifecycle.
+
+It runs as its own process (asyncio must never share a process with locust). Parents wait
+for the one ready line on stdout, which carries the real port when `--port 0` was given,
+and stop it with SIGTERM, on which it exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from aiohttp import web
+
+from loadprofile.mock.chat_request import RequestError
+from loadprofile.mock.handlers import (
+    CONTEXT,
+    MockContext,
+    chat_completions,
+    check_auth,
+    error_response,
+)
+from loadprofile.mock.profiles import ModelProfile, ProfileError, load_profiles
+from loadprofile.mock.state import ModelSlots, RecordStore, RepeatCounter
+
+log = logging.getLogger("loadprofile.mock")
+
+READY_PREFIX = "loadprofile mock listening on "
+#: Recorded conversations can be long; aiohttp's 1 MiB default would reject them.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+#: How long open streams may run on after SIGTERM before they are cut.
+SHUTDOWN_GRACE_S = 1.0
+
+
+def create_app(
+    profiles: dict[str, ModelProfile],
+    seed: int,
+    record: bool,
+    api_key: str | None,
+    vary_repeats: bool = True,
+) -> web.Application:
+    """An aiohttp application serving `profiles`; call inside a running event loop.
+
+    With `vary_repeats`, the k-th copy of an identical request gets the plan of
+    `make_plan(..., repeat=k)`; without, every copy gets the same plan.
+    """
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[CONTEXT] = MockContext(
+        profiles=dict(profiles),
+        slots={name: ModelSlots(p) for name, p in profiles.items()},
+        records=RecordStore(record),
+        repeats=RepeatCounter(vary_repeats),
+        seed=seed,
+        api_key=api_key,
+    )
+    app.router.add_get("/health", _health)
+    app.router.add_get("/v1/models", _models)
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_get("/mock/requests", _get_records)
+    app.router.add_delete("/mock/requests", _clear_records)
+    app.router.add_get("/mock/stats", _stats)
+    return app
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _models(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    try:
+        check_auth(request, ctx.api_key)
+    except RequestError as exc:
+        return error_response(exc)
+    data = [
+        {"id": name, "object": "model", "created": 0, "owned_by": "loadprofile-mock"}
+        for name in ctx.profiles
+    ]
+    return web.json_response({"object": "list", "data": data})
+
+
+def _records_or_404(request: web.Request) -> RecordStore:
+    records = request.app[CONTEXT].records
+    if not records.enabled:
+        raise web.HTTPNotFound(
+            text='{"error": "start the mock with --record to keep records"}',
+            content_type="application/json",
+        )
+    return records
+
+
+async def _get_records(request: web.Request) -> web.Response:
+    """All records, or `?request_id=ID` only, or the `?last=N` most recent."""
+    store = _records_or_404(request)
+    last = request.query.get("last")
+    if last is not None and not last.isdigit():
+        raise web.HTTPBadRequest(
+            text='{"error": "last must be a non-negative integer"}', content_type="application/json"
+        )
+    records = store.to_json(request.query.get("request_id"), None if last is None else int(last))
+    return web.json_response(records)
+
+
+async def _clear_records(request: web.Request) -> web.Response:
+    _records_or_404(request).clear()
+    return web.json_response({"cleared": True})
+
+
+async def _stats(request: web.Request) -> web.Response:
+    slots = request.app[CONTEXT].slots
+    return web.json_response({name: s.stats() for name, s in slots.items()})
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line on stderr, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = _Parser(
+        prog="python -m loadprofile.mock",
+        description="OpenAI-compatible mock target with seeded latency profiles.",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    p.add_argument("--profiles", type=Path, metavar="FILE", help="TOML [models.NAME] tables")
+    p.add_argument("--models", metavar="A,B", help="serve only these models")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--record", action="store_true", help="keep per-request records")
+    p.add_argument(
+        "--repeat-same",
+        action="store_true",
+        help="give every copy of an identical request the same plan "
+        "(default: the k-th copy draws its own, reproducibly)",
+    )
+    p.add_argument("--api-key", metavar="KEY", help="require Authorization: Bearer KEY")
+    p.add_argument("--quiet", action="store_true", help="log only warnings and errors")
+    args = p.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        p.error(f"--port must be within 0..65535, got {args.port}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the mock until SIGTERM/SIGINT; 0 on a clean stop, 2 on bad input, 1 if bind fails."""
+    # Until the event loop takes over, a SIGTERM (a parent giving up on startup) still
+    # means a clean exit 0, not a kill or a traceback.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    args = _parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s mock %(levelname)s %(message)s",
+    )
+    only = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    try:
+        profiles = load_profiles(args.profiles, only)
+    except ProfileError as exc:
+        print(f"loadprofile mock: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(args, profiles))
+    except _BindError as exc:
+        print(f"loadprofile mock: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass  # a second Ctrl-C during shutdown: still a requested stop
+    return 0
+
+
+class _BindError(Exception):
+    """The listening socket could not be opened (port in use, bad host)."""
+
+
+def _exit_cleanly(signum: int, frame: object) -> NoReturn:
+    raise SystemExit(0)
+
+
+async def _serve(args: argparse.Namespace, profiles: dict[str, ModelProfile]) -> None:
+    app = create_app(
+        profiles, args.seed, args.record, args.api_key, vary_repeats=not args.repeat_same
+    )
+    # Cancel a handler when its client disconnects, as real servers abort the generation.
+    runner = web.AppRunner(
+        app, handler_cancellation=True, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S
+    )
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        site = web.TCPSite(runner, args.host, args.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            where = f"{args.host}:{args.port}"
+            raise _BindError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
+        host, port = runner.addresses[0][:2]
+        url_host = f"[{host}]" if ":" in host else host
+        print(f"{READY_PREFIX}http://{url_host}:{port} models={','.join(profiles)}", flush=True)
+        for p in profiles.values():
+            log.info("model %s: %s", p.name, p)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await runner.cleanup()

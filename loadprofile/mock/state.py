@@ -1,0 +1,164 @@
+"""Run-time state of the mock: per-model slots and wait queue, counters, request records.
+
+Slots are what make bursts visible: when more requests arrive than a model has slots,
+later ones wait and their TTFT grows, as on a real batch-limited server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from array import array
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from loadprofile.mock.profiles import ModelProfile
+
+MAX_RECORDS = 200_000
+#: Distinct requests whose copies are counted; beyond it counting starts afresh.
+MAX_COUNTED_REQUESTS = 1_000_000
+
+
+class ModelSlots:
+    """Concurrency slots, a bounded wait queue and the counters of one model.
+
+    Admission is decided at once on arrival (so a 429 goes out before any stream starts)
+    and reserves a place: `admitted` counts requests holding or awaiting a slot.
+    """
+
+    def __init__(self, profile: ModelProfile) -> None:
+        self.limit = profile.max_concurrency
+        self.max_queue = profile.max_queue
+        self._sem = asyncio.Semaphore(self.limit) if self.limit else None
+        self.admitted = 0
+        self.in_flight = 0
+        self.received = 0
+        self.completed = 0
+        self.disconnected = 0
+        self.rejected_429 = 0
+        self.max_in_flight_seen = 0
+        self.max_queue_seen = 0
+        self.injected: dict[str, int] = {}
+
+    @property
+    def queued(self) -> int:
+        return self.admitted - self.in_flight
+
+    def admit(self) -> bool:
+        """Take a place (slot or queue) now, or say no: the caller answers 429."""
+        if self.limit and self.max_queue and self.admitted >= self.limit + self.max_queue:
+            self.rejected_429 += 1
+            return False
+        self.admitted += 1
+        return True
+
+    async def acquire(self) -> None:
+        """Wait for a slot; the caller calls `release` whatever happens, even if cancelled."""
+        if self._sem is not None:
+            # Only waiters beyond the free slots are a queue a client would feel.
+            self.max_queue_seen = max(self.max_queue_seen, self.admitted - self.limit)
+            await self._sem.acquire()
+        self.in_flight += 1
+        self.max_in_flight_seen = max(self.max_in_flight_seen, self.in_flight)
+
+    def release(self, in_service: bool) -> None:
+        """Give back the place taken by `admit` (and the slot when it was acquired)."""
+        self.admitted -= 1
+        if in_service:
+            self.in_flight -= 1
+            if self._sem is not None:
+                self._sem.release()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "completed": self.completed,
+            "in_flight": self.in_flight,
+            "queued": self.queued,
+            "max_in_flight_seen": self.max_in_flight_seen,
+            "max_queue_seen": self.max_queue_seen,
+            "rejected_429": self.rejected_429,
+            "disconnected": self.disconnected,
+            "injected": dict(self.injected),
+        }
+
+
+@dataclass(slots=True)
+class Record:
+    """What happened to one chat request, with `time.perf_counter_ns()` timestamps.
+
+    perf_counter is CLOCK_MONOTONIC on Linux, so a client on the same machine can compare
+    its receive times with `token_ns` directly.
+    """
+
+    request_id: str
+    received_ns: int
+    model: str | None = None
+    messages: Any = None
+    stream: bool | None = None
+    max_tokens: int | None = None
+    prompt_tokens: int | None = None
+    repeat: int = 0
+    role_ns: int | None = None
+    service_start_ns: int | None = None
+    first_content_ns: int | None = None
+    # 8 bytes a token instead of ~36 for a list of ints: 200k long records must fit in RAM.
+    token_ns: array[int] = field(default_factory=lambda: array("q"))
+    end_ns: int | None = None
+    status: int | None = None
+    injected: str | None = None
+    finish_reason: str | None = None
+    output_tokens: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        out = {name: getattr(self, name) for name in self.__slots__}
+        out["token_ns"] = self.token_ns.tolist()
+        return out
+
+
+class RepeatCounter:
+    """How many copies of each distinct request (by its seed) this process has seen."""
+
+    def __init__(self, vary: bool, limit: int = MAX_COUNTED_REQUESTS) -> None:
+        self.vary = vary
+        self._seen: dict[int, int] = {}
+        self._limit = limit
+
+    def next(self, request_seed: int) -> int:
+        """0 for the first copy, then 1, 2, ...; always 0 when copies must get the same plan."""
+        if not self.vary:
+            return 0
+        if len(self._seen) >= self._limit:
+            self._seen.clear()  # bounded memory; repeats then restart from their own seed
+        k = self._seen.get(request_seed, 0)
+        self._seen[request_seed] = k + 1
+        return k
+
+
+class RecordStore:
+    """The last `MAX_RECORDS` records, kept only when the server runs with `--record`."""
+
+    def __init__(self, enabled: bool, maxlen: int = MAX_RECORDS) -> None:
+        self.enabled = enabled
+        self._records: deque[Record] = deque(maxlen=maxlen)
+
+    def add(self, record: Record) -> None:
+        if self.enabled:
+            self._records.append(record)
+
+    def to_json(
+        self, request_id: str | None = None, last: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Records, oldest first: only `request_id`'s, and/or only the `last` ones.
+
+        The filters keep a mid-run query from serializing 200k records on the event loop.
+        """
+        records: Any = self._records
+        if request_id is not None:
+            records = [r for r in records if r.request_id == request_id]
+        if last is not None:
+            records = list(records)[-last:] if last > 0 else []
+        return [r.to_json() for r in records]
+
+    def clear(self) -> None:
+        self._records.clear()

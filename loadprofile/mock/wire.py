@@ -1,0 +1,94 @@
+"""OpenAI wire format of the mock's replies: SSE chunk bytes and JSON bodies.
+
+Streams are encoded from pre-built byte prefixes and suffixes so that sending a token
+costs one small `json.dumps` of the token text, not of a whole chunk dict: the mock must
+stay far faster than the client it measures.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+DONE = b"data: [DONE]\n\n"
+_NULL_FINISH = b',"finish_reason":null}]}\n\n'
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+class ChunkEncoder:
+    """Bytes of each `chat.completion.chunk` SSE event of one stream (same id throughout)."""
+
+    def __init__(self, completion_id: str, model: str, created: int) -> None:
+        self._head = (
+            f'{{"id":{_dumps(completion_id)},"object":"chat.completion.chunk",'
+            f'"created":{created},"model":{_dumps(model)}'
+        ).encode()
+        self._delta = b"data: " + self._head + b',"choices":[{"index":0,"delta":'
+
+    def role(self) -> bytes:
+        """The role-only first chunk real servers send before any content."""
+        return self._delta + b'{"role":"assistant","content":""}' + _NULL_FINISH
+
+    def content(self, text: str) -> bytes:
+        return self._delta + _content_delta(text) + _NULL_FINISH
+
+    def finish(self, reason: str) -> bytes:
+        return self._delta + b'{},"finish_reason":' + _dumps(reason).encode() + b"}]}\n\n"
+
+    def usage(self, prompt_tokens: int, completion_tokens: int) -> bytes:
+        """The usage-only chunk sent when `stream_options.include_usage` is set."""
+        usage = _dumps(usage_dict(prompt_tokens, completion_tokens)).encode()
+        return b"data: " + self._head + b',"choices":[],"usage":' + usage + b"}\n\n"
+
+    def malformed(self) -> bytes:
+        """An event whose data is a chunk cut in the middle: not valid JSON."""
+        return self._delta[: len(self._delta) // 2] + b"\n\n"
+
+
+@lru_cache(maxsize=8192)
+def _content_delta(text: str) -> bytes:
+    """The reply vocabulary is small, so each token's JSON is encoded once per process."""
+    return b'{"content":' + _dumps(text).encode() + b"}"
+
+
+def usage_dict(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def completion_body(
+    completion_id: str,
+    model: str,
+    created: int,
+    content: str,
+    finish_reason: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+) -> dict[str, Any]:
+    """A non-streaming `chat.completion` response."""
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": finish_reason,
+            }
+        ],
+        "usage": usage_dict(prompt_tokens, completion_tokens),
+    }
+
+
+def error_body(message: str, type_: str, code: str | None) -> dict[str, Any]:
+    """OpenAI's error envelope, which clients parse for the reason of a 4xx/5xx."""
+    return {"error": {"message": message, "type": type_, "code": code}}

@@ -1,0 +1,80 @@
+"""Before any load: can each target be reached, does it accept our key, does it know the model?
+
+Fails fast with the exit codes of DESIGN.md instead of starting users that would only
+collect a wall of identical errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from loadprofile.apis.openai_chat import MODELS_PATH, chat_request
+from loadprofile.config import Target
+from loadprofile.errors import UnreachableError, UsageError
+from loadprofile.http.client import HttpClient, TransportError
+from loadprofile.results import ErrorClass, RequestResult
+from loadprofile.streaming import send_chat
+
+_PREFLIGHT_TIMEOUT_S = 60.0
+
+
+def auth_headers(target: Target) -> dict[str, str]:
+    if target.api_key_env and os.environ.get(target.api_key_env):
+        return {"Authorization": f"Bearer {os.environ[target.api_key_env]}"}
+    return {}
+
+
+def list_models(host: str, api_key_env: str | None) -> list[str]:
+    """Model ids served at ``host`` (GET /v1/models)."""
+    probe = Target(name="?", model="?", host=host, api_key_env=api_key_env)
+    client = HttpClient(host, _PREFLIGHT_TIMEOUT_S, auth_headers(probe))
+    try:
+        response = client.request("GET", MODELS_PATH)
+        body = response.read()
+    except TransportError as exc:
+        _raise_transport(host, exc)
+    finally:
+        client.close()
+    if response.status in (401, 403):
+        raise UsageError(_key_message(probe, response.status))
+    try:
+        return [str(m["id"]) for m in json.loads(body)["data"]]
+    except (ValueError, KeyError, TypeError):
+        msg = f"{host}{MODELS_PATH} did not list models; name them with --model"
+        raise UsageError(msg) from None
+
+
+def check_target(target: Target) -> str | None:
+    """Send one tiny streamed request; returns a warning, or raises with an exit code."""
+    assert target.host is not None
+    if target.api_key_env and not os.environ.get(target.api_key_env):
+        raise UsageError(f"target {target.name}: API key variable ${target.api_key_env} is not set")
+    client = HttpClient(target.host, _PREFLIGHT_TIMEOUT_S, auth_headers(target))
+    body = chat_request(target.model, [{"role": "user", "content": "Say OK."}], 1)
+    result = send_chat(client, body, RequestResult(target.name, "preflight", 0, 0.0))
+    client.close()
+    if result.ok:
+        return None
+    if result.error_class is ErrorClass.CONNECT:
+        raise UnreachableError(f"cannot reach {target.host} (target {target.name}): {result.error}")
+    if result.status in (401, 403):
+        raise UsageError(_key_message(target, result.status))
+    if result.status == 404:
+        raise UsageError(f"target {target.name}: {target.host} answered 404 for model "
+                         f"{target.model!r}: {result.error}")
+    return f"preflight of {target.name} failed ({result.error_class}): {result.error}"
+
+
+def _key_message(target: Target, status: int) -> str:
+    if target.api_key_env and os.environ.get(target.api_key_env):
+        return (f"{target.host} refused the API key from ${target.api_key_env} "
+                f"(HTTP {status}, target {target.name})")
+    return (f"{target.host} needs an API key (HTTP {status}, target {target.name}); set it in an "
+            "environment variable and name it with --api-key-env or api_key_env in the config")
+
+
+def _raise_transport(host: str, exc: TransportError) -> None:
+    if exc.error_class in (ErrorClass.CONNECT, ErrorClass.TIMEOUT):
+        raise UnreachableError(f"cannot reach {host}: {exc}")
+    raise UsageError(f"{host}{MODELS_PATH}: {exc}")

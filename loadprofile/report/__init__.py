@@ -1,0 +1,30 @@
+"""The self-contained HTML report, built from a run folder alone.
+
+``build_report(run_dir)`` reads the folder (``data``), decides what to show (``context``),
+draws the figures (``plots``) and fills the template (``render``); it never imports Locust
+or the runner, so a run made elsewhere is re-reported anywhere. The page embeds its figures
+and CSS and opens offline.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from loadprofile.report.context import build_context
+from loadprofile.report.data import ReportError, load_report_data
+from loadprofile.report.render import render
+from loadprofile.rundir import REPORT
+
+__all__ = ["ReportError", "build_report"]
+
+
+def build_report(run_dir: Path) -> Path:
+    """Write ``run_dir/report.html`` and return its path; ReportError if not a run folder."""
+    run_dir = Path(run_dir)
+    html = render(build_context(load_report_data(run_dir)))
+    path = run_dir / REPORT
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, path)  # a reader (or a CI artifact upload) never sees half a page
+    return path

@@ -1,0 +1,235 @@
+"""Everything the report shows, loaded from the run folder alone (never Locust, never the runner).
+
+A run folder may come from a run that was killed hard: summary.json missing, the last CSV row
+cut off, an interval log ending mid-line. Loading is therefore defensive: every run.json key is
+optional, numeric CSV columns are coerced (a torn row becomes NaN, not an exception), and a
+missing summary is rebuilt from the logs and marked partial.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hdrh.histogram import HdrHistogram
+
+from loadprofile import rundir
+from loadprofile.collector import new_histogram
+from loadprofile.hlog import Interval, read_hlog
+from loadprofile.summary import build_summary
+
+_US_PER_MS = 1000.0
+_TEXT_COLUMNS = ("model", "conversation_id", "request_id", "error_class", "error")
+
+
+class ReportError(Exception):
+    """The folder cannot be reported on (it is not a run folder)."""
+
+
+@dataclass
+class MetricHistory:
+    """One model's metric: its interval histograms in time order, and their exact merge."""
+
+    intervals: list[Interval] = field(default_factory=list)
+    total: HdrHistogram = field(default_factory=new_histogram)
+
+
+@dataclass
+class ReportData:
+    """The run folder in memory; histogram values are microseconds, DataFrame times ms."""
+
+    run_dir: Path
+    run: dict[str, Any]
+    summary: dict[str, Any]
+    summary_rebuilt: bool
+    models: list[str]
+    requests: pd.DataFrame
+    timeseries: pd.DataFrame
+    generator: pd.DataFrame
+    histograms: dict[str, dict[str, MetricHistory]]
+
+    @property
+    def partial(self) -> bool:
+        """A run is partial if either file says so, or its summary had to be rebuilt."""
+        return bool(self.summary.get("partial") or self.run.get("partial") or self.summary_rebuilt)
+
+    def history(self, model: str, metric: str) -> MetricHistory:
+        return self.histograms.get(model, {}).get(metric) or MetricHistory()
+
+
+def load_report_data(run_dir: Path) -> ReportData:
+    """Read the whole run folder; raises ReportError if it is not one."""
+    run_dir = Path(run_dir)
+    has_run = (run_dir / rundir.RUN).is_file()
+    if not has_run and not (run_dir / rundir.REQUESTS).is_file():
+        raise ReportError(f"{run_dir}: not a loadprofile run folder (no run.json or requests.csv)")
+    run = _read_dict(run_dir / rundir.RUN) if has_run else {}
+    summary, rebuilt = _load_summary(run_dir)
+    requests = read_table(run_dir / rundir.REQUESTS, rundir.REQUEST_COLUMNS)
+    timeseries = read_table(run_dir / rundir.TIMESERIES, rundir.TIMESERIES_COLUMNS)
+    known = model_order(run, summary, {}, requests, timeseries)
+    histograms = load_histograms(run_dir, known)
+    return ReportData(
+        run_dir=run_dir,
+        run=run,
+        summary=summary,
+        summary_rebuilt=rebuilt,
+        models=model_order(run, summary, histograms, requests, timeseries),
+        requests=requests,
+        timeseries=timeseries,
+        generator=read_table(run_dir / rundir.GENERATOR, rundir.GENERATOR_COLUMNS),
+        histograms=histograms,
+    )
+
+
+def _read_dict(path: Path) -> dict[str, Any]:
+    """A JSON object, or {} if the file is not one (a torn write must not stop the report)."""
+    try:
+        value = rundir.read_json(path)
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _load_summary(run_dir: Path) -> tuple[dict[str, Any], bool]:
+    """(summary, rebuilt?): summary.json, else recomputed from the logs and requests.csv."""
+    summary = _read_dict(run_dir / rundir.SUMMARY)
+    if summary:
+        return summary, False
+    if (run_dir / rundir.REQUESTS).is_file():
+        return rundir.rebuild_summary(run_dir), True
+    # rebuild_summary needs requests.csv; with only run.json there is nothing measured.
+    run = _read_dict(run_dir / rundir.RUN)
+    empty = build_summary(
+        run_id=str(run.get("run_id", run_dir.name)),
+        started_at=str(run.get("started_at", "")),
+        duration_s=float(run.get("duration_s") or 0.0),
+        target=run.get("target", {}),
+        load=run.get("load", {}),
+        models={},
+        partial=True,
+    )
+    return empty, True
+
+
+def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A run-folder CSV with the known columns; missing file or torn rows give NaN, not errors."""
+    if not path.is_file():
+        return _empty_frame(columns)
+    raw = path.read_bytes()
+    if not raw.endswith(b"\n"):
+        # Rows end with a newline; a last line without one was cut off when the writer died:
+        # drop it rather than invent a model from half a name.
+        raw = raw[: raw.rfind(b"\n") + 1]
+    try:
+        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, on_bad_lines="skip")
+    except (pd.errors.EmptyDataError, pd.errors.ParserError):
+        return _empty_frame(columns)
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = ""
+        if column in _TEXT_COLUMNS:
+            frame[column] = frame[column].fillna("")
+        else:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame.loc[:, list(columns)].reset_index(drop=True)
+
+
+def _empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=str if c in _TEXT_COLUMNS else float) for c in columns})
+
+
+def load_histograms(
+    run_dir: Path, known_models: list[str] | None = None
+) -> dict[str, dict[str, MetricHistory]]:
+    """model -> metric -> interval histograms and their merge, from every interval log.
+
+    Without run.json's file map, logs are found by file name, which holds the model's slug
+    ("org/model" -> "org_model"): the slug is mapped back to a known model name.
+    """
+    by_slug = {rundir.model_slug(m): m for m in known_models or []}
+    out: dict[str, dict[str, MetricHistory]] = {}
+    for name, metric, path in rundir.histogram_files(run_dir):
+        _, intervals = read_hlog(path)
+        model = name if name in (known_models or []) else by_slug.get(name, name)
+        history = out.setdefault(model, {}).setdefault(metric, MetricHistory())
+        history.intervals.extend(intervals)
+        history.intervals.sort(key=lambda iv: iv.start_s)
+        for interval in intervals:
+            history.total.add(interval.histogram)
+    return out
+
+
+def model_order(
+    run: dict[str, Any],
+    summary: dict[str, Any],
+    histograms: dict[str, Any],
+    requests: pd.DataFrame,
+    timeseries: pd.DataFrame,
+) -> list[str]:
+    """Models in run.json's order (the baseline first, as configured), then any others found."""
+    ordered: list[str] = [str(m) for m in run.get("models", []) if isinstance(m, str)]
+    found = set(summary.get("models", {}) or {}) | set(histograms)
+    found |= set(requests["model"].dropna()) | set(timeseries["model"].dropna())
+    ordered += sorted(m for m in found if m and m not in ordered)
+    return list(dict.fromkeys(ordered))
+
+
+def interval_percentiles(
+    intervals: list[Interval], percentiles: tuple[float, ...] = (50.0, 99.0)
+) -> pd.DataFrame:
+    """Per-interval percentiles in ms: columns start_s, end_s, p50, p99 (one hdrh walk each)."""
+    rows: list[dict[str, float]] = []
+    for interval in intervals:
+        if not interval.histogram.get_total_count():
+            continue
+        values = interval.histogram.get_percentile_to_value_dict(list(percentiles))
+        row = {"start_s": interval.start_s, "end_s": interval.end_s}
+        row |= {_pkey(p): values.get(p, np.nan) / _US_PER_MS for p in percentiles}
+        rows.append(row)
+    columns = ["start_s", "end_s", *(_pkey(p) for p in percentiles)]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _pkey(percentile: float) -> str:
+    return "p" + f"{percentile:g}".replace(".", "_")
+
+
+def percentile_curve(hist: HdrHistogram, points: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """(percentiles 0-100, values ms) spaced evenly in log(1/(1-p)), in one hdrh walk.
+
+    The curve runs out to where the data runs out (1 - 1/count, at least 99 %), which is as
+    far as a percentile can say anything; the last point is the maximum.
+    """
+    count = hist.get_total_count()
+    if not count:
+        return np.empty(0), np.empty(0)
+    nines = max(2.0, float(np.ceil(np.log10(count))))
+    percentiles = 100.0 * (1.0 - 10.0 ** -np.linspace(0.0, nines, points))
+    wanted = sorted({round(float(p), 9) for p in percentiles})
+    values = hist.get_percentile_to_value_dict(wanted)
+    kept = [p for p in wanted if p in values]
+    ms = np.array([values[p] for p in kept], dtype=float) / _US_PER_MS
+    return np.array(kept, dtype=float), ms
+
+
+def successful_requests(requests: pd.DataFrame) -> pd.DataFrame:
+    """Rows of requests that succeeded (no error class) and have a TTFT."""
+    ok = (requests["error_class"].fillna("") == "") & requests["ttft_ms"].notna()
+    return requests.loc[ok]
+
+
+__all__ = [
+    "MetricHistory",
+    "ReportData",
+    "ReportError",
+    "interval_percentiles",
+    "load_report_data",
+    "percentile_curve",
+    "read_table",
+    "successful_requests",
+]

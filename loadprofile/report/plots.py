@@ -1,0 +1,250 @@
+"""The report's figures, each from plain data to an embeddable ``data:image/png`` URI.
+
+Figures are built on ``matplotlib.figure.Figure`` directly: no pyplot, so no global figure
+registry, no backend switching and nothing that leaks between reports built in one process.
+Every function returns None when it has nothing to draw; the page then says so in words.
+A model keeps one colour in every figure (``model_colors``), so the eye can follow it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
+
+DPI = 90
+WIDTH_IN = 7.0
+HEIGHT_IN = 3.3
+#: Okabe-Ito (colour-blind safe) first, then the tab10 colours for runs with many models.
+PALETTE = (
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#8C6D00", "#000000",
+    "#9467bd", "#8c564b", "#17becf", "#7f7f7f",
+)  # fmt: skip
+USERS_COLOR = "#9a9a9a"
+SUSPECT_CPU_PERCENT = 90.0
+
+Curve = tuple[np.ndarray, np.ndarray]
+
+
+def model_colors(models: list[str]) -> dict[str, str]:
+    """One fixed colour per model, in the order the models are listed."""
+    return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(models)}
+
+
+def _figure(
+    cols: int = 1, height: float = HEIGHT_IN, width: float = WIDTH_IN
+) -> tuple[Figure, list[Axes]]:
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    axes = fig.subplots(1, cols, sharex=True, squeeze=False)[0, :]
+    for ax in axes:
+        ax.grid(True, alpha=0.3, linewidth=0.6)
+        ax.tick_params(labelsize=8)
+        ax.spines[["top", "right"]].set_visible(False)
+    return fig, list(axes)
+
+
+def to_data_uri(fig: Figure) -> str:
+    """PNG bytes inline, so the report opens offline and as a single file."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _legend(ax: Axes, handles: list[Any] | None = None) -> None:
+    """Below the plot, never on top of the lines (the tails are what matter)."""
+    if handles is None:
+        handles = ax.get_legend_handles_labels()[0]
+    fig = ax.get_figure()
+    if handles and isinstance(fig, Figure):
+        fig.legend(handles=handles, loc="outside lower center", fontsize=7, frameon=False,
+                   ncol=min(len(handles), 6))  # fmt: skip
+
+
+def _nines_label(k: int) -> str:
+    """1/(1-p) = 10**k as a percentile: 0 -> 0%, 1 -> 90%, 2 -> 99%, 3 -> 99.9% ..."""
+    return "0%" if k == 0 else f"{100.0 * (1.0 - 10.0**-k):.{max(0, k - 2)}f}%"
+
+
+def percentile_distribution(
+    metric: str, curves: Mapping[str, Curve], colors: Mapping[str, str]
+) -> str | None:
+    """HdrHistogram-style plot: latency against percentile on a log(1/(1-p)) axis."""
+    curves = {m: c for m, c in curves.items() if len(c[0])}
+    if not curves:
+        return None
+    fig, (ax,) = _figure()
+    top = 1.0
+    for model, (percentiles, values) in curves.items():
+        x = 1.0 / (1.0 - np.minimum(percentiles, 99.9999) / 100.0)
+        top = max(top, float(x[-1]))
+        ax.plot(x, values, color=colors.get(model), linewidth=1.5, label=model)
+    nines = max(2, int(np.ceil(np.log10(top) - 1e-9)))
+    ax.set_xscale("log")
+    ax.set_xlim(1.0, 10.0**nines)
+    ax.xaxis.set_major_locator(FixedLocator([10.0**k for k in range(nines + 1)]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _nines_label(round(np.log10(v)))))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("percentile", fontsize=8)
+    ax.set_ylabel(f"{metric} (ms)", fontsize=8)
+    ax.set_title(f"{metric}: latency by percentile", fontsize=9)
+    _legend(ax)
+    return to_data_uri(fig)
+
+
+def percentiles_over_time(
+    metric: str,
+    series: Mapping[str, pd.DataFrame],
+    users: pd.DataFrame,
+    colors: Mapping[str, str],
+) -> str | None:
+    """p50 (dashed) and p99 (solid) per interval and model; active users on a second axis.
+
+    ``series``: model -> frame with start_s, p50, p99 (ms). ``users``: start_s, users.
+    """
+    series = {m: s for m, s in series.items() if len(s)}
+    if not series:
+        return None
+    fig, (ax,) = _figure()
+    for model, frame in series.items():
+        color = colors.get(model)
+        ax.plot(frame["start_s"], frame["p99"], color=color, linewidth=1.5)
+        ax.plot(frame["start_s"], frame["p50"], color=color, linewidth=1.0, linestyle="--")
+    handles = [Line2D([], [], color=colors.get(m), linewidth=1.5, label=m) for m in series]
+    handles += [
+        Line2D([], [], color="#333", linewidth=1.5, label="p99"),
+        Line2D([], [], color="#333", linewidth=1.0, linestyle="--", label="p50"),
+    ]
+    if len(users):
+        handles.append(_users_axis(ax, users))
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("seconds since start (interval start)", fontsize=8)
+    ax.set_ylabel(f"{metric} (ms)", fontsize=8)
+    ax.set_title(f"{metric}: p50 and p99 per interval", fontsize=9)
+    _legend(ax, handles)
+    return to_data_uri(fig)
+
+
+def _users_axis(ax: Axes, users: pd.DataFrame) -> Line2D:
+    """Active users as a grey step line on a secondary y axis; returns its legend handle."""
+    twin = ax.twinx()
+    twin.step(users["start_s"], users["users"], where="post", color=USERS_COLOR, linewidth=1.0)
+    twin.set_ylabel("active users", fontsize=8, color=USERS_COLOR)
+    twin.tick_params(labelsize=8, colors=USERS_COLOR)
+    twin.set_ylim(bottom=0, top=max(1.0, float(users["users"].max()) * 1.15))
+    twin.yaxis.set_major_locator(MaxNLocator(integer=True))
+    twin.spines[["top"]].set_visible(False)
+    return Line2D([], [], color=USERS_COLOR, linewidth=1.0, label="active users")
+
+
+def throughput_over_time(timeseries: pd.DataFrame, colors: Mapping[str, str]) -> str | None:
+    """Requests/s, output tokens/s and failures/s per model and interval (timeseries.csv)."""
+    frame = timeseries.dropna(subset=["start_s", "end_s"])
+    frame = frame.loc[frame["end_s"] > frame["start_s"]]
+    if frame.empty or not frame["requests"].fillna(0).any():
+        return None
+    fig, axes = _figure(cols=3, height=3.0, width=2 * WIDTH_IN)
+    panels = (("requests", "requests/s"), ("output_tokens", "output tokens/s"),
+              ("failures", "failures/s"))  # fmt: skip
+    for model in _ordered(frame["model"], colors):
+        rows = frame.loc[frame["model"] == model].sort_values("start_s")
+        seconds = rows["end_s"] - rows["start_s"]
+        for ax, (column, _) in zip(axes, panels, strict=True):
+            rate = rows[column].fillna(0) / seconds
+            ax.plot(rows["start_s"], rate, color=colors.get(model), linewidth=1.3, label=model)
+    for ax, (_, label) in zip(axes, panels, strict=True):
+        ax.set_title(label, fontsize=9)
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("seconds since start (interval start)", fontsize=8)
+    _legend(axes[0])
+    return to_data_uri(fig)
+
+
+def _ordered(models: pd.Series, colors: Mapping[str, str]) -> list[str]:
+    """The models present, in report order (the colour map's order), then any others."""
+    present = {str(m) for m in models.dropna().unique()}
+    return [m for m in colors if m in present] + sorted(present - set(colors))
+
+
+def ttft_by_turn(ok: pd.DataFrame, colors: Mapping[str, str]) -> str | None:
+    """TTFT p50 (solid) and p90 (dashed) per conversation turn: does history length hurt?"""
+    frame = ok.dropna(subset=["turn", "ttft_ms"])
+    if frame.empty:
+        return None
+    fig, (ax,) = _figure()
+    models = _ordered(frame["model"], colors)
+    for model in models:
+        rows = frame.loc[frame["model"] == model]
+        stats = rows.groupby("turn")["ttft_ms"].quantile([0.5, 0.9]).unstack()
+        color = colors.get(model)
+        ax.plot(stats.index, stats[0.5], color=color, marker="o", markersize=3, linewidth=1.4)
+        ax.plot(stats.index, stats[0.9], color=color, marker="o", markersize=2, linewidth=1.0,
+                linestyle="--")  # fmt: skip
+    handles = [Line2D([], [], color=colors.get(m), label=m) for m in models]
+    handles += [
+        Line2D([], [], color="#333", linewidth=1.4, label="p50"),
+        Line2D([], [], color="#333", linewidth=1.0, linestyle="--", label="p90"),
+    ]
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("turn in conversation", fontsize=8)
+    ax.set_ylabel("ttft_ms (ms)", fontsize=8)
+    ax.set_title("TTFT by conversation turn", fontsize=9)
+    _legend(ax, handles)
+    return to_data_uri(fig)
+
+
+def ttft_by_prompt_length(
+    ok: pd.DataFrame, colors: Mapping[str, str], max_points: int = 20_000
+) -> str | None:
+    """Scatter of prompt length against TTFT per model; log y when the range is wide."""
+    column = "prompt_tokens" if ok["prompt_tokens"].notna().any() else "prompt_chars"
+    frame = ok.dropna(subset=[column, "ttft_ms"])
+    if frame.empty:
+        return None
+    if len(frame) > max_points:  # beyond this the cloud looks the same and the PNG grows
+        frame = frame.sample(max_points, random_state=0)
+    fig, (ax,) = _figure()
+    for model in _ordered(frame["model"], colors):
+        rows = frame.loc[frame["model"] == model]
+        ax.scatter(rows[column], rows["ttft_ms"], s=5, alpha=0.3, linewidths=0,
+                   color=colors.get(model), label=model, rasterized=True)  # fmt: skip
+    low, high = frame["ttft_ms"].min(), frame["ttft_ms"].max()
+    if low > 0 and high / low > 30:
+        ax.set_yscale("log")
+    ax.set_xlabel(column.replace("_", " "), fontsize=8)
+    ax.set_ylabel("ttft_ms (ms)", fontsize=8)
+    ax.set_title(f"TTFT against prompt length ({column})", fontsize=9)
+    handles = [Line2D([], [], color=colors.get(m), marker="o", linestyle="", label=m)
+               for m in _ordered(frame["model"], colors)]  # fmt: skip
+    _legend(ax, handles)
+    return to_data_uri(fig)
+
+
+def generator_cpu(generator: pd.DataFrame) -> str | None:
+    """The load generator's own CPU per interval, with the 'measurements suspect' line."""
+    frame = generator.dropna(subset=["start_s", "cpu_percent"]).sort_values("start_s")
+    if frame.empty:
+        return None
+    fig, (ax,) = _figure(height=2.8)
+    ax.step(frame["start_s"], frame["cpu_percent"], where="post", color="#333", linewidth=1.2,
+            label="generator CPU %")  # fmt: skip
+    ax.axhline(SUSPECT_CPU_PERCENT, color="#c0392b", linestyle="--", linewidth=0.9,
+               label=f"{SUSPECT_CPU_PERCENT:g} %: generator-bound")  # fmt: skip
+    hot = frame.loc[frame["cpu_percent"] > SUSPECT_CPU_PERCENT]
+    for start, end in zip(hot["start_s"], hot["end_s"].fillna(hot["start_s"] + 1), strict=True):
+        ax.axvspan(start, end, color="#c0392b", alpha=0.15, linewidth=0)
+    ax.set_ylim(0, max(100.0, float(frame["cpu_percent"].max()) * 1.05))
+    ax.set_xlabel("seconds since start", fontsize=8)
+    ax.set_ylabel("CPU %", fontsize=8)
+    ax.set_title("load generator CPU", fontsize=9)
+    _legend(ax)
+    return to_data_uri(fig)

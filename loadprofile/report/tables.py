@@ -1,0 +1,163 @@
+"""The report's tables as plain, already-formatted rows (models side by side, one per column).
+
+Numbers come from summary.json, the same file the gate and nightly pipelines read, so the
+report and the gate can never disagree. Formatting lives here, not in the template, so tests
+can render the expected text with the same functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from loadprofile.metrics import PERCENTILES
+from loadprofile.results import ErrorClass
+
+EMPTY = "–"
+ZERO = "·"
+
+Pick = Callable[[list[float]], float]
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    best: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    cells: list[Cell]
+    kind: str = ""  # a CSS class: "sub" for indented detail rows
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[Row] = field(default_factory=list)
+    note: str = ""
+
+
+def fmt_ms(value: Any) -> str:
+    """Milliseconds with about four significant digits (HDR keeps three): 0.412, 12.34, 1,234."""
+    if not isinstance(value, int | float) or value != value:
+        return EMPTY
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size >= 100:
+        return f"{value:.1f}"
+    if size >= 10:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def fmt_int(value: Any, zero: str = "0") -> str:
+    if not isinstance(value, int | float) or value != value:
+        return EMPTY
+    return zero if value == 0 else f"{value:,.0f}"
+
+
+def fmt_rate(value: Any) -> str:
+    """Per-second rates: two decimals below 100/s, whole numbers above."""
+    if not isinstance(value, int | float) or value != value:
+        return EMPTY
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
+
+
+def fmt_share(value: Any) -> str:
+    """A 0-1 fraction as a percentage; small non-zero shares keep their digits."""
+    if not isinstance(value, int | float) or value != value:
+        return EMPTY
+    percent = value * 100.0
+    if percent == 0:
+        return "0 %"
+    return f"{percent:.2f} %" if percent < 10 else f"{percent:.1f} %"
+
+
+def _cells(values: list[Any], fmt: Callable[[Any], str], pick: Pick | None) -> list[Cell]:
+    """Formatted cells; with `pick` (min or max), the best value is flagged when models differ."""
+    texts = [fmt(v) for v in values]
+    numbers = [v for v in values if isinstance(v, int | float) and v == v]
+    if not pick or len(numbers) < 2:
+        return [Cell(t) for t in texts]
+    best = pick(numbers)
+    # A tie on the page (same text) is no win: highlight only a best that reads differently.
+    unique = texts.count(fmt(best)) == 1
+    return [Cell(t, unique and v == best) for t, v in zip(texts, values, strict=True)]
+
+
+PERCENTILE_ROWS: tuple[tuple[str, str], ...] = (
+    *((key, key.replace("_", ".")) for key, _ in PERCENTILES),
+    ("max", "max"),
+    ("mean", "mean"),
+)
+
+
+def metric_table(metric: str, title: str, models: list[str], summary: Mapping[str, Any]) -> Table:
+    """Percentiles of one metric, in ms, one column per model; the lowest value highlighted."""
+    entries = [_model_entry(summary, m).get(metric) or {} for m in models]
+    rows = [
+        Row(label, _cells([e.get(key) for e in entries], fmt_ms, min))
+        for key, label in PERCENTILE_ROWS
+    ]
+    rows.append(Row("count", _cells([e.get("count") for e in entries], fmt_int, None)))
+    return Table(metric, f"{metric}: {title} (ms)", models, rows)
+
+
+def _model_entry(summary: Mapping[str, Any], model: str) -> dict[str, Any]:
+    entry = (summary.get("models") or {}).get(model)
+    return entry if isinstance(entry, dict) else {}
+
+
+def overview_table(models: list[str], summary: Mapping[str, Any]) -> Table:
+    """Counts, error classes, rates and token accounting per model."""
+    entries = [_model_entry(summary, m) for m in models]
+
+    def row(label: str, values: list[Any], fmt: Callable[[Any], str], pick: Pick | None = None,
+            kind: str = "") -> Row:  # fmt: skip
+        return Row(label, _cells(values, fmt, pick), kind)
+
+    rows = [
+        row("requests", [e.get("requests") for e in entries], fmt_int),
+        row("successes", [_successes(e) for e in entries], fmt_int),
+        row("failures", [e.get("failures") for e in entries], fmt_int),
+        row("error rate", [e.get("error_rate") for e in entries], fmt_share, min),
+    ]
+    for name in error_classes(entries):
+        counts = [(e.get("errors") or {}).get(name, 0) if e else None for e in entries]
+        rows.append(row(name, counts, lambda v: fmt_int(v, ZERO), kind="sub"))
+    rows += [
+        row("requests/s", [e.get("requests_per_s") for e in entries], fmt_rate),
+        row("output tokens/s", [e.get("output_tokens_per_s") for e in entries], fmt_rate, max),
+        row("output tokens", [e.get("output_tokens") for e in entries], fmt_int),
+        row("prompt tokens", [e.get("prompt_tokens") for e in entries], fmt_int),
+        row(
+            "estimated token counts", [e.get("tokens_estimated_share") for e in entries], fmt_share
+        ),
+    ]
+    if any(e.get("out_of_range_values") for e in entries):
+        rows.append(row("values out of histogram range",
+                        [e.get("out_of_range_values") for e in entries], fmt_int))  # fmt: skip
+    note = "Failures by class are indented; '·' means none."
+    return Table("overview", "Per-model overview", models, rows, note)
+
+
+def _successes(entry: Mapping[str, Any]) -> Any:
+    if "successes" in entry:
+        return entry["successes"]
+    requests, failures = entry.get("requests"), entry.get("failures")
+    if isinstance(requests, int) and isinstance(failures, int):
+        return requests - failures
+    return None
+
+
+def error_classes(entries: list[dict[str, Any]]) -> list[str]:
+    """All eight contract classes, then any unknown class a newer writer may have used."""
+    names = [str(c) for c in ErrorClass]
+    extra = sorted({str(k) for e in entries for k in (e.get("errors") or {})} - set(names))
+    return names + extra

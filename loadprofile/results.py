@@ -1,0 +1,75 @@
+"""One measured request, and the closed set of ways a request can fail.
+
+Error classes (DESIGN.md; a contract):
+
+    connect            the TCP/TLS connection could not be opened
+    timeout            no complete answer within --timeout
+    http_429           rate limited
+    http_4xx           any other 4xx (bad request, unknown model, refused key)
+    http_5xx           server error, also an error object sent inside the stream
+    stream_malformed   an SSE event whose data is not valid JSON, or broken HTTP framing
+    stream_incomplete  the stream ended early: reset, cut-off body, no [DONE]/finish_reason
+    contract           well-formed JSON that breaks the OpenAI response schema
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ErrorClass(StrEnum):
+    CONNECT = "connect"
+    TIMEOUT = "timeout"
+    HTTP_429 = "http_429"
+    HTTP_4XX = "http_4xx"
+    HTTP_5XX = "http_5xx"
+    STREAM_MALFORMED = "stream_malformed"
+    STREAM_INCOMPLETE = "stream_incomplete"
+    CONTRACT = "contract"
+
+
+def classify_status(status: int) -> ErrorClass | None:
+    """Error class for an HTTP status, or None when the status means success."""
+    if status < 400:
+        return None
+    if status == 429:
+        return ErrorClass.HTTP_429
+    if status < 500:
+        return ErrorClass.HTTP_4XX
+    return ErrorClass.HTTP_5XX
+
+
+@dataclass
+class RequestResult:
+    """Everything measured about one request; one row of the per-request table.
+
+    Times are milliseconds from monotonic clocks. ``ttft_ms``/``e2e_ms``/``tpot_ms`` are
+    None when the request failed before they could be measured.
+    """
+
+    model: str
+    conversation_id: str
+    turn: int
+    start_unix: float
+    request_id: str = ""
+    sent_ns: int = 0  # perf_counter_ns when the request was sent: CLOCK_MONOTONIC, machine-wide
+    prompt_chars: int = 0
+    prompt_tokens: int | None = None
+    output_tokens: int = 0
+    tokens_estimated: bool = False
+    ttft_ms: float | None = None
+    tpot_ms: float | None = None
+    e2e_ms: float | None = None
+    connect_ms: float | None = None
+    itl_ms: list[float] = field(default_factory=list)
+    chunks: int = 0
+    status: int = 0
+    error_class: ErrorClass | None = None
+    error: str = ""
+    finish_reason: str | None = None
+    content: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error_class is None

@@ -1,0 +1,234 @@
+"""The run folder: the only thing the report, compare and gate ever read.
+
+Layout (``--out DIR``)::
+
+    summary.json                   schema 1 (DESIGN.md), written at the end
+    run.json                       config minus secrets, versions, command line, host, times
+    requests.csv                   one row per request, appended as requests finish
+    timeseries.csv                 one row per interval and model (users, requests, tokens)
+    generator.csv                  one row per interval: the load generator's own CPU
+    histograms/<model>.<metric>.hlog  HdrHistogram interval logs, values in microseconds
+    report.html                    built from the files above
+
+Everything but the summary is written while the run goes, so a killed run still leaves
+what it measured; ``rebuild_summary`` recomputes the summary from the logs and the table.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+from loadprofile.collector import Counts, ModelInterval, ModelTotals
+from loadprofile.hlog import HlogWriter, read_hlog
+from loadprofile.metrics import METRICS
+from loadprofile.results import RequestResult
+from loadprofile.summary import build_summary
+
+SUMMARY = "summary.json"
+RUN = "run.json"
+REQUESTS = "requests.csv"
+TIMESERIES = "timeseries.csv"
+GENERATOR = "generator.csv"
+HISTOGRAMS = "histograms"
+REPORT = "report.html"
+
+REQUEST_COLUMNS = (
+    "start_unix", "start_s", "model", "conversation_id", "turn", "request_id",
+    "prompt_chars", "prompt_tokens", "output_tokens", "tokens_estimated",
+    "ttft_ms", "tpot_ms", "e2e_ms", "connect_ms", "chunks", "status", "error_class", "error",
+)  # fmt: skip
+TIMESERIES_COLUMNS = (
+    "start_s", "end_s", "model", "users", "requests", "failures", "output_tokens",
+)  # fmt: skip
+GENERATOR_COLUMNS = ("start_s", "end_s", "users", "cpu_percent")
+
+
+def model_slug(model: str) -> str:
+    """A file-name-safe form of a model label (labels may hold '/' or ':')."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
+
+
+def histogram_path(run_dir: Path, model: str, metric: str) -> Path:
+    return run_dir / HISTOGRAMS / f"{model_slug(model)}.{metric}.hlog"
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Atomic write, so a reader never sees half a file even if the run dies mid-write."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+class RunWriter:
+    """Appends measurements to the run folder as they arrive (one per process)."""
+
+    def __init__(self, run_dir: Path, start_unix: float) -> None:
+        self.run_dir = run_dir
+        self.start_unix = start_unix
+        (run_dir / HISTOGRAMS).mkdir(parents=True, exist_ok=True)
+        self._requests, self._requests_csv = self._open_csv(REQUESTS, REQUEST_COLUMNS)
+        self._series, self._series_csv = self._open_csv(TIMESERIES, TIMESERIES_COLUMNS)
+        self._generator, self._generator_csv = self._open_csv(GENERATOR, GENERATOR_COLUMNS)
+        self._hlogs: dict[tuple[str, str], tuple[TextIO, HlogWriter]] = {}
+        self.histogram_files: dict[str, dict[str, str]] = {}
+
+    def _open_csv(self, name: str, columns: tuple[str, ...]) -> tuple[TextIO, Any]:
+        fh = (self.run_dir / name).open("w", newline="", encoding="utf-8")
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        return fh, writer
+
+    def add_request(self, r: RequestResult) -> None:
+        self._requests_csv.writerow((
+            f"{r.start_unix:.6f}", f"{r.start_unix - self.start_unix:.3f}", r.model,
+            r.conversation_id, r.turn, r.request_id, r.prompt_chars,
+            "" if r.prompt_tokens is None else r.prompt_tokens, r.output_tokens,
+            int(r.tokens_estimated), _fmt(r.ttft_ms), _fmt(r.tpot_ms), _fmt(r.e2e_ms),
+            _fmt(r.connect_ms), r.chunks, r.status, r.error_class or "", r.error,
+        ))  # fmt: skip
+
+    def add_intervals(self, start_s: float, end_s: float, intervals: Iterable[ModelInterval],
+                      users: dict[str, int]) -> None:
+        """Histograms to the logs, and a time-series row for every model with users or data."""
+        by_model = {iv.model: iv for iv in intervals}
+        for model in sorted(set(by_model) | set(users)):
+            iv = by_model.get(model)
+            counts = iv.counts if iv else Counts()
+            self._series_csv.writerow((
+                f"{start_s:.3f}", f"{end_s:.3f}", model, users.get(model, 0),
+                counts.requests, counts.failures, counts.output_tokens,
+            ))  # fmt: skip
+            if iv is None:
+                continue
+            for metric, hist in iv.histograms.items():
+                if hist.get_total_count():
+                    self._hlog(model, metric).write(start_s, end_s, hist)
+
+    def add_generator_sample(self, start_s: float, end_s: float, users: int, cpu: float) -> None:
+        self._generator_csv.writerow((f"{start_s:.3f}", f"{end_s:.3f}", users, f"{cpu:.1f}"))
+
+    def _hlog(self, model: str, metric: str) -> HlogWriter:
+        key = (model, metric)
+        if key not in self._hlogs:
+            path = histogram_path(self.run_dir, model, metric)
+            fh = path.open("w", encoding="ascii")
+            comment = f"loadprofile model={model} metric={metric} unit=microseconds"
+            self._hlogs[key] = (fh, HlogWriter(fh, self.start_unix, metric, comment))
+            self.histogram_files.setdefault(model, {})[metric] = str(path.relative_to(self.run_dir))
+        return self._hlogs[key][1]
+
+    def flush(self) -> None:
+        for fh in (self._requests, self._series, self._generator):
+            fh.flush()
+        for fh, _ in self._hlogs.values():
+            fh.flush()
+
+    def close(self) -> None:
+        self.flush()
+        for fh in (self._requests, self._series, self._generator):
+            fh.close()
+        for fh, _ in self._hlogs.values():
+            fh.close()
+
+
+def load_totals(run_dir: Path) -> dict[str, ModelTotals]:
+    """Whole-run histograms and counts, rebuilt from the interval logs and requests.csv."""
+    totals: dict[str, ModelTotals] = {}
+    for model in _models_in_requests(run_dir):
+        totals.setdefault(model, ModelTotals())
+    for model, metric, path in histogram_files(run_dir):
+        _, intervals = read_hlog(path)
+        target = totals.setdefault(model, ModelTotals()).histograms[metric]
+        for iv in intervals:
+            target.add(iv.histogram)
+    for row in read_request_rows(run_dir):
+        _count_row(totals.setdefault(row["model"], ModelTotals()).counts, row)
+    return totals
+
+
+def read_request_rows(run_dir: Path) -> list[dict[str, str]]:
+    """requests.csv rows; a last row cut off by a crash (missing fields) is dropped."""
+    path = run_dir / REQUESTS
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as fh:
+        return [row for row in csv.DictReader(fh) if row.get("error") is not None]
+
+
+def _count_row(counts: Counts, row: dict[str, str]) -> None:
+    counts.requests += 1
+    if row["error_class"]:
+        counts.failures += 1
+        counts.errors[row["error_class"]] += 1
+        return
+    counts.output_tokens += int(row["output_tokens"] or 0)
+    counts.prompt_tokens += int(row["prompt_tokens"] or 0)
+    counts.estimated_tokens += int(row["tokens_estimated"] or 0)
+
+
+def _models_in_requests(run_dir: Path) -> list[str]:
+    run = run_dir / RUN
+    if run.exists():
+        return list(read_json(run).get("models", []))
+    return []
+
+
+def histogram_files(run_dir: Path) -> list[tuple[str, str, Path]]:
+    """(model, metric, path) for every interval log; model names come from run.json."""
+    run = read_json(run_dir / RUN) if (run_dir / RUN).exists() else {}
+    mapping: dict[str, dict[str, str]] = run.get("histograms", {})
+    found: list[tuple[str, str, Path]] = []
+    for model, files in mapping.items():
+        for metric, rel in files.items():
+            if metric in METRICS and (run_dir / rel).exists():
+                found.append((model, metric, run_dir / rel))
+    if found:
+        return found
+    for path in sorted((run_dir / HISTOGRAMS).glob("*.hlog")):
+        slug, _, metric = path.stem.rpartition(".")
+        if metric in METRICS:
+            found.append((slug, metric, path))
+    return found
+
+
+def rebuild_summary(run_dir: Path) -> dict[str, Any]:
+    """summary.json for a run that died before writing it: marked partial."""
+    run = read_json(run_dir / RUN) if (run_dir / RUN).exists() else {}
+    duration = _last_interval_end(run_dir) or float(run.get("duration_s") or 0.0)
+    return build_summary(
+        run_id=run.get("run_id", run_dir.name),
+        started_at=run.get("started_at", ""),
+        duration_s=duration,
+        target=run.get("target", {}),
+        load=run.get("load", {}),
+        models=load_totals(run_dir),
+        partial=True,
+    )
+
+
+def _last_interval_end(run_dir: Path) -> float | None:
+    path = run_dir / TIMESERIES
+    if not path.exists():
+        return None
+    end = None
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            try:
+                end = float(row["end_s"])
+            except (KeyError, ValueError):
+                continue
+    return end

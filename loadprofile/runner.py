@@ -1,0 +1,165 @@
+"""``loadprofile run``: mock lifecycle, preflight, Locust in-process, the run folder.
+
+Importing this module imports Locust, which monkey-patches the process for gevent: only
+the CLI's ``run`` command imports it, and never a process that runs asyncio.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import gevent
+import gevent.event
+from locust import events
+from locust.env import Environment
+
+from loadprofile.config import RunConfig, Target
+from loadprofile.console import Console
+from loadprofile.dataset import (
+    Conversation,
+    DatasetError,
+    dataset_stats,
+    default_dataset_path,
+    load_conversations,
+)
+from loadprofile.errors import UsageError
+from loadprofile.mockproc import MockProcess, start_mock
+from loadprofile.preflight import check_target, list_models
+from loadprofile.rundir import REQUESTS, SUMMARY
+from loadprofile.runmeta import build_meta, new_run_id
+from loadprofile.session import RunSession, set_active
+from loadprofile.users import RunChatUser
+
+DEFAULT_MOCK_MODELS = ("mock-small", "mock-large")
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    summary: dict[str, Any]
+    partial: bool
+    interrupted_by: str | None = None
+
+
+def run(config: RunConfig, console: Console, command: list[str]) -> RunOutcome:
+    """Run the load test described by ``config``; raises LoadprofileError on bad input."""
+    logging.getLogger("locust").setLevel(logging.WARNING)
+    dataset_path = config.dataset or default_dataset_path()
+    conversations = _load_dataset(dataset_path)
+    mock: MockProcess | None = None
+    try:
+        config, kind, mock = _resolve_targets(config, console)
+        warnings = [w for w in (check_target(t) for t in config.targets) if w]
+        for warning in warnings:
+            console.warn(warning)
+        run_id = new_run_id()
+        run_dir = config.out_dir or Path("reports") / run_id
+        _check_out_dir(run_dir)
+        if config.load.users < len(config.targets):
+            warnings.append(f"{config.load.users} users for {len(config.targets)} models: "
+                            "some models get no traffic")  # fmt: skip
+            console.warn(warnings[-1])
+        dataset = {"path": str(dataset_path), "conversations": len(conversations),
+                   "stats": dataset_stats(conversations)}  # fmt: skip
+        meta = build_meta(config, run_id=run_id, command=command, target_kind=kind,
+                          dataset=dataset, warnings=warnings)  # fmt: skip
+        session = RunSession(config, conversations, run_dir, meta, on_tick=_progress(console))
+        set_active(session)
+        console.info(f"loadprofile run {run_id}: {len(config.targets)} model(s) "
+                     f"[{', '.join(t.name for t in config.targets)}], {config.load.users} users, "
+                     f"{config.load.run_time_s:.0f}s -> {run_dir}")  # fmt: skip
+        summary = _drive_locust(session, console)
+        return RunOutcome(run_dir, summary, bool(summary.get("partial")), session.interrupted_by)
+    finally:
+        set_active(None)
+        if mock is not None:
+            mock.stop()
+
+
+def _load_dataset(path: Path) -> list[Conversation]:
+    try:
+        return load_conversations(path)
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _check_out_dir(run_dir: Path) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"--out {run_dir}: exists and is not a folder")
+    if (run_dir / SUMMARY).exists() or (run_dir / REQUESTS).exists():
+        raise UsageError(f"--out {run_dir}: already holds a run; choose another folder")
+
+
+def _resolve_targets(config: RunConfig, console: Console
+                     ) -> tuple[RunConfig, str, MockProcess | None]:
+    """Fill in hosts: the embedded mock for targets without one, models from /v1/models."""
+    targets = list(config.targets)
+    if not targets and config.host:
+        targets = default_models_for_host(config.host, config.api_key_env)
+    elif not targets:
+        targets = [Target(name=m, model=m) for m in DEFAULT_MOCK_MODELS]
+    if all(t.host for t in targets):
+        return replace(config, targets=tuple(targets)), "host", None
+    mock = start_mock(seed=config.load.seed)
+    console.info(f"started the embedded mock server at {mock.url} (models: "
+                 f"{', '.join(mock.models)})")  # fmt: skip
+    unknown = [t.model for t in targets if not t.host and t.model not in mock.models]
+    if unknown:
+        mock.stop()
+        raise UsageError(f"the embedded mock has no model {', '.join(unknown)}; it serves "
+                         f"{', '.join(mock.models)} (or give --host)")  # fmt: skip
+    filled = tuple(t if t.host else replace(t, host=mock.url) for t in targets)
+    kind = "mock" if all(not t.host for t in targets) else "mixed"
+    return replace(config, targets=filled), kind, mock
+
+
+def default_models_for_host(host: str, api_key_env: str | None) -> list[Target]:
+    """`--host` without `--model`: the host's only model, else a clear error."""
+    models = list_models(host, api_key_env)
+    if len(models) != 1:
+        listed = ", ".join(models[:10]) or "none"
+        raise UsageError(f"{host} serves {len(models)} models ({listed}); name one with --model")
+    return [Target(name=models[0], model=models[0], host=host, api_key_env=api_key_env)]
+
+
+def _progress(console: Console) -> Any:
+    def on_tick(session: RunSession, elapsed_s: float) -> None:
+        p99 = {t.name: session.recent.percentile_ms(t.name, 99.0) for t in session.config.targets}
+        console.progress(elapsed_s, session.config.load.run_time_s, sum(session.users.values()),
+                         session.recent.requests_per_s(), p99)  # fmt: skip
+
+    return on_tick
+
+
+def _drive_locust(session: RunSession, console: Console) -> dict[str, Any]:
+    load = session.config.load
+    env = Environment(user_classes=[RunChatUser], events=events)
+    runner = env.create_local_runner()
+    done = gevent.event.Event()
+
+    def on_signal(name: str) -> None:
+        if session.interrupted_by is not None:
+            session.force_stop = True  # a second Ctrl-C: stop waiting for requests in flight
+            return
+        session.interrupted_by = name
+        console.warn(f"{name}: stopping; writing what was measured (Ctrl-C again to hurry)")
+        done.set()
+
+    handlers = [gevent.signal_handler(signal.SIGINT, on_signal, "SIGINT"),
+                gevent.signal_handler(signal.SIGTERM, on_signal, "SIGTERM")]  # fmt: skip
+    try:
+        runner.start(load.users, load.spawn_rate)
+        done.wait(timeout=load.run_time_s)
+        runner.quit()
+        summary = session.finish()
+    finally:
+        for handler in handlers:
+            handler.cancel()
+    if runner.exceptions:
+        count = sum(e["count"] for e in runner.exceptions.values())
+        console.warn(f"{count} unexpected error(s) inside users (see the log above)")
+    return summary

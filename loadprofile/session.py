@@ -1,0 +1,232 @@
+"""The state of one load run inside one load-generator process (Locust glue).
+
+A ``RunSession`` owns the collector and the run-folder writer, hands users their target
+and their next conversation, and ticks once per interval to close histogram intervals.
+Both ways of running (``loadprofile run`` and plain ``locust -f locustfiles/chat.py``)
+create one and drive it through Locust's own events, so both measure alike.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gevent
+
+from loadprofile.collector import Collector, RecentWindow
+from loadprofile.config import RunConfig, Target
+from loadprofile.dataset import Conversation
+from loadprofile.http.client import HttpClient
+from loadprofile.metrics import TTFT
+from loadprofile.rundir import RUN, SUMMARY, RunWriter, write_json
+from loadprofile.summary import build_summary
+
+TickCallback = Callable[["RunSession", float], None]
+
+
+def utc_iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class TargetPicker:
+    """Smooth weighted round-robin: deterministic, and even at small user counts."""
+
+    targets: tuple[Target, ...]
+    _current: dict[str, float] = field(default_factory=dict)
+
+    def pick(self) -> Target:
+        total = sum(t.weight for t in self.targets)
+        for t in self.targets:
+            self._current[t.name] = self._current.get(t.name, 0.0) + t.weight
+        best = max(self.targets, key=lambda t: self._current[t.name])
+        self._current[best.name] -= total
+        return best
+
+
+class RunSession:
+    """One process's share of a run: who sends what, and where measurements go."""
+
+    def __init__(self, config: RunConfig, conversations: list[Conversation], run_dir: Path,
+                 meta: dict[str, Any], on_tick: TickCallback | None = None) -> None:
+        self.config = config
+        self.conversations = conversations
+        self.run_dir = run_dir
+        self.meta = meta
+        self.on_tick = on_tick
+        self.start_unix = time.time()
+        self.start_ns = time.perf_counter_ns()
+        self.collector = Collector(self.start_ns)
+        self.writer: RunWriter | None = None
+        self.users: Counter[str] = Counter()
+        self.in_flight = 0
+        self.stopping = False
+        self.interrupted_by: str | None = None
+        self.force_stop = False
+        self.finished = False
+        self.summary: dict[str, Any] | None = None
+        self._picker = TargetPicker(config.targets)
+        self._next_conv: Counter[str] = Counter()
+        self._users_started = 0
+        self._ticker: gevent.Greenlet | None = None
+        self._cpu_mark = (time.perf_counter(), time.process_time())
+        self.cpu_samples: list[float] = []
+        self.recent = RecentWindow(TTFT)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the run folder and start ticking (idempotent)."""
+        if self.writer is not None:
+            return
+        self.start_unix = time.time()
+        self.start_ns = time.perf_counter_ns()
+        self.collector = Collector(self.start_ns)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.writer = RunWriter(self.run_dir, self.start_unix)
+        self.meta["started_at"] = utc_iso(self.start_unix)
+        self._write_run_json(partial=True)
+        self._ticker = gevent.spawn(self._tick_loop)
+
+    def drain(self, timeout_s: float) -> int:
+        """Stop starting requests and wait for the ones in flight; returns those left."""
+        self.stopping = True
+        if self.interrupted_by is not None:
+            timeout_s = min(timeout_s, 5.0)  # interrupted: the user wants out soon
+        deadline = time.monotonic() + timeout_s
+        while self.in_flight and time.monotonic() < deadline and not self.force_stop:
+            gevent.sleep(0.05)
+        return self.in_flight
+
+    def finish(self, *, partial: bool = False) -> dict[str, Any]:
+        """Close the last interval and write summary.json and run.json (idempotent).
+
+        A run stopped by a signal (``interrupted_by``) is always partial."""
+        if self.finished and self.summary is not None:
+            return self.summary
+        partial = partial or self.interrupted_by is not None
+        self.finished = True
+        self.stopping = True
+        if self._ticker is not None:
+            self._ticker.kill(block=False)
+        if self.writer is None:
+            self.start()
+        self._tick(final=True)
+        assert self.writer is not None
+        duration = (time.perf_counter_ns() - self.start_ns) / 1e9
+        self.meta.update(interrupted_by=self.interrupted_by, unfinished_at_stop=self.in_flight)
+        self.summary = build_summary(
+            run_id=self.meta["run_id"], started_at=self.meta["started_at"],
+            duration_s=duration, target=self.meta.get("target", {}),
+            load=self.meta.get("load", {}), models=self.collector.totals, partial=partial,
+        )  # fmt: skip
+        self.writer.close()
+        self._write_run_json(partial=partial, duration_s=duration)
+        write_json(self.run_dir / SUMMARY, self.summary)
+        return self.summary
+
+    def _write_run_json(self, *, partial: bool, duration_s: float | None = None) -> None:
+        assert self.writer is not None
+        now = time.time()
+        self.meta.update(
+            partial=partial, ended_at=utc_iso(now) if duration_s is not None else None,
+            duration_s=round(duration_s, 3) if duration_s is not None else None,
+            histograms=self.writer.histogram_files,
+            generator=self.generator_stats(),
+        )  # fmt: skip
+        write_json(self.run_dir / RUN, self.meta)
+
+    # -- users ------------------------------------------------------------------------------
+    def assign_target(self) -> Target:
+        target = self._picker.pick()
+        self.users[target.name] += 1
+        self._users_started += 1
+        return target
+
+    def release_target(self, target: Target) -> None:
+        self.users[target.name] -= 1
+
+    def user_seed(self) -> int:
+        return self.config.load.seed * 1_000_003 + self._users_started + os.getpid() * 7919
+
+    def next_conversation(self, target: Target) -> Conversation:
+        """Every target walks the dataset in the same order, so all see the same prompts."""
+        index = self._next_conv[target.name]
+        self._next_conv[target.name] += 1
+        return self.conversations[index % len(self.conversations)]
+
+    def client_for(self, target: Target) -> HttpClient:
+        headers = {}
+        if target.api_key_env and os.environ.get(target.api_key_env):
+            headers["Authorization"] = f"Bearer {os.environ[target.api_key_env]}"
+        assert target.host is not None
+        return HttpClient(target.host, self.config.load.timeout_s, headers)
+
+    def record(self, result: Any) -> None:
+        self.collector.record(result)
+        if self.writer is not None:
+            self.writer.add_request(result)
+
+    # -- ticking ----------------------------------------------------------------------------
+    def _tick_loop(self) -> None:
+        interval = self.config.load.interval_s
+        next_at = time.monotonic() + interval
+        while True:
+            gevent.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += interval
+            self._tick()
+
+    def _tick(self, final: bool = False) -> None:
+        if self.writer is None:
+            return
+        now_ns = time.perf_counter_ns()
+        start_s = (self.collector.interval_start_ns - self.start_ns) / 1e9
+        end_s = (now_ns - self.start_ns) / 1e9
+        intervals = self.collector.roll(now_ns)
+        self.recent.push(intervals)
+        active = {name: n for name, n in self.users.items() if n > 0}
+        self.writer.add_intervals(start_s, end_s, intervals, active)
+        if not final:  # the last, short interval is shutdown work, not load generation
+            cpu = self._cpu_percent()
+            self.writer.add_generator_sample(start_s, end_s, sum(active.values()), cpu)
+        self.writer.flush()
+        if self.on_tick is not None:
+            self.on_tick(self, end_s)
+
+    def _cpu_percent(self) -> float:
+        wall, cpu = time.perf_counter(), time.process_time()
+        last_wall, last_cpu = self._cpu_mark
+        self._cpu_mark = (wall, cpu)
+        percent = 100.0 * (cpu - last_cpu) / (wall - last_wall) if wall > last_wall else 0.0
+        self.cpu_samples.append(percent)
+        return percent
+
+    def generator_stats(self) -> dict[str, float]:
+        samples = self.cpu_samples
+        if not samples:
+            return {}
+        return {
+            "cpu_percent_mean": round(sum(samples) / len(samples), 1),
+            "cpu_percent_max": round(max(samples), 1),
+        }
+
+    @property
+    def elapsed_s(self) -> float:
+        return (time.perf_counter_ns() - self.start_ns) / 1e9
+
+
+_ACTIVE: RunSession | None = None
+
+
+def set_active(session: RunSession | None) -> None:
+    global _ACTIVE
+    _ACTIVE = session
+
+
+def active() -> RunSession | None:
+    return _ACTIVE

@@ -1,0 +1,74 @@
+"""``summary.json`` (schema 1, a contract: DESIGN.md) from histograms and counts (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from loadprofile.collector import ModelTotals
+from loadprofile.metrics import METRICS, PERCENTILES
+
+SCHEMA = 1
+
+
+def histogram_summary(hist: HdrHistogram) -> dict[str, float | int | None]:
+    """Percentile keys in milliseconds (histograms hold microseconds); None when empty."""
+    count = hist.get_total_count()
+    if not count:
+        empty: dict[str, float | int | None] = {key: None for key, _ in PERCENTILES}
+        return empty | {"max": None, "mean": None, "count": 0}
+    values = hist.get_percentile_to_value_dict([p for _, p in PERCENTILES])
+    out: dict[str, float | int | None] = {
+        key: round(values[p] / 1000.0, 3) for key, p in PERCENTILES
+    }
+    out["max"] = round(hist.get_max_value() / 1000.0, 3)
+    out["mean"] = round(hist.get_mean_value() / 1000.0, 3)
+    out["count"] = count
+    return out
+
+
+def model_summary(totals: ModelTotals, duration_s: float) -> dict[str, Any]:
+    counts = totals.counts
+    successes = counts.requests - counts.failures
+    per_s = 1.0 / duration_s if duration_s > 0 else 0.0
+    entry: dict[str, Any] = {
+        "requests": counts.requests,
+        "failures": counts.failures,
+        "error_rate": round(counts.failures / counts.requests, 6) if counts.requests else 0.0,
+        "errors": dict(sorted(counts.errors.items())),
+    }
+    for metric in METRICS:
+        entry[metric] = histogram_summary(totals.histograms[metric])
+    entry["output_tokens_per_s"] = round(counts.output_tokens * per_s, 3)
+    entry["requests_per_s"] = round(counts.requests * per_s, 3)
+    entry["successes"] = successes
+    entry["output_tokens"] = counts.output_tokens
+    entry["prompt_tokens"] = counts.prompt_tokens
+    entry["tokens_estimated_share"] = (
+        round(counts.estimated_tokens / successes, 4) if successes else 0.0
+    )
+    entry["out_of_range_values"] = counts.out_of_range
+    return entry
+
+
+def build_summary(
+    *,
+    run_id: str,
+    started_at: str,
+    duration_s: float,
+    target: dict[str, Any],
+    load: dict[str, Any],
+    models: dict[str, ModelTotals],
+    partial: bool,
+) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "run_id": run_id,
+        "started_at": started_at,
+        "duration_s": round(duration_s, 3),
+        "partial": partial,
+        "target": target,
+        "load": load,
+        "models": {name: model_summary(models[name], duration_s) for name in sorted(models)},
+    }

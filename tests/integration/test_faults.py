@@ -1,0 +1,108 @@
+"""A failing or malformed endpoint is measured and classified, never a crash; an
+interrupted run leaves a readable, partial run folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from loadprofile.mockproc import MockProcess
+
+from .conftest import FIXED_PROFILE, run_cli
+
+pytestmark = pytest.mark.integration
+
+FAULTY_PROFILES = """
+[models.flaky]
+ttft_base_ms = 10.0
+itl_ms = 4.0
+output_tokens_min = 8
+output_tokens_max = 8
+error_429 = 0.15
+error_500 = 0.15
+truncate = 0.15
+malformed = 0.15
+
+[models.stuck]
+ttft_base_ms = 5000.0
+itl_ms = 10.0
+output_tokens_min = 5
+output_tokens_max = 5
+"""
+
+
+def test_injected_faults_are_classified_at_their_rates(
+    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+) -> None:
+    mock = mock_factory(FAULTY_PROFILES)
+    out = tmp_path / "run"
+    done = run_cli(["run", "--host", mock.url, "--model", "flaky=3", "--model", "stuck=1",
+                    "--dataset", str(dataset), "-u", "4", "-r", "20", "-t", "4s",
+                    "--think-time", "0", "--timeout", "700ms", "--stop-timeout", "2s",
+                    "--out", str(out)], cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    models = json.loads((out / "summary.json").read_text())["models"]
+    flaky = models["flaky"]
+    assert flaky["requests"] >= 100
+    for error_class in ("http_429", "http_5xx", "stream_incomplete", "stream_malformed"):
+        rate = flaky["errors"].get(error_class, 0) / flaky["requests"]
+        assert 0.07 <= rate <= 0.25, (error_class, rate, flaky["errors"])
+    assert flaky["failures"] == sum(flaky["errors"].values())
+    assert flaky["ttft_ms"]["count"] == flaky["requests"] - flaky["failures"]
+    stuck = models["stuck"]
+    assert stuck["requests"] >= 2 and stuck["errors"] == {"timeout": stuck["requests"]}
+    assert stuck["ttft_ms"]["count"] == 0
+    html = (out / "report.html").read_text()
+    assert "stream_malformed" in html and "timeout" in html
+
+
+def _wait_for_rows(path: Path, rows: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and len(path.read_text().splitlines()) > rows:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{path} did not get {rows} rows in {timeout}s")
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_interrupted_run_leaves_a_partial_run_folder(
+    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path,
+    signum: int, code: int,
+) -> None:
+    mock = mock_factory(FIXED_PROFILE)
+    out = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loadprofile", "run", "--host", mock.url, "--model", "fixed",
+         "--dataset", str(dataset), "-u", "3", "-r", "20", "-t", "60s", "--think-time", "0",
+         "--out", str(out)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        _wait_for_rows(out / "requests.csv", 5, timeout=30)
+        started = time.monotonic()
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert time.monotonic() - started < 15
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr
+    summary = json.loads((out / "summary.json").read_text())
+    run = json.loads((out / "run.json").read_text())
+    assert summary["partial"] is True and run["partial"] is True
+    assert run["interrupted_by"] == signal.Signals(signum).name
+    rows = (out / "requests.csv").read_text().splitlines()[1:]
+    assert summary["models"]["fixed"]["requests"] == len(rows) >= 5
+    assert (out / "report.html").exists()
+    assert stdout.strip().splitlines()[-1].startswith("report: ")

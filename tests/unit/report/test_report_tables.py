@@ -1,0 +1,79 @@
+"""Number formatting and side-by-side tables (pure functions on summary dicts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from loadprofile.report.meta import fmt_duration, generator_health, show
+from loadprofile.report.tables import (
+    fmt_int,
+    fmt_ms,
+    fmt_rate,
+    fmt_share,
+    metric_table,
+    overview_table,
+)
+from loadprofile.results import ErrorClass
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.4123, "0.412"), (12.345, "12.35"), (123.45, "123.5"), (1234.5, "1,234"),
+     (None, "–"), (float("nan"), "–"), (0, "0.000")],
+)  # fmt: skip
+def test_fmt_ms(value: float | None, text: str) -> None:
+    assert fmt_ms(value) == text
+
+
+@pytest.mark.parametrize(
+    ("fmt", "value", "text"),
+    [(fmt_int, 12345, "12,345"), (fmt_rate, 3.14159, "3.14"), (fmt_rate, 1234.4, "1,234"),
+     (fmt_share, 0.0, "0 %"), (fmt_share, 0.01234, "1.23 %"), (fmt_share, 0.5, "50.0 %"),
+     (show, [1, 3], "1, 3"), (show, 1.0, "1"), (fmt_duration, 30, "30.0 s"),
+     (fmt_duration, 3725, "1 h 02 min 05 s"), (fmt_duration, 90, "1 min 30 s")],
+)  # fmt: skip
+def test_formatters(fmt: object, value: object, text: str) -> None:
+    assert callable(fmt) and fmt(value) == text
+
+
+SUMMARY = {
+    "models": {
+        "a": {"requests": 10, "failures": 1, "error_rate": 0.1, "errors": {"timeout": 1},
+              "ttft_ms": {"p50": 10.0, "p99": 50.0, "count": 9}, "output_tokens_per_s": 5.0},
+        "b": {"requests": 10, "failures": 0, "error_rate": 0.0, "errors": {"weird": 2},
+              "ttft_ms": {"p50": 20.0, "p99": 50.0, "count": 10}, "output_tokens_per_s": 7.0},
+    }
+}  # fmt: skip
+
+
+def test_metric_table_highlights_only_a_distinct_best() -> None:
+    table = metric_table("ttft_ms", "Time to first token", ["a", "b", "missing"], SUMMARY)
+    rows = {r.label: r for r in table.rows}
+    assert [c.best for c in rows["p50"].cells] == [True, False, False]
+    assert [c.best for c in rows["p99"].cells] == [False, False, False]  # a tie
+    assert [c.text for c in rows["p90"].cells] == ["–", "–", "–"]
+    assert not any(c.best for c in rows["count"].cells)
+
+
+def test_overview_has_all_classes_plus_unknown_ones() -> None:
+    table = overview_table(["a", "b"], SUMMARY)
+    rows = {r.label: r for r in table.rows}
+    for name in [*map(str, ErrorClass), "weird"]:
+        assert rows[name].kind == "sub"
+    assert [c.text for c in rows["timeout"].cells] == ["1", "·"]
+    assert [c.text for c in rows["successes"].cells] == ["9", "10"]
+    assert [c.best for c in rows["error rate"].cells] == [False, True]
+
+
+def test_generator_health_merges_hot_seconds() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"start_s": [0.0, 1.0, 2.0, 3.0, 4.0], "end_s": [1.0, 2.0, 3.0, 4.0, 5.0],
+         "users": [1] * 5, "cpu_percent": [50.0, 95.0, 97.0, 20.0, 91.0]}
+    )  # fmt: skip
+    health = generator_health(frame, {})
+    assert health.suspect == ["1–3 s", "4–5 s"] and health.suspect_seconds == 3.0
+    assert health.max == 97.0
+    empty = generator_health(frame.iloc[0:0], {"generator": {"cpu_percent_max": 71.0}})
+    assert empty.max == 71.0 and empty.suspect == []
