@@ -6,6 +6,7 @@ API key, and only the variable's name is ever written to the run folder.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -89,7 +90,7 @@ def parse_think_time(text: str) -> tuple[float, float]:
         values = [float(p) for p in parts]
     except ValueError:
         raise ConfigError(f"bad --think-time {text!r} (use MIN-MAX seconds, e.g. 1-3)") from None
-    if len(values) not in (1, 2) or min(values) < 0:
+    if len(values) not in (1, 2) or min(values) < 0 or not all(map(math.isfinite, values)):
         raise ConfigError(f"bad --think-time {text!r} (use MIN-MAX seconds, e.g. 1-3)")
     low, high = values[0], values[-1]
     if high < low:
@@ -109,8 +110,8 @@ def parse_model_spec(spec: str) -> Target:
             weight = float(weight_text)
         except ValueError:
             raise ConfigError(f"bad weight in --model {spec!r} (use NAME=WEIGHT)") from None
-        if weight <= 0:
-            raise ConfigError(f"weight must be positive in --model {spec!r}")
+        if not weight > 0 or not math.isfinite(weight):
+            raise ConfigError(f"weight must be a positive number in --model {spec!r}")
     return Target(name=name, model=name, weight=weight)
 
 
@@ -148,7 +149,7 @@ def targets_from_toml(data: dict[str, Any], source: Path) -> list[Target]:
         if not isinstance(item.get("model"), str) or not item["model"]:
             raise ConfigError(f"{source}: targets #{i} needs a 'model' string")
         weight = item.get("weight", 1.0)
-        if not isinstance(weight, int | float) or weight <= 0:
+        if not isinstance(weight, int | float) or not weight > 0 or not math.isfinite(weight):
             raise ConfigError(f"{source}: targets #{i}: weight must be a positive number")
         targets.append(Target(
             name=str(item.get("name") or item["model"]), model=item["model"],
@@ -259,7 +260,11 @@ def _int(value: Any, what: str, minimum: int) -> int:
 def _resolve_load(values: dict[str, Any]) -> LoadConfig:
     d = LoadConfig()
 
-    history = values.get("history") or d.history
+    def given(key: str, default: Any) -> Any:
+        value = values.get(key)
+        return default if value is None else value
+
+    history = given("history", d.history)
     if history not in HISTORY_MODES:
         raise ConfigError(f"bad history {history!r} (use recorded or live)")
     spawn_rate = values.get("spawn_rate")
@@ -267,22 +272,22 @@ def _resolve_load(values: dict[str, Any]) -> LoadConfig:
         spawn = float(spawn_rate) if spawn_rate is not None else d.spawn_rate
     except (TypeError, ValueError):
         raise ConfigError(f"spawn rate must be a number, got {spawn_rate!r}") from None
-    if spawn <= 0:
-        raise ConfigError("spawn rate must be positive")
+    if not spawn > 0 or not math.isfinite(spawn):
+        raise ConfigError("spawn rate must be a positive number")
     think = values.get("think_time")
     max_tokens = values.get("max_tokens")
-    interval = parse_duration(values.get("interval") or d.interval_s, "interval")
+    interval = parse_duration(given("interval", d.interval_s), "interval")
     if interval < 0.1:
         raise ConfigError("interval must be at least 100ms")
-    run_time = parse_duration(values.get("run_time") or d.run_time_s, "run time")
+    run_time = parse_duration(given("run_time", d.run_time_s), "run time")
     if run_time <= 0:
         raise ConfigError("run time must be positive")
-    timeout = parse_duration(values.get("timeout") or d.timeout_s, "timeout")
+    timeout = parse_duration(given("timeout", d.timeout_s), "timeout")
     if timeout <= 0:
         raise ConfigError("timeout must be positive")
     stop = values.get("stop_timeout")
     return LoadConfig(
-        users=_int(values.get("users") or d.users, "users", 1),
+        users=_int(given("users", d.users), "users", 1),
         spawn_rate=spawn,
         run_time_s=run_time,
         think_time_s=parse_think_time(think) if think is not None else d.think_time_s,
@@ -291,5 +296,5 @@ def _resolve_load(values: dict[str, Any]) -> LoadConfig:
         max_tokens=_int(max_tokens, "max tokens", 1) if max_tokens is not None else d.max_tokens,
         interval_s=interval,
         stop_timeout_s=d.stop_timeout_s if stop is None else parse_duration(stop, "stop timeout"),
-        seed=_int(values.get("seed") if values.get("seed") is not None else d.seed, "seed", 0),
+        seed=_int(given("seed", d.seed), "seed", 0),
     )

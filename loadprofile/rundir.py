@@ -17,6 +17,7 @@ what it measured; ``rebuild_summary`` recomputes the summary from the logs and t
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -50,8 +51,14 @@ GENERATOR_COLUMNS = ("start_s", "end_s", "users", "cpu_percent")
 
 
 def model_slug(model: str) -> str:
-    """A file-name-safe form of a model label (labels may hold '/' or ':')."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
+    """A file-name-safe form of a model label (labels may hold '/' or ':').
+
+    When characters had to be replaced, a short hash of the label keeps two labels that
+    differ only there ('org/m', 'org:m') from sharing one file."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
+    if safe == model:
+        return safe
+    return f"{safe}-{hashlib.sha1(model.encode('utf-8')).hexdigest()[:6]}"
 
 
 def histogram_path(run_dir: Path, model: str, metric: str) -> Path:

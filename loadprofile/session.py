@@ -195,7 +195,7 @@ class RunSession:
             cpu = self._cpu_percent()
             self.writer.add_generator_sample(start_s, end_s, sum(active.values()), cpu)
         self.writer.flush()
-        if self.on_tick is not None:
+        if self.on_tick is not None and not final:
             self.on_tick(self, end_s)
 
     def _cpu_percent(self) -> float:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 _MAX_SIZE_LINE = 1024
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 class ChunkedError(ValueError):
@@ -69,12 +72,9 @@ class ChunkedDecoder:
 
     def _start_chunk(self, line: bytes) -> None:
         size_text = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise ChunkedError(f"bad chunk size {size_text[:20]!r}") from None
-        if size < 0:
-            raise ChunkedError("negative chunk size")
+        if not _HEX.fullmatch(size_text):  # int() would take "0x5", "+5", "-0", "0_5"
+            raise ChunkedError(f"bad chunk size {size_text[:20]!r}")
+        size = int(size_text, 16)
         if size == 0:
             self._state = self._TRAILER
         else:

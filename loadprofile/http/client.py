@@ -10,6 +10,7 @@ Every failure leaves as a ``TransportError`` carrying its error class; nothing e
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import ssl
 import time
@@ -24,6 +25,7 @@ from loadprofile.results import ErrorClass
 _RECV = 65536
 _MAX_HEAD = 65536
 _USER_AGENT = f"loadprofile/{__version__}"
+_INTERIM = re.compile(rb"HTTP/1\.[01] 1(?!01)\d\d")
 
 
 class TransportError(Exception):
@@ -90,12 +92,21 @@ class Response:
         """Body payload as it arrives, each piece with its receive time (perf_counter_ns)."""
         if self._sock is None:
             return
-        if self.headers.get("transfer-encoding", "").lower().endswith("chunked"):
+        if self.status in (204, 304) or 100 <= self.status < 200:
+            self._finish()  # these never carry a body
+        elif self.headers.get("transfer-encoding", "").lower().endswith("chunked"):
             yield from self._chunked()
         elif "content-length" in self.headers:
-            yield from self._sized(int(self.headers["content-length"]))
+            yield from self._sized(self._content_length())
         else:
             yield from self._until_close()
+
+    def _content_length(self) -> int:
+        text = self.headers["content-length"]
+        if not text.isdigit():
+            self.close()
+            raise TransportError(ErrorClass.STREAM_MALFORMED, f"bad Content-Length {text[:20]!r}")
+        return int(text)
 
     def read(self, limit: int = 1 << 20) -> bytes:
         """The whole body (for errors and non-streamed answers), at most ``limit`` bytes."""
@@ -286,7 +297,11 @@ class HttpClient:
         except OSError as exc:
             _close_quietly(sock)
             raise TransportError(ErrorClass.CONNECT, f"send failed: {exc}") from None
-        response = Response(self, sock, head, rest, t_ns, deadline_ns)
+        try:
+            response = Response(self, sock, head, rest, t_ns, deadline_ns)
+        except TransportError:
+            _close_quietly(sock)
+            raise
         response.sent_ns = sent_ns
         response.connect_ms = connect_ms
         return response
@@ -324,13 +339,11 @@ def _read_head(sock: socket.socket, deadline_ns: int, reused: bool) -> tuple[byt
                 ErrorClass.STREAM_INCOMPLETE, "connection closed before the response headers"
             )
         buf += data
-        end = buf.find(b"\r\n\r\n")
-        if end >= 0:
-            head, rest = buf[:end], buf[end + 4 :]
-            if head.startswith(b"HTTP/1.1 100") or head.startswith(b"HTTP/1.0 100"):
-                buf = rest
-                continue
-            return head, rest, t_ns
+        while (end := buf.find(b"\r\n\r\n")) >= 0:
+            head, buf = buf[:end], buf[end + 4 :]
+            if not _INTERIM.match(head):
+                return head, buf, t_ns
+            # 100 Continue, 102, 103 Early Hints: informational, the real answer follows.
         if len(buf) > _MAX_HEAD:
             raise TransportError(ErrorClass.STREAM_MALFORMED, "response headers too large")
 

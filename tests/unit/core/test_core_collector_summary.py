@@ -1,0 +1,369 @@
+"""Collector + summary: HDR percentiles against numpy, counts, intervals, summary.json keys."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from core_synthetic import MODELS, Recorded
+from hdrh.histogram import HdrHistogram
+
+from loadprofile.collector import Collector, ModelInterval, RecentWindow, new_histogram
+from loadprofile.metrics import METRICS, PERCENTILES, SUMMARY_KEYS
+from loadprofile.results import ErrorClass, RequestResult
+from loadprofile.summary import SCHEMA, build_summary, histogram_summary
+
+#: HDR at 3 significant digits: relative error <= 2**-10; +1 us for rounding ms -> us -> ms.
+REL = 0.001
+ABS_MS = 0.001
+
+
+def _ok(model: str = "m", ttft: float | None = 100.0, itl: list[float] | None = None,
+        e2e: float | None = 500.0, tpot: float | None = 20.0, tokens: int = 10) -> RequestResult:
+    return RequestResult(model=model, conversation_id="c", turn=1, start_unix=0.0,
+                         ttft_ms=ttft, itl_ms=itl or [], e2e_ms=e2e, tpot_ms=tpot,
+                         output_tokens=tokens, prompt_tokens=50, status=200)
+
+
+def _failed(model: str = "m", cls: ErrorClass = ErrorClass.TIMEOUT) -> RequestResult:
+    r = _ok(model, ttft=9999.0, itl=[1.0, 2.0], e2e=99999.0, tpot=5.0)
+    r.error_class = cls
+    return r
+
+
+def _merged(hists: list[HdrHistogram]) -> HdrHistogram:
+    out = new_histogram()
+    for h in hists:
+        if h.get_total_count():
+            out.add(h)
+    return out
+
+
+# --------------------------------------------------------------------------- percentiles
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("metric", METRICS)
+def test_total_percentiles_match_numpy(recorded: Recorded, model: str, metric: str) -> None:
+    values = np.asarray(recorded.raw[model][metric])
+    assert len(values) >= 1000
+    got = histogram_summary(recorded.collector.totals[model].histograms[metric])
+    assert got["count"] == len(values)
+    for key, p in PERCENTILES:
+        lower = float(np.percentile(values, p, method="lower"))
+        higher = float(np.percentile(values, p, method="higher"))
+        value = got[key]
+        assert isinstance(value, float)
+        assert lower - ABS_MS <= value <= higher * (1 + REL) + ABS_MS, (key, lower, value, higher)
+    exact_max = float(values.max())
+    assert isinstance(got["max"], float)
+    assert got["max"] == pytest.approx(exact_max, rel=REL, abs=ABS_MS)
+    assert got["max"] >= exact_max - ABS_MS
+    assert got["mean"] == pytest.approx(float(values.mean()), rel=REL, abs=ABS_MS)
+
+
+@pytest.mark.parametrize(
+    ("values_ms", "expected"),
+    [
+        # Exact microsecond values below 2048 us are stored exactly.
+        ([1.0], {"p50": 1.0, "p90": 1.0, "p99_9": 1.0, "max": 1.0, "mean": 1.0, "count": 1}),
+        ([0.5, 1.5], {"p50": 0.5, "p90": 1.5, "max": 1.5, "mean": 1.0, "count": 2}),
+        ([v / 10 for v in range(1, 11)],
+         {"p50": 0.5, "p90": 0.9, "p95": 1.0, "p99": 1.0, "max": 1.0, "mean": 0.55,
+          "count": 10}),
+        ([5.0], {"p50": 5.003, "max": 5.003, "count": 1}),  # 5000 us: bucket's top (4 us wide)
+        ([0.0, 0.0, 0.001], {"p50": 0.0, "max": 0.001, "count": 3}),
+        ([-3.0], {"p50": 0.0, "max": 0.0, "count": 1}),  # a clock hiccup clamps to 0
+    ],
+)
+def test_histogram_summary_small_exact_cases(values_ms: list[float],
+                                             expected: dict[str, float]) -> None:
+    collector = Collector(0)
+    collector.record(_ok(ttft=None, e2e=None, tpot=None, itl=values_ms))
+    collector.roll(1)
+    got = histogram_summary(collector.totals["m"].histograms["itl_ms"])
+    assert set(got) == set(SUMMARY_KEYS)
+    for key, value in expected.items():
+        assert got[key] == value, key
+
+
+def test_empty_histogram_summary_is_none_with_count_zero() -> None:
+    got = histogram_summary(new_histogram())
+    assert list(got) == list(SUMMARY_KEYS)
+    assert got == {key: None for key in SUMMARY_KEYS} | {"count": 0}
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def test_counts_failures_and_errors_add_up(recorded: Recorded) -> None:
+    for model in MODELS:
+        mine = [r for r in recorded.results if r.model == model]
+        failed = [r for r in mine if not r.ok]
+        counts = recorded.collector.totals[model].counts
+        assert counts.requests == len(mine)
+        assert counts.failures == len(failed) > 0
+        assert counts.errors == Counter(str(r.error_class) for r in failed)
+        assert sum(counts.errors.values()) == counts.failures
+        assert set(counts.errors) <= {c.value for c in ErrorClass}
+        ok = [r for r in mine if r.ok]
+        assert counts.output_tokens == sum(r.output_tokens for r in ok)
+        assert counts.prompt_tokens == sum(r.prompt_tokens or 0 for r in ok)
+        assert counts.estimated_tokens == sum(r.tokens_estimated for r in ok)
+        assert counts.out_of_range == 0
+        hists = recorded.collector.totals[model].histograms
+        # Failed requests carry timings in this data set; none may reach a histogram.
+        for metric in ("ttft_ms", "e2e_ms", "tpot_ms"):
+            assert hists[metric].get_total_count() == len(ok)
+        assert hists["itl_ms"].get_total_count() == sum(len(r.itl_ms) for r in ok)
+
+
+def test_failed_results_stay_out_of_histograms() -> None:
+    collector = Collector(0)
+    for cls in ErrorClass:
+        collector.record(_failed(cls=cls))
+    collector.record(_failed(cls=ErrorClass.HTTP_429))
+    collector.roll(10)
+    totals = collector.totals["m"]
+    assert all(h.get_total_count() == 0 for h in totals.histograms.values())
+    assert totals.counts.requests == totals.counts.failures == len(ErrorClass) + 1
+    assert totals.counts.errors["http_429"] == 2
+    assert totals.counts.output_tokens == 0
+    summary = build_summary(run_id="r", started_at="", duration_s=1.0, target={}, load={},
+                            models=collector.totals, partial=False)
+    entry = summary["models"]["m"]
+    assert entry["error_rate"] == 1.0
+    assert entry["ttft_ms"]["p99"] is None and entry["ttft_ms"]["count"] == 0
+    assert list(entry["errors"]) == sorted(entry["errors"])
+
+
+def test_none_timings_are_skipped_not_zero() -> None:
+    collector = Collector(0)
+    collector.record(_ok(ttft=120.0, tpot=None, e2e=130.0, itl=[], tokens=1))
+    collector.roll(1)
+    hists = collector.totals["m"].histograms
+    assert hists["tpot_ms"].get_total_count() == 0
+    assert hists["ttft_ms"].get_total_count() == 1
+    assert hists["itl_ms"].get_total_count() == 0
+
+
+@pytest.mark.parametrize(
+    "huge_ms",
+    [10 * 3600 * 1000.0, 1e12, float(2**53)],
+    ids=["10h", "1e12ms", "2^53ms"],
+)
+def test_out_of_range_values_are_counted(huge_ms: float) -> None:
+    collector = Collector(0)
+    collector.record(_ok(ttft=huge_ms, itl=[5.0, huge_ms, 6.0], e2e=huge_ms, tpot=3.0))
+    collector.record(_ok(ttft=80.0))
+    closed = collector.roll(1_000_000_000)
+    counts = collector.totals["m"].counts
+    assert counts.out_of_range == 3
+    assert closed[0].counts.out_of_range == 3
+    hists = collector.totals["m"].histograms
+    assert hists["ttft_ms"].get_total_count() == 1
+    assert hists["itl_ms"].get_total_count() == 2
+    assert hists["e2e_ms"].get_total_count() == 1
+    assert hists["tpot_ms"].get_total_count() == 2
+    summary = build_summary(run_id="r", started_at="", duration_s=1.0, target={}, load={},
+                            models=collector.totals, partial=False)
+    assert summary["models"]["m"]["out_of_range_values"] == 3
+
+
+def test_one_hour_is_still_in_range() -> None:
+    collector = Collector(0)
+    collector.record(_ok(ttft=3600 * 1000.0))
+    collector.roll(1)
+    assert collector.totals["m"].counts.out_of_range == 0
+    got = histogram_summary(collector.totals["m"].histograms["ttft_ms"])
+    assert got["max"] == pytest.approx(3_600_000.0, rel=REL)
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def test_intervals_merged_equal_totals(recorded: Recorded) -> None:
+    for model in MODELS:
+        for metric in METRICS:
+            parts = [iv.histograms[metric] for _, _, closed in recorded.rolls
+                     for iv in closed if iv.model == model]
+            assert len(parts) == len(recorded.rolls)
+            merged = _merged(parts)
+            total = recorded.collector.totals[model].histograms[metric]
+            assert merged.encode() == total.encode()
+            assert histogram_summary(merged) == histogram_summary(total)
+
+
+def test_interval_bounds_and_counts(recorded: Recorded) -> None:
+    for k, (start_s, end_s, closed) in enumerate(recorded.rolls):
+        assert (start_s, end_s) == (float(k), float(k + 1))
+        assert {iv.model for iv in closed} == set(MODELS)
+        for iv in closed:
+            assert (iv.start_s, iv.end_s) == pytest.approx((start_s, end_s))
+    for model in MODELS:
+        per_interval = sum(iv.counts.requests for _, _, closed in recorded.rolls
+                           for iv in closed if iv.model == model)
+        assert per_interval == recorded.collector.totals[model].counts.requests
+
+
+def test_roll_with_nothing_recorded_returns_nothing() -> None:
+    collector = Collector(0)
+    assert collector.roll(1_000_000_000) == []
+    collector.record(_ok())
+    closed = collector.roll(3_000_000_000)
+    assert len(closed) == 1
+    assert (closed[0].start_s, closed[0].end_s) == (1.0, 3.0)
+    assert collector.interval_start_ns == 3_000_000_000
+
+
+def test_live_totals_include_the_open_interval(
+    make_recording: Callable[..., Recorded],
+) -> None:
+    rec = make_recording(seed=3, requests=600, intervals=2)
+    collector = rec.collector
+    extra = [_ok("beta", ttft=77.0, itl=[3.0, 4.0]), _failed("beta", ErrorClass.HTTP_5XX)]
+    before = collector.totals["beta"].counts.requests
+    for r in extra:
+        collector.record(r)
+    live = collector.live_totals("beta")
+    assert live.counts.requests == before + 2
+    assert live.counts.errors["http_5xx"] == collector.totals["beta"].counts.errors["http_5xx"] + 1
+    assert (live.histograms["itl_ms"].get_total_count()
+            == collector.totals["beta"].histograms["itl_ms"].get_total_count() + 2)
+    # A copy: the closed totals did not move, and rolling gives what live showed.
+    assert collector.totals["beta"].counts.requests == before
+    collector.roll(10_000_000_000)
+    after = collector.totals["beta"]
+    assert after.counts.requests == live.counts.requests
+    for metric in METRICS:
+        assert after.histograms[metric].encode() == live.histograms[metric].encode()
+
+
+def test_live_totals_of_unknown_or_not_yet_rolled_model() -> None:
+    collector = Collector(0)
+    assert collector.live_totals("nobody").counts.requests == 0
+    collector.record(_ok("fresh"))
+    live = collector.live_totals("fresh")
+    assert live.counts.requests == 1
+    assert live.histograms["ttft_ms"].get_total_count() == 1
+    assert "fresh" not in collector.totals
+
+
+# --------------------------------------------------------------------------- RecentWindow
+
+
+def _interval(model: str, start_s: float, end_s: float, requests: int,
+              ttft_values: list[float]) -> ModelInterval:
+    collector = Collector(0)
+    collector.record(_ok(model, ttft=ttft_values[0]))
+    for v in ttft_values[1:]:
+        collector.record(_ok(model, ttft=v))
+    iv = collector.roll(1)[0]
+    iv.counts.requests = requests
+    return ModelInterval(model, start_s, end_s, iv.histograms, iv.counts)
+
+
+def test_recent_window_rate_and_percentile() -> None:
+    window = RecentWindow("ttft_ms", size=3)
+    assert window.requests_per_s() == 0.0
+    assert window.percentile_ms("a", 99.0) is None
+    window.push([_interval("a", 0, 1, 10, [100.0]), _interval("b", 0, 1, 30, [5.0])])
+    assert window.requests_per_s() == pytest.approx(40.0)
+    window.push([_interval("a", 1, 2, 20, [200.0, 300.0])])
+    assert window.requests_per_s() == pytest.approx(30.0)  # 60 requests over 2 s
+    assert window.percentile_ms("a", 100.0) == pytest.approx(300.0, rel=REL)
+    assert window.percentile_ms("a", 0.0) == pytest.approx(100.0, rel=REL)
+    assert window.percentile_ms("b", 50.0) == pytest.approx(5.0, rel=REL)
+    assert window.percentile_ms("nobody", 50.0) is None
+
+
+def test_recent_window_forgets_old_intervals() -> None:
+    window = RecentWindow("ttft_ms", size=2)
+    window.push([_interval("a", 0, 1, 1000, [9000.0])])
+    window.push([_interval("a", 1, 2, 10, [10.0])])
+    window.push([_interval("a", 2, 3, 30, [20.0])])
+    assert window.requests_per_s() == pytest.approx(20.0)  # only the last two seconds
+    assert window.percentile_ms("a", 100.0) == pytest.approx(20.0, rel=REL)
+
+
+def test_recent_window_on_recorded_run(recorded: Recorded) -> None:
+    window = RecentWindow("itl_ms", size=len(recorded.rolls))
+    for _, _, closed in recorded.rolls:
+        window.push(closed)
+    requests = sum(c.counts.requests for c in recorded.collector.totals.values())
+    assert window.requests_per_s() == pytest.approx(requests / recorded.end_s)
+    for model in MODELS:
+        total = recorded.collector.totals[model].histograms["itl_ms"]
+        expected = total.get_percentile_to_value_dict([99.0])[99.0] / 1000.0
+        assert window.percentile_ms(model, 99.0) == expected
+
+
+# --------------------------------------------------------------------------- summary.json
+
+
+CONTRACT_TOP = {"schema", "run_id", "started_at", "duration_s", "target", "load", "models"}
+CONTRACT_MODEL = {"requests", "failures", "error_rate", "errors", "ttft_ms", "itl_ms", "tpot_ms",
+                  "e2e_ms", "output_tokens_per_s", "requests_per_s"}
+#: Additive keys beyond DESIGN.md's contract (pinned so a change is deliberate).
+EXTRA_TOP = {"partial"}
+EXTRA_MODEL = {"successes", "output_tokens", "prompt_tokens", "tokens_estimated_share",
+               "out_of_range_values"}
+
+
+def _summary(rec: Recorded, partial: bool = False) -> dict[str, Any]:
+    return build_summary(run_id="run-1", started_at="2026-01-01T00:00:00Z",
+                         duration_s=rec.end_s, target={"hosts": ["http://h"]},
+                         load={"users": 20}, models=rec.collector.totals, partial=partial)
+
+
+def test_build_summary_keys_follow_the_contract(recorded: Recorded) -> None:
+    summary = _summary(recorded)
+    assert set(summary) == CONTRACT_TOP | EXTRA_TOP
+    assert summary["schema"] == SCHEMA == 1
+    assert (summary["run_id"], summary["started_at"]) == ("run-1", "2026-01-01T00:00:00Z")
+    assert summary["duration_s"] == recorded.end_s
+    assert summary["target"] == {"hosts": ["http://h"]} and summary["load"] == {"users": 20}
+    assert summary["partial"] is False
+    assert list(summary["models"]) == sorted(MODELS)
+    for entry in summary["models"].values():
+        assert set(entry) == CONTRACT_MODEL | EXTRA_MODEL
+        for metric in METRICS:
+            assert list(entry[metric]) == ["p50", "p90", "p95", "p99", "p99_9", "max", "mean",
+                                           "count"]
+            stats = entry[metric]
+            ordered = [stats[k] for k in ("p50", "p90", "p95", "p99", "p99_9", "max")]
+            assert ordered == sorted(ordered)
+
+
+def test_build_summary_rates_and_counts(recorded: Recorded) -> None:
+    summary = _summary(recorded)
+    for model, entry in summary["models"].items():
+        counts = recorded.collector.totals[model].counts
+        assert entry["requests"] == counts.requests
+        assert entry["failures"] == counts.failures
+        assert entry["successes"] == counts.requests - counts.failures
+        assert entry["errors"] == dict(sorted(counts.errors.items()))
+        assert entry["error_rate"] == pytest.approx(counts.failures / counts.requests, abs=1e-6)
+        assert entry["requests_per_s"] == pytest.approx(counts.requests / recorded.end_s,
+                                                        abs=1e-3)
+        assert entry["output_tokens_per_s"] == pytest.approx(
+            counts.output_tokens / recorded.end_s, abs=1e-3)
+        assert entry["ttft_ms"] == histogram_summary(
+            recorded.collector.totals[model].histograms["ttft_ms"])
+
+
+def test_build_summary_zero_duration_and_no_requests() -> None:
+    collector = Collector(0)
+    collector.record(_ok())
+    collector.roll(1)
+    summary = build_summary(run_id="r", started_at="", duration_s=0.0, target={}, load={},
+                            models=collector.totals, partial=True)
+    entry = summary["models"]["m"]
+    assert entry["requests_per_s"] == 0.0 and entry["output_tokens_per_s"] == 0.0
+    assert summary["partial"] is True
+    empty = build_summary(run_id="r", started_at="", duration_s=5.0, target={}, load={},
+                          models={}, partial=False)
+    assert empty["models"] == {}

@@ -1,0 +1,68 @@
+"""The layers of DESIGN.md, checked on the source: who may import whom."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parents[2] / "loadprofile"
+
+PURE_CORE = ["apis", "collector.py", "dataset.py", "config.py", "results.py", "metrics.py",
+             "summary.py", "hlog.py"]  # fmt: skip
+OUTPUTS = ["rundir.py", "report"]
+FORBIDDEN_IN_CORE = {"locust", "gevent", "matplotlib", "aiohttp", "asyncio", "loadprofile.users",
+                     "loadprofile.runner", "loadprofile.session", "loadprofile.report"}  # fmt: skip
+FORBIDDEN_IN_OUTPUTS = {"locust", "gevent", "aiohttp", "asyncio", "loadprofile.runner",
+                        "loadprofile.users", "loadprofile.session", "loadprofile.mock"}  # fmt: skip
+
+
+def _files(entries: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for entry in entries:
+        path = PACKAGE / entry
+        out += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return out
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _violations(path: Path, forbidden: set[str]) -> list[str]:
+    return sorted(
+        name for name in _imports(path)
+        if any(name == f or name.startswith(f + ".") for f in forbidden)
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("path", _files(PURE_CORE), ids=lambda p: p.name)
+def test_pure_core_imports_no_locust_no_plotting_no_io_layers(path: Path) -> None:
+    assert _violations(path, FORBIDDEN_IN_CORE) == []
+
+
+@pytest.mark.parametrize("path", _files(OUTPUTS), ids=lambda p: p.name)
+def test_outputs_read_only_the_run_folder(path: Path) -> None:
+    assert _violations(path, FORBIDDEN_IN_OUTPUTS) == []
+
+
+@pytest.mark.parametrize("path", _files(["mock"]), ids=lambda p: p.name)
+def test_mock_imports_nothing_of_the_rest(path: Path) -> None:
+    others = {n for n in _imports(path) if n.startswith("loadprofile.")}
+    assert {n for n in others if not n.startswith("loadprofile.mock")} == set()
+    assert _violations(path, {"locust", "gevent"}) == []
+
+
+@pytest.mark.parametrize("path", _files(["http", "streaming.py", "preflight.py", "mockproc.py"]),
+                         ids=lambda p: p.name)  # fmt: skip
+def test_io_layer_does_not_import_locust(path: Path) -> None:
+    """Usable outside Locust (snapshots, preflight) and never monkey-patches by itself."""
+    assert _violations(path, {"locust", "gevent", "asyncio", "aiohttp", "matplotlib"}) == []
