@@ -165,7 +165,7 @@ class RunSession:
         if target.api_key_env and os.environ.get(target.api_key_env):
             headers["Authorization"] = f"Bearer {os.environ[target.api_key_env]}"
         assert target.host is not None
-        return HttpClient(target.host, self.config.load.timeout_s, headers)
+        return HttpClient(target.host, self.config.load.timeout_s, headers, read_timeouts=False)
 
     def record(self, result: Any) -> None:
         self.collector.record(result)

@@ -41,6 +41,7 @@ def send_chat(
     result.start_unix = time.time()
     sent_ns = time.perf_counter_ns()
     stream = ChatStream()
+    response: Response | None = None
     try:
         response = client.request(
             "POST", CHAT_PATH, payload, {"X-Request-Id": request_id, **(headers or {})}
@@ -50,6 +51,8 @@ def send_chat(
         result.status = response.status
         _read_answer(response, stream, result)
     except (TransportError, StreamError) as exc:
+        if response is not None:
+            response.close()  # whatever is left of the body is unusable
         result.error_class = exc.error_class
         result.error = str(exc)[:500]
     end_ns = time.perf_counter_ns()

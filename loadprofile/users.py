@@ -13,13 +13,14 @@ import random
 
 import gevent
 from locust import User, events, task
+from locust.exception import StopUser
 
 from loadprofile import locust_plugin  # noqa: F401  (registers the event hooks)
 from loadprofile.apis.openai_chat import chat_request
 from loadprofile.config import Target
 from loadprofile.dataset import Conversation, build_messages
-from loadprofile.http.client import HttpClient
-from loadprofile.results import RequestResult
+from loadprofile.http.client import HttpClient, TransportError
+from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.session import RunSession, active
 from loadprofile.streaming import send_chat
 
@@ -61,6 +62,10 @@ class ChatUser(User):
 
     @task
     def replay_conversation(self) -> None:
+        if self.session.stopping:
+            # The run is draining: a user that returned at once would be re-run by Locust
+            # in a tight loop (no think time) and eat the CPU the last streams need.
+            raise StopUser()
         conversation = self.session.next_conversation(self.target)
         live: list[str] = []
         live_history = self.session.config.load.history == "live"
@@ -82,8 +87,11 @@ class ChatUser(User):
         body = chat_request(self.target.model, messages, max_tokens)
         result = RequestResult(self.target.name, conv.id, index + 1, 0.0)
         self.session.in_flight += 1
+        # One timer per request bounds it (the client's sockets have no read timeouts).
+        expired = TransportError(ErrorClass.TIMEOUT, f"no complete answer in {load.timeout_s:g}s")
         try:
-            send_chat(self.client, body, result)
+            with gevent.Timeout(load.timeout_s, expired):
+                send_chat(self.client, body, result)
         finally:
             self.session.in_flight -= 1
         self.session.record(result)

@@ -29,7 +29,9 @@ PALETTE = (
     "#9467bd", "#8c564b", "#17becf", "#7f7f7f",
 )  # fmt: skip
 USERS_COLOR = "#9a9a9a"
-SUSPECT_CPU_PERCENT = 90.0
+# benchmarks/client_sweep.py: timing errors pass 2 ms at ~70-75 % generator CPU, well
+# before the core is saturated; flag those seconds rather than wait for 90 %.
+SUSPECT_CPU_PERCENT = 75.0
 
 Curve = tuple[np.ndarray, np.ndarray]
 

@@ -1,0 +1,86 @@
+"""Benchmark locustfile: the other naive baseline, ``FastHttpUser`` and its ``iter_lines``.
+
+Locust's own helper for streaming responses, ``FastHttpSession.iter_lines``, reads the body
+with ``iter_content(chunk_size=1024)``, which waits until 1 KB is buffered (DESIGN.md, known
+traps): SSE events of ~200 bytes then arrive in batches of about five, and every event of a
+batch gets the batch's time. Opt-in generator of ``client_sweep.py``
+(``--generators loadprofile,naive-fasthttp``) that shows what that does to TTFT and ITL.
+Same request, prompts and instrumentation as ``locust_naive.py``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+import uuid
+from typing import Any
+
+import bench_probe
+from locust import constant, events, task
+from locust.contrib.fasthttp import FastHttpUser
+
+MODEL = os.environ.get("BENCH_MODEL", "bench")
+MAX_TOKENS = int(os.environ.get("BENCH_MAX_TOKENS", "256"))
+
+
+def _load_prompts() -> list[list[dict[str, str]]]:
+    path = os.environ.get("BENCH_DATASET")
+    if not path:
+        return [[{"role": "user", "content": "Say something."}]]
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line)["messages"] for line in fh if line.strip()]
+
+
+_PROMPTS = _load_prompts()
+_NEXT = itertools.count()
+
+
+class FastNaiveUser(FastHttpUser):
+    wait_time = constant(0)
+    network_timeout = 60.0
+    connection_timeout = 5.0
+
+    @task
+    def chat(self) -> None:
+        messages = _PROMPTS[next(_NEXT) % len(_PROMPTS)]
+        body = {
+            "model": MODEL, "messages": messages, "max_tokens": MAX_TOKENS, "stream": True,
+            "stream_options": {"include_usage": True},
+        }  # fmt: skip
+        request_id = uuid.uuid4().hex
+        recv_ns: list[int] = []
+        ok, error_class = False, ""
+        sent_ns = time.perf_counter_ns()
+        try:
+            done = False
+            lines = self.client.iter_lines(
+                "/v1/chat/completions", method="POST", data=json.dumps(body),
+                headers={"X-Request-Id": request_id, "Content-Type": "application/json"},
+            )  # fmt: skip
+            for line in lines:
+                t_ns = time.perf_counter_ns()
+                if line.startswith("data: "):
+                    data = line[6:].rstrip("\r")
+                    if data == "[DONE]":
+                        done = True
+                    elif any((c.get("delta") or {}).get("content")
+                             for c in json.loads(data).get("choices") or ()):
+                        recv_ns.append(t_ns)
+            ok = done
+            error_class = "" if done else "no_done"
+        except Exception as exc:  # report it, never lose the request
+            error_class = type(exc).__name__
+        finally:
+            bench_probe.add(request_id, sent_ns, recv_ns, ok, error_class)
+
+
+@events.test_start.add_listener
+def _mark_start(**_: Any) -> None:
+    bench_probe.mark("test_start_ns")
+
+
+@events.quitting.add_listener
+def _dump(**_: Any) -> None:
+    bench_probe.dump("naive-fasthttp")
