@@ -10,9 +10,11 @@ pause is timed through ``gc.callbacks``: a long collection stalls every stream a
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 import time
+import uuid
 from array import array
 from typing import Any
 
@@ -31,6 +33,35 @@ def _on_gc(phase: str, info: dict[str, Any]) -> None:
 
 
 gc.callbacks.append(_on_gc)
+
+
+MODEL = os.environ.get("BENCH_MODEL", "bench")
+MAX_TOKENS = int(os.environ.get("BENCH_MAX_TOKENS", "256"))
+
+
+def load_prompts() -> list[list[dict[str, str]]]:
+    """The sweep's prompts ($BENCH_DATASET: one {"messages": [...]} per line), in order."""
+    path = os.environ.get("BENCH_DATASET")
+    if not path:
+        return [[{"role": "user", "content": "Say something."}]]
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line)["messages"] for line in fh if line.strip()]
+
+
+_PROMPTS: list[list[dict[str, str]]] = []
+_NEXT = itertools.count()
+
+
+def next_request() -> tuple[dict[str, Any], str]:
+    """The next chat body in the sweep's order, and a fresh request id."""
+    if not _PROMPTS:
+        _PROMPTS.extend(load_prompts())
+    messages = _PROMPTS[next(_NEXT) % len(_PROMPTS)]
+    body = {
+        "model": MODEL, "messages": messages, "max_tokens": MAX_TOKENS, "stream": True,
+        "stream_options": {"include_usage": True},
+    }  # fmt: skip
+    return body, uuid.uuid4().hex
 
 
 def add(request_id: str, sent_ns: int, recv_ns: list[int], ok: bool, error_class: str) -> None:

@@ -10,31 +10,13 @@ Same request, prompts and instrumentation as ``locust_naive.py``.
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import time
-import uuid
 from typing import Any
 
 import bench_probe
 from locust import constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
-
-MODEL = os.environ.get("BENCH_MODEL", "bench")
-MAX_TOKENS = int(os.environ.get("BENCH_MAX_TOKENS", "256"))
-
-
-def _load_prompts() -> list[list[dict[str, str]]]:
-    path = os.environ.get("BENCH_DATASET")
-    if not path:
-        return [[{"role": "user", "content": "Say something."}]]
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line)["messages"] for line in fh if line.strip()]
-
-
-_PROMPTS = _load_prompts()
-_NEXT = itertools.count()
 
 
 class FastNaiveUser(FastHttpUser):
@@ -44,12 +26,7 @@ class FastNaiveUser(FastHttpUser):
 
     @task
     def chat(self) -> None:
-        messages = _PROMPTS[next(_NEXT) % len(_PROMPTS)]
-        body = {
-            "model": MODEL, "messages": messages, "max_tokens": MAX_TOKENS, "stream": True,
-            "stream_options": {"include_usage": True},
-        }  # fmt: skip
-        request_id = uuid.uuid4().hex
+        body, request_id = bench_probe.next_request()
         recv_ns: list[int] = []
         ok, error_class = False, ""
         sent_ns = time.perf_counter_ns()

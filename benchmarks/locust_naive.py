@@ -21,31 +21,15 @@ instrumentation as ``locust_ours.py``) and go to ``$BENCH_DUMP`` when Locust qui
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import time
-import uuid
 from typing import Any
 
 import bench_probe
 from locust import HttpUser, constant, events, task
 
 MODE = os.environ.get("BENCH_NAIVE_MODE", "iter_content")
-MODEL = os.environ.get("BENCH_MODEL", "bench")
-MAX_TOKENS = int(os.environ.get("BENCH_MAX_TOKENS", "256"))
-
-
-def _load_prompts() -> list[list[dict[str, str]]]:
-    path = os.environ.get("BENCH_DATASET")
-    if not path:
-        return [[{"role": "user", "content": "Say something."}]]
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line)["messages"] for line in fh if line.strip()]
-
-
-_PROMPTS = _load_prompts()
-_NEXT = itertools.count()
 
 
 def _content_in(data: bytes) -> bool:
@@ -59,12 +43,7 @@ class NaiveUser(HttpUser):
 
     @task
     def chat(self) -> None:
-        messages = _PROMPTS[next(_NEXT) % len(_PROMPTS)]
-        body = {
-            "model": MODEL, "messages": messages, "max_tokens": MAX_TOKENS, "stream": True,
-            "stream_options": {"include_usage": True},
-        }  # fmt: skip
-        request_id = uuid.uuid4().hex
+        body, request_id = bench_probe.next_request()
         recv_ns: list[int] = []
         ok, error_class = False, ""
         sent_ns = time.perf_counter_ns()

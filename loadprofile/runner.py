@@ -128,6 +128,8 @@ def default_models_for_host(host: str, api_key_env: str | None) -> list[Target]:
 
 def _progress(console: Console) -> Any:
     def on_tick(session: RunSession, elapsed_s: float) -> None:
+        if session.stopping:
+            return  # draining: the run time is over, the summary follows
         p99 = {t.name: session.recent.percentile_ms(t.name, 99.0) for t in session.config.targets}
         console.progress(elapsed_s, session.config.load.run_time_s, sum(session.users.values()),
                          session.recent.requests_per_s(), p99)  # fmt: skip
@@ -154,6 +156,9 @@ def _drive_locust(session: RunSession, console: Console) -> dict[str, Any]:
     try:
         runner.start(load.users, load.spawn_rate)
         done.wait(timeout=load.run_time_s)
+        if session.in_flight and session.interrupted_by is None:
+            console.info(f"run time over: letting {session.in_flight} request(s) in flight "
+                         f"finish (at most {load.stop_timeout_s:g}s, --stop-timeout)")  # fmt: skip
         runner.quit()
         summary = session.finish()
     finally:
