@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 from loadprofile import __version__
 from loadprofile.config import CliValues, ConfigError, resolve
@@ -45,7 +46,7 @@ def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--interval", help="histogram interval (default 1s)")
     p.add_argument("--seed", type=int, help="seed for think times and the mock (default 0)")
     p.add_argument("--api-key-env", help="environment variable holding the API key "
-                   "(default OPENAI_API_KEY when it is set)")
+                   "(default for api.openai.com: OPENAI_API_KEY)")
     p.add_argument("--out", help="run folder (default reports/<run-id>)")
     p.add_argument("--no-report", action="store_true", help="skip building report.html")
 
@@ -63,10 +64,15 @@ def build_parser() -> _Parser:
     return parser
 
 
+def _is_openai(host: str | None) -> bool:
+    hostname = (urlsplit(host).hostname or "") if host else ""
+    return hostname == "api.openai.com"
+
+
 def _cli_values(args: argparse.Namespace) -> CliValues:
     api_key_env = args.api_key_env
-    if api_key_env is None and os.environ.get("OPENAI_API_KEY"):
-        api_key_env = "OPENAI_API_KEY"
+    if api_key_env is None and _is_openai(args.host) and os.environ.get("OPENAI_API_KEY"):
+        api_key_env = "OPENAI_API_KEY"  # only to OpenAI itself: never leak it to other hosts
     return CliValues(
         host=args.host, models=tuple(args.model), config=args.config, dataset=args.dataset,
         out=args.out, users=args.users, spawn_rate=args.spawn_rate, run_time=args.run_time,
@@ -87,6 +93,9 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     console = Console()
     outcome = runner.run(config, console, ["loadprofile", *argv])
     console.summary_table(outcome.summary)
+    for name, model in outcome.summary.get("models", {}).items():
+        if not model.get("successes"):
+            console.warn(f"{name}: no successful request in this run")
     if outcome.partial:
         console.warn(f"the run was cut short; {outcome.run_dir} holds what was measured")
     # Interrupted runs exit like the signal that stopped them (130 SIGINT, 143 SIGTERM), so a

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 HISTORY_MODES = ("recorded", "live")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)?")
@@ -66,9 +67,11 @@ class RunConfig:
 
 def parse_duration(text: str | float | int, what: str = "duration") -> float:
     """'90', '30s', '5m', '1h30m', '250ms' -> seconds."""
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise ConfigError(f"bad {what} {text!r} (use e.g. 30s, 5m, 1h30m)")
     if isinstance(text, int | float):
-        if text < 0:
-            raise ConfigError(f"{what} must not be negative: {text}")
+        if text < 0 or not math.isfinite(text):
+            raise ConfigError(f"{what} must be a finite, non-negative number: {text}")
         return float(text)
     s = text.strip().lower()
     total, pos = 0.0, 0
@@ -123,8 +126,10 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: config file not found") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a directory, not a config file") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
 
 
 _TARGET_KEYS = {"name", "model", "host", "api_key_env", "weight"}
@@ -151,9 +156,14 @@ def targets_from_toml(data: dict[str, Any], source: Path) -> list[Target]:
         weight = item.get("weight", 1.0)
         if not isinstance(weight, int | float) or not weight > 0 or not math.isfinite(weight):
             raise ConfigError(f"{source}: targets #{i}: weight must be a positive number")
+        key_env = item.get("api_key_env")
+        if key_env is not None and not (isinstance(key_env, str) and key_env):
+            raise ConfigError(f"{source}: targets #{i}: api_key_env must be a variable name")
+        host = item.get("host")
         targets.append(Target(
             name=str(item.get("name") or item["model"]), model=item["model"],
-            host=item.get("host"), api_key_env=item.get("api_key_env"), weight=float(weight),
+            host=None if host is None else normalize_host(host, f"{source}: targets #{i}"),
+            api_key_env=key_env, weight=float(weight),
         ))  # fmt: skip
     return targets
 
@@ -176,9 +186,28 @@ def check_targets(targets: list[Target]) -> None:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ConfigError(f"target names must be unique; repeated: {', '.join(dupes)}")
-    for t in targets:
-        if t.host is not None and not re.match(r"^https?://[^/\s]+", t.host):
-            raise ConfigError(f"target {t.name}: host must be an http(s) URL, got {t.host!r}")
+
+
+def normalize_host(url: Any, what: str) -> str:
+    """A checked base URL without a trailing '/' or '/v1' (the OpenAI SDKs' habit: our
+    paths already start with /v1). Credentials in URLs are refused: they would end up in
+    run.json; keys belong in environment variables."""
+    if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigError(f"{what}: host must be an http(s) URL, got {url!r}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{what}: bad host URL {url!r}: {exc}") from None
+    if not parts.hostname or (port is not None and not 0 < port < 65536):
+        raise ConfigError(f"{what}: bad host URL {url!r}")
+    if parts.username or parts.password:
+        raise ConfigError(f"{what}: no credentials in host URLs; put the key in an environment "
+                          "variable and name it with --api-key-env / api_key_env")
+    if not url.isascii() or parts.query or parts.fragment:
+        raise ConfigError(f"{what}: host URL must be plain ASCII without ?query or #fragment")
+    base = url.rstrip("/")
+    return base[: -len("/v1")] if base.endswith("/v1") else base
 
 
 @dataclass(frozen=True)
@@ -222,12 +251,15 @@ def resolve(cli: CliValues) -> RunConfig:
     load = _resolve_load(values)
     dataset = values.get("dataset")
     out = values.get("out")
+    for key, value in (("dataset", dataset), ("out", out)):
+        if value is not None and not (isinstance(value, str) and value):
+            raise ConfigError(f"{source}: {key} must be a path string, got {value!r}")
     return RunConfig(
         targets=tuple(targets),
         dataset=Path(dataset) if dataset else None,
         out_dir=Path(out) if out else None,
         load=load,
-        host=cli.host,
+        host=normalize_host(cli.host, "--host") if cli.host else None,
         api_key_env=cli.api_key_env,
     )
 
@@ -237,8 +269,9 @@ def _resolve_targets(cli: CliValues, data: dict[str, Any], source: Path) -> list
         targets = [parse_model_spec(spec) for spec in cli.models]
     else:
         targets = targets_from_toml(data, source)
+    cli_host = normalize_host(cli.host, "--host") if cli.host else None
     filled = [
-        Target(t.name, t.model, t.host or cli.host, t.api_key_env or cli.api_key_env, t.weight)
+        Target(t.name, t.model, t.host or cli_host, t.api_key_env or cli.api_key_env, t.weight)
         for t in targets
     ]
     check_targets(filled)

@@ -8,11 +8,14 @@ is what HdrHistogram's Java/C/Go log tools read. Values are integer microseconds
 
 from __future__ import annotations
 
+import struct
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from hdrh.codec import HdrCookieException, HdrLengthException
 from hdrh.histogram import HdrHistogram
 
 _LEGEND = '"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"'
@@ -89,8 +92,7 @@ def _parse_interval(line: str) -> Interval | None:
     try:
         start, length = float(fields[0]), float(fields[1])
         histogram = HdrHistogram.decode(fields[3].encode("ascii"))
-    except (ValueError, TypeError, KeyError):
-        return None
-    except Exception:  # hdrh raises bare/zlib errors on a truncated payload
-        return None
+    except (ValueError, TypeError, KeyError, IndexError, RuntimeError, zlib.error,
+            struct.error, HdrCookieException, HdrLengthException):  # fmt: skip
+        return None  # a payload cut off by a crash
     return Interval(start, start + length, histogram)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from locust import events
-from locust.runners import MasterRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from loadprofile.config import CliValues, ConfigError, resolve
 from loadprofile.dataset import DatasetError, dataset_stats, default_dataset_path
@@ -46,9 +46,12 @@ def _add_options(parser: Any, **_: Any) -> None:
 def _on_init(environment: Any, **_: Any) -> None:
     if active() is not None or environment.parsed_options is None:
         return  # `loadprofile run` made its own session, or Locust is used as a library
-    if isinstance(environment.runner, MasterRunner):
-        log.warning("loadprofile: the master of a distributed run writes no run folder yet")
-        return
+    if isinstance(environment.runner, MasterRunner | WorkerRunner):
+        # Each process would write its own folder (or all the same files): refuse rather
+        # than produce a torn run folder, until workers ship their histograms to the master.
+        print("loadprofile: error: distributed runs (--processes, --master, --worker) are not "
+              "supported yet; run one process per run folder", file=sys.stderr, flush=True)
+        raise SystemExit(2)
     try:
         set_active(_session_from_options(environment))
     except (ConfigError, DatasetError) as exc:

@@ -8,8 +8,11 @@ chatty server can never block on a full pipe in the middle of a run.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,6 +24,7 @@ from loadprofile.errors import UnreachableError
 
 _READY = re.compile(r"listening on (http://\S+) models=(\S+)")
 _START_TIMEOUT_S = 30.0
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -41,13 +45,24 @@ class MockProcess:
         self.log_path.unlink(missing_ok=True)
 
 
+def _die_with_parent() -> None:
+    """Linux: the mock gets SIGTERM when the process that started it dies, however it dies
+    (a signal during preflight, SIGKILL), so no mock is ever left behind."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the runner's finally-block still stops the mock
+
+
 def start_mock(seed: int = 0, extra_args: list[str] | None = None) -> MockProcess:
     """Start the mock on a free loopback port and wait until it listens."""
     cmd = [sys.executable, "-m", "loadprofile.mock", "--host", "127.0.0.1", "--port", "0",
            "--seed", str(seed), "--quiet", *(extra_args or [])]  # fmt: skip
     fd, log_name = tempfile.mkstemp(prefix="loadprofile-mock-", suffix=".log")
     try:
-        proc = subprocess.Popen(cmd, stdout=fd, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, stdout=fd, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
     finally:
         os.close(fd)
     mock = MockProcess("", [], proc, Path(log_name))

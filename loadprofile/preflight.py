@@ -17,6 +17,7 @@ from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.streaming import send_chat
 
 _PREFLIGHT_TIMEOUT_S = 60.0
+_CONNECT_TIMEOUT_S = 10.0
 
 
 def auth_headers(target: Target) -> dict[str, str]:
@@ -28,7 +29,8 @@ def auth_headers(target: Target) -> dict[str, str]:
 def list_models(host: str, api_key_env: str | None) -> list[str]:
     """Model ids served at ``host`` (GET /v1/models)."""
     probe = Target(name="?", model="?", host=host, api_key_env=api_key_env)
-    client = HttpClient(host, _PREFLIGHT_TIMEOUT_S, auth_headers(probe))
+    client = HttpClient(host, _PREFLIGHT_TIMEOUT_S, auth_headers(probe),
+                        connect_timeout_s=_CONNECT_TIMEOUT_S)
     try:
         response = client.request("GET", MODELS_PATH)
         body = response.read()
@@ -50,13 +52,16 @@ def check_target(target: Target) -> str | None:
     assert target.host is not None
     if target.api_key_env and not os.environ.get(target.api_key_env):
         raise UsageError(f"target {target.name}: API key variable ${target.api_key_env} is not set")
-    client = HttpClient(target.host, _PREFLIGHT_TIMEOUT_S, auth_headers(target))
+    client = HttpClient(target.host, _PREFLIGHT_TIMEOUT_S, auth_headers(target),
+                        connect_timeout_s=_CONNECT_TIMEOUT_S)
     body = chat_request(target.model, [{"role": "user", "content": "Say OK."}], 1)
     result = send_chat(client, body, RequestResult(target.name, "preflight", 0, 0.0))
     client.close()
     if result.ok:
         return None
-    if result.error_class is ErrorClass.CONNECT:
+    if result.error_class is ErrorClass.CONNECT or (
+        result.error_class is ErrorClass.TIMEOUT and result.status == 0
+    ):  # no connection, or no answer at all within the preflight's time
         raise UnreachableError(f"cannot reach {target.host} (target {target.name}): {result.error}")
     if result.status in (401, 403):
         raise UsageError(_key_message(target, result.status))

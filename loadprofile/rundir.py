@@ -205,10 +205,12 @@ def histogram_files(run_dir: Path) -> list[tuple[str, str, Path]]:
                 found.append((model, metric, run_dir / rel))
     if found:
         return found
+    # A run killed before run.json listed its logs: map file names back to model labels.
+    by_slug = {model_slug(m): m for m in run.get("models", [])}
     for path in sorted((run_dir / HISTOGRAMS).glob("*.hlog")):
         slug, _, metric = path.stem.rpartition(".")
         if metric in METRICS:
-            found.append((slug, metric, path))
+            found.append((by_slug.get(slug, slug), metric, path))
     return found
 
 

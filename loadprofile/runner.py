@@ -7,6 +7,7 @@ the CLI's ``run`` command imports it, and never a process that runs asyncio.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -58,7 +59,7 @@ def run(config: RunConfig, console: Console, command: list[str]) -> RunOutcome:
             console.warn(warning)
         run_id = new_run_id()
         run_dir = config.out_dir or Path("reports") / run_id
-        _check_out_dir(run_dir)
+        _prepare_out_dir(run_dir)
         if config.load.users < len(config.targets):
             warnings.append(f"{config.load.users} users for {len(config.targets)} models: "
                             "some models get no traffic")  # fmt: skip
@@ -87,11 +88,18 @@ def _load_dataset(path: Path) -> list[Conversation]:
         raise UsageError(str(exc)) from None
 
 
-def _check_out_dir(run_dir: Path) -> None:
+def _prepare_out_dir(run_dir: Path) -> None:
+    """Create the run folder before any load, so a bad --out fails fast and cleanly."""
     if run_dir.exists() and not run_dir.is_dir():
         raise UsageError(f"--out {run_dir}: exists and is not a folder")
     if (run_dir / SUMMARY).exists() or (run_dir / REQUESTS).exists():
         raise UsageError(f"--out {run_dir}: already holds a run; choose another folder")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {run_dir}: cannot create the folder: {exc.strerror}") from None
+    if not os.access(run_dir, os.W_OK):
+        raise UsageError(f"--out {run_dir}: the folder is not writable")
 
 
 def _resolve_targets(config: RunConfig, console: Console

@@ -19,11 +19,12 @@ from typing import Any
 
 import gevent
 
-from loadprofile.collector import Collector, RecentWindow
+from loadprofile.collector import Collector, ModelTotals, RecentWindow
 from loadprofile.config import RunConfig, Target
 from loadprofile.dataset import Conversation
 from loadprofile.http.client import HttpClient
 from loadprofile.metrics import TTFT
+from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.rundir import RUN, SUMMARY, RunWriter, write_json
 from loadprofile.summary import build_summary
 
@@ -65,7 +66,10 @@ class RunSession:
         self.collector = Collector(self.start_ns)
         self.writer: RunWriter | None = None
         self.users: Counter[str] = Counter()
-        self.in_flight = 0
+        self._in_flight: dict[int, RequestResult] = {}
+        self._abandoned: set[int] = set()
+        self.unfinished_at_stop = 0
+        self.load_end_ns: int | None = None
         self.stopping = False
         self.interrupted_by: str | None = None
         self.force_stop = False
@@ -94,14 +98,48 @@ class RunSession:
         self._ticker = gevent.spawn(self._tick_loop)
 
     def drain(self, timeout_s: float) -> int:
-        """Stop starting requests and wait for the ones in flight; returns those left."""
-        self.stopping = True
+        """Stop starting requests and wait for the ones in flight; those still running
+        after ``timeout_s`` are recorded as timeouts (never silently dropped). Returns how
+        many that were."""
+        if not self.stopping:
+            self.stopping = True
+            self.load_end_ns = time.perf_counter_ns()
         if self.interrupted_by is not None:
             timeout_s = min(timeout_s, 5.0)  # interrupted: the user wants out soon
         deadline = time.monotonic() + timeout_s
-        while self.in_flight and time.monotonic() < deadline and not self.force_stop:
+        while self._in_flight and time.monotonic() < deadline and not self.force_stop:
             gevent.sleep(0.05)
-        return self.in_flight
+        return self._abandon_in_flight()
+
+    def _abandon_in_flight(self) -> int:
+        now_ns = time.perf_counter_ns()
+        for key, result in list(self._in_flight.items()):
+            self._abandoned.add(key)
+            del self._in_flight[key]
+            result.error_class = ErrorClass.TIMEOUT
+            result.error = "still running when the run stopped (see --stop-timeout)"
+            if result.sent_ns:
+                result.e2e_ms = (now_ns - result.sent_ns) / 1e6
+            self.record(result)
+            self.unfinished_at_stop += 1
+        self.meta["unfinished_at_stop"] = self.unfinished_at_stop
+        return self.unfinished_at_stop
+
+    def begin(self, result: RequestResult) -> None:
+        self._in_flight[id(result)] = result
+
+    def end(self, result: RequestResult) -> bool:
+        """The request is over; False when the stop already recorded it as a timeout."""
+        key = id(result)
+        self._in_flight.pop(key, None)
+        if key in self._abandoned:
+            self._abandoned.discard(key)
+            return False
+        return True
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
 
     def finish(self, *, partial: bool = False) -> dict[str, Any]:
         """Close the last interval and write summary.json and run.json (idempotent).
@@ -116,13 +154,21 @@ class RunSession:
             self._ticker.kill(block=False)
         if self.writer is None:
             self.start()
+        self._abandon_in_flight()
         self._tick(final=True)
         assert self.writer is not None
-        duration = (time.perf_counter_ns() - self.start_ns) / 1e9
-        self.meta.update(interrupted_by=self.interrupted_by, unfinished_at_stop=self.in_flight)
+        now_ns = time.perf_counter_ns()
+        duration = (now_ns - self.start_ns) / 1e9
+        # Rates divide by the time users were sending, not by the drain after it.
+        load_duration = ((self.load_end_ns or now_ns) - self.start_ns) / 1e9
+        for target in self.config.targets:  # a model that got nothing still has its entry
+            self.collector.totals.setdefault(target.name, ModelTotals())
+        self.meta["interrupted_by"] = self.interrupted_by
+        self.meta["load_duration_s"] = round(load_duration, 3)
+        self._note_dataset_passes()
         self.summary = build_summary(
             run_id=self.meta["run_id"], started_at=self.meta["started_at"],
-            duration_s=duration, target=self.meta.get("target", {}),
+            duration_s=load_duration, target=self.meta.get("target", {}),
             load=self.meta.get("load", {}), models=self.collector.totals, partial=partial,
         )  # fmt: skip
         self.writer.close()
@@ -152,7 +198,20 @@ class RunSession:
         self.users[target.name] -= 1
 
     def user_seed(self) -> int:
-        return self.config.load.seed * 1_000_003 + self._users_started + os.getpid() * 7919
+        """Same --seed, same think times: the n-th user of a run always gets the same seed."""
+        return self.config.load.seed * 1_000_003 + self._users_started
+
+    def _note_dataset_passes(self) -> None:
+        """Replaying the dataset more than once flatters servers with a prefix cache."""
+        size = len(self.conversations)
+        passes = {name: round(n / size, 2) for name, n in self._next_conv.items()}
+        self.meta["dataset_passes"] = passes
+        for name, n in passes.items():
+            if n > 1:
+                self.meta.setdefault("warnings", []).append(
+                    f"{name}: the dataset's {size} conversations were replayed {n:g} times; "
+                    "a server with a prefix cache answers repeats faster"
+                )
 
     def next_conversation(self, target: Target) -> Conversation:
         """Every target walks the dataset in the same order, so all see the same prompts."""
@@ -167,7 +226,7 @@ class RunSession:
         assert target.host is not None
         return HttpClient(target.host, self.config.load.timeout_s, headers, read_timeouts=False)
 
-    def record(self, result: Any) -> None:
+    def record(self, result: RequestResult) -> None:
         self.collector.record(result)
         if self.writer is not None:
             self.writer.add_request(result)

@@ -39,7 +39,7 @@ def send_chat(
     payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
     result.prompt_chars = sum(len(m.get("content", "")) for m in body.get("messages", []))
     result.start_unix = time.time()
-    sent_ns = time.perf_counter_ns()
+    sent_ns = result.sent_ns = time.perf_counter_ns()
     stream = ChatStream()
     response: Response | None = None
     try:
@@ -54,7 +54,7 @@ def send_chat(
         if response is not None:
             response.close()  # whatever is left of the body is unusable
         result.error_class = exc.error_class
-        result.error = str(exc)[:500]
+        result.error = client.redact(str(exc))[:500]
     end_ns = time.perf_counter_ns()
     result.sent_ns = sent_ns
     _fill_metrics(result, stream, sent_ns, end_ns)
@@ -94,6 +94,7 @@ def _read_completion(response: Response, stream: ChatStream) -> None:
     stream.content_ns.append(t_ns)
     stream.usage = usage
     stream.finish_reason = finish or "stop"
+    stream.streamed = False
 
 
 def _fill_metrics(result: RequestResult, stream: ChatStream, sent_ns: int, end_ns: int) -> None:
@@ -110,5 +111,6 @@ def _fill_metrics(result: RequestResult, stream: ChatStream, sent_ns: int, end_n
     if result.ok:
         # An empty but properly finished reply is a success without a first token.
         result.ttft_ms = timings.ttft_ms
-        result.itl_ms = timings.itl_ms
-        result.tpot_ms = timings.tpot_ms
+        if stream.streamed:  # a reply sent whole has no gaps between tokens to measure
+            result.itl_ms = timings.itl_ms
+            result.tpot_ms = timings.tpot_ms

@@ -9,6 +9,7 @@ write the same run folder (``loadprofile.locust_plugin``).
 
 from __future__ import annotations
 
+import logging
 import random
 
 import gevent
@@ -23,6 +24,8 @@ from loadprofile.http.client import HttpClient, TransportError
 from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.session import RunSession, active
 from loadprofile.streaming import send_chat
+
+log = logging.getLogger("loadprofile")
 
 
 def _think(user: ChatUser) -> float:
@@ -86,16 +89,22 @@ class ChatUser(User):
         max_tokens = turn.max_tokens if turn.max_tokens is not None else load.max_tokens
         body = chat_request(self.target.model, messages, max_tokens)
         result = RequestResult(self.target.name, conv.id, index + 1, 0.0)
-        self.session.in_flight += 1
         # One timer per request bounds it (the client's sockets have no read timeouts).
         expired = TransportError(ErrorClass.TIMEOUT, f"no complete answer in {load.timeout_s:g}s")
+        self.session.begin(result)
         try:
             with gevent.Timeout(load.timeout_s, expired):
                 send_chat(self.client, body, result)
+        except Exception as exc:  # boundary: a bug of ours must not lose the request
+            result.error_class = ErrorClass.STREAM_MALFORMED
+            result.error = f"internal error: {type(exc).__name__}: {exc}"[:500]
+            self.client.close()
+            log.exception("loadprofile: unexpected error in a request (counted as a failure)")
         finally:
-            self.session.in_flight -= 1
-        self.session.record(result)
-        _report_to_locust(result)
+            recorded_by_stop = not self.session.end(result)
+        if not recorded_by_stop:
+            self.session.record(result)
+            _report_to_locust(result)
         return result
 
 

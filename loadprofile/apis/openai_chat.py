@@ -63,7 +63,7 @@ class ChatStream:
     server's usage and finish reason, and whether the stream ended properly.
     """
 
-    __slots__ = ("content_ns", "done", "finish_reason", "parts", "usage")
+    __slots__ = ("content_ns", "done", "finish_reason", "parts", "streamed", "usage")
 
     def __init__(self) -> None:
         self.content_ns: list[int] = []
@@ -71,6 +71,7 @@ class ChatStream:
         self.usage: dict[str, Any] | None = None
         self.finish_reason: str | None = None
         self.done = False
+        self.streamed = True  # False when the server ignored stream=true
 
     def on_event(self, event: SSEEvent, t_ns: int) -> None:
         data = event.data
@@ -96,6 +97,8 @@ class ChatStream:
         if isinstance(usage, dict):
             self.usage = usage
         choices = obj.get("choices")
+        if choices is None and isinstance(usage, dict):
+            return  # a usage-only chunk without "choices", as some proxies send it
         if not isinstance(choices, list):
             raise StreamError(ErrorClass.CONTRACT, "chunk without a 'choices' list")
         produced = False

@@ -113,3 +113,44 @@ def test_out_folder_holding_a_run_is_refused(tmp_path: Path) -> None:
     done = run_cli(["run", "--out", str(out), "-t", "1s"], cwd=tmp_path)
     assert done.returncode == 2
     assert "already holds a run" in _one_line_error(done.stderr)
+
+
+@pytest.mark.parametrize(
+    ("host", "needle"),
+    [
+        ("http://127.0.0.1:abc", "bad host URL"),
+        ("http://user:pw-secret@127.0.0.1:1", "no credentials"),
+        ("127.0.0.1:8000", "http(s) URL"),
+    ],
+)
+def test_bad_host_urls(tmp_path: Path, host: str, needle: str) -> None:
+    done = run_cli(["run", "--host", host, "--model", "m", "-t", "1s"], cwd=tmp_path)
+    assert done.returncode == 2
+    line = _one_line_error(done.stderr)
+    assert needle in line and "pw-secret" not in line
+
+
+def test_out_folder_that_cannot_be_created(tmp_path: Path, dataset: Path,
+                                           mock_factory: Callable[..., MockProcess]) -> None:
+    mock = mock_factory("")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    done = run_cli(["run", "--host", mock.url, "--model", "mock-fixed", "--dataset", str(dataset),
+                    "-t", "1s", "--out", str(blocker / "run")], cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2
+    assert "cannot create the folder" in _one_line_error(done.stderr)
+
+
+def test_plain_locust_refuses_distributed_runs(tmp_path: Path, dataset: Path) -> None:
+    import subprocess
+    import sys
+
+    locustfile = Path(__file__).parents[2] / "locustfiles" / "chat.py"
+    done = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(locustfile), "--host", "http://127.0.0.1:9",
+         "--headless", "-u", "2", "-t", "2s", "--processes", "2", "--dataset", str(dataset)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "distributed runs" in done.stderr
+    assert not (tmp_path / "reports").exists()

@@ -106,3 +106,36 @@ def test_interrupted_run_leaves_a_partial_run_folder(
     assert summary["models"]["fixed"]["requests"] == len(rows) >= 5
     assert (out / "report.html").exists()
     assert stdout.strip().splitlines()[-1].startswith("report: ")
+
+
+SLOW_PROFILE = FIXED_PROFILE + """
+[models.slow]
+ttft_base_ms = 4000.0
+itl_ms = 10.0
+output_tokens_min = 5
+output_tokens_max = 5
+"""
+
+
+def test_requests_still_running_at_the_stop_are_recorded_not_lost(
+    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+) -> None:
+    """Two users on a 4 s-TTFT model, 2 s run, 1 s stop timeout: both requests in flight
+    become timeouts in every output; a third model that got no user still has its entry."""
+    mock = mock_factory(SLOW_PROFILE)
+    out = tmp_path / "run"
+    done = run_cli(["run", "--host", mock.url, "--model", "slow", "--model", "fixed",
+                    "--model", "mock-fixed", "--dataset", str(dataset), "-u", "2", "-r", "20",
+                    "-t", "2s", "--think-time", "0", "--stop-timeout", "1s", "--timeout", "60s",
+                    "--out", str(out)], cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    run = json.loads((out / "run.json").read_text())
+    slow = summary["models"]["slow"]
+    assert slow["requests"] == 1 and slow["errors"] == {"timeout": 1}
+    assert run["unfinished_at_stop"] == 1
+    assert summary["models"]["mock-fixed"]["requests"] == 0  # -u 2 for 3 models
+    assert summary["duration_s"] == pytest.approx(2.0, abs=0.5)  # the load window, not the drain
+    assert run["duration_s"] > summary["duration_s"]
+    rows = (out / "requests.csv").read_text().splitlines()[1:]
+    assert sum(",slow," in r and ",timeout," in r for r in rows) == 1

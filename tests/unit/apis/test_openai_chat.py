@@ -138,3 +138,10 @@ def test_stream_timings(content: list[int], end: int, tokens: int,
     ms = 1_000_000
     t = stream_timings(0, [c * ms for c in content], end * ms, tokens)
     assert (t.ttft_ms, t.itl_ms, t.tpot_ms, t.e2e_ms) == expected
+
+
+def test_usage_chunk_without_choices_is_accepted() -> None:
+    usage = {"prompt_tokens": 4, "completion_tokens": 1}
+    stream = feed([(chunk({"content": "a"}), 1),
+                   (SSEEvent("message", json.dumps({"usage": usage}).encode()), 2)])
+    assert stream.token_counts() == (4, 1, False)

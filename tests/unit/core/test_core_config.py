@@ -140,7 +140,7 @@ def test_toml_over_defaults(tmp_path: Path) -> None:
     assert config.dataset == Path("data/convs.jsonl")
     assert config.out_dir == Path("runs/a")
     assert config.targets == (
-        Target("small", "org/small:7b", "http://gpu-1:8000/v1", "SMALL_KEY", 3.0),
+        Target("small", "org/small:7b", "http://gpu-1:8000", "SMALL_KEY", 3.0),
         Target("org/large", "org/large", None, None, 1.0),
     )
 
@@ -177,7 +177,7 @@ def test_host_fills_only_targets_without_one(tmp_path: Path) -> None:
     config = resolve(CliValues(config=_toml(tmp_path, FULL_TOML), host="http://fallback:1",
                                api_key_env="FALLBACK_KEY"))
     small, large = config.targets
-    assert (small.host, small.api_key_env) == ("http://gpu-1:8000/v1", "SMALL_KEY")
+    assert (small.host, small.api_key_env) == ("http://gpu-1:8000", "SMALL_KEY")
     assert (large.host, large.api_key_env) == ("http://fallback:1", "FALLBACK_KEY")
     assert config.host == "http://fallback:1"
 

@@ -362,3 +362,12 @@ def test_write_json_failure_keeps_the_old_file(tmp_path: Path) -> None:
         rundir.write_json(path, {"bad": object()})
     assert rundir.read_json(path) == {"ok": True}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
+
+
+def test_histogram_files_map_slugs_back_without_a_file_map(tmp_path: Path) -> None:
+    """A run killed before run.json listed its logs: labels come back from run.json models."""
+    (tmp_path / "histograms").mkdir()
+    path = rundir.histogram_path(tmp_path, "org/m", "ttft_ms")
+    path.write_text("")
+    rundir.write_json(tmp_path / "run.json", {"models": ["org/m"]})
+    assert rundir.histogram_files(tmp_path) == [("org/m", "ttft_ms", path)]
