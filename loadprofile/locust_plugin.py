@@ -21,6 +21,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from loadprofile.config import CliValues, ConfigError, resolve
 from loadprofile.dataset import DatasetError, dataset_stats, default_dataset_path
 from loadprofile.dataset import load_conversations as _load_conversations
+from loadprofile.rundir import REQUESTS, SUMMARY
 from loadprofile.runmeta import build_meta, new_run_id
 from loadprofile.session import RunSession, active, set_active
 
@@ -75,6 +76,8 @@ def _session_from_options(environment: Any) -> RunSession:
     conversations = _load_conversations(dataset)
     run_id = new_run_id()
     run_dir = config.out_dir or Path("reports") / run_id
+    if (run_dir / SUMMARY).exists() or (run_dir / REQUESTS).exists():
+        raise ConfigError(f"--out {run_dir}: already holds a run; choose another folder")
     meta = build_meta(config, run_id=run_id, command=list(sys.argv), target_kind="host",
                       dataset={"path": str(dataset), "stats": dataset_stats(conversations)},
                       warnings=[])  # fmt: skip
