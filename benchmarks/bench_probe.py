@@ -86,3 +86,17 @@ def dump(generator: str) -> None:
     ]  # fmt: skip
     with open(path, "w", encoding="utf-8") as fh:
         json.dump({"generator": generator, "marks": _MARKS, "records": records, "gc": _GC}, fh)
+
+
+def content_in(data: bytes | str) -> bool:
+    """True when an SSE data payload is a chunk carrying generated content (naive clients)."""
+    obj = json.loads(data)
+    return any((choice.get("delta") or {}).get("content") for choice in obj.get("choices") or ())
+
+
+def register(generator: str) -> None:
+    """Mark the test start and dump the records when Locust quits (every locustfile)."""
+    from locust import events
+
+    events.test_start.add_listener(lambda **_: mark("test_start_ns"))
+    events.quitting.add_listener(lambda **_: dump(generator))

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import bench_probe
-from locust import constant, events, task
+from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
 
@@ -42,8 +41,7 @@ class FastNaiveUser(FastHttpUser):
                     data = line[6:].rstrip("\r")
                     if data == "[DONE]":
                         done = True
-                    elif any((c.get("delta") or {}).get("content")
-                             for c in json.loads(data).get("choices") or ()):
+                    elif bench_probe.content_in(data):
                         recv_ns.append(t_ns)
             ok = done
             error_class = "" if done else "no_done"
@@ -53,11 +51,4 @@ class FastNaiveUser(FastHttpUser):
             bench_probe.add(request_id, sent_ns, recv_ns, ok, error_class)
 
 
-@events.test_start.add_listener
-def _mark_start(**_: Any) -> None:
-    bench_probe.mark("test_start_ns")
-
-
-@events.quitting.add_listener
-def _dump(**_: Any) -> None:
-    bench_probe.dump("naive-fasthttp")
+bench_probe.register("naive-fasthttp")

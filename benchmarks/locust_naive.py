@@ -21,21 +21,14 @@ instrumentation as ``locust_ours.py``) and go to ``$BENCH_DUMP`` when Locust qui
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
 
 import bench_probe
-from locust import HttpUser, constant, events, task
+from locust import HttpUser, constant, task
 
 MODE = os.environ.get("BENCH_NAIVE_MODE", "iter_content")
-
-
-def _content_in(data: bytes) -> bool:
-    """True when an SSE data payload is a chunk carrying generated content."""
-    obj = json.loads(data)
-    return any((choice.get("delta") or {}).get("content") for choice in obj.get("choices") or ())
 
 
 class NaiveUser(HttpUser):
@@ -77,7 +70,7 @@ class NaiveUser(HttpUser):
                     data = line[6:]
                     if data == b"[DONE]":
                         done = True
-                    elif _content_in(data):
+                    elif bench_probe.content_in(data):
                         recv_ns.append(t_ns)
             return done
         buf = b""
@@ -92,16 +85,9 @@ class NaiveUser(HttpUser):
                     data = line[6:].rstrip(b"\r")
                     if data == b"[DONE]":
                         done = True
-                    elif _content_in(data):
+                    elif bench_probe.content_in(data):
                         recv_ns.append(t_ns)
         return done
 
 
-@events.test_start.add_listener
-def _mark_start(**_: Any) -> None:
-    bench_probe.mark("test_start_ns")
-
-
-@events.quitting.add_listener
-def _dump(**_: Any) -> None:
-    bench_probe.dump(f"naive-{MODE}")
+bench_probe.register(f"naive-{MODE}")

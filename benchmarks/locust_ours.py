@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 from itertools import accumulate
-from typing import Any
 
 import bench_probe
 from locust import events
@@ -47,11 +46,4 @@ class BenchChatUser(ChatUser):
         return result
 
 
-@events.test_start.add_listener
-def _mark_start(**_: Any) -> None:
-    bench_probe.mark("test_start_ns")
-
-
-@events.quitting.add_listener
-def _dump(**_: Any) -> None:
-    bench_probe.dump("loadprofile")
+bench_probe.register("loadprofile")

@@ -121,18 +121,6 @@ class Collector:
             out.append(ModelInterval(model, start_s, end_s, interval.histograms, interval.counts))
         return out
 
-    def live_totals(self, model: str) -> ModelTotals:
-        """Totals including the still-open interval (for the console; a copy)."""
-        merged = ModelTotals()
-        for source in (self.totals.get(model), self._current.get(model)):
-            if source is None:
-                continue
-            for metric, hist in source.histograms.items():
-                if hist.get_total_count():
-                    merged.histograms[metric].add(hist)
-            merged.counts.add(source.counts)
-        return merged
-
 
 def _record(hist: HdrHistogram, value_ms: float) -> int:
     """Record milliseconds as integer microseconds; returns 1 if the value was out of range."""

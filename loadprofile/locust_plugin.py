@@ -19,8 +19,9 @@ from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadprofile.config import CliValues, ConfigError, resolve
-from loadprofile.dataset import DatasetError, dataset_stats, default_dataset_path
+from loadprofile.dataset import DatasetError, default_dataset_path
 from loadprofile.dataset import load_conversations as _load_conversations
+from loadprofile.dataset_stats import dataset_stats
 from loadprofile.rundir import REQUESTS, SUMMARY
 from loadprofile.runmeta import build_meta, new_run_id
 from loadprofile.session import RunSession, active, set_active

@@ -14,16 +14,10 @@ from loadprofile.config import Target
 from loadprofile.errors import UnreachableError, UsageError
 from loadprofile.http.client import HttpClient, TransportError
 from loadprofile.results import ErrorClass, RequestResult
-from loadprofile.streaming import send_chat
+from loadprofile.streaming import auth_headers, send_chat
 
 _PREFLIGHT_TIMEOUT_S = 60.0
 _CONNECT_TIMEOUT_S = 10.0
-
-
-def auth_headers(target: Target) -> dict[str, str]:
-    if target.api_key_env and os.environ.get(target.api_key_env):
-        return {"Authorization": f"Bearer {os.environ[target.api_key_env]}"}
-    return {}
 
 
 def list_models(host: str, api_key_env: str | None) -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import re
@@ -167,13 +168,19 @@ def load_totals(run_dir: Path) -> dict[str, ModelTotals]:
     return totals
 
 
+def complete_rows(path: Path) -> bytes:
+    """A run-folder CSV without a last row cut off by a crash (every row ends with a newline;
+    half a row would invent a model from half its name)."""
+    raw = path.read_bytes()
+    return raw if raw.endswith(b"\n") else raw[: raw.rfind(b"\n") + 1]
+
+
 def read_request_rows(run_dir: Path) -> list[dict[str, str]]:
-    """requests.csv rows; a last row cut off by a crash (missing fields) is dropped."""
     path = run_dir / REQUESTS
     if not path.exists():
         return []
-    with path.open(newline="", encoding="utf-8") as fh:
-        return [row for row in csv.DictReader(fh) if row.get("error") is not None]
+    text = complete_rows(path).decode("utf-8", "replace")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def _count_row(counts: Counts, row: dict[str, str]) -> None:

@@ -23,10 +23,10 @@ from loadprofile.console import Console
 from loadprofile.dataset import (
     Conversation,
     DatasetError,
-    dataset_stats,
     default_dataset_path,
     load_conversations,
 )
+from loadprofile.dataset_stats import dataset_stats
 from loadprofile.errors import UsageError
 from loadprofile.mockproc import MockProcess, start_mock
 from loadprofile.preflight import check_target, list_models

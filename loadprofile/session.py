@@ -8,7 +8,6 @@ create one and drive it through Locust's own events, so both measure alike.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from loadprofile.http.client import HttpClient
 from loadprofile.metrics import TTFT
 from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.rundir import RUN, SUMMARY, RunWriter, write_json
+from loadprofile.streaming import auth_headers
 from loadprofile.summary import build_summary
 
 TickCallback = Callable[["RunSession", float], None]
@@ -220,11 +220,9 @@ class RunSession:
         return self.conversations[index % len(self.conversations)]
 
     def client_for(self, target: Target) -> HttpClient:
-        headers = {}
-        if target.api_key_env and os.environ.get(target.api_key_env):
-            headers["Authorization"] = f"Bearer {os.environ[target.api_key_env]}"
         assert target.host is not None
-        return HttpClient(target.host, self.config.load.timeout_s, headers, read_timeouts=False)
+        return HttpClient(target.host, self.config.load.timeout_s, auth_headers(target),
+                          read_timeouts=False)
 
     def record(self, result: RequestResult) -> None:
         self.collector.record(result)

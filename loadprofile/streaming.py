@@ -8,6 +8,7 @@ an exception: Locust swallows exceptions raised inside tasks without counting th
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from typing import Any
@@ -21,10 +22,18 @@ from loadprofile.apis.openai_chat import (
 )
 from loadprofile.apis.sse import SSEParser
 from loadprofile.apis.timing import stream_timings
+from loadprofile.config import Target
 from loadprofile.http.client import HttpClient, Response, TransportError
 from loadprofile.results import RequestResult, classify_status
 
 _ERROR_BODY_LIMIT = 4096
+
+
+def auth_headers(target: Target) -> dict[str, str]:
+    """The target's key from its environment variable; values never leave this header."""
+    if target.api_key_env and os.environ.get(target.api_key_env):
+        return {"Authorization": f"Bearer {os.environ[target.api_key_env]}"}
+    return {}
 
 
 def send_chat(

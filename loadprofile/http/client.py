@@ -127,17 +127,13 @@ class Response:
             _close_quietly(self._sock)
             self._sock = None
 
-    def _recv(self) -> tuple[bytes, int]:
-        assert self._sock is not None
-        data, t_ns = _recv(self._sock, self._deadline_ns)
-        return data, t_ns
-
     def _raw(self) -> Iterator[tuple[bytes, int]]:
         data, t_ns = self._first
         if data:
             yield data, t_ns
         while True:
-            data, t_ns = self._recv()
+            assert self._sock is not None
+            data, t_ns = _recv(self._sock, self._deadline_ns)
             if not data:
                 return
             yield data, t_ns

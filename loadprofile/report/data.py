@@ -120,11 +120,7 @@ def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """A run-folder CSV with the known columns; missing file or torn rows give NaN, not errors."""
     if not path.is_file():
         return _empty_frame(columns)
-    raw = path.read_bytes()
-    if not raw.endswith(b"\n"):
-        # Rows end with a newline; a last line without one was cut off when the writer died:
-        # drop it rather than invent a model from half a name.
-        raw = raw[: raw.rfind(b"\n") + 1]
+    raw = rundir.complete_rows(path)
     try:
         frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, on_bad_lines="skip")
     except (pd.errors.EmptyDataError, pd.errors.ParserError):

@@ -15,10 +15,10 @@ from loadprofile.dataset import (
     DatasetError,
     Turn,
     build_messages,
-    dataset_stats,
     default_dataset_path,
     load_conversations,
 )
+from loadprofile.dataset_stats import dataset_stats
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "datasets"

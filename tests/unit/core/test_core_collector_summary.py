@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -217,42 +216,6 @@ def test_roll_with_nothing_recorded_returns_nothing() -> None:
     assert len(closed) == 1
     assert (closed[0].start_s, closed[0].end_s) == (1.0, 3.0)
     assert collector.interval_start_ns == 3_000_000_000
-
-
-def test_live_totals_include_the_open_interval(
-    make_recording: Callable[..., Recorded],
-) -> None:
-    rec = make_recording(seed=3, requests=600, intervals=2)
-    collector = rec.collector
-    extra = [_ok("beta", ttft=77.0, itl=[3.0, 4.0]), _failed("beta", ErrorClass.HTTP_5XX)]
-    before = collector.totals["beta"].counts.requests
-    for r in extra:
-        collector.record(r)
-    live = collector.live_totals("beta")
-    assert live.counts.requests == before + 2
-    assert live.counts.errors["http_5xx"] == collector.totals["beta"].counts.errors["http_5xx"] + 1
-    assert (live.histograms["itl_ms"].get_total_count()
-            == collector.totals["beta"].histograms["itl_ms"].get_total_count() + 2)
-    # A copy: the closed totals did not move, and rolling gives what live showed.
-    assert collector.totals["beta"].counts.requests == before
-    collector.roll(10_000_000_000)
-    after = collector.totals["beta"]
-    assert after.counts.requests == live.counts.requests
-    for metric in METRICS:
-        assert after.histograms[metric].encode() == live.histograms[metric].encode()
-
-
-def test_live_totals_of_unknown_or_not_yet_rolled_model() -> None:
-    collector = Collector(0)
-    assert collector.live_totals("nobody").counts.requests == 0
-    collector.record(_ok("fresh"))
-    live = collector.live_totals("fresh")
-    assert live.counts.requests == 1
-    assert live.histograms["ttft_ms"].get_total_count() == 1
-    assert "fresh" not in collector.totals
-
-
-# --------------------------------------------------------------------------- RecentWindow
 
 
 def _interval(model: str, start_s: float, end_s: float, requests: int,
