@@ -25,42 +25,89 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
-    p = sub.add_parser("run", help="run a headless load test and write a run folder + report",
-                       description="Replay recorded conversations against one or more models. "
-                       "Without --host, the embedded mock models are started and used.")
+    p = sub.add_parser(
+        "run",
+        help="run a headless load test and write a run folder + report",
+        description="Replay recorded conversations against one or more models. "
+        "Without --host, the embedded mock models are started and used.",
+    )
     p.add_argument("--host", help="base URL of an OpenAI-compatible server (default: mock)")
-    p.add_argument("--model", action="append", default=[], metavar="NAME[=WEIGHT]",
-                   help="model to load (repeatable); WEIGHT sets its share of the users")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME[=WEIGHT]",
+        help="model to load (repeatable); WEIGHT sets its share of the users",
+    )
     p.add_argument("--config", type=Path, help="TOML file with [[targets]] and [load]")
     p.add_argument("--dataset", help="conversations: OpenAI chat JSONL or ShareGPT JSON/JSONL")
     p.add_argument("-u", "--users", type=int, help="concurrent users (default 20)")
     p.add_argument("-r", "--spawn-rate", type=float, help="users started per second (default 5)")
     p.add_argument("-t", "--run-time", help="e.g. 30s, 5m, 1h30m (default 30s)")
     p.add_argument("--think-time", help="seconds between turns, MIN-MAX (default 1-3; 0 = none)")
-    p.add_argument("--history", choices=("recorded", "live"),
-                   help="history holds the recorded replies (default) or the model's own")
+    p.add_argument(
+        "--history",
+        choices=("recorded", "live"),
+        help="history holds the recorded replies (default) or the model's own",
+    )
     p.add_argument("--timeout", help="per-request timeout (default 300s)")
     p.add_argument("--max-tokens", type=int, help="max_tokens per request (default 256)")
-    p.add_argument("--stop-timeout", help="at the end, wait this long for requests in flight "
-                   "(default 30s)")
+    p.add_argument(
+        "--stop-timeout", help="at the end, wait this long for requests in flight (default 30s)"
+    )
     p.add_argument("--interval", help="histogram interval (default 1s)")
     p.add_argument("--seed", type=int, help="seed for think times and the mock (default 0)")
-    p.add_argument("--api-key-env", help="environment variable holding the API key "
-                   "(default for api.openai.com: OPENAI_API_KEY)")
+    p.add_argument(
+        "--api-key-env",
+        help="environment variable holding the API key "
+        "(default for api.openai.com: OPENAI_API_KEY)",
+    )
     p.add_argument("--out", help="run folder (default reports/<run-id>)")
     p.add_argument("--no-report", action="store_true", help="skip building report.html")
+    _add_load_shape(p)
+
+
+def _add_load_shape(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("load shape (closed loop: users)")
+    g.add_argument("--shape", choices=("steady", "step", "spike", "stages"),
+                   help="steady (default), step, spike, or stages from --config")
+    g.add_argument("--base-users", type=int, help="step/spike: users before (and for spike "
+                   "after) the burst; step users = base x step")
+    g.add_argument("--steps", help="step: multiples of --base-users, e.g. 1,10,25,50,100")
+    g.add_argument("--step-time", help="step: how long each step holds, e.g. 60s")
+    g.add_argument("--spike-users", type=int, help="spike: users during the burst")
+    g.add_argument("--spike-at", help="spike: when the burst starts, e.g. 60s")
+    g.add_argument("--spike-for", help="spike: how long the burst lasts, e.g. 30s")
+    g.add_argument("--pace", help="closed loop: each user starts a request every PACE (like "
+                   "Locust's constant_pacing); tails get HdrHistogram's correction")
+    o = p.add_argument_group("open loop (arrivals on a schedule, whatever the server does)")
+    o.add_argument("--rate", type=float, help="arrivals per second (all models together); "
+                   "requests are timed from their scheduled start")
+    o.add_argument("--arrival", help="poisson (default), constant or gamma:SHAPE (SHAPE < 1: "
+                   "burstier)")
+    o.add_argument("--rate-unit", choices=("requests", "conversations"),
+                   help="an arrival is one request (default) or a whole conversation")
+    s = p.add_argument_group("SLOs")
+    s.add_argument("--slo-ttft-ms", type=float, help="goodput: a request is good if its TTFT "
+                   "is at most this")
+    s.add_argument("--slo-tpot-ms", type=float, help="goodput: ... and its TPOT at most this")
+    s.add_argument("--slo-ttft-p99-ms", type=float, help="step: the TTFT p99 that sets "
+                   "max_concurrency_within_slo")
 
 
 def build_parser() -> _Parser:
-    parser = _Parser(prog="loadprofile", description="Load tester and tail-latency profiler "
-                     "for LLM inference endpoints.")
+    parser = _Parser(
+        prog="loadprofile",
+        description="Load tester and tail-latency profiler for LLM inference endpoints.",
+    )
     parser.add_argument("--version", action="version", version=f"loadprofile {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_run(sub)
     rep = sub.add_parser("report", help="rebuild report.html from a run folder alone")
     rep.add_argument("run_dir", type=Path)
-    sub.add_parser("mock", help="serve the embedded mock models (see loadprofile mock --help)",
-                   add_help=False)
+    sub.add_parser(
+        "mock", help="serve the embedded mock models (see loadprofile mock --help)", add_help=False
+    )
     return parser
 
 
@@ -78,7 +125,11 @@ def _cli_values(args: argparse.Namespace) -> CliValues:
         out=args.out, users=args.users, spawn_rate=args.spawn_rate, run_time=args.run_time,
         think_time=args.think_time, history=args.history, timeout=args.timeout,
         max_tokens=args.max_tokens, interval=args.interval, stop_timeout=args.stop_timeout,
-        seed=args.seed, api_key_env=api_key_env,
+        seed=args.seed, api_key_env=api_key_env, shape=args.shape, base_users=args.base_users,
+        steps=args.steps, step_time=args.step_time, spike_users=args.spike_users,
+        spike_at=args.spike_at, spike_for=args.spike_for, rate=args.rate, arrival=args.arrival,
+        rate_unit=args.rate_unit, pace=args.pace, slo_ttft_ms=args.slo_ttft_ms,
+        slo_tpot_ms=args.slo_tpot_ms, slo_ttft_p99_ms=args.slo_ttft_p99_ms,
     )  # fmt: skip
 
 

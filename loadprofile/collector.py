@@ -8,18 +8,22 @@ Percentiles are always computed from (merged) histograms, never averaged.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
 from loadprofile.metrics import (
     E2E,
+    E2E_SERVICE,
     HIST_HIGHEST_US,
     HIST_LOWEST_US,
     HIST_SIGNIFICANT_DIGITS,
-    METRICS,
+    HISTOGRAM_METRICS,
+    ITL,
     TPOT,
     TTFT,
+    TTFT_SERVICE,
 )
 from loadprofile.results import RequestResult
 
@@ -39,8 +43,10 @@ class Counts:
     prompt_tokens: int = 0
     estimated_tokens: int = 0
     out_of_range: int = 0
+    good: int = 0  # successes that met the per-request SLOs (goodput)
 
     def add(self, other: Counts) -> None:
+        self.good += other.good
         self.requests += other.requests
         self.failures += other.failures
         self.errors.update(other.errors)
@@ -55,9 +61,36 @@ class ModelTotals:
     """A model's whole-run histograms (microseconds) and counts."""
 
     histograms: dict[str, HdrHistogram] = field(
-        default_factory=lambda: {m: new_histogram() for m in METRICS}
+        default_factory=lambda: {m: new_histogram() for m in HISTOGRAM_METRICS}
     )
     counts: Counts = field(default_factory=Counts)
+
+    def add(self, other: ModelTotals) -> None:
+        """Fold ``other`` in: an exact merge of the histograms, a sum of the counts."""
+        for metric, hist in other.histograms.items():
+            if hist.get_total_count():
+                self.histograms[metric].add(hist)
+        self.counts.add(other.counts)
+
+
+@dataclass(frozen=True)
+class RequestSlo:
+    """Per-request SLOs for goodput (vLLM's --goodput): a success counts as good when each
+    given bound holds. TTFT is the felt one (from the scheduled start in open loop)."""
+
+    ttft_ms: float | None = None
+    tpot_ms: float | None = None
+
+    def met(self, result: RequestResult) -> bool:
+        return self.met_by(result.ok, result.ttft_ms, result.tpot_ms)
+
+    def met_by(self, ok: bool, ttft_ms: float | None, tpot_ms: float | None) -> bool:
+        """A reply of one token has no TPOT: only its TTFT is judged."""
+        if not ok:
+            return False
+        if self.ttft_ms is not None and (ttft_ms is None or ttft_ms > self.ttft_ms):
+            return False
+        return self.tpot_ms is None or tpot_ms is None or tpot_ms <= self.tpot_ms
 
 
 @dataclass
@@ -71,14 +104,29 @@ class ModelInterval:
     counts: Counts
 
 
-class Collector:
-    """Records requests into interval histograms and folds closed intervals into totals."""
+PhaseOf = Callable[[float], int | None]
 
-    def __init__(self, start_ns: int) -> None:
+
+class Collector:
+    """Records requests into interval histograms and folds closed intervals into totals,
+    and into per-phase totals when the run has phases.
+
+    ``pace_us``: a closed-loop paced run (each user starts a request every pace seconds)
+    records TTFT and E2E with HdrHistogram's expected-interval correction, which adds the
+    requests a late reply kept from being sent (coordinated omission); the service-time
+    histograms keep the raw values.
+    """
+
+    def __init__(self, start_ns: int, *, slo: RequestSlo | None = None, pace_us: int = 0,
+                 phase_of: PhaseOf | None = None) -> None:  # fmt: skip
         self._start_ns = start_ns
         self._interval_start_ns = start_ns
         self._current: dict[str, ModelTotals] = {}
         self.totals: dict[str, ModelTotals] = {}
+        self.phase_totals: dict[int, dict[str, ModelTotals]] = {}
+        self.slo = slo or RequestSlo()
+        self.pace_us = pace_us
+        self.phase_of = phase_of
 
     @property
     def interval_start_ns(self) -> int:
@@ -97,11 +145,16 @@ class Collector:
         counts.output_tokens += result.output_tokens
         counts.prompt_tokens += result.prompt_tokens or 0
         counts.estimated_tokens += int(result.tokens_estimated)
+        counts.good += self.slo.met(result)
         hists = current.histograms
-        for metric, value in ((TTFT, result.ttft_ms), (TPOT, result.tpot_ms), (E2E, result.e2e_ms)):
+        for metric, value in ((TTFT, result.ttft_ms), (E2E, result.e2e_ms)):
+            if value is not None:
+                counts.out_of_range += _record(hists[metric], value, self.pace_us)
+        for metric, value in ((TPOT, result.tpot_ms), (TTFT_SERVICE, result.ttft_service_ms),
+                              (E2E_SERVICE, result.e2e_service_ms)):  # fmt: skip
             if value is not None:
                 counts.out_of_range += _record(hists[metric], value)
-        itl = hists["itl_ms"]
+        itl = hists[ITL]
         for value in result.itl_ms:
             counts.out_of_range += _record(itl, value)
 
@@ -111,20 +164,26 @@ class Collector:
         end_s = (now_ns - self._start_ns) / 1e9
         self._interval_start_ns = now_ns
         closed, self._current = self._current, {}
+        phase = self.phase_of((start_s + end_s) / 2.0) if self.phase_of else None
         out: list[ModelInterval] = []
         for model, interval in closed.items():
-            total = self.totals.setdefault(model, ModelTotals())
-            for metric, hist in interval.histograms.items():
-                if hist.get_total_count():
-                    total.histograms[metric].add(hist)
-            total.counts.add(interval.counts)
+            self.totals.setdefault(model, ModelTotals()).add(interval)
+            if phase is not None:
+                self.phase_totals.setdefault(phase, {}).setdefault(model, ModelTotals()).add(
+                    interval
+                )
             out.append(ModelInterval(model, start_s, end_s, interval.histograms, interval.counts))
         return out
 
 
-def _record(hist: HdrHistogram, value_ms: float) -> int:
-    """Record milliseconds as integer microseconds; returns 1 if the value was out of range."""
+def _record(hist: HdrHistogram, value_ms: float, expected_interval_us: int = 0) -> int:
+    """Record milliseconds as integer microseconds; returns 1 if the value was out of range.
+
+    With an expected interval, HdrHistogram's coordinated-omission correction also records
+    value - interval, value - 2 x interval, ... (the requests a late reply held back)."""
     value_us = max(0, round(value_ms * 1000.0))
+    if expected_interval_us > 0:
+        return 0 if hist.record_corrected_value(value_us, expected_interval_us) else 1
     return 0 if hist.record_value(value_us) else 1
 
 

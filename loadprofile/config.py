@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from loadprofile.errors import ConfigError
+from loadprofile.load_options import resolve_load_options, whole_number
+
 HISTORY_MODES = ("recorded", "live")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)?")
-
-
-class ConfigError(ValueError):
-    """Bad configuration; the message is one line meant for the user."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,19 @@ class Target:
 
 
 @dataclass(frozen=True)
+class StageSpec:
+    """One stage of a user-defined shape: hold ``users`` for ``duration_s``."""
+
+    duration_s: float
+    users: int
+    spawn_rate: float | None = None
+
+
+@dataclass(frozen=True)
 class LoadConfig:
+    """How load is generated. Closed loop (users, think time, optional pacing and a shape)
+    unless ``rate`` is set: then arrivals follow a schedule whatever the server does."""
+
     users: int = 20
     spawn_rate: float = 5.0
     run_time_s: float = 30.0
@@ -45,6 +56,26 @@ class LoadConfig:
     interval_s: float = 1.0
     stop_timeout_s: float = 30.0
     seed: int = 0
+    shape: str = "steady"
+    base_users: int = 1
+    steps: tuple[int, ...] = ()
+    step_time_s: float = 0.0
+    spike_users: int = 0
+    spike_at_s: float = 0.0
+    spike_for_s: float = 0.0
+    stages: tuple[StageSpec, ...] = ()
+    rate: float | None = None
+    arrival: str = "poisson"
+    gamma_shape: float = 1.0
+    rate_unit: str = "requests"
+    pace_s: float | None = None
+    slo_ttft_ms: float | None = None
+    slo_tpot_ms: float | None = None
+    slo_ttft_p99_ms: float | None = None
+
+    @property
+    def open_loop(self) -> bool:
+        return self.rate is not None
 
 
 @dataclass(frozen=True)
@@ -133,9 +164,14 @@ def load_toml(path: Path) -> dict[str, Any]:
 
 
 _TARGET_KEYS = {"name", "model", "host", "api_key_env", "weight"}
+#: Load options that CliValues carries under the same name as the [load] key.
+_LOAD_OPTION_FIELDS = (
+    "shape", "base_users", "steps", "step_time", "spike_users", "spike_at", "spike_for",
+    "rate", "arrival", "rate_unit", "pace", "slo_ttft_ms", "slo_tpot_ms", "slo_ttft_p99_ms",
+)  # fmt: skip
 _LOAD_KEYS = {
     "users", "spawn_rate", "run_time", "think_time", "history", "timeout", "max_tokens",
-    "interval", "stop_timeout", "seed", "dataset", "out",
+    "interval", "stop_timeout", "seed", "dataset", "out", "stages", *_LOAD_OPTION_FIELDS,
 }  # fmt: skip
 
 
@@ -202,8 +238,10 @@ def normalize_host(url: Any, what: str) -> str:
     if not parts.hostname or (port is not None and not 0 < port < 65536):
         raise ConfigError(f"{what}: bad host URL {url!r}")
     if parts.username or parts.password:
-        raise ConfigError(f"{what}: no credentials in host URLs; put the key in an environment "
-                          "variable and name it with --api-key-env / api_key_env")
+        raise ConfigError(
+            f"{what}: no credentials in host URLs; put the key in an environment "
+            "variable and name it with --api-key-env / api_key_env"
+        )
     if not url.isascii() or parts.query or parts.fragment:
         raise ConfigError(f"{what}: host URL must be plain ASCII without ?query or #fragment")
     base = url.rstrip("/")
@@ -230,6 +268,20 @@ class CliValues:
     stop_timeout: str | None = None
     seed: int | None = None
     api_key_env: str | None = None
+    shape: str | None = None
+    base_users: int | None = None
+    steps: str | None = None
+    step_time: str | None = None
+    spike_users: int | None = None
+    spike_at: str | None = None
+    spike_for: str | None = None
+    rate: float | None = None
+    arrival: str | None = None
+    rate_unit: str | None = None
+    pace: str | None = None
+    slo_ttft_ms: float | None = None
+    slo_tpot_ms: float | None = None
+    slo_ttft_p99_ms: float | None = None
 
 
 def resolve(cli: CliValues) -> RunConfig:
@@ -245,6 +297,7 @@ def resolve(cli: CliValues) -> RunConfig:
         "max_tokens": cli.max_tokens, "interval": cli.interval,
         "stop_timeout": cli.stop_timeout, "seed": cli.seed,
         "dataset": cli.dataset, "out": cli.out,
+        **{name: getattr(cli, name) for name in _LOAD_OPTION_FIELDS},
     }  # fmt: skip
     values = {**section, **{k: v for k, v in cli_load.items() if v is not None}}
     targets = _resolve_targets(cli, data, source)
@@ -278,18 +331,6 @@ def _resolve_targets(cli: CliValues, data: dict[str, Any], source: Path) -> list
     return filled
 
 
-def _int(value: Any, what: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ConfigError(f"{what} must be a whole number, got {value!r}")
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(f"{what} must be a whole number, got {value!r}") from None
-    if number < minimum:
-        raise ConfigError(f"{what} must be at least {minimum}, got {number}")
-    return number
-
-
 def _resolve_load(values: dict[str, Any]) -> LoadConfig:
     d = LoadConfig()
 
@@ -319,15 +360,21 @@ def _resolve_load(values: dict[str, Any]) -> LoadConfig:
     if timeout <= 0:
         raise ConfigError("timeout must be positive")
     stop = values.get("stop_timeout")
+    options = resolve_load_options(values, parse_duration)
+    if options.get("pace_s") or (options.get("rate") and options["rate_unit"] == "requests"):
+        think = "0"  # pacing, or arrivals, decide when each request starts
+    stages = tuple(StageSpec(*stage) for stage in options.pop("stages", ()))
     return LoadConfig(
-        users=_int(given("users", d.users), "users", 1),
-        spawn_rate=spawn,
-        run_time_s=run_time,
+        users=options.pop("users", None) or whole_number(given("users", d.users), "users", 1),
+        spawn_rate=options.pop("spawn_rate", spawn),
+        run_time_s=options.pop("run_time_s", run_time),
         think_time_s=parse_think_time(think) if think is not None else d.think_time_s,
         history=history,
         timeout_s=timeout,
-        max_tokens=_int(max_tokens, "max tokens", 1) if max_tokens is not None else d.max_tokens,
+        max_tokens=d.max_tokens if max_tokens is None else whole_number(max_tokens, "max tokens"),
         interval_s=interval,
         stop_timeout_s=d.stop_timeout_s if stop is None else parse_duration(stop, "stop timeout"),
-        seed=_int(given("seed", d.seed), "seed", 0),
+        seed=whole_number(given("seed", d.seed), "seed", 0),
+        stages=stages,
+        **options,
     )

@@ -21,3 +21,7 @@ class UnreachableError(LoadprofileError):
     """The target could not be reached at all."""
 
     exit_code = 3
+
+
+class ConfigError(ValueError):
+    """Bad configuration; the message is one line meant for the user (exit code 2)."""

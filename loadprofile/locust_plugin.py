@@ -32,8 +32,13 @@ log = logging.getLogger("loadprofile")
 @events.init_command_line_parser.add_listener
 def _add_options(parser: Any, **_: Any) -> None:
     group = parser.add_argument_group("loadprofile")
-    group.add_argument("--model", action="append", default=[], metavar="NAME[=WEIGHT]",
-                       help="model to load (repeatable); weight sets its traffic share")
+    group.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME[=WEIGHT]",
+        help="model to load (repeatable); weight sets its traffic share",
+    )
     group.add_argument("--dataset", help="conversations (OpenAI chat JSONL or ShareGPT)")
     group.add_argument("--think-time", help="seconds between turns, MIN-MAX (default 1-3)")
     group.add_argument("--history", choices=("recorded", "live"), help="history replies")
@@ -51,8 +56,12 @@ def _on_init(environment: Any, **_: Any) -> None:
     if isinstance(environment.runner, MasterRunner | WorkerRunner):
         # Each process would write its own folder (or all the same files): refuse rather
         # than produce a torn run folder, until workers ship their histograms to the master.
-        print("loadprofile: error: distributed runs (--processes, --master, --worker) are not "
-              "supported yet; run one process per run folder", file=sys.stderr, flush=True)
+        print(
+            "loadprofile: error: distributed runs (--processes, --master, --worker) are not "
+            "supported yet; run one process per run folder",
+            file=sys.stderr,
+            flush=True,
+        )
         raise SystemExit(2)
     try:
         set_active(_session_from_options(environment))
@@ -70,6 +79,8 @@ def _session_from_options(environment: Any) -> RunSession:
         config=Path(cfg_path) if cfg_path else None, dataset=opts.dataset, out=opts.out,
         think_time=opts.think_time, history=opts.history, timeout=opts.timeout,
         max_tokens=opts.max_tokens, api_key_env=opts.api_key_env,
+        users=opts.num_users, spawn_rate=opts.spawn_rate,
+        run_time=str(opts.run_time) if opts.run_time else None,
     ))  # fmt: skip
     if not config.targets or any(t.host is None for t in config.targets):
         raise ConfigError("plain Locust runs need --host and at least one --model")
@@ -82,8 +93,10 @@ def _session_from_options(environment: Any) -> RunSession:
     meta = build_meta(config, run_id=run_id, command=list(sys.argv), target_kind="host",
                       dataset={"path": str(dataset), "stats": dataset_stats(conversations)},
                       warnings=[])  # fmt: skip
-    meta["load"].update(users=opts.num_users, spawn_rate=opts.spawn_rate,
-                        run_time_s=opts.run_time)  # fmt: skip
+    if not opts.run_time and config.load.shape == "steady":
+        meta["load"]["run_time_s"] = None  # no -t: Locust runs until stopped
+    # Users a ramp-down stops finish the request they are in (Locust's default kills them).
+    environment.stop_timeout = max(environment.stop_timeout or 0.0, config.load.stop_timeout_s)
     return RunSession(config, conversations, run_dir, meta)
 
 
@@ -103,10 +116,12 @@ def _on_test_start(**_: Any) -> None:
 
 
 @events.test_stopping.add_listener
-def _on_test_stopping(**_: Any) -> None:
+def _on_test_stopping(environment: Any, **_: Any) -> None:
     session = active()
     if session is not None:
         session.drain(session.config.load.stop_timeout_s)
+        # Requests still running are recorded as timeouts now: Locust need not wait again.
+        environment.stop_timeout = 0.0
 
 
 @events.test_stop.add_listener

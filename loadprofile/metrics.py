@@ -14,6 +14,15 @@ ITL = "itl_ms"
 TPOT = "tpot_ms"
 E2E = "e2e_ms"
 METRICS: tuple[str, ...] = (TTFT, ITL, TPOT, E2E)
+#: The same as TTFT and E2E but from the actual send (service time). In an open-loop run the
+#: main metrics run from the *scheduled* start (what a user feels); the two differ when the
+#: generator sent late. Closed-loop runs send on time, so there they are equal.
+TTFT_SERVICE = "ttft_service_ms"
+E2E_SERVICE = "e2e_service_ms"
+SERVICE_METRICS: tuple[str, ...] = (TTFT_SERVICE, E2E_SERVICE)
+SERVICE_OF: dict[str, str] = {TTFT: TTFT_SERVICE, E2E: E2E_SERVICE}
+#: Every metric that has a histogram (and an interval log) per model.
+HISTOGRAM_METRICS: tuple[str, ...] = METRICS + SERVICE_METRICS
 
 #: Percentiles reported everywhere, as (key in summary.json, percentile 0-100).
 PERCENTILES: tuple[tuple[str, float], ...] = (
@@ -46,8 +55,9 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
     MetricDefinition(
         TTFT,
         "Time to first token",
-        "Request sent to the first chunk that carries generated content (text, reasoning or a "
-        "tool call). A role-only or empty first chunk does not count.",
+        "Request start to the first chunk that carries generated content (text, reasoning or a "
+        "tool call). A role-only or empty first chunk does not count. The start is the send, "
+        "or in an open-loop (--rate) run the scheduled start, so a late send counts too.",
         "TTFT (ttft_ms)",
         "time_to_first_token_ms (TTFT)",
     ),
@@ -69,7 +79,7 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
     MetricDefinition(
         E2E,
         "End-to-end latency",
-        "Request sent to the end of the stream ([DONE] or the last byte).",
+        "Request start (as for TTFT) to the end of the stream ([DONE] or the last byte).",
         "E2EL (e2el_ms)",
         "request_latency (seconds)",
     ),

@@ -54,13 +54,17 @@ class RequestResult:
     start_unix: float
     request_id: str = ""
     sent_ns: int = 0  # perf_counter_ns when the request was sent: CLOCK_MONOTONIC, machine-wide
+    scheduled_ns: int = 0  # open loop: when it was due (same clock); 0 = due when sent
     prompt_chars: int = 0
     prompt_tokens: int | None = None
     output_tokens: int = 0
     tokens_estimated: bool = False
-    ttft_ms: float | None = None
+    ttft_ms: float | None = None  # from the scheduled start (= the send unless open loop)
     tpot_ms: float | None = None
-    e2e_ms: float | None = None
+    e2e_ms: float | None = None  # from the scheduled start, like ttft_ms
+    ttft_service_ms: float | None = None  # from the actual send
+    e2e_service_ms: float | None = None
+    start_delay_ms: float = 0.0  # sent this late after it was due (open loop)
     connect_ms: float | None = None
     itl_ms: list[float] = field(default_factory=list)
     chunks: int = 0

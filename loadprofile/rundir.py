@@ -26,9 +26,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from loadprofile.collector import Counts, ModelInterval, ModelTotals
+from loadprofile.collector import Counts, ModelInterval, ModelTotals, RequestSlo
+from loadprofile.generator_health import GeneratorSample
 from loadprofile.hlog import HlogWriter, read_hlog
-from loadprofile.metrics import METRICS
+from loadprofile.loadplan import Phase
+from loadprofile.metrics import HISTOGRAM_METRICS, TTFT
+from loadprofile.phases import SeriesPoint, phase_index, phases_from_json, summary_extras
 from loadprofile.results import RequestResult
 from loadprofile.summary import build_summary
 
@@ -44,11 +47,16 @@ REQUEST_COLUMNS = (
     "start_unix", "start_s", "model", "conversation_id", "turn", "request_id",
     "prompt_chars", "prompt_tokens", "output_tokens", "tokens_estimated",
     "ttft_ms", "tpot_ms", "e2e_ms", "connect_ms", "chunks", "status", "error_class", "error",
+    "start_delay_ms", "ttft_service_ms", "e2e_service_ms",
 )  # fmt: skip
 TIMESERIES_COLUMNS = (
-    "start_s", "end_s", "model", "users", "requests", "failures", "output_tokens",
+    "start_s", "end_s", "model", "users", "requests", "failures", "output_tokens", "good",
+    "ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms",
 )  # fmt: skip
-GENERATOR_COLUMNS = ("start_s", "end_s", "users", "cpu_percent")
+GENERATOR_COLUMNS = (
+    "start_s", "end_s", "users", "cpu_percent", "loop_lag_ms_max", "loop_lag_ms_mean",
+    "late_starts", "starts_without_free_user", "bound",
+)  # fmt: skip
 
 
 def model_slug(model: str) -> str:
@@ -107,27 +115,54 @@ class RunWriter:
             "" if r.prompt_tokens is None else r.prompt_tokens, r.output_tokens,
             int(r.tokens_estimated), _fmt(r.ttft_ms), _fmt(r.tpot_ms), _fmt(r.e2e_ms),
             _fmt(r.connect_ms), r.chunks, r.status, r.error_class or "", r.error,
+            _fmt(r.start_delay_ms), _fmt(r.ttft_service_ms), _fmt(r.e2e_service_ms),
         ))  # fmt: skip
 
-    def add_intervals(self, start_s: float, end_s: float, intervals: Iterable[ModelInterval],
-                      users: dict[str, int]) -> None:
+    def add_intervals(
+        self,
+        start_s: float,
+        end_s: float,
+        intervals: Iterable[ModelInterval],
+        users: dict[str, int],
+    ) -> list[SeriesPoint]:
         """Histograms to the logs, and a time-series row for every model with users or data."""
         by_model = {iv.model: iv for iv in intervals}
+        points = []
         for model in sorted(set(by_model) | set(users)):
             iv = by_model.get(model)
             counts = iv.counts if iv else Counts()
+            p50, p95, p99 = _ttft_percentiles(iv)
+            point = SeriesPoint(
+                start_s,
+                end_s,
+                model,
+                users.get(model, 0),
+                counts.requests,
+                counts.failures,
+                counts.good,
+                counts.output_tokens,
+                p50,
+                p95,
+                p99,
+            )
+            points.append(point)
             self._series_csv.writerow((
-                f"{start_s:.3f}", f"{end_s:.3f}", model, users.get(model, 0),
-                counts.requests, counts.failures, counts.output_tokens,
+                f"{start_s:.3f}", f"{end_s:.3f}", model, point.users, counts.requests,
+                counts.failures, counts.output_tokens, counts.good, _fmt(p50), _fmt(p95), _fmt(p99),
             ))  # fmt: skip
             if iv is None:
                 continue
             for metric, hist in iv.histograms.items():
                 if hist.get_total_count():
                     self._hlog(model, metric).write(start_s, end_s, hist)
+        return points
 
-    def add_generator_sample(self, start_s: float, end_s: float, users: int, cpu: float) -> None:
-        self._generator_csv.writerow((f"{start_s:.3f}", f"{end_s:.3f}", users, f"{cpu:.1f}"))
+    def add_generator_sample(self, s: GeneratorSample) -> None:
+        self._generator_csv.writerow((
+            f"{s.start_s:.3f}", f"{s.end_s:.3f}", s.users, f"{s.cpu_percent:.1f}",
+            f"{s.loop_lag_ms_max:.2f}", f"{s.loop_lag_ms_mean:.2f}", s.late_starts,
+            s.starts_without_free_user, "; ".join(s.bound_reasons),
+        ))  # fmt: skip
 
     def _hlog(self, model: str, metric: str) -> HlogWriter:
         key = (model, metric)
@@ -153,10 +188,45 @@ class RunWriter:
             fh.close()
 
 
+def _ttft_percentiles(iv: ModelInterval | None) -> tuple[float | None, ...]:
+    """An interval's TTFT p50/p95/p99 in ms: one pass over the histogram per interval."""
+    if iv is None or not iv.histograms[TTFT].get_total_count():
+        return None, None, None
+    values = iv.histograms[TTFT].get_percentile_to_value_dict([50.0, 95.0, 99.0])
+    return values[50.0] / 1000.0, values[95.0] / 1000.0, values[99.0] / 1000.0
+
+
+def read_series(run_dir: Path) -> list[SeriesPoint]:
+    """timeseries.csv back as SeriesPoints (rows torn by a crash are skipped)."""
+    path = run_dir / TIMESERIES
+    if not path.exists():
+        return []
+    text = complete_rows(path).decode("utf-8", "replace")
+    points = []
+    for row in csv.DictReader(io.StringIO(text, newline="")):
+        try:
+            points.append(SeriesPoint(
+                float(row["start_s"]), float(row["end_s"]), row["model"], int(row["users"]),
+                int(row["requests"]), int(row["failures"]), int(row.get("good") or 0),
+                int(row["output_tokens"]), *(_float_or_none(row.get(f"ttft_{p}_ms"))
+                                            for p in ("p50", "p95", "p99")),
+            ))  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            continue
+    return points
+
+
+def _float_or_none(text: str | None) -> float | None:
+    return float(text) if text else None
+
+
 def load_totals(run_dir: Path) -> dict[str, ModelTotals]:
     """Whole-run histograms and counts, rebuilt from the interval logs and requests.csv."""
+    run = read_json(run_dir / RUN) if (run_dir / RUN).exists() else {}
+    load = run.get("load") or {}
+    slo = RequestSlo(load.get("slo_ttft_ms"), load.get("slo_tpot_ms"))
     totals: dict[str, ModelTotals] = {}
-    for model in _models_in_requests(run_dir):
+    for model in run.get("models", []):
         totals.setdefault(model, ModelTotals())
     for model, metric, path in histogram_files(run_dir):
         _, intervals = read_hlog(path)
@@ -164,7 +234,39 @@ def load_totals(run_dir: Path) -> dict[str, ModelTotals]:
         for iv in intervals:
             target.add(iv.histogram)
     for row in read_request_rows(run_dir):
-        _count_row(totals.setdefault(row["model"], ModelTotals()).counts, row)
+        _count_row(totals.setdefault(row["model"], ModelTotals()).counts, row, slo)
+    return totals
+
+
+def load_phase_totals(
+    run_dir: Path, phases: list[Phase], series: list[SeriesPoint]
+) -> dict[int, dict[str, ModelTotals]]:
+    """Per-phase totals rebuilt from the files: each logged interval goes to the phase that
+    holds its midpoint (as the live collector files it); counts come from the time series."""
+    totals: dict[int, dict[str, ModelTotals]] = {}
+
+    def slot(t_s: float, model: str) -> ModelTotals | None:
+        index = phase_index(phases, t_s)
+        if index is None:
+            return None
+        return totals.setdefault(index, {}).setdefault(model, ModelTotals())
+
+    for model, metric, path in histogram_files(run_dir):
+        for iv in read_hlog(path)[1]:
+            target = slot((iv.start_s + iv.end_s) / 2.0, model)
+            if target is not None:
+                target.histograms[metric].add(iv.histogram)
+    for point in series:
+        target = slot(point.midpoint_s, point.model)
+        if target is not None:
+            target.counts.add(
+                Counts(
+                    requests=point.requests,
+                    failures=point.failures,
+                    output_tokens=point.output_tokens,
+                    good=point.good,
+                )
+            )
     return totals
 
 
@@ -183,7 +285,7 @@ def read_request_rows(run_dir: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
-def _count_row(counts: Counts, row: dict[str, str]) -> None:
+def _count_row(counts: Counts, row: dict[str, str], slo: RequestSlo) -> None:
     counts.requests += 1
     if row["error_class"]:
         counts.failures += 1
@@ -192,13 +294,7 @@ def _count_row(counts: Counts, row: dict[str, str]) -> None:
     counts.output_tokens += int(row["output_tokens"] or 0)
     counts.prompt_tokens += int(row["prompt_tokens"] or 0)
     counts.estimated_tokens += int(row["tokens_estimated"] or 0)
-
-
-def _models_in_requests(run_dir: Path) -> list[str]:
-    run = run_dir / RUN
-    if run.exists():
-        return list(read_json(run).get("models", []))
-    return []
+    counts.good += slo.met_by(True, _float_or_none(row["ttft_ms"]), _float_or_none(row["tpot_ms"]))
 
 
 def histogram_files(run_dir: Path) -> list[tuple[str, str, Path]]:
@@ -208,7 +304,7 @@ def histogram_files(run_dir: Path) -> list[tuple[str, str, Path]]:
     found: list[tuple[str, str, Path]] = []
     for model, files in mapping.items():
         for metric, rel in files.items():
-            if metric in METRICS and (run_dir / rel).exists():
+            if metric in HISTOGRAM_METRICS and (run_dir / rel).exists():
                 found.append((model, metric, run_dir / rel))
     if found:
         return found
@@ -216,7 +312,7 @@ def histogram_files(run_dir: Path) -> list[tuple[str, str, Path]]:
     by_slug = {model_slug(m): m for m in run.get("models", [])}
     for path in sorted((run_dir / HISTOGRAMS).glob("*.hlog")):
         slug, _, metric = path.stem.rpartition(".")
-        if metric in METRICS:
+        if metric in HISTOGRAM_METRICS:
             found.append((by_slug.get(slug, slug), metric, path))
     return found
 
@@ -225,14 +321,25 @@ def rebuild_summary(run_dir: Path) -> dict[str, Any]:
     """summary.json for a run that died before writing it: marked partial."""
     run = read_json(run_dir / RUN) if (run_dir / RUN).exists() else {}
     duration = _last_interval_end(run_dir) or float(run.get("duration_s") or 0.0)
+    totals = load_totals(run_dir)
+    phases = phases_from_json(run.get("phases"))
+    series = read_series(run_dir)
+    extras = summary_extras(
+        run.get("load") or {},
+        phases,
+        load_phase_totals(run_dir, phases, series),
+        series,
+        sorted(totals),
+    )
     return build_summary(
         run_id=run.get("run_id", run_dir.name),
         started_at=run.get("started_at", ""),
         duration_s=duration,
         target=run.get("target", {}),
         load=run.get("load", {}),
-        models=load_totals(run_dir),
+        models=totals,
         partial=True,
+        extra=extras,
     )
 
 

@@ -33,6 +33,7 @@ from loadprofile.preflight import check_target, list_models
 from loadprofile.rundir import REQUESTS, SUMMARY
 from loadprofile.runmeta import build_meta, new_run_id
 from loadprofile.session import RunSession, set_active
+from loadprofile.shapes import PlanShape
 from loadprofile.users import RunChatUser
 
 DEFAULT_MOCK_MODELS = ("mock-small", "mock-large")
@@ -49,6 +50,7 @@ class RunOutcome:
 def run(config: RunConfig, console: Console, command: list[str]) -> RunOutcome:
     """Run the load test described by ``config``; raises LoadprofileError on bad input."""
     logging.getLogger("locust").setLevel(logging.WARNING)
+    logging.getLogger("locust.runners").addFilter(_fast_spawn_is_deliberate)
     dataset_path = config.dataset or default_dataset_path()
     conversations = _load_dataset(dataset_path)
     mock: MockProcess | None = None
@@ -81,6 +83,12 @@ def run(config: RunConfig, console: Console, command: list[str]) -> RunOutcome:
             mock.stop()
 
 
+def _fast_spawn_is_deliberate(record: logging.LogRecord) -> bool:
+    """Bursts and open-loop pools spawn fast on purpose (a slow ramp would hide a spike):
+    Locust's warning about spawn rates above 100/s is noise here."""
+    return not str(record.msg).startswith("Your selected spawn rate is very high")
+
+
 def _load_dataset(path: Path) -> list[Conversation]:
     try:
         return load_conversations(path)
@@ -102,8 +110,9 @@ def _prepare_out_dir(run_dir: Path) -> None:
         raise UsageError(f"--out {run_dir}: the folder is not writable")
 
 
-def _resolve_targets(config: RunConfig, console: Console
-                     ) -> tuple[RunConfig, str, MockProcess | None]:
+def _resolve_targets(
+    config: RunConfig, console: Console
+) -> tuple[RunConfig, str, MockProcess | None]:
     """Fill in hosts: the embedded mock for targets without one, models from /v1/models."""
     targets = list(config.targets)
     if not targets and config.host:
@@ -146,8 +155,11 @@ def _progress(console: Console) -> Any:
 
 
 def _drive_locust(session: RunSession, console: Console) -> dict[str, Any]:
-    load = session.config.load
-    env = Environment(user_classes=[RunChatUser], events=events)
+    load, plan = session.config.load, session.plan
+    shape = PlanShape(plan, hold_at_end=True) if plan.shape != "steady" else None
+    # A stop_timeout lets users that a ramp-down stops finish the request they are in.
+    env = Environment(user_classes=[RunChatUser], events=events, shape_class=shape,
+                      stop_timeout=load.stop_timeout_s)  # fmt: skip
     runner = env.create_local_runner()
     done = gevent.event.Event()
 
@@ -162,8 +174,11 @@ def _drive_locust(session: RunSession, console: Console) -> dict[str, Any]:
     handlers = [gevent.signal_handler(signal.SIGINT, on_signal, "SIGINT"),
                 gevent.signal_handler(signal.SIGTERM, on_signal, "SIGTERM")]  # fmt: skip
     try:
-        runner.start(load.users, load.spawn_rate)
-        done.wait(timeout=load.run_time_s)
+        if shape is not None:
+            runner.start_shape()
+        else:
+            runner.start(load.users, load.spawn_rate)
+        done.wait(timeout=plan.run_time_s)
         if session.in_flight and session.interrupted_by is None:
             console.info(f"run time over: letting {session.in_flight} request(s) in flight "
                          f"finish (at most {load.stop_timeout_s:g}s, --stop-timeout)")  # fmt: skip

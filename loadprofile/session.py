@@ -18,11 +18,16 @@ from typing import Any
 
 import gevent
 
-from loadprofile.collector import Collector, ModelTotals, RecentWindow
+from loadprofile.arrivals import ArrivalSchedule, target_seed
+from loadprofile.collector import Collector, ModelTotals, RecentWindow, RequestSlo
 from loadprofile.config import RunConfig, Target
 from loadprofile.dataset import Conversation
+from loadprofile.generator_health import START_DELAY_BOUND_MS, GeneratorSample, health_summary
 from loadprofile.http.client import HttpClient
+from loadprofile.loadplan import LoadPlan, build_plan
+from loadprofile.loop_lag import LoopLagProbe
 from loadprofile.metrics import TTFT
+from loadprofile.phases import SeriesPoint, phase_index, summary_extras
 from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.rundir import RUN, SUMMARY, RunWriter, write_json
 from loadprofile.streaming import auth_headers
@@ -54,16 +59,24 @@ class TargetPicker:
 class RunSession:
     """One process's share of a run: who sends what, and where measurements go."""
 
-    def __init__(self, config: RunConfig, conversations: list[Conversation], run_dir: Path,
-                 meta: dict[str, Any], on_tick: TickCallback | None = None) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        conversations: list[Conversation],
+        run_dir: Path,
+        meta: dict[str, Any],
+        on_tick: TickCallback | None = None,
+    ) -> None:
         self.config = config
         self.conversations = conversations
         self.run_dir = run_dir
         self.meta = meta
         self.on_tick = on_tick
+        self.plan: LoadPlan = build_plan(config.load)
+        self.meta["phases"] = [phase.to_json() for phase in self.plan.phases]
         self.start_unix = time.time()
         self.start_ns = time.perf_counter_ns()
-        self.collector = Collector(self.start_ns)
+        self.collector = self._new_collector()
         self.writer: RunWriter | None = None
         self.users: Counter[str] = Counter()
         self._in_flight: dict[int, RequestResult] = {}
@@ -80,8 +93,15 @@ class RunSession:
         self._users_started = 0
         self._ticker: gevent.Greenlet | None = None
         self._cpu_mark = (time.perf_counter(), time.process_time())
-        self.cpu_samples: list[float] = []
+        self.generator_samples: list[GeneratorSample] = []
+        self.series: list[SeriesPoint] = []
         self.recent = RecentWindow(TTFT)
+        self._lag = LoopLagProbe()
+        self._late_starts = 0
+        self._starts_without_free_user = 0
+        self._schedules: dict[str, ArrivalSchedule] = {}
+        self._turn_cursor: Counter[str] = Counter()
+        self._turns = [(conv, i) for conv in conversations for i in range(len(conv.turns))]
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -90,12 +110,34 @@ class RunSession:
             return
         self.start_unix = time.time()
         self.start_ns = time.perf_counter_ns()
-        self.collector = Collector(self.start_ns)
+        self.collector = self._new_collector()
+        self._schedules = self._new_schedules()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.writer = RunWriter(self.run_dir, self.start_unix)
         self.meta["started_at"] = utc_iso(self.start_unix)
         self._write_run_json(partial=True)
+        self._lag.start()
         self._ticker = gevent.spawn(self._tick_loop)
+
+    def _new_collector(self) -> Collector:
+        load = self.config.load
+        return Collector(
+            self.start_ns, slo=RequestSlo(load.slo_ttft_ms, load.slo_tpot_ms),
+            pace_us=round((load.pace_s or 0.0) * 1e6),
+            phase_of=lambda t_s: phase_index(self.plan.phases, t_s),
+        )  # fmt: skip
+
+    def _new_schedules(self) -> dict[str, ArrivalSchedule]:
+        """Open loop: one arrival schedule per target, its rate the target's weight share."""
+        load = self.config.load
+        if load.rate is None:
+            return {}
+        total = sum(t.weight for t in self.config.targets)
+        return {
+            t.name: ArrivalSchedule(load.rate * t.weight / total, load.arrival, load.gamma_shape,
+                                    target_seed(load.seed, t.name), self.start_ns, load.run_time_s)
+            for t in self.config.targets
+        }  # fmt: skip
 
     def drain(self, timeout_s: float) -> int:
         """Stop starting requests and wait for the ones in flight; those still running
@@ -119,7 +161,8 @@ class RunSession:
             result.error_class = ErrorClass.TIMEOUT
             result.error = "still running when the run stopped (see --stop-timeout)"
             if result.sent_ns:
-                result.e2e_ms = (now_ns - result.sent_ns) / 1e6
+                result.e2e_service_ms = (now_ns - result.sent_ns) / 1e6
+                result.e2e_ms = (now_ns - (result.scheduled_ns or result.sent_ns)) / 1e6
             self.record(result)
             self.unfinished_at_stop += 1
         self.meta["unfinished_at_stop"] = self.unfinished_at_stop
@@ -152,6 +195,7 @@ class RunSession:
         self.stopping = True
         if self._ticker is not None:
             self._ticker.kill(block=False)
+        self._lag.stop()
         if self.writer is None:
             self.start()
         self._abandon_in_flight()
@@ -166,10 +210,15 @@ class RunSession:
         self.meta["interrupted_by"] = self.interrupted_by
         self.meta["load_duration_s"] = round(load_duration, 3)
         self._note_dataset_passes()
+        load = self.meta.get("load", {})
+        models = sorted(self.collector.totals)
+        extras = summary_extras(load, self.plan.phases, self.collector.phase_totals, self.series,
+                                models)  # fmt: skip
+        extras["generator"] = health_summary(self.generator_samples)
         self.summary = build_summary(
             run_id=self.meta["run_id"], started_at=self.meta["started_at"],
             duration_s=load_duration, target=self.meta.get("target", {}),
-            load=self.meta.get("load", {}), models=self.collector.totals, partial=partial,
+            load=load, models=self.collector.totals, partial=partial, extra=extras,
         )  # fmt: skip
         self.writer.close()
         self._write_run_json(partial=partial, duration_s=duration)
@@ -183,7 +232,7 @@ class RunSession:
             partial=partial, ended_at=utc_iso(now) if duration_s is not None else None,
             duration_s=round(duration_s, 3) if duration_s is not None else None,
             histograms=self.writer.histogram_files,
-            generator=self.generator_stats(),
+            generator=health_summary(self.generator_samples),
         )  # fmt: skip
         write_json(self.run_dir / RUN, self.meta)
 
@@ -205,6 +254,8 @@ class RunSession:
         """Replaying the dataset more than once flatters servers with a prefix cache."""
         size = len(self.conversations)
         passes = {name: round(n / size, 2) for name, n in self._next_conv.items()}
+        for name, turns in self._turn_cursor.items():  # open loop by requests walks turns
+            passes[name] = max(passes.get(name, 0.0), round(turns / len(self._turns), 2))
         self.meta["dataset_passes"] = passes
         for name, n in passes.items():
             if n > 1:
@@ -212,6 +263,24 @@ class RunSession:
                     f"{name}: the dataset's {size} conversations were replayed {n:g} times; "
                     "a server with a prefix cache answers repeats faster"
                 )
+
+    def next_request(self, target: Target) -> tuple[Conversation, int]:
+        """Open loop by requests: the next (conversation, turn index), every turn its own
+        arrival with the recorded history; every target walks the turns in the same order."""
+        index = self._turn_cursor[target.name]
+        self._turn_cursor[target.name] += 1
+        return self._turns[index % len(self._turns)]
+
+    def take_arrival(self, target: Target) -> int | None:
+        """Open loop: the target's next due time (perf_counter ns), None after the run."""
+        return self._schedules[target.name].take()
+
+    def note_start(self, *, delay_ms: float, no_free_user: bool) -> None:
+        """Open loop: how late a request went out, and whether that was for want of a user."""
+        if no_free_user:
+            self._starts_without_free_user += 1
+        elif delay_ms > START_DELAY_BOUND_MS:
+            self._late_starts += 1
 
     def next_conversation(self, target: Target) -> Conversation:
         """Every target walks the dataset in the same order, so all see the same prompts."""
@@ -221,8 +290,9 @@ class RunSession:
 
     def client_for(self, target: Target) -> HttpClient:
         assert target.host is not None
-        return HttpClient(target.host, self.config.load.timeout_s, auth_headers(target),
-                          read_timeouts=False)
+        return HttpClient(
+            target.host, self.config.load.timeout_s, auth_headers(target), read_timeouts=False
+        )
 
     def record(self, result: RequestResult) -> None:
         self.collector.record(result)
@@ -247,30 +317,30 @@ class RunSession:
         intervals = self.collector.roll(now_ns)
         self.recent.push(intervals)
         active = {name: n for name, n in self.users.items() if n > 0}
-        self.writer.add_intervals(start_s, end_s, intervals, active)
+        self.series += self.writer.add_intervals(start_s, end_s, intervals, active)
         if not final:  # the last, short interval is shutdown work, not load generation
-            cpu = self._cpu_percent()
-            self.writer.add_generator_sample(start_s, end_s, sum(active.values()), cpu)
+            sample = self._generator_sample(start_s, end_s, sum(active.values()))
+            self.generator_samples.append(sample)
+            self.writer.add_generator_sample(sample)
         self.writer.flush()
         if self.on_tick is not None and not final:
             self.on_tick(self, end_s)
 
-    def _cpu_percent(self) -> float:
+    def _generator_sample(self, start_s: float, end_s: float, users: int) -> GeneratorSample:
         wall, cpu = time.perf_counter(), time.process_time()
         last_wall, last_cpu = self._cpu_mark
         self._cpu_mark = (wall, cpu)
         percent = 100.0 * (cpu - last_cpu) / (wall - last_wall) if wall > last_wall else 0.0
-        self.cpu_samples.append(percent)
-        return percent
+        lag_max, lag_mean = self._lag.take()
+        sample = GeneratorSample(start_s, end_s, users, percent, lag_max, lag_mean,
+                                 self._late_starts, self._starts_without_free_user,
+                                 draining=self.stopping)  # fmt: skip
+        self._late_starts = self._starts_without_free_user = 0
+        return sample
 
-    def generator_stats(self) -> dict[str, float]:
-        samples = self.cpu_samples
-        if not samples:
-            return {}
-        return {
-            "cpu_percent_mean": round(sum(samples) / len(samples), 1),
-            "cpu_percent_max": round(max(samples), 1),
-        }
+    @property
+    def last_generator_sample(self) -> GeneratorSample | None:
+        return self.generator_samples[-1] if self.generator_samples else None
 
     @property
     def elapsed_s(self) -> float:

@@ -116,10 +116,19 @@ def _fill_metrics(result: RequestResult, stream: ChatStream, sent_ns: int, end_n
     if prompt_tokens is None and result.prompt_chars:
         result.prompt_tokens = estimate_tokens(result.prompt_chars)
     timings = stream_timings(sent_ns, stream.content_ns, end_ns, output_tokens)
-    result.e2e_ms = timings.e2e_ms
+    # Open loop: the user felt the time since the request was due, not since it was sent.
+    delay_ms = max(0.0, (sent_ns - result.scheduled_ns) / 1e6) if result.scheduled_ns else 0.0
+    result.start_delay_ms = delay_ms
+    result.e2e_service_ms = timings.e2e_ms
+    result.e2e_ms = _plus(timings.e2e_ms, delay_ms)
     if result.ok:
         # An empty but properly finished reply is a success without a first token.
-        result.ttft_ms = timings.ttft_ms
+        result.ttft_service_ms = timings.ttft_ms
+        result.ttft_ms = _plus(timings.ttft_ms, delay_ms)
         if stream.streamed:  # a reply sent whole has no gaps between tokens to measure
             result.itl_ms = timings.itl_ms
             result.tpot_ms = timings.tpot_ms
+
+
+def _plus(value: float | None, delay_ms: float) -> float | None:
+    return None if value is None else value + delay_ms

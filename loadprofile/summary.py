@@ -7,7 +7,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from loadprofile.collector import ModelTotals
-from loadprofile.metrics import METRICS, PERCENTILES
+from loadprofile.metrics import HISTOGRAM_METRICS, PERCENTILES
 
 SCHEMA = 1
 
@@ -38,10 +38,12 @@ def model_summary(totals: ModelTotals, duration_s: float) -> dict[str, Any]:
         "error_rate": round(counts.failures / counts.requests, 6) if counts.requests else 0.0,
         "errors": dict(sorted(counts.errors.items())),
     }
-    for metric in METRICS:
+    for metric in HISTOGRAM_METRICS:
         entry[metric] = histogram_summary(totals.histograms[metric])
     entry["output_tokens_per_s"] = round(counts.output_tokens * per_s, 3)
     entry["requests_per_s"] = round(counts.requests * per_s, 3)
+    entry["good_requests"] = counts.good
+    entry["goodput_per_s"] = round(counts.good * per_s, 3)
     entry["successes"] = successes
     entry["output_tokens"] = counts.output_tokens
     entry["prompt_tokens"] = counts.prompt_tokens
@@ -61,7 +63,9 @@ def build_summary(
     load: dict[str, Any],
     models: dict[str, ModelTotals],
     partial: bool,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The summary; ``extra`` adds top-level keys (phases, recovery, generator health)."""
     return {
         "schema": SCHEMA,
         "run_id": run_id,
@@ -71,4 +75,5 @@ def build_summary(
         "target": target,
         "load": load,
         "models": {name: model_summary(models[name], duration_s) for name in sorted(models)},
+        **(extra or {}),
     }

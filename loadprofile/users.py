@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 
 import gevent
 from locust import User, events, task
@@ -20,34 +21,58 @@ from loadprofile import locust_plugin  # noqa: F401  (registers the event hooks)
 from loadprofile.apis.openai_chat import chat_request
 from loadprofile.config import Target
 from loadprofile.dataset import Conversation, build_messages
+from loadprofile.generator_health import START_DELAY_BOUND_MS
 from loadprofile.http.client import HttpClient, TransportError
 from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.session import RunSession, active
 from loadprofile.streaming import send_chat
 
 log = logging.getLogger("loadprofile")
+#: Open loop: a user that takes a due time already this far past had no chance to be on time.
+_LATE_NS = round(START_DELAY_BOUND_MS * 1e6)
 
 
-def _think(user: ChatUser) -> float:
+def _think_s(user: ChatUser) -> float:
     low, high = user.session.config.load.think_time_s
     return user.rng.uniform(low, high) if high > 0 else 0.0
 
 
+def _wait(user: ChatUser) -> float:
+    """Locust's wait between tasks (one task = one request, or one open-loop arrival)."""
+    load = user.session.config.load
+    if load.open_loop:
+        return 0.0  # the arrival schedule decides when the next request starts
+    if load.pace_s is not None:  # closed-loop pacing, as Locust's constant_pacing
+        return max(0.0, load.pace_s - (time.monotonic() - user.task_started))
+    return _think_s(user)
+
+
 class ChatUser(User):
     """Replays conversations against the target the run session assigns it.
+
+    Closed loop (default): each task sends the next turn of the user's conversation, then
+    the user thinks (or waits out its --pace). Open loop (--rate): each task takes the next
+    due time from the target's arrival schedule, waits for it and sends; the request is
+    timed from that due time. A task is one request, so a user stopped by a shape's ramp-down
+    finishes its request (measured) and is never cut off mid-stream.
 
     Abstract: a locustfile subclasses it (and may set ``default_models``), so that Locust
     spawns exactly one user class; ``loadprofile run`` uses ``RunChatUser``.
     """
 
     abstract = True
-    wait_time = _think
+    wait_time = _wait
     default_models: tuple[str, ...] = ()
 
     session: RunSession
     target: Target
     client: HttpClient
     rng: random.Random
+    task_started: float = 0.0
+    _conversation: Conversation | None = None
+    _turn: int = 0
+    _live: list[str]
+    _no_free_user: bool = False
 
     def on_start(self) -> None:
         session = active()
@@ -57,6 +82,7 @@ class ChatUser(User):
         self.target = session.assign_target()
         self.client = session.client_for(self.target)
         self.rng = random.Random(session.user_seed())
+        self._live = []
 
     def on_stop(self) -> None:
         if hasattr(self, "client"):
@@ -64,31 +90,77 @@ class ChatUser(User):
             self.session.release_target(self.target)
 
     @task
-    def replay_conversation(self) -> None:
+    def next_request(self) -> None:
         if self.session.stopping:
             # The run is draining: a user that returned at once would be re-run by Locust
             # in a tight loop (no think time) and eat the CPU the last streams need.
             raise StopUser()
-        conversation = self.session.next_conversation(self.target)
+        self.task_started = time.monotonic()
+        load = self.session.config.load
+        if not load.open_loop:
+            self._closed_loop_turn()
+        elif load.rate_unit == "requests":
+            self._arrival_of_request()
+        else:
+            self._arrival_of_conversation()
+
+    def _closed_loop_turn(self) -> None:
+        conv = self._conversation
+        if conv is None or self._turn >= len(conv.turns):
+            conv = self._conversation = self.session.next_conversation(self.target)
+            self._turn, self._live = 0, []
+        live_history = self.session.config.load.history == "live"
+        result = self._send_turn(conv, self._turn, self._live if live_history else None)
+        self._turn += 1
+        if live_history and not result.ok:
+            self._conversation = None  # no reply to carry on with; a real user starts over
+        self._live.append(result.content)
+
+    def _await_arrival(self) -> int | None:
+        """Sleep until the next due time; None when the schedule (the run) is over."""
+        due_ns = self.session.take_arrival(self.target)
+        if due_ns is None:
+            raise StopUser()
+        self._no_free_user = time.perf_counter_ns() > due_ns + _LATE_NS
+        gevent.sleep(max(0.0, (due_ns - time.perf_counter_ns()) / 1e9))
+        return None if self.session.stopping else due_ns
+
+    def _arrival_of_request(self) -> None:
+        due_ns = self._await_arrival()
+        if due_ns is not None:
+            conv, index = self.session.next_request(self.target)
+            self._send_turn(conv, index, None, due_ns)
+
+    def _arrival_of_conversation(self) -> None:
+        """One arrival starts a whole conversation; later turns follow the think time and are
+        due when the think time is over."""
+        due_ns = self._await_arrival()
+        if due_ns is None:
+            return
+        conv = self.session.next_conversation(self.target)
         live: list[str] = []
         live_history = self.session.config.load.history == "live"
-        for index in range(len(conversation.turns)):
+        for index in range(len(conv.turns)):
+            if index:
+                think = _think_s(self)
+                due_ns = time.perf_counter_ns() + round(think * 1e9)
+                self._no_free_user = False
+                gevent.sleep(think)
             if self.session.stopping:
                 return
-            if index:
-                gevent.sleep(_think(self))
-            result = self._send_turn(conversation, index, live if live_history else None)
+            result = self._send_turn(conv, index, live if live_history else None, due_ns)
             if live_history and not result.ok:
-                return  # no reply to carry on with; a real user would start over
+                return
             live.append(result.content)
 
-    def _send_turn(self, conv: Conversation, index: int, live: list[str] | None) -> RequestResult:
+    def _send_turn(self, conv: Conversation, index: int, live: list[str] | None,
+                   due_ns: int = 0) -> RequestResult:  # fmt: skip
         load = self.session.config.load
         turn = conv.turns[index]
         messages = build_messages(conv, index, live)
         max_tokens = turn.max_tokens if turn.max_tokens is not None else load.max_tokens
         body = chat_request(self.target.model, messages, max_tokens)
-        result = RequestResult(self.target.name, conv.id, index + 1, 0.0)
+        result = RequestResult(self.target.name, conv.id, index + 1, 0.0, scheduled_ns=due_ns)
         # One timer per request bounds it (the client's sockets have no read timeouts).
         expired = TransportError(ErrorClass.TIMEOUT, f"no complete answer in {load.timeout_s:g}s")
         self.session.begin(result)
@@ -100,8 +172,19 @@ class ChatUser(User):
             result.error = f"internal error: {type(exc).__name__}: {exc}"[:500]
             self.client.close()
             log.exception("loadprofile: unexpected error in a request (counted as a failure)")
+        except gevent.GreenletExit:
+            # Locust killed this user mid-request (a ramp-down past --stop-timeout): the
+            # request still counts, as cut off, before the user goes.
+            if self.session.end(result):
+                result.error_class = ErrorClass.TIMEOUT
+                result.error = "cut off: Locust stopped the user mid-request (--stop-timeout)"
+                self.session.record(result)
+            raise
         finally:
             recorded_by_stop = not self.session.end(result)
+        if due_ns:
+            self.session.note_start(delay_ms=result.start_delay_ms,
+                                    no_free_user=self._no_free_user)  # fmt: skip
         if not recorded_by_stop:
             self.session.record(result)
             _report_to_locust(result)

@@ -1,8 +1,11 @@
 """The `/v1/chat/completions` handler: admission, queueing and timed delivery of a plan.
 
-Timing follows the plan against absolute targets on the monotonic clock
+Timing follows the plan against absolute targets on the service clock
 (`service_start + ttft + sum(itl[:i])`), so scheduling delays never accumulate, and every
 write is recorded with `perf_counter_ns` for the benchmark to compare with the client.
+The service clock is the monotonic clock stopped during a freeze (`state.Freeze`): nothing
+is written while the server is frozen, and what remains of each schedule shifts by the
+time frozen.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import hmac
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +23,7 @@ from aiohttp import web
 from loadprofile.mock.chat_request import ChatRequest, RequestError, parse_chat_request
 from loadprofile.mock.generation import Plan, plan_from_seed, repeat_seed, request_seed
 from loadprofile.mock.profiles import ModelProfile
-from loadprofile.mock.state import ModelSlots, Record, RecordStore, RepeatCounter
+from loadprofile.mock.state import Freeze, ModelSlots, Record, RecordStore, RepeatCounter
 from loadprofile.mock.wire import DONE, ChunkEncoder, completion_body, error_body
 
 #: nginx's code for "client closed the request": the record's status for a disconnect.
@@ -42,6 +45,7 @@ class MockContext:
     repeats: RepeatCounter
     seed: int
     api_key: str | None
+    freeze: Freeze = field(default_factory=Freeze)
 
 
 CONTEXT = web.AppKey("loadprofile_mock_context", MockContext)
@@ -72,6 +76,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         return await _serve(request, ctx, rec)
     except RequestError as exc:
         rec.status = exc.status
+        await hold_while_frozen(ctx.freeze)
         return error_response(exc)
     except asyncio.CancelledError:
         rec.status = rec.status or CLIENT_CLOSED
@@ -82,7 +87,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         ctx.records.add(rec)
 
 
-async def _read_json(request: web.Request) -> Any:
+async def read_json(request: web.Request) -> Any:
     try:
         return json.loads(await request.read())
     except (ValueError, UnicodeDecodeError) as exc:
@@ -93,7 +98,7 @@ async def _read_json(request: web.Request) -> Any:
 
 async def _serve(request: web.Request, ctx: MockContext, rec: Record) -> web.StreamResponse:
     check_auth(request, ctx.api_key)
-    body = await _read_json(request)
+    body = await read_json(request)
     if isinstance(body, dict) and isinstance(body.get("model"), str):
         rec.model = body["model"]  # kept even when unknown, to explain a 404 in the records
     chat = parse_chat_request(body, ctx.profiles)
@@ -103,8 +108,8 @@ async def _serve(request: web.Request, ctx: MockContext, rec: Record) -> web.Str
     plan = _admit(profile, slots, _plan(ctx, profile, chat, rec), chat, rec)
     try:
         if chat.stream:
-            return await _stream(request, profile, chat, plan, slots, rec)
-        return await _unary(request, profile, chat, plan, slots, rec)
+            return await _stream(request, ctx.freeze, profile, chat, plan, slots, rec)
+        return await _unary(request, ctx.freeze, profile, chat, plan, slots, rec)
     except ConnectionError:
         rec.status = CLIENT_CLOSED
         slots.disconnected += 1
@@ -146,21 +151,44 @@ def _admit(
     return plan
 
 
-async def _start_service(slots: ModelSlots, rec: Record) -> float:
-    """Wait for a slot; returns the service start in perf_counter seconds."""
+async def _start_service(freeze: Freeze, slots: ModelSlots, rec: Record) -> int:
+    """Wait for a slot, then past any freeze; returns the service start on the service clock."""
     await slots.acquire()
+    # Stamped at once, as the mark that the slot is held (see `release`), then again
+    # once no freeze holds the start back: the record tells when service really began.
     rec.service_start_ns = time.perf_counter_ns()
-    return rec.service_start_ns / 1e9
+    await hold_while_frozen(freeze)
+    rec.service_start_ns = now_ns = time.perf_counter_ns()
+    return freeze.service_ns(now_ns)
 
 
-async def _sleep_until(target_s: float) -> None:
-    delay = target_s - time.perf_counter()
-    if delay > 0:
-        await asyncio.sleep(delay)
+async def hold_while_frozen(freeze: Freeze) -> None:
+    """Return once the server is not frozen; a freeze extended meanwhile is waited out too.
+
+    Call it right before every write. When not frozen it returns without yielding to the
+    event loop, so no freeze can start between this check and the caller's write.
+    """
+    while (left_ns := freeze.until_ns - time.perf_counter_ns()) > 0:
+        await asyncio.sleep(left_ns / 1e9)
+
+
+async def _sleep_until(freeze: Freeze, due_ns: int) -> None:
+    """Sleep until the service clock reaches `due_ns` and no freeze holds the write back.
+
+    A freeze during the sleep stops the service clock, so the wake-up comes that much
+    later: the gap it interrupted keeps its length after the freeze instead of shrinking.
+    """
+    while True:
+        await hold_while_frozen(freeze)
+        delay_ns = due_ns - freeze.service_ns(time.perf_counter_ns())
+        if delay_ns <= 0:
+            return
+        await asyncio.sleep(delay_ns / 1e9)
 
 
 async def _stream(
     request: web.Request,
+    freeze: Freeze,
     profile: ModelProfile,
     chat: ChatRequest,
     plan: Plan,
@@ -178,12 +206,14 @@ async def _stream(
     resp.enable_chunked_encoding()
     if profile.close_after_stream:
         resp.force_close()
+    # `prepare` sends the headers and does not yield: one hold covers them and the role
+    # chunk, which real servers (vLLM) send before the request is scheduled.
+    await hold_while_frozen(freeze)
     await resp.prepare(request)
-    # Real servers (vLLM) answer with the role chunk before the request is scheduled.
     await resp.write(enc.role())
     rec.role_ns = time.perf_counter_ns()
-    start_s = await _start_service(slots, rec)
-    if not await _send_content(resp, enc, plan, start_s, rec):
+    start_ns = await _start_service(freeze, slots, rec)
+    if not await _send_content(resp, freeze, enc, plan, start_ns, rec):
         if request.transport is not None:
             request.transport.abort()
         rec.status = 200
@@ -191,6 +221,7 @@ async def _stream(
     usage = enc.usage(plan.prompt_tokens, plan.completion_tokens) if chat.include_usage else b""
     # The closing events go out in one write with the chunked terminator: one syscall
     # instead of four per request, and clients must cope with several events per read.
+    await hold_while_frozen(freeze)
     await resp.write_eof(enc.finish(plan.finish_reason) + usage + DONE)
     rec.end_ns = time.perf_counter_ns()
     rec.status = 200
@@ -201,9 +232,10 @@ async def _stream(
 
 async def _send_content(
     resp: web.StreamResponse,
+    freeze: Freeze,
     enc: ChunkEncoder,
     plan: Plan,
-    start_s: float,
+    start_ns: int,
     rec: Record,
 ) -> bool:
     """Write the content chunks on time; False when the plan truncates the stream.
@@ -216,13 +248,14 @@ async def _send_content(
     token_ns = rec.token_ns
     for i, (offset_ms, text) in enumerate(zip(plan.offsets_ms(), plan.chunks, strict=True)):
         chunk = enc.content(text)
-        await _sleep_until(start_s + offset_ms / 1000.0)
+        await _sleep_until(freeze, start_ns + round(offset_ms * 1e6))
         await resp.write(chunk)
         token_ns.append(time.perf_counter_ns())
         if i == 0:
             rec.first_content_ns = token_ns[0]
         rec.output_tokens = sent = i + 1
         if sent == bad:
+            await hold_while_frozen(freeze)
             await resp.write(enc.malformed())
         elif sent == cut:
             return False
@@ -231,6 +264,7 @@ async def _send_content(
 
 async def _unary(
     request: web.Request,
+    freeze: Freeze,
     profile: ModelProfile,
     chat: ChatRequest,
     plan: Plan,
@@ -238,16 +272,17 @@ async def _unary(
     rec: Record,
 ) -> web.StreamResponse:
     """A `chat.completion` sent whole when the last token would have been generated."""
-    start_s = await _start_service(slots, rec)
+    start_ns = await _start_service(freeze, slots, rec)
     offsets = plan.offsets_ms()
     sent = plan.inject_at if plan.injected == "truncate" and plan.inject_at else len(offsets)
-    await _sleep_until(start_s + offsets[sent - 1] / 1000.0)
+    await _sleep_until(freeze, start_ns + round(offsets[sent - 1] * 1e6))
     body = _completion_bytes(chat.model, plan)
     resp = web.StreamResponse(headers={"X-Request-Id": rec.request_id})
     resp.content_type = "application/json"
     resp.content_length = len(body)
     if profile.close_after_stream:
         resp.force_close()
+    await hold_while_frozen(freeze)
     await resp.prepare(request)
     rec.output_tokens, rec.status = sent, 200
     if plan.injected in ("truncate", "malformed"):

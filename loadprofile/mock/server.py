@@ -3,6 +3,18 @@
 It runs as its own process (asyncio must never share a process with locust). Parents wait
 for the one ready line on stdout, which carries the real port when `--port 0` was given,
 and stop it with SIGTERM, on which it exits 0.
+
+Besides the OpenAI endpoints (`/v1/models`, `/v1/chat/completions`) and `/health`, tests
+and benchmarks control and inspect the mock through:
+
+- `GET /mock/requests` (`?request_id=ID`, `?last=N`), `DELETE /mock/requests`: the
+  per-request records kept with `--record`;
+- `GET /mock/stats`: counters per model, with the freezes so far;
+- `POST /mock/freeze` `{"seconds": S}` (0 < S <= 60): a whole-server stall. For S seconds
+  nothing goes out on any chat request; new requests wait and streams pause, then all go
+  on with their remaining gaps unchanged. Another freeze meanwhile extends it to
+  max(end, now + S). The answer gives the stall's interval in `perf_counter_ns` (the
+  records' clock) and Unix time. The other endpoints keep answering.
 """
 
 from __future__ import annotations
@@ -12,8 +24,9 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from aiohttp import web
 
@@ -24,9 +37,10 @@ from loadprofile.mock.handlers import (
     chat_completions,
     check_auth,
     error_response,
+    read_json,
 )
 from loadprofile.mock.profiles import ModelProfile, ProfileError, load_profiles
-from loadprofile.mock.state import ModelSlots, RecordStore, RepeatCounter
+from loadprofile.mock.state import MAX_FREEZE_S, ModelSlots, RecordStore, RepeatCounter
 
 log = logging.getLogger("loadprofile.mock")
 
@@ -64,6 +78,7 @@ def create_app(
     app.router.add_get("/mock/requests", _get_records)
     app.router.add_delete("/mock/requests", _clear_records)
     app.router.add_get("/mock/stats", _stats)
+    app.router.add_post("/mock/freeze", _freeze)
     return app
 
 
@@ -112,8 +127,51 @@ async def _clear_records(request: web.Request) -> web.Response:
 
 
 async def _stats(request: web.Request) -> web.Response:
-    slots = request.app[CONTEXT].slots
-    return web.json_response({name: s.stats() for name, s in slots.items()})
+    """Counters per model; a freeze stops every model, so each shows all of them."""
+    ctx = request.app[CONTEXT]
+    frozen = ctx.freeze.stats(time.perf_counter_ns())
+    return web.json_response({name: {**s.stats(), **frozen} for name, s in ctx.slots.items()})
+
+
+def freeze_seconds(body: Any) -> float:
+    """The `seconds` of a freeze request, or a 400: exactly `{"seconds": S}`, 0 < S <= 60."""
+    seconds = body.get("seconds") if isinstance(body, dict) and body.keys() == {"seconds"} else None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):  # bool is an int
+        raise RequestError(
+            400,
+            'Expected a JSON body {"seconds": S}',
+            "invalid_request_error",
+            "invalid_freeze",
+        )
+    # json.loads accepts NaN and Infinity: both fail this comparison, as does 10**400.
+    if not 0 < seconds <= MAX_FREEZE_S:
+        raise RequestError(
+            400,
+            f"seconds must be a finite number in (0, {MAX_FREEZE_S:g}], got {seconds}",
+            "invalid_request_error",
+            "invalid_freeze",
+        )
+    return float(seconds)
+
+
+async def _freeze(request: web.Request) -> web.Response:
+    """Freeze the whole server for `seconds` from now (or extend the current freeze)."""
+    freeze = request.app[CONTEXT].freeze
+    try:
+        seconds = freeze_seconds(await read_json(request))
+    except RequestError as exc:
+        return error_response(exc)
+    now_ns, now_unix = time.perf_counter_ns(), time.time()
+    freeze.freeze(now_ns, seconds)
+    # The whole stall however often it was extended: it began before now if it was.
+    return web.json_response(
+        {
+            "frozen_from_ns": freeze.from_ns,
+            "frozen_until_ns": freeze.until_ns,
+            "frozen_from_unix": now_unix + (freeze.from_ns - now_ns) / 1e9,
+            "frozen_until_unix": now_unix + (freeze.until_ns - now_ns) / 1e9,
+        }
+    )
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,4 +1,4 @@
-"""Run-time state of the mock: per-model slots and wait queue, counters, request records.
+"""Run-time state of the mock: per-model slots and queues, counters, records, freezes.
 
 Slots are what make bursts visible: when more requests arrive than a model has slots,
 later ones wait and their TTFT grows, as on a real batch-limited server.
@@ -17,6 +17,8 @@ from loadprofile.mock.profiles import ModelProfile
 MAX_RECORDS = 200_000
 #: Distinct requests whose copies are counted; beyond it counting starts afresh.
 MAX_COUNTED_REQUESTS = 1_000_000
+#: Longest freeze one `POST /mock/freeze` may ask for: a typo must not hang a test run.
+MAX_FREEZE_S = 60.0
 
 
 class ModelSlots:
@@ -81,6 +83,47 @@ class ModelSlots:
             "disconnected": self.disconnected,
             "injected": dict(self.injected),
         }
+
+
+class Freeze:
+    """Whole-server stalls asked for by `POST /mock/freeze`, on the perf_counter_ns clock.
+
+    Timing follows the *service clock*: real time minus the time frozen. It stands still
+    during a freeze, so a schedule kept on it resumes with its gaps unchanged when the
+    freeze ends, instead of catching up in a burst that would hide the stall.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        #: The current (or last) stall: one interval, however often it was extended.
+        self.from_ns = 0
+        self.until_ns = 0
+        self._earlier_ns = 0  # frozen time of the stalls before the current one
+
+    def is_frozen(self, now_ns: int) -> bool:
+        return now_ns < self.until_ns
+
+    def freeze(self, now_ns: int, seconds: float) -> None:
+        """Freeze until `now_ns + seconds`; while frozen, the freeze only ever lengthens."""
+        until_ns = now_ns + round(seconds * 1e9)
+        if self.is_frozen(now_ns):
+            self.until_ns = max(self.until_ns, until_ns)
+        else:
+            self._earlier_ns += self.until_ns - self.from_ns
+            self.from_ns, self.until_ns = now_ns, until_ns
+        self.count += 1
+
+    def frozen_ns(self, now_ns: int) -> int:
+        """Time spent frozen up to `now_ns` (a freeze still running counts so far)."""
+        current = min(max(now_ns - self.from_ns, 0), self.until_ns - self.from_ns)
+        return self._earlier_ns + current
+
+    def service_ns(self, now_ns: int) -> int:
+        """The service clock at `now_ns`: stands still while frozen."""
+        return now_ns - self.frozen_ns(now_ns)
+
+    def stats(self, now_ns: int) -> dict[str, Any]:
+        return {"freezes": self.count, "frozen_s": self.frozen_ns(now_ns) / 1e9}
 
 
 @dataclass(slots=True)

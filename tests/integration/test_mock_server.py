@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -587,3 +588,153 @@ def test_port_in_use_exits_1_with_one_line() -> None:
     assert proc.returncode == 1 and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0]
+
+
+@pytest.fixture(scope="module")
+def freezable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mock]:
+    """A mock of its own: a freeze stops the whole server, so none is shared with others."""
+    tmp = tmp_path_factory.mktemp("freezable")
+    server = start_mock(tmp, "--record", "--api-key", API_KEY, "--models", "mock-fixed")
+    try:
+        yield server
+    finally:
+        code = stop_mock(server)
+    assert code == 0
+    assert "Traceback" not in "".join(p.read_text() for p in tmp.glob("mock-*.err"))
+
+
+CHAT = "/v1/chat/completions"
+
+
+def tagged(request_id: str) -> dict[str, str]:
+    return {**AUTH, "X-Request-Id": request_id}
+
+
+def lateness_ms(
+    token_ns: list[int], start_ns: int, held_ns: int = 0, held_after: int = 20
+) -> list[float]:
+    """How late mock-fixed wrote each token: due 50 + 10 i ms after its service start,
+    and `held_ns` later still after index `held_after`."""
+    return [
+        (t - start_ns - (held_ns if i > held_after else 0)) / 1e6 - (50 + 10 * i)
+        for i, t in enumerate(token_ns)
+    ]
+
+
+def freeze_server(port: int, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+    conn = Conn(port)
+    try:
+        conn.send("POST", "/mock/freeze", body, raw=raw)
+        status, headers = conn.head()
+        return status, json.loads(conn.body(headers))
+    finally:
+        conn.close()
+
+
+def test_freeze_holds_new_requests_then_serves_them_on_time(freezable: Mock) -> None:
+    port = freezable.port
+    before = get_json(port, "/mock/stats")[1]["mock-fixed"]
+    first = freeze_server(port, {"seconds": 0.6})[1]
+    shorter = freeze_server(port, {"seconds": 0.2})[1]  # would end sooner: no change
+    for key in ("frozen_from_ns", "frozen_until_ns"):
+        assert shorter[key] == first[key]
+    status, frozen = freeze_server(port, {"seconds": 1})  # extends the same stall
+    assert status == 200 and frozen["frozen_from_ns"] == first["frozen_from_ns"]
+    since, until = frozen["frozen_from_ns"], frozen["frozen_until_ns"]
+    assert 0.9e9 < until - time.perf_counter_ns() < 1e9
+    unix_span = frozen["frozen_until_unix"] - frozen["frozen_from_unix"]
+    assert abs(unix_span - (until - since) / 1e9) < 1e-3
+    left_s = (until - time.perf_counter_ns()) / 1e9
+    assert abs(frozen["frozen_until_unix"] - time.time() - left_s) < 0.05
+    assert get_json(port, "/health")[0] == 200  # only chat requests are held
+    streamed, unary = Conn(port), Conn(port)
+    try:
+        sent = streamed.send("POST", CHAT, chat("mock-fixed"), tagged("frozen-stream"))
+        unary.send("POST", CHAT, chat("mock-fixed", stream=False), tagged("frozen-unary"))
+        with selectors.DefaultSelector() as sel:
+            for conn in (streamed, unary):
+                sel.register(conn.sock, selectors.EVENT_READ)
+            # Not a byte, not even the headers, on either connection until the freeze ends.
+            assert sel.select(timeout=(until - time.perf_counter_ns()) / 1e9 - 0.01) == []
+        s = read_stream(streamed, sent)
+        u = read_stream(unary, 0)
+    finally:
+        streamed.close()
+        unary.close()
+    assert s.status == 200 and s.complete and len(s.events) == 1 + 20 + 2
+    assert u.status == 200 and json.loads(u.events[0][1])["usage"]["completion_tokens"] == 20
+    role_rx, first_rx = s.events[0][0], s.events[1][0]
+    assert role_rx >= until
+    # Normal timing once the freeze is over: TTFT counts from its end.
+    assert 50 <= (first_rx - until) / 1e6 < 50 + 40
+    rec = record_of(port, "frozen-stream")
+    assert rec["received_ns"] < until <= rec["role_ns"] and rec["service_start_ns"] >= until
+    late_ms = lateness_ms(rec["token_ns"], rec["service_start_ns"])
+    assert min(late_ms) >= -0.1 and max(late_ms) < 15, late_ms
+    urec = record_of(port, "frozen-unary")
+    assert urec["service_start_ns"] >= until
+    assert (urec["end_ns"] - urec["service_start_ns"]) / 1e6 >= 50 + 19 * 10
+    after = get_json(port, "/mock/stats")[1]["mock-fixed"]
+    assert after["freezes"] == before["freezes"] + 3
+    assert abs(after["frozen_s"] - before["frozen_s"] - (until - since) / 1e9) < 1e-6
+
+
+def test_freeze_pauses_a_stream_in_progress_without_a_burst(freezable: Mock) -> None:
+    port = freezable.port
+    conn = Conn(port)
+    try:
+        sent = conn.send("POST", CHAT, chat("mock-fixed"), tagged("paused-stream"))
+        s = Stream(*conn.head(), sent, [], False)
+        for _ in range(1 + 3):  # the role chunk and 3 tokens: mid-stream
+            s.add(time.perf_counter_ns(), conn.chunk() or b"")
+        frozen = freeze_server(port, {"seconds": 0.5})[1]
+        rest = read_stream_rest(conn)
+    finally:
+        conn.close()
+    since, until = frozen["frozen_from_ns"], frozen["frozen_until_ns"]
+    held_ns = until - since
+    assert rest.complete and len(s.events) + len(rest.events) == 1 + 20 + 2
+    rx = [t for t, _ in (s.events + rest.events)[1:21]]
+    rec = record_of(port, "paused-stream")
+    tx = rec["token_ns"]
+    assert rec["status"] == 200 and len(tx) == 20
+    assert not [t for t in tx if since <= t < until], "a token was written while frozen"
+    j = max(i for i, t in enumerate(tx) if t < since)  # the last token before the freeze
+    assert 2 <= j < 18, j
+    # Server side: the rest of the schedule shifted by exactly the time frozen.
+    late_ms = lateness_ms(tx, rec["service_start_ns"], held_ns, held_after=j)
+    assert min(late_ms) >= -0.1 and max(late_ms) < 15, late_ms
+    # Client side: one gap holds what was left of the freeze, then 10 ms gaps again.
+    gap_ms = [(b - a) / 1e6 for a, b in pairwise(rx)]
+    assert rx[j + 1] >= until and gap_ms[j] >= (until - rx[j]) / 1e6
+    assert held_ns / 1e6 - 30 <= gap_ms[j] < held_ns / 1e6 + 10 + 40, gap_ms
+    assert 7 <= statistics.median(gap_ms[j + 1 :]) <= 13, gap_ms
+    for i in range(j + 2, 20):  # not a burst: each token on its own time after the freeze
+        assert abs((rx[i] - rx[j + 1]) / 1e6 - 10 * (i - j - 1)) < 25, gap_ms
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"seconds": 0}',
+        b'{"seconds": -0.5}',
+        b'{"seconds": 61}',
+        b'{"seconds": NaN}',
+        b'{"seconds": Infinity}',
+        b'{"seconds": "1"}',
+        b'{"seconds": true}',
+        b'{"seconds": 1, "model": "mock-fixed"}',
+        b"{}",
+        b"[1]",
+        b"{not json",
+        b"",
+    ],
+)
+def test_freeze_rejects_bad_bodies(freezable: Mock, raw: bytes) -> None:
+    status, body = freeze_server(freezable.port, raw=raw)
+    assert status == 400
+    assert body["error"]["code"] in ("invalid_freeze", "invalid_json"), body
+    assert body["error"]["message"] and body["error"]["type"] == "invalid_request_error"
+    start = time.perf_counter_ns()
+    assert post(freezable.port, chat("mock-fixed", max_tokens=1)).status == 200
+    assert (time.perf_counter_ns() - start) / 1e6 < 50 + 100  # not frozen

@@ -20,11 +20,27 @@ REL = 0.001
 ABS_MS = 0.001
 
 
-def _ok(model: str = "m", ttft: float | None = 100.0, itl: list[float] | None = None,
-        e2e: float | None = 500.0, tpot: float | None = 20.0, tokens: int = 10) -> RequestResult:
-    return RequestResult(model=model, conversation_id="c", turn=1, start_unix=0.0,
-                         ttft_ms=ttft, itl_ms=itl or [], e2e_ms=e2e, tpot_ms=tpot,
-                         output_tokens=tokens, prompt_tokens=50, status=200)
+def _ok(
+    model: str = "m",
+    ttft: float | None = 100.0,
+    itl: list[float] | None = None,
+    e2e: float | None = 500.0,
+    tpot: float | None = 20.0,
+    tokens: int = 10,
+) -> RequestResult:
+    return RequestResult(
+        model=model,
+        conversation_id="c",
+        turn=1,
+        start_unix=0.0,
+        ttft_ms=ttft,
+        itl_ms=itl or [],
+        e2e_ms=e2e,
+        tpot_ms=tpot,
+        output_tokens=tokens,
+        prompt_tokens=50,
+        status=200,
+    )
 
 
 def _failed(model: str = "m", cls: ErrorClass = ErrorClass.TIMEOUT) -> RequestResult:
@@ -70,16 +86,18 @@ def test_total_percentiles_match_numpy(recorded: Recorded, model: str, metric: s
         # Exact microsecond values below 2048 us are stored exactly.
         ([1.0], {"p50": 1.0, "p90": 1.0, "p99_9": 1.0, "max": 1.0, "mean": 1.0, "count": 1}),
         ([0.5, 1.5], {"p50": 0.5, "p90": 1.5, "max": 1.5, "mean": 1.0, "count": 2}),
-        ([v / 10 for v in range(1, 11)],
-         {"p50": 0.5, "p90": 0.9, "p95": 1.0, "p99": 1.0, "max": 1.0, "mean": 0.55,
-          "count": 10}),
+        (
+            [v / 10 for v in range(1, 11)],
+            {"p50": 0.5, "p90": 0.9, "p95": 1.0, "p99": 1.0, "max": 1.0, "mean": 0.55, "count": 10},
+        ),
         ([5.0], {"p50": 5.003, "max": 5.003, "count": 1}),  # 5000 us: bucket's top (4 us wide)
         ([0.0, 0.0, 0.001], {"p50": 0.0, "max": 0.001, "count": 3}),
         ([-3.0], {"p50": 0.0, "max": 0.0, "count": 1}),  # a clock hiccup clamps to 0
     ],
 )
-def test_histogram_summary_small_exact_cases(values_ms: list[float],
-                                             expected: dict[str, float]) -> None:
+def test_histogram_summary_small_exact_cases(
+    values_ms: list[float], expected: dict[str, float]
+) -> None:
     collector = Collector(0)
     collector.record(_ok(ttft=None, e2e=None, tpot=None, itl=values_ms))
     collector.roll(1)
@@ -131,8 +149,15 @@ def test_failed_results_stay_out_of_histograms() -> None:
     assert totals.counts.requests == totals.counts.failures == len(ErrorClass) + 1
     assert totals.counts.errors["http_429"] == 2
     assert totals.counts.output_tokens == 0
-    summary = build_summary(run_id="r", started_at="", duration_s=1.0, target={}, load={},
-                            models=collector.totals, partial=False)
+    summary = build_summary(
+        run_id="r",
+        started_at="",
+        duration_s=1.0,
+        target={},
+        load={},
+        models=collector.totals,
+        partial=False,
+    )
     entry = summary["models"]["m"]
     assert entry["error_rate"] == 1.0
     assert entry["ttft_ms"]["p99"] is None and entry["ttft_ms"]["count"] == 0
@@ -167,8 +192,15 @@ def test_out_of_range_values_are_counted(huge_ms: float) -> None:
     assert hists["itl_ms"].get_total_count() == 2
     assert hists["e2e_ms"].get_total_count() == 1
     assert hists["tpot_ms"].get_total_count() == 2
-    summary = build_summary(run_id="r", started_at="", duration_s=1.0, target={}, load={},
-                            models=collector.totals, partial=False)
+    summary = build_summary(
+        run_id="r",
+        started_at="",
+        duration_s=1.0,
+        target={},
+        load={},
+        models=collector.totals,
+        partial=False,
+    )
     assert summary["models"]["m"]["out_of_range_values"] == 3
 
 
@@ -187,8 +219,12 @@ def test_one_hour_is_still_in_range() -> None:
 def test_intervals_merged_equal_totals(recorded: Recorded) -> None:
     for model in MODELS:
         for metric in METRICS:
-            parts = [iv.histograms[metric] for _, _, closed in recorded.rolls
-                     for iv in closed if iv.model == model]
+            parts = [
+                iv.histograms[metric]
+                for _, _, closed in recorded.rolls
+                for iv in closed
+                if iv.model == model
+            ]
             assert len(parts) == len(recorded.rolls)
             merged = _merged(parts)
             total = recorded.collector.totals[model].histograms[metric]
@@ -203,8 +239,12 @@ def test_interval_bounds_and_counts(recorded: Recorded) -> None:
         for iv in closed:
             assert (iv.start_s, iv.end_s) == pytest.approx((start_s, end_s))
     for model in MODELS:
-        per_interval = sum(iv.counts.requests for _, _, closed in recorded.rolls
-                           for iv in closed if iv.model == model)
+        per_interval = sum(
+            iv.counts.requests
+            for _, _, closed in recorded.rolls
+            for iv in closed
+            if iv.model == model
+        )
         assert per_interval == recorded.collector.totals[model].counts.requests
 
 
@@ -218,8 +258,9 @@ def test_roll_with_nothing_recorded_returns_nothing() -> None:
     assert collector.interval_start_ns == 3_000_000_000
 
 
-def _interval(model: str, start_s: float, end_s: float, requests: int,
-              ttft_values: list[float]) -> ModelInterval:
+def _interval(
+    model: str, start_s: float, end_s: float, requests: int, ttft_values: list[float]
+) -> ModelInterval:
     collector = Collector(0)
     collector.record(_ok(model, ttft=ttft_values[0]))
     for v in ttft_values[1:]:
@@ -268,18 +309,43 @@ def test_recent_window_on_recorded_run(recorded: Recorded) -> None:
 
 
 CONTRACT_TOP = {"schema", "run_id", "started_at", "duration_s", "target", "load", "models"}
-CONTRACT_MODEL = {"requests", "failures", "error_rate", "errors", "ttft_ms", "itl_ms", "tpot_ms",
-                  "e2e_ms", "output_tokens_per_s", "requests_per_s"}
+CONTRACT_MODEL = {
+    "requests",
+    "failures",
+    "error_rate",
+    "errors",
+    "ttft_ms",
+    "itl_ms",
+    "tpot_ms",
+    "e2e_ms",
+    "output_tokens_per_s",
+    "requests_per_s",
+}
 #: Additive keys beyond DESIGN.md's contract (pinned so a change is deliberate).
 EXTRA_TOP = {"partial"}
-EXTRA_MODEL = {"successes", "output_tokens", "prompt_tokens", "tokens_estimated_share",
-               "out_of_range_values"}
+EXTRA_MODEL = {
+    "successes",
+    "output_tokens",
+    "prompt_tokens",
+    "tokens_estimated_share",
+    "out_of_range_values",
+    "good_requests",
+    "goodput_per_s",
+    "ttft_service_ms",
+    "e2e_service_ms",
+}
 
 
 def _summary(rec: Recorded, partial: bool = False) -> dict[str, Any]:
-    return build_summary(run_id="run-1", started_at="2026-01-01T00:00:00Z",
-                         duration_s=rec.end_s, target={"hosts": ["http://h"]},
-                         load={"users": 20}, models=rec.collector.totals, partial=partial)
+    return build_summary(
+        run_id="run-1",
+        started_at="2026-01-01T00:00:00Z",
+        duration_s=rec.end_s,
+        target={"hosts": ["http://h"]},
+        load={"users": 20},
+        models=rec.collector.totals,
+        partial=partial,
+    )
 
 
 def test_build_summary_keys_follow_the_contract(recorded: Recorded) -> None:
@@ -294,8 +360,16 @@ def test_build_summary_keys_follow_the_contract(recorded: Recorded) -> None:
     for entry in summary["models"].values():
         assert set(entry) == CONTRACT_MODEL | EXTRA_MODEL
         for metric in METRICS:
-            assert list(entry[metric]) == ["p50", "p90", "p95", "p99", "p99_9", "max", "mean",
-                                           "count"]
+            assert list(entry[metric]) == [
+                "p50",
+                "p90",
+                "p95",
+                "p99",
+                "p99_9",
+                "max",
+                "mean",
+                "count",
+            ]
             stats = entry[metric]
             ordered = [stats[k] for k in ("p50", "p90", "p95", "p99", "p99_9", "max")]
             assert ordered == sorted(ordered)
@@ -310,23 +384,32 @@ def test_build_summary_rates_and_counts(recorded: Recorded) -> None:
         assert entry["successes"] == counts.requests - counts.failures
         assert entry["errors"] == dict(sorted(counts.errors.items()))
         assert entry["error_rate"] == pytest.approx(counts.failures / counts.requests, abs=1e-6)
-        assert entry["requests_per_s"] == pytest.approx(counts.requests / recorded.end_s,
-                                                        abs=1e-3)
+        assert entry["requests_per_s"] == pytest.approx(counts.requests / recorded.end_s, abs=1e-3)
         assert entry["output_tokens_per_s"] == pytest.approx(
-            counts.output_tokens / recorded.end_s, abs=1e-3)
+            counts.output_tokens / recorded.end_s, abs=1e-3
+        )
         assert entry["ttft_ms"] == histogram_summary(
-            recorded.collector.totals[model].histograms["ttft_ms"])
+            recorded.collector.totals[model].histograms["ttft_ms"]
+        )
 
 
 def test_build_summary_zero_duration_and_no_requests() -> None:
     collector = Collector(0)
     collector.record(_ok())
     collector.roll(1)
-    summary = build_summary(run_id="r", started_at="", duration_s=0.0, target={}, load={},
-                            models=collector.totals, partial=True)
+    summary = build_summary(
+        run_id="r",
+        started_at="",
+        duration_s=0.0,
+        target={},
+        load={},
+        models=collector.totals,
+        partial=True,
+    )
     entry = summary["models"]["m"]
     assert entry["requests_per_s"] == 0.0 and entry["output_tokens_per_s"] == 0.0
     assert summary["partial"] is True
-    empty = build_summary(run_id="r", started_at="", duration_s=5.0, target={}, load={},
-                          models={}, partial=False)
+    empty = build_summary(
+        run_id="r", started_at="", duration_s=5.0, target={}, load={}, models={}, partial=False
+    )
     assert empty["models"] == {}

@@ -15,6 +15,7 @@ from hdrh.log import HistogramLogReader
 
 from loadprofile import hlog, rundir
 from loadprofile.collector import Collector, ModelTotals
+from loadprofile.generator_health import GeneratorSample
 from loadprofile.metrics import METRICS
 from loadprofile.results import RequestResult
 from loadprofile.summary import build_summary, histogram_summary
@@ -37,7 +38,7 @@ def _write(run_dir: Path, rec: Recorded, *, run_json: bool = True) -> WrittenRun
         for r in by_interval.get(k, []):
             writer.add_request(r)
         writer.add_intervals(start_s, end_s, closed, {m: 3 + k for m in MODELS})
-        writer.add_generator_sample(start_s, end_s, 2 * (3 + k), 40.0 + k)
+        writer.add_generator_sample(GeneratorSample(start_s, end_s, 2 * (3 + k), 40.0 + k))
     writer.close()
     if run_json:
         rundir.write_json(run_dir / rundir.RUN, {
@@ -53,8 +54,12 @@ def written(tmp_path_factory: pytest.TempPathFactory, recorded: Recorded) -> Wri
 
 
 def _intervals_of(rec: Recorded, model: str, metric: str) -> list[tuple[float, float, bytes]]:
-    return [(s, e, iv.histograms[metric].encode()) for s, e, closed in rec.rolls
-            for iv in closed if iv.model == model and iv.histograms[metric].get_total_count()]
+    return [
+        (s, e, iv.histograms[metric].encode())
+        for s, e, closed in rec.rolls
+        for iv in closed
+        if iv.model == model and iv.histograms[metric].get_total_count()
+    ]
 
 
 # --------------------------------------------------------------------------- hlog files
@@ -129,20 +134,22 @@ def test_header_lines_hold_the_start_time(written: WrittenRun) -> None:
     assert lines[1] == "#[Histogram log format version 1.3]"
     assert lines[2] == f"#[StartTime: {START_UNIX:.3f} (seconds since epoch), {iso}]"
     assert lines[3] == f"#[BaseTime: {START_UNIX:.3f} (seconds since epoch)]"
-    assert lines[4] == '"StartTimestamp","Interval_Length","Interval_Max",' \
-                       '"Interval_Compressed_Histogram"'
+    assert (
+        lines[4] == '"StartTimestamp","Interval_Length","Interval_Max",'
+        '"Interval_Compressed_Histogram"'
+    )
     first = lines[5].split(",")
     assert first[:3] == ["Tag=ttft_ms", "0.000", "1.000"]
     hist0 = next(iv for iv in written.rec.rolls[0][2] if iv.model == "org/alpha:7b")
-    assert float(first[3]) == pytest.approx(hist0.histograms["ttft_ms"].get_max_value() / 1000,
-                                            abs=1e-3)
+    assert float(first[3]) == pytest.approx(
+        hist0.histograms["ttft_ms"].get_max_value() / 1000, abs=1e-3
+    )
     assert first[4].startswith("HISTF")
 
 
 @pytest.mark.parametrize(
     ("start_unix", "iso"),
-    [(0.0, "1970-01-01T00:00:00.000+00:00"),
-     (1_790_000_000.5, "2026-09-21T14:13:20.500+00:00")],
+    [(0.0, "1970-01-01T00:00:00.000+00:00"), (1_790_000_000.5, "2026-09-21T14:13:20.500+00:00")],
 )
 def test_hlog_header_table(start_unix: float, iso: str) -> None:
     text = hlog.hlog_header(start_unix)
@@ -235,8 +242,9 @@ def test_csv_tables(written: WrittenRun) -> None:
     assert len(rows) == len(written.rec.results)
     failed = [row for row in rows if row["error_class"]]
     assert len(failed) == sum(not r.ok for r in written.rec.results)
-    assert {row["error_class"] for row in failed} <= {str(r.error_class)
-                                                      for r in written.rec.results if not r.ok}
+    assert {row["error_class"] for row in failed} <= {
+        str(r.error_class) for r in written.rec.results if not r.ok
+    }
     with (written.run_dir / rundir.TIMESERIES).open(newline="", encoding="utf-8") as fh:
         series = list(csv.DictReader(fh))
     assert len(series) == len(written.rec.rolls) * len(MODELS)
@@ -253,14 +261,21 @@ def test_interval_without_data_writes_a_series_row_but_no_log(tmp_path: Path) ->
     assert writer.histogram_files == {}
     assert list((tmp_path / rundir.HISTOGRAMS).iterdir()) == []
     rows = (tmp_path / rundir.TIMESERIES).read_text().splitlines()
-    assert rows[1] == "0.000,1.000,idle-model,4,0,0,0"
+    assert rows[1] == "0.000,1.000,idle-model,4,0,0,0,0,,,"
 
 
 def test_rebuild_summary_equals_build_summary(written: WrittenRun) -> None:
     assert not (written.run_dir / rundir.SUMMARY).exists()
     rebuilt = rundir.rebuild_summary(written.run_dir)
-    original = build_summary(run_id="x", started_at="", duration_s=written.rec.end_s, target={},
-                             load={}, models=written.rec.collector.totals, partial=False)
+    original = build_summary(
+        run_id="x",
+        started_at="",
+        duration_s=written.rec.end_s,
+        target={},
+        load={},
+        models=written.rec.collector.totals,
+        partial=False,
+    )
     assert rebuilt["partial"] is True
     assert rebuilt["run_id"] == "x"
     assert rebuilt["duration_s"] == written.rec.end_s
@@ -272,15 +287,17 @@ def test_rebuild_summary_equals_build_summary(written: WrittenRun) -> None:
         assert got == entry, model  # counts, errors, rates and token figures too
 
 
-def test_rebuild_summary_without_histogram_map_uses_slugs(tmp_path: Path,
-                                                          recorded: Recorded) -> None:
+def test_rebuild_summary_without_histogram_map_uses_slugs(
+    tmp_path: Path, recorded: Recorded
+) -> None:
     run = _write(tmp_path / "run", recorded, run_json=False)
     rundir.write_json(run.run_dir / rundir.RUN, {"run_id": "y"})
     rebuilt = rundir.rebuild_summary(run.run_dir)
     assert rebuilt["partial"] is True
     slug = rundir.model_slug("org/alpha:7b")
     assert rebuilt["models"][slug]["ttft_ms"] == histogram_summary(
-        recorded.collector.totals["org/alpha:7b"].histograms["ttft_ms"])
+        recorded.collector.totals["org/alpha:7b"].histograms["ttft_ms"]
+    )
 
 
 def test_rebuild_summary_after_a_crash_mid_write(tmp_path: Path, recorded: Recorded) -> None:
@@ -300,7 +317,8 @@ def test_rebuild_summary_after_a_crash_mid_write(tmp_path: Path, recorded: Recor
                             expected.histograms[metric].add(iv.histograms[metric])
         for metric in METRICS:
             assert rebuilt["models"][model][metric] == histogram_summary(
-                expected.histograms[metric])
+                expected.histograms[metric]
+            )
 
 
 @pytest.mark.parametrize(
@@ -332,8 +350,9 @@ def test_model_slug(label: str, slug: str) -> None:
 def test_models_with_colliding_slugs_keep_separate_logs(tmp_path: Path) -> None:
     collector = Collector(0)
     for model, ttft in (("org/m", 10.0), ("org:m", 900.0)):
-        collector.record(RequestResult(model=model, conversation_id="c", turn=1, start_unix=0.0,
-                                       ttft_ms=ttft))
+        collector.record(
+            RequestResult(model=model, conversation_id="c", turn=1, start_unix=0.0, ttft_ms=ttft)
+        )
     writer = rundir.RunWriter(tmp_path, START_UNIX)
     writer.add_intervals(0.0, 1.0, collector.roll(1_000_000_000), {})
     writer.close()

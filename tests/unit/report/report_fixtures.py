@@ -14,6 +14,7 @@ import numpy as np
 
 from loadprofile import rundir
 from loadprofile.collector import Collector
+from loadprofile.generator_health import GeneratorSample
 from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.summary import build_summary
 
@@ -118,7 +119,9 @@ def write_run(
         users = {m: min(10, 2 * (k + 1)) for m in models}
         writer.add_intervals(float(k), float(k + 1), closed, users)
         cpu = 50.0 + 45.0 * k / max(1, intervals - 1)  # the last ~10 % of the run is 'hot'
-        writer.add_generator_sample(float(k), float(k + 1), sum(users.values()), cpu)
+        writer.add_generator_sample(
+            GeneratorSample(float(k), float(k + 1), sum(users.values()), cpu)
+        )
     writer.close()
     rundir.write_json(run_dir / rundir.RUN, _run_json(list(models), writer, float(intervals)))
     summary = None

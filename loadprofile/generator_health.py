@@ -1,0 +1,67 @@
+"""When the load generator itself, not the server, limits what was measured (pure).
+
+Sampled once per interval: the process's CPU share and the gevent hub's lag (how late a
+short sleep wakes up). A busy hub delays every timestamp taken in it, so past these bounds
+the interval's latencies partly measure our own client; the console warns and the report
+marks those seconds "generator-bound, measurements suspect".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Past this share of one core the process's greenlets queue for the CPU.
+CPU_BOUND_PERCENT = 90.0
+#: A hub that wakes a sleeper this late (max within an interval) delays token timestamps alike.
+LOOP_LAG_BOUND_MS = 10.0
+#: Open loop: a request sent this late after its due time means the generator fell behind.
+START_DELAY_BOUND_MS = 10.0
+
+
+@dataclass(frozen=True)
+class GeneratorSample:
+    """One interval of the generator process's own health."""
+
+    start_s: float
+    end_s: float
+    users: int
+    cpu_percent: float
+    loop_lag_ms_max: float = 0.0
+    loop_lag_ms_mean: float = 0.0
+    late_starts: int = 0  # open loop: sent later than START_DELAY_BOUND_MS with a user free
+    starts_without_free_user: int = 0  # open loop: every user was busy (raise -u)
+    draining: bool = False  # after the load: Locust's own stop work, not load generation
+
+    @property
+    def bound_reasons(self) -> list[str]:
+        reasons: list[str] = []
+        if self.draining:
+            return reasons
+        if self.cpu_percent >= CPU_BOUND_PERCENT:
+            reasons.append(f"CPU {self.cpu_percent:.0f}%")
+        if self.loop_lag_ms_max >= LOOP_LAG_BOUND_MS:
+            reasons.append(f"event-loop lag {self.loop_lag_ms_max:.0f} ms")
+        if self.late_starts:
+            reasons.append(f"{self.late_starts} request(s) sent late")
+        return reasons
+
+
+def health_summary(samples: list[GeneratorSample]) -> dict[str, object]:
+    """summary.json's "generator": how hard the generator worked, and which seconds are suspect."""
+    if not samples:
+        return {"bound_seconds": 0.0, "bound_intervals": []}
+    bound = [s for s in samples if s.bound_reasons]
+    return {
+        "cpu_percent_mean": round(sum(s.cpu_percent for s in samples) / len(samples), 1),
+        "cpu_percent_max": round(max(s.cpu_percent for s in samples), 1),
+        "loop_lag_ms_max": round(max(s.loop_lag_ms_max for s in samples), 2),
+        "late_starts": sum(s.late_starts for s in samples),
+        "starts_without_free_user": sum(s.starts_without_free_user for s in samples),
+        "bound_seconds": round(sum(s.end_s - s.start_s for s in bound), 3),
+        "bound_intervals": [[round(s.start_s, 3), round(s.end_s, 3)] for s in bound],
+        "thresholds": {
+            "cpu_percent": CPU_BOUND_PERCENT,
+            "loop_lag_ms": LOOP_LAG_BOUND_MS,
+            "start_delay_ms": START_DELAY_BOUND_MS,
+        },
+    }

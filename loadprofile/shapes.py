@@ -1,0 +1,41 @@
+"""Locust load shapes that follow a loadprofile ``LoadPlan`` (Locust glue).
+
+Locust asks the shape once a second for (users, spawn rate); the plan is pure data built
+from the run's config (``loadplan``). Spikes and steps get a high spawn rate unless -r
+says otherwise: Locust's ``start()`` blocks the shape until a ramp completes, so a slow
+ramp would swallow a short spike (DESIGN.md, known traps).
+"""
+
+from __future__ import annotations
+
+from locust import LoadTestShape
+
+from loadprofile.loadplan import LoadPlan
+from loadprofile.session import active
+
+
+class PlanShape(LoadTestShape):
+    """Follows ``plan``. Past its end it returns None, which makes Locust stop the run;
+    ``hold_at_end`` keeps the last stage instead, for ``loadprofile run``, whose own timer
+    stops the run (two stops racing would drain twice)."""
+
+    def __init__(self, plan: LoadPlan | None = None, hold_at_end: bool = False) -> None:
+        super().__init__()
+        self._plan = plan
+        self.hold_at_end = hold_at_end
+
+    @property
+    def plan(self) -> LoadPlan | None:
+        if self._plan is None:
+            session = active()  # plain `locust -f`: the plugin's session holds the plan
+            self._plan = session.plan if session is not None else None
+        return self._plan
+
+    def tick(self) -> tuple[int, float] | None:
+        plan = self.plan
+        if plan is None:
+            return None
+        stage = plan.stage_at(self.get_run_time())
+        if stage is None and self.hold_at_end:
+            stage = plan.stages[-1]
+        return None if stage is None else (stage.users, stage.spawn_rate)
