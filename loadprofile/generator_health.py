@@ -46,6 +46,19 @@ class GeneratorSample:
         return reasons
 
 
+def health_warnings(sample: GeneratorSample) -> list[str]:
+    """What the console says about one interval; empty when the generator kept up."""
+    out = []
+    span = f"{sample.start_s:.0f}-{sample.end_s:.0f}s"
+    if sample.bound_reasons:
+        out.append(f"load generator is the bottleneck at {span} ({', '.join(sample.bound_reasons)})"
+                   ": measurements suspect; use fewer users/a lower rate or more processes")
+    if sample.starts_without_free_user:
+        out.append(f"{sample.starts_without_free_user} arrival(s) at {span} found every user "
+                   "busy and went out late (timed from their due time); raise -u")
+    return out
+
+
 def health_summary(samples: list[GeneratorSample]) -> dict[str, object]:
     """summary.json's "generator": how hard the generator worked, and which seconds are suspect."""
     if not samples:

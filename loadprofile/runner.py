@@ -28,6 +28,7 @@ from loadprofile.dataset import (
 )
 from loadprofile.dataset_stats import dataset_stats
 from loadprofile.errors import UsageError
+from loadprofile.generator_health import health_warnings
 from loadprofile.mockproc import MockProcess, start_mock
 from loadprofile.preflight import check_target, list_models
 from loadprofile.rundir import REQUESTS, SUMMARY
@@ -143,10 +144,21 @@ def default_models_for_host(host: str, api_key_env: str | None) -> list[Target]:
     return [Target(name=models[0], model=models[0], host=host, api_key_env=api_key_env)]
 
 
+#: At most one warning about the generator's own health per this many seconds.
+HEALTH_WARN_EVERY_S = 10.0
+
+
 def _progress(console: Console) -> Any:
+    last_warned = [-HEALTH_WARN_EVERY_S]
+
     def on_tick(session: RunSession, elapsed_s: float) -> None:
         if session.stopping:
             return  # draining: the run time is over, the summary follows
+        sample = session.last_generator_sample
+        if sample is not None and elapsed_s - last_warned[0] >= HEALTH_WARN_EVERY_S:
+            for text in health_warnings(sample):
+                console.warn(text)
+                last_warned[0] = elapsed_s
         p99 = {t.name: session.recent.percentile_ms(t.name, 99.0) for t in session.config.targets}
         console.progress(elapsed_s, session.config.load.run_time_s, sum(session.users.values()),
                          session.recent.requests_per_s(), p99)  # fmt: skip
@@ -178,7 +190,10 @@ def _drive_locust(session: RunSession, console: Console) -> dict[str, Any]:
             runner.start_shape()
         else:
             runner.start(load.users, load.spawn_rate)
-        done.wait(timeout=plan.run_time_s)
+        # On the session's clock (it starts when Locust fires test_start, a moment after
+        # this): an arrival due just before the end is still sent.
+        while not done.is_set() and (remaining := plan.run_time_s - session.elapsed_s) > 0:
+            done.wait(timeout=remaining)
         if session.in_flight and session.interrupted_by is None:
             console.info(f"run time over: letting {session.in_flight} request(s) in flight "
                          f"finish (at most {load.stop_timeout_s:g}s, --stop-timeout)")  # fmt: skip

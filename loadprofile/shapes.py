@@ -8,6 +8,7 @@ ramp would swallow a short spike (DESIGN.md, known traps).
 
 from __future__ import annotations
 
+import gevent
 from locust import LoadTestShape
 
 from loadprofile.loadplan import LoadPlan
@@ -31,11 +32,23 @@ class PlanShape(LoadTestShape):
             self._plan = session.plan if session is not None else None
         return self._plan
 
+    def _elapsed_s(self) -> float:
+        """On the session's clock when there is one: phases and intervals count from it."""
+        session = active()
+        return session.elapsed_s if session is not None else self.get_run_time()
+
     def tick(self) -> tuple[int, float] | None:
         plan = self.plan
         if plan is None:
             return None
-        stage = plan.stage_at(self.get_run_time())
+        now = self._elapsed_s()
+        stage = plan.stage_at(now)
+        if stage is not None and stage.end_s - now < 1.0:
+            # Locust ticks about once a second, at no particular phase: without this, a
+            # stage would change up to a second late. Wait for the edge (it counts as the
+            # tick's own work, so Locust's cadence stays one second).
+            gevent.sleep(stage.end_s - now + 0.001)
+            stage = plan.stage_at(self._elapsed_s())
         if stage is None and self.hold_at_end:
             stage = plan.stages[-1]
         return None if stage is None else (stage.users, stage.spawn_rate)
