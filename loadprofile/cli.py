@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from loadprofile import __version__
 from loadprofile.config import CliValues, ConfigError, resolve
 from loadprofile.errors import LoadprofileError, UsageError
+from loadprofile.load_flags import add_load_flags, load_flag_values
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,35 +65,7 @@ def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
     )
     p.add_argument("--out", help="run folder (default reports/<run-id>)")
     p.add_argument("--no-report", action="store_true", help="skip building report.html")
-    _add_load_shape(p)
-
-
-def _add_load_shape(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("load shape (closed loop: users)")
-    g.add_argument("--shape", choices=("steady", "step", "spike", "stages"),
-                   help="steady (default), step, spike, or stages from --config")
-    g.add_argument("--base-users", type=int, help="step/spike: users before (and for spike "
-                   "after) the burst; step users = base x step")
-    g.add_argument("--steps", help="step: multiples of --base-users, e.g. 1,10,25,50,100")
-    g.add_argument("--step-time", help="step: how long each step holds, e.g. 60s")
-    g.add_argument("--spike-users", type=int, help="spike: users during the burst")
-    g.add_argument("--spike-at", help="spike: when the burst starts, e.g. 60s")
-    g.add_argument("--spike-for", help="spike: how long the burst lasts, e.g. 30s")
-    g.add_argument("--pace", help="closed loop: each user starts a request every PACE (like "
-                   "Locust's constant_pacing); tails get HdrHistogram's correction")
-    o = p.add_argument_group("open loop (arrivals on a schedule, whatever the server does)")
-    o.add_argument("--rate", type=float, help="arrivals per second (all models together); "
-                   "requests are timed from their scheduled start")
-    o.add_argument("--arrival", help="poisson (default), constant or gamma:SHAPE (SHAPE < 1: "
-                   "burstier)")
-    o.add_argument("--rate-unit", choices=("requests", "conversations"),
-                   help="an arrival is one request (default) or a whole conversation")
-    s = p.add_argument_group("SLOs")
-    s.add_argument("--slo-ttft-ms", type=float, help="goodput: a request is good if its TTFT "
-                   "is at most this")
-    s.add_argument("--slo-tpot-ms", type=float, help="goodput: ... and its TPOT at most this")
-    s.add_argument("--slo-ttft-p99-ms", type=float, help="step: the TTFT p99 that sets "
-                   "max_concurrency_within_slo")
+    add_load_flags(p)
 
 
 def build_parser() -> _Parser:
@@ -125,11 +98,7 @@ def _cli_values(args: argparse.Namespace) -> CliValues:
         out=args.out, users=args.users, spawn_rate=args.spawn_rate, run_time=args.run_time,
         think_time=args.think_time, history=args.history, timeout=args.timeout,
         max_tokens=args.max_tokens, interval=args.interval, stop_timeout=args.stop_timeout,
-        seed=args.seed, api_key_env=api_key_env, shape=args.shape, base_users=args.base_users,
-        steps=args.steps, step_time=args.step_time, spike_users=args.spike_users,
-        spike_at=args.spike_at, spike_for=args.spike_for, rate=args.rate, arrival=args.arrival,
-        rate_unit=args.rate_unit, pace=args.pace, slo_ttft_ms=args.slo_ttft_ms,
-        slo_tpot_ms=args.slo_tpot_ms, slo_ttft_p99_ms=args.slo_ttft_p99_ms,
+        seed=args.seed, api_key_env=api_key_env, **load_flag_values(args),
     )  # fmt: skip
 
 

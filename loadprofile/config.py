@@ -164,14 +164,14 @@ def load_toml(path: Path) -> dict[str, Any]:
 
 
 _TARGET_KEYS = {"name", "model", "host", "api_key_env", "weight"}
-#: Load options that CliValues carries under the same name as the [load] key.
-_LOAD_OPTION_FIELDS = (
+#: Load options that CliValues (and the flags) carry under the same name as the [load] key.
+LOAD_OPTION_FIELDS = (
     "shape", "base_users", "steps", "step_time", "spike_users", "spike_at", "spike_for",
     "rate", "arrival", "rate_unit", "pace", "slo_ttft_ms", "slo_tpot_ms", "slo_ttft_p99_ms",
 )  # fmt: skip
 _LOAD_KEYS = {
     "users", "spawn_rate", "run_time", "think_time", "history", "timeout", "max_tokens",
-    "interval", "stop_timeout", "seed", "dataset", "out", "stages", *_LOAD_OPTION_FIELDS,
+    "interval", "stop_timeout", "seed", "dataset", "out", "stages", *LOAD_OPTION_FIELDS,
 }  # fmt: skip
 
 
@@ -297,7 +297,7 @@ def resolve(cli: CliValues) -> RunConfig:
         "max_tokens": cli.max_tokens, "interval": cli.interval,
         "stop_timeout": cli.stop_timeout, "seed": cli.seed,
         "dataset": cli.dataset, "out": cli.out,
-        **{name: getattr(cli, name) for name in _LOAD_OPTION_FIELDS},
+        **{name: getattr(cli, name) for name in LOAD_OPTION_FIELDS},
     }  # fmt: skip
     values = {**section, **{k: v for k, v in cli_load.items() if v is not None}}
     targets = _resolve_targets(cli, data, source)

@@ -22,6 +22,7 @@ from loadprofile.config import CliValues, ConfigError, resolve
 from loadprofile.dataset import DatasetError, default_dataset_path
 from loadprofile.dataset import load_conversations as _load_conversations
 from loadprofile.dataset_stats import dataset_stats
+from loadprofile.load_flags import add_load_flags, load_flag_values
 from loadprofile.rundir import REQUESTS, SUMMARY
 from loadprofile.runmeta import build_meta, new_run_id
 from loadprofile.session import RunSession, active, set_active
@@ -47,6 +48,7 @@ def _add_options(parser: Any, **_: Any) -> None:
     group.add_argument("--out", help="run folder (default reports/<run-id>)")
     group.add_argument("--loadprofile-config", help="loadprofile TOML config (targets, load)")
     group.add_argument("--api-key-env", help="environment variable holding the API key")
+    add_load_flags(parser)
 
 
 @events.init.add_listener
@@ -80,7 +82,7 @@ def _session_from_options(environment: Any) -> RunSession:
         think_time=opts.think_time, history=opts.history, timeout=opts.timeout,
         max_tokens=opts.max_tokens, api_key_env=opts.api_key_env,
         users=opts.num_users, spawn_rate=opts.spawn_rate,
-        run_time=str(opts.run_time) if opts.run_time else None,
+        run_time=str(opts.run_time) if opts.run_time else None, **load_flag_values(opts),
     ))  # fmt: skip
     if not config.targets or any(t.host is None for t in config.targets):
         raise ConfigError("plain Locust runs need --host and at least one --model")

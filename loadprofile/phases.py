@@ -8,6 +8,7 @@ The live session and a rebuild from the files both come through here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from statistics import median_high
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +71,9 @@ def phase_summaries(
                 for p in points
                 if p.model == model and phase_index(phases, p.midpoint_s) == i
             ]
-            per_model[model] = {"users": max(users, default=0), **figures}
+            # The median: edge intervals hold part of a ramp (or users finishing the request
+            # they were in when a ramp-down stopped them), not the phase's own load.
+            per_model[model] = {"users": median_high(users) if users else 0, **figures}
         entry["models"] = per_model
         out.append(entry)
     return out

@@ -40,6 +40,34 @@ def utc_iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+class UserSeconds:
+    """Users per model over time: a ramp that lands a millisecond before a tick must not
+    make the whole interval look like it had the new count, so intervals report the
+    time-weighted mean."""
+
+    def __init__(self) -> None:
+        self._area: Counter[str] = Counter()
+        self._mark = time.perf_counter()
+        self.now: Counter[str] = Counter()
+
+    def change(self, model: str, delta: int) -> None:
+        self._accrue()
+        self.now[model] += delta
+
+    def _accrue(self) -> None:
+        mark, self._mark = self._mark, time.perf_counter()
+        for model, users in self.now.items():
+            self._area[model] += users * (self._mark - mark)
+
+    def interval_means(self, length_s: float) -> dict[str, int]:
+        """Mean users per model since the last call (models that had any), rounded."""
+        self._accrue()
+        area, self._area = self._area, Counter()
+        if length_s <= 0:
+            return {m: n for m, n in self.now.items() if n > 0}
+        return {m: round(a / length_s) for m, a in area.items() if a > 0}
+
+
 @dataclass
 class TargetPicker:
     """Smooth weighted round-robin: deterministic, and even at small user counts."""
@@ -78,7 +106,8 @@ class RunSession:
         self.start_ns = time.perf_counter_ns()
         self.collector = self._new_collector()
         self.writer: RunWriter | None = None
-        self.users: Counter[str] = Counter()
+        self.user_seconds = UserSeconds()
+        self.users = self.user_seconds.now  # users per model right now
         self._in_flight: dict[int, RequestResult] = {}
         self._abandoned: set[int] = set()
         self.unfinished_at_stop = 0
@@ -239,12 +268,12 @@ class RunSession:
     # -- users ------------------------------------------------------------------------------
     def assign_target(self) -> Target:
         target = self._picker.pick()
-        self.users[target.name] += 1
+        self.user_seconds.change(target.name, +1)
         self._users_started += 1
         return target
 
     def release_target(self, target: Target) -> None:
-        self.users[target.name] -= 1
+        self.user_seconds.change(target.name, -1)
 
     def user_seed(self) -> int:
         """Same --seed, same think times: the n-th user of a run always gets the same seed."""
@@ -316,7 +345,7 @@ class RunSession:
         end_s = (now_ns - self.start_ns) / 1e9
         intervals = self.collector.roll(now_ns)
         self.recent.push(intervals)
-        active = {name: n for name, n in self.users.items() if n > 0}
+        active = self.user_seconds.interval_means(end_s - start_s)
         self.series += self.writer.add_intervals(start_s, end_s, intervals, active)
         if not final:  # the last, short interval is shutdown work, not load generation
             sample = self._generator_sample(start_s, end_s, sum(active.values()))
@@ -341,6 +370,10 @@ class RunSession:
     @property
     def last_generator_sample(self) -> GeneratorSample | None:
         return self.generator_samples[-1] if self.generator_samples else None
+
+    @property
+    def started(self) -> bool:
+        return self.writer is not None
 
     @property
     def elapsed_s(self) -> float:

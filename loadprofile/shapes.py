@@ -35,7 +35,9 @@ class PlanShape(LoadTestShape):
     def _elapsed_s(self) -> float:
         """On the session's clock when there is one: phases and intervals count from it."""
         session = active()
-        return session.elapsed_s if session is not None else self.get_run_time()
+        if session is None:
+            return self.get_run_time()
+        return session.elapsed_s if session.started else 0.0  # the first tick starts it
 
     def tick(self) -> tuple[int, float] | None:
         plan = self.plan

@@ -6,7 +6,10 @@
 writes the same run folder as ``loadprofile run`` (``--out DIR``, default reports/<run-id>),
 with report.html. loadprofile's own options work here too: ``--model NAME[=WEIGHT]``
 (repeatable), ``--dataset FILE``, ``--think-time 1-3``, ``--history recorded|live``,
-``--timeout 300s``, ``--max-tokens 256``, ``--api-key-env VAR``, ``--loadprofile-config FILE``.
+``--timeout 300s``, ``--max-tokens 256``, ``--api-key-env VAR``, ``--loadprofile-config FILE``;
+open-loop arrivals with ``--rate R [--arrival poisson|constant|gamma:K]`` (then -u is the pool
+of users that wait for arrivals), ``--pace``, ``--slo-ttft-ms``/``--slo-tpot-ms`` (goodput).
+Load shapes (step, spike, stages) need a shape class: see shaped.py.
 """
 
 from loadprofile.users import ChatUser

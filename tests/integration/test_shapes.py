@@ -225,3 +225,26 @@ def test_gamma_arrivals_have_the_configured_variance(
     gaps_due = np.diff(due)
     gaps_received = np.diff(received)
     assert float(np.median(np.abs(gaps_received - gaps_due))) < 0.005
+
+
+def test_plain_locust_follows_the_same_spike_shape(
+    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+) -> None:
+    mock = mock_factory(LIMITED_PROFILE)
+    locustfile = Path(__file__).parents[2] / "locustfiles" / "shaped.py"
+    out = tmp_path / "locust-spike"
+    done = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(locustfile), "--host", mock.url, "--headless",
+         "--shape", "spike", "--base-users", "2", "--spike-users", "12", "--spike-at", "2s",
+         "--spike-for", "2s", "--model", "limited", "--dataset", str(dataset),
+         "--think-time", "0", "--out", str(out), "--only-summary"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=90, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = _summary(out)
+    assert [(p["name"], p["models"]["limited"]["users"]) for p in summary["phases"]] == [
+        ("before", 2), ("burst", 12), ("after", 2)]  # fmt: skip
+    before, burst = _phase(summary, "before", "limited"), _phase(summary, "burst", "limited")
+    assert burst["ttft_ms"]["p99"] > 2 * before["ttft_ms"]["p99"]
+    assert "limited" in summary["recovery_s"]
+    assert summary["duration_s"] == pytest.approx(6.0, abs=1.0)  # the shape ended the run

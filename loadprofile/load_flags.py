@@ -1,0 +1,45 @@
+"""The command-line flags for load shapes, open-loop arrivals and SLOs, in one place.
+
+``loadprofile run`` and plain ``locust -f`` (through the plugin) offer the same flags with
+the same meaning; both hand the values to ``config.resolve`` through ``load_flag_values``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loadprofile.config import LOAD_OPTION_FIELDS
+
+
+def add_load_flags(p: Any) -> None:
+    """Add the flags to ``p``: an argparse parser, or Locust's (configargparse, alike)."""
+    g = p.add_argument_group("load shape (closed loop: users)")
+    g.add_argument("--shape", choices=("steady", "step", "spike", "stages"),
+                   help="steady (default), step, spike, or stages from --config")
+    g.add_argument("--base-users", type=int, help="step/spike: users before (and for spike "
+                   "after) the burst; step users = base x step")
+    g.add_argument("--steps", help="step: multiples of --base-users, e.g. 1,10,25,50,100")
+    g.add_argument("--step-time", help="step: how long each step holds, e.g. 60s")
+    g.add_argument("--spike-users", type=int, help="spike: users during the burst")
+    g.add_argument("--spike-at", help="spike: when the burst starts, e.g. 60s")
+    g.add_argument("--spike-for", help="spike: how long the burst lasts, e.g. 30s")
+    g.add_argument("--pace", help="closed loop: each user starts a request every PACE (like "
+                   "Locust's constant_pacing); tails get HdrHistogram's correction")
+    o = p.add_argument_group("open loop (arrivals on a schedule, whatever the server does)")
+    o.add_argument("--rate", type=float, help="arrivals per second (all models together); "
+                   "requests are timed from their scheduled start")
+    o.add_argument("--arrival", help="poisson (default), constant or gamma:SHAPE (SHAPE < 1: "
+                   "burstier)")
+    o.add_argument("--rate-unit", choices=("requests", "conversations"),
+                   help="an arrival is one request (default) or a whole conversation")
+    s = p.add_argument_group("SLOs")
+    s.add_argument("--slo-ttft-ms", type=float, help="goodput: a request is good if its TTFT "
+                   "is at most this")
+    s.add_argument("--slo-tpot-ms", type=float, help="goodput: ... and its TPOT at most this")
+    s.add_argument("--slo-ttft-p99-ms", type=float, help="step: the TTFT p99 that sets "
+                   "max_concurrency_within_slo")
+
+
+def load_flag_values(args: Any) -> dict[str, Any]:
+    """The parsed flags as ``CliValues`` keyword arguments (None = not given)."""
+    return {name: getattr(args, name, None) for name in LOAD_OPTION_FIELDS}
