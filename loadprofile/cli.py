@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from loadprofile import __version__
@@ -116,6 +116,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     for name, model in outcome.summary.get("models", {}).items():
         if not model.get("successes"):
             console.warn(f"{name}: no successful request in this run")
+    _warn_about_generator(console, outcome.summary.get("generator") or {})
     if outcome.partial:
         console.warn(f"the run was cut short; {outcome.run_dir} holds what was measured")
     # Interrupted runs exit like the signal that stopped them (130 SIGINT, 143 SIGTERM), so a
@@ -128,6 +129,16 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
 
     console.info(f"report: {build_report(outcome.run_dir)}")
     return code
+
+
+def _warn_about_generator(console: Any, generator: dict[str, Any]) -> None:
+    """The end-of-run reminder when our own client, not the server, set the pace."""
+    if generator.get("bound_seconds"):
+        console.warn(f"the load generator was the bottleneck for {generator['bound_seconds']:g}s "
+                     "(see generator.csv / the report): those seconds' latencies are suspect")
+    if generator.get("arrivals_not_sent"):
+        console.warn(f"{generator['arrivals_not_sent']} arrival(s) due before the end were never "
+                     "sent: every user was busy; raise -u")
 
 
 def _report(run_dir: Path) -> int:

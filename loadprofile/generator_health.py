@@ -59,10 +59,12 @@ def health_warnings(sample: GeneratorSample) -> list[str]:
     return out
 
 
-def health_summary(samples: list[GeneratorSample]) -> dict[str, object]:
-    """summary.json's "generator": how hard the generator worked, and which seconds are suspect."""
+def health_summary(samples: list[GeneratorSample], arrivals_not_sent: int = 0
+                   ) -> dict[str, object]:  # fmt: skip
+    """summary.json's "generator": how hard the generator worked, which seconds are suspect,
+    and (open loop) how many arrivals due before the end never went out for want of a user."""
     if not samples:
-        return {"bound_seconds": 0.0, "bound_intervals": []}
+        return {"bound_seconds": 0.0, "bound_intervals": [], "arrivals_not_sent": arrivals_not_sent}
     bound = [s for s in samples if s.bound_reasons]
     return {
         "cpu_percent_mean": round(sum(s.cpu_percent for s in samples) / len(samples), 1),
@@ -70,6 +72,7 @@ def health_summary(samples: list[GeneratorSample]) -> dict[str, object]:
         "loop_lag_ms_max": round(max(s.loop_lag_ms_max for s in samples), 2),
         "late_starts": sum(s.late_starts for s in samples),
         "starts_without_free_user": sum(s.starts_without_free_user for s in samples),
+        "arrivals_not_sent": arrivals_not_sent,
         "bound_seconds": round(sum(s.end_s - s.start_s for s in bound), 3),
         "bound_intervals": [[round(s.start_s, 3), round(s.end_s, 3)] for s in bound],
         "thresholds": {

@@ -46,7 +46,7 @@ class UserSeconds:
     time-weighted mean."""
 
     def __init__(self) -> None:
-        self._area: Counter[str] = Counter()
+        self._area: dict[str, float] = {}
         self._mark = time.perf_counter()
         self.now: Counter[str] = Counter()
 
@@ -57,12 +57,12 @@ class UserSeconds:
     def _accrue(self) -> None:
         mark, self._mark = self._mark, time.perf_counter()
         for model, users in self.now.items():
-            self._area[model] += users * (self._mark - mark)
+            self._area[model] = self._area.get(model, 0.0) + users * (self._mark - mark)
 
     def interval_means(self, length_s: float) -> dict[str, int]:
         """Mean users per model since the last call (models that had any), rounded."""
         self._accrue()
-        area, self._area = self._area, Counter()
+        area, self._area = self._area, {}
         if length_s <= 0:
             return {m: n for m, n in self.now.items() if n > 0}
         return {m: round(a / length_s) for m, a in area.items() if a > 0}
@@ -128,6 +128,7 @@ class RunSession:
         self._lag = LoopLagProbe()
         self._late_starts = 0
         self._starts_without_free_user = 0
+        self.arrivals_not_sent = 0
         self._schedules: dict[str, ArrivalSchedule] = {}
         self._turn_cursor: Counter[str] = Counter()
         self._turns = [(conv, i) for conv in conversations for i in range(len(conv.turns))]
@@ -243,7 +244,8 @@ class RunSession:
         models = sorted(self.collector.totals)
         extras = summary_extras(load, self.plan.phases, self.collector.phase_totals, self.series,
                                 models)  # fmt: skip
-        extras["generator"] = health_summary(self.generator_samples)
+        self._count_unsent_arrivals()
+        extras["generator"] = health_summary(self.generator_samples, self.arrivals_not_sent)
         self.summary = build_summary(
             run_id=self.meta["run_id"], started_at=self.meta["started_at"],
             duration_s=load_duration, target=self.meta.get("target", {}),
@@ -261,7 +263,7 @@ class RunSession:
             partial=partial, ended_at=utc_iso(now) if duration_s is not None else None,
             duration_s=round(duration_s, 3) if duration_s is not None else None,
             histograms=self.writer.histogram_files,
-            generator=health_summary(self.generator_samples),
+            generator=health_summary(self.generator_samples, self.arrivals_not_sent),
         )  # fmt: skip
         write_json(self.run_dir / RUN, self.meta)
 
@@ -310,6 +312,19 @@ class RunSession:
             self._starts_without_free_user += 1
         elif delay_ms > START_DELAY_BOUND_MS:
             self._late_starts += 1
+
+    def note_unsent(self, due_ns: int) -> None:
+        """Open loop: an arrival due before the load ended that never went out (every user
+        was busy until the end): not a measurement, but never silently forgotten."""
+        if self.load_end_ns is None or due_ns < self.load_end_ns:
+            self.arrivals_not_sent += 1
+
+    def _count_unsent_arrivals(self) -> None:
+        """Arrivals still in the schedules but due before the load ended were never sent."""
+        end_ns = self.load_end_ns or time.perf_counter_ns()
+        for schedule in self._schedules.values():
+            while (due := schedule.take()) is not None and due < end_ns:
+                self.arrivals_not_sent += 1
 
     def next_conversation(self, target: Target) -> Conversation:
         """Every target walks the dataset in the same order, so all see the same prompts."""

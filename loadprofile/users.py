@@ -123,7 +123,10 @@ class ChatUser(User):
             raise StopUser()
         self._no_free_user = time.perf_counter_ns() > due_ns + _LATE_NS
         gevent.sleep(max(0.0, (due_ns - time.perf_counter_ns()) / 1e9))
-        return None if self.session.stopping else due_ns
+        if self.session.stopping:
+            self.session.note_unsent(due_ns)
+            return None
+        return due_ns
 
     def _arrival_of_request(self) -> None:
         due_ns = self._await_arrival()

@@ -154,3 +154,18 @@ def test_plain_locust_refuses_distributed_runs(tmp_path: Path, dataset: Path) ->
     assert done.returncode == 2
     assert "distributed runs" in done.stderr
     assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--shape", "spike", "--spike-users", "50"], "--spike-at"),
+    (["--shape", "step", "--steps", "1,5", "--step-time", "2s", "-t", "9s"], "drop -t"),
+    (["--rate", "5", "--shape", "spike"], "does not combine"),
+    (["--rate", "5", "--arrival", "gamma:0"], "gamma shape"),
+    (["--arrival", "poisson"], "needs --rate"),
+    (["--pace", "1s", "--think-time", "1-2"], "give one"),
+])  # fmt: skip
+def test_bad_load_shapes_exit_2_in_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
+    done = run_cli(["run", *args], cwd=tmp_path, timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert needle in _one_line_error(done.stderr)
+    assert not list(tmp_path.glob("reports/*"))

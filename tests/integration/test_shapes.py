@@ -248,3 +248,25 @@ def test_plain_locust_follows_the_same_spike_shape(
     assert burst["ttft_ms"]["p99"] > 2 * before["ttft_ms"]["p99"]
     assert "limited" in summary["recovery_s"]
     assert summary["duration_s"] == pytest.approx(6.0, abs=1.0)  # the shape ended the run
+
+
+def test_open_loop_with_too_few_users_loses_no_arrival(
+    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+) -> None:
+    """Two users cannot keep up with 20 arrivals/s of 245 ms requests: arrivals go out late
+    (timed from their due time) or not at all, and every one is accounted for."""
+    mock = mock_factory(FIXED_PROFILE)
+    out = tmp_path / "starved"
+    done = run_cli(["run", "--host", mock.url, "--model", "fixed", "--dataset", str(dataset),
+                    "--rate", "20", "--arrival", "constant", "-u", "2", "-t", "3s",
+                    "--out", str(out), "--no-report"], cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = _summary(out)
+    generator, model = summary["generator"], summary["models"]["fixed"]
+    due = ArrivalSchedule(20.0, "constant", 1.0, target_seed(0, "fixed"), 0, 3.0)
+    scheduled = sum(1 for _ in iter(due.take, None))
+    assert model["requests"] + generator["arrivals_not_sent"] == scheduled == 59
+    assert generator["arrivals_not_sent"] > 0 and generator["starts_without_free_user"] > 0
+    assert "raise -u" in done.stderr
+    # The backlog shows in the felt TTFT, not in the service time.
+    assert model["ttft_ms"]["max"] > 1000 > model["ttft_service_ms"]["max"]

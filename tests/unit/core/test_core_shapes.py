@@ -256,4 +256,5 @@ def test_generator_bound_intervals_and_warnings() -> None:
     assert summary["bound_seconds"] == 2.0
     assert (summary["late_starts"], summary["starts_without_free_user"]) == (2, 5)
     assert summary["cpu_percent_max"] == 99.0
-    assert health_summary([]) == {"bound_seconds": 0.0, "bound_intervals": []}
+    assert health_summary([], 3) == {"bound_seconds": 0.0, "bound_intervals": [],
+                                     "arrivals_not_sent": 3}  # fmt: skip
