@@ -8,8 +8,8 @@ The live session and a rebuild from the files both come through here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from statistics import median_high
 from dataclasses import dataclass
+from statistics import median_high
 from typing import Any
 
 from loadprofile.collector import ModelTotals

@@ -120,6 +120,9 @@ class ChatUser(User):
         """Sleep until the next due time; None when the schedule (the run) is over."""
         due_ns = self.session.take_arrival(self.target)
         if due_ns is None:
+            # Every arrival of the run has a user: stay in the pool (idle) until the stop,
+            # so the user count keeps meaning the pool's size.
+            gevent.sleep(max(0.1, self.session.plan.run_time_s - self.session.elapsed_s))
             raise StopUser()
         self._no_free_user = time.perf_counter_ns() > due_ns + _LATE_NS
         gevent.sleep(max(0.0, (due_ns - time.perf_counter_ns()) / 1e9))

@@ -6,43 +6,33 @@ each do one kind of work on plain data, and ``render`` only fills the template.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
-from loadprofile.metrics import DEFINITIONS, E2E, ITL, METRICS, TTFT
-from loadprofile.report import meta, plots, tables
+from loadprofile.metrics import DEFINITIONS, E2E, ITL, METRICS, SERVICE_OF, TTFT
+from loadprofile.report import burst, load_meta, meta, plots, tables
 from loadprofile.report.data import (
     ReportData,
     interval_percentiles,
     percentile_curve,
     successful_requests,
 )
+from loadprofile.report.plots import Chart, Timeline
 
 OVER_TIME_METRICS = (TTFT, E2E, ITL)
 _TITLES = {d.name: d.title for d in DEFINITIONS}
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A figure, or the sentence that stands in for it when there is nothing to draw."""
-
-    key: str
-    title: str
-    src: str | None
-    empty: str
-    caption: str = ""
 
 
 def build_context(data: ReportData) -> dict[str, Any]:
     colors = plots.model_colors(data.models)
     summary = data.summary
     run_id = str(summary.get("run_id") or data.run.get("run_id") or data.run_dir.name)
+    timeline = timeline_of(data)
+    service = service_differs(summary, data.models)
+    stats = generator_stats(data)
     return {
         "run_id": run_id,
         "header": meta.header(data.run, summary, data.run_dir.name),
-        "load": meta.key_values(data.run.get("load") or summary.get("load")),
+        "load": load_meta.load_rows(data.load, stats),
         "targets": meta.targets(data.run),
         "dataset": meta.dataset(data.run),
         "partial": data.partial,
@@ -51,22 +41,62 @@ def build_context(data: ReportData) -> dict[str, Any]:
         "models": [{"name": m, "color": colors[m]} for m in data.models],
         "colors": colors,
         "overview": tables.overview_table(data.models, summary),
+        "goodput_note": load_meta.goodput_text(data.load),
+        "has_goodput": any("good_requests" in (summary.get("models") or {}).get(m, {})
+                           for m in data.models),
+        "service": service,
+        "timing_notes": load_meta.timing_notes(data.load, service),
         "metric_tables": [
-            tables.metric_table(m, _TITLES.get(m, m), data.models, summary) for m in METRICS
+            tables.metric_table(m, _TITLES.get(m, m), data.models, summary, service)
+            for m in METRICS
         ],
-        "distribution_charts": distribution_charts(data, colors),
-        "over_time_charts": over_time_charts(data, colors),
-        "throughput_chart": throughput_chart(data, colors),
+        "distribution_charts": distribution_charts(data, colors, service),
+        "over_time_charts": over_time_charts(data, colors, timeline),
+        "throughput_chart": throughput_chart(data, colors, timeline),
+        "burst": burst.burst_section(data, colors, timeline, service),
         "ttft_charts": ttft_charts(data, colors),
         "error_samples": meta.error_samples(data.requests),
-        "generator": meta.generator_health(data.generator, data.run),
-        "generator_chart": Chart("generator", "Load generator CPU",
-                                 plots.generator_cpu(data.generator),
+        "generator": meta.generator_health(data.generator, stats, data.bound),
+        "generator_chart": Chart("generator", "Load generator CPU and event-loop lag",
+                                 plots.generator_load(data.generator, timeline,
+                                                      *meta.limits(stats)),
                                  "No generator samples were recorded (generator.csv is empty)."),
-        "suspect_cpu": plots.SUSPECT_CPU_PERCENT,
+        "bound_label": plots.BOUND_LABEL,
         "definitions": DEFINITIONS,
         "environment": meta.environment(data.run),
     }  # fmt: skip
+
+
+def generator_stats(data: ReportData) -> dict[str, Any]:
+    """summary.json's "generator" (the run's own health record), else run.json's copy."""
+    for source in (data.summary, data.run):
+        found = source.get("generator")
+        if isinstance(found, dict):
+            return found
+    return {}
+
+
+def timeline_of(data: ReportData) -> Timeline:
+    """The phases and the (merged) generator-bound seconds every over-time chart marks."""
+    phases = tuple((str(p.get("name", "")), float(p["start_s"]), float(p["end_s"]))
+                   for p in data.phases)  # fmt: skip
+    spans = meta.merge_spans([(b.start_s, b.end_s) for b in data.bound])
+    return Timeline(phases, tuple(spans))
+
+
+def service_differs(summary: dict[str, Any], models: list[str]) -> bool:
+    """True when some model's TTFT or E2E from the scheduled start (or HDR-corrected, when
+    paced) differs from its service time: only then are both worth a column."""
+    entries = summary.get("models") or {}
+    for model in models:
+        entry = entries.get(model) or {}
+        for metric, service in SERVICE_OF.items():
+            main, raw = entry.get(metric) or {}, entry.get(service) or {}
+            if not raw.get("count"):
+                continue
+            if any(main.get(k) != raw.get(k) for k in ("p50", "p90", "p99", "max", "count")):
+                return True
+    return False
 
 
 def partial_reason(data: ReportData) -> str:
@@ -82,44 +112,41 @@ def partial_reason(data: ReportData) -> str:
     return "The run did not finish normally; it shows what was measured until it stopped."
 
 
-def distribution_charts(data: ReportData, colors: dict[str, str]) -> list[Chart]:
+def distribution_charts(data: ReportData, colors: dict[str, str], service: bool) -> list[Chart]:
+    """One percentile plot per metric; TTFT and E2E get the service curve dashed when it
+    differs from the main one."""
     charts = []
     for metric in METRICS:
         curves = {m: percentile_curve(data.history(m, metric).total) for m in data.models}
+        raw = SERVICE_OF.get(metric) if service else None
+        dashed = ({m: percentile_curve(data.history(m, raw).total) for m in data.models}
+                  if raw else None)  # fmt: skip
         charts.append(Chart(
             f"dist-{metric}", f"{metric}: {_TITLES.get(metric, metric)}",
-            plots.percentile_distribution(metric, curves, colors),
+            plots.percentile_distribution(metric, curves, colors, dashed),
             f"No {metric} values were recorded.",
+            "Dashed: service time, from the actual send." if dashed else "",
         ))  # fmt: skip
     return charts
 
 
-def over_time_charts(data: ReportData, colors: dict[str, str]) -> list[Chart]:
-    users = active_users(data.timeseries)
+def over_time_charts(data: ReportData, colors: dict[str, str], timeline: Timeline) -> list[Chart]:
+    users = burst.active_users(data.timeseries)
     charts = []
     for metric in OVER_TIME_METRICS:
         series = {m: interval_percentiles(data.history(m, metric).intervals) for m in data.models}
         charts.append(Chart(
             f"time-{metric}", f"{metric} over time",
-            plots.percentiles_over_time(metric, series, users, colors),
+            plots.percentiles_over_time(metric, series, users, colors, timeline),
             f"No {metric} intervals were recorded.",
         ))  # fmt: skip
     return charts
 
 
-def active_users(timeseries: pd.DataFrame) -> pd.DataFrame:
-    """Users per interval summed over models (each model row counts its own users)."""
-    frame = timeseries.dropna(subset=["start_s"])
-    if frame.empty:
-        return pd.DataFrame({"start_s": [], "users": []})
-    summed = frame.groupby("start_s", as_index=False)["users"].sum()
-    return summed.sort_values("start_s")
-
-
-def throughput_chart(data: ReportData, colors: dict[str, str]) -> Chart:
+def throughput_chart(data: ReportData, colors: dict[str, str], timeline: Timeline) -> Chart:
     return Chart(
         "throughput", "Throughput over time",
-        plots.throughput_over_time(data.timeseries, colors),
+        plots.throughput_over_time(data.timeseries, colors, timeline),
         "No requests were recorded in timeseries.csv.",
         "Per interval: requests / interval length, output tokens / interval length, "
         "failures / interval length.",

@@ -19,11 +19,12 @@ from hdrh.histogram import HdrHistogram
 
 from loadprofile import rundir
 from loadprofile.collector import new_histogram
+from loadprofile.generator_health import CPU_BOUND_PERCENT
 from loadprofile.hlog import Interval, read_hlog
 from loadprofile.summary import build_summary
 
 _US_PER_MS = 1000.0
-_TEXT_COLUMNS = ("model", "conversation_id", "request_id", "error_class", "error")
+_TEXT_COLUMNS = ("model", "conversation_id", "request_id", "error_class", "error", "bound")
 
 
 class ReportError(Exception):
@@ -36,6 +37,17 @@ class MetricHistory:
 
     intervals: list[Interval] = field(default_factory=list)
     total: HdrHistogram = field(default_factory=new_histogram)
+
+
+@dataclass(frozen=True)
+class BoundInterval:
+    """One interval the load generator itself judged too busy to trust (generator.csv)."""
+
+    start_s: float
+    end_s: float
+    reasons: str
+    cpu_percent: float | None = None
+    loop_lag_ms: float | None = None
 
 
 @dataclass
@@ -51,6 +63,22 @@ class ReportData:
     timeseries: pd.DataFrame
     generator: pd.DataFrame
     histograms: dict[str, dict[str, MetricHistory]]
+    bound: list[BoundInterval] = field(default_factory=list)
+
+    @property
+    def load(self) -> dict[str, Any]:
+        """The run's load settings (run.json's, else the summary's copy); {} if neither."""
+        load = self.run.get("load") or self.summary.get("load")
+        return load if isinstance(load, dict) else {}
+
+    @property
+    def phases(self) -> list[dict[str, Any]]:
+        """summary.json's phases (with per-model figures), else run.json's plain plan."""
+        for source in (self.summary, self.run):
+            found = source.get("phases")
+            if isinstance(found, list) and found:
+                return [p for p in found if isinstance(p, dict) and _is_phase(p)]
+        return []
 
     @property
     def partial(self) -> bool:
@@ -73,6 +101,8 @@ def load_report_data(run_dir: Path) -> ReportData:
     timeseries = read_table(run_dir / rundir.TIMESERIES, rundir.TIMESERIES_COLUMNS)
     known = model_order(run, summary, {}, requests, timeseries)
     histograms = load_histograms(run_dir, known)
+    generator = read_table(run_dir / rundir.GENERATOR, rundir.GENERATOR_COLUMNS)
+    has_bound = "bound" in csv_header(run_dir / rundir.GENERATOR)
     return ReportData(
         run_dir=run_dir,
         run=run,
@@ -81,9 +111,60 @@ def load_report_data(run_dir: Path) -> ReportData:
         models=model_order(run, summary, histograms, requests, timeseries),
         requests=requests,
         timeseries=timeseries,
-        generator=read_table(run_dir / rundir.GENERATOR, rundir.GENERATOR_COLUMNS),
+        generator=generator,
         histograms=histograms,
+        bound=generator_bound(
+            generator, has_bound, summary.get("generator") or run.get("generator")
+        ),
     )
+
+
+def _is_phase(entry: dict[str, Any]) -> bool:
+    return all(isinstance(entry.get(k), int | float) for k in ("start_s", "end_s"))
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names of a run-folder CSV ([] if missing): tells old folders from new."""
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        return fh.readline().strip().split(",")
+
+
+def generator_bound(
+    generator: pd.DataFrame, has_bound_column: bool, stats: Any = None
+) -> list[BoundInterval]:
+    """The seconds the generator itself marked as bound (its ``bound`` column, the run's own
+    verdict); folders from before that column fall back to CPU >= CPU_BOUND_PERCENT, and a
+    folder without generator.csv to summary.json's ``bound_intervals``."""
+    frame = generator.dropna(subset=["start_s"]).sort_values("start_s")
+    if frame.empty:
+        return _bound_from_summary(stats)
+    if has_bound_column:
+        hot = frame.loc[frame["bound"].fillna("").str.strip() != ""]
+        reasons = list(hot["bound"].str.strip())
+    else:
+        hot = frame.loc[frame["cpu_percent"] >= CPU_BOUND_PERCENT]
+        reasons = [f"CPU {cpu:.0f}%" for cpu in hot["cpu_percent"]]
+    ends = hot["end_s"].fillna(hot["start_s"] + 1.0)
+    return [
+        BoundInterval(float(a), float(b), why, _maybe(cpu), _maybe(lag))
+        for a, b, why, cpu, lag in zip(hot["start_s"], ends, reasons, hot["cpu_percent"],
+                                       hot["loop_lag_ms_max"], strict=True)
+    ]  # fmt: skip
+
+
+def _bound_from_summary(stats: Any) -> list[BoundInterval]:
+    spans = stats.get("bound_intervals") if isinstance(stats, dict) else None
+    out = []
+    for span in spans if isinstance(spans, list) else []:
+        if isinstance(span, list | tuple) and len(span) == 2:
+            out.append(BoundInterval(float(span[0]), float(span[1]), "(reason not recorded)"))
+    return out
+
+
+def _maybe(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and value == value else None
 
 
 def _read_dict(path: Path) -> dict[str, Any]:
@@ -219,7 +300,20 @@ def successful_requests(requests: pd.DataFrame) -> pd.DataFrame:
     return requests.loc[ok]
 
 
+def ttft_over_time(data: ReportData, model: str) -> pd.DataFrame:
+    """A model's TTFT p50/p95/p99 per interval (start_s, end_s, p50, p95, p99; NaN = no data):
+    from timeseries.csv, or from the interval logs for folders written before those columns."""
+    frame = data.timeseries.loc[data.timeseries["model"] == model].sort_values("start_s")
+    columns = {"ttft_p50_ms": "p50", "ttft_p95_ms": "p95", "ttft_p99_ms": "p99"}
+    if len(frame) and frame["ttft_p99_ms"].notna().any():
+        picked = frame.loc[:, ["start_s", "end_s", *columns]].rename(columns=columns)
+        return picked.reset_index(drop=True)
+    intervals = data.history(model, "ttft_ms").intervals
+    return interval_percentiles(intervals, (50.0, 95.0, 99.0))
+
+
 __all__ = [
+    "BoundInterval",
     "MetricHistory",
     "ReportData",
     "ReportError",
@@ -228,4 +322,5 @@ __all__ = [
     "percentile_curve",
     "read_table",
     "successful_requests",
+    "ttft_over_time",
 ]

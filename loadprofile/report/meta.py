@@ -1,4 +1,4 @@
-"""The words around the numbers: run header, environment, generator health, error samples.
+"""The words around the numbers: run header, load, environment, generator health, errors.
 
 run.json is written by the runner and may lack any key (an older version, a hard kill), so
 everything here reads with ``.get`` and turns whatever it finds into short display strings.
@@ -14,7 +14,12 @@ from typing import Any
 
 import pandas as pd
 
-from loadprofile.report.plots import SUSPECT_CPU_PERCENT
+from loadprofile.generator_health import (
+    CPU_BOUND_PERCENT,
+    LOOP_LAG_BOUND_MS,
+    START_DELAY_BOUND_MS,
+)
+from loadprofile.report.data import BoundInterval
 
 KeyValues = list[tuple[str, str]]
 _MAX_TEXT = 300
@@ -116,42 +121,79 @@ def warnings(run: Mapping[str, Any]) -> list[str]:
 
 @dataclass
 class GeneratorHealth:
-    """The load generator's own CPU: where it may have been the bottleneck, not the server."""
+    """The load generator's own health: where it, not the server, may have been the limit."""
 
     mean: float | None = None
     max: float | None = None
     samples: int = 0
+    loop_lag_max: float | None = None
+    late_starts: int | None = None
+    starts_without_free_user: int | None = None
     suspect: list[str] = field(default_factory=list)
     suspect_seconds: float = 0.0
+    bound: list[BoundInterval] = field(default_factory=list)
+    thresholds: KeyValues = field(default_factory=list)
 
 
-def generator_health(generator: pd.DataFrame, run: Mapping[str, Any]) -> GeneratorHealth:
-    """From generator.csv; falls back to run.json's summary when the samples are missing."""
-    frame = generator.dropna(subset=["start_s", "cpu_percent"]).sort_values("start_s")
-    if frame.empty:
-        stats = run.get("generator")
-        if not isinstance(stats, Mapping):
-            return GeneratorHealth()
-        return GeneratorHealth(
-            _num(stats.get("cpu_percent_mean")), _num(stats.get("cpu_percent_max"))
-        )
-    hot = frame.loc[frame["cpu_percent"] > SUSPECT_CPU_PERCENT]
-    ends = hot["end_s"].fillna(hot["start_s"])
-    spans = _merge_spans(list(zip(hot["start_s"], ends, strict=True)))
-    return GeneratorHealth(
-        mean=float(frame["cpu_percent"].mean()),
-        max=float(frame["cpu_percent"].max()),
-        samples=len(frame),
+def generator_health(
+    generator: pd.DataFrame, stats: Any, bound: list[BoundInterval]
+) -> GeneratorHealth:
+    """From generator.csv and the run's own bound verdict (``bound``); summary.json's
+    "generator" fills what the samples lack (or everything when they are missing)."""
+    stats = stats if isinstance(stats, Mapping) else {}
+    spans = merge_spans([(b.start_s, b.end_s) for b in bound])
+    health = GeneratorHealth(
+        mean=_num(stats.get("cpu_percent_mean")),
+        max=_num(stats.get("cpu_percent_max")),
+        loop_lag_max=_num(stats.get("loop_lag_ms_max")),
+        late_starts=_int(stats.get("late_starts")),
+        starts_without_free_user=_int(stats.get("starts_without_free_user")),
         suspect=[f"{a:g}–{b:g} s" for a, b in spans],
-        suspect_seconds=float(sum(b - a for a, b in spans)),
+        suspect_seconds=round(float(sum(b - a for a, b in spans)), 3),
+        bound=bound,
+        thresholds=_thresholds(stats.get("thresholds")),
     )
+    frame = generator.dropna(subset=["start_s", "cpu_percent"])
+    if frame.empty:
+        return health
+    lag = frame["loop_lag_ms_max"]
+    health.mean = float(frame["cpu_percent"].mean())
+    health.max = float(frame["cpu_percent"].max())
+    health.samples = len(frame)
+    health.loop_lag_max = float(lag.max()) if lag.notna().any() else health.loop_lag_max
+    return health
+
+
+def limits(stats: Any) -> tuple[float, float]:
+    """(CPU %, loop lag ms) past which the run marks a second bound: the run's own record,
+    else today's constants."""
+    found = stats.get("thresholds") if isinstance(stats, Mapping) else None
+    found = found if isinstance(found, Mapping) else {}
+    cpu, lag = _num(found.get("cpu_percent")), _num(found.get("loop_lag_ms"))
+    return cpu or CPU_BOUND_PERCENT, lag or LOOP_LAG_BOUND_MS
+
+
+def _thresholds(found: Any) -> KeyValues:
+    found = found if isinstance(found, Mapping) else {}
+    cpu = _num(found.get("cpu_percent")) or CPU_BOUND_PERCENT
+    lag = _num(found.get("loop_lag_ms")) or LOOP_LAG_BOUND_MS
+    delay = _num(found.get("start_delay_ms")) or START_DELAY_BOUND_MS
+    return [("CPU", f"≥ {cpu:g} % of one core"), ("event-loop lag", f"≥ {lag:g} ms"),
+            ("open loop: a request sent late", f"> {delay:g} ms after it was due")]  # fmt: skip
 
 
 def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return None
+    return float(value)
 
 
-def _merge_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def _int(value: Any) -> int | None:
+    number = _num(value)
+    return None if number is None else int(number)
+
+
+def merge_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Adjacent or overlapping [start, end] intervals joined into one."""
     merged: list[tuple[float, float]] = []
     for start, end in sorted(spans):

@@ -7,12 +7,13 @@ can render the expected text with the same functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadprofile.metrics import PERCENTILES
+from loadprofile.metrics import E2E, ITL, PERCENTILES, SERVICE_OF, TPOT, TTFT
 from loadprofile.results import ErrorClass
+from loadprofile.rundir import model_slug
 
 EMPTY = "–"
 ZERO = "·"
@@ -40,6 +41,14 @@ class Table:
     columns: list[str]
     rows: list[Row] = field(default_factory=list)
     note: str = ""
+    #: The model whose colour swatch heads each column ("" for none); default: the column.
+    column_models: list[str] | None = None
+
+    @property
+    def heads(self) -> list[tuple[str, str]]:
+        """(label, model for the swatch) per column."""
+        models = self.column_models if self.column_models is not None else self.columns
+        return list(zip(self.columns, models, strict=True))
 
 
 def fmt_ms(value: Any) -> str:
@@ -98,15 +107,37 @@ PERCENTILE_ROWS: tuple[tuple[str, str], ...] = (
 )
 
 
-def metric_table(metric: str, title: str, models: list[str], summary: Mapping[str, Any]) -> Table:
-    """Percentiles of one metric, in ms, one column per model; the lowest value highlighted."""
+SERVICE_SUFFIX = " · service"
+
+
+def metric_table(
+    metric: str,
+    title: str,
+    models: list[str],
+    summary: Mapping[str, Any],
+    with_service: bool = False,
+) -> Table:
+    """Percentiles of one metric, in ms, one column per model; the lowest value highlighted.
+
+    ``with_service``: TTFT and E2E also get each model's service-time column (from the
+    actual send) next to it; only the main columns compete for the highlight."""
     entries = [_model_entry(summary, m).get(metric) or {} for m in models]
-    rows = [
-        Row(label, _cells([e.get(key) for e in entries], fmt_ms, min))
-        for key, label in PERCENTILE_ROWS
-    ]
-    rows.append(Row("count", _cells([e.get("count") for e in entries], fmt_int, None)))
-    return Table(metric, f"{metric}: {title} (ms)", models, rows)
+    service = SERVICE_OF.get(metric) if with_service else None
+    extra = [_model_entry(summary, m).get(service) or {} for m in models] if service else []
+    rows = []
+    for key, label in [*PERCENTILE_ROWS, ("count", "count")]:
+        fmt, pick = (fmt_int, None) if key == "count" else (fmt_ms, min)
+        cells = _cells([e.get(key) for e in entries], fmt, pick)
+        if extra:
+            side = _cells([e.get(key) for e in extra], fmt, None)
+            cells = [c for pair in zip(cells, side, strict=True) for c in pair]
+        rows.append(Row(label, cells))
+    if not extra:
+        return Table(metric, f"{metric}: {title} (ms)", models, rows)
+    columns = [c for m in models for c in (m, m + SERVICE_SUFFIX)]
+    owners = [m for m in models for _ in range(2)]
+    note = "'· service': from the actual send; the plain column runs from the scheduled start."
+    return Table(metric, f"{metric}: {title} (ms)", columns, rows, note, owners)
 
 
 def _model_entry(summary: Mapping[str, Any], model: str) -> dict[str, Any]:
@@ -140,6 +171,12 @@ def overview_table(models: list[str], summary: Mapping[str, Any]) -> Table:
             "estimated token counts", [e.get("tokens_estimated_share") for e in entries], fmt_share
         ),
     ]
+    if any("good_requests" in e for e in entries):
+        rows += [
+            row("good requests", [e.get("good_requests") for e in entries], fmt_int),
+            row("good share", [good_share(e) for e in entries], fmt_share, max),
+            row("goodput/s", [e.get("goodput_per_s") for e in entries], fmt_rate, max),
+        ]
     if any(e.get("out_of_range_values") for e in entries):
         rows.append(row("values out of histogram range",
                         [e.get("out_of_range_values") for e in entries], fmt_int))  # fmt: skip
@@ -161,3 +198,56 @@ def error_classes(entries: list[dict[str, Any]]) -> list[str]:
     names = [str(c) for c in ErrorClass]
     extra = sorted({str(k) for e in entries for k in (e.get("errors") or {})} - set(names))
     return names + extra
+
+
+def good_share(entry: Mapping[str, Any]) -> float | None:
+    """Good requests (success within the per-request SLOs) as a share of all requests."""
+    good, requests = entry.get("good_requests"), entry.get("requests")
+    if not isinstance(good, int | float) or not isinstance(requests, int | float):
+        return None
+    return good / requests if requests else None
+
+
+def _p(entry: Mapping[str, Any], metric: str, key: str) -> Any:
+    found = entry.get(metric)
+    return found.get(key) if isinstance(found, Mapping) else None
+
+
+def phase_table(
+    model: str,
+    phases: Sequence[Mapping[str, Any]],
+    users: list[int | None],
+    with_service: bool = False,
+) -> Table:
+    """One model's figures per phase (columns): what each phase of the shape did to it.
+
+    ``users``: the model's users in each phase (see burst.phase_users); the figures come
+    from summary.json's "phases", the same numbers the gate reads."""
+    entries: list[Mapping[str, Any]] = [(p.get("models") or {}).get(model) or {} for p in phases]
+
+    def row(label: str, values: list[Any], fmt: Callable[[Any], str]) -> Row:
+        return Row(label, _cells(values, fmt, None))
+
+    rows = [
+        row("users", users, fmt_int),
+        row("requests", [e.get("requests") for e in entries], fmt_int),
+        row("requests/s", [e.get("requests_per_s") for e in entries], fmt_rate),
+        row("error rate", [e.get("error_rate") for e in entries], fmt_share),
+        row("good share", [good_share(e) for e in entries], fmt_share),
+        row("goodput/s", [e.get("goodput_per_s") for e in entries], fmt_rate),
+        row("TTFT p50 (ms)", [_p(e, TTFT, "p50") for e in entries], fmt_ms),
+        row("TTFT p99 (ms)", [_p(e, TTFT, "p99") for e in entries], fmt_ms),
+    ]
+    if with_service:
+        rows.append(row("TTFT p99 · service (ms)",
+                        [_p(e, SERVICE_OF[TTFT], "p99") for e in entries], fmt_ms))  # fmt: skip
+    rows += [
+        row("ITL p99 (ms)", [_p(e, ITL, "p99") for e in entries], fmt_ms),
+        row("TPOT p99 (ms)", [_p(e, TPOT, "p99") for e in entries], fmt_ms),
+        row("E2E p99 (ms)", [_p(e, E2E, "p99") for e in entries], fmt_ms),
+    ]
+    if with_service:
+        rows.append(row("E2E p99 · service (ms)",
+                        [_p(e, SERVICE_OF[E2E], "p99") for e in entries], fmt_ms))  # fmt: skip
+    names = [str(p.get("name", f"phase {i + 1}")) for i, p in enumerate(phases)]
+    return Table(f"phases-{model_slug(model)}", model, names, rows, column_models=[""] * len(names))

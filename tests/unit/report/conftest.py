@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_fixtures import BuiltReport, SyntheticRun, write_run
+from report_fixtures import (
+    BuiltReport,
+    SyntheticRun,
+    open_shape,
+    spike_shape,
+    step_shape,
+    write_run,
+)
 
 
 @pytest.fixture
@@ -26,6 +33,39 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltReport:
     run = write_run(tmp_path_factory.mktemp("built") / "run")
     path = build_report(run.run_dir)
     return BuiltReport(run, path, path.read_text(encoding="utf-8"))
+
+
+def _build(factory: pytest.TempPathFactory, name: str, **kwargs: Any) -> BuiltReport:
+    from loadprofile.report import build_report
+
+    run = write_run(factory.mktemp(name) / "run", **kwargs)
+    path = build_report(run.run_dir)
+    return BuiltReport(run, path, path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def built_spike(tmp_path_factory: pytest.TempPathFactory) -> BuiltReport:
+    """Two models, 2 -> 10 -> 2 users each; mock-small recovers, mock-large does not."""
+    return _build(tmp_path_factory, "spike", requests=1200, intervals=12, shape=spike_shape(),
+                  fail_rate=0.02)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def built_step(tmp_path_factory: pytest.TempPathFactory) -> BuiltReport:
+    """Steps of 2, 4, 8 users per model with a TTFT p99 SLO (max concurrency 4 and 2)."""
+    return _build(tmp_path_factory, "step", requests=900, intervals=9, shape=step_shape())
+
+
+@pytest.fixture(scope="module")
+def built_open(tmp_path_factory: pytest.TempPathFactory) -> BuiltReport:
+    """Open loop at 20/s, every send 30 ms late, three generator-bound seconds."""
+    return _build(tmp_path_factory, "open", requests=400, intervals=8, shape=open_shape(8))
+
+
+@pytest.fixture(scope="module")
+def built_old(tmp_path_factory: pytest.TempPathFactory) -> BuiltReport:
+    """A folder from before load shapes: none of the new keys or columns."""
+    return _build(tmp_path_factory, "old", requests=200, intervals=4, old_format=True)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from loadprofile.report.data import generator_bound
 from loadprofile.report.meta import fmt_duration, generator_health, show
 from loadprofile.report.tables import (
     fmt_int,
@@ -65,15 +66,38 @@ def test_overview_has_all_classes_plus_unknown_ones() -> None:
     assert [c.best for c in rows["error rate"].cells] == [False, True]
 
 
-def test_generator_health_merges_hot_seconds() -> None:
+def test_generator_health_merges_bound_seconds_and_keeps_reasons() -> None:
     import pandas as pd
 
     frame = pd.DataFrame(
         {"start_s": [0.0, 1.0, 2.0, 3.0, 4.0], "end_s": [1.0, 2.0, 3.0, 4.0, 5.0],
-         "users": [1] * 5, "cpu_percent": [50.0, 95.0, 97.0, 20.0, 91.0]}
+         "users": [1] * 5, "cpu_percent": [50.0, 95.0, 97.0, 20.0, 91.0],
+         "loop_lag_ms_max": [1.0, 2.0, 30.0, 1.0, 1.0],
+         "bound": ["", "CPU 95%", "CPU 97%; event-loop lag 30 ms", "", "CPU 91%"]}
     )  # fmt: skip
-    health = generator_health(frame, {})
+    bound = generator_bound(frame, True)
+    assert [b.reasons for b in bound] == ["CPU 95%", "CPU 97%; event-loop lag 30 ms", "CPU 91%"]
+    health = generator_health(frame, {}, bound)
     assert health.suspect == ["1–3 s", "4–5 s"] and health.suspect_seconds == 3.0
-    assert health.max == 97.0
-    empty = generator_health(frame.iloc[0:0], {"generator": {"cpu_percent_max": 71.0}})
+    assert health.max == 97.0 and health.loop_lag_max == 30.0
+    empty = generator_health(frame.iloc[0:0], {"cpu_percent_max": 71.0}, [])
     assert empty.max == 71.0 and empty.suspect == []
+
+
+def test_generator_bound_trusts_the_column_over_the_cpu() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"start_s": [0.0, 1.0], "end_s": [1.0, 2.0], "cpu_percent": [99.0, 10.0],
+         "loop_lag_ms_max": [1.0, 12.0], "bound": ["", "event-loop lag 12 ms"]}
+    )  # fmt: skip
+    assert [(b.start_s, b.reasons) for b in generator_bound(frame, True)] == [
+        (1.0, "event-loop lag 12 ms")
+    ]
+    # An old folder (no `bound` column): CPU >= 90 % is the verdict.
+    assert [(b.start_s, b.reasons) for b in generator_bound(frame, False)] == [(0.0, "CPU 99%")]
+    # No generator.csv at all: summary.json's bound_intervals.
+    stats = {"bound_intervals": [[4.0, 5.0]]}
+    assert [(b.start_s, b.end_s) for b in generator_bound(frame.iloc[0:0], True, stats)] == [
+        (4.0, 5.0)
+    ]
