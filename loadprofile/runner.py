@@ -197,6 +197,9 @@ def _drive_locust(session: RunSession, console: Console) -> dict[str, Any]:
         if session.in_flight and session.interrupted_by is None:
             console.info(f"run time over: letting {session.in_flight} request(s) in flight "
                          f"finish (at most {load.stop_timeout_s:g}s, --stop-timeout)")  # fmt: skip
+        # Drain before Locust's stop: its stop() walks the whole stack (inspect.stack, for a
+        # debug line), a pause that would land on the last streams' timestamps.
+        session.drain(load.stop_timeout_s)
         runner.quit()
         summary = session.finish()
     finally:

@@ -167,6 +167,9 @@ class ChatUser(User):
         max_tokens = turn.max_tokens if turn.max_tokens is not None else load.max_tokens
         body = chat_request(self.target.model, messages, max_tokens)
         result = RequestResult(self.target.name, conv.id, index + 1, 0.0, scheduled_ns=due_ns)
+        # Late or not is judged before connecting: opening a connection is the server's
+        # latency as a new user feels it (connect_ms), not the generator falling behind.
+        begin_ns = time.perf_counter_ns()
         # One timer per request bounds it (the client's sockets have no read timeouts).
         expired = TransportError(ErrorClass.TIMEOUT, f"no complete answer in {load.timeout_s:g}s")
         self.session.begin(result)
@@ -189,7 +192,7 @@ class ChatUser(User):
         finally:
             recorded_by_stop = not self.session.end(result)
         if due_ns:
-            self.session.note_start(delay_ms=result.start_delay_ms,
+            self.session.note_start(delay_ms=(begin_ns - due_ns) / 1e6,
                                     no_free_user=self._no_free_user)  # fmt: skip
         if not recorded_by_stop:
             self.session.record(result)

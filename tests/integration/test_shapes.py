@@ -212,7 +212,9 @@ def test_gamma_arrivals_have_the_configured_variance(
     records = get_json(mock.url + "/mock/requests")
     # The load's requests (the preflight's "Say OK." probe is not an arrival).
     received = sorted(r["received_ns"] / 1e9 for r in records if r["max_tokens"] != 1)
-    schedule = ArrivalSchedule(40.0, "gamma", 0.25, target_seed(3, "fixed"), 0, 5.0)
+    warmup_s = json.loads((out / "run.json").read_text())["arrivals_start_s"]
+    assert warmup_s == 0.4  # 400 pool users (10 x the rate) spawned at 1000/s
+    schedule = ArrivalSchedule(40.0, "gamma", 0.25, target_seed(3, "fixed"), 0, 5.0 - warmup_s)
     due = []
     while (t := schedule.take()) is not None:
         due.append(t / 1e9)
@@ -263,7 +265,7 @@ def test_open_loop_with_too_few_users_loses_no_arrival(
     assert done.returncode == 0, done.stderr
     summary = _summary(out)
     generator, model = summary["generator"], summary["models"]["fixed"]
-    due = ArrivalSchedule(20.0, "constant", 1.0, target_seed(0, "fixed"), 0, 3.0)
+    due = ArrivalSchedule(20.0, "constant", 1.0, target_seed(0, "fixed"), 0, 3.0 - 0.002)
     scheduled = sum(1 for _ in iter(due.take, None))
     assert model["requests"] + generator["arrivals_not_sent"] == scheduled == 59
     assert generator["arrivals_not_sent"] > 0 and generator["starts_without_free_user"] > 0
