@@ -8,7 +8,7 @@ The live session and a rebuild from the files both come through here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import median_high
 from typing import Any
 
@@ -151,15 +151,32 @@ def phases_from_json(raw: Any) -> list[Phase]:
         return []
 
 
+def clip_phases(phases: Sequence[Phase], load_end_s: float | None) -> list[Phase]:
+    """The phases as the load really ran: a run stopped early ends its phase there (and has
+    none after), a run that went on (plain Locust without -t) extends its last phase, so
+    per-phase rates divide by the time the phase really had. Indices stay the plan's."""
+    if load_end_s is None:
+        return list(phases)
+    out: list[Phase] = []
+    for i, phase in enumerate(phases):
+        if i and phase.start_s >= load_end_s:
+            break
+        last = i == len(phases) - 1
+        out.append(replace(phase, end_s=load_end_s if last else min(phase.end_s, load_end_s)))
+    return out
+
+
 def summary_extras(
     load: dict[str, Any],
     phases: Sequence[Phase],
     totals: dict[int, dict[str, ModelTotals]],
     series: Sequence[SeriesPoint],
     models: Sequence[str],
+    load_end_s: float | None = None,
 ) -> dict[str, Any]:
     """The top-level summary.json keys about the run's timeline: "phases", and "recovery_s"
     for a spike or "max_concurrency_within_slo" for a step run with --slo-ttft-p99-ms."""
+    phases = clip_phases(phases, load_end_s)
     if not phases:
         return {}
     entries = phase_summaries(phases, totals, series, models)

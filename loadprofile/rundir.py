@@ -330,6 +330,7 @@ def rebuild_summary(run_dir: Path) -> dict[str, Any]:
         load_phase_totals(run_dir, phases, series),
         series,
         sorted(totals),
+        run.get("load_duration_s") or duration,
     )
     return build_summary(
         run_id=run.get("run_id", run_dir.name),

@@ -19,15 +19,15 @@ from typing import Any
 
 import gevent
 
-from loadprofile.arrivals import ArrivalSchedule, target_seed
 from loadprofile.collector import Collector, ModelTotals, RecentWindow, RequestSlo
 from loadprofile.config import RunConfig, Target
 from loadprofile.dataset import Conversation
-from loadprofile.generator_health import START_DELAY_BOUND_MS, GeneratorSample, health_summary
+from loadprofile.generator_health import GeneratorSample, health_summary
 from loadprofile.http.client import HttpClient
 from loadprofile.loadplan import LoadPlan, build_plan
 from loadprofile.loop_lag import LoopLagProbe
 from loadprofile.metrics import TTFT
+from loadprofile.open_loop import OpenLoop
 from loadprofile.phases import SeriesPoint, phase_index, summary_extras
 from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.rundir import RUN, SUMMARY, RunWriter, write_json
@@ -127,12 +127,7 @@ class RunSession:
         self.series: list[SeriesPoint] = []
         self.recent = RecentWindow(TTFT)
         self._lag = LoopLagProbe()
-        self._late_starts = 0
-        self._starts_without_free_user = 0
-        self.arrivals_not_sent = 0
-        self._schedules: dict[str, ArrivalSchedule] = {}
-        self._turn_cursor: Counter[str] = Counter()
-        self._turns = [(conv, i) for conv in conversations for i in range(len(conv.turns))]
+        self.arrivals = OpenLoop(config.load, config.targets, conversations)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -142,7 +137,8 @@ class RunSession:
         self.start_unix = time.time()
         self.start_ns = time.perf_counter_ns()
         self.collector = self._new_collector()
-        self._schedules = self._new_schedules()
+        if self.config.load.open_loop:
+            self.meta["arrivals_start_s"] = round(self.arrivals.start(self.start_ns), 3)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.writer = RunWriter(self.run_dir, self.start_unix)
         self.meta["started_at"] = utc_iso(self.start_unix)
@@ -161,24 +157,6 @@ class RunSession:
             pace_us=round((load.pace_s or 0.0) * 1e6),
             phase_of=lambda t_s: phase_index(self.plan.phases, t_s),
         )  # fmt: skip
-
-    def _new_schedules(self) -> dict[str, ArrivalSchedule]:
-        """Open loop: one arrival schedule per target, its rate the target's weight share."""
-        load = self.config.load
-        if load.rate is None:
-            return {}
-        # Arrivals begin once the pool has spawned: a due time with no user yet would be a
-        # late start of our own making (Locust spawns users gradually, at -r per second).
-        warmup_s = min(load.users / load.spawn_rate, load.run_time_s / 4)
-        self.meta["arrivals_start_s"] = round(warmup_s, 3)
-        start_ns = self.start_ns + round(warmup_s * 1e9)
-        total = sum(t.weight for t in self.config.targets)
-        return {
-            t.name: ArrivalSchedule(load.rate * t.weight / total, load.arrival, load.gamma_shape,
-                                    target_seed(load.seed, t.name), start_ns,
-                                    load.run_time_s - warmup_s)
-            for t in self.config.targets
-        }  # fmt: skip
 
     def drain(self, timeout_s: float) -> int:
         """Stop starting requests and wait for the ones in flight; those still running
@@ -254,9 +232,9 @@ class RunSession:
         load = self.meta.get("load", {})
         models = sorted(self.collector.totals)
         extras = summary_extras(load, self.plan.phases, self.collector.phase_totals, self.series,
-                                models)  # fmt: skip
-        self._count_unsent_arrivals()
-        extras["generator"] = health_summary(self.generator_samples, self.arrivals_not_sent)
+                                models, load_duration)  # fmt: skip
+        self.arrivals.count_unsent(self.load_end_ns)
+        extras["generator"] = health_summary(self.generator_samples, self.arrivals.not_sent)
         self.summary = build_summary(
             run_id=self.meta["run_id"], started_at=self.meta["started_at"],
             duration_s=load_duration, target=self.meta.get("target", {}),
@@ -274,7 +252,7 @@ class RunSession:
             partial=partial, ended_at=utc_iso(now) if duration_s is not None else None,
             duration_s=round(duration_s, 3) if duration_s is not None else None,
             histograms=self.writer.histogram_files,
-            generator=health_summary(self.generator_samples, self.arrivals_not_sent),
+            generator=health_summary(self.generator_samples, self.arrivals.not_sent),
         )  # fmt: skip
         write_json(self.run_dir / RUN, self.meta)
 
@@ -296,8 +274,8 @@ class RunSession:
         """Replaying the dataset more than once flatters servers with a prefix cache."""
         size = len(self.conversations)
         passes = {name: round(n / size, 2) for name, n in self._next_conv.items()}
-        for name, turns in self._turn_cursor.items():  # open loop by requests walks turns
-            passes[name] = max(passes.get(name, 0.0), round(turns / len(self._turns), 2))
+        for name, n in self.arrivals.passes().items():  # open loop by requests walks turns
+            passes[name] = max(passes.get(name, 0.0), n)
         self.meta["dataset_passes"] = passes
         for name, n in passes.items():
             if n > 1:
@@ -305,37 +283,6 @@ class RunSession:
                     f"{name}: the dataset's {size} conversations were replayed {n:g} times; "
                     "a server with a prefix cache answers repeats faster"
                 )
-
-    def next_request(self, target: Target) -> tuple[Conversation, int]:
-        """Open loop by requests: the next (conversation, turn index), every turn its own
-        arrival with the recorded history; every target walks the turns in the same order."""
-        index = self._turn_cursor[target.name]
-        self._turn_cursor[target.name] += 1
-        return self._turns[index % len(self._turns)]
-
-    def take_arrival(self, target: Target) -> int | None:
-        """Open loop: the target's next due time (perf_counter ns), None after the run."""
-        return self._schedules[target.name].take()
-
-    def note_start(self, *, delay_ms: float, no_free_user: bool) -> None:
-        """Open loop: how late a request went out, and whether that was for want of a user."""
-        if no_free_user:
-            self._starts_without_free_user += 1
-        elif delay_ms > START_DELAY_BOUND_MS:
-            self._late_starts += 1
-
-    def note_unsent(self, due_ns: int) -> None:
-        """Open loop: an arrival due before the load ended that never went out (every user
-        was busy until the end): not a measurement, but never silently forgotten."""
-        if self.load_end_ns is None or due_ns < self.load_end_ns:
-            self.arrivals_not_sent += 1
-
-    def _count_unsent_arrivals(self) -> None:
-        """Arrivals still in the schedules but due before the load ended were never sent."""
-        end_ns = self.load_end_ns or time.perf_counter_ns()
-        for schedule in self._schedules.values():
-            while (due := schedule.take()) is not None and due < end_ns:
-                self.arrivals_not_sent += 1
 
     def next_conversation(self, target: Target) -> Conversation:
         """Every target walks the dataset in the same order, so all see the same prompts."""
@@ -387,11 +334,9 @@ class RunSession:
         self._cpu_mark = (wall, cpu)
         percent = 100.0 * (cpu - last_cpu) / (wall - last_wall) if wall > last_wall else 0.0
         lag_max, lag_mean = self._lag.take()
-        sample = GeneratorSample(start_s, end_s, users, percent, lag_max, lag_mean,
-                                 self._late_starts, self._starts_without_free_user,
-                                 draining=self.stopping)  # fmt: skip
-        self._late_starts = self._starts_without_free_user = 0
-        return sample
+        late, no_free_user = self.arrivals.take_interval_counts()
+        return GeneratorSample(start_s, end_s, users, percent, lag_max, lag_mean, late,
+                               no_free_user, draining=self.stopping)  # fmt: skip
 
     @property
     def last_generator_sample(self) -> GeneratorSample | None:

@@ -118,7 +118,7 @@ class ChatUser(User):
 
     def _await_arrival(self) -> int | None:
         """Sleep until the next due time; None when the schedule (the run) is over."""
-        due_ns = self.session.take_arrival(self.target)
+        due_ns = self.session.arrivals.take(self.target)
         if due_ns is None:
             # Every arrival of the run has a user: stay in the pool (idle) until the stop,
             # so the user count keeps meaning the pool's size.
@@ -127,14 +127,14 @@ class ChatUser(User):
         self._no_free_user = time.perf_counter_ns() > due_ns + _LATE_NS
         gevent.sleep(max(0.0, (due_ns - time.perf_counter_ns()) / 1e9))
         if self.session.stopping:
-            self.session.note_unsent(due_ns)
+            self.session.arrivals.note_unsent(due_ns, self.session.load_end_ns)
             return None
         return due_ns
 
     def _arrival_of_request(self) -> None:
         due_ns = self._await_arrival()
         if due_ns is not None:
-            conv, index = self.session.next_request(self.target)
+            conv, index = self.session.arrivals.next_turn(self.target)
             self._send_turn(conv, index, None, due_ns)
 
     def _arrival_of_conversation(self) -> None:
@@ -192,7 +192,7 @@ class ChatUser(User):
         finally:
             recorded_by_stop = not self.session.end(result)
         if due_ns:
-            self.session.note_start(delay_ms=(begin_ns - due_ns) / 1e6,
+            self.session.arrivals.note_start(delay_ms=(begin_ns - due_ns) / 1e6,
                                     no_free_user=self._no_free_user)  # fmt: skip
         if not recorded_by_stop:
             self.session.record(result)

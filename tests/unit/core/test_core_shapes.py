@@ -258,3 +258,41 @@ def test_generator_bound_intervals_and_warnings() -> None:
     assert summary["cpu_percent_max"] == 99.0
     assert health_summary([], 3) == {"bound_seconds": 0.0, "bound_intervals": [],
                                      "arrivals_not_sent": 3}  # fmt: skip
+
+
+def test_open_loop_accounts_for_every_arrival() -> None:
+    from loadprofile.config import Target
+    from loadprofile.dataset import Conversation, Turn
+    from loadprofile.open_loop import OpenLoop, pool_warmup_s
+
+    load = resolve(CliValues(rate=10, arrival="constant", users=5, spawn_rate=10,
+                             run_time="10s")).load  # fmt: skip
+    assert pool_warmup_s(load) == 0.5
+    assert pool_warmup_s(resolve(CliValues(rate=10, users=500, spawn_rate=1)).load) == 7.5
+    conv = Conversation("c", None, (Turn("a", "x"), Turn("b", "y")))
+    targets = (Target("m", "m", weight=3), Target("n", "n", weight=1))
+    loop = OpenLoop(load, targets, [conv])
+    assert loop.start(0) == 0.5
+    m_due = [loop.take(targets[0]) for _ in range(3)]
+    assert m_due == [pytest.approx(5e8 + k * 1e9 / 7.5, abs=2) for k in (1, 2, 3)]  # 7.5/s
+    assert [loop.next_turn(targets[1])[1] for _ in range(3)] == [0, 1, 0]
+    assert loop.passes() == {"n": 1.5}
+    loop.note_start(delay_ms=2.0, no_free_user=False)
+    loop.note_start(delay_ms=50.0, no_free_user=False)
+    loop.note_start(delay_ms=50.0, no_free_user=True)
+    assert loop.take_interval_counts() == (1, 1) and loop.take_interval_counts() == (0, 0)
+    loop.note_unsent(9_000_000_000, load_end_ns=8_000_000_000)  # due after the end: not owed
+    loop.note_unsent(7_000_000_000, load_end_ns=8_000_000_000)
+    # m: 7.5/s, 3 taken, due < 8 s: k <= 56 -> 53 left; n: 2.5/s due < 8 s: 18
+    assert loop.count_unsent(8_000_000_000) == 1 + 53 + 18
+
+
+def test_phases_are_clipped_to_the_load_that_ran() -> None:
+    from loadprofile.phases import clip_phases
+
+    plan = (Phase("before", 0, 4, 2), Phase("burst", 4, 8, 20), Phase("after", 8, 16, 2))
+    assert [(p.name, p.end_s) for p in clip_phases(plan, 5.5)] == [("before", 4), ("burst", 5.5)]
+    assert [p.end_s for p in clip_phases(plan, 16.02)] == [4, 8, 16.02]
+    assert clip_phases(plan, None) == list(plan)
+    steady = (Phase("steady", 0, 30, 5),)
+    assert clip_phases(steady, 95.0) == [Phase("steady", 0, 95.0, 5)]  # plain Locust, no -t
