@@ -1,13 +1,12 @@
 """The open-loop side of a run: arrival schedules per target and what became of each arrival.
 
-Pure core (clock reads aside). Users take due times from here; every arrival ends up sent
-on time, sent late (a user was free but the generator fell behind, or no user was free), or
-never sent before the load ended: each counted, none forgotten.
+Pure core. ``dispatch`` hands the due times to users; every arrival ends up sent on time,
+sent late (a user was free but the generator fell behind, or no user was free), or never
+sent before the load ended: each counted here, none forgotten.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 from loadprofile.arrivals import ArrivalSchedule, target_seed
@@ -51,10 +50,6 @@ class OpenLoop:
         }  # fmt: skip
         return warmup_s
 
-    def take(self, target: Target) -> int | None:
-        """The target's next due time (perf_counter ns), None after the run."""
-        return self.schedules[target.name].take()
-
     def next_turn(self, target: Target) -> tuple[Conversation, int]:
         """By requests: the next (conversation, turn index), each turn its own arrival with
         its recorded history; every target walks the turns in the same order."""
@@ -84,11 +79,3 @@ class OpenLoop:
         before the end (every user was busy until then)."""
         if load_end_ns is None or due_ns < load_end_ns:
             self.not_sent += 1
-
-    def count_unsent(self, load_end_ns: int | None) -> int:
-        """Add the arrivals still in the schedules but due before the end; the total."""
-        end_ns = load_end_ns or time.perf_counter_ns()
-        for schedule in self.schedules.values():
-            while (due := schedule.take()) is not None and due < end_ns:
-                self.not_sent += 1
-        return self.not_sent

@@ -22,6 +22,7 @@ import gevent
 from loadprofile.collector import Collector, ModelTotals, RecentWindow, RequestSlo
 from loadprofile.config import RunConfig, Target
 from loadprofile.dataset import Conversation
+from loadprofile.dispatch import ArrivalDispatcher
 from loadprofile.generator_health import GeneratorSample, health_summary
 from loadprofile.http.client import HttpClient
 from loadprofile.loadplan import LoadPlan, build_plan
@@ -128,6 +129,7 @@ class RunSession:
         self.recent = RecentWindow(TTFT)
         self._lag = LoopLagProbe()
         self.arrivals = OpenLoop(config.load, config.targets, conversations)
+        self.dispatchers: dict[str, ArrivalDispatcher] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -139,6 +141,10 @@ class RunSession:
         self.collector = self._new_collector()
         if self.config.load.open_loop:
             self.meta["arrivals_start_s"] = round(self.arrivals.start(self.start_ns), 3)
+            self.dispatchers = {name: ArrivalDispatcher(schedule)
+                                for name, schedule in self.arrivals.schedules.items()}
+            for dispatcher in self.dispatchers.values():
+                dispatcher.start()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.writer = RunWriter(self.run_dir, self.start_unix)
         self.meta["started_at"] = utc_iso(self.start_unix)
@@ -165,6 +171,8 @@ class RunSession:
         if not self.stopping:
             self.stopping = True
             self.load_end_ns = time.perf_counter_ns()
+            for dispatcher in self.dispatchers.values():
+                dispatcher.stop()
         if self.interrupted_by is not None:
             timeout_s = min(timeout_s, 5.0)  # interrupted: the user wants out soon
         deadline = time.monotonic() + timeout_s
@@ -233,7 +241,10 @@ class RunSession:
         models = sorted(self.collector.totals)
         extras = summary_extras(load, self.plan.phases, self.collector.phase_totals, self.series,
                                 models, load_duration)  # fmt: skip
-        self.arrivals.count_unsent(self.load_end_ns)
+        end_ns = self.load_end_ns or time.perf_counter_ns()
+        for dispatcher in self.dispatchers.values():
+            dispatcher.stop()
+            self.arrivals.not_sent += dispatcher.unsent_before(end_ns)
         extras["generator"] = health_summary(self.generator_samples, self.arrivals.not_sent)
         self.summary = build_summary(
             run_id=self.meta["run_id"], started_at=self.meta["started_at"],

@@ -21,15 +21,12 @@ from loadprofile import locust_plugin  # noqa: F401  (registers the event hooks)
 from loadprofile.apis.openai_chat import chat_request
 from loadprofile.config import Target
 from loadprofile.dataset import Conversation, build_messages
-from loadprofile.generator_health import START_DELAY_BOUND_MS
 from loadprofile.http.client import HttpClient, TransportError
 from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.session import RunSession, active
 from loadprofile.streaming import send_chat
 
 log = logging.getLogger("loadprofile")
-#: Open loop: a user that takes a due time already this far past had no chance to be on time.
-_LATE_NS = round(START_DELAY_BOUND_MS * 1e6)
 
 
 def _think_s(user: ChatUser) -> float:
@@ -117,18 +114,17 @@ class ChatUser(User):
         self._live.append(result.content)
 
     def _await_arrival(self) -> int | None:
-        """Sleep until the next due time; None when the schedule (the run) is over."""
-        due_ns = self.session.arrivals.take(self.target)
+        """Wait until the dispatcher hands this user an arrival; None when the run stops."""
+        due_ns, waited = self.session.dispatchers[self.target.name].wait()
         if due_ns is None:
-            # Every arrival of the run has a user: stay in the pool (idle) until the stop,
-            # so the user count keeps meaning the pool's size.
+            # The schedule is over: stay in the pool (idle) until the stop, so the user
+            # count keeps meaning the pool's size.
             gevent.sleep(max(0.1, self.session.plan.run_time_s - self.session.elapsed_s))
             raise StopUser()
-        self._no_free_user = time.perf_counter_ns() > due_ns + _LATE_NS
-        gevent.sleep(max(0.0, (due_ns - time.perf_counter_ns()) / 1e9))
         if self.session.stopping:
             self.session.arrivals.note_unsent(due_ns, self.session.load_end_ns)
             return None
+        self._no_free_user = waited
         return due_ns
 
     def _arrival_of_request(self) -> None:

@@ -273,7 +273,7 @@ def test_open_loop_accounts_for_every_arrival() -> None:
     targets = (Target("m", "m", weight=3), Target("n", "n", weight=1))
     loop = OpenLoop(load, targets, [conv])
     assert loop.start(0) == 0.5
-    m_due = [loop.take(targets[0]) for _ in range(3)]
+    m_due = [loop.schedules["m"].take() for _ in range(3)]
     assert m_due == [pytest.approx(5e8 + k * 1e9 / 7.5, abs=2) for k in (1, 2, 3)]  # 7.5/s
     assert [loop.next_turn(targets[1])[1] for _ in range(3)] == [0, 1, 0]
     assert loop.passes() == {"n": 1.5}
@@ -283,8 +283,45 @@ def test_open_loop_accounts_for_every_arrival() -> None:
     assert loop.take_interval_counts() == (1, 1) and loop.take_interval_counts() == (0, 0)
     loop.note_unsent(9_000_000_000, load_end_ns=8_000_000_000)  # due after the end: not owed
     loop.note_unsent(7_000_000_000, load_end_ns=8_000_000_000)
-    # m: 7.5/s, 3 taken, due < 8 s: k <= 56 -> 53 left; n: 2.5/s due < 8 s: 18
-    assert loop.count_unsent(8_000_000_000) == 1 + 53 + 18
+    assert loop.not_sent == 1
+
+
+def test_dispatcher_wakes_the_last_idle_user_and_backlogs_the_rest() -> None:
+    import time
+
+    import gevent
+
+    from loadprofile.dispatch import ArrivalDispatcher
+
+    now = time.perf_counter_ns()
+    schedule = ArrivalSchedule(100.0, "constant", 1.0, 0, now, 0.055)  # due at 10..50 ms
+    dispatcher = ArrivalDispatcher(schedule)
+    got: list[tuple[str, int | None, bool]] = []
+
+    def user(name: str, busy_s: float) -> None:
+        while True:
+            due, waited = dispatcher.wait()
+            got.append((name, due, waited))
+            if due is None:
+                return
+            gevent.sleep(busy_s)
+
+    # "a" idles first, "b" last: b takes the first arrival (LIFO), a the second; both stay
+    # busy 25 ms, so the third (30 ms) finds nobody idle and waits in the backlog.
+    users = [gevent.spawn(user, "a", 0.025)]
+    gevent.sleep(0.001)
+    users.append(gevent.spawn(user, "b", 0.025))
+    gevent.sleep(0.001)
+    dispatcher.start()
+    gevent.joinall(users, timeout=2)
+    order = [(name, waited) for name, due, waited in got if due is not None]
+    assert order[:3] == [("b", False), ("a", False), ("b", True)]
+    assert len(order) == 5 and [g[0] for g in got if g[1] is None] != []
+    dues = [due for _, due, _ in got if due is not None]
+    assert dues == sorted(dues) and dues[0] == pytest.approx(now + 1e7, abs=2)
+    late = ArrivalDispatcher(ArrivalSchedule(100.0, "constant", 1.0, 0, 0, 0.055))
+    late.backlog.extend([10, 20])
+    assert late.unsent_before(35_000_000) == 2 + 3  # the backlog, and 10, 20, 30 ms unsent
 
 
 def test_phases_are_clipped_to_the_load_that_ran() -> None:
