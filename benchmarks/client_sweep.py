@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
@@ -76,38 +77,6 @@ THRESHOLDS_MS = (2.0, 5.0)
 
 
 # -- /proc sampling ------------------------------------------------------------------------
-def proc_cpu_ticks(pid: int) -> int | None:
-    """utime + stime of a process in clock ticks, or None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
-
-
-def run_delay_ns(pid: int) -> int | None:
-    """Time the process's main thread spent runnable but waiting for a CPU (schedstat)."""
-    try:
-        with open(f"/proc/{pid}/schedstat", encoding="ascii") as fh:
-            return int(fh.read().split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def core_ticks() -> dict[str, tuple[int, int]]:
-    """Per-core (busy, total) ticks from /proc/stat."""
-    out: dict[str, tuple[int, int]] = {}
-    with open("/proc/stat", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("cpu") and line[3].isdigit():
-                name, *vals = line.split()
-                nums = [int(v) for v in vals[:8]]
-                idle = nums[3] + nums[4]  # idle + iowait
-                out[name] = (sum(nums) - idle, sum(nums))
-    return out
-
-
 @dataclass
 class Sample:
     t_ns: int
@@ -142,19 +111,13 @@ class Sampler:
         out: dict[str, float | None] = {
             "gen_cpu": _pct(a.gen, b.gen, secs), "mock_cpu": _pct(a.mock, b.mock, secs),
             # ms per second spent waiting for a CPU: other load on the machine, not our code
-            "gen_runq_ms_per_s": _wait(a.gen_wait, b.gen_wait, secs),
-            "mock_runq_ms_per_s": _wait(a.mock_wait, b.mock_wait, secs),
+            "gen_runq_ms_per_s": wait_ms_per_s(a.gen_wait, b.gen_wait, secs),
+            "mock_runq_ms_per_s": wait_ms_per_s(a.mock_wait, b.mock_wait, secs),
         }  # fmt: skip
         for core, (busy1, total1) in b.cores.items():
             busy0, total0 = a.cores.get(core, (busy1, total1))
             out[f"{core}_busy"] = round(100.0 * (busy1 - busy0) / max(1, total1 - total0), 1)
         return out
-
-
-def _wait(t0: int | None, t1: int | None, secs: float) -> float | None:
-    if t0 is None or t1 is None or secs <= 0:
-        return None
-    return round((t1 - t0) / 1e6 / secs, 2)
 
 
 def _pct(t0: int | None, t1: int | None, secs: float) -> float | None:

@@ -53,6 +53,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s
+
+from loadprofile.load_options import OPEN_LOOP_POOL_LIMITS, OPEN_LOOP_POOL_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -75,37 +78,6 @@ NOISY_OTHER_PERCENT = 20.0
 
 
 # -- /proc sampling ------------------------------------------------------------------------
-def proc_cpu_ticks(pid: int) -> int | None:
-    """utime + stime of a process (all its threads) in clock ticks, or None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return int(fields[11]) + int(fields[12])
-
-
-def run_delay_ns(pid: int) -> int | None:
-    """Time the main thread was runnable but waiting for a CPU: other load on its core."""
-    try:
-        with open(f"/proc/{pid}/schedstat", encoding="ascii") as fh:
-            return int(fh.read().split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def core_busy_ticks() -> dict[str, tuple[int, int]]:
-    """Per-core (busy, total) ticks from /proc/stat."""
-    out: dict[str, tuple[int, int]] = {}
-    with open("/proc/stat", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("cpu") and line[3].isdigit():
-                name, *vals = line.split()
-                nums = [int(v) for v in vals[:8]]
-                out[name] = (sum(nums) - nums[3] - nums[4], sum(nums))
-    return out
-
-
 @dataclass
 class Sample:
     t_unix: float
@@ -127,7 +99,7 @@ class Sampler:
     def sample(self) -> None:
         self.samples.append(Sample(time.time(), proc_cpu_ticks(self.mock_pid),
                                    run_delay_ns(self.gen_pid), run_delay_ns(self.mock_pid),
-                                   core_busy_ticks()))  # fmt: skip
+                                   core_ticks()))  # fmt: skip
 
     def window(self, t0: float, t1: float, mock_core: str, gen_core: str) -> dict[str, Any]:
         """Mock CPU % (mean over the window, max over ~1 s slices), runq waits, core load."""
@@ -147,8 +119,8 @@ class Sampler:
         out: dict[str, Any] = {
             "mock_cpu_mean": round(100.0 * (b.mock - a.mock) / CLK_TCK / secs, 1),  # type: ignore[operator]
             "mock_cpu_max": round(max(slices), 1) if slices else None,
-            "gen_runq_ms_per_s": _per_s(a.gen_wait, b.gen_wait, secs),
-            "mock_runq_ms_per_s": _per_s(a.mock_wait, b.mock_wait, secs),
+            "gen_runq_ms_per_s": wait_ms_per_s(a.gen_wait, b.gen_wait, secs),
+            "mock_runq_ms_per_s": wait_ms_per_s(a.mock_wait, b.mock_wait, secs),
         }
         for core, key in ((f"cpu{mock_core}", "mock_core_busy"),
                           (f"cpu{gen_core}", "gen_core_busy")):
@@ -179,21 +151,15 @@ def wait_quiet(below: float, max_wait_s: float) -> dict[str, Any]:
     second, so that a level does not start in the middle of someone's test suite."""
     t0 = time.monotonic()
     while True:
-        a = core_busy_ticks()
+        a = core_ticks()
         time.sleep(1.0)
-        b = core_busy_ticks()
+        b = core_ticks()
         busy = {c: round(100.0 * (b[c][0] - a[c][0]) / max(1, b[c][1] - a[c][1]), 1)
                 for c in b if c in a}  # fmt: skip
         waited = time.monotonic() - t0
         if max(busy.values(), default=0.0) < below or waited >= max_wait_s:
             return {"cores_busy": busy, "waited_s": round(waited, 1),
                     "quiet": max(busy.values(), default=0.0) < below}
-
-
-def _per_s(v0: int | None, v1: int | None, secs: float) -> float | None:
-    if v0 is None or v1 is None or secs <= 0:
-        return None
-    return round((v1 - v0) / 1e6 / secs, 2)
 
 
 def wall_minus_monotonic_ns() -> int:
@@ -281,15 +247,15 @@ def stream_s(args: argparse.Namespace, tokens: int) -> float:
 
 
 def open_level(rate: int, args: argparse.Namespace) -> Level:
-    """Pool users: twice the streams in flight (+20), spawned at once. Each free pool user
-    takes the next due time, so every user (and its connection) is first used within
-    users / rate = ~2 stream durations; the steady window starts after that. A larger pool
-    (the CLI's 10 x rate) keeps opening connections for seconds, and a connect on the
-    sending path makes that request late: a warm-up effect, not the generator's limit."""
-    users = math.ceil(2 * rate * stream_s(args, args.open_tokens)) + 20
+    """The CLI's default pool (10 x rate, 20..1000 users), spawned at 1000/s; arrivals start
+    once it has spawned. The dispatcher hands each arrival to the most recently idle user,
+    so only as many users (and connections) as there are streams in flight get busy; the
+    steady window starts a second after the arrivals."""
+    low, high = OPEN_LOOP_POOL_LIMITS
+    users = max(low, min(high, math.ceil(rate * OPEN_LOOP_POOL_SECONDS)))
     spawn = max(1000, users)
     return Level("open", rate, users, spawn, OPEN_MODEL, args.open_time,
-                 round(max(args.warmup, users / rate + 0.1), 2))
+                 round(max(args.warmup, users / spawn + 1.0), 2))
 
 
 def closed_level(users: int, args: argparse.Namespace) -> Level:
