@@ -134,8 +134,9 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
 def _warn_about_generator(console: Any, generator: dict[str, Any]) -> None:
     """The end-of-run reminder when our own client, not the server, set the pace."""
     if generator.get("bound_seconds"):
-        console.warn(f"the load generator was the bottleneck for {generator['bound_seconds']:g}s "
-                     "(see generator.csv / the report): those seconds' latencies are suspect")
+        console.warn(f"the load generator was flagged for {generator['bound_seconds']:g}s (CPU, "
+                     "event-loop lag or late sends; see generator.csv / the report): those "
+                     "seconds' latencies are suspect")
     if generator.get("arrivals_not_sent"):
         console.warn(f"{generator['arrivals_not_sent']} arrival(s) due before the end were never "
                      "sent: every user was busy; raise -u")

@@ -46,13 +46,24 @@ class GeneratorSample:
         return reasons
 
 
+#: Below this CPU share a late event loop is the machine's doing, not our own work.
+_BUSY_ELSEWHERE_PERCENT = 50.0
+
+
+def _advice(sample: GeneratorSample) -> str:
+    if sample.cpu_percent < _BUSY_ELSEWHERE_PERCENT:
+        return (f"at {sample.cpu_percent:.0f}% CPU the generator itself was not busy: other "
+                "processes on this machine (a server on the same host?) delayed it")
+    return "the generator is the bottleneck: use fewer users, a lower rate or more processes"
+
+
 def health_warnings(sample: GeneratorSample) -> list[str]:
     """What the console says about one interval; empty when the generator kept up."""
     out = []
     span = f"{sample.start_s:.0f}-{sample.end_s:.0f}s"
     if sample.bound_reasons:
-        out.append(f"load generator is the bottleneck at {span} ({', '.join(sample.bound_reasons)})"
-                   ": measurements suspect; use fewer users/a lower rate or more processes")
+        out.append(f"load generator flagged at {span} ({', '.join(sample.bound_reasons)}): "
+                   f"measurements suspect; {_advice(sample)}")
     if sample.starts_without_free_user:
         out.append(f"{sample.starts_without_free_user} arrival(s) at {span} found every user "
                    "busy and went out late (timed from their due time); raise -u")
