@@ -25,7 +25,6 @@ Writes benchmarks/results/client_sweep-<date>.json and .txt (the printed tables)
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -43,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s
+from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s, watch
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
@@ -196,19 +195,9 @@ def run_generator(name: str, cfg: StepConfig, mock: Mock, work: Path, pin: list[
                             start_new_session=True)  # fmt: skip
     sampler = Sampler(proc.pid, mock.proc.pid)
     deadline = time.monotonic() + cfg.step_time_s + HARD_TIMEOUT_MARGIN_S
-    killed = False
     try:
-        while proc.poll() is None:
-            if time.monotonic() > deadline:
-                killed = True
-                break
-            sampler.sample()
-            time.sleep(0.25)
+        killed = watch(proc, deadline, sampler.sample, 0.25)
     finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # the group of the process we started
-            proc.wait(5)
         log.close()
     base: dict[str, Any] = {"generator": name, "streams": cfg.users, "exit_code": proc.returncode}
     if killed or not dump.exists():

@@ -34,7 +34,6 @@ Writes benchmarks/results/generator_capacity-<date>.json and .txt (the printed t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import json
 import math
@@ -53,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s
+from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s, watch
 
 from loadprofile.load_options import OPEN_LOOP_POOL_LIMITS, OPEN_LOOP_POOL_SECONDS
 
@@ -297,19 +296,7 @@ def run_level(level: Level, args: argparse.Namespace, mock: Mock, work: Path,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         sampler = Sampler(proc.pid, mock.proc.pid)
         deadline = t_start + level.run_time_s + STOP_TIMEOUT_S + HARD_TIMEOUT_MARGIN_S
-        killed = False
-        try:
-            while proc.poll() is None:
-                if time.monotonic() > deadline:
-                    killed = True
-                    break
-                sampler.sample()
-                time.sleep(0.2)
-        finally:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)  # the group of the run we started
-                proc.wait(5)
+        killed = watch(proc, deadline, sampler.sample, 0.2)
     base: dict[str, Any] = {"run": tag, "kind": level.kind, "level": level.value,
                             "users": level.users, "spawn_rate": level.spawn_rate,
                             "run_time_s": level.run_time_s, "warmup_s": level.warmup_s,

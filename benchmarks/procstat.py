@@ -6,6 +6,14 @@ whether either was starved, or other load on the machine took their core.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
 
 def proc_cpu_ticks(pid: int) -> int | None:
     """utime + stime of a process (all its threads) in clock ticks, or None once it is gone."""
@@ -45,3 +53,23 @@ def wait_ms_per_s(t0_ns: int | None, t1_ns: int | None, secs: float) -> float | 
     if t0_ns is None or t1_ns is None or secs <= 0:
         return None
     return round((t1_ns - t0_ns) / 1e6 / secs, 2)
+
+
+def watch(proc: subprocess.Popen[Any], deadline: float, sample: Callable[[], None],
+          every_s: float) -> bool:
+    """Sample while ``proc`` runs; past ``deadline`` (time.monotonic) kill its process
+    group (started with start_new_session). Returns whether it had to be killed."""
+    killed = False
+    try:
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                killed = True
+                break
+            sample()
+            time.sleep(every_s)
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the group of the run we started
+            proc.wait(5)
+    return killed
