@@ -10,18 +10,17 @@ Every failure leaves as a ``TransportError`` carrying its error class; nothing e
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 import socket
 import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from loadprofile import __version__
 from loadprofile.http.chunked import ChunkedDecoder, ChunkedError
+from loadprofile.http.connect import open_connection
 from loadprofile.results import ErrorClass
 
 _RECV = 65536
@@ -64,34 +63,6 @@ class Origin:
         host = f"[{self.host}]" if ":" in self.host else self.host
         default = 443 if self.scheme == "https" else 80
         return host if self.port == default else f"{host}:{self.port}"
-
-
-_ADDRESSES: dict[tuple[str, int], list[tuple[Any, ...]]] = {}
-
-
-def _addresses(host: str, port: int) -> list[tuple[Any, ...]]:
-    """getaddrinfo once per host and port for the whole run. Under gevent every lookup goes
-    through a thread pool (even for 127.0.0.1), and handing the GIL back and forth stalls the
-    event loop by up to the 5 ms switch interval, on every new connection."""
-    key = (host, port)
-    if key not in _ADDRESSES:
-        _ADDRESSES[key] = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    return _ADDRESSES[key]
-
-
-def _open_socket(host: str, port: int, timeout: float) -> socket.socket:
-    """socket.create_connection without the per-call lookup: try each address in turn."""
-    last: OSError | None = None
-    for family, kind, proto, _, address in _addresses(host, port):
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.settimeout(timeout)
-            sock.connect(address)
-            return sock
-        except OSError as exc:
-            sock.close()
-            last = exc
-    raise last or OSError(f"no address for {host}")
 
 
 class Response:
@@ -310,11 +281,8 @@ class HttpClient:
     def _connect(self, deadline_ns: int) -> socket.socket:
         timeout = max(0.001, (deadline_ns - time.perf_counter_ns()) / 1e9)
         try:
-            sock = _open_socket(self.origin.host, self.origin.port, timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.origin.scheme == "https":
-                ctx = self._ssl or _default_ssl_context()
-                sock = ctx.wrap_socket(sock, server_hostname=self.origin.host)
+            sock = open_connection(self.origin.host, self.origin.port, timeout, self._ssl,
+                                   tls=self.origin.scheme == "https")  # fmt: skip
         except TimeoutError:
             raise TransportError(
                 ErrorClass.TIMEOUT, f"connect to {self.origin.host_header} timed out"
@@ -354,13 +322,6 @@ class HttpClient:
         response.sent_ns = sent_ns
         response.connect_ms = connect_ms
         return response
-
-
-@functools.cache
-def _default_ssl_context() -> ssl.SSLContext:
-    """One context for all connections: building one costs ~17 ms of CPU, which would
-    stall every other stream's timing on each new connection."""
-    return ssl.create_default_context()
 
 
 def _recv(sock: socket.socket, deadline_ns: int) -> tuple[bytes, int]:
