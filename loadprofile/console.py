@@ -41,6 +41,11 @@ class Console:
         self._end_live()
         print(f"loadprofile: error: {text}", file=self.err, flush=True)
 
+    def progress_due(self, elapsed_s: float) -> bool:
+        """Whether ``progress`` would print now: its figures cost a merge of histograms on the
+        event loop that times every stream, so callers compute them only when due."""
+        return self.tty or elapsed_s - self._last_plain >= self.plain_every_s
+
     def progress(self, elapsed_s: float, total_s: float, users: int, rps: float,
                  p99_ttft: dict[str, float | None]) -> None:
         models = "  ".join(f"{m} p99 TTFT {_ms(v)} ms" for m, v in p99_ttft.items())
@@ -50,7 +55,7 @@ class Console:
             self.out.write("\r\x1b[2K" + line)
             self.out.flush()
             self._live = True
-        elif elapsed_s - self._last_plain >= self.plain_every_s:
+        elif self.progress_due(elapsed_s):
             self._last_plain = elapsed_s
             print(line, file=self.out, flush=True)
 

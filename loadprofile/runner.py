@@ -159,6 +159,8 @@ def _progress(console: Console) -> Any:
             for text in health_warnings(sample):
                 console.warn(text)
                 last_warned[0] = elapsed_s
+        if not console.progress_due(elapsed_s):
+            return
         p99 = {t.name: session.recent.percentile_ms(t.name, 99.0) for t in session.config.targets}
         console.progress(elapsed_s, session.config.load.run_time_s, sum(session.users.values()),
                          session.recent.requests_per_s(), p99)  # fmt: skip

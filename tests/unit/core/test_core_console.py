@@ -130,3 +130,15 @@ def test_summary_table_with_no_models() -> None:
     console, out, _ = _console(tty=False)
     console.summary_table({"models": {}})
     assert len(out.getvalue().splitlines()) == 2
+
+
+def test_progress_is_due_only_when_it_would_print() -> None:
+    import io
+
+    from loadprofile.console import Console
+
+    plain = Console(out=io.StringIO(), err=io.StringIO(), tty=False, plain_every_s=10.0)
+    assert plain.progress_due(0.0)
+    plain.progress(0.0, 30.0, 5, 1.0, {"m": 50.0})
+    assert not plain.progress_due(5.0) and plain.progress_due(10.0)
+    assert Console(out=io.StringIO(), err=io.StringIO(), tty=True).progress_due(0.5)
