@@ -35,14 +35,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s, watch
+from procstat import (
+    core_ticks,
+    mock_call,
+    proc_cpu_ticks,
+    run_delay_ns,
+    stop_process,
+    wait_ms_per_s,
+    watch,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
@@ -148,18 +155,10 @@ class Mock:
         return line[len(READY_PREFIX):].split()[0]
 
     def call(self, method: str, path: str, timeout_s: float = 60.0) -> Any:
-        req = urllib.request.Request(self.url + path, method=method)
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            return json.loads(resp.read())
+        return mock_call(self.url, method, path, timeout_s)
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self._log.close()
 
 

@@ -45,14 +45,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s, watch
+from procstat import (
+    core_ticks,
+    mock_call,
+    proc_cpu_ticks,
+    run_delay_ns,
+    stop_process,
+    wait_ms_per_s,
+    watch,
+)
 
 from loadprofile.load_options import OPEN_LOOP_POOL_LIMITS, OPEN_LOOP_POOL_SECONDS
 
@@ -198,20 +205,10 @@ class Mock:
         raise SystemExit(f"generator_capacity: the mock did not start; see {self.log}")
 
     def call(self, method: str, path: str, timeout_s: float = 120.0) -> Any:
-        """The mock's control API: ``DELETE``/``GET /mock/requests`` (its per-request record:
-        when it received each request and wrote each chunk, perf_counter_ns)."""
-        req = urllib.request.Request(self.url + path, method=method)
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            return json.loads(resp.read())
+        return mock_call(self.url, method, path, timeout_s)
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 def write_profiles(path: Path, args: argparse.Namespace) -> None:

@@ -1,4 +1,5 @@
-"""What /proc says about a process and the cores: CPU ticks, run-queue waits, core load.
+"""What /proc says about a process and the cores (CPU ticks, run-queue waits, core load),
+and the few process chores the benchmarks share (watch, stop, the mock's control API).
 
 Shared by the benchmarks that pin a mock and a generator to different cores and must know
 whether either was starved, or other load on the machine took their core.
@@ -7,10 +8,12 @@ whether either was starved, or other load on the machine took their core.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -73,3 +76,21 @@ def watch(proc: subprocess.Popen[Any], deadline: float, sample: Callable[[], Non
                 os.killpg(proc.pid, signal.SIGKILL)  # the group of the run we started
             proc.wait(5)
     return killed
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM, then SIGKILL if it has not gone within 5 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def mock_call(url: str, method: str, path: str, timeout_s: float) -> Any:
+    """The mock's control API (``/mock/requests``, ``/mock/stats``), JSON in and out."""
+    req = urllib.request.Request(url + path, method=method)
+    with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+        return json.loads(resp.read())
