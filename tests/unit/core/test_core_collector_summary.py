@@ -138,6 +138,12 @@ def test_counts_failures_and_errors_add_up(recorded: Recorded) -> None:
         assert hists["itl_ms"].get_total_count() == sum(len(r.itl_ms) for r in ok)
 
 
+def _bare_summary(collector: Collector, duration_s: float, partial: bool = False
+                  ) -> dict[str, Any]:  # fmt: skip
+    return build_summary(run_id="r", started_at="", duration_s=duration_s, target={}, load={},
+                         models=collector.totals, partial=partial)
+
+
 def test_failed_results_stay_out_of_histograms() -> None:
     collector = Collector(0)
     for cls in ErrorClass:
@@ -149,15 +155,7 @@ def test_failed_results_stay_out_of_histograms() -> None:
     assert totals.counts.requests == totals.counts.failures == len(ErrorClass) + 1
     assert totals.counts.errors["http_429"] == 2
     assert totals.counts.output_tokens == 0
-    summary = build_summary(
-        run_id="r",
-        started_at="",
-        duration_s=1.0,
-        target={},
-        load={},
-        models=collector.totals,
-        partial=False,
-    )
+    summary = _bare_summary(collector, 1.0)
     entry = summary["models"]["m"]
     assert entry["error_rate"] == 1.0
     assert entry["ttft_ms"]["p99"] is None and entry["ttft_ms"]["count"] == 0
@@ -192,15 +190,7 @@ def test_out_of_range_values_are_counted(huge_ms: float) -> None:
     assert hists["itl_ms"].get_total_count() == 2
     assert hists["e2e_ms"].get_total_count() == 1
     assert hists["tpot_ms"].get_total_count() == 2
-    summary = build_summary(
-        run_id="r",
-        started_at="",
-        duration_s=1.0,
-        target={},
-        load={},
-        models=collector.totals,
-        partial=False,
-    )
+    summary = _bare_summary(collector, 1.0)
     assert summary["models"]["m"]["out_of_range_values"] == 3
 
 
@@ -397,15 +387,7 @@ def test_build_summary_zero_duration_and_no_requests() -> None:
     collector = Collector(0)
     collector.record(_ok())
     collector.roll(1)
-    summary = build_summary(
-        run_id="r",
-        started_at="",
-        duration_s=0.0,
-        target={},
-        load={},
-        models=collector.totals,
-        partial=True,
-    )
+    summary = _bare_summary(collector, 0.0, partial=True)
     entry = summary["models"]["m"]
     assert entry["requests_per_s"] == 0.0 and entry["output_tokens_per_s"] == 0.0
     assert summary["partial"] is True
