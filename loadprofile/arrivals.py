@@ -40,6 +40,8 @@ class ArrivalSchedule:
     seed: int
     start_ns: int
     duration_s: float
+    stride: int = 1  # a worker of n takes every n-th due time ...
+    offset: int = 0  # ... starting with this one: together they send the whole schedule
     _next_ns: float = field(init=False)
     _gap: Callable[[], float] = field(init=False, repr=False)
     taken: int = 0
@@ -49,6 +51,8 @@ class ArrivalSchedule:
         self._gap = gap_sampler(self.rate, self.kind, self.gamma_shape, rng)
         # The first arrival is one gap after the start, like every later one.
         self._next_ns = self.start_ns + self._draw_ns()
+        for _ in range(self.offset):
+            self._next_ns += self._draw_ns()
 
     def _draw_ns(self) -> float:
         return self._gap() * 1e9
@@ -58,7 +62,8 @@ class ArrivalSchedule:
         due = self._next_ns
         if due - self.start_ns >= self.duration_s * 1e9:
             return None
-        self._next_ns = due + self._draw_ns()
+        for _ in range(self.stride):
+            self._next_ns += self._draw_ns()
         self.taken += 1
         return int(due)
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from loadprofile import __version__
 from loadprofile.config import CliValues, ConfigError, resolve
 from loadprofile.errors import LoadprofileError, UsageError
+from loadprofile.fleet_options import add_fleet_flags, resolve_fleet
 from loadprofile.load_flags import add_load_flags, load_flag_values
 
 
@@ -66,6 +67,7 @@ def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--out", help="run folder (default reports/<run-id>)")
     p.add_argument("--no-report", action="store_true", help="skip building report.html")
     add_load_flags(p)
+    add_fleet_flags(p)
 
 
 def build_parser() -> _Parser:
@@ -104,6 +106,14 @@ def _cli_values(args: argparse.Namespace) -> CliValues:
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
     try:
+        fleet = resolve_fleet(args)
+        if fleet is not None and fleet.role == "worker":
+            from loadprofile import fleet_runner  # imports Locust (gevent patches from here on)
+            from loadprofile.console import Console
+            from loadprofile.run_control import quiet_locust
+
+            quiet_locust()
+            return fleet_runner.run_worker(fleet, Console())
         config = resolve(_cli_values(args))
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
@@ -111,13 +121,17 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     from loadprofile.console import Console
 
     console = Console()
-    outcome = runner.run(config, console, ["loadprofile", *argv])
+    outcome = runner.run(config, console, ["loadprofile", *argv], fleet)
     console.summary_table(outcome.summary)
     for name, model in outcome.summary.get("models", {}).items():
         if not model.get("successes"):
             console.warn(f"{name}: no successful request in this run")
     _warn_about_generator(console, outcome.summary.get("generator") or {})
-    if outcome.partial:
+    lost = (outcome.summary.get("workers") or {}).get("partial")
+    if lost:
+        console.warn(f"{len(lost)} worker(s) did not finish ({', '.join(lost)}); the run is "
+                     f"partial and {outcome.run_dir} holds what they sent")  # fmt: skip
+    elif outcome.partial:
         console.warn(f"the run was cut short; {outcome.run_dir} holds what was measured")
     # Interrupted runs exit like the signal that stopped them (130 SIGINT, 143 SIGTERM), so a
     # pipeline never mistakes a partial run for a complete one.

@@ -118,9 +118,10 @@ class Collector:
     """
 
     def __init__(self, start_ns: int, *, slo: RequestSlo | None = None, pace_us: int = 0,
-                 phase_of: PhaseOf | None = None) -> None:  # fmt: skip
+                 phase_of: PhaseOf | None = None, interval_start_ns: int | None = None,
+                 ) -> None:  # fmt: skip
         self._start_ns = start_ns
-        self._interval_start_ns = start_ns
+        self._interval_start_ns = start_ns if interval_start_ns is None else interval_start_ns
         self._current: dict[str, ModelTotals] = {}
         self.totals: dict[str, ModelTotals] = {}
         self.phase_totals: dict[int, dict[str, ModelTotals]] = {}
@@ -164,16 +165,22 @@ class Collector:
         end_s = (now_ns - self._start_ns) / 1e9
         self._interval_start_ns = now_ns
         closed, self._current = self._current, {}
-        phase = self.phase_of((start_s + end_s) / 2.0) if self.phase_of else None
-        out: list[ModelInterval] = []
-        for model, interval in closed.items():
-            self.totals.setdefault(model, ModelTotals()).add(interval)
+        out = [ModelInterval(model, start_s, end_s, interval.histograms, interval.counts)
+               for model, interval in closed.items()]  # fmt: skip
+        self.fold(out)
+        return out
+
+    def fold(self, intervals: list[ModelInterval]) -> None:
+        """Add closed intervals to the totals, and to the phase holding their midpoint (the
+        master of a distributed run folds its workers' merged intervals this way)."""
+        for iv in intervals:
+            phase = self.phase_of((iv.start_s + iv.end_s) / 2.0) if self.phase_of else None
+            interval = ModelTotals(iv.histograms, iv.counts)
+            self.totals.setdefault(iv.model, ModelTotals()).add(interval)
             if phase is not None:
-                self.phase_totals.setdefault(phase, {}).setdefault(model, ModelTotals()).add(
+                self.phase_totals.setdefault(phase, {}).setdefault(iv.model, ModelTotals()).add(
                     interval
                 )
-            out.append(ModelInterval(model, start_s, end_s, interval.histograms, interval.counts))
-        return out
 
 
 def _record(hist: HdrHistogram, value_ms: float, expected_interval_us: int = 0) -> int:

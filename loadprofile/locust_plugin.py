@@ -5,6 +5,10 @@ Locust's parsed options plus the options added below. Both then drive the sessio
 the same events: test_start opens the folder, test_stopping lets requests in flight finish,
 test_stop writes the summary, quitting builds the report in a separate process (the report
 imports matplotlib, which has no business in the load generator).
+
+Distributed (``--master`` / ``--worker`` / ``--processes``): the master's session is a
+``MasterSession`` and writes the one run folder; each worker links to it and runs what the
+master sends (``fleet_worker``), whatever loadprofile flags the worker itself was given.
 """
 
 from __future__ import annotations
@@ -22,12 +26,16 @@ from loadprofile.config import CliValues, ConfigError, resolve
 from loadprofile.dataset import DatasetError, default_dataset_path
 from loadprofile.dataset import load_conversations as _load_conversations
 from loadprofile.dataset_stats import dataset_stats
+from loadprofile.fleet_master import MasterSession
+from loadprofile.fleet_worker import WorkerLink
 from loadprofile.load_flags import add_load_flags, load_flag_values
+from loadprofile.recorder import RunRecorder
 from loadprofile.rundir import REQUESTS, SUMMARY
 from loadprofile.runmeta import build_meta, new_run_id
 from loadprofile.session import RunSession, active, set_active
 
 log = logging.getLogger("loadprofile")
+_LINKS: list[WorkerLink] = []  # a worker process's link to its master (kept alive here)
 
 
 @events.init_command_line_parser.add_listener
@@ -55,24 +63,24 @@ def _add_options(parser: Any, **_: Any) -> None:
 def _on_init(environment: Any, **_: Any) -> None:
     if active() is not None or environment.parsed_options is None:
         return  # `loadprofile run` made its own session, or Locust is used as a library
-    if isinstance(environment.runner, MasterRunner | WorkerRunner):
-        # Each process would write its own folder (or all the same files): refuse rather
-        # than produce a torn run folder, until workers ship their histograms to the master.
-        print(
-            "loadprofile: error: distributed runs (--processes, --master, --worker) are not "
-            "supported yet; run one process per run folder",
-            file=sys.stderr,
-            flush=True,
-        )
-        raise SystemExit(2)
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        # A worker takes the run from its master (its own loadprofile flags are not used).
+        _LINKS.append(WorkerLink(runner))
+        _LINKS[-1].hello()
+        return
     try:
-        set_active(_session_from_options(environment))
+        set_active(_session_from_options(environment, master=isinstance(runner, MasterRunner)))
     except (ConfigError, DatasetError) as exc:
         print(f"loadprofile: error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
 
 
-def _session_from_options(environment: Any) -> RunSession:
+def _warn(text: str) -> None:
+    print(f"loadprofile: warning: {text}", file=sys.stderr, flush=True)
+
+
+def _session_from_options(environment: Any, *, master: bool) -> RunSession | MasterSession:
     opts = environment.parsed_options
     cfg_path = getattr(opts, "loadprofile_config", None)
     models = tuple(opts.model or ()) or _default_models(environment)
@@ -99,7 +107,12 @@ def _session_from_options(environment: Any) -> RunSession:
         meta["load"]["run_time_s"] = None  # no -t: Locust runs until stopped
     # Users a ramp-down stops finish the request they are in (Locust's default kills them).
     environment.stop_timeout = max(environment.stop_timeout or 0.0, config.load.stop_timeout_s)
-    return RunSession(config, conversations, run_dir, meta)
+    recorder = RunRecorder(run_dir, meta)
+    if master:
+        session = MasterSession(config, conversations, meta, recorder, warn=_warn)
+        session.attach(environment.runner)
+        return session
+    return RunSession(config, conversations, meta, recorder=recorder)
 
 
 def _default_models(environment: Any) -> tuple[str, ...]:
@@ -129,8 +142,8 @@ def _on_test_stopping(environment: Any, **_: Any) -> None:
 @events.test_stop.add_listener
 def _on_test_stop(environment: Any, **_: Any) -> None:
     session = active()
-    if session is None or session.finished:
-        return
+    if session is None or session.finished or session.recorder is None:
+        return  # none, done, or a worker's (its master writes the run folder)
     run_time = getattr(environment.parsed_options, "run_time", None)
     cut_short = run_time is not None and session.elapsed_s < 0.98 * float(run_time)
     session.finish(partial=cut_short)
@@ -139,8 +152,9 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
 @events.quitting.add_listener
 def _on_quitting(environment: Any, **_: Any) -> None:
     session = active()
-    if session is None or not session.finished or environment.parsed_options is None:
-        return  # no session, or `loadprofile run` (a library use) builds the report itself
+    if (session is None or not session.finished or session.recorder is None
+            or environment.parsed_options is None):
+        return  # no session, a worker, or `loadprofile run` (it builds the report itself)
     done = subprocess.run([sys.executable, "-m", "loadprofile", "report", str(session.run_dir)],
                           check=False)  # fmt: skip
     if done.returncode == 0:

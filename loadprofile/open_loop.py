@@ -8,6 +8,7 @@ sent before the load ended: each counted here, none forgotten.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from loadprofile.arrivals import ArrivalSchedule, target_seed
 from loadprofile.config import LoadConfig, Target
@@ -21,6 +22,16 @@ def pool_warmup_s(load: LoadConfig) -> float:
     return min(load.users / load.spawn_rate, load.run_time_s / 4)
 
 
+@dataclass(frozen=True)
+class FleetShare:
+    """Which share of a run a process runs: worker ``index`` of ``count`` takes the
+    index-th, (index + count)-th, ... conversation and arrival, so the workers together
+    replay exactly what one process would."""
+
+    index: int = 0
+    count: int = 1
+
+
 class OpenLoop:
     def __init__(self, load: LoadConfig, targets: tuple[Target, ...],
                  conversations: list[Conversation]) -> None:  # fmt: skip
@@ -32,20 +43,25 @@ class OpenLoop:
         self.late_starts = 0
         self.starts_without_free_user = 0
         self.not_sent = 0
+        self.share = FleetShare()
 
-    def start(self, start_ns: int) -> float:
-        """Lay out each target's schedule (its rate: the target's weight share); returns the
-        offset in seconds at which arrivals begin."""
+    def start(self, start_ns: int, share: FleetShare | None = None) -> float:
+        """Lay out each target's schedule (its rate: the target's weight share; a worker
+        takes its share of it); returns the offset in seconds at which arrivals begin."""
+        share = self.share = share or FleetShare()
         load = self.load
         if load.rate is None:
             return 0.0
         warmup_s = pool_warmup_s(load)
         first_ns = start_ns + round(warmup_s * 1e9)
+        # A worker that joined a running run has no share of the schedule (it gets users).
+        duration_s = load.run_time_s - warmup_s if share.index < share.count else 0.0
         total = sum(t.weight for t in self.targets)
         self.schedules = {
             t.name: ArrivalSchedule(load.rate * t.weight / total, load.arrival, load.gamma_shape,
                                     target_seed(load.seed, t.name), first_ns,
-                                    load.run_time_s - warmup_s)
+                                    duration_s, stride=share.count,
+                                    offset=share.index)
             for t in self.targets
         }  # fmt: skip
         return warmup_s
@@ -53,13 +69,9 @@ class OpenLoop:
     def next_turn(self, target: Target) -> tuple[Conversation, int]:
         """By requests: the next (conversation, turn index), each turn its own arrival with
         its recorded history; every target walks the turns in the same order."""
-        index = self.turn_cursor[target.name]
+        index = self.turn_cursor[target.name] * self.share.count + self.share.index
         self.turn_cursor[target.name] += 1
         return self.turns[index % len(self.turns)]
-
-    def passes(self) -> dict[str, float]:
-        """How many times each target walked the dataset's turns."""
-        return {name: round(n / len(self.turns), 2) for name, n in self.turn_cursor.items()}
 
     def note_start(self, *, delay_ms: float, no_free_user: bool) -> None:
         """How late a request went out, and whether that was for want of a user."""

@@ -89,6 +89,18 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+def request_row(r: RequestResult, run_start_unix: float) -> list[str]:
+    """One row of requests.csv (REQUEST_COLUMNS), as text."""
+    return [
+        f"{r.start_unix:.6f}", f"{r.start_unix - run_start_unix:.3f}", r.model,
+        r.conversation_id, str(r.turn), r.request_id, str(r.prompt_chars),
+        "" if r.prompt_tokens is None else str(r.prompt_tokens), str(r.output_tokens),
+        str(int(r.tokens_estimated)), _fmt(r.ttft_ms), _fmt(r.tpot_ms), _fmt(r.e2e_ms),
+        _fmt(r.connect_ms), str(r.chunks), str(r.status), r.error_class or "", r.error,
+        _fmt(r.start_delay_ms), _fmt(r.ttft_service_ms), _fmt(r.e2e_service_ms),
+    ]  # fmt: skip
+
+
 class RunWriter:
     """Appends measurements to the run folder as they arrive (one per process)."""
 
@@ -109,14 +121,11 @@ class RunWriter:
         return fh, writer
 
     def add_request(self, r: RequestResult) -> None:
-        self._requests_csv.writerow((
-            f"{r.start_unix:.6f}", f"{r.start_unix - self.start_unix:.3f}", r.model,
-            r.conversation_id, r.turn, r.request_id, r.prompt_chars,
-            "" if r.prompt_tokens is None else r.prompt_tokens, r.output_tokens,
-            int(r.tokens_estimated), _fmt(r.ttft_ms), _fmt(r.tpot_ms), _fmt(r.e2e_ms),
-            _fmt(r.connect_ms), r.chunks, r.status, r.error_class or "", r.error,
-            _fmt(r.start_delay_ms), _fmt(r.ttft_service_ms), _fmt(r.e2e_service_ms),
-        ))  # fmt: skip
+        self._requests_csv.writerow(request_row(r, self.start_unix))
+
+    def add_request_rows(self, rows: Iterable[list[str]]) -> None:
+        """Rows formatted elsewhere (by the workers of a distributed run)."""
+        self._requests_csv.writerows(rows)
 
     def add_intervals(
         self,

@@ -6,15 +6,11 @@ the CLI's ``run`` command imports it, and never a process that runs asyncio.
 
 from __future__ import annotations
 
-import logging
 import os
-import signal
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import gevent
-import gevent.event
 from locust import events
 from locust.env import Environment
 
@@ -28,9 +24,14 @@ from loadprofile.dataset import (
 )
 from loadprofile.dataset_stats import dataset_stats
 from loadprofile.errors import UsageError
+from loadprofile.fleet_master import MasterSession
+from loadprofile.fleet_options import FleetOptions
+from loadprofile.fleet_runner import drive_master
 from loadprofile.generator_health import health_warnings
 from loadprofile.mockproc import MockProcess, start_mock
 from loadprofile.preflight import check_target, list_models
+from loadprofile.recorder import RunRecorder
+from loadprofile.run_control import StopSignals, end_load, quiet_locust, start_load
 from loadprofile.rundir import REQUESTS, SUMMARY
 from loadprofile.runmeta import build_meta, new_run_id
 from loadprofile.session import RunSession, set_active
@@ -48,10 +49,11 @@ class RunOutcome:
     interrupted_by: str | None = None
 
 
-def run(config: RunConfig, console: Console, command: list[str]) -> RunOutcome:
-    """Run the load test described by ``config``; raises LoadprofileError on bad input."""
-    logging.getLogger("locust").setLevel(logging.WARNING)
-    logging.getLogger("locust.runners").addFilter(_fast_spawn_is_deliberate)
+def run(config: RunConfig, console: Console, command: list[str],
+        fleet: FleetOptions | None = None) -> RunOutcome:  # fmt: skip
+    """Run the load test described by ``config`` in this process, or as the master of
+    workers (``fleet``); raises LoadprofileError on bad input."""
+    quiet_locust()
     dataset_path = config.dataset or default_dataset_path()
     conversations = _load_dataset(dataset_path)
     mock: MockProcess | None = None
@@ -71,23 +73,32 @@ def run(config: RunConfig, console: Console, command: list[str]) -> RunOutcome:
                    "stats": dataset_stats(conversations)}  # fmt: skip
         meta = build_meta(config, run_id=run_id, command=command, target_kind=kind,
                           dataset=dataset, warnings=warnings)  # fmt: skip
-        session = RunSession(config, conversations, run_dir, meta, on_tick=_progress(console))
+        recorder = RunRecorder(run_dir, meta)
+        session: RunSession | MasterSession
+        if fleet is None:
+            session = RunSession(config, conversations, meta, recorder=recorder,
+                                 on_tick=_progress(console))  # fmt: skip
+        else:
+            if kind != "host" and fleet.bind_host not in ("127.0.0.1", "localhost", "::1"):
+                console.warn("the embedded mock listens on 127.0.0.1: workers on other machines "
+                             "cannot reach it (give --host)")  # fmt: skip
+            session = MasterSession(config, conversations, meta, recorder,
+                                    on_tick=_progress(console), warn=console.warn)  # fmt: skip
         set_active(session)
+        where = f" on {fleet.expect_workers} worker(s)" if fleet else ""
         console.info(f"loadprofile run {run_id}: {len(config.targets)} model(s) "
-                     f"[{', '.join(t.name for t in config.targets)}], {config.load.users} users, "
-                     f"{config.load.run_time_s:.0f}s -> {run_dir}")  # fmt: skip
-        summary = _drive_locust(session, console)
+                     f"[{', '.join(t.name for t in config.targets)}], {config.load.users} users"
+                     f"{where}, {config.load.run_time_s:.0f}s -> {run_dir}")  # fmt: skip
+        if isinstance(session, MasterSession):
+            assert fleet is not None
+            summary = drive_master(session, fleet, console)
+        else:
+            summary = _drive_locust(session, console)
         return RunOutcome(run_dir, summary, bool(summary.get("partial")), session.interrupted_by)
     finally:
         set_active(None)
         if mock is not None:
             mock.stop()
-
-
-def _fast_spawn_is_deliberate(record: logging.LogRecord) -> bool:
-    """Bursts and open-loop pools spawn fast on purpose (a slow ramp would hide a spike):
-    Locust's warning about spawn rates above 100/s is noise here."""
-    return not str(record.msg).startswith("Your selected spawn rate is very high")
 
 
 def _load_dataset(path: Path) -> list[Conversation]:
@@ -175,38 +186,11 @@ def _drive_locust(session: RunSession, console: Console) -> dict[str, Any]:
     env = Environment(user_classes=[RunChatUser], events=events, shape_class=shape,
                       stop_timeout=load.stop_timeout_s)  # fmt: skip
     runner = env.create_local_runner()
-    done = gevent.event.Event()
-
-    def on_signal(name: str) -> None:
-        if session.interrupted_by is not None:
-            session.force_stop = True  # a second Ctrl-C: stop waiting for requests in flight
-            return
-        session.interrupted_by = name
-        console.warn(f"{name}: stopping; writing what was measured (Ctrl-C again to hurry)")
-        done.set()
-
-    handlers = [gevent.signal_handler(signal.SIGINT, on_signal, "SIGINT"),
-                gevent.signal_handler(signal.SIGTERM, on_signal, "SIGTERM")]  # fmt: skip
-    try:
-        if shape is not None:
-            runner.start_shape()
-        else:
-            runner.start(load.users, load.spawn_rate)
-        # On the session's clock (it starts when Locust fires test_start, a moment after
-        # this): an arrival due just before the end is still sent.
-        while not done.is_set() and (remaining := plan.run_time_s - session.elapsed_s) > 0:
-            done.wait(timeout=remaining)
-        if session.in_flight and session.interrupted_by is None:
-            console.info(f"run time over: letting {session.in_flight} request(s) in flight "
-                         f"finish (at most {load.stop_timeout_s:g}s, --stop-timeout)")  # fmt: skip
-        # Drain before Locust's stop: its stop() walks the whole stack (inspect.stack, for a
-        # debug line), a pause that would land on the last streams' timestamps.
-        session.drain(load.stop_timeout_s)
-        runner.quit()
+    with StopSignals(session, console) as signals:
+        start_load(runner, session)
+        signals.wait_until(plan.run_time_s)
+        end_load(runner, session, console)
         summary = session.finish()
-    finally:
-        for handler in handlers:
-            handler.cancel()
     if runner.exceptions:
         count = sum(e["count"] for e in runner.exceptions.values())
         console.warn(f"{count} unexpected error(s) inside users (see the log above)")

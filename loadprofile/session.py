@@ -1,9 +1,14 @@
 """The state of one load run inside one load-generator process (Locust glue).
 
-A ``RunSession`` owns the collector and the run-folder writer, hands users their target
-and their next conversation, and ticks once per interval to close histogram intervals.
-Both ways of running (``loadprofile run`` and plain ``locust -f locustfiles/chat.py``)
-create one and drive it through Locust's own events, so both measure alike.
+A ``RunSession`` owns the collector, hands users their target and their next
+conversation, and ticks once per interval to close histogram intervals. Closed intervals
+and finished requests go to a sink: the run folder (``RunRecorder``) in a local run, the
+master (an uplink) on a worker of a distributed run. Both ways of running (``loadprofile
+run`` and plain ``locust -f locustfiles/chat.py``) drive it through Locust's own events.
+
+A worker runs one share of the run (``FleetShare``): its intervals lie on the master's
+clock, and it takes every n-th conversation and arrival, so the workers together replay
+the dataset and the arrival schedule of one process.
 """
 
 from __future__ import annotations
@@ -13,33 +18,36 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import gevent
 
-from loadprofile.collector import Collector, ModelTotals, RecentWindow, RequestSlo
+from loadprofile.collector import Collector, ModelInterval, RequestSlo
 from loadprofile.config import RunConfig, Target
 from loadprofile.dataset import Conversation
 from loadprofile.dispatch import ArrivalDispatcher
-from loadprofile.generator_health import GeneratorSample, health_summary
+from loadprofile.generator_health import GeneratorSample
 from loadprofile.http.client import HttpClient
 from loadprofile.loadplan import LoadPlan, build_plan
 from loadprofile.loop_lag import LoopLagProbe
-from loadprofile.metrics import TTFT
-from loadprofile.open_loop import OpenLoop
-from loadprofile.phases import SeriesPoint, phase_index, summary_extras
+from loadprofile.open_loop import FleetShare, OpenLoop
+from loadprofile.phases import phase_index
+from loadprofile.recorder import RunRecorder
 from loadprofile.results import ErrorClass, RequestResult
-from loadprofile.rundir import RUN, SUMMARY, RunWriter, write_json
 from loadprofile.streaming import auth_headers
-from loadprofile.summary import build_summary
 
-TickCallback = Callable[["RunSession", float], None]
+TickCallback = Callable[[Any, float], None]
 
 
-def utc_iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+class IntervalSink(Protocol):
+    """Where a session's measurements go: the run folder, or the master."""
+
+    def add_request(self, result: RequestResult) -> None: ...
+
+    def add_interval(self, start_s: float, end_s: float, intervals: list[ModelInterval],
+                     users: dict[str, int], sample: GeneratorSample | None,
+                     ) -> None: ...  # fmt: skip
 
 
 class UserSeconds:
@@ -77,6 +85,12 @@ class TargetPicker:
     targets: tuple[Target, ...]
     _current: dict[str, float] = field(default_factory=dict)
 
+    def skip(self, n: int) -> None:
+        """Advance by ``n`` picks: worker i of a fleet starts i picks in, so small per-worker
+        user counts still add up to the weights across workers."""
+        for _ in range(n):
+            self.pick()
+
     def pick(self) -> Target:
         total = sum(t.weight for t in self.targets)
         for t in self.targets:
@@ -87,33 +101,44 @@ class TargetPicker:
 
 
 class RunSession:
-    """One process's share of a run: who sends what, and where measurements go."""
+    """One process's share of a run: who sends what, and where measurements go.
+
+    ``recorder``: a local run writes its own run folder. ``uplink``: a worker sends its
+    intervals to the master instead (then ``share`` says which share of the run it is)."""
 
     def __init__(
         self,
         config: RunConfig,
         conversations: list[Conversation],
-        run_dir: Path,
         meta: dict[str, Any],
+        *,
+        recorder: RunRecorder | None = None,
+        uplink: IntervalSink | None = None,
+        share: FleetShare | None = None,
         on_tick: TickCallback | None = None,
     ) -> None:
         self.config = config
         self.conversations = conversations
-        self.run_dir = run_dir
         self.meta = meta
         self.on_tick = on_tick
         self.plan: LoadPlan = build_plan(config.load)
         self.meta["phases"] = [phase.to_json() for phase in self.plan.phases]
+        self.recorder = recorder
+        if recorder is not None:
+            recorder.phases = list(self.plan.phases)
+        self.sink: IntervalSink | None = recorder if recorder is not None else uplink
+        self.share = share or FleetShare()
+        self.run_start_unix: float | None = None
         self.start_unix = time.time()
         self.start_ns = time.perf_counter_ns()
-        self.collector = self._new_collector()
-        self.writer: RunWriter | None = None
+        self.collector = self._new_collector(self.start_ns)
         self.user_seconds = UserSeconds()
         self.users = self.user_seconds.now  # users per model right now
         self._in_flight: dict[int, RequestResult] = {}
         self._abandoned: set[int] = set()
         self.unfinished_at_stop = 0
         self.load_end_ns: int | None = None
+        self.started = False
         self.stopping = False
         self.interrupted_by: str | None = None
         self.force_stop = False
@@ -124,31 +149,49 @@ class RunSession:
         self._users_started = 0
         self._ticker: gevent.Greenlet | None = None
         self._cpu_mark = (time.perf_counter(), time.process_time())
-        self.generator_samples: list[GeneratorSample] = []
-        self.series: list[SeriesPoint] = []
-        self.recent = RecentWindow(TTFT)
+        self._last_sample: GeneratorSample | None = None
         self._lag = LoopLagProbe()
         self.arrivals = OpenLoop(config.load, config.targets, conversations)
         self.dispatchers: dict[str, ArrivalDispatcher] = {}
 
+    @property
+    def run_dir(self) -> Path | None:
+        return self.recorder.run_dir if self.recorder is not None else None
+
+    @property
+    def recent(self) -> Any:
+        return self.recorder.recent if self.recorder is not None else None
+
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        """Open the run folder and start ticking (idempotent)."""
-        if self.writer is not None:
+        """Start measuring (idempotent). On a worker, ``run_start_unix`` (the master's start)
+        puts its intervals and arrival schedule on the run's clock."""
+        if self.started:
             return
-        self.start_unix = time.time()
-        self.start_ns = time.perf_counter_ns()
-        self.collector = self._new_collector()
+        self.started = True
+        now_unix, now_ns = time.time(), time.perf_counter_ns()
+        self.start_unix, self.start_ns = now_unix, now_ns
+        if self.run_start_unix is not None:
+            # A worker starts a moment after the master; more than that, either way, is the
+            # machines' clocks disagreeing, which shifts this worker's intervals.
+            behind_s = now_unix - self.run_start_unix
+            self.start_unix = self.run_start_unix
+            self.start_ns = now_ns - round(behind_s * 1e9)
+            if not -0.5 < behind_s < 30.0:
+                self.meta.setdefault("warnings", []).append(
+                    f"a worker started {behind_s:+.1f}s from the master's start by its clock: "
+                    "its intervals may be shifted (synchronise the clocks, e.g. NTP)")  # fmt: skip
+        self._picker.skip(self.share.index)
+        self.collector = self._new_collector(now_ns)
         if self.config.load.open_loop:
-            self.meta["arrivals_start_s"] = round(self.arrivals.start(self.start_ns), 3)
+            warmup = self.arrivals.start(self.start_ns, self.share)
+            self.meta["arrivals_start_s"] = round(warmup, 3)
             self.dispatchers = {name: ArrivalDispatcher(schedule)
                                 for name, schedule in self.arrivals.schedules.items()}
             for dispatcher in self.dispatchers.values():
                 dispatcher.start()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.writer = RunWriter(self.run_dir, self.start_unix)
-        self.meta["started_at"] = utc_iso(self.start_unix)
-        self._write_run_json(partial=True)
+        if self.recorder is not None:
+            self.recorder.open(self.start_unix)
         # Everything alive now (modules, Locust, the dataset) lives as long as the run: keep
         # it out of the cyclic GC, whose full collections otherwise pause the hub for 10+ ms
         # mid-run (measured at 400 req/s) and land on token timestamps.
@@ -156,12 +199,13 @@ class RunSession:
         self._lag.start()
         self._ticker = gevent.spawn(self._tick_loop)
 
-    def _new_collector(self) -> Collector:
+    def _new_collector(self, interval_start_ns: int) -> Collector:
         load = self.config.load
         return Collector(
             self.start_ns, slo=RequestSlo(load.slo_ttft_ms, load.slo_tpot_ms),
             pace_us=round((load.pace_s or 0.0) * 1e6),
             phase_of=lambda t_s: phase_index(self.plan.phases, t_s),
+            interval_start_ns=interval_start_ns,
         )  # fmt: skip
 
     def drain(self, timeout_s: float) -> int:
@@ -211,61 +255,55 @@ class RunSession:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
-    def finish(self, *, partial: bool = False) -> dict[str, Any]:
-        """Close the last interval and write summary.json and run.json (idempotent).
-
-        A run stopped by a signal (``interrupted_by``) is always partial."""
-        if self.finished and self.summary is not None:
-            return self.summary
-        partial = partial or self.interrupted_by is not None
+    def close(self) -> None:
+        """Close the last interval (idempotent): the load and its drain are over."""
+        if self.finished:
+            return
         self.finished = True
         self.stopping = True
+        if self.load_end_ns is None:
+            self.load_end_ns = time.perf_counter_ns()
         if self._ticker is not None:
             self._ticker.kill(block=False)
         self._lag.stop()
-        if self.writer is None:
+        if not self.started:
             self.start()
         self._abandon_in_flight()
-        self._tick(final=True)
-        assert self.writer is not None
-        now_ns = time.perf_counter_ns()
-        duration = (now_ns - self.start_ns) / 1e9
-        # Rates divide by the time users were sending, not by the drain after it.
-        load_duration = ((self.load_end_ns or now_ns) - self.start_ns) / 1e9
-        for target in self.config.targets:  # a model that got nothing still has its entry
-            self.collector.totals.setdefault(target.name, ModelTotals())
-        self.meta["interrupted_by"] = self.interrupted_by
-        self.meta["load_duration_s"] = round(load_duration, 3)
-        self._note_dataset_passes()
-        load = self.meta.get("load", {})
-        models = sorted(self.collector.totals)
-        extras = summary_extras(load, self.plan.phases, self.collector.phase_totals, self.series,
-                                models, load_duration)  # fmt: skip
-        end_ns = self.load_end_ns or time.perf_counter_ns()
         for dispatcher in self.dispatchers.values():
             dispatcher.stop()
-            self.arrivals.not_sent += dispatcher.unsent_before(end_ns)
-        extras["generator"] = health_summary(self.generator_samples, self.arrivals.not_sent)
-        self.summary = build_summary(
-            run_id=self.meta["run_id"], started_at=self.meta["started_at"],
-            duration_s=load_duration, target=self.meta.get("target", {}),
-            load=load, models=self.collector.totals, partial=partial, extra=extras,
+            self.arrivals.not_sent += dispatcher.unsent_before(self.load_end_ns)
+        self._tick(final=True)
+
+    def finish(self, *, partial: bool = False) -> dict[str, Any]:
+        """Close the last interval and write summary.json and run.json (idempotent; local
+        runs). A run stopped by a signal (``interrupted_by``) is always partial."""
+        if self.summary is not None:
+            return self.summary
+        assert self.recorder is not None, "a worker's session reports to its master"
+        self.close()
+        partial = partial or self.interrupted_by is not None
+        now_ns = time.perf_counter_ns()
+        self.meta["interrupted_by"] = self.interrupted_by
+        self.meta["dataset_passes"] = note_dataset_passes(self.meta, len(self.conversations),
+                                                          self.walked())  # fmt: skip
+        self.recorder.arrivals_not_sent = self.arrivals.not_sent
+        assert self.load_end_ns is not None
+        # Rates divide by the time users were sending, not by the drain after it.
+        self.summary = self.recorder.finish(
+            self.collector, [t.name for t in self.config.targets], partial=partial,
+            duration_s=(now_ns - self.start_ns) / 1e9,
+            load_duration_s=(self.load_end_ns - self.start_ns) / 1e9,
         )  # fmt: skip
-        self.writer.close()
-        self._write_run_json(partial=partial, duration_s=duration)
-        write_json(self.run_dir / SUMMARY, self.summary)
         return self.summary
 
-    def _write_run_json(self, *, partial: bool, duration_s: float | None = None) -> None:
-        assert self.writer is not None
-        now = time.time()
-        self.meta.update(
-            partial=partial, ended_at=utc_iso(now) if duration_s is not None else None,
-            duration_s=round(duration_s, 3) if duration_s is not None else None,
-            histograms=self.writer.histogram_files,
-            generator=health_summary(self.generator_samples, self.arrivals.not_sent),
-        )  # fmt: skip
-        write_json(self.run_dir / RUN, self.meta)
+    def walked(self) -> dict[str, int]:
+        """Conversations (closed loop, or by conversations) or turns (open loop by
+        requests) started per target, for dataset_passes."""
+        walked = dict(self._next_conv)
+        for name, turns in self.arrivals.turn_cursor.items():
+            walked[name] = max(walked.get(name, 0), turns * len(self.conversations)
+                               // max(1, len(self.arrivals.turns)))  # fmt: skip
+        return walked
 
     # -- users ------------------------------------------------------------------------------
     def assign_target(self) -> Target:
@@ -278,26 +316,15 @@ class RunSession:
         self.user_seconds.change(target.name, -1)
 
     def user_seed(self) -> int:
-        """Same --seed, same think times: the n-th user of a run always gets the same seed."""
-        return self.config.load.seed * 1_000_003 + self._users_started
-
-    def _note_dataset_passes(self) -> None:
-        """Replaying the dataset more than once flatters servers with a prefix cache."""
-        size = len(self.conversations)
-        passes = {name: round(n / size, 2) for name, n in self._next_conv.items()}
-        for name, n in self.arrivals.passes().items():  # open loop by requests walks turns
-            passes[name] = max(passes.get(name, 0.0), n)
-        self.meta["dataset_passes"] = passes
-        for name, n in passes.items():
-            if n > 1:
-                self.meta.setdefault("warnings", []).append(
-                    f"{name}: the dataset's {size} conversations were replayed {n:g} times; "
-                    "a server with a prefix cache answers repeats faster"
-                )
+        """Same --seed, same think times: the n-th user of a run always gets the same seed
+        (workers interleave, as they do conversations)."""
+        n = self._users_started * self.share.count + self.share.index
+        return self.config.load.seed * 1_000_003 + n
 
     def next_conversation(self, target: Target) -> Conversation:
-        """Every target walks the dataset in the same order, so all see the same prompts."""
-        index = self._next_conv[target.name]
+        """Every target walks the dataset in the same order, so all see the same prompts;
+        worker i of n takes conversations i, i + n, ..."""
+        index = self._next_conv[target.name] * self.share.count + self.share.index
         self._next_conv[target.name] += 1
         return self.conversations[index % len(self.conversations)]
 
@@ -309,33 +336,33 @@ class RunSession:
 
     def record(self, result: RequestResult) -> None:
         self.collector.record(result)
-        if self.writer is not None:
-            self.writer.add_request(result)
+        if self.sink is not None and self.started:
+            self.sink.add_request(result)
 
     # -- ticking ----------------------------------------------------------------------------
     def _tick_loop(self) -> None:
-        interval = self.config.load.interval_s
-        next_at = time.monotonic() + interval
+        """Tick on the run's grid (k x interval after its start), so a worker's intervals
+        line up with every other worker's."""
+        interval_ns = round(self.config.load.interval_s * 1e9)
         while True:
-            gevent.sleep(max(0.0, next_at - time.monotonic()))
-            next_at += interval
+            now_ns = time.perf_counter_ns()
+            next_ns = self.start_ns + ((now_ns - self.start_ns) // interval_ns + 1) * interval_ns
+            gevent.sleep(max(0.0, (next_ns - now_ns) / 1e9))
             self._tick()
 
     def _tick(self, final: bool = False) -> None:
-        if self.writer is None:
+        if not self.started or self.sink is None:
             return
         now_ns = time.perf_counter_ns()
         start_s = (self.collector.interval_start_ns - self.start_ns) / 1e9
         end_s = (now_ns - self.start_ns) / 1e9
         intervals = self.collector.roll(now_ns)
-        self.recent.push(intervals)
         active = self.user_seconds.interval_means(end_s - start_s)
-        self.series += self.writer.add_intervals(start_s, end_s, intervals, active)
+        sample = None
         if not final:  # the last, short interval is shutdown work, not load generation
-            sample = self._generator_sample(start_s, end_s, sum(active.values()))
-            self.generator_samples.append(sample)
-            self.writer.add_generator_sample(sample)
-        self.writer.flush()
+            sample = self._last_sample = self._generator_sample(start_s, end_s,
+                                                                sum(active.values()))  # fmt: skip
+        self.sink.add_interval(start_s, end_s, intervals, active, sample)
         if self.on_tick is not None and not final:
             self.on_tick(self, end_s)
 
@@ -351,24 +378,35 @@ class RunSession:
 
     @property
     def last_generator_sample(self) -> GeneratorSample | None:
-        return self.generator_samples[-1] if self.generator_samples else None
-
-    @property
-    def started(self) -> bool:
-        return self.writer is not None
+        return self._last_sample
 
     @property
     def elapsed_s(self) -> float:
         return (time.perf_counter_ns() - self.start_ns) / 1e9
 
 
-_ACTIVE: RunSession | None = None
+def note_dataset_passes(meta: dict[str, Any], size: int, walked: dict[str, int]
+                        ) -> dict[str, float]:  # fmt: skip
+    """How many times each target replayed the dataset; more than once flatters servers
+    with a prefix cache, which run.json's warnings say."""
+    passes = {name: round(n / size, 2) for name, n in walked.items()} if size else {}
+    for name, n in passes.items():
+        if n > 1:
+            meta.setdefault("warnings", []).append(
+                f"{name}: the dataset's {size} conversations were replayed {n:g} times; "
+                "a server with a prefix cache answers repeats faster"
+            )
+    return passes
 
 
-def set_active(session: RunSession | None) -> None:
+#: The process's session: a RunSession, or the master's MasterSession (which has no users).
+_ACTIVE: Any = None
+
+
+def set_active(session: Any) -> None:
     global _ACTIVE
     _ACTIVE = session
 
 
-def active() -> RunSession | None:
+def active() -> Any:
     return _ACTIVE

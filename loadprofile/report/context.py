@@ -34,6 +34,7 @@ def build_context(data: ReportData) -> dict[str, Any]:
         "header": meta.header(data.run, summary, data.run_dir.name),
         "load": load_meta.load_rows(data.load, stats),
         "targets": meta.targets(data.run),
+        "workers": meta.workers(data.run),
         "dataset": meta.dataset(data.run),
         "partial": data.partial,
         "partial_reason": partial_reason(data),
@@ -106,6 +107,11 @@ def partial_reason(data: ReportData) -> str:
             "summary.json was missing (the run was stopped before it finished); the numbers "
             "below were rebuilt from the interval logs and requests.csv."
         )
+    lost = meta.unfinished_workers(data.run)
+    if lost:
+        return (f"Worker(s) did not finish their share of the load: {'; '.join(lost)}. What "
+                "they sent until then is included; the workers table under Load generator "
+                "has the details.")  # fmt: skip
     cause = data.run.get("interrupted_by")
     if cause:
         return f"The run was interrupted ({meta.show(cause)}); it shows what was measured."

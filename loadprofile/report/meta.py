@@ -92,6 +92,27 @@ def targets(run: Mapping[str, Any]) -> TargetsTable:
     return TargetsTable(columns, rows)
 
 
+_WORKER_COLUMNS = ("host", "pid", "status", "requests", "cpu_percent_mean", "cpu_percent_max",
+                   "first_report_s", "last_report_s", "lost_at_s", "note")  # fmt: skip
+
+
+def workers(run: Mapping[str, Any]) -> TargetsTable:
+    """A distributed run's workers (run.json), one row each; empty for a local run."""
+    found = run.get("workers")
+    items = [w for w in found if isinstance(w, Mapping)] if isinstance(found, list) else []
+    rows = [[show(w.get(c)) for c in _WORKER_COLUMNS] for w in items]
+    return TargetsTable(list(_WORKER_COLUMNS), rows)
+
+
+def unfinished_workers(run: Mapping[str, Any]) -> list[str]:
+    """'host (pid N): status, note' for every worker that did not finish its share."""
+    found = run.get("workers")
+    items = [w for w in found if isinstance(w, Mapping)] if isinstance(found, list) else []
+    return [f"{show(w.get('host'))} (pid {show(w.get('pid'))}): {show(w.get('status'))}"
+            + (f", {show(w.get('note'))}" if w.get("note") else "")
+            for w in items if w.get("partial") and w.get("status") != "refused"]  # fmt: skip
+
+
 def dataset(run: Mapping[str, Any]) -> KeyValues:
     data = run.get("dataset")
     if not isinstance(data, Mapping):

@@ -89,6 +89,9 @@ def test_unset_key_variable_exits_2(tmp_path: Path, dataset: Path,
         (["run", "--model", "nope", "-t", "1s"], "no model nope"),
         (["run", "--config", "missing.toml"], "config file not found"),
         (["run", "--bogus"], "unrecognized arguments"),
+        (["run", "--worker", "-u", "5"], "a worker runs what its master sends: give --users"),
+        (["run", "--master", "--worker"], "exclude each other"),
+        (["run", "--processes", "0"], "--processes 0"),
         (["report", "."], "not a loadprofile run folder"),
     ],
 )
@@ -141,19 +144,12 @@ def test_out_folder_that_cannot_be_created(tmp_path: Path, dataset: Path,
     assert "cannot create the folder" in _one_line_error(done.stderr)
 
 
-def test_plain_locust_refuses_distributed_runs(tmp_path: Path, dataset: Path) -> None:
-    import subprocess
-    import sys
-
-    locustfile = Path(__file__).parents[2] / "locustfiles" / "chat.py"
-    done = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(locustfile), "--host", "http://127.0.0.1:9",
-         "--headless", "-u", "2", "-t", "2s", "--processes", "2", "--dataset", str(dataset)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+def test_a_master_whose_workers_never_come_exits_2(tmp_path: Path) -> None:
+    port = _closed_port()
+    done = run_cli(["run", "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port",
+                    str(port), "--expect-workers-max-wait", "1", "-t", "2s"], cwd=tmp_path)
     assert done.returncode == 2
-    assert "distributed runs" in done.stderr
-    assert not (tmp_path / "reports").exists()
+    assert "only 0 of 1 worker(s) connected within 1s" in _one_line_error(done.stderr)
 
 
 @pytest.mark.parametrize(("args", "needle"), [

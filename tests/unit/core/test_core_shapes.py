@@ -264,7 +264,7 @@ def test_generator_bound_intervals_and_warnings() -> None:
 def test_open_loop_accounts_for_every_arrival() -> None:
     from loadprofile.config import Target
     from loadprofile.dataset import Conversation, Turn
-    from loadprofile.open_loop import OpenLoop, pool_warmup_s
+    from loadprofile.open_loop import FleetShare, OpenLoop, pool_warmup_s
 
     load = resolve(CliValues(rate=10, arrival="constant", users=5, spawn_rate=10,
                              run_time="10s")).load  # fmt: skip
@@ -277,7 +277,13 @@ def test_open_loop_accounts_for_every_arrival() -> None:
     m_due = [loop.schedules["m"].take() for _ in range(3)]
     assert m_due == [pytest.approx(5e8 + k * 1e9 / 7.5, abs=2) for k in (1, 2, 3)]  # 7.5/s
     assert [loop.next_turn(targets[1])[1] for _ in range(3)] == [0, 1, 0]
-    assert loop.passes() == {"n": 1.5}
+    assert loop.turn_cursor == {"n": 3}
+    second = OpenLoop(load, targets, [conv, conv])  # worker 1 of 2 takes turns 1, 3, ...
+    second.start(0, FleetShare(1, 2))
+    assert [second.next_turn(targets[1])[1] for _ in range(2)] == [1, 1]
+    late = OpenLoop(load, targets, [conv])  # joined a running run: users, no arrivals
+    late.start(0, FleetShare(2, 2))
+    assert late.schedules["m"].take() is None
     loop.note_start(delay_ms=2.0, no_free_user=False)
     loop.note_start(delay_ms=50.0, no_free_user=False)
     loop.note_start(delay_ms=50.0, no_free_user=True)
