@@ -28,33 +28,20 @@ import argparse
 import json
 import os
 import platform
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from procstat import (
-    core_ticks,
-    mock_call,
-    proc_cpu_ticks,
-    run_delay_ns,
-    stop_process,
-    wait_ms_per_s,
-    watch,
-)
+from benchsupport import ROOT, FixedTiming, Mock, save_results, sigterm_as_interrupt, token_range
+from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s, watch
 
-ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
-RESULTS_DIR = BENCH_DIR / "results"
-READY_PREFIX = "loadprofile mock listening on "
 MODEL = "bench"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -130,36 +117,6 @@ def _pct(t0: int | None, t1: int | None, secs: float) -> float | None:
     if t0 is None or t1 is None or secs <= 0:
         return None
     return round(100.0 * (t1 - t0) / CLK_TCK / secs, 1)
-
-
-# -- the mock ------------------------------------------------------------------------------
-class Mock:
-    """The mock server pinned to its core; always stopped by ``close``."""
-
-    def __init__(self, profile: Path, pin: list[str], log: Path) -> None:
-        cmd = [*pin, sys.executable, "-m", "loadprofile.mock", "--host", "127.0.0.1",
-               "--port", "0", "--record", "--profiles", str(profile), "--quiet"]  # fmt: skip
-        self._log = log.open("w")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log,
-                                     text=True, start_new_session=True)  # fmt: skip
-        self.url = self._wait_ready(15.0)
-
-    def _wait_ready(self, timeout_s: float) -> str:
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
-        line = self.proc.stdout.readline() if ready else ""
-        if not line.startswith(READY_PREFIX):
-            self.close()
-            raise SystemExit(f"client_sweep: mock did not start (got {line!r}); "
-                             f"see {self._log.name}")
-        return line[len(READY_PREFIX):].split()[0]
-
-    def call(self, method: str, path: str, timeout_s: float = 60.0) -> Any:
-        return mock_call(self.url, method, path, timeout_s)
-
-    def close(self) -> None:
-        stop_process(self.proc)
-        self._log.close()
 
 
 # -- one run -------------------------------------------------------------------------------
@@ -397,10 +354,10 @@ def comparison(results: dict[str, list[dict[str, Any]]]) -> tuple[list[str], dic
             entry: dict[str, Any] = {}
             parts = []
             for name, rows in results.items():
-                rate, streams, top = best_rate(rows, limit, metric)
-                entry[name] = {"chunks_per_s": rate, "streams": streams, "sweep_limited": top}
+                rate, streams, at_top = best_rate(rows, limit, metric)
+                entry[name] = {"chunks_per_s": rate, "streams": streams, "sweep_limited": at_top}
                 parts.append(f"{name} " + ("none" if rate is None else
-                             f"{'>=' if top else ''}{rate:.0f} ({streams})"))
+                             f"{'>=' if at_top else ''}{rate:.0f} ({streams})"))
             ours_rate = entry.get(OURS, {}).get("chunks_per_s")
             for name in results:
                 if name == OURS:
@@ -444,16 +401,8 @@ def verdict(results: dict[str, list[dict[str, Any]]], data: dict[str, Any]) -> l
 
 
 # -- main ----------------------------------------------------------------------------------
-def write_inputs(work: Path, args: argparse.Namespace) -> tuple[Path, Path]:
-    profile = work / "bench_profiles.toml"
-    low, _, high = args.tokens.partition("-")
-    profile.write_text(
-        f"[models.{MODEL}]\n"
-        f"ttft_base_ms = {args.ttft_ms}\nttft_per_prompt_token_ms = 0.0\nttft_jitter_ms = 0.0\n"
-        f"itl_ms = {args.itl_ms}\nitl_jitter_ms = 0.0\nstall_probability = 0.0\n"
-        f"max_concurrency = 0\nmax_queue = 0\n"
-        f"output_tokens_min = {int(low)}\noutput_tokens_max = {int(high or low)}\n"
-    )
+def write_dataset(work: Path) -> Path:
+    """The prompts every generator sends, in the same order."""
     dataset = work / "prompts.jsonl"
     topics = ("TCP slow start", "HdrHistogram", "tail latency", "gevent", "SSE framing",
               "KV caches", "batching", "prefix caching", "rate limits", "coordinated omission")
@@ -462,7 +411,7 @@ def write_inputs(work: Path, args: argparse.Namespace) -> tuple[Path, Path]:
             text = f"Question {i}: explain {topics[i % len(topics)]} in a few sentences."
             fh.write(json.dumps({"id": f"bench-{i:03d}",
                                  "messages": [{"role": "user", "content": text}]}) + "\n")
-    return profile, dataset
+    return dataset
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -497,13 +446,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt  # SIGTERM: clean up (locust group, mock) like Ctrl-C
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    sigterm_as_interrupt()
     pinned = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
     nice = ["nice", "-n", str(args.nice)] if args.nice else []
     pin_server = [*nice, *(["taskset", "-c", args.server_core] if pinned else [])]
@@ -534,8 +479,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="client_sweep-") as tmp:
         work = Path(tmp) if args.keep is None else args.keep
         work.mkdir(parents=True, exist_ok=True)
-        profile, dataset = write_inputs(work, args)
-        mock = Mock(profile, pin_server, work / "mock.log")
+        dataset = write_dataset(work)
+        timing = FixedTiming(args.ttft_ms, args.itl_ms, *token_range(args.tokens))
+        mock = Mock("client_sweep", work, {MODEL: timing}, pin_server)
         try:
             for users in args.steps:
                 cfg = StepConfig(users, args.step_time, args.warmup, args.ttft_ms, args.itl_ms,
@@ -566,19 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         say(line)
     say(f"\ntotal {time.time() - started:.0f} s")
     if not args.no_save:
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now().strftime("%Y-%m-%d-%H%M%S")
-        doc = {
-            "benchmark": "client_sweep", "started_at": datetime.fromtimestamp(started).isoformat(),
-            "args": {k: v for k, v in vars(args).items()}, "pinned": pinned,
-            "host": {"node": platform.node(), "cores": os.cpu_count(),
-                     "python": platform.python_version()},
-            "results": results, **data,
-        }  # fmt: skip
-        json_path = RESULTS_DIR / f"client_sweep-{stamp}.json"
-        json_path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
-        json_path.with_suffix(".txt").write_text("\n".join(out) + "\n")
-        print(f"wrote {json_path} and .txt")
+        save_results("client_sweep", started, args, results, out, pinned=pinned, extra=data)
     return 0
 
 

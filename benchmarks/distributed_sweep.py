@@ -33,17 +33,14 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from procstat import mock_call, proc_cpu_ticks, stop_process, watch
+from benchsupport import ROOT, FixedTiming, Mock, save_results, sigterm_as_interrupt, token_range
+from procstat import proc_cpu_ticks, watch
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 VENV_BIN = Path(sys.executable).parent
-READY_PREFIX = "loadprofile mock listening on "
 MODEL, TTFT_MS, ITL_MS = "bench", 20.0, 10.0  # the fixed-timing profile of client_sweep.py
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 #: name -> (--processes, pinned to the client core)
@@ -117,36 +114,6 @@ class Sampler:
                     os.kill(pid, signal.SIGKILL)
 
 
-class Mock:
-    """The mock with the ``bench`` profile, pinned, output to a file; stopped by ``close``."""
-
-    def __init__(self, args: argparse.Namespace, pin: list[str], work: Path) -> None:
-        low, _, high = args.tokens.partition("-")
-        profile, log = work / "bench_profiles.toml", work / "mock.log"
-        profile.write_text(
-            f"[models.{MODEL}]\nttft_base_ms = {TTFT_MS}\nttft_per_prompt_token_ms = 0.0\n"
-            f"ttft_jitter_ms = 0.0\nitl_ms = {ITL_MS}\nitl_jitter_ms = 0.0\n"
-            "stall_probability = 0.0\nmax_concurrency = 0\nmax_queue = 0\n"
-            f"output_tokens_min = {int(low)}\noutput_tokens_max = {int(high or low)}\n")
-        cmd = [*pin, sys.executable, "-m", "loadprofile.mock", "--host", "127.0.0.1", "--port",
-               "0", "--record", "--profiles", str(profile), "--models", MODEL, "--quiet"]
-        with log.open("wb") as fh:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 20.0
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            for line in log.read_text(errors="replace").splitlines():
-                if line.startswith(READY_PREFIX):
-                    self.url: str = line[len(READY_PREFIX):].split()[0]
-                    return
-            time.sleep(0.05)
-        self.close()
-        raise SystemExit(f"distributed_sweep: the mock did not start; see {log}")
-
-    def close(self) -> None:
-        stop_process(self.proc)
-
-
 # -- one run -------------------------------------------------------------------------------
 def run_one(name: str, streams: int, args: argparse.Namespace, mock: Mock,
             work: Path) -> dict[str, Any]:  # fmt: skip
@@ -160,7 +127,7 @@ def run_one(name: str, streams: int, args: argparse.Namespace, mock: Mock,
            "--think-time", "0", "--max-tokens", "256", "--stop-timeout", f"{STOP_TIMEOUT_S:g}s",
            "--seed", "0", "--no-report", "--out", str(out_dir)]  # fmt: skip
     cmd += ["--processes", str(processes)] if processes else []
-    mock_call(mock.url, "DELETE", "/mock/requests", 60.0)
+    mock.call("DELETE", "/mock/requests")
     t_start = time.monotonic()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -178,7 +145,7 @@ def run_one(name: str, streams: int, args: argparse.Namespace, mock: Mock,
     if killed or not (out_dir / "summary.json").exists():
         base["error"] = f"no summary (killed={killed}, exit={proc.returncode}): {log_lines[-2:]}"
         return base
-    server = mock_call(mock.url, "GET", "/mock/requests", 120.0)
+    server = mock.call("GET", "/mock/requests", timeout_s=120.0)
     if args.keep:
         (work / f"{tag}.server.json").write_text(json.dumps(server))
     return {**base, **analyse(out_dir, args, sampler, server)}
@@ -346,13 +313,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt  # SIGTERM: clean up like Ctrl-C
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    sigterm_as_interrupt()
     args.pinning = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
     runs = len(args.streams) * len(args.configs)
     per_run_bound = args.run_time + STOP_TIMEOUT_S + HARD_TIMEOUT_MARGIN_S
@@ -378,7 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="distributed_sweep-") as tmp:
         work = Path(tmp) if args.keep is None else args.keep
         work.mkdir(parents=True, exist_ok=True)
-        mock = Mock(args, ["taskset", "-c", args.server_core] if args.pinning else [], work)
+        timing = FixedTiming(TTFT_MS, ITL_MS, *token_range(args.tokens))
+        mock = Mock("distributed_sweep", work, {MODEL: timing},
+                    ["taskset", "-c", args.server_core] if args.pinning else [], serve_only=True)
         try:
             for streams in args.streams:
                 for name in args.configs:
@@ -412,16 +377,7 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"  {name} {r['streams']}: {text}")
     say(f"\ntotal {time.time() - started:.0f} s")
     if not args.no_save:
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        doc = {"benchmark": "distributed_sweep",
-               "started_at": datetime.fromtimestamp(started).isoformat(timespec="seconds"),
-               "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-               "host": {"node": platform.node(), "cores": os.cpu_count(),
-                        "python": platform.python_version()}, "results": results}  # fmt: skip
-        path = RESULTS_DIR / f"distributed_sweep-{datetime.now():%Y-%m-%d-%H%M%S}.json"
-        path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
-        path.with_suffix(".txt").write_text("\n".join(out) + "\n")
-        print(f"wrote {path} and .txt")
+        save_results("distributed_sweep", started, args, results, out, timespec="seconds")
     return 0
 
 

@@ -40,33 +40,21 @@ import math
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from procstat import (
-    core_ticks,
-    mock_call,
-    proc_cpu_ticks,
-    run_delay_ns,
-    stop_process,
-    wait_ms_per_s,
-    watch,
-)
+from benchsupport import ROOT, FixedTiming, Mock, save_results, sigterm_as_interrupt
+from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s, watch
 
 from loadprofile.load_options import OPEN_LOOP_POOL_LIMITS, OPEN_LOOP_POOL_SECONDS
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 VENV_BIN = Path(sys.executable).parent
-READY_PREFIX = "loadprofile mock listening on "
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 OPEN_MODEL = "cap-open"
 CLOSED_MODEL = "cap-closed"
@@ -181,46 +169,11 @@ def wall_minus_monotonic_ns() -> int:
 
 
 # -- the mock ------------------------------------------------------------------------------
-class Mock:
-    """The mock pinned to its core, output to a file (never a pipe); always stopped by close."""
-
-    def __init__(self, profiles: Path, pin: list[str], log: Path) -> None:
-        cmd = [*pin, sys.executable, "-m", "loadprofile.mock", "--host", "127.0.0.1",
-               "--port", "0", "--profiles", str(profiles), "--models",
-               f"{OPEN_MODEL},{CLOSED_MODEL}", "--record", "--quiet"]  # fmt: skip
-        self.log = log
-        with log.open("wb") as fh:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        self.url = self._wait_ready(20.0)
-
-    def _wait_ready(self, timeout_s: float) -> str:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            for line in self.log.read_text(errors="replace").splitlines():
-                if line.startswith(READY_PREFIX):
-                    return line[len(READY_PREFIX):].split()[0]
-            time.sleep(0.05)
-        self.close()
-        raise SystemExit(f"generator_capacity: the mock did not start; see {self.log}")
-
-    def call(self, method: str, path: str, timeout_s: float = 120.0) -> Any:
-        return mock_call(self.url, method, path, timeout_s)
-
-    def close(self) -> None:
-        stop_process(self.proc)
-
-
-def write_profiles(path: Path, args: argparse.Namespace) -> None:
+def mock_models(args: argparse.Namespace) -> dict[str, FixedTiming]:
     """Two fixed-timing models: short replies for the open loop, long ones for streams."""
-    text = ""
-    for model, tokens in ((OPEN_MODEL, args.open_tokens), (CLOSED_MODEL, args.closed_tokens)):
-        text += (f"[models.{model}]\nttft_base_ms = {args.ttft_ms}\n"
-                 "ttft_per_prompt_token_ms = 0.0\nttft_jitter_ms = 0.0\n"
-                 f"itl_ms = {args.itl_ms}\nitl_jitter_ms = 0.0\nstall_probability = 0.0\n"
-                 "max_concurrency = 0\nmax_queue = 0\n"
-                 f"output_tokens_min = {tokens}\noutput_tokens_max = {tokens}\n\n")  # fmt: skip
-    path.write_text(text)
+    return {model: FixedTiming(args.ttft_ms, args.itl_ms, tokens, tokens)
+            for model, tokens in ((OPEN_MODEL, args.open_tokens),
+                                  (CLOSED_MODEL, args.closed_tokens))}  # fmt: skip
 
 
 # -- one level -----------------------------------------------------------------------------
@@ -286,7 +239,7 @@ def run_level(level: Level, args: argparse.Namespace, mock: Mock, work: Path,
     else:
         cmd += ["--think-time", args.closed_think]
     log_path = work / f"{tag}.log"
-    mock.call("DELETE", "/mock/requests")
+    mock.call("DELETE", "/mock/requests", timeout_s=120.0)
     t_start = time.monotonic()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -304,7 +257,7 @@ def run_level(level: Level, args: argparse.Namespace, mock: Mock, work: Path,
         base["error"] = f"no run folder (killed={killed}, exit={proc.returncode}): {tail}"
         return base
     try:
-        server = mock.call("GET", "/mock/requests")
+        server = mock.call("GET", "/mock/requests", timeout_s=120.0)
     except (OSError, ValueError) as exc:
         server, base["server_record_error"] = [], str(exc)
     return {**base, **analyse(out_dir, level, args, sampler, server)}
@@ -638,13 +591,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt  # SIGTERM: clean up like Ctrl-C
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    sigterm_as_interrupt()
     pinned = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
     nice = ["nice", "-n", str(args.nice)] if args.nice else []
     pin_mock = [*nice, *(["taskset", "-c", args.server_core] if pinned else [])]
@@ -676,9 +625,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="generator_capacity-") as tmp:
         work = Path(tmp) if args.keep is None else args.keep
         work.mkdir(parents=True, exist_ok=True)
-        profiles = work / "capacity_profiles.toml"
-        write_profiles(profiles, args)
-        mock = Mock(profiles, pin_mock, work / "mock.log")
+        mock = Mock("generator_capacity", work, mock_models(args), pin_mock,
+                    profile_name="capacity_profiles.toml", serve_only=True)
         try:
             for kind in args.sweeps:
                 values = args.rates if kind == "open" else args.users
@@ -754,21 +702,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"anomaly: {a}")
     say(f"\ntotal {time.time() - started:.0f} s")
     if not args.no_save:
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now().strftime("%Y-%m-%d-%H%M%S")
-        doc = {
-            "benchmark": "generator_capacity",
-            "started_at": datetime.fromtimestamp(started).isoformat(),
-            "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-            "pinned": pinned,
-            "host": {"node": platform.node(), "cores": os.cpu_count(),
-                     "python": platform.python_version()},
-            "results": results, "headline": heads, "anomalies": anomalies,
-        }  # fmt: skip
-        path = RESULTS_DIR / f"generator_capacity-{stamp}.json"
-        path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
-        path.with_suffix(".txt").write_text("\n".join(out) + "\n")
-        print(f"wrote {path} and .txt")
+        save_results("generator_capacity", started, args, results, out, pinned=pinned,
+                     extra={"headline": heads, "anomalies": anomalies})
     return 0
 
 

@@ -35,8 +35,9 @@ with contextlib.suppress(ValueError):
 class BenchChatUser(ChatUser):
     default_models = ("bench",)
 
-    def _send_turn(self, conv: Conversation, index: int, live: list[str] | None) -> RequestResult:
-        result = super()._send_turn(conv, index, live)
+    def _send_turn(self, conv: Conversation, index: int, live: list[str] | None,
+                   due_ns: int = 0) -> RequestResult:  # fmt: skip
+        result = super()._send_turn(conv, index, live, due_ns)
         recv_ns: list[int] = []
         if result.ttft_ms is not None:
             first = result.sent_ns + result.ttft_ms * 1e6

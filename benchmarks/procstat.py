@@ -1,5 +1,5 @@
 """What /proc says about a process and the cores (CPU ticks, run-queue waits, core load),
-and the few process chores the benchmarks share (watch, stop, the mock's control API).
+and the process chores the benchmarks share (watch a run, stop a process).
 
 Shared by the benchmarks that pin a mock and a generator to different cores and must know
 whether either was starved, or other load on the machine took their core.
@@ -8,12 +8,10 @@ whether either was starved, or other load on the machine took their core.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
 import time
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -88,9 +86,3 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
             proc.kill()
             proc.wait(5)
 
-
-def mock_call(url: str, method: str, path: str, timeout_s: float) -> Any:
-    """The mock's control API (``/mock/requests``, ``/mock/stats``), JSON in and out."""
-    req = urllib.request.Request(url + path, method=method)
-    with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-        return json.loads(resp.read())

@@ -50,7 +50,7 @@ from loadprofile.fleet_wire import (
 from loadprofile.loadplan import LoadPlan, build_plan
 from loadprofile.phases import phase_index
 from loadprofile.recorder import RunRecorder
-from loadprofile.session import note_dataset_passes
+from loadprofile.user_mix import note_dataset_passes
 
 Warn = Callable[[str], None]
 
@@ -202,7 +202,14 @@ class MasterSession:
         start = self._start_message(late=False)
         for ledger in self.accepted():
             self._send(START, start, ledger.client_id)
+        self._note_workers()
         self._ticker = gevent.spawn(self._tick_loop)
+
+    def _note_workers(self) -> None:
+        """run.json's workers, kept current: a master killed outright still says who ran."""
+        self.meta["workers"] = [w.to_json(self.start_unix) for w in self.workers.values()]
+        if self.started and not self.finished:
+            self.recorder.write_run_json(partial=True)
 
     def _await_hellos(self, timeout_s: float) -> None:
         """Plain Locust starts once enough workers are connected; their hello follows their
@@ -224,14 +231,14 @@ class MasterSession:
     def drain(self, timeout_s: float) -> int:
         """The load is over: every worker finishes its requests in flight and sends its
         last packet; wait for them (bounded), writing as they come."""
+        if self.interrupted_by is not None:
+            timeout_s = min(timeout_s, 5.0)  # interrupted: the user wants out soon
         if not self.stopping:
             self.stopping = True
             self.load_end_ns = time.perf_counter_ns()
             for ledger in self.accepted():
                 if ledger.active:
                     self._send(DRAIN, {"timeout_s": timeout_s}, ledger.client_id)
-        if self.interrupted_by is not None:
-            timeout_s = min(timeout_s, 5.0)
         deadline = time.monotonic() + timeout_s + FINAL_PACKET_GRACE_S
         while time.monotonic() < deadline and not self.force_stop:
             self._check_workers()
@@ -261,7 +268,7 @@ class MasterSession:
         ledgers = self.accepted()
         lost = [w for w in ledgers if w.status != COMPLETE]
         partial = partial or self.interrupted_by is not None or bool(lost) or not ledgers
-        self.meta["workers"] = [w.to_json(self.start_unix) for w in self.workers.values()]
+        self._note_workers()
         self.meta["interrupted_by"] = self.interrupted_by
         self.meta["unfinished_at_stop"] = sum(int(w.stats.get("unfinished_at_stop", 0))
                                               for w in ledgers)  # fmt: skip
@@ -333,3 +340,4 @@ class MasterSession:
             self.warn(f"worker {ledger.host} (pid {ledger.pid}) lost at {ledger.lost_at_s:.1f}s "
                       f"({ledger.note}): its {ledger.requests} requests so far are kept; the run "
                       "is marked partial")  # fmt: skip
+            self._note_workers()

@@ -17,7 +17,6 @@ import gc
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +35,7 @@ from loadprofile.phases import phase_index
 from loadprofile.recorder import RunRecorder
 from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.streaming import auth_headers
+from loadprofile.user_mix import TargetPicker, UserSeconds, note_dataset_passes
 
 TickCallback = Callable[[Any, float], None]
 
@@ -48,56 +48,6 @@ class IntervalSink(Protocol):
     def add_interval(self, start_s: float, end_s: float, intervals: list[ModelInterval],
                      users: dict[str, int], sample: GeneratorSample | None,
                      ) -> None: ...  # fmt: skip
-
-
-class UserSeconds:
-    """Users per model over time: a ramp that lands a millisecond before a tick must not
-    make the whole interval look like it had the new count, so intervals report the
-    time-weighted mean."""
-
-    def __init__(self) -> None:
-        self._area: dict[str, float] = {}
-        self._mark = time.perf_counter()
-        self.now: Counter[str] = Counter()
-
-    def change(self, model: str, delta: int) -> None:
-        self._accrue()
-        self.now[model] += delta
-
-    def _accrue(self) -> None:
-        mark, self._mark = self._mark, time.perf_counter()
-        for model, users in self.now.items():
-            self._area[model] = self._area.get(model, 0.0) + users * (self._mark - mark)
-
-    def interval_means(self, length_s: float) -> dict[str, int]:
-        """Mean users per model since the last call (models that had any), rounded."""
-        self._accrue()
-        area, self._area = self._area, {}
-        if length_s <= 0:
-            return {m: n for m, n in self.now.items() if n > 0}
-        return {m: round(a / length_s) for m, a in area.items() if a > 0}
-
-
-@dataclass
-class TargetPicker:
-    """Smooth weighted round-robin: deterministic, and even at small user counts."""
-
-    targets: tuple[Target, ...]
-    _current: dict[str, float] = field(default_factory=dict)
-
-    def skip(self, n: int) -> None:
-        """Advance by ``n`` picks: worker i of a fleet starts i picks in, so small per-worker
-        user counts still add up to the weights across workers."""
-        for _ in range(n):
-            self.pick()
-
-    def pick(self) -> Target:
-        total = sum(t.weight for t in self.targets)
-        for t in self.targets:
-            self._current[t.name] = self._current.get(t.name, 0.0) + t.weight
-        best = max(self.targets, key=lambda t: self._current[t.name])
-        self._current[best.name] -= total
-        return best
 
 
 class RunSession:
@@ -383,20 +333,6 @@ class RunSession:
     @property
     def elapsed_s(self) -> float:
         return (time.perf_counter_ns() - self.start_ns) / 1e9
-
-
-def note_dataset_passes(meta: dict[str, Any], size: int, walked: dict[str, int]
-                        ) -> dict[str, float]:  # fmt: skip
-    """How many times each target replayed the dataset; more than once flatters servers
-    with a prefix cache, which run.json's warnings say."""
-    passes = {name: round(n / size, 2) for name, n in walked.items()} if size else {}
-    for name, n in passes.items():
-        if n > 1:
-            meta.setdefault("warnings", []).append(
-                f"{name}: the dataset's {size} conversations were replayed {n:g} times; "
-                "a server with a prefix cache answers repeats faster"
-            )
-    return passes
 
 
 #: The process's session: a RunSession, or the master's MasterSession (which has no users).

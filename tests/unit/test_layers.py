@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).parents[2] / "loadprofile"
 PURE_CORE = ["apis", "collector.py", "dataset.py", "config.py", "results.py", "metrics.py",
              "summary.py", "hlog.py", "fleet_wire.py", "fleet_merge.py", "fleet_options.py",
              "arrivals.py", "open_loop.py", "loadplan.py", "phases.py", "generator_health.py",
-             "load_options.py"]  # fmt: skip
+             "load_options.py", "user_mix.py"]  # fmt: skip
 OUTPUTS = ["rundir.py", "report", "recorder.py"]
 FORBIDDEN_IN_CORE = {"locust", "gevent", "matplotlib", "aiohttp", "asyncio", "loadprofile.users",
                      "loadprofile.runner", "loadprofile.session", "loadprofile.report"}  # fmt: skip

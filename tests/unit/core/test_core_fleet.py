@@ -239,6 +239,22 @@ def test_workers_sharing_a_schedule_send_exactly_the_whole_schedule() -> None:
     assert len(whole) > 900
 
 
+def test_workers_assign_users_to_models_in_the_weights_together() -> None:
+    """Worker i starts its picks i steps in: two workers with three users each load two
+    equally weighted models 3:3, not 4:2 (each alone would pick a, b, a)."""
+    from collections import Counter
+
+    from loadprofile.user_mix import TargetPicker
+
+    targets = (Target("a", "a"), Target("b", "b"))
+    picks: Counter[str] = Counter()
+    for index in range(2):
+        picker = TargetPicker(targets)
+        picker.skip(index)
+        picks.update(picker.pick().name for _ in range(3))
+    assert picks == {"a": 3, "b": 3}
+
+
 def _fleet(argv: list[str]) -> object:
     p = argparse.ArgumentParser()
     add_fleet_flags(p)
