@@ -44,9 +44,15 @@ class Counts:
     estimated_tokens: int = 0
     out_of_range: int = 0
     good: int = 0  # successes that met the per-request SLOs (goodput)
+    notes: Counter[str] = field(default_factory=Counter)  # tolerable contract deviations
+    json_checked: int = 0  # replies checked against --content-schema ...
+    json_valid: int = 0  # ... and those that met it
 
     def add(self, other: Counts) -> None:
         self.good += other.good
+        self.notes.update(other.notes)
+        self.json_checked += other.json_checked
+        self.json_valid += other.json_valid
         self.requests += other.requests
         self.failures += other.failures
         self.errors.update(other.errors)
@@ -139,6 +145,10 @@ class Collector:
             current = self._current[result.model] = ModelTotals()
         counts = current.counts
         counts.requests += 1
+        counts.notes.update(result.contract_notes)
+        if result.json_valid is not None:
+            counts.json_checked += 1
+            counts.json_valid += result.json_valid
         if not result.ok:
             counts.failures += 1
             counts.errors[str(result.error_class)] += 1

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from loadprofile.content_check import EXTRACT_MODES, load_schema
 from loadprofile.errors import ConfigError
 from loadprofile.load_options import resolve_load_options, whole_number
 
@@ -79,6 +80,15 @@ class LoadConfig:
 
 
 @dataclass(frozen=True)
+class ContentContract:
+    """--content-schema: the JSON Schema every reply's content must meet (None: no check)."""
+
+    schema: dict[str, Any] | None = None
+    source: str | None = None  # the schema file, for run.json and the report
+    extract: str = "auto"  # content_check.EXTRACT_MODES
+
+
+@dataclass(frozen=True)
 class RunConfig:
     targets: tuple[Target, ...]
     dataset: Path | None
@@ -86,14 +96,19 @@ class RunConfig:
     load: LoadConfig = field(default_factory=LoadConfig)
     host: str | None = None  # --host without --model: the runner asks it for its model
     api_key_env: str | None = None
+    content: ContentContract = field(default_factory=ContentContract)
 
     def to_json(self) -> dict[str, Any]:
         """For run.json: everything, secrets excluded by construction."""
-        return {
+        out: dict[str, Any] = {
             "targets": [asdict(t) for t in self.targets],
             "dataset": str(self.dataset) if self.dataset else None,
             "load": asdict(self.load),
         }
+        if self.content.schema is not None:
+            out["content_contract"] = {"schema_file": self.content.source,
+                                       "extract": self.content.extract}  # fmt: skip
+        return out
 
 
 def parse_duration(text: str | float | int, what: str = "duration") -> float:
@@ -282,6 +297,8 @@ class CliValues:
     slo_ttft_ms: float | None = None
     slo_tpot_ms: float | None = None
     slo_ttft_p99_ms: float | None = None
+    content_schema: str | None = None
+    content_extract: str | None = None
 
 
 def resolve(cli: CliValues) -> RunConfig:
@@ -314,7 +331,20 @@ def resolve(cli: CliValues) -> RunConfig:
         load=load,
         host=normalize_host(cli.host, "--host") if cli.host else None,
         api_key_env=cli.api_key_env,
+        content=_resolve_content(cli),
     )
+
+
+def _resolve_content(cli: CliValues) -> ContentContract:
+    if cli.content_extract is not None and cli.content_extract not in EXTRACT_MODES:
+        raise ConfigError(f"--content-extract {cli.content_extract}: choose one of "
+                          f"{', '.join(EXTRACT_MODES)}")  # fmt: skip
+    if not cli.content_schema:
+        if cli.content_extract is not None:
+            raise ConfigError("--content-extract goes with --content-schema")
+        return ContentContract()
+    schema = load_schema(Path(cli.content_schema))
+    return ContentContract(schema, cli.content_schema, cli.content_extract or "auto")
 
 
 def _resolve_targets(cli: CliValues, data: dict[str, Any], source: Path) -> list[Target]:

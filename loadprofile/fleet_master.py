@@ -161,8 +161,10 @@ class MasterSession:
         except ValueError as exc:
             self.warn(f"worker {ledger.host} (pid {ledger.pid}) sent a bad packet: {exc}")
             return
-        if self.merger.add(ledger, packet, time.time()) and packet.rows:
+        if self.merger.add(ledger, packet, time.time()):
             self.recorder.add_request_rows(packet.rows)
+            for example in packet.examples:
+                self.recorder.add_contract_example(example)
         if packet.final and ledger.status != LOST:  # once lost, its users were gone a while
             ledger.status = COMPLETE if not packet.stats.get("interrupted_by") else "interrupted"
         elif ledger.status != LOST:

@@ -26,7 +26,7 @@ from hdrh.codec import HdrCookieException, HdrHistogramSettingsException, HdrLen
 from hdrh.histogram import HdrHistogram
 
 from loadprofile.collector import Counts, ModelInterval, new_histogram
-from loadprofile.config import LoadConfig, RunConfig, StageSpec, Target
+from loadprofile.config import ContentContract, LoadConfig, RunConfig, StageSpec, Target
 from loadprofile.dataset import Conversation, Turn
 from loadprofile.generator_health import GeneratorSample
 from loadprofile.metrics import HISTOGRAM_METRICS
@@ -57,6 +57,7 @@ class Packet:
     final: bool = False
     # In the final packet: what the worker counted over the whole run.
     stats: dict[str, Any] = field(default_factory=dict)
+    examples: list[dict[str, Any]] = field(default_factory=list)  # replies breaking the contract
 
     @property
     def requests(self) -> int:
@@ -70,7 +71,7 @@ def encode_packet(p: Packet) -> dict[str, Any]:
         "users": dict(p.users),
         "sample": asdict(p.sample) if p.sample is not None else None,
         "rows": zlib.compress(json.dumps(p.rows).encode("utf-8")) if p.rows else b"",
-        "final": p.final, "stats": p.stats,
+        "final": p.final, "stats": p.stats, "examples": p.examples,
     }  # fmt: skip
 
 
@@ -87,6 +88,7 @@ def decode_packet(d: dict[str, Any]) -> Packet:
             sample=GeneratorSample(**d["sample"]) if d["sample"] else None,
             rows=json.loads(zlib.decompress(rows_blob)) if rows_blob else [],
             final=bool(d["final"]), stats=dict(d.get("stats") or {}),
+            examples=[dict(e) for e in d.get("examples") or []],
         )  # fmt: skip
     except (KeyError, TypeError, ValueError, IndexError, zlib.error, HdrCookieException,
             HdrLengthException, HdrHistogramSettingsException) as exc:  # fmt: skip
@@ -102,7 +104,8 @@ def _encode_interval(iv: ModelInterval) -> dict[str, Any]:
             "requests": c.requests, "failures": c.failures, "errors": dict(c.errors),
             "output_tokens": c.output_tokens, "prompt_tokens": c.prompt_tokens,
             "estimated_tokens": c.estimated_tokens, "out_of_range": c.out_of_range,
-            "good": c.good,
+            "good": c.good, "notes": dict(c.notes), "json_checked": c.json_checked,
+            "json_valid": c.json_valid,
         },
     }  # fmt: skip
 
@@ -120,6 +123,8 @@ def _decode_interval(d: dict[str, Any], start_s: float, end_s: float) -> ModelIn
         output_tokens=int(raw["output_tokens"]), prompt_tokens=int(raw["prompt_tokens"]),
         estimated_tokens=int(raw["estimated_tokens"]), out_of_range=int(raw["out_of_range"]),
         good=int(raw["good"]),
+        notes=Counter({str(k): int(v) for k, v in (raw.get("notes") or {}).items()}),
+        json_checked=int(raw.get("json_checked", 0)), json_valid=int(raw.get("json_valid", 0)),
     )  # fmt: skip
     return ModelInterval(str(d["model"]), start_s, end_s, histograms, counts)
 
@@ -170,6 +175,7 @@ def config_to_wire(config: RunConfig) -> dict[str, Any]:
         "targets": [asdict(t) for t in config.targets],
         "load": load,
         "dataset": str(config.dataset) if config.dataset else None,
+        "content": asdict(config.content),
     }
 
 
@@ -184,6 +190,7 @@ def config_from_wire(d: dict[str, Any]) -> RunConfig:
             dataset=Path(d["dataset"]) if d.get("dataset") else None,
             out_dir=None,
             load=LoadConfig(**raw_load),
+            content=ContentContract(**d.get("content", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"malformed run config from the master: {exc}") from None

@@ -64,6 +64,7 @@ class WorkerLink:
         self.configured = gevent.event.Event()
         self.finished = gevent.event.Event()
         self._rows: list[list[str]] = []
+        self._examples: list[dict[str, Any]] = []
         self._first_seq: int | None = None
         self._last_seq = -1
         self._finishing = False
@@ -155,6 +156,9 @@ class WorkerLink:
         assert self.session is not None
         self._rows.append(request_row(result, self.session.start_unix))
 
+    def add_contract_example(self, example: dict[str, Any]) -> None:
+        self._examples.append(example)
+
     def add_interval(self, start_s: float, end_s: float, intervals: list[ModelInterval],
                      users: dict[str, int], sample: GeneratorSample | None) -> None:  # fmt: skip
         session = self.session
@@ -166,8 +170,9 @@ class WorkerLink:
         self._last_seq = seq
         final = session.finished
         packet = Packet(seq, self._first_seq, start_s, end_s, intervals, users, sample,
-                        self._rows, final, self._final_stats() if final else {})  # fmt: skip
-        self._rows = []
+                        self._rows, final, self._final_stats() if final else {},
+                        self._examples)  # fmt: skip
+        self._rows, self._examples = [], []
         wire = encode_packet(packet)
         now = time.monotonic()
         self.outbox.put(seq, wire, now)

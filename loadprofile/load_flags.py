@@ -40,6 +40,14 @@ def add_load_flags(p: Any) -> None:
                    "max_concurrency_within_slo")
 
 
+    c = p.add_argument_group("response contract")
+    c.add_argument("--content-schema", help="JSON Schema file every reply's content must meet "
+                   "(for prompts that ask for JSON); a reply that does not is a contract error")
+    c.add_argument("--content-extract", help="where the JSON is: auto (a fenced block if any, "
+                   "else the reply; default), fenced, raw")
+
+
 def load_flag_values(args: Any) -> dict[str, Any]:
     """The parsed flags as ``CliValues`` keyword arguments (None = not given)."""
-    return {name: getattr(args, name, None) for name in LOAD_OPTION_FIELDS}
+    names = (*LOAD_OPTION_FIELDS, "content_schema", "content_extract")
+    return {name: getattr(args, name, None) for name in names}

@@ -53,6 +53,10 @@ class RunRecorder:
         if self.writer is not None:
             self.writer.add_request_rows(rows)
 
+    def add_contract_example(self, example: dict[str, Any]) -> None:
+        if self.writer is not None:
+            self.writer.add_contract_example(example)
+
     def add_interval(self, start_s: float, end_s: float, intervals: list[ModelInterval],
                      users: dict[str, int], sample: GeneratorSample | None) -> None:  # fmt: skip
         """One closed interval (its histograms already folded into the collector's totals)."""

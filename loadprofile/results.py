@@ -73,6 +73,10 @@ class RequestResult:
     error: str = ""
     finish_reason: str | None = None
     content: str = ""
+    # Contract deviations a tolerant parser survives (apis.openai_chat NOTE_*), and whether
+    # the content passed --content-schema (None: not checked).
+    contract_notes: tuple[str, ...] = ()
+    json_valid: bool | None = None
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,7 @@ Layout (``--out DIR``)::
     requests.csv                   one row per request, appended as requests finish
     timeseries.csv                 one row per interval and model (users, requests, tokens)
     generator.csv                  one row per interval: the load generator's own CPU
+    contract_examples.jsonl        up to 20 replies per model that broke the response contract
     histograms/<model>.<metric>.hlog  HdrHistogram interval logs, values in microseconds
     report.html                    built from the files above
 
@@ -40,6 +41,9 @@ RUN = "run.json"
 REQUESTS = "requests.csv"
 TIMESERIES = "timeseries.csv"
 GENERATOR = "generator.csv"
+CONTRACT_EXAMPLES = "contract_examples.jsonl"
+#: Offending replies kept per model in contract_examples.jsonl (the count has them all).
+MAX_CONTRACT_EXAMPLES = 20
 HISTOGRAMS = "histograms"
 REPORT = "report.html"
 
@@ -47,7 +51,7 @@ REQUEST_COLUMNS = (
     "start_unix", "start_s", "model", "conversation_id", "turn", "request_id",
     "prompt_chars", "prompt_tokens", "output_tokens", "tokens_estimated",
     "ttft_ms", "tpot_ms", "e2e_ms", "connect_ms", "chunks", "status", "error_class", "error",
-    "start_delay_ms", "ttft_service_ms", "e2e_service_ms",
+    "start_delay_ms", "ttft_service_ms", "e2e_service_ms", "contract_notes", "json_valid",
 )  # fmt: skip
 TIMESERIES_COLUMNS = (
     "start_s", "end_s", "model", "users", "requests", "failures", "output_tokens", "good",
@@ -89,6 +93,13 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+def contract_example(r: RequestResult) -> dict[str, Any]:
+    """One line of contract_examples.jsonl: the reply that broke the contract, and why."""
+    return {"model": r.model, "request_id": r.request_id, "conversation_id": r.conversation_id,
+            "turn": r.turn, "start_unix": round(r.start_unix, 3), "error": r.error,
+            "finish_reason": r.finish_reason, "content": r.content[:4000]}  # fmt: skip
+
+
 def request_row(r: RequestResult, run_start_unix: float) -> list[str]:
     """One row of requests.csv (REQUEST_COLUMNS), as text."""
     return [
@@ -98,6 +109,7 @@ def request_row(r: RequestResult, run_start_unix: float) -> list[str]:
         str(int(r.tokens_estimated)), _fmt(r.ttft_ms), _fmt(r.tpot_ms), _fmt(r.e2e_ms),
         _fmt(r.connect_ms), str(r.chunks), str(r.status), r.error_class or "", r.error,
         _fmt(r.start_delay_ms), _fmt(r.ttft_service_ms), _fmt(r.e2e_service_ms),
+        ";".join(r.contract_notes), "" if r.json_valid is None else str(int(r.json_valid)),
     ]  # fmt: skip
 
 
@@ -113,6 +125,8 @@ class RunWriter:
         self._generator, self._generator_csv = self._open_csv(GENERATOR, GENERATOR_COLUMNS)
         self._hlogs: dict[tuple[str, str], tuple[TextIO, HlogWriter]] = {}
         self.histogram_files: dict[str, dict[str, str]] = {}
+        self._examples: TextIO | None = None
+        self._examples_per_model: dict[str, int] = {}
 
     def _open_csv(self, name: str, columns: tuple[str, ...]) -> tuple[TextIO, Any]:
         fh = (self.run_dir / name).open("w", newline="", encoding="utf-8")
@@ -126,6 +140,16 @@ class RunWriter:
     def add_request_rows(self, rows: Iterable[list[str]]) -> None:
         """Rows formatted elsewhere (by the workers of a distributed run)."""
         self._requests_csv.writerows(rows)
+
+    def add_contract_example(self, example: dict[str, Any]) -> None:
+        """Keep an offending reply, up to MAX_CONTRACT_EXAMPLES per model."""
+        model = str(example.get("model"))
+        if self._examples_per_model.get(model, 0) >= MAX_CONTRACT_EXAMPLES:
+            return
+        self._examples_per_model[model] = self._examples_per_model.get(model, 0) + 1
+        if self._examples is None:
+            self._examples = (self.run_dir / CONTRACT_EXAMPLES).open("w", encoding="utf-8")
+        self._examples.write(json.dumps(example, ensure_ascii=False) + "\n")
 
     def add_intervals(
         self,
@@ -183,15 +207,19 @@ class RunWriter:
             self.histogram_files.setdefault(model, {})[metric] = str(path.relative_to(self.run_dir))
         return self._hlogs[key][1]
 
+    def _files(self) -> list[TextIO]:
+        extra = [self._examples] if self._examples is not None else []
+        return [self._requests, self._series, self._generator, *extra]
+
     def flush(self) -> None:
-        for fh in (self._requests, self._series, self._generator):
+        for fh in self._files():
             fh.flush()
         for fh, _ in self._hlogs.values():
             fh.flush()
 
     def close(self) -> None:
         self.flush()
-        for fh in (self._requests, self._series, self._generator):
+        for fh in self._files():
             fh.close()
         for fh, _ in self._hlogs.values():
             fh.close()
@@ -296,6 +324,10 @@ def read_request_rows(run_dir: Path) -> list[dict[str, str]]:
 
 def _count_row(counts: Counts, row: dict[str, str], slo: RequestSlo) -> None:
     counts.requests += 1
+    counts.notes.update(n for n in (row.get("contract_notes") or "").split(";") if n)
+    if row.get("json_valid"):
+        counts.json_checked += 1
+        counts.json_valid += row["json_valid"] == "1"
     if row["error_class"]:
         counts.failures += 1
         counts.errors[row["error_class"]] += 1

@@ -24,6 +24,7 @@ import gevent
 
 from loadprofile.collector import Collector, ModelInterval, RequestSlo
 from loadprofile.config import RunConfig, Target
+from loadprofile.content_check import ContentCheck
 from loadprofile.dataset import Conversation
 from loadprofile.dispatch import ArrivalDispatcher
 from loadprofile.generator_health import GeneratorSample
@@ -34,6 +35,7 @@ from loadprofile.open_loop import FleetShare, OpenLoop
 from loadprofile.phases import phase_index
 from loadprofile.recorder import RunRecorder
 from loadprofile.results import ErrorClass, RequestResult
+from loadprofile.rundir import MAX_CONTRACT_EXAMPLES, contract_example
 from loadprofile.streaming import auth_headers
 from loadprofile.user_mix import TargetPicker, UserSeconds, note_dataset_passes
 
@@ -44,6 +46,8 @@ class IntervalSink(Protocol):
     """Where a session's measurements go: the run folder, or the master."""
 
     def add_request(self, result: RequestResult) -> None: ...
+
+    def add_contract_example(self, example: dict[str, Any]) -> None: ...
 
     def add_interval(self, start_s: float, end_s: float, intervals: list[ModelInterval],
                      users: dict[str, int], sample: GeneratorSample | None,
@@ -103,6 +107,10 @@ class RunSession:
         self._lag = LoopLagProbe()
         self.arrivals = OpenLoop(config.load, config.targets, conversations)
         self.dispatchers: dict[str, ArrivalDispatcher] = {}
+        content = config.content
+        self.content_check = (ContentCheck(content.schema, content.extract)
+                              if content.schema is not None else None)  # fmt: skip
+        self._examples: Counter[str] = Counter()
 
     @property
     def run_dir(self) -> Path | None:
@@ -285,9 +293,19 @@ class RunSession:
         )
 
     def record(self, result: RequestResult) -> None:
+        if self.content_check is not None and result.ok:
+            violation = self.content_check.violation(result.content)
+            result.json_valid = violation is None
+            if violation is not None:
+                result.error_class, result.error = ErrorClass.CONTRACT, violation
         self.collector.record(result)
-        if self.sink is not None and self.started:
-            self.sink.add_request(result)
+        if self.sink is None or not self.started:
+            return
+        self.sink.add_request(result)
+        if (result.error_class == ErrorClass.CONTRACT
+                and self._examples[result.model] < MAX_CONTRACT_EXAMPLES):  # fmt: skip
+            self._examples[result.model] += 1
+            self.sink.add_contract_example(contract_example(result))
 
     # -- ticking ----------------------------------------------------------------------------
     def _tick_loop(self) -> None:

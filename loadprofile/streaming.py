@@ -49,7 +49,7 @@ def send_chat(
     result.prompt_chars = sum(len(m.get("content", "")) for m in body.get("messages", []))
     result.start_unix = time.time()
     sent_ns = result.sent_ns = time.perf_counter_ns()
-    stream = ChatStream()
+    stream = ChatStream(expect_usage=bool((body.get("stream_options") or {}).get("include_usage")))
     response: Response | None = None
     try:
         response = client.request(
@@ -113,6 +113,8 @@ def _fill_metrics(result: RequestResult, stream: ChatStream, sent_ns: int, end_n
     result.tokens_estimated = estimated
     result.finish_reason = stream.finish_reason
     result.content = stream.text
+    if result.ok:
+        result.contract_notes = stream.notes()
     if prompt_tokens is None and result.prompt_chars:
         result.prompt_tokens = estimate_tokens(result.prompt_chars)
     timings = stream_timings(sent_ns, stream.content_ns, end_ns, output_tokens)

@@ -6,7 +6,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from loadprofile.collector import ModelTotals
+from loadprofile.collector import Counts, ModelTotals
 from loadprofile.metrics import HISTOGRAM_METRICS, PERCENTILES
 
 SCHEMA = 1
@@ -54,6 +54,27 @@ def model_summary(totals: ModelTotals, duration_s: float) -> dict[str, Any]:
     return entry
 
 
+def correctness_summary(counts: Counts) -> dict[str, Any]:
+    """summary.json's "correctness" for one model: what came back, not how fast.
+
+    ``contract_violations``: replies that broke the response contract (the ``contract``
+    error class: chunk schema, ids, finish_reason, end of stream, --content-schema);
+    ``json_valid_rate``: share of checked replies meeting --content-schema (None: no
+    schema); ``notes``: tolerable deviations (no usage chunk although asked, no [DONE],
+    reply not streamed), counted over all replies."""
+    violations = counts.errors.get("contract", 0)
+    return {
+        "responses": counts.requests,
+        "contract_violations": violations,
+        "contract_violation_rate": round(violations / counts.requests, 6) if counts.requests
+        else 0.0,
+        "json_checked": counts.json_checked,
+        "json_valid_rate": round(counts.json_valid / counts.json_checked, 6)
+        if counts.json_checked else None,
+        "notes": dict(sorted(counts.notes.items())),
+    }  # fmt: skip
+
+
 def build_summary(
     *,
     run_id: str,
@@ -75,5 +96,6 @@ def build_summary(
         "target": target,
         "load": load,
         "models": {name: model_summary(models[name], duration_s) for name in sorted(models)},
+        "correctness": {name: correctness_summary(models[name].counts) for name in sorted(models)},
         **(extra or {}),
     }

@@ -3,6 +3,14 @@
 TTFT rule: the first chunk whose delta carries generated output: non-empty ``content``,
 ``reasoning_content``/``reasoning`` or ``tool_calls``. vLLM, llama.cpp and OpenAI all send a
 role-only chunk first; it does not count.
+
+The response contract, checked on every chunk under load (what a downstream parser relies
+on): each chunk is a JSON object with a string ``id``, the same throughout the stream, a
+``choices`` list whose items have an integer ``index``, a ``delta`` object, and a
+``finish_reason`` that is null or one of OpenAI's values; nothing is generated for a choice
+after its finish_reason, and nothing follows ``[DONE]``. A break is the ``contract`` error.
+Deviations a tolerant parser survives are noted on the request instead (``NOTE_*``): no
+usage chunk although asked for, no ``[DONE]`` after the finish_reason, a reply not streamed.
 """
 
 from __future__ import annotations
@@ -17,6 +25,10 @@ CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
 _DONE = b"[DONE]"
 _OUTPUT_KEYS = ("content", "reasoning_content", "reasoning")
+FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
+NOTE_USAGE_MISSING = "usage_missing"
+NOTE_DONE_MISSING = "done_missing"
+NOTE_NOT_STREAMED = "not_streamed"
 
 
 class StreamError(Exception):
@@ -63,18 +75,24 @@ class ChatStream:
     server's usage and finish reason, and whether the stream ended properly.
     """
 
-    __slots__ = ("content_ns", "done", "finish_reason", "parts", "streamed", "usage")
+    __slots__ = ("content_ns", "done", "expect_usage", "finish_reason", "finished", "parts",
+                 "stream_id", "streamed", "usage")  # fmt: skip
 
-    def __init__(self) -> None:
+    def __init__(self, expect_usage: bool = False) -> None:
         self.content_ns: list[int] = []
         self.parts: list[str] = []
         self.usage: dict[str, Any] | None = None
         self.finish_reason: str | None = None
         self.done = False
         self.streamed = True  # False when the server ignored stream=true
+        self.expect_usage = expect_usage  # the request asked for a usage chunk
+        self.stream_id: str | None = None
+        self.finished: set[int] = set()  # choice indexes past their finish_reason
 
     def on_event(self, event: SSEEvent, t_ns: int) -> None:
         data = event.data
+        if self.done:
+            raise StreamError(ErrorClass.CONTRACT, "data after [DONE]")
         if data == _DONE:
             self.done = True
             return
@@ -93,6 +111,8 @@ class ChatStream:
         self._on_chunk(obj, t_ns)
 
     def _on_chunk(self, obj: dict[str, Any], t_ns: int) -> None:
+        if "id" in obj or obj.get("choices"):  # a bare usage chunk from a proxy may lack one
+            self._check_id(obj.get("id"))
         usage = obj.get("usage")
         if isinstance(usage, dict):
             self.usage = usage
@@ -106,12 +126,31 @@ class ChatStream:
             delta = choice.get("delta") if isinstance(choice, dict) else None
             if not isinstance(delta, dict):
                 raise StreamError(ErrorClass.CONTRACT, "choice without a 'delta' object")
-            produced = self._on_delta(delta) or produced
+            index = choice.get("index")
+            if not isinstance(index, int) or isinstance(index, bool):
+                raise StreamError(ErrorClass.CONTRACT, "choice without an integer 'index'")
+            output = self._on_delta(delta)
+            if output and index in self.finished:
+                raise StreamError(ErrorClass.CONTRACT, "output after the choice's finish_reason")
+            produced = output or produced
             reason = choice.get("finish_reason")
-            if reason:
-                self.finish_reason = str(reason)
+            if reason is not None:
+                if reason not in FINISH_REASONS:
+                    raise StreamError(ErrorClass.CONTRACT,
+                                      f"unknown finish_reason {str(reason)[:40]!r}")  # fmt: skip
+                self.finish_reason = reason
+                self.finished.add(index)
         if produced:
             self.content_ns.append(t_ns)
+
+    def _check_id(self, chunk_id: Any) -> None:
+        if not isinstance(chunk_id, str):
+            raise StreamError(ErrorClass.CONTRACT, "chunk without a string 'id'")
+        if self.stream_id is None:
+            self.stream_id = chunk_id
+        elif chunk_id != self.stream_id:
+            raise StreamError(ErrorClass.CONTRACT, f"chunk id changed mid-stream "
+                              f"({self.stream_id[:40]!r} -> {chunk_id[:40]!r})")  # fmt: skip
 
     def _on_delta(self, delta: dict[str, Any]) -> bool:
         produced = False
@@ -134,6 +173,17 @@ class ChatStream:
         if self.done or self.finish_reason:
             return None
         return StreamError(ErrorClass.STREAM_INCOMPLETE, "stream ended without [DONE]")
+
+    def notes(self) -> tuple[str, ...]:
+        """Deviations from the contract that a tolerant parser survives (a complete reply)."""
+        out = []
+        if not self.streamed:
+            out.append(NOTE_NOT_STREAMED)
+        elif not self.done:
+            out.append(NOTE_DONE_MISSING)
+        if self.expect_usage and self.usage is None:
+            out.append(NOTE_USAGE_MISSING)
+        return tuple(out)
 
     @property
     def text(self) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
+from loadprofile.mock.json_reply import json_reply_chunks
 from loadprofile.mock.profiles import ERROR_KINDS, ModelProfile
 from loadprofile.mock.prose import reply_chunks
 from loadprofile.mock.tokens import prompt_tokens
@@ -27,7 +28,12 @@ class Plan:
     `ttft_ms` runs from service start (slot acquired) to the first content chunk;
     `itl_ms[i]` is the gap between chunk i and chunk i + 1; both include stalls.
     `inject_at` is the number of content chunks sent before the fault: for `truncate` the
-    connection is then cut, for `malformed` one bad event is sent and the stream goes on.
+    connection is then cut, for `malformed` one bad event is sent and the stream goes on,
+    for `contract_break` the next content chunk (the first only when there is no other)
+    carries another completion id. `invalid_json` says the text of a JSON reply was made
+    invalid on purpose; drawn apart from `injected`, it is never set with the HTTP errors
+    (they send no reply). A reply cut by `max_tokens` (finish reason "length") is the
+    start of its natural text, as from a real server: for JSON, not a whole object.
     """
 
     chunks: tuple[str, ...]
@@ -38,6 +44,7 @@ class Plan:
     finish_reason: str
     injected: str | None
     inject_at: int | None
+    invalid_json: bool = False
 
     @property
     def completion_tokens(self) -> int:
@@ -117,10 +124,19 @@ def plan_from_seed(
         else:
             gaps[i - 1] += profile.stall_ms
     inject_at = None
-    if injected in ("truncate", "malformed"):
+    if injected in ("truncate", "malformed", "contract_break"):
         inject_at = rng.randint(1, max(1, n - 1))
+        if injected == "contract_break":
+            inject_at = min(inject_at, n - 1)  # the index of the chunk with the other id
+    invalid_json = False
+    if profile.content == "json":
+        invalid_json = rng.random() < profile.invalid_json
+        chunks = json_reply_chunks(rng, natural, invalid_json)[:n]
+        invalid_json = invalid_json and injected not in _HTTP_ERRORS
+    else:
+        chunks = reply_chunks(rng, n, complete=n == natural)
     return Plan(
-        chunks=tuple(reply_chunks(rng, n, complete=n == natural)),
+        chunks=tuple(chunks),
         prompt_tokens=n_prompt,
         ttft_ms=ttft,
         itl_ms=tuple(gaps),
@@ -128,7 +144,12 @@ def plan_from_seed(
         finish_reason="stop" if n == natural else "length",
         injected=injected,
         inject_at=inject_at,
+        invalid_json=invalid_json,
     )
+
+
+#: Faults answered with an HTTP error instead of a reply.
+_HTTP_ERRORS = ("error_429", "error_500")
 
 
 def _draw_fault(rng: random.Random, profile: ModelProfile) -> str | None:

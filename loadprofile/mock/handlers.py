@@ -138,9 +138,13 @@ def _admit(
     """
     slots.received += 1
     rec.prompt_tokens = plan.prompt_tokens
-    if plan.injected is not None:
-        rec.injected = plan.injected
-        slots.injected[plan.injected] = slots.injected.get(plan.injected, 0) + 1
+    injected = plan.injected
+    if injected == "contract_break" and not chat.stream:
+        injected = None  # a whole body has one id: nothing to break, nothing injected
+    for kind in (injected, "invalid_json" if plan.invalid_json else None):
+        if kind is not None:
+            slots.injected[kind] = slots.injected.get(kind, 0) + 1
+    rec.injected, rec.invalid_json = injected, plan.invalid_json
     if plan.injected in _INJECTED_HTTP:
         status, message, code = _INJECTED_HTTP[plan.injected]
         raise RequestError(status, message, "server_error", code)
@@ -218,16 +222,26 @@ async def _stream(
             request.transport.abort()
         rec.status = 200
         return resp
-    usage = enc.usage(plan.prompt_tokens, plan.completion_tokens) if chat.include_usage else b""
     # The closing events go out in one write with the chunked terminator: one syscall
     # instead of four per request, and clients must cope with several events per read.
     await hold_while_frozen(freeze)
-    await resp.write_eof(enc.finish(plan.finish_reason) + usage + DONE)
+    await resp.write_eof(closing_events(enc, plan, profile, chat.include_usage))
     rec.end_ns = time.perf_counter_ns()
     rec.status = 200
     rec.finish_reason = plan.finish_reason
     slots.completed += 1
     return resp
+
+
+def closing_events(
+    enc: ChunkEncoder, plan: Plan, profile: ModelProfile, include_usage: bool
+) -> bytes:
+    """The events after the last content chunk: finish reason, usage if asked (and not
+    left out by the profile), then `[DONE]` unless the profile leaves it out."""
+    out = enc.finish(plan.finish_reason)
+    if include_usage and not profile.omit_usage:
+        out += enc.usage(plan.prompt_tokens, plan.completion_tokens)
+    return out if profile.omit_done else out + DONE
 
 
 async def _send_content(
@@ -245,9 +259,11 @@ async def _send_content(
     """
     cut = plan.inject_at if plan.injected == "truncate" else None
     bad = plan.inject_at if plan.injected == "malformed" else None
+    odd = plan.inject_at if plan.injected == "contract_break" else None
+    other = enc.with_id("chatcmpl-" + uuid.uuid4().hex) if odd is not None else enc
     token_ns = rec.token_ns
     for i, (offset_ms, text) in enumerate(zip(plan.offsets_ms(), plan.chunks, strict=True)):
-        chunk = enc.content(text)
+        chunk = other.content(text) if i == odd else enc.content(text)
         await _sleep_until(freeze, start_ns + round(offset_ms * 1e6))
         await resp.write(chunk)
         token_ns.append(time.perf_counter_ns())
@@ -276,7 +292,7 @@ async def _unary(
     offsets = plan.offsets_ms()
     sent = plan.inject_at if plan.injected == "truncate" and plan.inject_at else len(offsets)
     await _sleep_until(freeze, start_ns + round(offsets[sent - 1] * 1e6))
-    body = _completion_bytes(chat.model, plan)
+    body = _completion_bytes(chat.model, plan, include_usage=not profile.omit_usage)
     resp = web.StreamResponse(headers={"X-Request-Id": rec.request_id})
     resp.content_type = "application/json"
     resp.content_length = len(body)
@@ -302,7 +318,7 @@ async def _unary(
     return resp
 
 
-def _completion_bytes(model: str, plan: Plan) -> bytes:
+def _completion_bytes(model: str, plan: Plan, include_usage: bool) -> bytes:
     body = completion_body(
         "chatcmpl-" + uuid.uuid4().hex,
         model,
@@ -311,5 +327,6 @@ def _completion_bytes(model: str, plan: Plan) -> bytes:
         plan.finish_reason,
         plan.prompt_tokens,
         plan.completion_tokens,
+        include_usage=include_usage,
     )
     return json.dumps(body).encode()

@@ -20,12 +20,14 @@ class ProfileError(ValueError):
 
 @dataclass(frozen=True)
 class ModelProfile:
-    """Timing, capacity, reply length and fault rates of one mock model.
+    """Timing, capacity, reply length, reply content and fault rates of one mock model.
 
-    Error rates are probabilities per request and mutually exclusive (one draw picks at
-    most one fault), so their sum must not exceed 1. The stall probability is per output
-    token: a stall is a rare long gap before one token, the shape of tail ITL seen on real
-    servers when a batch is preempted.
+    Error rates (`ERROR_KINDS`) are probabilities per request and mutually exclusive (one
+    draw picks at most one fault), so their sum must not exceed 1. `invalid_json` is drawn
+    apart from them, per reply with `content = "json"`. The stall probability is per
+    output token: a stall is a rare long gap before one token, the shape of tail ITL seen
+    on real servers when a batch is preempted. `omit_usage` and `omit_done` mimic servers
+    that leave out parts of OpenAI's stream (llama-cpp-python never sends usage).
     """
 
     name: str
@@ -44,7 +46,12 @@ class ModelProfile:
     error_500: float = 0.0
     truncate: float = 0.0
     malformed: float = 0.0
+    contract_break: float = 0.0
     close_after_stream: bool = False
+    content: str = "prose"
+    invalid_json: float = 0.0
+    omit_usage: bool = False
+    omit_done: bool = False
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -74,17 +81,42 @@ def _problems(p: ModelProfile) -> list[str]:
         out.append("itl_jitter_ms must be <= itl_ms")
     if p.ttft_jitter_ms > p.ttft_base_ms:
         out.append("ttft_jitter_ms must be <= ttft_base_ms")
-    rates = ("stall_probability", *ERROR_KINDS)
+    rates = ("stall_probability", *ERROR_KINDS, "invalid_json")
     out += [f"{f} must be within [0, 1]" for f in rates if not 0.0 <= getattr(p, f) <= 1.0]
     if sum(getattr(p, f) for f in ERROR_KINDS) > 1.0 + 1e-9:
-        out.append("error_429 + error_500 + truncate + malformed must be <= 1")
+        out.append(" + ".join(ERROR_KINDS) + " must be <= 1")
     if not 1 <= p.output_tokens_min <= p.output_tokens_max:
         out.append("need 1 <= output_tokens_min <= output_tokens_max")
+    if p.content not in CONTENT_KINDS:
+        out.append(
+            f"content must be one of {', '.join(map(repr, CONTENT_KINDS))}, got {p.content!r}"
+        )
+    elif p.content == "json":
+        if p.output_tokens_min < JSON_MIN_TOKENS:
+            out.append(
+                f'content = "json" needs output_tokens_min >= {JSON_MIN_TOKENS} '
+                "(the smallest reply object)"
+            )
+    elif p.invalid_json:
+        out.append('invalid_json needs content = "json"')
     return out
 
 
-#: Injected fault kinds, in the order one uniform draw is mapped onto them.
-ERROR_KINDS: tuple[str, ...] = ("error_429", "error_500", "truncate", "malformed")
+#: Injected fault kinds, in the order one uniform draw is mapped onto them (new kinds go
+#: last, so that a profile without them draws exactly what it drew before).
+ERROR_KINDS: tuple[str, ...] = (
+    "error_429",
+    "error_500",
+    "truncate",
+    "malformed",
+    "contract_break",
+)
+
+#: What a reply's text is: English-ish sentences, or one JSON object (see json_reply.py).
+CONTENT_KINDS: tuple[str, ...] = ("prose", "json")
+
+#: Tokens of the smallest JSON reply, `{"answer": "Word"}`: 9 by the mock's tokenizer.
+JSON_MIN_TOKENS = 9
 
 BUILTIN_PROFILES: dict[str, ModelProfile] = {
     p.name: p
@@ -121,6 +153,20 @@ BUILTIN_PROFILES: dict[str, ModelProfile] = {
             itl_ms=10.0,
             output_tokens_min=20,
             output_tokens_max=20,
+        ),
+        # Structured output: every reply is one JSON object (served, but not loaded by
+        # default: `loadprofile run` targets mock-small and mock-large only).
+        ModelProfile(
+            name="mock-json",
+            ttft_base_ms=35.0,
+            ttft_per_prompt_token_ms=0.03,
+            ttft_jitter_ms=5.0,
+            itl_ms=12.0,
+            itl_jitter_ms=4.0,
+            max_concurrency=48,
+            output_tokens_min=30,
+            output_tokens_max=200,
+            content="json",
         ),
     )
 }
@@ -200,6 +246,8 @@ def _coerce(where: str, key: str, value: Any) -> Any:
     kind = _FIELDS[key].type
     if kind == "bool":
         ok = isinstance(value, bool)
+    elif kind == "str":
+        ok = isinstance(value, str)
     elif kind == "int":
         ok = isinstance(value, int) and not isinstance(value, bool)
     else:

@@ -205,3 +205,13 @@ def reply_chunks(rng: random.Random, n: int, complete: bool) -> list[str]:
     if complete and n >= 2 and out[-1] != "." and out[-2] not in (",", "."):
         out[-1] = "."
     return out
+
+
+def phrase(rng: random.Random, words: int) -> list[str]:
+    """A lower-case noun phrase of 1 to 3 words ("river", "quiet river", "the quiet
+    river"), one token each, for short strings such as the items of a JSON reply."""
+    slots = ("N",) if words == 1 else ("A", "N") if words == 2 else ("D", "A", "N")
+    out: list[str] = []
+    for slot in slots:
+        out.extend(rng.choice(_WORDS[slot]).split())
+    return out

@@ -131,7 +131,10 @@ class Record:
     """What happened to one chat request, with `time.perf_counter_ns()` timestamps.
 
     perf_counter is CLOCK_MONOTONIC on Linux, so a client on the same machine can compare
-    its receive times with `token_ns` directly.
+    its receive times with `token_ns` directly. `injected` is the fault kind injected, one
+    of `profiles.ERROR_KINDS` or None; `invalid_json` is True when the reply's JSON text
+    was made invalid on purpose, which may come with a fault in `injected` (a truncated or
+    contract-breaking stream) or alone (a well-formed stream whose text does not parse).
     """
 
     request_id: str
@@ -150,6 +153,7 @@ class Record:
     end_ns: int | None = None
     status: int | None = None
     injected: str | None = None
+    invalid_json: bool = False
     finish_reason: str | None = None
     output_tokens: int = 0
 

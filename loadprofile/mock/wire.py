@@ -23,11 +23,16 @@ class ChunkEncoder:
     """Bytes of each `chat.completion.chunk` SSE event of one stream (same id throughout)."""
 
     def __init__(self, completion_id: str, model: str, created: int) -> None:
+        self.model, self.created = model, created
         self._head = (
             f'{{"id":{_dumps(completion_id)},"object":"chat.completion.chunk",'
             f'"created":{created},"model":{_dumps(model)}'
         ).encode()
         self._delta = b"data: " + self._head + b',"choices":[{"index":0,"delta":'
+
+    def with_id(self, completion_id: str) -> ChunkEncoder:
+        """An encoder for the same stream under another completion id (`contract_break`)."""
+        return ChunkEncoder(completion_id, self.model, self.created)
 
     def role(self) -> bytes:
         """The role-only first chunk real servers send before any content."""
@@ -71,9 +76,10 @@ def completion_body(
     finish_reason: str,
     prompt_tokens: int,
     completion_tokens: int,
+    include_usage: bool = True,
 ) -> dict[str, Any]:
-    """A non-streaming `chat.completion` response."""
-    return {
+    """A non-streaming `chat.completion` response, without `usage` if not `include_usage`."""
+    body: dict[str, Any] = {
         "id": completion_id,
         "object": "chat.completion",
         "created": created,
@@ -85,8 +91,10 @@ def completion_body(
                 "finish_reason": finish_reason,
             }
         ],
-        "usage": usage_dict(prompt_tokens, completion_tokens),
     }
+    if include_usage:
+        body["usage"] = usage_dict(prompt_tokens, completion_tokens)
+    return body
 
 
 def error_body(message: str, type_: str, code: str | None) -> dict[str, Any]:

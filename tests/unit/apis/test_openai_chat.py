@@ -145,3 +145,44 @@ def test_usage_chunk_without_choices_is_accepted() -> None:
     stream = feed([(chunk({"content": "a"}), 1),
                    (SSEEvent("message", json.dumps({"usage": usage}).encode()), 2)])
     assert stream.token_counts() == (4, 1, False)
+
+
+def _raw(obj: dict[str, Any]) -> SSEEvent:
+    return SSEEvent("message", json.dumps(obj).encode())
+
+
+@pytest.mark.parametrize(("events", "reason"), [
+    ([chunk({"content": "a"}), chunk({"content": "b"}, id="c2")], "id changed mid-stream"),
+    ([_raw({"choices": [{"index": 0, "delta": {"content": "a"}}]})], "without a string 'id'"),
+    ([_raw({"id": 7, "choices": []})], "without a string 'id'"),
+    ([_raw({"id": "c1", "choices": [{"delta": {"content": "a"}}]})], "integer 'index'"),
+    ([chunk({"content": "a"}, finish="eos")], "unknown finish_reason 'eos'"),
+    ([chunk({"content": "a"}, finish="stop"), chunk({"content": "b"})], "after the choice's"),
+    ([chunk({"content": "a"}, finish="stop"), SSEEvent("message", b"[DONE]"),
+      chunk({"content": ""})], r"data after \[DONE\]"),
+])  # fmt: skip
+def test_contract_breaks_are_the_contract_error(events: list[SSEEvent], reason: str) -> None:
+    with pytest.raises(StreamError, match=reason) as caught:
+        feed([(event, i) for i, event in enumerate(events)])
+    assert caught.value.error_class is ErrorClass.CONTRACT
+
+
+def test_a_finished_choice_may_still_be_followed_by_usage_and_other_choices() -> None:
+    usage = {"prompt_tokens": 3, "completion_tokens": 2}
+    two = _raw({"id": "c1", "choices": [
+        {"index": 0, "delta": {}, "finish_reason": "stop"},
+        {"index": 1, "delta": {"content": "b"}, "finish_reason": None}]})  # fmt: skip
+    stream = feed([(chunk({"content": "a"}), 1), (two, 2), (_raw({"id": "c1", "choices": [],
+                   "usage": usage}), 3), (SSEEvent("message", b"[DONE]"), 4)])  # fmt: skip
+    assert stream.finish_reason == "stop" and stream.notes() == ()
+
+
+def test_tolerable_deviations_are_noted_not_failed() -> None:
+    asked = ChatStream(expect_usage=True)
+    for i, event in enumerate([chunk({"content": "a"}), chunk({}, finish="length")]):
+        asked.on_event(event, i)
+    assert asked.end_error() is None
+    assert asked.notes() == ("done_missing", "usage_missing")
+    not_asked = feed([(chunk({"content": "a"}, finish="stop"), 1),
+                      (SSEEvent("message", b"[DONE]"), 2)])  # fmt: skip
+    assert not_asked.notes() == ()

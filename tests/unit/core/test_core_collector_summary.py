@@ -312,7 +312,7 @@ CONTRACT_MODEL = {
     "requests_per_s",
 }
 #: Additive keys beyond DESIGN.md's contract (pinned so a change is deliberate).
-EXTRA_TOP = {"partial"}
+EXTRA_TOP = {"partial", "correctness"}
 EXTRA_MODEL = {
     "successes",
     "output_tokens",

@@ -59,10 +59,14 @@ def _through_the_wire(p: Packet) -> Packet:
 
 def test_a_packet_survives_the_wire_exactly() -> None:
     intervals = _worker_intervals(3, 1)[0]
+    intervals[0].counts.notes.update({"usage_missing": 3})
+    intervals[0].counts.json_checked, intervals[0].counts.json_valid = 9, 7
     sent = _packet(7, intervals, final=True, rows=3)
     sent.stats = {"walked": {"beta": 4}}
+    sent.examples = [{"model": "beta", "error": "content is not JSON", "content": "{"}]
     got = _through_the_wire(sent)
     assert (got.seq, got.final, got.stats, got.rows) == (7, True, sent.stats, sent.rows)
+    assert got.examples == sent.examples
     assert got.users == sent.users and got.sample == sent.sample
     for before, after in zip(sent.intervals, got.intervals, strict=True):
         assert after.model == before.model and after.counts == before.counts

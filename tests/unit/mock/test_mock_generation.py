@@ -93,6 +93,7 @@ RATES: dict[str | None, float] = {
     "error_500": 0.1,
     "truncate": 0.2,
     "malformed": 0.15,
+    "contract_break": 0.1,
 }
 
 
@@ -104,6 +105,7 @@ def test_injected_fault_rates_match_the_profile() -> None:
         error_500=RATES["error_500"],
         truncate=RATES["truncate"],
         malformed=RATES["malformed"],
+        contract_break=RATES["contract_break"],
     )
     plans = [make_plan(profile, 0, msgs(f"request {i}"), None) for i in range(n)]
     seen = Counter(p.injected for p in plans)
@@ -112,7 +114,8 @@ def test_injected_fault_rates_match_the_profile() -> None:
         sigma = math.sqrt(rate * (1 - rate) / n)
         assert abs(seen[kind] / n - rate) < 4.5 * sigma, (kind, seen[kind])
     for p in plans:
-        if p.injected in ("truncate", "malformed"):
+        if p.injected in ("truncate", "malformed", "contract_break"):
+            # For contract_break: the index of the chunk with the other id, never the first.
             assert p.inject_at is not None and 1 <= p.inject_at < p.completion_tokens
         else:
             assert p.inject_at is None
@@ -140,3 +143,11 @@ def test_fault_rates_hold_over_copies_of_one_request() -> None:
     profile = dataclasses.replace(FIXED, error_500=0.2)
     seen = Counter(make_plan(profile, 0, msgs("same"), None, repeat=k).injected for k in range(n))
     assert abs(seen["error_500"] / n - 0.2) < 4.5 * math.sqrt(0.2 * 0.8 / n)
+
+
+def test_contract_break_of_a_one_token_reply_is_its_only_chunk() -> None:
+    profile = dataclasses.replace(FIXED, contract_break=1.0)
+    plans = [make_plan(profile, 0, msgs(f"q{i}"), 1) for i in range(20)]
+    assert {(p.injected, p.inject_at, p.completion_tokens) for p in plans} == {
+        ("contract_break", 0, 1)
+    }

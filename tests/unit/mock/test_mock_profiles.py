@@ -18,7 +18,21 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_builtins_are_served_in_order_without_a_file() -> None:
     profiles = load_profiles(None, None)
-    assert list(profiles) == ["mock-small", "mock-large", "mock-fixed"]
+    assert list(profiles) == ["mock-small", "mock-large", "mock-fixed", "mock-json"]
+
+
+def test_builtin_defaults_keep_prose_and_the_full_stream() -> None:
+    for name in ("mock-small", "mock-large", "mock-fixed"):
+        p = BUILTIN_PROFILES[name]
+        assert (p.content, p.invalid_json, p.contract_break) == ("prose", 0.0, 0.0)
+        assert not p.omit_usage and not p.omit_done
+
+
+def test_mock_json_is_json_without_faults() -> None:
+    p = BUILTIN_PROFILES["mock-json"]
+    assert p.content == "json" and p.invalid_json == 0.0
+    assert p.error_429 == p.error_500 == p.truncate == p.malformed == p.contract_break == 0.0
+    assert not p.omit_usage and not p.omit_done
 
 
 def test_mock_fixed_is_exact() -> None:
@@ -27,6 +41,27 @@ def test_mock_fixed_is_exact() -> None:
     assert (p.itl_ms, p.itl_jitter_ms, p.stall_probability) == (10.0, 0.0, 0.0)
     assert (p.output_tokens_min, p.output_tokens_max, p.max_concurrency) == (20, 20, 0)
     assert p.error_429 == p.error_500 == p.truncate == p.malformed == 0.0
+
+
+def test_new_keys_from_toml(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[models.j]
+content = "json"
+invalid_json = 0.25
+contract_break = 0.1
+omit_usage = true
+omit_done = true
+""",
+    )
+    p = load_profiles(path, None)["j"]
+    assert (p.content, p.invalid_json, p.contract_break) == ("json", 0.25, 0.1)
+    assert p.omit_usage is True and p.omit_done is True
+    # A model based on mock-json keeps its content unless told otherwise.
+    path = write(tmp_path, '[models.k]\nbase = "mock-json"\ninvalid_json = 1\n')
+    k = load_profiles(path, None)["k"]
+    assert k.content == "json" and k.invalid_json == 1.0 and isinstance(k.invalid_json, float)
 
 
 def test_override_keeps_other_builtin_fields(tmp_path: Path) -> None:
@@ -74,6 +109,26 @@ def test_only_selects_and_orders(tmp_path: Path) -> None:
         ("[models.x]\nmax_queue = -1\n", "max_queue must be >= 0"),
         ("[models.x]\nbase = 'nope'\n", "base 'nope' is not a known model"),
         ("[models.x\n", "invalid TOML"),
+        ("[models.x]\ncontent = 'xml'\n", "content must be one of 'prose', 'json', got 'xml'"),
+        ("[models.x]\ncontent = 1\n", "content must be a str"),
+        ("[models.x]\ninvalid_json = 0.1\n", 'invalid_json needs content = "json"'),
+        (
+            "[models.x]\nbase = 'mock-json'\ninvalid_json = 0.1\ncontent = 'prose'\n",
+            'invalid_json needs content = "json"',
+        ),
+        ("[models.x]\ncontent = 'json'\ninvalid_json = 1.5\n", "invalid_json must be within"),
+        ("[models.x]\ncontent = 'json'\ninvalid_json = true\n", "invalid_json must be a float"),
+        (
+            "[models.x]\ncontent = 'json'\noutput_tokens_min = 8\n",
+            'content = "json" needs output_tokens_min >= 9',
+        ),
+        ("[models.x]\ncontract_break = -0.1\n", "contract_break must be within [0, 1]"),
+        (
+            "[models.x]\nmalformed = 0.5\ncontract_break = 0.6\n",
+            "error_429 + error_500 + truncate + malformed + contract_break must be <= 1",
+        ),
+        ("[models.x]\nomit_usage = 'yes'\n", "omit_usage must be a bool"),
+        ("[models.x]\nomit_done = 0\n", "omit_done must be a bool"),
     ],
 )
 def test_bad_files_give_clear_errors(tmp_path: Path, text: str, message: str) -> None:
@@ -93,5 +148,9 @@ def test_unknown_model_in_only() -> None:
 
 def test_shipped_example_file_is_valid() -> None:
     example = Path(load_profiles.__code__.co_filename).parent / "example-profiles.toml"
-    profile = load_profiles(example, ["my-model"])["my-model"]
+    profiles = load_profiles(example, ["my-model", "my-json-model"])
+    profile = profiles["my-model"]
     assert profile.max_queue == 64 and profile.stall_ms == 400.0
+    assert profile.contract_break > 0 and not profile.omit_usage and not profile.omit_done
+    assert profiles["my-json-model"].content == "json"
+    assert profiles["my-json-model"].invalid_json > 0

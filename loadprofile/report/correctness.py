@@ -1,0 +1,81 @@
+"""The report's correctness section: what came back, per model, beside how fast.
+
+Reads summary.json's "correctness" and contract_examples.jsonl (the run folder only).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loadprofile import rundir
+from loadprofile.report.tables import Row, Table, _cells, fmt_int, fmt_share
+
+#: Tolerable deviations (apis.openai_chat NOTE_*), as the table names them.
+NOTE_LABELS = {"usage_missing": "no usage chunk (asked for)", "done_missing": "no [DONE]",
+               "not_streamed": "reply not streamed"}  # fmt: skip
+EXAMPLES_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Example:
+    model: str
+    error: str
+    content: str
+    where: str
+
+
+def correctness_table(models: list[str], summary: Mapping[str, Any]) -> Table | None:
+    """Contract violations, JSON validity and noted deviations per model (None: no data)."""
+    found = summary.get("correctness")
+    if not isinstance(found, Mapping) or not any(m in found for m in models):
+        return None
+    entries: list[Mapping[str, Any]] = [
+        entry if isinstance(entry := found.get(m), Mapping) else {} for m in models
+    ]
+    def values(key: str) -> list[Any]:
+        return [e.get(key) for e in entries]
+
+    rows = [
+        Row("responses", _cells(values("responses"), fmt_int, None)),
+        Row("contract violations", _cells(values("contract_violations"), fmt_int, None)),
+        Row("violation rate", _cells(values("contract_violation_rate"), fmt_share, min)),
+    ]
+    if any(e.get("json_checked") for e in entries):
+        rows.append(Row("JSON valid (--content-schema)",
+                        _cells(values("json_valid_rate"), fmt_share, max)))
+    notes = sorted({str(k) for e in entries for k in (e.get("notes") or {})})
+    for note in notes:
+        counts = [(e.get("notes") or {}).get(note, 0) for e in entries]
+        rows.append(Row(NOTE_LABELS.get(note, note), _cells(counts, fmt_int, None), "sub"))
+    return Table("correctness", "Response contract", models, rows,
+                 "A violation (the contract error class) is a reply a strict parser rejects: "
+                 "chunk schema, ids, finish_reason, end of stream, or the content schema. "
+                 "Indented: deviations a tolerant parser survives, counted, not failed.")
+
+
+def contract_examples(run_dir: Path, limit: int = EXAMPLES_SHOWN) -> list[Example]:
+    """The first offending replies per model, from contract_examples.jsonl."""
+    path = run_dir / rundir.CONTRACT_EXAMPLES
+    if not path.is_file():
+        return []
+    shown: dict[str, int] = {}
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue  # a line torn by a crash
+        if not isinstance(item, dict):
+            continue
+        model = str(item.get("model"))
+        if shown.get(model, 0) >= limit:
+            continue
+        shown[model] = shown.get(model, 0) + 1
+        where = f"{item.get('conversation_id')} turn {item.get('turn')}, {item.get('request_id')}"
+        out.append(Example(model, str(item.get("error") or ""),
+                           str(item.get("content") or "")[:600], where))  # fmt: skip
+    return out

@@ -1,0 +1,68 @@
+"""The response contract under load, against a mock that breaks it at known rates."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from loadprofile.mockproc import MockProcess
+
+from .conftest import get_json, run_cli
+
+pytestmark = pytest.mark.integration
+
+BREAKING_PROFILE = """
+[models.strict]
+content = "json"
+ttft_base_ms = 20.0
+itl_ms = 2.0
+output_tokens_min = 30
+output_tokens_max = 40
+invalid_json = 0.2
+contract_break = 0.1
+omit_usage = true
+"""
+SCHEMA = {"type": "object", "required": ["answer"], "properties": {"answer": {"type": "string"}}}
+
+
+def _within_sampling_error(count: int, n: int, rate: float) -> bool:
+    return abs(count / n - rate) < 4 * math.sqrt(rate * (1 - rate) / n)
+
+
+def test_contract_breaks_and_invalid_json_are_counted_as_the_server_made_them(
+    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+) -> None:
+    mock = mock_factory(BREAKING_PROFILE)
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(SCHEMA))
+    out = tmp_path / "contract"
+    done = run_cli(["run", "--host", mock.url, "--model", "strict", "--dataset", str(dataset),
+                    "--content-schema", str(schema), "-u", "8", "-r", "50", "--think-time", "0",
+                    "-t", "4s", "--out", str(out)], cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    records = [r for r in get_json(mock.url + "/mock/requests") if r["max_tokens"] != 1]
+    broken = sum(r["injected"] == "contract_break" for r in records)
+    invalid = sum(bool(r["invalid_json"]) and r["injected"] != "contract_break" for r in records)
+    n = len(records)
+    assert n > 150
+    assert _within_sampling_error(broken, n, 0.1)
+    assert _within_sampling_error(invalid, n - broken, 0.2)
+    summary = json.loads((out / "summary.json").read_text())
+    model, correctness = summary["models"]["strict"], summary["correctness"]["strict"]
+    assert model["requests"] == n
+    # Every break the server made is a contract error, and nothing else is.
+    assert model["errors"] == {"contract": broken + invalid}
+    assert correctness["contract_violations"] == broken + invalid
+    assert correctness["json_checked"] == n - broken
+    assert correctness["json_valid_rate"] == pytest.approx((n - broken - invalid) / (n - broken))
+    assert correctness["notes"] == {"usage_missing": n - broken}  # asked for, never sent
+    examples = [json.loads(line) for line in (out / "contract_examples.jsonl").open()]
+    assert len(examples) == 20
+    reasons = {e["error"].split(" (")[0].split(":")[0] for e in examples}
+    assert reasons <= {"chunk id changed mid-stream", "content is not JSON"}
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="table-correctness"' in report and 'id="contract-examples"' in report
