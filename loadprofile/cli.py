@@ -19,6 +19,7 @@ from loadprofile.config import CliValues, ConfigError, resolve
 from loadprofile.errors import LoadprofileError, UsageError
 from loadprofile.fleet_options import add_fleet_flags, resolve_fleet
 from loadprofile.load_flags import add_load_flags, load_flag_values
+from loadprofile.snapshot_cmd import add_diff_parser, add_snapshot_parser, run_diff, run_snapshot
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,6 +81,8 @@ def build_parser() -> _Parser:
     _add_run(sub)
     rep = sub.add_parser("report", help="rebuild report.html from a run folder alone")
     rep.add_argument("run_dir", type=Path)
+    add_snapshot_parser(sub)
+    add_diff_parser(sub)
     sub.add_parser(
         "mock", help="serve the embedded mock models (see loadprofile mock --help)", add_help=False
     )
@@ -177,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args, argv)
+        if args.command == "snapshot":
+            return run_snapshot(args)
+        if args.command == "diff":
+            return run_diff(args)
         return _report(args.run_dir)
     except LoadprofileError as exc:
         print(f"loadprofile: error: {exc}", file=sys.stderr, flush=True)

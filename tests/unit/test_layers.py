@@ -12,8 +12,9 @@ PACKAGE = Path(__file__).parents[2] / "loadprofile"
 PURE_CORE = ["apis", "collector.py", "dataset.py", "config.py", "results.py", "metrics.py",
              "summary.py", "hlog.py", "fleet_wire.py", "fleet_merge.py", "fleet_options.py",
              "arrivals.py", "open_loop.py", "loadplan.py", "phases.py", "generator_health.py",
-             "load_options.py", "user_mix.py"]  # fmt: skip
-OUTPUTS = ["rundir.py", "report", "recorder.py"]
+             "load_options.py", "user_mix.py", "content_check.py", "drift.py",
+             "snapshot_format.py"]  # fmt: skip
+OUTPUTS = ["rundir.py", "report", "recorder.py", "diff_report.py"]
 FORBIDDEN_IN_CORE = {"locust", "gevent", "matplotlib", "aiohttp", "asyncio", "loadprofile.users",
                      "loadprofile.runner", "loadprofile.session", "loadprofile.report"}  # fmt: skip
 FORBIDDEN_IN_OUTPUTS = {"locust", "gevent", "aiohttp", "asyncio", "loadprofile.runner",
@@ -63,7 +64,8 @@ def test_mock_imports_nothing_of_the_rest(path: Path) -> None:
     assert _violations(path, {"locust", "gevent"}) == []
 
 
-@pytest.mark.parametrize("path", _files(["http", "streaming.py", "preflight.py", "mockproc.py"]),
+@pytest.mark.parametrize("path", _files(["http", "streaming.py", "preflight.py", "mockproc.py",
+                                         "snapshot.py", "snapshot_cmd.py"]),
                          ids=lambda p: p.name)  # fmt: skip
 def test_io_layer_does_not_import_locust(path: Path) -> None:
     """Usable outside Locust (snapshots, preflight) and never monkey-patches by itself."""

@@ -1,0 +1,99 @@
+"""Snapshots: every prompt answered once, resumable after an interrupt; diffs between them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from loadprofile.mockproc import MockProcess
+from loadprofile.snapshot_format import read_meta
+
+from .conftest import FIXED_PROFILE, run_cli
+
+pytestmark = pytest.mark.integration
+
+
+def _lines(folder: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (folder / "outputs.jsonl").open(encoding="utf-8")]
+
+
+def test_an_interrupted_snapshot_resumes_to_what_an_uninterrupted_one_holds(
+    mock_factory: Callable[..., MockProcess], tmp_path: Path
+) -> None:
+    first, second = mock_factory(FIXED_PROFILE), mock_factory(FIXED_PROFILE)  # same seed
+    args = ["snapshot", "--model", "fixed", "-n", "30"]
+    resumed, whole = tmp_path / "resumed", tmp_path / "whole"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loadprofile", *args, "--host", first.url, "--concurrency", "1",
+         "--out", str(resumed)], cwd=tmp_path, text=True, env=dict(os.environ),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not (resumed / "outputs.jsonl").exists() or len(_lines(resumed)) < 3:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err
+    partial = len(_lines(resumed))
+    assert 3 <= partial < 30
+    again = run_cli([*args, "--host", first.url, "--out", str(resumed)], cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"{30 - partial} answered now, 0 failed, 0 missing" in again.stdout
+    done = run_cli([*args, "--host", second.url, "--out", str(whole)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    got = {str(x["key"]): x for x in _lines(resumed)}
+    want = {str(x["key"]): x for x in _lines(whole)}
+    assert len(_lines(resumed)) == 30 and got.keys() == want.keys()
+    assert all(got[k]["output"] == want[k]["output"] for k in want)
+    assert all(x["output_tokens"] == 12 and x["prompt_tokens"] for x in got.values())
+    meta = read_meta(resumed)
+    assert meta["params"]["temperature"] == 0 and meta["dataset"]["prompts"] == 30
+
+
+def test_snapshot_usage_errors(tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    for args, needle in [
+        (["snapshot", "-n", "0", "--out", "x"], "-n 0"),
+        (["snapshot", "--concurrency", "0", "--out", "x"], "--concurrency 0"),
+        (["snapshot", "--out", str(tmp_path / "taken")], "not empty and not a snapshot"),
+        (["snapshot", "--dataset", "missing.jsonl", "--out", "x"], "missing.jsonl"),
+    ]:
+        done = run_cli(args, cwd=tmp_path)
+        assert done.returncode == 2, (args, done.stderr)
+        assert needle in done.stderr and "Traceback" not in done.stderr
+
+
+def test_diff_says_whether_a_model_is_deterministic(
+    mock_factory: Callable[..., MockProcess], tmp_path: Path
+) -> None:
+    """The mock answers a repeated request differently (as a sampling model would): two
+    snapshots from one mock process drift; from two fresh processes they are identical."""
+    first, fresh = mock_factory(FIXED_PROFILE), mock_factory(FIXED_PROFILE)
+    folders = {name: tmp_path / name for name in ("a", "again", "fresh")}
+    for name, mock in (("a", first), ("again", first), ("fresh", fresh)):
+        done = run_cli(["snapshot", "--host", mock.url, "--model", "fixed", "-n", "20",
+                        "--out", str(folders[name])], cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    for other, deterministic in (("fresh", True), ("again", False)):
+        out = tmp_path / f"diff-{other}"
+        done = run_cli(["diff", str(folders["a"]), str(folders[other]), "--out", str(out)],
+                       cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        diff = json.loads((out / "diff.json").read_text())
+        assert diff["compared"] == 20 and diff["deterministic"] is deterministic
+        assert (diff["exact_match_rate"] == 1.0) is deterministic
+        assert (out / "diff.html").exists()
+    bad = run_cli(["diff", str(folders["a"]), str(tmp_path), "--out", str(tmp_path / "d")],
+                  cwd=tmp_path)  # fmt: skip
+    assert bad.returncode == 2 and "not a snapshot folder" in bad.stderr
