@@ -47,8 +47,17 @@ class Counts:
     notes: Counter[str] = field(default_factory=Counter)  # tolerable contract deviations
     json_checked: int = 0  # replies checked against --content-schema ...
     json_valid: int = 0  # ... and those that met it
+    # Successes whose server reported usage, with their tokens and characters: tokens per
+    # character is the tokenizer's rate (tokenization drift between models).
+    usage_requests: int = 0
+    usage_prompt_tokens: int = 0
+    usage_output_tokens: int = 0
+    usage_prompt_chars: int = 0
+    usage_output_chars: int = 0
 
     def add(self, other: Counts) -> None:
+        for name in USAGE_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
         self.good += other.good
         self.notes.update(other.notes)
         self.json_checked += other.json_checked
@@ -60,6 +69,20 @@ class Counts:
         self.prompt_tokens += other.prompt_tokens
         self.estimated_tokens += other.estimated_tokens
         self.out_of_range += other.out_of_range
+
+
+USAGE_FIELDS = ("usage_requests", "usage_prompt_tokens", "usage_output_tokens",
+                 "usage_prompt_chars", "usage_output_chars")  # fmt: skip
+
+
+def count_usage(counts: Counts, prompt_tokens: int | None, output_tokens: int,
+                prompt_chars: int, output_chars: int) -> None:  # fmt: skip
+    """A success whose server reported its token counts."""
+    counts.usage_requests += 1
+    counts.usage_prompt_tokens += prompt_tokens or 0
+    counts.usage_output_tokens += output_tokens
+    counts.usage_prompt_chars += prompt_chars
+    counts.usage_output_chars += output_chars
 
 
 @dataclass
@@ -156,6 +179,9 @@ class Collector:
         counts.output_tokens += result.output_tokens
         counts.prompt_tokens += result.prompt_tokens or 0
         counts.estimated_tokens += int(result.tokens_estimated)
+        if not result.tokens_estimated:
+            count_usage(counts, result.prompt_tokens, result.output_tokens, result.prompt_chars,
+                        len(result.content))  # fmt: skip
         counts.good += self.slo.met(result)
         hists = current.histograms
         for metric, value in ((TTFT, result.ttft_ms), (E2E, result.e2e_ms)):

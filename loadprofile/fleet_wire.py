@@ -25,7 +25,7 @@ from typing import Any
 from hdrh.codec import HdrCookieException, HdrHistogramSettingsException, HdrLengthException
 from hdrh.histogram import HdrHistogram
 
-from loadprofile.collector import Counts, ModelInterval, new_histogram
+from loadprofile.collector import USAGE_FIELDS, Counts, ModelInterval, new_histogram
 from loadprofile.config import ContentContract, LoadConfig, RunConfig, StageSpec, Target
 from loadprofile.dataset import Conversation, Turn
 from loadprofile.generator_health import GeneratorSample
@@ -105,7 +105,7 @@ def _encode_interval(iv: ModelInterval) -> dict[str, Any]:
             "output_tokens": c.output_tokens, "prompt_tokens": c.prompt_tokens,
             "estimated_tokens": c.estimated_tokens, "out_of_range": c.out_of_range,
             "good": c.good, "notes": dict(c.notes), "json_checked": c.json_checked,
-            "json_valid": c.json_valid,
+            "json_valid": c.json_valid, **{name: getattr(c, name) for name in USAGE_FIELDS},
         },
     }  # fmt: skip
 
@@ -125,6 +125,7 @@ def _decode_interval(d: dict[str, Any], start_s: float, end_s: float) -> ModelIn
         good=int(raw["good"]),
         notes=Counter({str(k): int(v) for k, v in (raw.get("notes") or {}).items()}),
         json_checked=int(raw.get("json_checked", 0)), json_valid=int(raw.get("json_valid", 0)),
+        **{name: int(raw.get(name, 0)) for name in USAGE_FIELDS},
     )  # fmt: skip
     return ModelInterval(str(d["model"]), start_s, end_s, histograms, counts)
 

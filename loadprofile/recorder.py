@@ -91,6 +91,7 @@ class RunRecorder:
             run_id=self.meta["run_id"], started_at=self.meta["started_at"],
             duration_s=load_duration_s, target=self.meta.get("target", {}),
             load=load, models=collector.totals, partial=partial, extra=extras,
+            canonical=models[0] if models else None,
         )  # fmt: skip
         self.writer.close()
         self.write_run_json(partial=partial, duration_s=duration_s)

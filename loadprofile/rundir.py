@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from loadprofile.collector import Counts, ModelInterval, ModelTotals, RequestSlo
+from loadprofile.collector import Counts, ModelInterval, ModelTotals, RequestSlo, count_usage
 from loadprofile.generator_health import GeneratorSample
 from loadprofile.hlog import HlogWriter, read_hlog
 from loadprofile.loadplan import Phase
@@ -52,6 +52,7 @@ REQUEST_COLUMNS = (
     "prompt_chars", "prompt_tokens", "output_tokens", "tokens_estimated",
     "ttft_ms", "tpot_ms", "e2e_ms", "connect_ms", "chunks", "status", "error_class", "error",
     "start_delay_ms", "ttft_service_ms", "e2e_service_ms", "contract_notes", "json_valid",
+    "output_chars",
 )  # fmt: skip
 TIMESERIES_COLUMNS = (
     "start_s", "end_s", "model", "users", "requests", "failures", "output_tokens", "good",
@@ -110,6 +111,7 @@ def request_row(r: RequestResult, run_start_unix: float) -> list[str]:
         _fmt(r.connect_ms), str(r.chunks), str(r.status), r.error_class or "", r.error,
         _fmt(r.start_delay_ms), _fmt(r.ttft_service_ms), _fmt(r.e2e_service_ms),
         ";".join(r.contract_notes), "" if r.json_valid is None else str(int(r.json_valid)),
+        str(len(r.content)),
     ]  # fmt: skip
 
 
@@ -335,6 +337,9 @@ def _count_row(counts: Counts, row: dict[str, str], slo: RequestSlo) -> None:
     counts.output_tokens += int(row["output_tokens"] or 0)
     counts.prompt_tokens += int(row["prompt_tokens"] or 0)
     counts.estimated_tokens += int(row["tokens_estimated"] or 0)
+    if row.get("output_chars") and not int(row["tokens_estimated"] or 0):
+        count_usage(counts, int(row["prompt_tokens"] or 0), int(row["output_tokens"] or 0),
+                    int(row["prompt_chars"] or 0), int(row["output_chars"]))  # fmt: skip
     counts.good += slo.met_by(True, _float_or_none(row["ttft_ms"]), _float_or_none(row["tpot_ms"]))
 
 
@@ -382,6 +387,7 @@ def rebuild_summary(run_dir: Path) -> dict[str, Any]:
         models=totals,
         partial=True,
         extra=extras,
+        canonical=(run.get("models") or [None])[0],
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from loadprofile.apis.openai_chat import CHARS_PER_TOKEN
 from loadprofile.collector import Counts, ModelTotals
 from loadprofile.metrics import HISTOGRAM_METRICS, PERCENTILES
 
@@ -54,7 +55,37 @@ def model_summary(totals: ModelTotals, duration_s: float) -> dict[str, Any]:
     return entry
 
 
-def correctness_summary(counts: Counts) -> dict[str, Any]:
+def _per(numerator: int, denominator: float) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def token_summary(counts: Counts, canonical: Counts | None) -> dict[str, Any]:
+    """Tokenization per model, from successes whose server reported usage: tokens per
+    request, per local estimate (characters / 4), and per character against the canonical
+    model's (the run's first; the same prompts, so a prompt ratio of 1.4 means its
+    tokenizer counts 40 % more tokens for the same text)."""
+    c = counts
+    out: dict[str, Any] = {
+        "usage_requests": c.usage_requests,
+        "prompt_tokens_per_request": _per(c.usage_prompt_tokens, c.usage_requests),
+        "output_tokens_per_request": _per(c.usage_output_tokens, c.usage_requests),
+        "prompt_tokens_per_estimate": _per(c.usage_prompt_tokens,
+                                           c.usage_prompt_chars / CHARS_PER_TOKEN),
+        "output_tokens_per_estimate": _per(c.usage_output_tokens,
+                                           c.usage_output_chars / CHARS_PER_TOKEN),
+        "prompt_tokens_vs_canonical": None, "output_tokens_vs_canonical": None,
+    }  # fmt: skip
+    if canonical is not None:
+        for kind in ("prompt", "output"):
+            mine = _per(getattr(c, f"usage_{kind}_tokens"), getattr(c, f"usage_{kind}_chars"))
+            base = _per(getattr(canonical, f"usage_{kind}_tokens"),
+                        getattr(canonical, f"usage_{kind}_chars"))  # fmt: skip
+            if mine is not None and base:
+                out[f"{kind}_tokens_vs_canonical"] = round(mine / base, 3)
+    return out
+
+
+def correctness_summary(counts: Counts, canonical: Counts | None = None) -> dict[str, Any]:
     """summary.json's "correctness" for one model: what came back, not how fast.
 
     ``contract_violations``: replies that broke the response contract (the ``contract``
@@ -72,6 +103,7 @@ def correctness_summary(counts: Counts) -> dict[str, Any]:
         "json_valid_rate": round(counts.json_valid / counts.json_checked, 6)
         if counts.json_checked else None,
         "notes": dict(sorted(counts.notes.items())),
+        "tokens": token_summary(counts, canonical),
     }  # fmt: skip
 
 
@@ -85,8 +117,11 @@ def build_summary(
     models: dict[str, ModelTotals],
     partial: bool,
     extra: dict[str, Any] | None = None,
+    canonical: str | None = None,
 ) -> dict[str, Any]:
-    """The summary; ``extra`` adds top-level keys (phases, recovery, generator health)."""
+    """The summary; ``extra`` adds top-level keys (phases, recovery, generator health);
+    ``canonical``: the model the others' tokenization is compared with (the run's first)."""
+    base = models[canonical].counts if canonical in models else None
     return {
         "schema": SCHEMA,
         "run_id": run_id,
@@ -96,6 +131,7 @@ def build_summary(
         "target": target,
         "load": load,
         "models": {name: model_summary(models[name], duration_s) for name in sorted(models)},
-        "correctness": {name: correctness_summary(models[name].counts) for name in sorted(models)},
+        "correctness": {name: correctness_summary(models[name].counts, base)
+                        for name in sorted(models)},
         **(extra or {}),
     }

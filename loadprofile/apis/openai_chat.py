@@ -217,6 +217,10 @@ def parse_completion(body: bytes) -> tuple[str, dict[str, Any] | None, str | Non
     return str(text), usage, choice.get("finish_reason")
 
 
+#: The local estimate: about four characters per token (English text, GPT-style tokenizers).
+CHARS_PER_TOKEN = 4.0
+
+
 def estimate_tokens(chars: int) -> int:
     """Rough token count (~4 characters per token) for when the server gives none."""
-    return max(1, round(chars / 4)) if chars else 0
+    return max(1, round(chars / CHARS_PER_TOKEN)) if chars else 0

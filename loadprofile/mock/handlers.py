@@ -240,7 +240,7 @@ def closing_events(
     left out by the profile), then `[DONE]` unless the profile leaves it out."""
     out = enc.finish(plan.finish_reason)
     if include_usage and not profile.omit_usage:
-        out += enc.usage(plan.prompt_tokens, plan.completion_tokens)
+        out += enc.usage(*reported_tokens(plan, profile))
     return out if profile.omit_done else out + DONE
 
 
@@ -292,7 +292,7 @@ async def _unary(
     offsets = plan.offsets_ms()
     sent = plan.inject_at if plan.injected == "truncate" and plan.inject_at else len(offsets)
     await _sleep_until(freeze, start_ns + round(offsets[sent - 1] * 1e6))
-    body = _completion_bytes(chat.model, plan, include_usage=not profile.omit_usage)
+    body = _completion_bytes(chat.model, plan, profile)
     resp = web.StreamResponse(headers={"X-Request-Id": rec.request_id})
     resp.content_type = "application/json"
     resp.content_length = len(body)
@@ -318,15 +318,22 @@ async def _unary(
     return resp
 
 
-def _completion_bytes(model: str, plan: Plan, include_usage: bool) -> bytes:
+def reported_tokens(plan: Plan, profile: ModelProfile) -> tuple[int, int]:
+    """(prompt, completion) tokens as usage reports them (``token_inflation`` scales both)."""
+    scale = profile.token_inflation
+    return round(plan.prompt_tokens * scale), round(plan.completion_tokens * scale)
+
+
+def _completion_bytes(model: str, plan: Plan, profile: ModelProfile) -> bytes:
+    prompt_tokens, completion_tokens = reported_tokens(plan, profile)
     body = completion_body(
         "chatcmpl-" + uuid.uuid4().hex,
         model,
         int(time.time()),
         plan.text,
         plan.finish_reason,
-        plan.prompt_tokens,
-        plan.completion_tokens,
-        include_usage=include_usage,
+        prompt_tokens,
+        completion_tokens,
+        include_usage=not profile.omit_usage,
     )
     return json.dumps(body).encode()

@@ -52,6 +52,8 @@ class ModelProfile:
     invalid_json: float = 0.0
     omit_usage: bool = False
     omit_done: bool = False
+    token_inflation: float = 1.0  # usage reports this many times the tokens sent (a tokenizer
+    # that counts more tokens for the same text)
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -62,6 +64,8 @@ class ModelProfile:
 def _problems(p: ModelProfile) -> list[str]:
     """Every reason the profile is unusable, so one error message lists them all."""
     out: list[str] = []
+    if not p.token_inflation > 0:
+        out.append("token_inflation must be > 0")
     if not p.name or any(c.isspace() or c == "," for c in p.name):
         out.append("name must be non-empty, without spaces or commas")
     for f in (

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from loadprofile import rundir
-from loadprofile.report.tables import Row, Table, _cells, fmt_int, fmt_share
+from loadprofile.report.tables import Row, Table, _cells, fmt_int, fmt_rate, fmt_share
 
 #: Tolerable deviations (apis.openai_chat NOTE_*), as the table names them.
 NOTE_LABELS = {"usage_missing": "no usage chunk (asked for)", "done_missing": "no [DONE]",
@@ -47,6 +47,7 @@ def correctness_table(models: list[str], summary: Mapping[str, Any]) -> Table | 
     if any(e.get("json_checked") for e in entries):
         rows.append(Row("JSON valid (--content-schema)",
                         _cells(values("json_valid_rate"), fmt_share, max)))
+    rows += _token_rows(entries, models)
     notes = sorted({str(k) for e in entries for k in (e.get("notes") or {})})
     for note in notes:
         counts = [(e.get("notes") or {}).get(note, 0) for e in entries]
@@ -54,7 +55,40 @@ def correctness_table(models: list[str], summary: Mapping[str, Any]) -> Table | 
     return Table("correctness", "Response contract", models, rows,
                  "A violation (the contract error class) is a reply a strict parser rejects: "
                  "chunk schema, ids, finish_reason, end of stream, or the content schema. "
-                 "Indented: deviations a tolerant parser survives, counted, not failed.")
+                 "Indented: deviations a tolerant parser survives, counted, not failed. "
+                 "Tokens: as the servers reported them (usage), for the replies that had it.")
+
+
+_TOKEN_ROWS = (
+    ("prompt tokens per request", "prompt_tokens_per_request"),
+    ("output tokens per request", "output_tokens_per_request"),
+    ("prompt tokens / local estimate", "prompt_tokens_per_estimate"),
+    ("output tokens / local estimate", "output_tokens_per_estimate"),
+    ("prompt tokens per char vs {c}", "prompt_tokens_vs_canonical"),
+    ("output tokens per char vs {c}", "output_tokens_vs_canonical"),
+)
+
+
+def _token_rows(entries: list[Mapping[str, Any]], models: list[str]) -> list[Row]:
+    """Tokenization: what the servers reported, against the local estimate (characters / 4)
+    and against the run's first model (same prompts: >1 = more tokens for the same text)."""
+    tokens: list[Mapping[str, Any]] = [
+        t if isinstance(t := e.get("tokens"), Mapping) else {} for e in entries
+    ]
+    if not any(t.get("usage_requests") for t in tokens):
+        return []
+    rows = []
+    for label, key in _TOKEN_ROWS:
+        values = [t.get(key) for t in tokens]
+        if all(v is None for v in values):
+            continue
+        fmt = fmt_rate if key.endswith("per_request") else _fmt_ratio
+        rows.append(Row(label.format(c=models[0]), _cells(values, fmt, None)))
+    return rows
+
+
+def _fmt_ratio(value: Any) -> str:
+    return "–" if not isinstance(value, int | float) else f"{value:.2f}×"
 
 
 def contract_examples(run_dir: Path, limit: int = EXAMPLES_SHOWN) -> list[Example]:

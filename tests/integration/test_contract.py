@@ -26,6 +26,13 @@ invalid_json = 0.2
 contract_break = 0.1
 omit_usage = true
 """
+FIXED = """
+[models.fixed]
+ttft_base_ms = 20.0
+itl_ms = 2.0
+output_tokens_min = 12
+output_tokens_max = 12
+"""
 SCHEMA = {"type": "object", "required": ["answer"], "properties": {"answer": {"type": "string"}}}
 
 
@@ -66,3 +73,22 @@ def test_contract_breaks_and_invalid_json_are_counted_as_the_server_made_them(
     assert reasons <= {"chunk id changed mid-stream", "content is not JSON"}
     report = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="table-correctness"' in report and 'id="contract-examples"' in report
+
+
+def test_a_model_that_counts_more_tokens_for_the_same_text_shows_it(
+    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+) -> None:
+    profiles = FIXED + FIXED.replace("[models.fixed]", "[models.wordy]") + "token_inflation = 1.4\n"
+    mock = mock_factory(profiles)
+    out = tmp_path / "tokens"
+    done = run_cli(["run", "--host", mock.url, "--model", "fixed", "--model", "wordy",
+                    "--dataset", str(dataset), "-u", "4", "-r", "50", "--think-time", "0",
+                    "-t", "3s", "--out", str(out)], cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    correctness = json.loads((out / "summary.json").read_text())["correctness"]
+    fixed, wordy = correctness["fixed"]["tokens"], correctness["wordy"]["tokens"]
+    assert fixed["prompt_tokens_vs_canonical"] == fixed["output_tokens_vs_canonical"] == 1.0
+    assert wordy["prompt_tokens_vs_canonical"] == pytest.approx(1.4, abs=0.02)
+    assert wordy["output_tokens_vs_canonical"] == pytest.approx(1.4, abs=0.05)  # 12 -> 17
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "prompt tokens per char vs fixed" in report

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.collector import Collector
+from loadprofile.collector import Collector, Counts, count_usage
 from loadprofile.config import CliValues, resolve
 from loadprofile.content_check import ContentCheck, extract
 from loadprofile.errors import ConfigError
 from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.rundir import RunWriter, contract_example, load_totals, write_json
-from loadprofile.summary import correctness_summary
+from loadprofile.summary import correctness_summary, token_summary
 
 SCHEMA = {
     "type": "object",
@@ -93,9 +93,12 @@ def test_correctness_counts_survive_the_run_folder(tmp_path: Path) -> None:
     writer.close()
     write_json(tmp_path / "run.json", {"models": ["m"], "histograms": writer.histogram_files})
     live = correctness_summary(collector.totals["m"].counts)
-    assert live == {"responses": 10, "contract_violations": 3, "contract_violation_rate": 0.3,
-                    "json_checked": 9, "json_valid_rate": round(6 / 9, 6),
-                    "notes": {"usage_missing": 6}}  # fmt: skip
+    assert live["tokens"]["output_tokens_per_estimate"] == 5.0  # 5 tokens for 4 characters
+    without_tokens = {k: v for k, v in live.items() if k != "tokens"}
+    assert without_tokens == {
+        "responses": 10, "contract_violations": 3, "contract_violation_rate": 0.3,
+        "json_checked": 9, "json_valid_rate": round(6 / 9, 6), "notes": {"usage_missing": 6},
+    }  # fmt: skip
     assert correctness_summary(load_totals(tmp_path)["m"].counts) == live
     examples = [json.loads(line) for line in (tmp_path / "contract_examples.jsonl").open()]
     assert [e["request_id"] for e in examples] == ["r6", "r7", "r8"]
@@ -110,3 +113,25 @@ def test_examples_are_kept_up_to_the_limit_per_model(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in (tmp_path / "contract_examples.jsonl").open()]
     per_model = {m: sum(e["model"] == m for e in lines) for m in ("a", "b")}
     assert per_model == {"a": 20, "b": 10}
+
+
+def _usage_counts(prompt_tokens: int, prompt_chars: int, output_tokens: int, output_chars: int,
+                  requests: int = 10) -> Counts:  # fmt: skip
+    counts = Counts()
+    for _ in range(requests):
+        count_usage(counts, prompt_tokens, output_tokens, prompt_chars, output_chars)
+    return counts
+
+
+def test_tokenization_against_the_estimate_and_the_canonical_model() -> None:
+    """A candidate counting 40 % more tokens for the same text shows as 1.4 x."""
+    canonical = _usage_counts(100, 400, 50, 200)
+    candidate = _usage_counts(140, 400, 70, 200)
+    tokens = token_summary(candidate, canonical)
+    assert tokens["prompt_tokens_vs_canonical"] == tokens["output_tokens_vs_canonical"] == 1.4
+    assert tokens["prompt_tokens_per_request"] == 140 and tokens["usage_requests"] == 10
+    assert tokens["prompt_tokens_per_estimate"] == 1.4  # 400 chars ~ 100 tokens locally
+    assert token_summary(canonical, canonical)["output_tokens_vs_canonical"] == 1.0
+    nothing = token_summary(Counts(), canonical)
+    assert nothing["prompt_tokens_per_request"] is None
+    assert nothing["prompt_tokens_vs_canonical"] is None
