@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from loadprofile.content_check import EXTRACT_MODES, load_schema
 from loadprofile.errors import ConfigError
 from loadprofile.load_options import resolve_load_options, whole_number
+from loadprofile.snapshot_format import read_meta
 
 HISTORY_MODES = ("recorded", "live")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)?")
@@ -89,6 +90,15 @@ class ContentContract:
 
 
 @dataclass(frozen=True)
+class OutputSampling:
+    """--sample-outputs / --baseline: replies kept per model, and the calm snapshots (by
+    target name) they are held against."""
+
+    per_model: int = 0
+    baselines: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class RunConfig:
     targets: tuple[Target, ...]
     dataset: Path | None
@@ -97,6 +107,7 @@ class RunConfig:
     host: str | None = None  # --host without --model: the runner asks it for its model
     api_key_env: str | None = None
     content: ContentContract = field(default_factory=ContentContract)
+    samples: OutputSampling = field(default_factory=OutputSampling)
 
     def to_json(self) -> dict[str, Any]:
         """For run.json: everything, secrets excluded by construction."""
@@ -105,6 +116,9 @@ class RunConfig:
             "dataset": str(self.dataset) if self.dataset else None,
             "load": asdict(self.load),
         }
+        if self.samples.per_model:
+            out["output_samples"] = {"per_model": self.samples.per_model,
+                                     "baselines": dict(self.samples.baselines)}  # fmt: skip
         if self.content.schema is not None:
             out["content_contract"] = {"schema_file": self.content.source,
                                        "extract": self.content.extract}  # fmt: skip
@@ -299,6 +313,8 @@ class CliValues:
     slo_ttft_p99_ms: float | None = None
     content_schema: str | None = None
     content_extract: str | None = None
+    sample_outputs: int | None = None
+    baseline: tuple[str, ...] | list[str] | None = None
 
 
 def resolve(cli: CliValues) -> RunConfig:
@@ -332,7 +348,37 @@ def resolve(cli: CliValues) -> RunConfig:
         host=normalize_host(cli.host, "--host") if cli.host else None,
         api_key_env=cli.api_key_env,
         content=_resolve_content(cli),
+        samples=_resolve_samples(cli, targets),
     )
+
+
+#: Without --sample-outputs, a --baseline compares this many sampled replies per model.
+DEFAULT_SAMPLES = 100
+
+
+def _resolve_samples(cli: CliValues, targets: list[Target]) -> OutputSampling:
+    n = cli.sample_outputs
+    if n is not None and not 0 <= n <= 10_000:
+        raise ConfigError(f"--sample-outputs {n}: give 0 to 10000 replies per model")
+    baselines: list[tuple[str, str]] = []
+    for spec in cli.baseline or ():
+        name, sep, folder = spec.rpartition("=")
+        if not sep:
+            if len(targets) != 1:
+                raise ConfigError(f"--baseline {spec}: name the model (MODEL=SNAPSHOT) when the "
+                                  "run has several")  # fmt: skip
+            name, folder = targets[0].name, spec
+        if targets and name not in {t.name for t in targets}:
+            raise ConfigError(f"--baseline {spec}: no model {name} in this run")
+        try:
+            read_meta(Path(folder))
+        except ValueError as exc:
+            raise ConfigError(f"--baseline {spec}: {exc}") from None
+        baselines.append((name, folder))
+    per_model = n if n is not None else (DEFAULT_SAMPLES if baselines else 0)
+    if baselines and per_model == 0:
+        raise ConfigError("--baseline needs sampled replies (--sample-outputs > 0)")
+    return OutputSampling(per_model, tuple(baselines))
 
 
 def _resolve_content(cli: CliValues) -> ContentContract:

@@ -297,8 +297,10 @@ class MasterSession:
                 f"worker {w.host} (pid {w.pid}) {w.status}: {w.note or 'see run.json workers'}; "
                 f"what it sent is kept ({w.requests} requests), the run is partial"
             )
+        samples = [s for w in ledgers for s in w.stats.get("samples") or []]
         self.summary = self.recorder.finish(
             self.collector, [t.name for t in self.config.targets], partial=partial,
+            samples=samples, baselines=dict(self.config.samples.baselines),
             duration_s=(now_ns - self.start_ns) / 1e9,
             load_duration_s=(load_end_ns - self.start_ns) / 1e9,
         )  # fmt: skip

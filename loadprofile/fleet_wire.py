@@ -26,7 +26,14 @@ from hdrh.codec import HdrCookieException, HdrHistogramSettingsException, HdrLen
 from hdrh.histogram import HdrHistogram
 
 from loadprofile.collector import USAGE_FIELDS, Counts, ModelInterval, new_histogram
-from loadprofile.config import ContentContract, LoadConfig, RunConfig, StageSpec, Target
+from loadprofile.config import (
+    ContentContract,
+    LoadConfig,
+    OutputSampling,
+    RunConfig,
+    StageSpec,
+    Target,
+)
 from loadprofile.dataset import Conversation, Turn
 from loadprofile.generator_health import GeneratorSample
 from loadprofile.metrics import HISTOGRAM_METRICS
@@ -177,6 +184,7 @@ def config_to_wire(config: RunConfig) -> dict[str, Any]:
         "load": load,
         "dataset": str(config.dataset) if config.dataset else None,
         "content": asdict(config.content),
+        "samples": {"per_model": config.samples.per_model},  # baselines: the master's
     }
 
 
@@ -192,6 +200,7 @@ def config_from_wire(d: dict[str, Any]) -> RunConfig:
             out_dir=None,
             load=LoadConfig(**raw_load),
             content=ContentContract(**d.get("content", {})),
+            samples=OutputSampling(int((d.get("samples") or {}).get("per_model", 0))),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"malformed run config from the master: {exc}") from None

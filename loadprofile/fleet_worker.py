@@ -188,6 +188,7 @@ class WorkerLink:
             "unfinished_at_stop": session.unfinished_at_stop,
             "interrupted_by": session.interrupted_by, "resent_packets": self.outbox.resent,
             "warnings": session.meta.get("warnings", []),
+            "samples": session.sampler.samples(),
         }  # fmt: skip
         if "arrivals_start_s" in session.meta:
             stats["arrivals_start_s"] = session.meta["arrivals_start_s"]

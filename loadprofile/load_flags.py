@@ -45,9 +45,14 @@ def add_load_flags(p: Any) -> None:
                    "(for prompts that ask for JSON); a reply that does not is a contract error")
     c.add_argument("--content-extract", help="where the JSON is: auto (a fenced block if any, "
                    "else the reply; default), fenced, raw")
+    c.add_argument("--sample-outputs", type=int, help="keep N replies per model (a uniform "
+                   "sample over the run) in samples.jsonl")
+    c.add_argument("--baseline", action="append", metavar="[MODEL=]SNAPSHOT", help="compare "
+                   "the sampled replies with a snapshot taken at low load (repeatable)")
 
 
 def load_flag_values(args: Any) -> dict[str, Any]:
     """The parsed flags as ``CliValues`` keyword arguments (None = not given)."""
-    names = (*LOAD_OPTION_FIELDS, "content_schema", "content_extract")
+    names = (*LOAD_OPTION_FIELDS, "content_schema", "content_extract", "sample_outputs",
+             "baseline")
     return {name: getattr(args, name, None) for name in names}

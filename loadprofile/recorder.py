@@ -17,6 +17,7 @@ from loadprofile.collector import Collector, ModelInterval, ModelTotals, RecentW
 from loadprofile.generator_health import GeneratorSample, health_summary
 from loadprofile.loadplan import Phase
 from loadprofile.metrics import TTFT
+from loadprofile.output_samples import drift_against_baseline
 from loadprofile.phases import SeriesPoint, summary_extras
 from loadprofile.results import RequestResult
 from loadprofile.rundir import RUN, SUMMARY, RunWriter, write_json
@@ -74,8 +75,11 @@ class RunRecorder:
         return self.generator_samples[-1] if self.generator_samples else None
 
     def finish(self, collector: Collector, models: Sequence[str], *, partial: bool,
-               duration_s: float, load_duration_s: float) -> dict[str, Any]:  # fmt: skip
-        """Write summary.json and the final run.json (the writer closes)."""
+               duration_s: float, load_duration_s: float,
+               samples: list[dict[str, Any]] | None = None,
+               baselines: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+        """Write summary.json and the final run.json (the writer closes); with sampled
+        replies, samples.jsonl and their drift against each model's baseline snapshot."""
         assert self.writer is not None
         for model in models:  # a model that got nothing still has its entry
             collector.totals.setdefault(model, ModelTotals())
@@ -93,6 +97,12 @@ class RunRecorder:
             load=load, models=collector.totals, partial=partial, extra=extras,
             canonical=models[0] if models else None,
         )  # fmt: skip
+        if samples:
+            self.writer.write_samples(samples)
+            for model, folder in (baselines or {}).items():
+                mine = [s for s in samples if s.get("model") == model]
+                entry = self.summary["correctness"].setdefault(model, {})
+                entry["drift"] = drift_against_baseline(mine, Path(folder))
         self.writer.close()
         self.write_run_json(partial=partial, duration_s=duration_s)
         write_json(self.run_dir / SUMMARY, self.summary)

@@ -8,6 +8,7 @@ Layout (``--out DIR``)::
     timeseries.csv                 one row per interval and model (users, requests, tokens)
     generator.csv                  one row per interval: the load generator's own CPU
     contract_examples.jsonl        up to 20 replies per model that broke the response contract
+    samples.jsonl                  --sample-outputs: a uniform sample of replies per model
     histograms/<model>.<metric>.hlog  HdrHistogram interval logs, values in microseconds
     report.html                    built from the files above
 
@@ -42,6 +43,7 @@ REQUESTS = "requests.csv"
 TIMESERIES = "timeseries.csv"
 GENERATOR = "generator.csv"
 CONTRACT_EXAMPLES = "contract_examples.jsonl"
+SAMPLES = "samples.jsonl"
 #: Offending replies kept per model in contract_examples.jsonl (the count has them all).
 MAX_CONTRACT_EXAMPLES = 20
 HISTOGRAMS = "histograms"
@@ -152,6 +154,10 @@ class RunWriter:
         if self._examples is None:
             self._examples = (self.run_dir / CONTRACT_EXAMPLES).open("w", encoding="utf-8")
         self._examples.write(json.dumps(example, ensure_ascii=False) + "\n")
+
+    def write_samples(self, samples: list[dict[str, Any]]) -> None:
+        with (self.run_dir / SAMPLES).open("w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(s, ensure_ascii=False) + "\n" for s in samples)
 
     def add_intervals(
         self,

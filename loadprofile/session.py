@@ -32,6 +32,7 @@ from loadprofile.http.client import HttpClient
 from loadprofile.loadplan import LoadPlan, build_plan
 from loadprofile.loop_lag import LoopLagProbe
 from loadprofile.open_loop import FleetShare, OpenLoop
+from loadprofile.output_samples import OutputSampler
 from loadprofile.phases import phase_index
 from loadprofile.recorder import RunRecorder
 from loadprofile.results import ErrorClass, RequestResult
@@ -111,6 +112,7 @@ class RunSession:
         self.content_check = (ContentCheck(content.schema, content.extract)
                               if content.schema is not None else None)  # fmt: skip
         self._examples: Counter[str] = Counter()
+        self.sampler = OutputSampler(config.samples.per_model, config.load.seed)
 
     @property
     def run_dir(self) -> Path | None:
@@ -251,6 +253,7 @@ class RunSession:
             self.collector, [t.name for t in self.config.targets], partial=partial,
             duration_s=(now_ns - self.start_ns) / 1e9,
             load_duration_s=(self.load_end_ns - self.start_ns) / 1e9,
+            samples=self.sampler.samples(), baselines=dict(self.config.samples.baselines),
         )  # fmt: skip
         return self.summary
 
@@ -301,6 +304,7 @@ class RunSession:
         self.collector.record(result)
         if self.sink is None or not self.started:
             return
+        self.sampler.offer(result, result.start_unix - self.start_unix, self.users[result.model])
         self.sink.add_request(result)
         if (result.error_class == ErrorClass.CONTRACT
                 and self._examples[result.model] < MAX_CONTRACT_EXAMPLES):  # fmt: skip

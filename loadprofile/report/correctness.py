@@ -48,6 +48,7 @@ def correctness_table(models: list[str], summary: Mapping[str, Any]) -> Table | 
         rows.append(Row("JSON valid (--content-schema)",
                         _cells(values("json_valid_rate"), fmt_share, max)))
     rows += _token_rows(entries, models)
+    rows += _drift_rows(entries)
     notes = sorted({str(k) for e in entries for k in (e.get("notes") or {})})
     for note in notes:
         counts = [(e.get("notes") or {}).get(note, 0) for e in entries]
@@ -85,6 +86,31 @@ def _token_rows(entries: list[Mapping[str, Any]], models: list[str]) -> list[Row
         fmt = fmt_rate if key.endswith("per_request") else _fmt_ratio
         rows.append(Row(label.format(c=models[0]), _cells(values, fmt, None)))
     return rows
+
+
+_DRIFT_ROWS = (
+    ("sampled replies vs baseline", "compared", fmt_int, None),
+    ("exact match vs baseline", "exact_match_rate", fmt_share, max),
+    ("edit distance vs baseline (mean)", "edit_distance_mean", lambda v: _fmt_plain(v), min),
+    ("length vs baseline (median)", "length_ratio_median", None, None),
+)
+
+
+def _drift_rows(entries: list[Mapping[str, Any]]) -> list[Row]:
+    """--sample-outputs with --baseline: replies under load against a calm snapshot."""
+    drifts: list[Mapping[str, Any]] = [
+        d if isinstance(d := e.get("drift"), Mapping) else {} for e in entries
+    ]
+    if not any(drifts):
+        return []
+    rows = []
+    for label, key, fmt, pick in _DRIFT_ROWS:
+        rows.append(Row(label, _cells([d.get(key) for d in drifts], fmt or _fmt_ratio, pick)))
+    return rows
+
+
+def _fmt_plain(value: Any) -> str:
+    return "–" if not isinstance(value, int | float) else f"{value:.3f}"
 
 
 def _fmt_ratio(value: Any) -> str:

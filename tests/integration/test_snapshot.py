@@ -97,3 +97,33 @@ def test_diff_says_whether_a_model_is_deterministic(
     bad = run_cli(["diff", str(folders["a"]), str(tmp_path), "--out", str(tmp_path / "d")],
                   cwd=tmp_path)  # fmt: skip
     assert bad.returncode == 2 and "not a snapshot folder" in bad.stderr
+
+
+def test_replies_under_load_are_held_against_a_calm_snapshot(
+    mock_factory: Callable[..., MockProcess], tmp_path: Path
+) -> None:
+    """The same model (a fresh mock, same seed) answers under load exactly as in its calm
+    snapshot; another one (another seed: other words) shows the drift."""
+    calm_mock, same, other = (mock_factory(FIXED_PROFILE), mock_factory(FIXED_PROFILE),
+                              mock_factory(FIXED_PROFILE, "--seed", "7"))  # fmt: skip
+    calm = tmp_path / "calm"
+    done = run_cli(["snapshot", "--host", calm_mock.url, "--model", "fixed", "-n", "200",
+                    "--concurrency", "32", "--out", str(calm)], cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    drift = {}
+    for name, mock in (("same", same), ("other", other)):
+        out = tmp_path / name
+        done = run_cli(["run", "--host", mock.url, "--model", "fixed", "-u", "4", "-r", "50",
+                        "--think-time", "0", "-t", "2s", "--sample-outputs", "15",
+                        "--baseline", str(calm), "--out", str(out), "--no-report"],
+                       cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        summary = json.loads((out / "summary.json").read_text())
+        drift[name] = summary["correctness"]["fixed"]["drift"]
+        samples = [json.loads(line) for line in (out / "samples.jsonl").open()]
+        assert len(samples) == 15 and all(s["users"] >= 1 for s in samples)
+    assert drift["same"]["not_in_baseline"] == drift["other"]["not_in_baseline"] == 0
+    assert drift["same"]["compared"] == 15 and drift["same"]["exact_match_rate"] == 1.0
+    assert drift["same"]["edit_distance_mean"] == 0.0
+    assert drift["other"]["compared"] == 15 and drift["other"]["exact_match_rate"] < 0.2
+    assert drift["other"]["edit_distance_mean"] > 0.3

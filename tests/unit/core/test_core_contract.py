@@ -135,3 +135,34 @@ def test_tokenization_against_the_estimate_and_the_canonical_model() -> None:
     nothing = token_summary(Counts(), canonical)
     assert nothing["prompt_tokens_per_request"] is None
     assert nothing["prompt_tokens_vs_canonical"] is None
+
+
+def test_the_sampler_keeps_a_uniform_sample_of_successes_per_model() -> None:
+    from loadprofile.output_samples import OutputSampler
+
+    sampler = OutputSampler(per_model=50, seed=3)
+    for i in range(2000):
+        sampler.offer(_result(i), t_s=i / 100, users=4)
+    sampler.offer(_result(9999, error=ErrorClass.TIMEOUT), t_s=0.0, users=4)
+    kept = sampler.samples()
+    assert len(kept) == 50 and all(s["model"] == "m" for s in kept)
+    times = [s["t_s"] for s in kept]  # uniform over 0-20 s: mean 10 (sd of the mean ~0.8)
+    assert 7.0 < sum(times) / len(times) < 13.0 and max(times) > 15.0
+    assert OutputSampler(per_model=0).samples() == []
+
+
+def test_baseline_flags(tmp_path: Path) -> None:
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    (snap / "snapshot.json").write_text(json.dumps({"kind": "loadprofile-snapshot"}))
+    one = resolve(CliValues(models=("a",), baseline=[str(snap)]))
+    assert one.samples.per_model == 100 and one.samples.baselines == (("a", str(snap)),)
+    for values, reason in [
+        (CliValues(models=("a", "b"), baseline=[str(snap)]), "name the model"),
+        (CliValues(models=("a",), baseline=[f"z={snap}"]), "no model z"),
+        (CliValues(models=("a",), baseline=[str(tmp_path)]), "not a snapshot folder"),
+        (CliValues(models=("a",), sample_outputs=0, baseline=[str(snap)]), "needs sampled"),
+        (CliValues(sample_outputs=-1), "--sample-outputs -1"),
+    ]:
+        with pytest.raises(ConfigError, match=reason):
+            resolve(values)

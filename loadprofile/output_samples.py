@@ -1,0 +1,89 @@
+"""Does a model degrade under load? A sample of its replies, held against a calm baseline.
+
+``--sample-outputs N`` keeps a uniform sample (reservoir, seeded) of N successful replies per
+model over the run, with when they came and how many users were loading the model then;
+``--baseline MODEL=SNAPSHOT`` compares each sampled reply with the same prompt's answer in a
+snapshot taken at low load (``loadprofile snapshot``), with the measures of ``diff``. Replies
+that differ under load (other text, shorter, refusals) are the signal; a model that is not
+deterministic at temperature 0 drifts at low load too, which a snapshot diffed against a
+second one of itself shows. Pure: the session offers results, the recorder writes and judges.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from loadprofile.drift import compare
+from loadprofile.results import RequestResult
+from loadprofile.snapshot_format import Output, prompt_key, read_outputs
+
+
+class OutputSampler:
+    def __init__(self, per_model: int, seed: int = 0) -> None:
+        self.per_model = per_model
+        self._rng = random.Random(seed)
+        self._seen: Counter[str] = Counter()
+        self._kept: dict[str, list[dict[str, Any]]] = {}
+
+    def offer(self, result: RequestResult, t_s: float, users: int) -> None:
+        """Algorithm R: every successful reply has the same chance to be kept."""
+        if self.per_model <= 0 or not result.ok:
+            return
+        model = result.model
+        self._seen[model] += 1
+        kept = self._kept.setdefault(model, [])
+        slot = len(kept) if len(kept) < self.per_model else self._rng.randrange(self._seen[model])
+        if slot < self.per_model:
+            item = sample_of(result, t_s, users)
+            if slot == len(kept):
+                kept.append(item)
+            else:
+                kept[slot] = item
+
+    def samples(self) -> list[dict[str, Any]]:
+        return [item for model in sorted(self._kept) for item in self._kept[model]]
+
+
+def sample_of(result: RequestResult, t_s: float, users: int) -> dict[str, Any]:
+    """One line of samples.jsonl."""
+    return {
+        "model": result.model, "key": prompt_key(result.conversation_id, result.turn),
+        "conversation_id": result.conversation_id, "turn": result.turn,
+        "t_s": round(t_s, 3), "users": users, "output": result.content,
+        "finish_reason": result.finish_reason,
+        "prompt_tokens": None if result.tokens_estimated else result.prompt_tokens,
+        "output_tokens": result.output_tokens, "tokens_estimated": result.tokens_estimated,
+        "prompt_chars": result.prompt_chars,
+    }  # fmt: skip
+
+
+def _as_output(item: dict[str, Any]) -> Output:
+    return Output(
+        key=str(item["key"]), conversation_id=str(item["conversation_id"]),
+        turn=int(item["turn"]), prompt_sha256="", prompt_chars=int(item.get("prompt_chars") or 0),
+        output=str(item.get("output") or ""), finish_reason=item.get("finish_reason"),
+        prompt_tokens=item.get("prompt_tokens"), output_tokens=int(item.get("output_tokens") or 0),
+        tokens_estimated=bool(item.get("tokens_estimated")),
+    )  # fmt: skip
+
+
+def drift_against_baseline(samples: list[dict[str, Any]], baseline: Path) -> dict[str, Any]:
+    """summary.json's correctness[M]["drift"]: the sampled replies against the snapshot's
+    answers to the same prompts (samples of prompts the snapshot lacks are counted)."""
+    under_load = {str(s["key"]): _as_output(s) for s in samples}
+    calm = read_outputs(baseline)
+    result = compare({k: calm[k] for k in under_load.keys() & calm.keys()}, under_load, None,
+                     worst=0).to_json()  # fmt: skip
+    return {
+        "baseline": str(baseline), "sampled": len(under_load), "compared": result["compared"],
+        "not_in_baseline": len(under_load.keys() - calm.keys()),
+        "exact_match_rate": result["exact_match_rate"],
+        "edit_distance_mean": result["edit_distance"]["mean"],
+        "edit_distance_p90": result["edit_distance"]["p90"],
+        "length_ratio_median": result["length_ratio"]["median"],
+        "output_tokens_ratio": result["output_tokens_ratio"]["total"],
+        "refusal_rate": result["refusal_rate"], "empty_rate": result["empty_rate"],
+    }  # fmt: skip
