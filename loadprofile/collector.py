@@ -47,6 +47,8 @@ class Counts:
     notes: Counter[str] = field(default_factory=Counter)  # tolerable contract deviations
     json_checked: int = 0  # replies checked against --content-schema ...
     json_valid: int = 0  # ... and those that met it
+    grounding_checked: int = 0  # replies checked against --entities ...
+    grounding_flagged: int = 0  # ... and those naming something found nowhere
     # Successes whose server reported usage, with their tokens and characters: tokens per
     # character is the tokenizer's rate (tokenization drift between models).
     usage_requests: int = 0
@@ -56,7 +58,7 @@ class Counts:
     usage_output_chars: int = 0
 
     def add(self, other: Counts) -> None:
-        for name in USAGE_FIELDS:
+        for name in EXTRA_SUM_FIELDS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.good += other.good
         self.notes.update(other.notes)
@@ -71,8 +73,10 @@ class Counts:
         self.out_of_range += other.out_of_range
 
 
-USAGE_FIELDS = ("usage_requests", "usage_prompt_tokens", "usage_output_tokens",
-                 "usage_prompt_chars", "usage_output_chars")  # fmt: skip
+#: Counts fields added since the wire format began: summed by add(), carried by name.
+EXTRA_SUM_FIELDS = ("usage_requests", "usage_prompt_tokens", "usage_output_tokens",
+                "usage_prompt_chars", "usage_output_chars", "grounding_checked",
+                "grounding_flagged")  # fmt: skip
 
 
 def count_usage(counts: Counts, prompt_tokens: int | None, output_tokens: int,
@@ -172,6 +176,9 @@ class Collector:
         if result.json_valid is not None:
             counts.json_checked += 1
             counts.json_valid += result.json_valid
+        if result.ungrounded is not None:
+            counts.grounding_checked += 1
+            counts.grounding_flagged += bool(result.ungrounded)
         if not result.ok:
             counts.failures += 1
             counts.errors[str(result.error_class)] += 1

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from loadprofile.content_check import EXTRACT_MODES, load_schema
 from loadprofile.errors import ConfigError
+from loadprofile.grounding import load_catalogue
 from loadprofile.load_options import resolve_load_options, whole_number
 from loadprofile.snapshot_format import read_meta
 
@@ -108,6 +109,8 @@ class RunConfig:
     api_key_env: str | None = None
     content: ContentContract = field(default_factory=ContentContract)
     samples: OutputSampling = field(default_factory=OutputSampling)
+    entities: tuple[str, ...] = ()  # --entities: the catalogue of known names
+    entities_source: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """For run.json: everything, secrets excluded by construction."""
@@ -119,6 +122,8 @@ class RunConfig:
         if self.samples.per_model:
             out["output_samples"] = {"per_model": self.samples.per_model,
                                      "baselines": dict(self.samples.baselines)}  # fmt: skip
+        if self.entities:
+            out["entities"] = {"file": self.entities_source, "names": len(self.entities)}
         if self.content.schema is not None:
             out["content_contract"] = {"schema_file": self.content.source,
                                        "extract": self.content.extract}  # fmt: skip
@@ -314,6 +319,7 @@ class CliValues:
     content_schema: str | None = None
     content_extract: str | None = None
     sample_outputs: int | None = None
+    entities: str | None = None
     baseline: tuple[str, ...] | list[str] | None = None
 
 
@@ -349,6 +355,8 @@ def resolve(cli: CliValues) -> RunConfig:
         api_key_env=cli.api_key_env,
         content=_resolve_content(cli),
         samples=_resolve_samples(cli, targets),
+        entities=load_catalogue(Path(cli.entities)) if cli.entities else (),
+        entities_source=cli.entities,
     )
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from hdrh.codec import HdrCookieException, HdrHistogramSettingsException, HdrLengthException
 from hdrh.histogram import HdrHistogram
 
-from loadprofile.collector import USAGE_FIELDS, Counts, ModelInterval, new_histogram
+from loadprofile.collector import EXTRA_SUM_FIELDS, Counts, ModelInterval, new_histogram
 from loadprofile.config import (
     ContentContract,
     LoadConfig,
@@ -112,7 +112,7 @@ def _encode_interval(iv: ModelInterval) -> dict[str, Any]:
             "output_tokens": c.output_tokens, "prompt_tokens": c.prompt_tokens,
             "estimated_tokens": c.estimated_tokens, "out_of_range": c.out_of_range,
             "good": c.good, "notes": dict(c.notes), "json_checked": c.json_checked,
-            "json_valid": c.json_valid, **{name: getattr(c, name) for name in USAGE_FIELDS},
+            "json_valid": c.json_valid, **{name: getattr(c, name) for name in EXTRA_SUM_FIELDS},
         },
     }  # fmt: skip
 
@@ -132,7 +132,7 @@ def _decode_interval(d: dict[str, Any], start_s: float, end_s: float) -> ModelIn
         good=int(raw["good"]),
         notes=Counter({str(k): int(v) for k, v in (raw.get("notes") or {}).items()}),
         json_checked=int(raw.get("json_checked", 0)), json_valid=int(raw.get("json_valid", 0)),
-        **{name: int(raw.get(name, 0)) for name in USAGE_FIELDS},
+        **{name: int(raw.get(name, 0)) for name in EXTRA_SUM_FIELDS},
     )  # fmt: skip
     return ModelInterval(str(d["model"]), start_s, end_s, histograms, counts)
 
@@ -185,6 +185,7 @@ def config_to_wire(config: RunConfig) -> dict[str, Any]:
         "dataset": str(config.dataset) if config.dataset else None,
         "content": asdict(config.content),
         "samples": {"per_model": config.samples.per_model},  # baselines: the master's
+        "entities": list(config.entities),
     }
 
 
@@ -201,6 +202,7 @@ def config_from_wire(d: dict[str, Any]) -> RunConfig:
             load=LoadConfig(**raw_load),
             content=ContentContract(**d.get("content", {})),
             samples=OutputSampling(int((d.get("samples") or {}).get("per_model", 0))),
+            entities=tuple(str(e) for e in d.get("entities") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"malformed run config from the master: {exc}") from None

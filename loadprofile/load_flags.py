@@ -45,6 +45,9 @@ def add_load_flags(p: Any) -> None:
                    "(for prompts that ask for JSON); a reply that does not is a contract error")
     c.add_argument("--content-extract", help="where the JSON is: auto (a fenced block if any, "
                    "else the reply; default), fenced, raw")
+    c.add_argument("--entities", help="known entity names (one per line, or a JSON list): "
+                   "replies naming product-like things found neither there nor in the prompt "
+                   "are flagged (a signal, not a verdict)")
     c.add_argument("--sample-outputs", type=int, help="keep N replies per model (a uniform "
                    "sample over the run) in samples.jsonl")
     c.add_argument("--baseline", action="append", metavar="[MODEL=]SNAPSHOT", help="compare "
@@ -54,5 +57,5 @@ def add_load_flags(p: Any) -> None:
 def load_flag_values(args: Any) -> dict[str, Any]:
     """The parsed flags as ``CliValues`` keyword arguments (None = not given)."""
     names = (*LOAD_OPTION_FIELDS, "content_schema", "content_extract", "sample_outputs",
-             "baseline")
+             "baseline", "entities")
     return {name: getattr(args, name, None) for name in names}

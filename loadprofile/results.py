@@ -77,6 +77,9 @@ class RequestResult:
     # the content passed --content-schema (None: not checked).
     contract_notes: tuple[str, ...] = ()
     json_valid: bool | None = None
+    # --entities: product-like names in the reply found in neither the catalogue nor the
+    # prompt (None: not checked). A signal for a person to read, not a verdict.
+    ungrounded: tuple[str, ...] | None = None
 
     @property
     def ok(self) -> bool:

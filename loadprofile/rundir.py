@@ -54,7 +54,7 @@ REQUEST_COLUMNS = (
     "prompt_chars", "prompt_tokens", "output_tokens", "tokens_estimated",
     "ttft_ms", "tpot_ms", "e2e_ms", "connect_ms", "chunks", "status", "error_class", "error",
     "start_delay_ms", "ttft_service_ms", "e2e_service_ms", "contract_notes", "json_valid",
-    "output_chars",
+    "output_chars", "ungrounded",
 )  # fmt: skip
 TIMESERIES_COLUMNS = (
     "start_s", "end_s", "model", "users", "requests", "failures", "output_tokens", "good",
@@ -96,10 +96,17 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def contract_example(r: RequestResult) -> dict[str, Any]:
-    """One line of contract_examples.jsonl: the reply that broke the contract, and why."""
-    return {"model": r.model, "request_id": r.request_id, "conversation_id": r.conversation_id,
-            "turn": r.turn, "start_unix": round(r.start_unix, 3), "error": r.error,
+def contract_example(r: RequestResult, kind: str = "contract") -> dict[str, Any]:
+    """One line of contract_examples.jsonl: a reply that broke the contract (``contract``),
+    or named things found nowhere (``grounding``), and why."""
+    if kind == "grounding":
+        why = "names found in neither the catalogue nor the prompt: " + ", ".join(
+            r.ungrounded or ())
+    else:
+        why = r.error
+    return {"kind": kind, "model": r.model, "request_id": r.request_id,
+            "conversation_id": r.conversation_id, "turn": r.turn,
+            "start_unix": round(r.start_unix, 3), "error": why,
             "finish_reason": r.finish_reason, "content": r.content[:4000]}  # fmt: skip
 
 
@@ -114,6 +121,7 @@ def request_row(r: RequestResult, run_start_unix: float) -> list[str]:
         _fmt(r.start_delay_ms), _fmt(r.ttft_service_ms), _fmt(r.e2e_service_ms),
         ";".join(r.contract_notes), "" if r.json_valid is None else str(int(r.json_valid)),
         str(len(r.content)),
+        "" if r.ungrounded is None else (";".join(r.ungrounded) or "-"),
     ]  # fmt: skip
 
 
@@ -147,10 +155,10 @@ class RunWriter:
 
     def add_contract_example(self, example: dict[str, Any]) -> None:
         """Keep an offending reply, up to MAX_CONTRACT_EXAMPLES per model."""
-        model = str(example.get("model"))
-        if self._examples_per_model.get(model, 0) >= MAX_CONTRACT_EXAMPLES:
+        slot = f"{example.get('model')}\0{example.get('kind', 'contract')}"
+        if self._examples_per_model.get(slot, 0) >= MAX_CONTRACT_EXAMPLES:
             return
-        self._examples_per_model[model] = self._examples_per_model.get(model, 0) + 1
+        self._examples_per_model[slot] = self._examples_per_model.get(slot, 0) + 1
         if self._examples is None:
             self._examples = (self.run_dir / CONTRACT_EXAMPLES).open("w", encoding="utf-8")
         self._examples.write(json.dumps(example, ensure_ascii=False) + "\n")
@@ -333,6 +341,9 @@ def read_request_rows(run_dir: Path) -> list[dict[str, str]]:
 def _count_row(counts: Counts, row: dict[str, str], slo: RequestSlo) -> None:
     counts.requests += 1
     counts.notes.update(n for n in (row.get("contract_notes") or "").split(";") if n)
+    if row.get("ungrounded"):
+        counts.grounding_checked += 1
+        counts.grounding_flagged += row["ungrounded"] != "-"
     if row.get("json_valid"):
         counts.json_checked += 1
         counts.json_valid += row["json_valid"] == "1"

@@ -25,9 +25,10 @@ import gevent
 from loadprofile.collector import Collector, ModelInterval, RequestSlo
 from loadprofile.config import RunConfig, Target
 from loadprofile.content_check import ContentCheck
-from loadprofile.dataset import Conversation
+from loadprofile.dataset import Conversation, build_messages
 from loadprofile.dispatch import ArrivalDispatcher
 from loadprofile.generator_health import GeneratorSample
+from loadprofile.grounding import Grounding
 from loadprofile.http.client import HttpClient
 from loadprofile.loadplan import LoadPlan, build_plan
 from loadprofile.loop_lag import LoopLagProbe
@@ -111,8 +112,10 @@ class RunSession:
         content = config.content
         self.content_check = (ContentCheck(content.schema, content.extract)
                               if content.schema is not None else None)  # fmt: skip
-        self._examples: Counter[str] = Counter()
+        self._examples: Counter[tuple[str, str]] = Counter()
         self.sampler = OutputSampler(config.samples.per_model, config.load.seed)
+        self.grounding = Grounding(config.entities) if config.entities else None
+        self._by_id = {c.id: c for c in conversations}
 
     @property
     def run_dir(self) -> Path | None:
@@ -301,15 +304,26 @@ class RunSession:
             result.json_valid = violation is None
             if violation is not None:
                 result.error_class, result.error = ErrorClass.CONTRACT, violation
+        if self.grounding is not None and result.ok:
+            result.ungrounded = tuple(self.grounding.ungrounded(result.content,
+                                                                self._context(result)))  # fmt: skip
         self.collector.record(result)
         if self.sink is None or not self.started:
             return
         self.sampler.offer(result, result.start_unix - self.start_unix, self.users[result.model])
         self.sink.add_request(result)
-        if (result.error_class == ErrorClass.CONTRACT
-                and self._examples[result.model] < MAX_CONTRACT_EXAMPLES):  # fmt: skip
-            self._examples[result.model] += 1
-            self.sink.add_contract_example(contract_example(result))
+        kind = ("contract" if result.error_class == ErrorClass.CONTRACT
+                else "grounding" if result.ungrounded else None)  # fmt: skip
+        if kind is not None and self._examples[(result.model, kind)] < MAX_CONTRACT_EXAMPLES:
+            self._examples[(result.model, kind)] += 1
+            self.sink.add_contract_example(contract_example(result, kind))
+
+    def _context(self, result: RequestResult) -> str:
+        """The prompt's own text (system and every message up to the turn), recorded history."""
+        conv = self._by_id.get(result.conversation_id)
+        if conv is None:
+            return ""
+        return "\n".join(m.get("content", "") for m in build_messages(conv, result.turn - 1, None))
 
     # -- ticking ----------------------------------------------------------------------------
     def _tick_loop(self) -> None:

@@ -103,6 +103,10 @@ def correctness_summary(counts: Counts, canonical: Counts | None = None) -> dict
         "json_valid_rate": round(counts.json_valid / counts.json_checked, 6)
         if counts.json_checked else None,
         "notes": dict(sorted(counts.notes.items())),
+        "grounding": {
+            "checked": counts.grounding_checked, "flagged": counts.grounding_flagged,
+            "flagged_rate": round(counts.grounding_flagged / counts.grounding_checked, 6),
+        } if counts.grounding_checked else None,
         "tokens": token_summary(counts, canonical),
     }  # fmt: skip
 

@@ -45,6 +45,7 @@ class Plan:
     injected: str | None
     inject_at: int | None
     invalid_json: bool = False
+    invented: str | None = None  # a made-up product named in the reply (invent_entities)
 
     @property
     def completion_tokens(self) -> int:
@@ -135,6 +136,9 @@ def plan_from_seed(
         invalid_json = invalid_json and injected not in _HTTP_ERRORS
     else:
         chunks = reply_chunks(rng, n, complete=n == natural)
+    invented = None
+    if profile.invent_entities and rng.random() < profile.invent_entities and len(chunks) >= 6:
+        invented = name_product(rng, chunks)
     return Plan(
         chunks=tuple(chunks),
         prompt_tokens=n_prompt,
@@ -145,7 +149,21 @@ def plan_from_seed(
         injected=injected,
         inject_at=inject_at,
         invalid_json=invalid_json,
+        invented=invented if injected not in _HTTP_ERRORS else None,
     )
+
+
+#: Made-up brands for invent_entities: names no catalogue or prompt holds.
+_BRANDS = ("Zorvex", "Quantrel", "Velorix", "Nimbrant", "Kestova", "Draxil")
+
+
+def name_product(rng: random.Random, chunks: list[str]) -> str:
+    """Put a made-up product (brand and model code, two tokens) in the middle of a reply,
+    in place of two of its tokens so the token count stays; returns its name."""
+    brand, code = rng.choice(_BRANDS), f"X{rng.randint(100, 999)}"
+    at = rng.randint(2, len(chunks) - 4)
+    chunks[at], chunks[at + 1] = f" {brand}", f" {code}"
+    return f"{brand} {code}"
 
 
 #: Faults answered with an HTTP error instead of a reply.

@@ -145,6 +145,7 @@ def _admit(
         if kind is not None:
             slots.injected[kind] = slots.injected.get(kind, 0) + 1
     rec.injected, rec.invalid_json = injected, plan.invalid_json
+    rec.invented = plan.invented
     if plan.injected in _INJECTED_HTTP:
         status, message, code = _INJECTED_HTTP[plan.injected]
         raise RequestError(status, message, "server_error", code)

@@ -52,6 +52,7 @@ class ModelProfile:
     invalid_json: float = 0.0
     omit_usage: bool = False
     omit_done: bool = False
+    invent_entities: float = 0.0  # share of prose replies naming a made-up product
     token_inflation: float = 1.0  # usage reports this many times the tokens sent (a tokenizer
     # that counts more tokens for the same text)
 
@@ -85,7 +86,7 @@ def _problems(p: ModelProfile) -> list[str]:
         out.append("itl_jitter_ms must be <= itl_ms")
     if p.ttft_jitter_ms > p.ttft_base_ms:
         out.append("ttft_jitter_ms must be <= ttft_base_ms")
-    rates = ("stall_probability", *ERROR_KINDS, "invalid_json")
+    rates = ("stall_probability", *ERROR_KINDS, "invalid_json", "invent_entities")
     out += [f"{f} must be within [0, 1]" for f in rates if not 0.0 <= getattr(p, f) <= 1.0]
     if sum(getattr(p, f) for f in ERROR_KINDS) > 1.0 + 1e-9:
         out.append(" + ".join(ERROR_KINDS) + " must be <= 1")
@@ -103,6 +104,8 @@ def _problems(p: ModelProfile) -> list[str]:
             )
     elif p.invalid_json:
         out.append('invalid_json needs content = "json"')
+    if p.content == "json" and p.invent_entities:
+        out.append('invent_entities needs content = "prose"')
     return out
 
 

@@ -154,6 +154,7 @@ class Record:
     status: int | None = None
     injected: str | None = None
     invalid_json: bool = False
+    invented: str | None = None
     finish_reason: str | None = None
     output_tokens: int = 0
 

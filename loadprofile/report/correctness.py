@@ -22,6 +22,7 @@ EXAMPLES_SHOWN = 5
 
 @dataclass(frozen=True)
 class Example:
+    kind: str
     model: str
     error: str
     content: str
@@ -47,6 +48,10 @@ def correctness_table(models: list[str], summary: Mapping[str, Any]) -> Table | 
     if any(e.get("json_checked") for e in entries):
         rows.append(Row("JSON valid (--content-schema)",
                         _cells(values("json_valid_rate"), fmt_share, max)))
+    groundings = [g if isinstance(g := e.get("grounding"), Mapping) else {} for e in entries]
+    if any(groundings):
+        rows.append(Row("names found nowhere (--entities, a signal)",
+                        _cells([g.get("flagged_rate") for g in groundings], fmt_share, min)))
     rows += _token_rows(entries, models)
     rows += _drift_rows(entries)
     notes = sorted({str(k) for e in entries for k in (e.get("notes") or {})})
@@ -57,7 +62,9 @@ def correctness_table(models: list[str], summary: Mapping[str, Any]) -> Table | 
                  "A violation (the contract error class) is a reply a strict parser rejects: "
                  "chunk schema, ids, finish_reason, end of stream, or the content schema. "
                  "Indented: deviations a tolerant parser survives, counted, not failed. "
-                 "Tokens: as the servers reported them (usage), for the replies that had it.")
+                 "Tokens: as the servers reported them (usage), for the replies that had it. "
+                 "Names found nowhere: replies naming product-like things in neither the "
+                 "--entities catalogue nor the prompt; a signal to read, not a verdict.")
 
 
 _TOKEN_ROWS = (
@@ -132,10 +139,12 @@ def contract_examples(run_dir: Path, limit: int = EXAMPLES_SHOWN) -> list[Exampl
         if not isinstance(item, dict):
             continue
         model = str(item.get("model"))
-        if shown.get(model, 0) >= limit:
+        slot = f"{model}/{item.get('kind')}"
+        if shown.get(slot, 0) >= limit:
             continue
-        shown[model] = shown.get(model, 0) + 1
+        shown[slot] = shown.get(slot, 0) + 1
         where = f"{item.get('conversation_id')} turn {item.get('turn')}, {item.get('request_id')}"
-        out.append(Example(model, str(item.get("error") or ""),
+        out.append(Example(str(item.get("kind") or "contract"), model,
+                           str(item.get("error") or ""),
                            str(item.get("content") or "")[:600], where))  # fmt: skip
     return out

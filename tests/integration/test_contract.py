@@ -92,3 +92,28 @@ def test_a_model_that_counts_more_tokens_for_the_same_text_shows_it(
     assert wordy["output_tokens_vs_canonical"] == pytest.approx(1.4, abs=0.05)  # 12 -> 17
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "prompt tokens per char vs fixed" in report
+
+
+def test_replies_naming_made_up_products_are_flagged_as_the_server_made_them(
+    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+) -> None:
+    mock = mock_factory(FIXED.replace("output_tokens_min = 12", "output_tokens_min = 30")
+                        .replace("output_tokens_max = 12", "output_tokens_max = 40")
+                        + "invent_entities = 0.3\n")  # fmt: skip
+    catalogue = tmp_path / "catalogue.txt"
+    catalogue.write_text("Acme Turbo Blender\nUltraWidget Pro\n")
+    out = tmp_path / "grounding"
+    done = run_cli(["run", "--host", mock.url, "--model", "fixed", "--dataset", str(dataset),
+                    "--entities", str(catalogue), "-u", "6", "-r", "50", "--think-time", "0",
+                    "-t", "3s", "--out", str(out)], cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    records = [r for r in get_json(mock.url + "/mock/requests") if r["max_tokens"] != 1]
+    invented = sum(r["invented"] is not None for r in records)
+    assert len(records) > 100 and _within_sampling_error(invented, len(records), 0.3)
+    grounding = json.loads((out / "summary.json").read_text())["correctness"]["fixed"]["grounding"]
+    assert grounding["checked"] == len(records) and grounding["flagged"] == invented
+    examples = [json.loads(line) for line in (out / "contract_examples.jsonl").open()]
+    assert examples and all(e["kind"] == "grounding" for e in examples)
+    names = {r["invented"] for r in records if r["invented"]}
+    assert all(any(n in e["error"] for n in names) for e in examples)
+    assert "names found nowhere" in (out / "report.html").read_text(encoding="utf-8")

@@ -98,6 +98,7 @@ def test_correctness_counts_survive_the_run_folder(tmp_path: Path) -> None:
     assert without_tokens == {
         "responses": 10, "contract_violations": 3, "contract_violation_rate": 0.3,
         "json_checked": 9, "json_valid_rate": round(6 / 9, 6), "notes": {"usage_missing": 6},
+        "grounding": None,
     }  # fmt: skip
     assert correctness_summary(load_totals(tmp_path)["m"].counts) == live
     examples = [json.loads(line) for line in (tmp_path / "contract_examples.jsonl").open()]
