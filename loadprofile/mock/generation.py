@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -46,6 +47,7 @@ class Plan:
     inject_at: int | None
     invalid_json: bool = False
     invented: str | None = None  # a made-up product named in the reply (invent_entities)
+    rewritten: bool = False  # text_of + rewrite: this reply was written anew
 
     @property
     def completion_tokens(self) -> int:
@@ -95,7 +97,7 @@ def make_plan(
     repeat: int = 0,
 ) -> Plan:
     """The reply the mock sends for this request under `profile` (its `repeat`-th copy)."""
-    base = request_seed(seed, profile.name, messages, max_tokens)
+    base = request_seed(seed, profile.text_of or profile.name, messages, max_tokens)
     return plan_from_seed(profile, repeat_seed(base, repeat), messages, max_tokens)
 
 
@@ -136,6 +138,12 @@ def plan_from_seed(
         invalid_json = invalid_json and injected not in _HTTP_ERRORS
     else:
         chunks = reply_chunks(rng, n, complete=n == natural)
+    rewritten = False
+    if profile.rewrite and profile.content == "prose":
+        # The model whose text this is drew the plan; a stream of our own decides and writes.
+        own = random.Random(rng_seed ^ zlib.crc32(profile.name.encode("utf-8")))
+        if own.random() < profile.rewrite:
+            chunks, rewritten = reply_chunks(own, n, complete=n == natural), True
     invented = None
     if profile.invent_entities and rng.random() < profile.invent_entities and len(chunks) >= 6:
         invented = name_product(rng, chunks)
@@ -150,6 +158,7 @@ def plan_from_seed(
         inject_at=inject_at,
         invalid_json=invalid_json,
         invented=invented if injected not in _HTTP_ERRORS else None,
+        rewritten=rewritten and injected not in _HTTP_ERRORS,
     )
 
 

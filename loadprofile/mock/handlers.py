@@ -124,8 +124,10 @@ async def _serve(request: web.Request, ctx: MockContext, rec: Record) -> web.Str
 
 
 def _plan(ctx: MockContext, profile: ModelProfile, chat: ChatRequest, rec: Record) -> Plan:
-    base = request_seed(ctx.seed, profile.name, chat.messages, chat.max_tokens)
-    rec.repeat = ctx.repeats.next(base)
+    # Copies are counted per model; the plan is drawn as the model whose text this is.
+    key = request_seed(ctx.seed, profile.name, chat.messages, chat.max_tokens)
+    rec.repeat = ctx.repeats.next(key)
+    base = request_seed(ctx.seed, profile.text_of or profile.name, chat.messages, chat.max_tokens)
     return plan_from_seed(profile, repeat_seed(base, rec.repeat), chat.messages, chat.max_tokens)
 
 
@@ -145,7 +147,7 @@ def _admit(
         if kind is not None:
             slots.injected[kind] = slots.injected.get(kind, 0) + 1
     rec.injected, rec.invalid_json = injected, plan.invalid_json
-    rec.invented = plan.invented
+    rec.invented, rec.rewritten = plan.invented, plan.rewritten
     if plan.injected in _INJECTED_HTTP:
         status, message, code = _INJECTED_HTTP[plan.injected]
         raise RequestError(status, message, "server_error", code)

@@ -53,6 +53,8 @@ class ModelProfile:
     omit_usage: bool = False
     omit_done: bool = False
     invent_entities: float = 0.0  # share of prose replies naming a made-up product
+    text_of: str | None = None  # answer with this model's text (and length) ...
+    rewrite: float = 0.0  # ... except for this share of replies, written anew
     token_inflation: float = 1.0  # usage reports this many times the tokens sent (a tokenizer
     # that counts more tokens for the same text)
 
@@ -86,7 +88,7 @@ def _problems(p: ModelProfile) -> list[str]:
         out.append("itl_jitter_ms must be <= itl_ms")
     if p.ttft_jitter_ms > p.ttft_base_ms:
         out.append("ttft_jitter_ms must be <= ttft_base_ms")
-    rates = ("stall_probability", *ERROR_KINDS, "invalid_json", "invent_entities")
+    rates = ("stall_probability", *ERROR_KINDS, "invalid_json", "invent_entities", "rewrite")
     out += [f"{f} must be within [0, 1]" for f in rates if not 0.0 <= getattr(p, f) <= 1.0]
     if sum(getattr(p, f) for f in ERROR_KINDS) > 1.0 + 1e-9:
         out.append(" + ".join(ERROR_KINDS) + " must be <= 1")
@@ -106,6 +108,8 @@ def _problems(p: ModelProfile) -> list[str]:
         out.append('invalid_json needs content = "json"')
     if p.content == "json" and p.invent_entities:
         out.append('invent_entities needs content = "prose"')
+    if p.rewrite and (p.text_of is None or p.content != "prose"):
+        out.append('rewrite needs text_of (whose text is rewritten) and content = "prose"')
     return out
 
 
@@ -253,7 +257,7 @@ def _coerce(where: str, key: str, value: Any) -> Any:
     kind = _FIELDS[key].type
     if kind == "bool":
         ok = isinstance(value, bool)
-    elif kind == "str":
+    elif kind in ("str", "str | None"):
         ok = isinstance(value, str)
     elif kind == "int":
         ok = isinstance(value, int) and not isinstance(value, bool)

@@ -155,6 +155,7 @@ class Record:
     injected: str | None = None
     invalid_json: bool = False
     invented: str | None = None
+    rewritten: bool = False
     finish_reason: str | None = None
     output_tokens: int = 0
 

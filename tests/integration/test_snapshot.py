@@ -16,7 +16,7 @@ import pytest
 from loadprofile.mockproc import MockProcess
 from loadprofile.snapshot_format import read_meta
 
-from .conftest import FIXED_PROFILE, run_cli
+from .conftest import FIXED_PROFILE, get_json, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -127,3 +127,37 @@ def test_replies_under_load_are_held_against_a_calm_snapshot(
     assert drift["same"]["edit_distance_mean"] == 0.0
     assert drift["other"]["compared"] == 15 and drift["other"]["exact_match_rate"] < 0.2
     assert drift["other"]["edit_distance_mean"] > 0.3
+
+
+REWRITING_PROFILE = FIXED_PROFILE + """
+[models.rewriter]
+ttft_base_ms = 80.0
+itl_ms = 15.0
+output_tokens_min = 12
+output_tokens_max = 12
+text_of = "fixed"
+rewrite = 0.3
+"""
+
+
+def test_a_diff_finds_the_share_of_replies_a_model_rewrites(
+    mock_factory: Callable[..., MockProcess], tmp_path: Path
+) -> None:
+    """A mock model answers as another one but for 30 % of replies, written anew: the diff
+    of their snapshots finds exactly the ones the server rewrote."""
+    mock = mock_factory(REWRITING_PROFILE)
+    for model in ("fixed", "rewriter"):
+        done = run_cli(["snapshot", "--host", mock.url, "--model", model, "-n", "150",
+                        "--concurrency", "32", "--out", str(tmp_path / model)], cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    done = run_cli(["diff", str(tmp_path / "fixed"), str(tmp_path / "rewriter"), "--out",
+                    str(tmp_path / "diff")], cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    diff = json.loads((tmp_path / "diff" / "diff.json").read_text())
+    records = [r for r in get_json(mock.url + "/mock/requests")
+               if r["model"] == "rewriter" and r["max_tokens"] != 1]  # fmt: skip
+    rewritten = sum(r["rewritten"] for r in records)
+    assert diff["compared"] == 150 == len(records)
+    assert round((1 - diff["exact_match_rate"]) * 150) == rewritten
+    assert abs(rewritten / 150 - 0.3) < 4 * (0.3 * 0.7 / 150) ** 0.5
+    assert diff["deterministic"] is False and diff["output_tokens_ratio"]["total"] == 1.0

@@ -112,6 +112,10 @@ def test_only_selects_and_orders(tmp_path: Path) -> None:
         ("[models.x]\ncontent = 'xml'\n", "content must be one of 'prose', 'json', got 'xml'"),
         ("[models.x]\ncontent = 1\n", "content must be a str"),
         ("[models.x]\ninvalid_json = 0.1\n", 'invalid_json needs content = "json"'),
+        ("[models.x]\nrewrite = 0.2\n", "rewrite needs text_of"),
+        ("[models.x]\ntext_of = 'mock-small'\nrewrite = 2\n", "rewrite must be within"),
+        ("[models.x]\ncontent = 'json'\ninvent_entities = 0.1\n", "invent_entities needs"),
+        ("[models.x]\ntoken_inflation = 0\n", "token_inflation must be > 0"),
         (
             "[models.x]\nbase = 'mock-json'\ninvalid_json = 0.1\ncontent = 'prose'\n",
             'invalid_json needs content = "json"',
