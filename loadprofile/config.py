@@ -14,11 +14,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from loadprofile.content_check import EXTRACT_MODES, load_schema
+from loadprofile.check_options import (
+    ContentContract,
+    OutputSampling,
+    resolve_content,
+    resolve_samples,
+)
 from loadprofile.errors import ConfigError
 from loadprofile.grounding import load_catalogue
 from loadprofile.load_options import resolve_load_options, whole_number
-from loadprofile.snapshot_format import read_meta
 
 HISTORY_MODES = ("recorded", "live")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)?")
@@ -79,24 +83,6 @@ class LoadConfig:
     @property
     def open_loop(self) -> bool:
         return self.rate is not None
-
-
-@dataclass(frozen=True)
-class ContentContract:
-    """--content-schema: the JSON Schema every reply's content must meet (None: no check)."""
-
-    schema: dict[str, Any] | None = None
-    source: str | None = None  # the schema file, for run.json and the report
-    extract: str = "auto"  # content_check.EXTRACT_MODES
-
-
-@dataclass(frozen=True)
-class OutputSampling:
-    """--sample-outputs / --baseline: replies kept per model, and the calm snapshots (by
-    target name) they are held against."""
-
-    per_model: int = 0
-    baselines: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -353,52 +339,11 @@ def resolve(cli: CliValues) -> RunConfig:
         load=load,
         host=normalize_host(cli.host, "--host") if cli.host else None,
         api_key_env=cli.api_key_env,
-        content=_resolve_content(cli),
-        samples=_resolve_samples(cli, targets),
+        content=resolve_content(cli.content_schema, cli.content_extract),
+        samples=resolve_samples(cli.sample_outputs, cli.baseline, [t.name for t in targets]),
         entities=load_catalogue(Path(cli.entities)) if cli.entities else (),
         entities_source=cli.entities,
     )
-
-
-#: Without --sample-outputs, a --baseline compares this many sampled replies per model.
-DEFAULT_SAMPLES = 100
-
-
-def _resolve_samples(cli: CliValues, targets: list[Target]) -> OutputSampling:
-    n = cli.sample_outputs
-    if n is not None and not 0 <= n <= 10_000:
-        raise ConfigError(f"--sample-outputs {n}: give 0 to 10000 replies per model")
-    baselines: list[tuple[str, str]] = []
-    for spec in cli.baseline or ():
-        name, sep, folder = spec.rpartition("=")
-        if not sep:
-            if len(targets) != 1:
-                raise ConfigError(f"--baseline {spec}: name the model (MODEL=SNAPSHOT) when the "
-                                  "run has several")  # fmt: skip
-            name, folder = targets[0].name, spec
-        if targets and name not in {t.name for t in targets}:
-            raise ConfigError(f"--baseline {spec}: no model {name} in this run")
-        try:
-            read_meta(Path(folder))
-        except ValueError as exc:
-            raise ConfigError(f"--baseline {spec}: {exc}") from None
-        baselines.append((name, folder))
-    per_model = n if n is not None else (DEFAULT_SAMPLES if baselines else 0)
-    if baselines and per_model == 0:
-        raise ConfigError("--baseline needs sampled replies (--sample-outputs > 0)")
-    return OutputSampling(per_model, tuple(baselines))
-
-
-def _resolve_content(cli: CliValues) -> ContentContract:
-    if cli.content_extract is not None and cli.content_extract not in EXTRACT_MODES:
-        raise ConfigError(f"--content-extract {cli.content_extract}: choose one of "
-                          f"{', '.join(EXTRACT_MODES)}")  # fmt: skip
-    if not cli.content_schema:
-        if cli.content_extract is not None:
-            raise ConfigError("--content-extract goes with --content-schema")
-        return ContentContract()
-    schema = load_schema(Path(cli.content_schema))
-    return ContentContract(schema, cli.content_schema, cli.content_extract or "auto")
 
 
 def _resolve_targets(cli: CliValues, data: dict[str, Any], source: Path) -> list[Target]:

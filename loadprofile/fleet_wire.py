@@ -25,15 +25,9 @@ from typing import Any
 from hdrh.codec import HdrCookieException, HdrHistogramSettingsException, HdrLengthException
 from hdrh.histogram import HdrHistogram
 
+from loadprofile.check_options import ContentContract, OutputSampling
 from loadprofile.collector import EXTRA_SUM_FIELDS, Counts, ModelInterval, new_histogram
-from loadprofile.config import (
-    ContentContract,
-    LoadConfig,
-    OutputSampling,
-    RunConfig,
-    StageSpec,
-    Target,
-)
+from loadprofile.config import LoadConfig, RunConfig, StageSpec, Target
 from loadprofile.dataset import Conversation, Turn
 from loadprofile.generator_health import GeneratorSample
 from loadprofile.metrics import HISTOGRAM_METRICS
