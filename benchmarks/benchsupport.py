@@ -139,3 +139,10 @@ def save_results(name: str, started: float, args: argparse.Namespace, results: A
     path.with_suffix(".txt").write_text("\n".join(lines) + "\n")
     print(f"wrote {path} and .txt")
     return path
+
+
+def cell(value: Any, digits: int = 2, width: int = 7) -> str:
+    """A table cell: floats to ``digits`` decimals, anything else as text, None as '-'."""
+    if value is None:
+        return "-".rjust(width)
+    return f"{value:{width}.{digits}f}" if isinstance(value, float) else f"{value!s:>{width}}"

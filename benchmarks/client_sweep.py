@@ -38,7 +38,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchsupport import ROOT, FixedTiming, Mock, save_results, sigterm_as_interrupt, token_range
+from benchsupport import (
+    ROOT,
+    FixedTiming,
+    Mock,
+    cell,
+    save_results,
+    sigterm_as_interrupt,
+    token_range,
+)
 from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s, watch
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -270,11 +278,7 @@ def analyse(client: dict[str, Any], server: list[dict[str, Any]], cfg: StepConfi
 
 # -- output --------------------------------------------------------------------------------
 def _f(value: Any, digits: int = 2, width: int = 7) -> str:
-    if value is None:
-        return "-".rjust(width)
-    if isinstance(value, float):
-        return f"{value:{width}.{digits}f}"
-    return f"{value!s:>{width}}"
+    return cell(value, digits, width)
 
 
 HEADER = (f"{'streams':>7} {'reqs':>6} {'fail':>4} {'chunks/s':>9} | {'TTFT err':>7} {'p99':>7} | "

@@ -37,7 +37,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchsupport import ROOT, FixedTiming, Mock, save_results, sigterm_as_interrupt, token_range
+from benchsupport import (
+    ROOT,
+    FixedTiming,
+    Mock,
+    cell,
+    save_results,
+    sigterm_as_interrupt,
+    token_range,
+)
 from procstat import proc_cpu_ticks, watch
 
 VENV_BIN = Path(sys.executable).parent
@@ -249,9 +257,7 @@ def notes(r: dict[str, Any]) -> list[str]:
 
 # -- output --------------------------------------------------------------------------------
 def _f(value: Any, digits: int = 2, width: int = 7) -> str:
-    if value is None:
-        return "-".rjust(width)
-    return f"{value:{width}.{digits}f}" if isinstance(value, float) else f"{value!s:>{width}}"
+    return cell(value, digits, width)
 
 
 HEADER = (f"{'streams':>7} {'req/s':>7} {'chunks/s':>9} | {'gen':>6} {'gen':>6} {'mock':>5} | "

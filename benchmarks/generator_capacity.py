@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchsupport import ROOT, FixedTiming, Mock, save_results, sigterm_as_interrupt
+from benchsupport import ROOT, FixedTiming, Mock, cell, save_results, sigterm_as_interrupt
 from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s, watch
 
 from loadprofile.load_options import OPEN_LOOP_POOL_LIMITS, OPEN_LOOP_POOL_SECONDS
@@ -394,11 +394,7 @@ def analyse(out_dir: Path, level: Level, args: argparse.Namespace,
 
 # -- output --------------------------------------------------------------------------------
 def _f(value: Any, digits: int = 1, width: int = 6) -> str:
-    if value is None:
-        return "-".rjust(width)
-    if isinstance(value, float):
-        return f"{value:{width}.{digits}f}"
-    return f"{value!s:>{width}}"
+    return cell(value, digits, width)
 
 
 HEADER = (f"{'level':>6} {'users':>5} {'win s':>5} {'req/s':>7} {'inflt':>6} {'chunk/s':>8} | "

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
@@ -58,25 +59,30 @@ class Counts:
     usage_output_chars: int = 0
 
     def add(self, other: Counts) -> None:
-        for name in EXTRA_SUM_FIELDS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.good += other.good
-        self.notes.update(other.notes)
-        self.json_checked += other.json_checked
-        self.json_valid += other.json_valid
-        self.requests += other.requests
-        self.failures += other.failures
-        self.errors.update(other.errors)
-        self.output_tokens += other.output_tokens
-        self.prompt_tokens += other.prompt_tokens
-        self.estimated_tokens += other.estimated_tokens
-        self.out_of_range += other.out_of_range
+        """Sum every field (Counters by key), so a new count needs no line here."""
+        for f in fields(self):
+            mine = getattr(self, f.name)
+            if isinstance(mine, Counter):
+                mine.update(getattr(other, f.name))
+            else:
+                setattr(self, f.name, mine + getattr(other, f.name))
 
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: dict(v) if isinstance(v := getattr(self, f.name), Counter) else v
+                for f in fields(self)}  # fmt: skip
 
-#: Counts fields added since the wire format began: summed by add(), carried by name.
-EXTRA_SUM_FIELDS = ("usage_requests", "usage_prompt_tokens", "usage_output_tokens",
-                "usage_prompt_chars", "usage_output_chars", "grounding_checked",
-                "grounding_flagged")  # fmt: skip
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Counts:
+        """The inverse of ``to_json``; fields it lacks (an older writer) are zero."""
+        out = cls()
+        for f in fields(cls):
+            if f.name not in raw:
+                continue
+            if isinstance(getattr(out, f.name), Counter):
+                setattr(out, f.name, Counter({str(k): int(v) for k, v in raw[f.name].items()}))
+            else:
+                setattr(out, f.name, int(raw[f.name]))
+        return out
 
 
 def count_usage(counts: Counts, prompt_tokens: int | None, output_tokens: int,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from loadprofile.check_options import (
     resolve_content,
     resolve_samples,
 )
+from loadprofile.config_file import LOAD_OPTION_FIELDS, load_section, load_toml
 from loadprofile.errors import ConfigError
 from loadprofile.grounding import load_catalogue
 from loadprofile.load_options import resolve_load_options, whole_number
@@ -169,32 +169,7 @@ def parse_model_spec(spec: str) -> Target:
     return Target(name=name, model=name, weight=weight)
 
 
-def load_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a config file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
-
-
 _TARGET_KEYS = {"name", "model", "host", "api_key_env", "weight"}
-#: Load options that CliValues (and the flags) carry under the same name as the [load] key.
-LOAD_OPTION_FIELDS = (
-    "shape", "base_users", "steps", "step_time", "spike_users", "spike_at", "spike_for",
-    "rate", "arrival", "rate_unit", "pace", "slo_ttft_ms", "slo_tpot_ms", "slo_ttft_p99_ms",
-)  # fmt: skip
-_LOAD_KEYS = {
-    "users", "spawn_rate", "run_time", "think_time", "history", "timeout", "max_tokens",
-    "interval", "stop_timeout", "seed", "dataset", "out", "stages", *LOAD_OPTION_FIELDS,
-}  # fmt: skip
-
-
 def targets_from_toml(data: dict[str, Any], source: Path) -> list[Target]:
     raw = data.get("targets", [])
     if not isinstance(raw, list):
@@ -222,19 +197,6 @@ def targets_from_toml(data: dict[str, Any], source: Path) -> list[Target]:
             api_key_env=key_env, weight=float(weight),
         ))  # fmt: skip
     return targets
-
-
-def load_section(data: dict[str, Any], source: Path) -> dict[str, Any]:
-    section = data.get("load", {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"{source}: [load] must be a table")
-    unknown = set(section) - _LOAD_KEYS
-    if unknown:
-        raise ConfigError(f"{source}: [load]: unknown key(s) {', '.join(sorted(unknown))}")
-    unknown_top = set(data) - {"load", "targets"}
-    if unknown_top:
-        raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown_top))}")
-    return section
 
 
 def check_targets(targets: list[Target]) -> None:

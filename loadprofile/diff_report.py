@@ -21,7 +21,7 @@ from loadprofile.content_check import ContentCheck
 from loadprofile.drift import SCHEMA, TEXT_CAP, WORST, DriftResult, Side, compare, ratio
 from loadprofile.report.plots import PALETTE, Chart, new_figure, to_data_uri
 from loadprofile.report.render import environment
-from loadprofile.report.tables import EMPTY, fmt_int, fmt_share
+from loadprofile.report.tables import EMPTY, fmt_distance, fmt_int, fmt_ratio, fmt_share
 from loadprofile.snapshot_format import read_meta, read_outputs
 
 DIFF_JSON = "diff.json"
@@ -83,15 +83,6 @@ def _write(path: Path, text: str) -> Path:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)  # a reader never sees half a file
     return path
-
-
-def fmt_ratio(value: Any) -> str:
-    return EMPTY if value is None else f"{value:.2f}×"
-
-
-def fmt_distance(value: Any) -> str:
-    """Edit distances and tokens per estimated token: plain, three decimals."""
-    return EMPTY if value is None else f"{value:.3f}"
 
 
 def build_context(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from hdrh.codec import HdrCookieException, HdrHistogramSettingsException, HdrLen
 from hdrh.histogram import HdrHistogram
 
 from loadprofile.check_options import ContentContract, OutputSampling
-from loadprofile.collector import EXTRA_SUM_FIELDS, Counts, ModelInterval, new_histogram
+from loadprofile.collector import Counts, ModelInterval, new_histogram
 from loadprofile.config import LoadConfig, RunConfig, StageSpec, Target
 from loadprofile.dataset import Conversation, Turn
 from loadprofile.generator_health import GeneratorSample
@@ -91,7 +90,8 @@ def decode_packet(d: dict[str, Any]) -> Packet:
             final=bool(d["final"]), stats=dict(d.get("stats") or {}),
             examples=[dict(e) for e in d.get("examples") or []],
         )  # fmt: skip
-    except (KeyError, TypeError, ValueError, IndexError, zlib.error, HdrCookieException,
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, zlib.error,
+            HdrCookieException,
             HdrLengthException, HdrHistogramSettingsException) as exc:  # fmt: skip
         raise ValueError(f"malformed packet: {type(exc).__name__}: {exc}") from None
 
@@ -101,13 +101,7 @@ def _encode_interval(iv: ModelInterval) -> dict[str, Any]:
     return {
         "model": iv.model,
         "histograms": {m: h.encode() for m, h in iv.histograms.items() if h.get_total_count()},
-        "counts": {
-            "requests": c.requests, "failures": c.failures, "errors": dict(c.errors),
-            "output_tokens": c.output_tokens, "prompt_tokens": c.prompt_tokens,
-            "estimated_tokens": c.estimated_tokens, "out_of_range": c.out_of_range,
-            "good": c.good, "notes": dict(c.notes), "json_checked": c.json_checked,
-            "json_valid": c.json_valid, **{name: getattr(c, name) for name in EXTRA_SUM_FIELDS},
-        },
+        "counts": c.to_json(),
     }  # fmt: skip
 
 
@@ -117,17 +111,7 @@ def _decode_interval(d: dict[str, Any], start_s: float, end_s: float) -> ModelIn
         if metric not in histograms:
             raise ValueError(f"unknown metric {metric!r}")
         histograms[metric].add(HdrHistogram.decode(blob))
-    raw = d["counts"]
-    counts = Counts(
-        requests=int(raw["requests"]), failures=int(raw["failures"]),
-        errors=Counter({str(k): int(v) for k, v in raw["errors"].items()}),
-        output_tokens=int(raw["output_tokens"]), prompt_tokens=int(raw["prompt_tokens"]),
-        estimated_tokens=int(raw["estimated_tokens"]), out_of_range=int(raw["out_of_range"]),
-        good=int(raw["good"]),
-        notes=Counter({str(k): int(v) for k, v in (raw.get("notes") or {}).items()}),
-        json_checked=int(raw.get("json_checked", 0)), json_valid=int(raw.get("json_valid", 0)),
-        **{name: int(raw.get(name, 0)) for name in EXTRA_SUM_FIELDS},
-    )  # fmt: skip
+    counts = Counts.from_json(d["counts"])
     return ModelInterval(str(d["model"]), start_s, end_s, histograms, counts)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loadprofile.config import LOAD_OPTION_FIELDS
+from loadprofile.config_file import LOAD_OPTION_FIELDS
 
 
 def add_load_flags(p: Any) -> None:

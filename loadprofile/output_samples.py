@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from loadprofile.drift import compare
 from loadprofile.results import RequestResult
-from loadprofile.snapshot_format import Output, prompt_key, read_outputs
+from loadprofile.snapshot_format import output_from_json, output_of, read_outputs
 
 
 class OutputSampler:
@@ -48,32 +49,15 @@ class OutputSampler:
 
 
 def sample_of(result: RequestResult, t_s: float, users: int) -> dict[str, Any]:
-    """One line of samples.jsonl."""
-    return {
-        "model": result.model, "key": prompt_key(result.conversation_id, result.turn),
-        "conversation_id": result.conversation_id, "turn": result.turn,
-        "t_s": round(t_s, 3), "users": users, "output": result.content,
-        "finish_reason": result.finish_reason,
-        "prompt_tokens": None if result.tokens_estimated else result.prompt_tokens,
-        "output_tokens": result.output_tokens, "tokens_estimated": result.tokens_estimated,
-        "prompt_chars": result.prompt_chars,
-    }  # fmt: skip
-
-
-def _as_output(item: dict[str, Any]) -> Output:
-    return Output(
-        key=str(item["key"]), conversation_id=str(item["conversation_id"]),
-        turn=int(item["turn"]), prompt_sha256="", prompt_chars=int(item.get("prompt_chars") or 0),
-        output=str(item.get("output") or ""), finish_reason=item.get("finish_reason"),
-        prompt_tokens=item.get("prompt_tokens"), output_tokens=int(item.get("output_tokens") or 0),
-        tokens_estimated=bool(item.get("tokens_estimated")),
-    )  # fmt: skip
+    """One line of samples.jsonl: the reply as a snapshot line, with when and at what load."""
+    return {"model": result.model, "t_s": round(t_s, 3), "users": users,
+            **asdict(output_of(result))}  # fmt: skip
 
 
 def drift_against_baseline(samples: list[dict[str, Any]], baseline: Path) -> dict[str, Any]:
     """summary.json's correctness[M]["drift"]: the sampled replies against the snapshot's
     answers to the same prompts (samples of prompts the snapshot lacks are counted)."""
-    under_load = {str(s["key"]): _as_output(s) for s in samples}
+    under_load = {str(s["key"]): output_from_json(s) for s in samples}
     calm = read_outputs(baseline)
     result = compare({k: calm[k] for k in under_load.keys() & calm.keys()}, under_load, None,
                      worst=0).to_json()  # fmt: skip

@@ -32,6 +32,7 @@ from loadprofile.snapshot_format import (
     SCHEMA,
     SNAPSHOT,
     Output,
+    output_of,
     prompt_key,
     read_meta,
     read_outputs,
@@ -130,16 +131,7 @@ def ask(client: HttpClient, plan: SnapshotPlan, prompt: Prompt) -> Output:
     result = RequestResult(plan.target.name, prompt.conversation.id, prompt.turn_index + 1, 0.0)
     send_chat(client, body, result)
     blob = json.dumps(messages, sort_keys=True, ensure_ascii=False).encode("utf-8")
-    return Output(
-        key=prompt.key, conversation_id=prompt.conversation.id, turn=prompt.turn_index + 1,
-        prompt_sha256=hashlib.sha256(blob).hexdigest(), prompt_chars=result.prompt_chars,
-        output=result.content, finish_reason=result.finish_reason,
-        # The server's counts only: without usage the client's estimates would pass for them.
-        prompt_tokens=None if result.tokens_estimated else result.prompt_tokens,
-        output_tokens=result.output_tokens, tokens_estimated=result.tokens_estimated,
-        error_class=str(result.error_class) if result.error_class else None,
-        error=result.error, ttft_ms=result.ttft_ms, e2e_ms=result.e2e_ms,
-    )  # fmt: skip
+    return output_of(result, hashlib.sha256(blob).hexdigest())
 
 
 Progress = Callable[[int, int, int], None]  # (done, total, failed)

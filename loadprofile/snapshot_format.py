@@ -13,9 +13,11 @@ every model); its key is ``<conversation id>#<turn>``.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from loadprofile.results import RequestResult
 
 SNAPSHOT = "snapshot.json"
 OUTPUTS = "outputs.jsonl"
@@ -51,6 +53,27 @@ class Output:
 
 def prompt_key(conversation_id: str, turn: int) -> str:
     return f"{conversation_id}#{turn}"
+
+
+def output_of(result: RequestResult, prompt_sha256: str = "") -> Output:
+    """A measured request as a snapshot line (a snapshot's answer, or a reply sampled under
+    load). Only the server's token counts: without usage, the client's estimate would pass
+    for the server's."""
+    return Output(
+        key=prompt_key(result.conversation_id, result.turn),
+        conversation_id=result.conversation_id, turn=result.turn,
+        prompt_sha256=prompt_sha256, prompt_chars=result.prompt_chars, output=result.content,
+        finish_reason=result.finish_reason,
+        prompt_tokens=None if result.tokens_estimated else result.prompt_tokens,
+        output_tokens=result.output_tokens, tokens_estimated=result.tokens_estimated,
+        error_class=str(result.error_class) if result.error_class else None,
+        error=result.error, ttft_ms=result.ttft_ms, e2e_ms=result.e2e_ms,
+    )  # fmt: skip
+
+
+def output_from_json(raw: dict[str, Any]) -> Output:
+    """An Output from a dict holding its fields (and perhaps others, ignored)."""
+    return Output(**{f.name: raw[f.name] for f in fields(Output) if f.name in raw})
 
 
 def read_outputs(folder: Path) -> dict[str, Output]:

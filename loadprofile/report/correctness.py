@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from loadprofile import rundir
-from loadprofile.report.tables import Row, Table, _cells, fmt_int, fmt_rate, fmt_share
+from loadprofile.report.tables import (
+    Row,
+    Table,
+    _cells,
+    fmt_distance,
+    fmt_int,
+    fmt_rate,
+    fmt_ratio,
+    fmt_share,
+)
 
 #: Tolerable deviations (apis.openai_chat NOTE_*), as the table names them.
 NOTE_LABELS = {"usage_missing": "no usage chunk (asked for)", "done_missing": "no [DONE]",
@@ -90,7 +99,7 @@ def _token_rows(entries: list[Mapping[str, Any]], models: list[str]) -> list[Row
         values = [t.get(key) for t in tokens]
         if all(v is None for v in values):
             continue
-        fmt = fmt_rate if key.endswith("per_request") else _fmt_ratio
+        fmt = fmt_rate if key.endswith("per_request") else fmt_ratio
         rows.append(Row(label.format(c=models[0]), _cells(values, fmt, None)))
     return rows
 
@@ -98,7 +107,7 @@ def _token_rows(entries: list[Mapping[str, Any]], models: list[str]) -> list[Row
 _DRIFT_ROWS = (
     ("sampled replies vs baseline", "compared", fmt_int, None),
     ("exact match vs baseline", "exact_match_rate", fmt_share, max),
-    ("edit distance vs baseline (mean)", "edit_distance_mean", lambda v: _fmt_plain(v), min),
+    ("edit distance vs baseline (mean)", "edit_distance_mean", fmt_distance, min),
     ("length vs baseline (median)", "length_ratio_median", None, None),
 )
 
@@ -112,16 +121,8 @@ def _drift_rows(entries: list[Mapping[str, Any]]) -> list[Row]:
         return []
     rows = []
     for label, key, fmt, pick in _DRIFT_ROWS:
-        rows.append(Row(label, _cells([d.get(key) for d in drifts], fmt or _fmt_ratio, pick)))
+        rows.append(Row(label, _cells([d.get(key) for d in drifts], fmt or fmt_ratio, pick)))
     return rows
-
-
-def _fmt_plain(value: Any) -> str:
-    return "–" if not isinstance(value, int | float) else f"{value:.3f}"
-
-
-def _fmt_ratio(value: Any) -> str:
-    return "–" if not isinstance(value, int | float) else f"{value:.2f}×"
 
 
 def contract_examples(run_dir: Path, limit: int = EXAMPLES_SHOWN) -> list[Example]:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from hdrh.histogram import HdrHistogram
 
-from loadprofile import rundir
+from loadprofile import rundir, rundir_read
 from loadprofile.collector import new_histogram
 from loadprofile.generator_health import CPU_BOUND_PERCENT
 from loadprofile.hlog import Interval, read_hlog
@@ -182,7 +182,7 @@ def _load_summary(run_dir: Path) -> tuple[dict[str, Any], bool]:
     if summary:
         return summary, False
     if (run_dir / rundir.REQUESTS).is_file():
-        return rundir.rebuild_summary(run_dir), True
+        return rundir_read.rebuild_summary(run_dir), True
     # rebuild_summary needs requests.csv; with only run.json there is nothing measured.
     run = _read_dict(run_dir / rundir.RUN)
     empty = build_summary(
@@ -201,7 +201,7 @@ def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """A run-folder CSV with the known columns; missing file or torn rows give NaN, not errors."""
     if not path.is_file():
         return _empty_frame(columns)
-    raw = rundir.complete_rows(path)
+    raw = rundir_read.complete_rows(path)
     try:
         frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, on_bad_lines="skip")
     except (pd.errors.EmptyDataError, pd.errors.ParserError):
@@ -230,7 +230,7 @@ def load_histograms(
     """
     by_slug = {rundir.model_slug(m): m for m in known_models or []}
     out: dict[str, dict[str, MetricHistory]] = {}
-    for name, metric, path in rundir.histogram_files(run_dir):
+    for name, metric, path in rundir_read.histogram_files(run_dir):
         _, intervals = read_hlog(path)
         model = name if name in (known_models or []) else by_slug.get(name, name)
         history = out.setdefault(model, {}).setdefault(metric, MetricHistory())

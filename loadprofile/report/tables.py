@@ -65,6 +65,16 @@ def fmt_ms(value: Any) -> str:
     return f"{value:.3f}"
 
 
+def fmt_ratio(value: Any) -> str:
+    """A ratio, candidate / canonical or tokens per estimate: 1.40×."""
+    return EMPTY if not isinstance(value, int | float) else f"{value:.2f}×"
+
+
+def fmt_distance(value: Any) -> str:
+    """Edit distances (0-1) and other plain fractions that are not shares: three decimals."""
+    return EMPTY if not isinstance(value, int | float) else f"{value:.3f}"
+
+
 def fmt_int(value: Any, zero: str = "0") -> str:
     if not isinstance(value, int | float) or value != value:
         return EMPTY

@@ -22,7 +22,7 @@ import pytest
 
 from loadprofile.arrivals import ArrivalSchedule, target_seed
 from loadprofile.mockproc import MockProcess
-from loadprofile.rundir import rebuild_summary
+from loadprofile.rundir_read import rebuild_summary
 
 from .conftest import FIXED_PROFILE, get_json, run_cli
 

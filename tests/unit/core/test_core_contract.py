@@ -12,7 +12,8 @@ from loadprofile.config import CliValues, resolve
 from loadprofile.content_check import ContentCheck, extract
 from loadprofile.errors import ConfigError
 from loadprofile.results import ErrorClass, RequestResult
-from loadprofile.rundir import RunWriter, contract_example, load_totals, write_json
+from loadprofile.rundir import RunWriter, contract_example, write_json
+from loadprofile.rundir_read import load_totals
 from loadprofile.summary import correctness_summary, token_summary
 
 SCHEMA = {

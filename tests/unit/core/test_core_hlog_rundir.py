@@ -13,7 +13,7 @@ from core_synthetic import MODELS, START_UNIX, Recorded
 from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 
-from loadprofile import hlog, rundir
+from loadprofile import hlog, rundir, rundir_read
 from loadprofile.collector import Collector, ModelTotals
 from loadprofile.generator_health import GeneratorSample
 from loadprofile.metrics import METRICS
@@ -266,7 +266,7 @@ def test_interval_without_data_writes_a_series_row_but_no_log(tmp_path: Path) ->
 
 def test_rebuild_summary_equals_build_summary(written: WrittenRun) -> None:
     assert not (written.run_dir / rundir.SUMMARY).exists()
-    rebuilt = rundir.rebuild_summary(written.run_dir)
+    rebuilt = rundir_read.rebuild_summary(written.run_dir)
     original = build_summary(
         run_id="x",
         started_at="",
@@ -292,7 +292,7 @@ def test_rebuild_summary_without_histogram_map_uses_slugs(
 ) -> None:
     run = _write(tmp_path / "run", recorded, run_json=False)
     rundir.write_json(run.run_dir / rundir.RUN, {"run_id": "y"})
-    rebuilt = rundir.rebuild_summary(run.run_dir)
+    rebuilt = rundir_read.rebuild_summary(run.run_dir)
     assert rebuilt["partial"] is True
     slug = rundir.model_slug("org/alpha:7b")
     assert rebuilt["models"][slug]["ttft_ms"] == histogram_summary(
@@ -306,7 +306,7 @@ def test_rebuild_summary_after_a_crash_mid_write(tmp_path: Path, recorded: Recor
         path = run.run_dir / rel
         data = path.read_bytes()
         path.write_bytes(data[: len(data) - 40])  # last interval line cut in half
-    rebuilt = rundir.rebuild_summary(run.run_dir)
+    rebuilt = rundir_read.rebuild_summary(run.run_dir)
     for model in MODELS:
         expected = ModelTotals()
         for _, _, closed in recorded.rolls[:-1]:
@@ -389,4 +389,4 @@ def test_histogram_files_map_slugs_back_without_a_file_map(tmp_path: Path) -> No
     path = rundir.histogram_path(tmp_path, "org/m", "ttft_ms")
     path.write_text("")
     rundir.write_json(tmp_path / "run.json", {"models": ["org/m"]})
-    assert rundir.histogram_files(tmp_path) == [("org/m", "ttft_ms", path)]
+    assert rundir_read.histogram_files(tmp_path) == [("org/m", "ttft_ms", path)]

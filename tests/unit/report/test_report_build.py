@@ -10,7 +10,7 @@ import pytest
 from markupsafe import escape
 from report_fixtures import BuiltReport, SyntheticRun
 
-from loadprofile import rundir
+from loadprofile import rundir, rundir_read
 from loadprofile.metrics import DEFINITIONS, METRICS
 from loadprofile.report import ReportError, build_report
 from loadprofile.report.data import load_report_data
@@ -114,7 +114,7 @@ def test_missing_summary_is_rebuilt_and_marked_partial(make_run: MakeRun) -> Non
     page = build_report(run.run_dir).read_text(encoding="utf-8")
     assert 'id="partial-banner"' in page and "rebuilt" in page
     assert not (run.run_dir / rundir.SUMMARY).exists()  # the report does not invent files
-    rebuilt = rundir.rebuild_summary(run.run_dir)
+    rebuilt = rundir_read.rebuild_summary(run.run_dir)
     cells = row_cells(table_html(page, "e2e_ms"), "p99")
     assert cells == [fmt_ms(rebuilt["models"][m]["e2e_ms"]["p99"]) for m in run.models]
 
