@@ -6,8 +6,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +81,92 @@ def run_cli(
 def get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
+
+
+@dataclass
+class Launched:
+    """A run started in the background; ``done()`` waits for it (once)."""
+
+    proc: subprocess.Popen[str]
+    out: Path
+    mock: MockProcess
+    cwd: Path
+    after: threading.Thread | None = None  # e.g. a thread that freezes the mock mid-run
+    _result: subprocess.CompletedProcess[str] | None = None
+
+    def done(self) -> subprocess.CompletedProcess[str]:
+        if self._result is None:
+            stdout, stderr = self.proc.communicate(timeout=120)
+            self._result = subprocess.CompletedProcess(self.proc.args, self.proc.returncode,
+                                                       stdout, stderr)  # fmt: skip
+            if self.after is not None:
+                self.after.join(timeout=30)
+        return self._result
+
+
+class Launcher:
+    """Runs of one test module started together, each against its own mock, a little apart
+    so their start-up bursts do not overlap: each run mostly waits on its mock, so the
+    module takes about as long as its longest run rather than the sum of them all."""
+
+    STAGGER_S = 0.7
+    LOCUSTFILES = Path(__file__).parents[2] / "locustfiles"
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.dataset = base / "conversations.jsonl"
+        self.dataset.write_text("".join(json.dumps(c) + "\n" for c in CONVERSATIONS),
+                                encoding="utf-8")  # fmt: skip
+        self.runs: dict[str, Launched] = {}
+        self.mocks: list[MockProcess] = []
+
+    def mock(self, profiles: str = FIXED_PROFILE, *extra: str) -> MockProcess:
+        path = self.base / f"profiles-{len(self.mocks)}.toml"
+        path.write_text(profiles, encoding="utf-8")
+        self.mocks.append(start_mock(extra_args=["--profiles", str(path), "--record", *extra]))
+        return self.mocks[-1]
+
+    def launch(self, name: str, profiles: str, args: list[str], *, locustfile: str | None = None,
+               after: Callable[[MockProcess], None] | None = None) -> Launched:  # fmt: skip
+        """``args`` without --host/--dataset/--out (added here); ``after(mock)`` runs in a
+        thread beside the run."""
+        mock = self.mock(profiles)
+        out = self.base / name
+        cwd = self.base / f"{name}-cwd"
+        cwd.mkdir()
+        program = ["locust", "-f", str(self.LOCUSTFILES / locustfile)] if locustfile \
+            else ["loadprofile"]  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", *program, *args, "--host", mock.url, "--dataset",
+             str(self.dataset), "--out", str(out)],
+            cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        run = Launched(proc, out, mock, cwd)
+        if after is not None:
+            run.after = threading.Thread(target=after, args=(mock,), daemon=True)
+            run.after.start()
+        self.runs[name] = run
+        time.sleep(self.STAGGER_S)
+        return run
+
+    def wait_all(self) -> None:
+        for run in self.runs.values():
+            run.done()
+
+    def close(self) -> None:
+        for run in self.runs.values():
+            if run.proc.poll() is None:
+                run.proc.kill()
+            run.proc.communicate()
+        for mock in self.mocks:
+            mock.stop()
+
+
+@pytest.fixture(scope="module")
+def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+    launcher = Launcher(tmp_path_factory.mktemp("launched"))
+    try:
+        yield launcher
+    finally:
+        launcher.close()

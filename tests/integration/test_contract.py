@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from loadprofile.mockproc import MockProcess
-
-from .conftest import get_json, run_cli
+from .conftest import Launched, Launcher, get_json
 
 pytestmark = pytest.mark.integration
 
@@ -40,16 +36,35 @@ def _within_sampling_error(count: int, n: int, rate: float) -> bool:
     return abs(count / n - rate) < 4 * math.sqrt(rate * (1 - rate) / n)
 
 
-def test_contract_breaks_and_invalid_json_are_counted_as_the_server_made_them(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
-) -> None:
-    mock = mock_factory(BREAKING_PROFILE)
-    schema = tmp_path / "schema.json"
+INVENTING = (FIXED.replace("output_tokens_min = 12", "output_tokens_min = 30")
+             .replace("output_tokens_max = 12", "output_tokens_max = 40")
+             + "invent_entities = 0.3\n")  # fmt: skip
+WORDY = FIXED + FIXED.replace("[models.fixed]", "[models.wordy]") + "token_inflation = 1.4\n"
+
+
+@pytest.fixture(scope="module")
+def launched(launcher: Launcher) -> dict[str, Launched]:
+    """The module's three runs, started together."""
+    schema = launcher.base / "schema.json"
     schema.write_text(json.dumps(SCHEMA))
-    out = tmp_path / "contract"
-    done = run_cli(["run", "--host", mock.url, "--model", "strict", "--dataset", str(dataset),
-                    "--content-schema", str(schema), "-u", "8", "-r", "50", "--think-time", "0",
-                    "-t", "4s", "--out", str(out)], cwd=tmp_path)  # fmt: skip
+    catalogue = launcher.base / "catalogue.txt"
+    catalogue.write_text("Acme Turbo Blender\nUltraWidget Pro\n")
+    launcher.launch("contract", BREAKING_PROFILE, [
+        "run", "--model", "strict", "--content-schema", str(schema), "-u", "8", "-r", "50",
+        "--think-time", "0", "-t", "4s"])  # fmt: skip
+    launcher.launch("tokens", WORDY, ["run", "--model", "fixed", "--model", "wordy", "-u", "4",
+                                      "-r", "50", "--think-time", "0", "-t", "3s"])
+    launcher.launch("grounding", INVENTING, [
+        "run", "--model", "fixed", "--entities", str(catalogue), "-u", "6", "-r", "50",
+        "--think-time", "0", "-t", "3s"])  # fmt: skip
+    return launcher.runs
+
+
+def test_contract_breaks_and_invalid_json_are_counted_as_the_server_made_them(
+    launched: dict[str, Launched],
+) -> None:
+    run = launched["contract"]
+    done, out, mock = run.done(), run.out, run.mock
     assert done.returncode == 0, done.stderr
     records = [r for r in get_json(mock.url + "/mock/requests") if r["max_tokens"] != 1]
     broken = sum(r["injected"] == "contract_break" for r in records)
@@ -76,14 +91,9 @@ def test_contract_breaks_and_invalid_json_are_counted_as_the_server_made_them(
 
 
 def test_a_model_that_counts_more_tokens_for_the_same_text_shows_it(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+    launched: dict[str, Launched],
 ) -> None:
-    profiles = FIXED + FIXED.replace("[models.fixed]", "[models.wordy]") + "token_inflation = 1.4\n"
-    mock = mock_factory(profiles)
-    out = tmp_path / "tokens"
-    done = run_cli(["run", "--host", mock.url, "--model", "fixed", "--model", "wordy",
-                    "--dataset", str(dataset), "-u", "4", "-r", "50", "--think-time", "0",
-                    "-t", "3s", "--out", str(out)], cwd=tmp_path)  # fmt: skip
+    done, out = launched["tokens"].done(), launched["tokens"].out
     assert done.returncode == 0, done.stderr
     correctness = json.loads((out / "summary.json").read_text())["correctness"]
     fixed, wordy = correctness["fixed"]["tokens"], correctness["wordy"]["tokens"]
@@ -95,17 +105,10 @@ def test_a_model_that_counts_more_tokens_for_the_same_text_shows_it(
 
 
 def test_replies_naming_made_up_products_are_flagged_as_the_server_made_them(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+    launched: dict[str, Launched],
 ) -> None:
-    mock = mock_factory(FIXED.replace("output_tokens_min = 12", "output_tokens_min = 30")
-                        .replace("output_tokens_max = 12", "output_tokens_max = 40")
-                        + "invent_entities = 0.3\n")  # fmt: skip
-    catalogue = tmp_path / "catalogue.txt"
-    catalogue.write_text("Acme Turbo Blender\nUltraWidget Pro\n")
-    out = tmp_path / "grounding"
-    done = run_cli(["run", "--host", mock.url, "--model", "fixed", "--dataset", str(dataset),
-                    "--entities", str(catalogue), "-u", "6", "-r", "50", "--think-time", "0",
-                    "-t", "3s", "--out", str(out)], cwd=tmp_path)  # fmt: skip
+    run = launched["grounding"]
+    done, out, mock = run.done(), run.out, run.mock
     assert done.returncode == 0, done.stderr
     records = [r for r in get_json(mock.url + "/mock/requests") if r["max_tokens"] != 1]
     invented = sum(r["invented"] is not None for r in records)

@@ -16,7 +16,7 @@ import pytest
 
 from loadprofile.mockproc import MockProcess
 
-from .conftest import FIXED_PROFILE, run_cli
+from .conftest import FIXED_PROFILE, Launcher
 
 pytestmark = pytest.mark.integration
 
@@ -39,30 +39,25 @@ output_tokens_max = 5
 """
 
 
-def test_injected_faults_are_classified_at_their_rates(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
-) -> None:
-    mock = mock_factory(FAULTY_PROFILES)
-    out = tmp_path / "run"
-    done = run_cli(["run", "--host", mock.url, "--model", "flaky=3", "--model", "stuck=1",
-                    "--dataset", str(dataset), "-u", "4", "-r", "20", "-t", "4s",
-                    "--think-time", "0", "--timeout", "700ms", "--stop-timeout", "2s",
-                    "--out", str(out)], cwd=tmp_path)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr
-    models = json.loads((out / "summary.json").read_text())["models"]
-    flaky = models["flaky"]
-    assert flaky["requests"] >= 100
-    for error_class in ("http_429", "http_5xx", "stream_incomplete", "stream_malformed"):
-        rate = flaky["errors"].get(error_class, 0) / flaky["requests"]
-        assert 0.07 <= rate <= 0.25, (error_class, rate, flaky["errors"])
-    assert flaky["failures"] == sum(flaky["errors"].values())
-    assert flaky["ttft_ms"]["count"] == flaky["requests"] - flaky["failures"]
-    stuck = models["stuck"]
-    assert stuck["requests"] >= 2 and stuck["errors"] == {"timeout": stuck["requests"]}
-    assert stuck["ttft_ms"]["count"] == 0
-    html = (out / "report.html").read_text()
-    assert "stream_malformed" in html and "timeout" in html
+SLOW_PROFILE = FIXED_PROFILE + """
+[models.slow]
+ttft_base_ms = 4000.0
+itl_ms = 10.0
+output_tokens_min = 5
+output_tokens_max = 5
+"""
+
+
+@pytest.fixture(scope="module")
+def launched(launcher: Launcher) -> Launcher:
+    """The two longer runs start together (and beside the interrupted ones)."""
+    launcher.launch("faults", FAULTY_PROFILES, [
+        "run", "--model", "flaky=3", "--model", "stuck=1", "-u", "4", "-r", "20", "-t", "4s",
+        "--think-time", "0", "--timeout", "700ms", "--stop-timeout", "2s"])  # fmt: skip
+    launcher.launch("still-running", SLOW_PROFILE, [
+        "run", "--model", "slow", "--model", "fixed", "--model", "mock-fixed", "-u", "2", "-r",
+        "20", "-t", "2s", "--think-time", "0", "--stop-timeout", "1s", "--timeout", "60s"])
+    return launcher
 
 
 def _wait_for_rows(path: Path, rows: int, timeout: float) -> None:
@@ -77,7 +72,7 @@ def _wait_for_rows(path: Path, rows: int, timeout: float) -> None:
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_interrupted_run_leaves_a_partial_run_folder(
     mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path,
-    signum: int, code: int,
+    signum: int, code: int, launched: Launcher,
 ) -> None:
     mock = mock_factory(FIXED_PROFILE)
     out = tmp_path / "run"
@@ -108,26 +103,32 @@ def test_interrupted_run_leaves_a_partial_run_folder(
     assert stdout.strip().splitlines()[-1].startswith("report: ")
 
 
-SLOW_PROFILE = FIXED_PROFILE + """
-[models.slow]
-ttft_base_ms = 4000.0
-itl_ms = 10.0
-output_tokens_min = 5
-output_tokens_max = 5
-"""
 
 
-def test_requests_still_running_at_the_stop_are_recorded_not_lost(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
-) -> None:
+def test_injected_faults_are_classified_at_their_rates(launched: Launcher) -> None:
+    run = launched.runs["faults"]
+    done, out = run.done(), run.out
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    models = json.loads((out / "summary.json").read_text())["models"]
+    flaky = models["flaky"]
+    assert flaky["requests"] >= 100
+    for error_class in ("http_429", "http_5xx", "stream_incomplete", "stream_malformed"):
+        rate = flaky["errors"].get(error_class, 0) / flaky["requests"]
+        assert 0.07 <= rate <= 0.25, (error_class, rate, flaky["errors"])
+    assert flaky["failures"] == sum(flaky["errors"].values())
+    assert flaky["ttft_ms"]["count"] == flaky["requests"] - flaky["failures"]
+    stuck = models["stuck"]
+    assert stuck["requests"] >= 2 and stuck["errors"] == {"timeout": stuck["requests"]}
+    assert stuck["ttft_ms"]["count"] == 0
+    html = (out / "report.html").read_text()
+    assert "stream_malformed" in html and "timeout" in html
+
+
+def test_requests_still_running_at_the_stop_are_recorded_not_lost(launched: Launcher) -> None:
     """Two users on a 4 s-TTFT model, 2 s run, 1 s stop timeout: both requests in flight
     become timeouts in every output; a third model that got no user still has its entry."""
-    mock = mock_factory(SLOW_PROFILE)
-    out = tmp_path / "run"
-    done = run_cli(["run", "--host", mock.url, "--model", "slow", "--model", "fixed",
-                    "--model", "mock-fixed", "--dataset", str(dataset), "-u", "2", "-r", "20",
-                    "-t", "2s", "--think-time", "0", "--stop-timeout", "1s", "--timeout", "60s",
-                    "--out", str(out)], cwd=tmp_path)  # fmt: skip
+    done, out = launched.runs["still-running"].done(), launched.runs["still-running"].out
     assert done.returncode == 0, done.stderr
     summary = json.loads((out / "summary.json").read_text())
     run = json.loads((out / "run.json").read_text())

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -24,7 +21,7 @@ from loadprofile.arrivals import ArrivalSchedule, target_seed
 from loadprofile.mockproc import MockProcess
 from loadprofile.rundir_read import rebuild_summary
 
-from .conftest import FIXED_PROFILE, get_json, run_cli
+from .conftest import FIXED_PROFILE, Launcher, get_json, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -55,15 +52,42 @@ def _phase(summary: dict[str, Any], name: str, model: str) -> dict[str, Any]:
     return figures
 
 
-def test_spike_raises_ttft_in_the_burst_and_recovers(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
-) -> None:
-    mock = mock_factory(LIMITED_PROFILE)
-    out = tmp_path / "spike"
-    done = run_cli(["run", "--host", mock.url, "--model", "limited", "--dataset", str(dataset),
-                    "--shape", "spike", "--base-users", "2", "--spike-users", "16",
-                    "--spike-at", "3s", "--spike-for", "3s", "-t", "12s", "--think-time", "0",
-                    "--out", str(out), "--no-report"], cwd=tmp_path)  # fmt: skip
+def _freezer(into: dict[str, Any]) -> Callable[[MockProcess], None]:
+    return lambda mock: _freeze_after_first_request(mock, 1.5, 2.0, into)
+
+
+@pytest.fixture(scope="module")
+def launched(launcher: Launcher) -> dict[str, Any]:
+    """The module's independent runs, started together (timing-critical gamma runs alone)."""
+    common = ["--model", "fixed", "-t", "6s", "--no-report"]
+    freeze: dict[str, Any] = {}
+    launcher.launch("spike", LIMITED_PROFILE, SPIKE_ARGS)
+    launcher.launch("freeze-open", FIXED_PROFILE, ["run", *common, "--rate", "20", "--arrival",
+                                                   "constant"], after=_freezer(freeze))
+    launcher.launch("freeze-closed", FIXED_PROFILE, ["run", *common, "-u", "2", "--think-time",
+                                                     "0"], after=_freezer({}))  # fmt: skip
+    launcher.launch("step", LIMITED_PROFILE, STEP_ARGS)
+    launcher.launch("locust-spike", LIMITED_PROFILE, LOCUST_SPIKE_ARGS, locustfile="shaped.py")
+    launcher.launch("starved", FIXED_PROFILE, STARVED_ARGS)
+    return {**launcher.runs, "freeze": freeze}
+
+
+SPIKE_ARGS = ["run", "--model", "limited", "--shape", "spike", "--base-users", "2",
+              "--spike-users", "16", "--spike-at", "3s", "--spike-for", "3s", "-t", "12s",
+              "--think-time", "0", "--no-report"]  # fmt: skip
+STEP_ARGS = ["run", "--model", "limited", "--shape", "step", "--steps", "1,2,4", "--base-users",
+             "2", "--step-time", "3s", "--think-time", "0", "--slo-ttft-p99-ms", "120",
+             "--no-report"]  # fmt: skip
+LOCUST_SPIKE_ARGS = ["--headless", "--shape", "spike", "--base-users", "2", "--spike-users", "12",
+                     "--spike-at", "2s", "--spike-for", "2s", "--model", "limited",
+                     "--think-time", "0", "--only-summary"]  # fmt: skip
+STARVED_ARGS = ["run", "--model", "fixed", "--rate", "20", "--arrival", "constant", "-u", "2",
+                "-t", "3s", "--no-report"]  # fmt: skip
+
+
+def test_spike_raises_ttft_in_the_burst_and_recovers(launched: dict[str, Any]) -> None:
+    run = launched["spike"]
+    done, out, mock = run.done(), run.out, run.mock
     assert done.returncode == 0, done.stderr
     summary = _summary(out)
     assert [p["name"] for p in summary["phases"]] == ["before", "burst", "after"]
@@ -91,14 +115,10 @@ def test_spike_raises_ttft_in_the_burst_and_recovers(
 
 
 def test_step_run_finds_where_the_concurrency_limit_bites(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+    launched: dict[str, Any],
 ) -> None:
-    mock = mock_factory(LIMITED_PROFILE)
-    out = tmp_path / "step"
-    done = run_cli(["run", "--host", mock.url, "--model", "limited", "--dataset", str(dataset),
-                    "--shape", "step", "--steps", "1,2,4", "--base-users", "2",
-                    "--step-time", "3s", "--think-time", "0", "--slo-ttft-p99-ms", "120",
-                    "--out", str(out), "--no-report"], cwd=tmp_path)  # fmt: skip
+    run = launched["step"]
+    done, out = run.done(), run.out
     assert done.returncode == 0, done.stderr
     summary = _summary(out)
     users = [p["models"]["limited"]["users"] for p in summary["phases"]]
@@ -106,11 +126,6 @@ def test_step_run_finds_where_the_concurrency_limit_bites(
     p99 = [p["models"]["limited"]["ttft_ms"]["p99"] for p in summary["phases"]]
     assert p99[0] < 120 and p99[1] < 120 < p99[2], p99
     assert summary["max_concurrency_within_slo"] == {"limited": 4}
-
-
-def _start_run(args: list[str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "loadprofile", *args], cwd=cwd, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
 
 
 def _freeze_after_first_request(mock: MockProcess, delay_s: float, seconds: float,
@@ -127,18 +142,6 @@ def _freeze_after_first_request(mock: MockProcess, delay_s: float, seconds: floa
         into.update(json.loads(response.read()))
 
 
-def _run_with_freeze(mock: MockProcess, args: list[str], cwd: Path) -> dict[str, Any]:
-    freeze: dict[str, Any] = {}
-    freezer = threading.Thread(target=_freeze_after_first_request, args=(mock, 1.5, 2.0, freeze))
-    freezer.start()
-    proc = _start_run(args, cwd)
-    _, stderr = proc.communicate(timeout=90)
-    freezer.join(timeout=30)
-    assert proc.returncode == 0, stderr
-    assert freeze, "the freeze was never sent"
-    return freeze
-
-
 def _expected_ttft_ms(scheduled_unix: float, frozen_from: float, frozen_until: float) -> float:
     """The arithmetic: nothing leaves the server during the freeze, and timing resumes after."""
     first_token = scheduled_unix + FIXED_TTFT_MS / 1000.0
@@ -152,20 +155,13 @@ def _expected_ttft_ms(scheduled_unix: float, frozen_from: float, frozen_until: f
 
 
 def test_open_loop_reports_a_freeze_that_closed_loop_hides(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+    launched: dict[str, Any],
 ) -> None:
-    common = ["--model", "fixed", "--dataset", str(dataset), "-t", "6s", "--no-report"]
-    open_mock = mock_factory(FIXED_PROFILE)
-    open_out = tmp_path / "open"
-    freeze = _run_with_freeze(open_mock, ["run", "--host", open_mock.url, *common, "--rate", "20",
-                                          "--arrival", "constant", "--out", str(open_out)],
-                              tmp_path)  # fmt: skip
-    closed_mock = mock_factory(FIXED_PROFILE)
-    closed_out = tmp_path / "closed"
-    _run_with_freeze(closed_mock, ["run", "--host", closed_mock.url, *common, "-u", "2",
-                                   "--think-time", "0", "--out", str(closed_out)],
-                     tmp_path)  # fmt: skip
-
+    for name in ("freeze-open", "freeze-closed"):
+        assert launched[name].done().returncode == 0, launched[name].done().stderr
+    freeze = launched["freeze"]
+    assert freeze, "the freeze was never sent"
+    open_out, closed_out = launched["freeze-open"].out, launched["freeze-closed"].out
     frozen_from, frozen_until = freeze["frozen_from_unix"], freeze["frozen_until_unix"]
     rows = [r for r in _rows(open_out) if not r["error_class"]]
     assert len(rows) >= 100  # 20/s for 6 s
@@ -201,8 +197,10 @@ def _cv2(times: list[float]) -> float:
 
 
 def test_gamma_arrivals_have_the_configured_variance(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path,
+    launcher: Launcher, launched: dict[str, Any],
 ) -> None:
+    launcher.wait_all()  # timing-critical: alone on the machine
     mock = mock_factory(FIXED_PROFILE)
     out = tmp_path / "gamma"
     done = run_cli(["run", "--host", mock.url, "--model", "fixed", "--dataset", str(dataset),
@@ -229,19 +227,9 @@ def test_gamma_arrivals_have_the_configured_variance(
     assert float(np.median(np.abs(gaps_received - gaps_due))) < 0.005
 
 
-def test_plain_locust_follows_the_same_spike_shape(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
-) -> None:
-    mock = mock_factory(LIMITED_PROFILE)
-    locustfile = Path(__file__).parents[2] / "locustfiles" / "shaped.py"
-    out = tmp_path / "locust-spike"
-    done = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(locustfile), "--host", mock.url, "--headless",
-         "--shape", "spike", "--base-users", "2", "--spike-users", "12", "--spike-at", "2s",
-         "--spike-for", "2s", "--model", "limited", "--dataset", str(dataset),
-         "--think-time", "0", "--out", str(out), "--only-summary"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=90, check=False,
-    )  # fmt: skip
+def test_plain_locust_follows_the_same_spike_shape(launched: dict[str, Any]) -> None:
+    run = launched["locust-spike"]
+    done, out = run.done(), run.out
     assert done.returncode == 0, done.stderr[-2000:]
     summary = _summary(out)
     assert [(p["name"], p["models"]["limited"]["users"]) for p in summary["phases"]] == [
@@ -252,16 +240,11 @@ def test_plain_locust_follows_the_same_spike_shape(
     assert summary["duration_s"] == pytest.approx(6.0, abs=1.0)  # the shape ended the run
 
 
-def test_open_loop_with_too_few_users_loses_no_arrival(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
-) -> None:
+def test_open_loop_with_too_few_users_loses_no_arrival(launched: dict[str, Any]) -> None:
     """Two users cannot keep up with 20 arrivals/s of 245 ms requests: arrivals go out late
     (timed from their due time) or not at all, and every one is accounted for."""
-    mock = mock_factory(FIXED_PROFILE)
-    out = tmp_path / "starved"
-    done = run_cli(["run", "--host", mock.url, "--model", "fixed", "--dataset", str(dataset),
-                    "--rate", "20", "--arrival", "constant", "-u", "2", "-t", "3s",
-                    "--out", str(out), "--no-report"], cwd=tmp_path)  # fmt: skip
+    run = launched["starved"]
+    done, out = run.done(), run.out
     assert done.returncode == 0, done.stderr
     summary = _summary(out)
     generator, model = summary["generator"], summary["models"]["fixed"]
