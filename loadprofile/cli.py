@@ -15,9 +15,11 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from loadprofile import __version__
+from loadprofile.compare_cmd import add_compare_parser, run_compare
 from loadprofile.config import CliValues, ConfigError, resolve
 from loadprofile.errors import LoadprofileError, UsageError
 from loadprofile.fleet_options import add_fleet_flags, resolve_fleet
+from loadprofile.gate_cmd import add_gate_flags, add_gate_parser, apply_gate, gate_options, run_gate
 from loadprofile.load_flags import add_load_flags, load_flag_values
 from loadprofile.snapshot_cmd import add_diff_parser, add_snapshot_parser, run_diff, run_snapshot
 
@@ -68,6 +70,7 @@ def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--out", help="run folder (default reports/<run-id>)")
     p.add_argument("--no-report", action="store_true", help="skip building report.html")
     add_load_flags(p)
+    add_gate_flags(p, for_run=True)
     add_fleet_flags(p)
 
 
@@ -83,6 +86,8 @@ def build_parser() -> _Parser:
     rep.add_argument("run_dir", type=Path)
     add_snapshot_parser(sub)
     add_diff_parser(sub)
+    add_gate_parser(sub)
+    add_compare_parser(sub)
     sub.add_parser(
         "mock", help="serve the embedded mock models (see loadprofile mock --help)", add_help=False
     )
@@ -103,7 +108,7 @@ def _cli_values(args: argparse.Namespace) -> CliValues:
         out=args.out, users=args.users, spawn_rate=args.spawn_rate, run_time=args.run_time,
         think_time=args.think_time, history=args.history, timeout=args.timeout,
         max_tokens=args.max_tokens, interval=args.interval, stop_timeout=args.stop_timeout,
-        seed=args.seed, api_key_env=api_key_env, **load_flag_values(args),
+        seed=args.seed, api_key_env=api_key_env, canary=args.canary, **load_flag_values(args),
     )  # fmt: skip
 
 
@@ -118,6 +123,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             quiet_locust()
             return fleet_runner.run_worker(fleet, Console())
         config = resolve(_cli_values(args))
+        gate = gate_options(args, canary=config.canary is not None)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     from loadprofile import runner  # imports Locust: gevent patches this process from here on
@@ -139,12 +145,22 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     # Interrupted runs exit like the signal that stopped them (130 SIGINT, 143 SIGTERM), so a
     # pipeline never mistakes a partial run for a complete one.
     code = {"SIGINT": 130, "SIGTERM": 143}.get(outcome.interrupted_by or "", 0)
+    gate_code, gate_error = 0, None
+    if gate is not None:  # before the report, which shows the verdicts (gate.json)
+        try:
+            gate_code = apply_gate(outcome.run_dir, gate, print, config.canary)
+        except ConfigError as exc:  # a bound naming a model the host turned out not to have
+            gate_error = f"gate: {exc}"
     if args.no_report:
         console.info(f"run folder: {outcome.run_dir}")
-        return code
-    from loadprofile.report import build_report
+    else:
+        from loadprofile.report import build_report
 
-    console.info(f"report: {build_report(outcome.run_dir)}")
+        console.info(f"report: {build_report(outcome.run_dir)}")
+    if gate_error is not None:
+        raise UsageError(gate_error)
+    # An interrupted run exits as its signal says, whatever the gate found.
+    code = code or gate_code
     return code
 
 
@@ -184,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_snapshot(args)
         if args.command == "diff":
             return run_diff(args)
+        if args.command == "gate":
+            return run_gate(args)
+        if args.command == "compare":
+            return run_compare(args)
         return _report(args.run_dir)
     except LoadprofileError as exc:
         print(f"loadprofile: error: {exc}", file=sys.stderr, flush=True)

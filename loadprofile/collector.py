@@ -16,6 +16,7 @@ from hdrh.histogram import HdrHistogram
 
 from loadprofile.metrics import (
     E2E,
+    E2E_FIRST,
     E2E_SERVICE,
     HIST_HIGHEST_US,
     HIST_LOWEST_US,
@@ -24,6 +25,7 @@ from loadprofile.metrics import (
     ITL,
     TPOT,
     TTFT,
+    TTFT_FIRST,
     TTFT_SERVICE,
 )
 from loadprofile.results import RequestResult
@@ -57,6 +59,15 @@ class Counts:
     usage_output_tokens: int = 0
     usage_prompt_chars: int = 0
     usage_output_chars: int = 0
+    cached_requests: int = 0  # successes whose usage reported cached prompt tokens ...
+    cached_tokens: int = 0  # ... and how many
+    # --retries: requests retried, the extra attempts, retried requests that then succeeded,
+    # requests whose first attempt failed, and the error classes of the retried attempts.
+    retried: int = 0
+    retry_attempts: int = 0
+    recovered: int = 0
+    first_attempt_failures: int = 0
+    attempt_errors: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: Counts) -> None:
         """Sum every field (Counters by key), so a new count needs no line here."""
@@ -83,6 +94,16 @@ class Counts:
             else:
                 setattr(out, f.name, int(raw[f.name]))
         return out
+
+
+def count_attempts(counts: Counts, result: RequestResult) -> None:
+    """The retry counts of one request (every request passes here, failed or not)."""
+    if result.earlier:
+        counts.retried += 1
+        counts.retry_attempts += len(result.earlier)
+        counts.recovered += result.ok
+        counts.attempt_errors.update(str(a.error_class) for a in result.earlier)
+    counts.first_attempt_failures += not result.first_attempt.ok
 
 
 def count_usage(counts: Counts, prompt_tokens: int | None, output_tokens: int,
@@ -178,6 +199,7 @@ class Collector:
             current = self._current[result.model] = ModelTotals()
         counts = current.counts
         counts.requests += 1
+        count_attempts(counts, result)
         counts.notes.update(result.contract_notes)
         if result.json_valid is not None:
             counts.json_checked += 1
@@ -196,7 +218,14 @@ class Collector:
             count_usage(counts, result.prompt_tokens, result.output_tokens, result.prompt_chars,
                         len(result.content))  # fmt: skip
         counts.good += self.slo.met(result)
+        if result.cached_tokens is not None:
+            counts.cached_requests += 1
+            counts.cached_tokens += result.cached_tokens
         hists = current.histograms
+        if not result.earlier:  # a first attempt that succeeded (out of range: counted below)
+            for metric, value in ((TTFT_FIRST, result.ttft_ms), (E2E_FIRST, result.e2e_ms)):
+                if value is not None:
+                    _record(hists[metric], value, self.pace_us)
         for metric, value in ((TTFT, result.ttft_ms), (E2E, result.e2e_ms)):
             if value is not None:
                 counts.out_of_range += _record(hists[metric], value, self.pace_us)

@@ -11,7 +11,6 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from loadprofile.check_options import (
     ContentContract,
@@ -23,20 +22,19 @@ from loadprofile.config_file import LOAD_OPTION_FIELDS, load_section, load_toml
 from loadprofile.errors import ConfigError
 from loadprofile.grounding import load_catalogue
 from loadprofile.load_options import resolve_load_options, whole_number
+from loadprofile.pricing import Price, check_priced_targets, prices_from_toml
+from loadprofile.retry_policy import DEFAULT_RETRY_ON, RetryPolicy, resolve_retry
+from loadprofile.targets import (
+    Target,
+    check_targets,
+    normalize_host,
+    parse_model_spec,
+    split_canary,
+    targets_from_toml,
+)
 
 HISTORY_MODES = ("recorded", "live")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)?")
-
-
-@dataclass(frozen=True)
-class Target:
-    """One model behind one endpoint; ``name`` labels it in every output."""
-
-    name: str
-    model: str
-    host: str | None = None
-    api_key_env: str | None = None
-    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -79,10 +77,19 @@ class LoadConfig:
     slo_ttft_ms: float | None = None
     slo_tpot_ms: float | None = None
     slo_ttft_p99_ms: float | None = None
+    retries: int = 0
+    retry_backoff_s: float = 0.5
+    retry_backoff_max_s: float = 8.0
+    retry_on: tuple[str, ...] = DEFAULT_RETRY_ON
 
     @property
     def open_loop(self) -> bool:
         return self.rate is not None
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(self.retries, self.retry_backoff_s, self.retry_backoff_max_s,
+                           tuple(self.retry_on))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,11 @@ class RunConfig:
     samples: OutputSampling = field(default_factory=OutputSampling)
     entities: tuple[str, ...] = ()  # --entities: the catalogue of known names
     entities_source: str | None = None
+    prices: tuple[tuple[str, Price], ...] = ()  # [prices.NAME] of the config file
+    canary: tuple[str, str] | None = None  # --canary C --baseline B: (C, B)
+
+    def price_of(self, name: str) -> Price | None:
+        return dict(self.prices).get(name)
 
     def to_json(self) -> dict[str, Any]:
         """For run.json: everything, secrets excluded by construction."""
@@ -108,6 +120,10 @@ class RunConfig:
         if self.samples.per_model:
             out["output_samples"] = {"per_model": self.samples.per_model,
                                      "baselines": dict(self.samples.baselines)}  # fmt: skip
+        if self.canary:
+            out["canary"] = {"candidate": self.canary[0], "baseline": self.canary[1]}
+        if self.prices:
+            out["prices"] = {name: price.to_json() for name, price in self.prices}
         if self.entities:
             out["entities"] = {"file": self.entities_source, "names": len(self.entities)}
         if self.content.schema is not None:
@@ -152,84 +168,6 @@ def parse_think_time(text: str) -> tuple[float, float]:
     return low, high
 
 
-def parse_model_spec(spec: str) -> Target:
-    """'NAME' or 'NAME=WEIGHT'."""
-    name, sep, weight_text = spec.partition("=")
-    name = name.strip()
-    if not name:
-        raise ConfigError(f"bad --model {spec!r}")
-    weight = 1.0
-    if sep:
-        try:
-            weight = float(weight_text)
-        except ValueError:
-            raise ConfigError(f"bad weight in --model {spec!r} (use NAME=WEIGHT)") from None
-        if not weight > 0 or not math.isfinite(weight):
-            raise ConfigError(f"weight must be a positive number in --model {spec!r}")
-    return Target(name=name, model=name, weight=weight)
-
-
-_TARGET_KEYS = {"name", "model", "host", "api_key_env", "weight"}
-def targets_from_toml(data: dict[str, Any], source: Path) -> list[Target]:
-    raw = data.get("targets", [])
-    if not isinstance(raw, list):
-        raise ConfigError(f"{source}: 'targets' must be an array of tables ([[targets]])")
-    targets = []
-    for i, item in enumerate(raw, 1):
-        if not isinstance(item, dict):
-            raise ConfigError(f"{source}: targets #{i} is not a table")
-        unknown = set(item) - _TARGET_KEYS
-        if unknown:
-            keys = ", ".join(sorted(unknown))
-            raise ConfigError(f"{source}: targets #{i}: unknown key(s) {keys}")
-        if not isinstance(item.get("model"), str) or not item["model"]:
-            raise ConfigError(f"{source}: targets #{i} needs a 'model' string")
-        weight = item.get("weight", 1.0)
-        if not isinstance(weight, int | float) or not weight > 0 or not math.isfinite(weight):
-            raise ConfigError(f"{source}: targets #{i}: weight must be a positive number")
-        key_env = item.get("api_key_env")
-        if key_env is not None and not (isinstance(key_env, str) and key_env):
-            raise ConfigError(f"{source}: targets #{i}: api_key_env must be a variable name")
-        host = item.get("host")
-        targets.append(Target(
-            name=str(item.get("name") or item["model"]), model=item["model"],
-            host=None if host is None else normalize_host(host, f"{source}: targets #{i}"),
-            api_key_env=key_env, weight=float(weight),
-        ))  # fmt: skip
-    return targets
-
-
-def check_targets(targets: list[Target]) -> None:
-    names = [t.name for t in targets]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ConfigError(f"target names must be unique; repeated: {', '.join(dupes)}")
-
-
-def normalize_host(url: Any, what: str) -> str:
-    """A checked base URL without a trailing '/' or '/v1' (the OpenAI SDKs' habit: our
-    paths already start with /v1). Credentials in URLs are refused: they would end up in
-    run.json; keys belong in environment variables."""
-    if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url):
-        raise ConfigError(f"{what}: host must be an http(s) URL, got {url!r}")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"{what}: bad host URL {url!r}: {exc}") from None
-    if not parts.hostname or (port is not None and not 0 < port < 65536):
-        raise ConfigError(f"{what}: bad host URL {url!r}")
-    if parts.username or parts.password:
-        raise ConfigError(
-            f"{what}: no credentials in host URLs; put the key in an environment "
-            "variable and name it with --api-key-env / api_key_env"
-        )
-    if not url.isascii() or parts.query or parts.fragment:
-        raise ConfigError(f"{what}: host URL must be plain ASCII without ?query or #fragment")
-    base = url.rstrip("/")
-    return base[: -len("/v1")] if base.endswith("/v1") else base
-
-
 @dataclass(frozen=True)
 class CliValues:
     """What the command line said; None means 'not given' (TOML, then defaults apply)."""
@@ -269,6 +207,10 @@ class CliValues:
     sample_outputs: int | None = None
     entities: str | None = None
     baseline: tuple[str, ...] | list[str] | None = None
+    retries: int | None = None
+    retry_backoff: str | None = None
+    retry_on: str | None = None
+    canary: str | None = None
 
 
 def resolve(cli: CliValues) -> RunConfig:
@@ -283,11 +225,15 @@ def resolve(cli: CliValues) -> RunConfig:
         "think_time": cli.think_time, "history": cli.history, "timeout": cli.timeout,
         "max_tokens": cli.max_tokens, "interval": cli.interval,
         "stop_timeout": cli.stop_timeout, "seed": cli.seed,
-        "dataset": cli.dataset, "out": cli.out,
+        "dataset": cli.dataset, "out": cli.out, "retries": cli.retries,
+        "retry_backoff": cli.retry_backoff, "retry_on": cli.retry_on,
         **{name: getattr(cli, name) for name in LOAD_OPTION_FIELDS},
     }  # fmt: skip
     values = {**section, **{k: v for k, v in cli_load.items() if v is not None}}
     targets = _resolve_targets(cli, data, source)
+    prices = prices_from_toml(data, source)
+    check_priced_targets(prices, [t.name for t in targets])
+    canary, snapshots = split_canary(cli.canary, cli.baseline, [t.name for t in targets])
     load = _resolve_load(values)
     dataset = values.get("dataset")
     out = values.get("out")
@@ -302,9 +248,11 @@ def resolve(cli: CliValues) -> RunConfig:
         host=normalize_host(cli.host, "--host") if cli.host else None,
         api_key_env=cli.api_key_env,
         content=resolve_content(cli.content_schema, cli.content_extract),
-        samples=resolve_samples(cli.sample_outputs, cli.baseline, [t.name for t in targets]),
+        samples=resolve_samples(cli.sample_outputs, snapshots, [t.name for t in targets]),
         entities=load_catalogue(Path(cli.entities)) if cli.entities else (),
         entities_source=cli.entities,
+        prices=tuple(sorted(prices.items())),
+        canary=canary,
     )
 
 
@@ -355,6 +303,8 @@ def _resolve_load(values: dict[str, Any]) -> LoadConfig:
     if options.get("pace_s") or (options.get("rate") and options["rate_unit"] == "requests"):
         think = "0"  # pacing, or arrivals, decide when each request starts
     stages = tuple(StageSpec(*stage) for stage in options.pop("stages", ()))
+    retry = resolve_retry(values.get("retries"), values.get("retry_backoff"),
+                          values.get("retry_on"), parse_duration)  # fmt: skip
     return LoadConfig(
         users=options.pop("users", None) or whole_number(given("users", d.users), "users", 1),
         spawn_rate=options.pop("spawn_rate", spawn),
@@ -367,5 +317,9 @@ def _resolve_load(values: dict[str, Any]) -> LoadConfig:
         stop_timeout_s=d.stop_timeout_s if stop is None else parse_duration(stop, "stop timeout"),
         seed=whole_number(given("seed", d.seed), "seed", 0),
         stages=stages,
+        retries=retry.retries,
+        retry_backoff_s=retry.backoff_s,
+        retry_backoff_max_s=retry.backoff_max_s,
+        retry_on=retry.retry_on,
         **options,
     )

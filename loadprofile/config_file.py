@@ -12,18 +12,19 @@ from typing import Any
 from loadprofile.errors import ConfigError
 
 
-def load_toml(path: Path) -> dict[str, Any]:
+def load_toml(path: Path, what: str = "config file") -> dict[str, Any]:
+    """A TOML file's tables; every way it cannot be read is one line (ConfigError)."""
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: {what} not found") from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a config file") from None
+        raise ConfigError(f"{path}: is a directory, not a {what}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
 
 
 #: Load options that CliValues (and the flags) carry under the same name as the [load] key.
@@ -33,7 +34,8 @@ LOAD_OPTION_FIELDS = (
 )  # fmt: skip
 _LOAD_KEYS = {
     "users", "spawn_rate", "run_time", "think_time", "history", "timeout", "max_tokens",
-    "interval", "stop_timeout", "seed", "dataset", "out", "stages", *LOAD_OPTION_FIELDS,
+    "interval", "stop_timeout", "seed", "dataset", "out", "stages", "retries",
+    "retry_backoff", "retry_on", *LOAD_OPTION_FIELDS,
 }  # fmt: skip
 
 
@@ -44,7 +46,7 @@ def load_section(data: dict[str, Any], source: Path) -> dict[str, Any]:
     unknown = set(section) - _LOAD_KEYS
     if unknown:
         raise ConfigError(f"{source}: [load]: unknown key(s) {', '.join(sorted(unknown))}")
-    unknown_top = set(data) - {"load", "targets"}
+    unknown_top = set(data) - {"load", "targets", "prices"}
     if unknown_top:
         raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown_top))}")
     return section

@@ -19,7 +19,8 @@ DEFAULT_MASTER_PORT = 5557  # Locust's
 _RUN_OPTIONS = (
     "host", "model", "config", "dataset", "users", "spawn_rate", "run_time", "think_time",
     "history", "timeout", "max_tokens", "stop_timeout", "interval", "seed", "out",
-    "shape", "rate", "pace", "steps", "spike_users", "content_schema",
+    "shape", "rate", "pace", "steps", "spike_users", "content_schema", "retries", "slo",
+    "canary", "on_fail_webhook", "junit", "markdown",
 )  # fmt: skip
 
 

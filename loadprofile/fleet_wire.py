@@ -30,6 +30,7 @@ from loadprofile.config import LoadConfig, RunConfig, StageSpec, Target
 from loadprofile.dataset import Conversation, Turn
 from loadprofile.generator_health import GeneratorSample
 from loadprofile.metrics import HISTOGRAM_METRICS
+from loadprofile.pricing import Price
 
 #: Message types (Locust custom messages). Worker -> master:
 HELLO = "loadprofile_hello"  # {"version", "host", "pid"}
@@ -164,6 +165,7 @@ def config_to_wire(config: RunConfig) -> dict[str, Any]:
         "content": asdict(config.content),
         "samples": {"per_model": config.samples.per_model},  # baselines: the master's
         "entities": list(config.entities),
+        "prices": {name: price.to_json() for name, price in config.prices},
     }
 
 
@@ -173,6 +175,7 @@ def config_from_wire(d: dict[str, Any]) -> RunConfig:
         raw_load["think_time_s"] = tuple(raw_load["think_time_s"])
         raw_load["steps"] = tuple(raw_load["steps"])
         raw_load["stages"] = tuple(StageSpec(**s) for s in raw_load["stages"])
+        raw_load["retry_on"] = tuple(raw_load.get("retry_on") or ())
         return RunConfig(
             targets=tuple(Target(**t) for t in d["targets"]),
             dataset=Path(d["dataset"]) if d.get("dataset") else None,
@@ -181,6 +184,7 @@ def config_from_wire(d: dict[str, Any]) -> RunConfig:
             content=ContentContract(**d.get("content", {})),
             samples=OutputSampling(int((d.get("samples") or {}).get("per_model", 0))),
             entities=tuple(str(e) for e in d.get("entities") or ()),
+            prices=tuple((str(n), Price(**p)) for n, p in (d.get("prices") or {}).items()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"malformed run config from the master: {exc}") from None

@@ -40,6 +40,13 @@ def add_load_flags(p: Any) -> None:
                    "max_concurrency_within_slo")
 
 
+    r = p.add_argument_group("retries (off by default; as the OpenAI/Anthropic SDKs retry)")
+    r.add_argument("--retries", type=int, help="retry a failed request up to N times "
+                   "(default 0); latency is reported for the first attempt and as felt")
+    r.add_argument("--retry-backoff", help="BASE[:MAX] wait before a retry, doubling per "
+                   "attempt, with jitter (default 0.5s:8s)")
+    r.add_argument("--retry-on", help="error classes to retry, comma-separated (default "
+                   "http_429,http_5xx,timeout,connect)")
     c = p.add_argument_group("response contract")
     c.add_argument("--content-schema", help="JSON Schema file every reply's content must meet "
                    "(for prompts that ask for JSON); a reply that does not is a contract error")
@@ -57,5 +64,5 @@ def add_load_flags(p: Any) -> None:
 def load_flag_values(args: Any) -> dict[str, Any]:
     """The parsed flags as ``CliValues`` keyword arguments (None = not given)."""
     names = (*LOAD_OPTION_FIELDS, "content_schema", "content_extract", "sample_outputs",
-             "baseline", "entities")
+             "baseline", "entities", "retries", "retry_backoff", "retry_on")
     return {name: getattr(args, name, None) for name in names}

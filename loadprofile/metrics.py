@@ -21,8 +21,14 @@ TTFT_SERVICE = "ttft_service_ms"
 E2E_SERVICE = "e2e_service_ms"
 SERVICE_METRICS: tuple[str, ...] = (TTFT_SERVICE, E2E_SERVICE)
 SERVICE_OF: dict[str, str] = {TTFT: TTFT_SERVICE, E2E: E2E_SERVICE}
+#: TTFT and E2E of each request's first attempt, when it succeeded. With --retries the main
+#: metrics are what the user felt (first send to the final answer, every attempt and backoff
+#: included); these are what the server gave at once. Without retries the two are equal.
+TTFT_FIRST = "ttft_first_attempt_ms"
+E2E_FIRST = "e2e_first_attempt_ms"
+FIRST_ATTEMPT_METRICS: tuple[str, ...] = (TTFT_FIRST, E2E_FIRST)
 #: Every metric that has a histogram (and an interval log) per model.
-HISTOGRAM_METRICS: tuple[str, ...] = METRICS + SERVICE_METRICS
+HISTOGRAM_METRICS: tuple[str, ...] = METRICS + SERVICE_METRICS + FIRST_ATTEMPT_METRICS
 
 #: Percentiles reported everywhere, as (key in summary.json, percentile 0-100).
 PERCENTILES: tuple[tuple[str, float], ...] = (

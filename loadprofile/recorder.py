@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from loadprofile.collector import Collector, ModelInterval, ModelTotals, RecentWindow
+from loadprofile.cost import run_cost
 from loadprofile.generator_health import GeneratorSample, health_summary
 from loadprofile.loadplan import Phase
 from loadprofile.metrics import TTFT
@@ -21,6 +22,7 @@ from loadprofile.output_samples import drift_against_baseline
 from loadprofile.phases import SeriesPoint, summary_extras
 from loadprofile.results import RequestResult
 from loadprofile.rundir import RUN, SUMMARY, RunWriter, write_json
+from loadprofile.rundir_read import iter_request_rows
 from loadprofile.summary import build_summary
 
 
@@ -91,11 +93,13 @@ class RunRecorder:
         extras["generator"] = health_summary(self.generator_samples, self.arrivals_not_sent)
         if "workers" in self.meta:
             extras["workers"] = _workers_brief(self.meta["workers"])
+        self.writer.flush()  # every row on disk: cost is summed from requests.csv
         self.summary = build_summary(
             run_id=self.meta["run_id"], started_at=self.meta["started_at"],
             duration_s=load_duration_s, target=self.meta.get("target", {}),
             load=load, models=collector.totals, partial=partial, extra=extras,
             canonical=models[0] if models else None,
+            cost=run_cost(self.meta, iter_request_rows(self.run_dir)),
         )  # fmt: skip
         if samples:
             self.writer.write_samples(samples)

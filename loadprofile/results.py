@@ -80,7 +80,23 @@ class RequestResult:
     # --entities: product-like names in the reply found in neither the catalogue nor the
     # prompt (None: not checked). A signal for a person to read, not a verdict.
     ungrounded: tuple[str, ...] | None = None
+    cached_tokens: int | None = None  # usage's prompt_tokens_details.cached_tokens
+    # --retries: the earlier attempts of this request, failed and retried. This result is the
+    # last attempt, timed from the first one's start: the latency the user felt.
+    earlier: list[RequestResult] = field(default_factory=list)
+    cost_usd: float | None = None  # with prices: every attempt's cost (pricing.py) ...
+    retry_cost_usd: float = 0.0  # ... of which the earlier, failed attempts'
+    transaction: str = ""  # what the user came to do: one pass through a conversation
+    transaction_end: bool = False  # this request ended its transaction
 
     @property
     def ok(self) -> bool:
         return self.error_class is None
+
+    @property
+    def attempts(self) -> int:
+        return len(self.earlier) + 1
+
+    @property
+    def first_attempt(self) -> RequestResult:
+        return self.earlier[0] if self.earlier else self

@@ -52,7 +52,8 @@ REQUEST_COLUMNS = (
     "prompt_chars", "prompt_tokens", "output_tokens", "tokens_estimated",
     "ttft_ms", "tpot_ms", "e2e_ms", "connect_ms", "chunks", "status", "error_class", "error",
     "start_delay_ms", "ttft_service_ms", "e2e_service_ms", "contract_notes", "json_valid",
-    "output_chars", "ungrounded",
+    "output_chars", "ungrounded", "cached_tokens", "attempts", "attempt_errors", "cost_usd",
+    "retry_cost_usd", "transaction", "transaction_end",
 )  # fmt: skip
 TIMESERIES_COLUMNS = (
     "start_s", "end_s", "model", "users", "requests", "failures", "output_tokens", "good",
@@ -120,6 +121,10 @@ def request_row(r: RequestResult, run_start_unix: float) -> list[str]:
         ";".join(r.contract_notes), "" if r.json_valid is None else str(int(r.json_valid)),
         str(len(r.content)),
         "" if r.ungrounded is None else (";".join(r.ungrounded) or "-"),
+        "" if r.cached_tokens is None else str(r.cached_tokens), str(r.attempts),
+        ";".join(str(a.error_class) for a in r.earlier),
+        "" if r.cost_usd is None else f"{r.cost_usd:.9g}", f"{r.retry_cost_usd:.9g}",
+        r.transaction, str(int(r.transaction_end)),
     ]  # fmt: skip
 
 

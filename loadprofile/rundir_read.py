@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from loadprofile.collector import Counts, ModelTotals, RequestSlo, count_usage
+from loadprofile.cost import run_cost
 from loadprofile.hlog import read_hlog
 from loadprofile.loadplan import Phase
 from loadprofile.metrics import HISTOGRAM_METRICS
@@ -110,8 +112,29 @@ def read_request_rows(run_dir: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
+def iter_request_rows(run_dir: Path) -> Iterator[dict[str, str]]:
+    """requests.csv row by row (a run may hold millions); a row torn by a crash, short of
+    its last column, is skipped."""
+    path = run_dir / REQUESTS
+    if not path.exists():
+        return
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.DictReader(fh)
+        last = reader.fieldnames[-1] if reader.fieldnames else None
+        for row in reader:
+            if last is not None and row.get(last) is not None:
+                yield row
+
+
 def _count_row(counts: Counts, row: dict[str, str], slo: RequestSlo) -> None:
     counts.requests += 1
+    earlier = [c for c in (row.get("attempt_errors") or "").split(";") if c]
+    if earlier:
+        counts.retried += 1
+        counts.retry_attempts += len(earlier)
+        counts.recovered += not row["error_class"]
+        counts.attempt_errors.update(earlier)
+    counts.first_attempt_failures += bool(earlier or row["error_class"])
     counts.notes.update(n for n in (row.get("contract_notes") or "").split(";") if n)
     if row.get("ungrounded"):
         counts.grounding_checked += 1
@@ -129,6 +152,9 @@ def _count_row(counts: Counts, row: dict[str, str], slo: RequestSlo) -> None:
     if row.get("output_chars") and not int(row["tokens_estimated"] or 0):
         count_usage(counts, int(row["prompt_tokens"] or 0), int(row["output_tokens"] or 0),
                     int(row["prompt_chars"] or 0), int(row["output_chars"]))  # fmt: skip
+    if row.get("cached_tokens"):
+        counts.cached_requests += 1
+        counts.cached_tokens += int(row["cached_tokens"])
     counts.good += slo.met_by(True, _float_or_none(row["ttft_ms"]), _float_or_none(row["tpot_ms"]))
 
 
@@ -177,6 +203,7 @@ def rebuild_summary(run_dir: Path) -> dict[str, Any]:
         partial=True,
         extra=extras,
         canonical=(run.get("models") or [None])[0],
+        cost=run_cost(run, iter_request_rows(run_dir)),
     )
 
 

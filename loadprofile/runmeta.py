@@ -48,7 +48,8 @@ def build_meta(
 ) -> dict[str, Any]:
     """The run.json skeleton; the session adds times, histogram files and CPU figures."""
     hosts = sorted({t.host for t in config.targets if t.host})
-    load = config.to_json()["load"]
+    as_json = config.to_json()
+    load = as_json["load"]
     return {
         "run_id": run_id,
         "started_at": None,
@@ -65,7 +66,9 @@ def build_meta(
             "executable": sys.executable,
         },
         "target": {"kind": target_kind, "hosts": hosts},
-        "targets": config.to_json()["targets"],
+        "targets": as_json["targets"],
+        "prices": as_json.get("prices", {}),
+        "canary": as_json.get("canary"),
         "models": [t.name for t in config.targets],
         "load": load,
         "dataset": dataset,

@@ -35,6 +35,7 @@ from loadprofile.loop_lag import LoopLagProbe
 from loadprofile.open_loop import FleetShare, OpenLoop
 from loadprofile.output_samples import OutputSampler
 from loadprofile.phases import phase_index
+from loadprofile.pricing import request_cost
 from loadprofile.recorder import RunRecorder
 from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.rundir import MAX_CONTRACT_EXAMPLES, contract_example
@@ -304,6 +305,9 @@ class RunSession:
             result.json_valid = violation is None
             if violation is not None:
                 result.error_class, result.error = ErrorClass.CONTRACT, violation
+        price = self.config.price_of(result.model)
+        if price is not None:
+            result.cost_usd, result.retry_cost_usd = request_cost(price, result)
         if self.grounding is not None and result.ok:
             result.ungrounded = tuple(self.grounding.ungrounded(result.content,
                                                                 self._context(result)))  # fmt: skip

@@ -111,6 +111,7 @@ def _fill_metrics(result: RequestResult, stream: ChatStream, sent_ns: int, end_n
     result.prompt_tokens = prompt_tokens
     result.output_tokens = output_tokens
     result.tokens_estimated = estimated
+    result.cached_tokens = stream.cached_tokens()
     result.finish_reason = stream.finish_reason
     result.content = stream.text
     if result.ok:

@@ -52,7 +52,24 @@ def model_summary(totals: ModelTotals, duration_s: float) -> dict[str, Any]:
         round(counts.estimated_tokens / successes, 4) if successes else 0.0
     )
     entry["out_of_range_values"] = counts.out_of_range
+    entry["cached_prompt_tokens"] = counts.cached_tokens if counts.cached_requests else None
+    entry["retries"] = retry_summary(counts)
     return entry
+
+
+def retry_summary(counts: Counts) -> dict[str, Any]:
+    """--retries: how often the first attempt failed, how many requests were retried (with
+    how many extra attempts, failing how) and how many of those then succeeded."""
+    return {
+        "first_attempt_failures": counts.first_attempt_failures,
+        "first_attempt_error_rate": round(counts.first_attempt_failures / counts.requests, 6)
+        if counts.requests else 0.0,
+        "retried_requests": counts.retried,
+        "retry_attempts": counts.retry_attempts,
+        "recovered": counts.recovered,
+        "attempts": counts.requests + counts.retry_attempts,
+        "attempt_errors": dict(sorted(counts.attempt_errors.items())),
+    }
 
 
 def _per(numerator: int, denominator: float) -> float | None:
@@ -122,9 +139,11 @@ def build_summary(
     partial: bool,
     extra: dict[str, Any] | None = None,
     canonical: str | None = None,
+    cost: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The summary; ``extra`` adds top-level keys (phases, recovery, generator health);
-    ``canonical``: the model the others' tokenization is compared with (the run's first)."""
+    ``canonical``: the model the others' tokenization is compared with (the run's first);
+    ``cost``: per priced model (cost.cost_summary), present only when prices were given."""
     base = models[canonical].counts if canonical in models else None
     return {
         "schema": SCHEMA,
@@ -137,5 +156,6 @@ def build_summary(
         "models": {name: model_summary(models[name], duration_s) for name in sorted(models)},
         "correctness": {name: correctness_summary(models[name].counts, base)
                         for name in sorted(models)},
+        **({"cost": cost} if cost else {}),
         **(extra or {}),
     }

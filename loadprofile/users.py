@@ -70,6 +70,8 @@ class ChatUser(User):
     _turn: int = 0
     _live: list[str]
     _no_free_user: bool = False
+    _tag: str = "u"
+    _transactions: int = 0
 
     def on_start(self) -> None:
         session = active()
@@ -78,7 +80,9 @@ class ChatUser(User):
         self.session = session
         self.target = session.assign_target()
         self.client = session.client_for(self.target)
-        self.rng = random.Random(session.user_seed())
+        seed = session.user_seed()
+        self.rng = random.Random(seed)
+        self._tag = f"u{seed}"  # unique across workers, like the seed
         self._live = []
 
     def on_stop(self) -> None:
@@ -131,7 +135,7 @@ class ChatUser(User):
         due_ns = self._await_arrival()
         if due_ns is not None:
             conv, index = self.session.arrivals.next_turn(self.target)
-            self._send_turn(conv, index, None, due_ns)
+            self._send_turn(conv, index, None, due_ns, whole=True)
 
     def _arrival_of_conversation(self) -> None:
         """One arrival starts a whole conversation; later turns follow the think time and are
@@ -156,16 +160,54 @@ class ChatUser(User):
             live.append(result.content)
 
     def _send_turn(self, conv: Conversation, index: int, live: list[str] | None,
-                   due_ns: int = 0) -> RequestResult:  # fmt: skip
+                   due_ns: int = 0, *, whole: bool = False) -> RequestResult:  # fmt: skip
+        """One turn as the user feels it: its attempts (``--retries``), recorded once.
+        ``whole``: the turn is a transaction of its own (open loop by requests)."""
         load = self.session.config.load
         turn = conv.turns[index]
         messages = build_messages(conv, index, live)
         max_tokens = turn.max_tokens if turn.max_tokens is not None else load.max_tokens
         body = chat_request(self.target.model, messages, max_tokens)
-        result = RequestResult(self.target.name, conv.id, index + 1, 0.0, scheduled_ns=due_ns)
+        if whole or index == 0:
+            self._transactions += 1
+        transaction = f"{self._tag}-{self._transactions}"
+        policy = load.retry
         # Late or not is judged before connecting: opening a connection is the server's
         # latency as a new user feels it (connect_ms), not the generator falling behind.
         begin_ns = time.perf_counter_ns()
+        attempts: list[RequestResult] = []
+        while True:
+            first = attempts[0] if attempts else None
+            # A retry is timed from the first attempt's start: what the user waited.
+            result = RequestResult(self.target.name, conv.id, index + 1, 0.0,
+                                   scheduled_ns=due_ns if first is None
+                                   else first.scheduled_ns or first.sent_ns,
+                                   earlier=list(attempts), transaction=transaction)  # fmt: skip
+            result.transaction_end = whole or index + 1 >= len(conv.turns)
+            sent = self._attempt(body, result)
+            if due_ns and first is None:
+                self.session.arrivals.note_start(delay_ms=(begin_ns - due_ns) / 1e6,
+                                                 no_free_user=self._no_free_user)  # fmt: skip
+            if not sent:
+                return result  # the stop recorded it (with its earlier attempts)
+            attempts.append(result)
+            if self.session.stopping or not policy.should_retry(result, len(attempts)):
+                break
+            try:
+                gevent.sleep(policy.delay_s(len(attempts), self.rng))
+            except gevent.GreenletExit:
+                self._record(result, attempts[0])  # killed while backing off: keep it
+                raise
+            if self.session.stopping:
+                break
+        if live is not None and not result.ok:
+            result.transaction_end = True  # no reply to carry on with: the user gives up
+        self._record(result, attempts[0])
+        return result
+
+    def _attempt(self, body: dict[str, object], result: RequestResult) -> bool:
+        """Send one attempt; False when the run's stop already recorded it (abandoned)."""
+        load = self.session.config.load
         # One timer per request bounds it (the client's sockets have no read timeouts).
         expired = TransportError(ErrorClass.TIMEOUT, f"no complete answer in {load.timeout_s:g}s")
         self.session.begin(result)
@@ -187,13 +229,13 @@ class ChatUser(User):
             raise
         finally:
             recorded_by_stop = not self.session.end(result)
-        if due_ns:
-            self.session.arrivals.note_start(delay_ms=(begin_ns - due_ns) / 1e6,
-                                    no_free_user=self._no_free_user)  # fmt: skip
-        if not recorded_by_stop:
-            self.session.record(result)
-            _report_to_locust(result)
-        return result
+        return not recorded_by_stop
+
+    def _record(self, result: RequestResult, first: RequestResult) -> None:
+        # The generator's lateness is the first attempt's; later ones waited on purpose.
+        result.start_delay_ms = first.start_delay_ms
+        self.session.record(result)
+        _report_to_locust(result)
 
 
 class RunChatUser(ChatUser):

@@ -199,6 +199,13 @@ class ChatStream:
                 return (prompt if isinstance(prompt, int) else None), completion, False
         return None, len(self.content_ns), True
 
+    def cached_tokens(self) -> int | None:
+        """Prompt tokens served from the server's prefix cache (OpenAI's and vLLM's
+        ``usage.prompt_tokens_details.cached_tokens``); None when not reported."""
+        details = (self.usage or {}).get("prompt_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, dict) else None
+        return cached if isinstance(cached, int) and not isinstance(cached, bool) else None
+
 
 def parse_completion(body: bytes) -> tuple[str, dict[str, Any] | None, str | None]:
     """A non-streamed chat completion: (text, usage, finish_reason); raises StreamError."""

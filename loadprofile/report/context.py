@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from loadprofile.metrics import DEFINITIONS, E2E, ITL, METRICS, SERVICE_OF, TTFT
-from loadprofile.report import burst, correctness, load_meta, meta, plots, tables
+from loadprofile.report import burst, correctness, decision, load_meta, meta, plots, tables
 from loadprofile.report.data import (
     ReportData,
     interval_percentiles,
@@ -58,6 +58,9 @@ def build_context(data: ReportData) -> dict[str, Any]:
         "ttft_charts": ttft_charts(data, colors),
         "error_samples": meta.error_samples(data.requests),
         "correctness": correctness.correctness_table(data.models, summary),
+        "cost": decision.cost_table(data.models, summary),
+        "retries": decision.retry_table(data.models, summary),
+        "gate": decision.gate_section(data.run_dir),
         "contract_examples": correctness.contract_examples(data.run_dir),
         "generator": meta.generator_health(data.generator, stats, data.bound),
         "generator_chart": Chart("generator", "Load generator CPU and event-loop lag",

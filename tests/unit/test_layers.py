@@ -14,8 +14,11 @@ PURE_CORE = ["apis", "collector.py", "dataset.py", "config.py", "results.py", "m
              "arrivals.py", "open_loop.py", "loadplan.py", "phases.py", "generator_health.py",
              "load_options.py", "user_mix.py", "content_check.py", "drift.py",
              "snapshot_format.py", "output_samples.py", "grounding.py",
-             "check_options.py", "config_file.py"]  # fmt: skip
-OUTPUTS = ["rundir.py", "rundir_read.py", "report", "recorder.py", "diff_report.py"]
+             "check_options.py", "config_file.py", "pricing.py", "cost.py", "retry_policy.py",
+             "slo.py", "targets.py"]  # fmt: skip
+OUTPUTS = ["rundir.py", "rundir_read.py", "report", "recorder.py", "diff_report.py",
+           "significance.py", "gate.py", "gate_output.py", "gate_cmd.py", "webhook.py",
+           "compare.py", "compare_report.py", "compare_cmd.py"]
 FORBIDDEN_IN_CORE = {"locust", "gevent", "matplotlib", "aiohttp", "asyncio", "loadprofile.users",
                      "loadprofile.runner", "loadprofile.session", "loadprofile.report"}  # fmt: skip
 FORBIDDEN_IN_OUTPUTS = {"locust", "gevent", "aiohttp", "asyncio", "loadprofile.runner",

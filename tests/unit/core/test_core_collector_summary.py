@@ -323,6 +323,10 @@ EXTRA_MODEL = {
     "goodput_per_s",
     "ttft_service_ms",
     "e2e_service_ms",
+    "ttft_first_attempt_ms",
+    "e2e_first_attempt_ms",
+    "cached_prompt_tokens",
+    "retries",
 }
 
 

@@ -1,0 +1,201 @@
+"""The gate: an SLO file held against a run folder, one verdict per bound and model.
+
+Reads only the run folder (summary.json, or the summary rebuilt from the files of a run that
+died, and for relative bounds the interval logs and request rows). A relative bound compares
+two models under the same load (a canary with its baseline, a candidate with the current
+model); with a significance level it fails only when the violation is significant under a
+block bootstrap over the run's intervals (``significance.py``), so a nightly gate does not
+flap on noise. Absolute bounds are judged on the figure itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from loadprofile import significance
+from loadprofile.slo import ALL, CANARY, Bound, SloError, SloFile
+
+#: Bootstrap draws per relative bound (seeded: the same run gives the same verdict).
+RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class Verdict:
+    bound: str  # the bound as written
+    model: str  # the model it judged
+    passed: bool
+    actual: float | None
+    limit: float | None
+    detail: str  # why, in a few words (no data, CI of the violation, ...)
+    relative: bool = False
+    significant: bool | None = None  # relative bounds judged with a significance level
+
+
+@dataclass(frozen=True)
+class GateResult:
+    run_dir: str
+    run_id: str
+    slo_source: str
+    verdicts: tuple[Verdict, ...]
+    partial: bool
+    allow_partial: bool
+    significance: float
+    canary: dict[str, str] | None = None
+
+    @property
+    def passed(self) -> bool:
+        complete_enough = self.allow_partial or not self.partial
+        return complete_enough and all(v.passed for v in self.verdicts)
+
+    @property
+    def failed(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.passed]
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["passed"] = self.passed
+        out["verdicts"] = [asdict(v) for v in self.verdicts]
+        return out
+
+
+def lookup(view: dict[str, Any], path: str, model: str) -> float | None:
+    """The figure at a dotted path; None when the run has no value for it (no data)."""
+    node: Any = view
+    walked: list[str] = []
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            if walked == ["cost"] and not node:
+                raise SloError(f"{path}: no cost figures for {model} (give its prices in the run's "
+                               f"--config, [prices.{model}])")  # fmt: skip
+            known = ", ".join(sorted(k for k in node)) if isinstance(node, dict) else ""
+            raise SloError(f"no metric {path!r} for {model}"
+                           + (f" (known at {'.'.join(walked) or 'top'}: {known})" if known else ""))
+        node = node[key]
+        walked.append(key)
+    if isinstance(node, dict):
+        raise SloError(f"{path!r} is a group of figures; name one: {', '.join(sorted(node))}")
+    if node is None:
+        return None
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        raise SloError(f"{path!r} is not a number ({node!r})")
+    return float(node)
+
+
+class _Run:
+    """One run folder as the gate sees it: figures by model, aliases, bootstrap sides."""
+
+    def __init__(self, run_dir: Path, canary: tuple[str, str] | None) -> None:
+        self.run_dir = run_dir
+        try:
+            self.summary, self.run, self.rebuilt = significance.read_summary(run_dir)
+        except significance.SideError as exc:
+            raise SloError(str(exc)) from None
+        self.models = sorted(self.summary.get("models") or {})
+        recorded = self.run.get("canary") or {}
+        if canary is None and recorded.get("candidate") and recorded.get("baseline"):
+            canary = (recorded["candidate"], recorded["baseline"])
+        self.canary = canary
+        self.aliases: dict[str, str] = {}
+        if canary is not None:
+            for role, name in zip(("canary", "baseline"), canary, strict=True):
+                if name not in self.models:
+                    raise SloError(f"--{role if role == 'canary' else 'baseline'} {name}: no such "
+                                   f"model in {run_dir} (models: {', '.join(self.models)})")
+                self.aliases[role] = name
+        self._sides: dict[str, significance.Side] = {}  # loaded when a bound needs draws
+
+    def split(self, ref: str, default: str) -> tuple[str, str]:
+        """'current.ttft_ms.p99' -> ('current', 'ttft_ms.p99'); unqualified: the default."""
+        for name in sorted([*self.models, *self.aliases], key=len, reverse=True):
+            if ref.startswith(name + "."):
+                return self.aliases.get(name, name), ref[len(name) + 1:]
+        return default, ref
+
+    def value(self, model: str, path: str) -> float | None:
+        return lookup(significance.model_view(self.summary, model), path, model)
+
+    def draws(self, model: str, path: str) -> np.ndarray | None:
+        if model not in self._sides:
+            try:
+                self._sides[model] = significance.side_of(self.run_dir, model, self.summary,
+                                                          self.run, self.rebuilt)
+            except significance.SideError as exc:
+                raise SloError(str(exc)) from None
+        return significance.bootstrap(self._sides[model], path, resamples=RESAMPLES, seed=0)
+
+    def subjects(self, bound: Bound) -> list[str]:
+        if bound.scope == ALL:
+            return self.models
+        if bound.scope == CANARY:
+            if self.canary is None:
+                raise SloError("[canary] bounds need a canary run (--canary NAME --baseline NAME)")
+            return [self.canary[0]]
+        if bound.scope not in self.models:
+            raise SloError(f"[model.{bound.scope}]: no such model in {self.run_dir} "
+                           f"(models: {', '.join(self.models)})")  # fmt: skip
+        return [bound.scope]
+
+
+def evaluate(run_dir: Path, slo: SloFile, *, significance_level: float | None = None,
+             canary: tuple[str, str] | None = None) -> GateResult:  # fmt: skip
+    """Every bound of ``slo`` against the run; SloError for a bound naming nothing real."""
+    run = _Run(run_dir, canary)
+    alpha = slo.significance if significance_level is None else significance_level
+    verdicts: list[Verdict] = []
+    seen: set[tuple[str, str]] = set()
+    for bound in slo.bounds:
+        for scope_model in run.subjects(bound):
+            model, path = run.split(bound.left, scope_model)
+            if (bound.text, model) in seen:
+                continue
+            seen.add((bound.text, model))
+            verdicts.append(_judge(run, bound, model, path, alpha))
+    return GateResult(
+        run_dir=str(run_dir), run_id=str(run.summary.get("run_id", run_dir.name)),
+        slo_source=slo.source, verdicts=tuple(verdicts),
+        partial=bool(run.summary.get("partial")), allow_partial=slo.allow_partial,
+        significance=alpha,
+        canary=dict(zip(("candidate", "baseline"), run.canary, strict=True))
+        if run.canary else None,
+    )  # fmt: skip
+
+
+def _judge(run: _Run, bound: Bound, model: str, path: str, alpha: float) -> Verdict:
+    actual = run.value(model, path)
+    ref_model = ref_path = None
+    reference: float | None = 0.0
+    if bound.right is not None:
+        ref_model, ref_path = run.split(bound.right, model)
+        reference = run.value(ref_model, ref_path)
+    if actual is None or reference is None:
+        missing = f"{model}.{path}" if actual is None else f"{ref_model}.{ref_path}"
+        return Verdict(bound.text, model, False, actual, None,
+                       f"no data: {missing} has no value in this run", bound.relative)
+    limit = bound.factor * reference + bound.offset
+    if bound.holds(actual, limit):
+        return Verdict(bound.text, model, True, actual, limit, "met", bound.relative)
+    if not bound.relative or alpha <= 0 or bound.op == "==":
+        return Verdict(bound.text, model, False, actual, limit, "violated", bound.relative)
+    assert ref_model is not None and ref_path is not None
+    mine, theirs = run.draws(model, path), run.draws(ref_model, ref_path)
+    if mine is None or theirs is None:
+        return Verdict(bound.text, model, False, actual, limit,
+                       "violated (no confidence interval for this figure: judged on its value)",
+                       True, None)  # fmt: skip
+    excess = mine - (bound.factor * theirs + bound.offset)
+    # One-sided test at level alpha: is the violation there in all but alpha of the draws?
+    if bound.lower_is_better:
+        edge = float(np.quantile(excess, alpha))
+        significant = edge > 0
+    else:
+        edge = float(np.quantile(excess, 1 - alpha))
+        significant = edge < 0
+    side = "lower" if bound.lower_is_better else "upper"
+    detail = (f"violated, significant at {alpha:g} (excess {side} bound {edge:+.4g})" if significant
+              else f"violated by the point values but not significant at {alpha:g} "
+                   f"(excess {side} bound {edge:+.4g}): noise")  # fmt: skip
+    return Verdict(bound.text, model, not significant, actual, limit, detail, True, significant)

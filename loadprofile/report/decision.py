@@ -1,0 +1,127 @@
+"""The report's decision figures: cost per transaction, retries, and the gate's verdicts.
+
+Cost and retries come from summary.json (like every other table); the verdicts from the
+run folder's gate.json and webhook.json, written when the run was gated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from loadprofile.report.tables import (
+    EMPTY,
+    ZERO,
+    Pick,
+    Row,
+    Table,
+    _cells,
+    fmt_int,
+    fmt_ms,
+    fmt_share,
+)
+
+
+def fmt_usd(value: Any) -> str:
+    """Money with four significant digits: $0.0001234, $1.234, $1,234."""
+    if not isinstance(value, int | float) or value != value:
+        return EMPTY
+    if value == 0:
+        return "$0"
+    if abs(value) >= 1000:
+        return f"${value:,.0f}"
+    return f"${value:.4g}"
+
+
+def _row(label: str, values: list[Any], fmt: Callable[[Any], str], pick: Pick | None = None,
+         kind: str = "") -> Row:  # fmt: skip
+    return Row(label, _cells(values, fmt, pick), kind)
+
+
+def cost_table(models: list[str], summary: Mapping[str, Any]) -> Table | None:
+    """Cost per transaction and per 1,000 successful transactions, models side by side."""
+    cost = summary.get("cost") or {}
+    if not any(m in cost for m in models):
+        return None
+    entries: list[dict[str, Any]] = [cost.get(m) or {} for m in models]
+
+    def dist(key: str, stat: str) -> list[Any]:
+        return [(e.get(key) or {}).get(stat) for e in entries]
+
+    unit = next((e.get("transaction_unit") for e in entries if e), "conversation")
+    rows = [
+        _row("per 1,000 successful transactions",
+             [e.get("per_1k_successful_transactions") for e in entries], fmt_usd, min),
+        _row("per transaction, mean", dist("per_transaction", "mean"), fmt_usd, min),
+        _row("p50", dist("per_transaction", "p50"), fmt_usd, min, "sub"),
+        _row("p95", dist("per_transaction", "p95"), fmt_usd, min, "sub"),
+        _row("p99", dist("per_transaction", "p99"), fmt_usd, min, "sub"),
+        _row("transactions (finished)", [e.get("transactions") for e in entries], fmt_int),
+        _row("successful", [e.get("successful_transactions") for e in entries], fmt_int,
+             kind="sub"),
+        _row("per request, mean", dist("per_request", "mean"), fmt_usd, min),
+        _row("p95", dist("per_request", "p95"), fmt_usd, min, "sub"),
+        _row("spent on failed attempts", [e.get("failed_attempt_share") for e in entries],
+             fmt_share, min),
+        _row("total spent", [e.get("total_usd") for e in entries], fmt_usd),
+    ]  # fmt: skip
+    note = (f"A transaction is one {unit}"
+            + (" (one user's pass through it)" if unit == "conversation" else "")
+            + "; its cost sums every attempt the model ran (retries and failed attempts "
+            "included; attempts refused with an HTTP error are not billed). Per 1,000 "
+            "successful transactions divides everything spent on finished transactions by "
+            "the successful ones. Models without prices ([prices.NAME] in the config) show "
+            f"{EMPTY}.")
+    return Table("cost", "Cost (USD)", models, rows, note)
+
+
+def retry_table(models: list[str], summary: Mapping[str, Any]) -> Table | None:
+    """First attempt against what the user felt; shown when the run retried (--retries)."""
+    if not (summary.get("load") or {}).get("retries"):
+        return None
+    entries = [((summary.get("models") or {}).get(m) or {}) for m in models]
+    retries = [e.get("retries") or {} for e in entries]
+
+    def p99(metric: str) -> list[Any]:
+        return [(e.get(metric) or {}).get("p99") for e in entries]
+
+    rows = [
+        _row("first attempt failed", [r.get("first_attempt_error_rate") for r in retries],
+             fmt_share, min),
+        _row("retried requests", [r.get("retried_requests") for r in retries], fmt_int),
+        _row("extra attempts", [r.get("retry_attempts") for r in retries], fmt_int, kind="sub"),
+        _row("recovered by a retry", [r.get("recovered") for r in retries], fmt_int, kind="sub"),
+        _row("failed after every retry", [e.get("error_rate") for e in entries], fmt_share, min),
+    ]  # fmt: skip
+    classes = sorted({c for r in retries for c in (r.get("attempt_errors") or {})})
+    rows += [_row(f"retried after {c}", [(r.get("attempt_errors") or {}).get(c, 0)
+                                         for r in retries], lambda v: fmt_int(v, ZERO), kind="sub")
+             for c in classes]  # fmt: skip
+    rows += [
+        _row("TTFT p99, as felt (ms)", p99("ttft_ms"), fmt_ms, min),
+        _row("TTFT p99, first attempt (ms)", p99("ttft_first_attempt_ms"), fmt_ms, min, "sub"),
+        _row("E2E p99, as felt (ms)", p99("e2e_ms"), fmt_ms, min),
+        _row("E2E p99, first attempt (ms)", p99("e2e_first_attempt_ms"), fmt_ms, min, "sub"),
+    ]
+    note = ("As felt: from the first attempt's start to the final answer, backoff included "
+            "(the main latency tables). First attempt: requests whose first attempt succeeded.")
+    return Table("retries", "Retries", models, rows, note)
+
+
+def gate_section(run_dir: Path) -> dict[str, Any] | None:
+    """gate.json (and webhook.json) as the report shows them; None when never gated."""
+    path = run_dir / "gate.json"
+    if not path.exists():
+        return None
+    try:
+        gate = json.loads(path.read_text(encoding="utf-8"))
+        hook_path = run_dir / "webhook.json"
+        hook = json.loads(hook_path.read_text(encoding="utf-8")) if hook_path.exists() else None
+    except (OSError, json.JSONDecodeError):
+        return None
+    verdicts = sorted(gate.get("verdicts") or [], key=lambda v: bool(v.get("passed")))
+    return {"passed": bool(gate.get("passed")), "slo": gate.get("slo_source"),
+            "canary": gate.get("canary"), "verdicts": verdicts, "webhook": hook,
+            "failed": sum(1 for v in verdicts if not v.get("passed"))}  # fmt: skip

@@ -1,0 +1,190 @@
+"""The gate on hand-made run folders: verdicts, outputs, the webhook (loopback receiver)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadprofile import gate_output
+from loadprofile.cli import main
+from loadprofile.gate import evaluate
+from loadprofile.slo import SloError, parse_slo
+from tests.receiver import Receiver
+
+
+def _model(ttft_p99: float | None, error_rate: float, requests: int = 100) -> dict[str, Any]:
+    return {"requests": requests, "failures": int(requests * error_rate),
+            "error_rate": error_rate, "errors": {},
+            "ttft_ms": {"p50": None if ttft_p99 is None else ttft_p99 / 2, "p99": ttft_p99},
+            "goodput_per_s": 10.0, "retries": {"first_attempt_error_rate": 0.2}}  # fmt: skip
+
+
+def _run_dir(tmp_path: Path, *, partial: bool = False, canary: dict[str, str] | None = None,
+             cost: bool = True) -> Path:  # fmt: skip
+    run = tmp_path / "run"
+    run.mkdir()
+    summary = {
+        "schema": 1, "run_id": "r-1", "partial": partial,
+        "models": {"current": _model(400.0, 0.01), "candidate": _model(600.0, 0.0),
+                   "empty": _model(None, 1.0)},
+        "correctness": {"current": {"contract_violation_rate": 0.0},
+                        "candidate": {"contract_violation_rate": 0.02}},
+        "cost": {"current": {"per_transaction": {"mean": 0.004}},
+                 "candidate": {"per_transaction": {"mean": 0.003}}} if cost else None,
+    }  # fmt: skip
+    (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    (run / "run.json").write_text(json.dumps({"run_id": "r-1", "canary": canary}),
+                                  encoding="utf-8")  # fmt: skip
+    return run
+
+
+def _slo(**tables: Any) -> Any:
+    return parse_slo({"significance": 0, **tables}, "slo.toml")
+
+
+def _verdicts(result: Any) -> dict[tuple[str, str], bool]:
+    return {(v.model, v.bound): v.passed for v in result.verdicts}
+
+
+def test_absolute_and_relative_bounds_per_model(tmp_path: Path) -> None:
+    slo = _slo(all={"bounds": ["error_rate <= 0.05"]},
+               model={"candidate": {"bounds": [
+                   "ttft_ms.p99 <= 1.2 * current.ttft_ms.p99",
+                   "cost.per_transaction.mean <= current.cost.per_transaction.mean",
+                   "correctness.contract_violation_rate <= 0.01",
+                   "retries.first_attempt_error_rate <= 0.25"]}})  # fmt: skip
+    result = evaluate(_run_dir(tmp_path), slo)
+    assert _verdicts(result) == {
+        ("candidate", "error_rate <= 0.05"): True, ("current", "error_rate <= 0.05"): True,
+        ("empty", "error_rate <= 0.05"): False,
+        ("candidate", "ttft_ms.p99 <= 1.2 * current.ttft_ms.p99"): False,  # 600 > 480
+        ("candidate", "cost.per_transaction.mean <= current.cost.per_transaction.mean"): True,
+        ("candidate", "correctness.contract_violation_rate <= 0.01"): False,
+        ("candidate", "retries.first_attempt_error_rate <= 0.25"): True,
+    }  # fmt: skip
+    relative = next(v for v in result.verdicts if v.relative)
+    assert (relative.actual, relative.limit) == (600.0, pytest.approx(480.0))
+    assert not result.passed and len(result.failed) == 3
+
+
+def test_a_figure_without_data_fails_and_says_so(tmp_path: Path) -> None:
+    result = evaluate(_run_dir(tmp_path), _slo(model={"empty": {"bounds": ["ttft_ms.p99 <= 1"]}}))
+    (verdict,) = result.verdicts
+    assert not verdict.passed and "no data" in verdict.detail
+
+
+@pytest.mark.parametrize(("tables", "message"), [
+    ({"all": {"bounds": ["ttft_ms.p98 <= 1"]}}, "no metric 'ttft_ms.p98'.*p50, p99"),
+    ({"all": {"bounds": ["ttft_ms <= 1"]}}, "is a group of figures"),
+    ({"model": {"nobody": {"bounds": ["error_rate <= 1"]}}}, r"\[model.nobody\]: no such model"),
+    ({"canary": {"bounds": ["error_rate <= 1"]}}, "need a canary run"),
+])  # fmt: skip
+def test_bounds_naming_nothing_real_are_usage_errors(tmp_path: Path, tables: dict[str, Any],
+                                                     message: str) -> None:  # fmt: skip
+    with pytest.raises(SloError, match=message):
+        evaluate(_run_dir(tmp_path), _slo(**tables))
+
+
+def test_cost_bounds_need_prices(tmp_path: Path) -> None:
+    with pytest.raises(SloError, match=r"no cost figures for current.*\[prices.current\]"):
+        evaluate(_run_dir(tmp_path, cost=False),
+                 _slo(model={"current": {"bounds": ["cost.per_transaction.mean <= 1"]}}))
+
+
+def test_canary_bounds_use_the_runs_canary_and_baseline(tmp_path: Path) -> None:
+    run = _run_dir(tmp_path, canary={"candidate": "candidate", "baseline": "current"})
+    result = evaluate(run, _slo(canary={"bounds": ["error_rate <= baseline.error_rate + 0.01",
+                                                   "ttft_ms.p99 <= 1.2 * baseline.ttft_ms.p99"]}))
+    assert _verdicts(result) == {
+        ("candidate", "error_rate <= baseline.error_rate + 0.01"): True,
+        ("candidate", "ttft_ms.p99 <= 1.2 * baseline.ttft_ms.p99"): False,
+    }  # fmt: skip
+    assert result.canary == {"candidate": "candidate", "baseline": "current"}
+
+
+def test_partial_runs_fail_unless_allowed(tmp_path: Path) -> None:
+    run = _run_dir(tmp_path, partial=True)
+    strict = evaluate(run, _slo(all={"bounds": ["goodput_per_s >= 1"]}))
+    assert all(v.passed for v in strict.verdicts) and not strict.passed
+    assert "FAIL" in gate_output.table(strict).splitlines()[-2]
+    lenient = evaluate(run, parse_slo({"allow_partial": True,
+                                       "all": {"bounds": ["goodput_per_s >= 1"]}}, "s"))
+    assert lenient.passed
+
+
+def test_junit_and_markdown_carry_every_verdict(tmp_path: Path) -> None:
+    result = evaluate(_run_dir(tmp_path), _slo(all={"bounds": ["ttft_ms.p99 <= 500"]}))
+    suites = ET.fromstring(gate_output.junit(result))
+    suite = suites.find("testsuite")
+    assert suite is not None
+    cases = suite.findall("testcase")
+    assert (suite.get("tests"), suite.get("failures")) == ("3", "2")
+    failed = {c.get("name") for c in cases if c.find("failure") is not None}
+    assert failed == {"candidate: ttft_ms.p99 <= 500", "empty: ttft_ms.p99 <= 500"}
+    md = gate_output.markdown(result)
+    assert md.startswith("**loadprofile gate: FAILED** (2 check(s))")
+    assert md.count("| ❌ |") == 2 and md.count("| ✅ |") == 1
+
+
+def _gate(run: Path, slo: Path, *extra: str) -> int:
+    return main(["gate", str(run), "--slo", str(slo), *extra])
+
+
+def test_gate_command_exit_codes_outputs_and_the_webhook(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:  # fmt: skip
+    run = _run_dir(tmp_path)
+    passing, failing = tmp_path / "pass.toml", tmp_path / "fail.toml"
+    passing.write_text('[model.current]\nbounds = ["ttft_ms.p99 <= 500"]\n', encoding="utf-8")
+    failing.write_text('[model.candidate]\nbounds = ["ttft_ms.p99 <= 500"]\n', encoding="utf-8")
+    with Receiver() as hook:
+        assert _gate(run, passing, "--on-fail-webhook", hook.url) == 0
+        assert hook.calls == []  # never called on success
+        assert not (run / "webhook.json").exists()
+        assert _gate(run, failing, "--on-fail-webhook", hook.url, "--webhook-body",
+                     '{"canary_pct": 0}', "--junit", str(tmp_path / "j.xml")) == 1  # fmt: skip
+        assert hook.calls == [("/rollback", {"canary_pct": 0})]  # exactly once
+    recorded = json.loads((run / "webhook.json").read_text())
+    assert recorded["status"] == 200 and recorded["ok"] and recorded["answer"] == '{"ok": true}'
+    gate = json.loads((run / "gate.json").read_text())
+    assert gate["passed"] is False and gate["webhook"]["status"] == 200
+    assert (tmp_path / "j.xml").read_bytes().startswith(b"<?xml")
+    out = capsys.readouterr().out
+    assert "FAIL  candidate  ttft_ms.p99 <= 500" in out and "gate FAILED" in out
+
+
+def test_an_unreachable_webhook_is_recorded_not_raised(tmp_path: Path) -> None:
+    run = _run_dir(tmp_path)
+    failing = tmp_path / "fail.toml"
+    failing.write_text('[all]\nbounds = ["error_rate <= 0"]\n', encoding="utf-8")
+    with Receiver() as gone:
+        url = gone.url
+    assert _gate(run, failing, "--on-fail-webhook", url) == 1
+    recorded = json.loads((run / "webhook.json").read_text())
+    assert recorded["status"] is None and recorded["error"] and not recorded["ok"]
+    assert recorded["request_body"]["action"] == "rollback"
+    assert "current: error_rate <= 0" in recorded["request_body"]["failed"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--slo", "{missing}"], "SLO file not found"),
+    ([], "gate needs --slo"),
+    (["--slo", "{slo}", "--webhook-body", "{{}}"], "--webhook-body goes with --on-fail-webhook"),
+    (["--slo", "{slo}", "--on-fail-webhook", "ftp://x"], "give an http(s) URL"),
+    (["--slo", "{slo}", "--on-fail-webhook", "http://127.0.0.1:9/", "--webhook-body", "{{x"],
+     "not valid JSON"),
+    (["--slo", "{slo}", "--significance", "2"], "give a level in"),
+])  # fmt: skip
+def test_bad_gate_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               args: list[str], message: str) -> None:  # fmt: skip
+    run = _run_dir(tmp_path)
+    slo = tmp_path / "slo.toml"
+    slo.write_text('[all]\nbounds = ["error_rate <= 1"]\n', encoding="utf-8")
+    filled = [a.format(missing=tmp_path / "nope.toml", slo=slo) for a in args]
+    assert main(["gate", str(run), *filled]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
