@@ -62,9 +62,12 @@ def test_two_worker_processes_merge_exactly(
 ) -> None:
     mock = mock_factory(FIXED_PROFILE)
     out = tmp_path / "p2"
+    prices = tmp_path / "prices.toml"
+    prices.write_text("[prices.fixed]\ninput_per_1m = 3.0\noutput_per_1m = 15.0\n")
     done = run_cli(["run", "--processes", "2", "--host", mock.url, "--model", "fixed",
                     "--dataset", str(dataset), "-u", "6", "-r", "50", "--think-time", "0",
-                    "-t", "5s", "--out", str(out), "--no-report"], cwd=tmp_path)  # fmt: skip
+                    "--config", str(prices), "--retries", "1", "-t", "5s", "--out", str(out),
+                    "--no-report"], cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary, run = _json(out / "summary.json"), _json(out / "run.json")
     model = summary["models"]["fixed"]
@@ -87,6 +90,15 @@ def test_two_worker_processes_merge_exactly(
     firsts = [r["messages"][-1]["content"] for r in sorted(server, key=lambda r: r["received_ns"])
               if len(r["messages"]) <= 2][:6]  # fmt: skip
     assert len(set(firsts)) == 4
+    # Workers price their requests (prices and the retry policy travel with the run): the
+    # master's cost is the sum of the rows, transactions counted once across workers.
+    cost = summary["cost"]["fixed"]
+    assert cost["total_usd"] == pytest.approx(sum(float(r["cost_usd"]) for r in rows), rel=1e-4)
+    assert all(float(r["cost_usd"]) == pytest.approx(
+        (int(r["prompt_tokens"]) * 3.0 + int(r["output_tokens"]) * 15.0) / 1e6) for r in rows)
+    ends = [r["transaction"] for r in rows if r["transaction_end"] == "1"]
+    assert len(ends) == len(set(ends)) == cost["transactions"] > 0
+    assert summary["load"]["retries"] == 1 and model["retries"]["retried_requests"] == 0
 
 
 def test_two_workers_share_one_arrival_schedule(
