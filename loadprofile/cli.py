@@ -19,8 +19,16 @@ from loadprofile.compare_cmd import add_compare_parser, run_compare
 from loadprofile.config import CliValues, ConfigError, resolve
 from loadprofile.errors import LoadprofileError, UsageError
 from loadprofile.fleet_options import add_fleet_flags, resolve_fleet
-from loadprofile.gate_cmd import add_gate_flags, add_gate_parser, apply_gate, gate_options, run_gate
+from loadprofile.gate_cmd import (
+    add_gate_flags,
+    add_gate_parser,
+    apply_gate,
+    check_before_run,
+    gate_options,
+    run_gate,
+)
 from loadprofile.load_flags import add_load_flags, load_flag_values
+from loadprofile.mockproc import DEFAULT_MOCK_MODELS
 from loadprofile.snapshot_cmd import add_diff_parser, add_snapshot_parser, run_diff, run_snapshot
 
 
@@ -124,6 +132,10 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             return fleet_runner.run_worker(fleet, Console())
         config = resolve(_cli_values(args))
         gate = gate_options(args, canary=config.canary is not None)
+        names = [t.name for t in config.targets] or ([] if config.host else
+                                                     list(DEFAULT_MOCK_MODELS))  # fmt: skip
+        if gate is not None and names:  # else the host names its model: checked at the end
+            check_before_run(gate, names, [name for name, _ in config.prices], config.canary)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     from loadprofile import runner  # imports Locust: gevent patches this process from here on
@@ -148,7 +160,8 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     gate_code, gate_error = 0, None
     if gate is not None:  # before the report, which shows the verdicts (gate.json)
         try:
-            gate_code = apply_gate(outcome.run_dir, gate, print, config.canary)
+            gate_code = apply_gate(outcome.run_dir, gate, print, config.canary,
+                                   rollback=outcome.interrupted_by is None)
         except ConfigError as exc:  # a bound naming a model the host turned out not to have
             gate_error = f"gate: {exc}"
     if args.no_report:

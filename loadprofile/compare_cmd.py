@@ -38,7 +38,6 @@ def add_compare_parser(sub: Any) -> None:
 def run_compare(args: argparse.Namespace) -> int:
     from loadprofile.compare import parse_models
     from loadprofile.compare_report import write_compare
-    from loadprofile.significance import SideError
 
     runs: list[Path] = args.runs
     if len(runs) > 2:
@@ -53,7 +52,7 @@ def run_compare(args: argparse.Namespace) -> int:
             alpha=args.significance,
             resamples=args.resamples,
         )
-    except SideError as exc:
+    except ValueError as exc:  # SideError, and files that are not what loadprofile writes
         raise UsageError(str(exc)) from None
     except OSError as exc:  # --out is a file, or not writable
         raise UsageError(f"--out {args.out}: {exc.strerror or exc}") from None

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from loadprofile import significance
+from loadprofile import run_view, significance
 from loadprofile.slo import ALL, CANARY, Bound, SloError, SloFile
 
 #: Bootstrap draws per relative bound (seeded: the same run gives the same verdict).
@@ -88,11 +88,13 @@ def lookup(view: dict[str, Any], path: str, model: str) -> float | None:
 class _Run:
     """One run folder as the gate sees it: figures by model, aliases, bootstrap sides."""
 
-    def __init__(self, run_dir: Path, canary: tuple[str, str] | None) -> None:
+    def __init__(self, run_dir: Path, canary: tuple[str, str] | None,
+                 read: tuple[dict[str, Any], dict[str, Any], bool] | None = None) -> None:
+        """``read``: (summary, run.json, rebuilt) already at hand (default: the folder's)."""
         self.run_dir = run_dir
         try:
-            self.summary, self.run, self.rebuilt = significance.read_summary(run_dir)
-        except significance.SideError as exc:
+            self.summary, self.run, self.rebuilt = read or run_view.read_summary(run_dir)
+        except run_view.SideError as exc:
             raise SloError(str(exc)) from None
         self.models = sorted(self.summary.get("models") or {})
         recorded = self.run.get("canary") or {}
@@ -116,7 +118,11 @@ class _Run:
         return default, ref
 
     def value(self, model: str, path: str) -> float | None:
-        return lookup(significance.model_view(self.summary, model), path, model)
+        """None (no data) also for every figure of a model that got no request: its error
+        rate of 0 says nothing."""
+        view = run_view.model_view(self.summary, model)
+        found = lookup(view, path, model)
+        return found if view.get("requests") else None
 
     def draws(self, model: str, path: str) -> np.ndarray | None:
         if model not in self._sides:
@@ -145,15 +151,10 @@ def evaluate(run_dir: Path, slo: SloFile, *, significance_level: float | None = 
     """Every bound of ``slo`` against the run; SloError for a bound naming nothing real."""
     run = _Run(run_dir, canary)
     alpha = slo.significance if significance_level is None else significance_level
-    verdicts: list[Verdict] = []
-    seen: set[tuple[str, str]] = set()
-    for bound in slo.bounds:
-        for scope_model in run.subjects(bound):
-            model, path = run.split(bound.left, scope_model)
-            if (bound.text, model) in seen:
-                continue
-            seen.add((bound.text, model))
-            verdicts.append(_judge(run, bound, model, path, alpha))
+    verdicts = [_judge(run, bound, model, path, alpha) for bound, model, path in _checks(run, slo)]
+    if not verdicts:  # e.g. [all] bounds on a run that measured no model: nothing was shown
+        verdicts.append(Verdict("the run has a model to judge", "-", False, None, None,
+                                "no data: the run measured no model"))  # fmt: skip
     return GateResult(
         run_dir=str(run_dir), run_id=str(run.summary.get("run_id", run_dir.name)),
         slo_source=slo.source, verdicts=tuple(verdicts),
@@ -162,6 +163,32 @@ def evaluate(run_dir: Path, slo: SloFile, *, significance_level: float | None = 
         canary=dict(zip(("candidate", "baseline"), run.canary, strict=True))
         if run.canary else None,
     )  # fmt: skip
+
+
+def _checks(run: _Run, slo: SloFile) -> list[tuple[Bound, str, str]]:
+    """(bound, model, metric path) for every bound and model it judges, once each."""
+    out: list[tuple[Bound, str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for bound in slo.bounds:
+        for scope_model in run.subjects(bound):
+            model, path = run.split(bound.left, scope_model)
+            if (bound.text, model) not in seen:
+                seen.add((bound.text, model))
+                out.append((bound, model, path))
+    return out
+
+
+def check_bounds(slo: SloFile, summary: dict[str, Any],
+                 canary: tuple[str, str] | None) -> None:  # fmt: skip
+    """Before a run: every bound names a model and a figure a summary of this run will have
+    (``summary``: one built from empty totals, so every key is there); SloError if not.
+    Figures that only some runs have (drift against a snapshot) are not checked."""
+    run = _Run(Path("<this run>"), canary, (summary, {}, False))
+    for bound, model, path in _checks(run, slo):
+        for ref_model, ref_path in [(model, path)] + (
+                [run.split(bound.right, model)] if bound.right else []):  # fmt: skip
+            if not ref_path.startswith("correctness.drift"):
+                lookup(run_view.model_view(summary, ref_model), ref_path, ref_model)
 
 
 def _judge(run: _Run, bound: Bound, model: str, path: str, alpha: float) -> Verdict:
@@ -188,12 +215,13 @@ def _judge(run: _Run, bound: Bound, model: str, path: str, alpha: float) -> Verd
                        True, None)  # fmt: skip
     excess = mine - (bound.factor * theirs + bound.offset)
     # One-sided test at level alpha: is the violation there in all but alpha of the draws?
+    # (A strict bound is violated at an excess of exactly 0 too.)
     if bound.lower_is_better:
         edge = float(np.quantile(excess, alpha))
-        significant = edge > 0
+        significant = edge >= 0 if bound.op == "<" else edge > 0
     else:
         edge = float(np.quantile(excess, 1 - alpha))
-        significant = edge < 0
+        significant = edge <= 0 if bound.op == ">" else edge < 0
     side = "lower" if bound.lower_is_better else "upper"
     detail = (f"violated, significant at {alpha:g} (excess {side} bound {edge:+.4g})" if significant
               else f"violated by the point values but not significant at {alpha:g} "

@@ -84,9 +84,28 @@ def gate_options(args: argparse.Namespace, *, canary: bool = False) -> GateOptio
     )
 
 
+def check_before_run(options: GateOptions, names: list[str], priced: list[str],
+                     canary: tuple[str, str] | None) -> None:  # fmt: skip
+    """Every bound names a model of the run and a figure its summary will have (checked
+    against a summary of empty totals), before an hour of load is spent; ConfigError if not."""
+    from loadprofile.collector import ModelTotals
+    from loadprofile.cost import cost_summary
+    from loadprofile.gate import check_bounds
+    from loadprofile.pricing import Price
+    from loadprofile.summary import build_summary
+
+    empty = build_summary(run_id="", started_at="", duration_s=1.0, target={}, load={},
+                          models={name: ModelTotals() for name in names}, partial=False,
+                          cost=cost_summary([], {n: Price(0, 0) for n in priced},
+                                            "conversation"))  # fmt: skip
+    check_bounds(options.slo, empty, canary)
+
+
 def apply_gate(run_dir: Path, options: GateOptions, say: Any = print,
-               canary: tuple[str, str] | None = None) -> int:  # fmt: skip
-    """Judge the run, print and write the verdicts, call the webhook on failure: 0 or 1."""
+               canary: tuple[str, str] | None = None, *, rollback: bool = True) -> int:
+    """Judge the run, write and print the verdicts, call the webhook when a bound failed
+    (not when the run was only partial, nor with ``rollback`` False: an interrupted run
+    is no verdict on the canary): 0 or 1."""
     from loadprofile import gate_output
     from loadprofile.gate import evaluate
     from loadprofile.rundir import write_json
@@ -95,20 +114,24 @@ def apply_gate(run_dir: Path, options: GateOptions, say: Any = print,
     result = evaluate(run_dir, options.slo, significance_level=options.significance,
                       canary=canary)  # fmt: skip
     record = result.to_json()
+    write_json(run_dir / GATE_FILE, record)
     say(gate_output.table(result))
-    if options.junit is not None:
-        gate_output.write(options.junit, gate_output.junit(result))
-    if options.markdown is not None:
-        gate_output.write(options.markdown, gate_output.markdown(result))
-    if not result.passed and options.webhook is not None:
+    if result.failed and rollback and options.webhook is not None:
         body = options.webhook_body if options.webhook_body is not None else default_body(record)
         answer = post(options.webhook, body)
         write_json(run_dir / WEBHOOK_FILE, answer)
         record["webhook"] = {k: answer[k] for k in ("url", "status", "ok", "error")}
+        write_json(run_dir / GATE_FILE, record)
         say(f"webhook: POST {options.webhook} -> "
             + (f"HTTP {answer['status']}" if answer["status"] else str(answer["error"]))
             + f" (recorded in {run_dir / WEBHOOK_FILE})")
-    write_json(run_dir / GATE_FILE, record)
+    for path, text in ((options.junit, gate_output.junit), (options.markdown,
+                                                           gate_output.markdown)):
+        if path is not None:
+            try:
+                gate_output.write(path, text(result))
+            except OSError as exc:
+                raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     return 0 if result.passed else 1
 
 

@@ -25,6 +25,8 @@ from loadprofile.errors import UnreachableError
 _READY = re.compile(r"listening on (http://\S+) models=(\S+)")
 _START_TIMEOUT_S = 30.0
 _PR_SET_PDEATHSIG = 1
+#: The models `loadprofile run` loads from the embedded mock when given none.
+DEFAULT_MOCK_MODELS = ("mock-small", "mock-large")
 
 
 @dataclass

@@ -28,7 +28,7 @@ from loadprofile.fleet_master import MasterSession
 from loadprofile.fleet_options import FleetOptions
 from loadprofile.fleet_runner import drive_master
 from loadprofile.generator_health import health_warnings
-from loadprofile.mockproc import MockProcess, start_mock
+from loadprofile.mockproc import DEFAULT_MOCK_MODELS, MockProcess, start_mock
 from loadprofile.preflight import check_target, list_models
 from loadprofile.recorder import RunRecorder
 from loadprofile.run_control import StopSignals, end_load, quiet_locust, start_load
@@ -37,8 +37,6 @@ from loadprofile.runmeta import build_meta, new_run_id
 from loadprofile.session import RunSession, set_active
 from loadprofile.shapes import PlanShape
 from loadprofile.users import RunChatUser
-
-DEFAULT_MOCK_MODELS = ("mock-small", "mock-large")
 
 
 @dataclass

@@ -92,6 +92,7 @@ class RunSession:
         self.user_seconds = UserSeconds()
         self.users = self.user_seconds.now  # users per model right now
         self._in_flight: dict[int, RequestResult] = {}
+        self._held: dict[int, RequestResult] = {}  # failed attempts waiting for their retry
         self._abandoned: set[int] = set()
         self.unfinished_at_stop = 0
         self.load_end_ns: int | None = None
@@ -184,7 +185,8 @@ class RunSession:
         if self.interrupted_by is not None:
             timeout_s = min(timeout_s, 5.0)  # interrupted: the user wants out soon
         deadline = time.monotonic() + timeout_s
-        while self._in_flight and time.monotonic() < deadline and not self.force_stop:
+        while (self._in_flight or self._held) and time.monotonic() < deadline \
+                and not self.force_stop:  # fmt: skip
             gevent.sleep(0.05)
         return self._abandon_in_flight()
 
@@ -200,6 +202,9 @@ class RunSession:
                 result.e2e_ms = (now_ns - (result.scheduled_ns or result.sent_ns)) / 1e6
             self.record(result)
             self.unfinished_at_stop += 1
+        for key, result in list(self._held.items()):  # its failure stands: recorded as it is
+            del self._held[key]
+            self.record(result)
         self.meta["unfinished_at_stop"] = self.unfinished_at_stop
         return self.unfinished_at_stop
 
@@ -214,6 +219,14 @@ class RunSession:
             self._abandoned.discard(key)
             return False
         return True
+
+    def hold(self, result: RequestResult) -> None:
+        """A failed attempt backs off before its retry: the drain waits for it too."""
+        self._held[id(result)] = result
+
+    def release(self, result: RequestResult) -> bool:
+        """The backoff is over; False when the stop already recorded the attempt."""
+        return self._held.pop(id(result), None) is not None
 
     @property
     def in_flight(self) -> int:

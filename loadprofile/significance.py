@@ -27,7 +27,8 @@ from loadprofile.collector import new_histogram
 from loadprofile.cost import transactions_of
 from loadprofile.hlog import read_hlog
 from loadprofile.metrics import HISTOGRAM_METRICS, PERCENTILES
-from loadprofile.rundir import REQUESTS, RUN, SUMMARY, model_slug, read_json
+from loadprofile.run_view import SideError, model_view, read_summary
+from loadprofile.rundir import REQUESTS, model_slug
 
 #: Histogram keys the bootstrap draws (percentile 0-100, or None for the mean).
 HISTOGRAM_KEYS: dict[str, float | None] = {**dict(PERCENTILES), "mean": None}
@@ -39,10 +40,6 @@ _CHUNK_CELLS = 4_000_000  # rows x columns handled at once: bounds memory, keeps
 #: Beyond this many slots, neighbouring slots are resampled together as one block (time
 #: and memory stay bounded on hour-long runs; longer blocks only keep more correlation).
 MAX_BLOCKS = 1000
-
-
-class SideError(ValueError):
-    """The run folder or the model cannot be compared (one line for the user)."""
 
 
 @dataclass(frozen=True)
@@ -76,31 +73,6 @@ class Side:
 
     def view(self) -> dict[str, Any]:
         return model_view(self.summary, self.model)
-
-
-def model_view(summary: dict[str, Any], model: str) -> dict[str, Any]:
-    """One model's figures as metric paths name them (compare's and the gate's)."""
-    return {
-        **((summary.get("models") or {}).get(model) or {}),
-        "correctness": (summary.get("correctness") or {}).get(model) or {},
-        "cost": (summary.get("cost") or {}).get(model) or {},
-    }
-
-
-def read_summary(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any], bool]:
-    """(summary, run.json, rebuilt?) of a run folder; SideError if it is not one."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise SideError(f"{run_dir}: no such run folder")
-    run = read_json(run_dir / RUN) if (run_dir / RUN).is_file() else {}
-    if (run_dir / SUMMARY).is_file():
-        try:
-            return read_json(run_dir / SUMMARY), run, False
-        except ValueError:
-            pass  # torn by a crash: rebuild below
-    if not run and not (run_dir / REQUESTS).is_file():
-        raise SideError(f"{run_dir}: not a run folder (no summary.json, run.json or requests.csv)")
-    return rundir_read.rebuild_summary(run_dir), run, True
 
 
 def load_side(run_dir: Path, model: str) -> Side:

@@ -32,10 +32,13 @@ from loadprofile.errors import ConfigError
 
 OPERATORS = ("<=", ">=", "==", "<", ">")
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+#: [MODEL.]METRIC: a model label may hold - : / and dots. In a limit the shortest reading
+#: wins, so "baseline.error_rate-0.01" is a subtraction, not a model named "error_rate-0".
 _REF = r"[A-Za-z0-9_](?:[A-Za-z0-9_.:/\-]*[A-Za-z0-9_])?"
+_REF_SHORTEST = r"[A-Za-z0-9_](?:[A-Za-z0-9_.:/\-]*?[A-Za-z0-9_])??"
 _BOUND = re.compile(rf"^\s*(?P<left>{_REF})\s*(?P<op><=|>=|==|<|>)\s*(?P<right>.+?)\s*$")
 _RELATIVE = re.compile(
-    rf"^(?:(?P<k1>{_NUMBER})\s*\*\s*)?(?P<ref>{_REF})(?:\s*\*\s*(?P<k2>{_NUMBER}))?"
+    rf"^(?:(?P<k1>{_NUMBER})\s*\*\s*)?(?P<ref>{_REF_SHORTEST})(?:\s*\*\s*(?P<k2>{_NUMBER}))?"
     rf"(?:\s*(?P<sign>[-+])\s*(?P<c>{_NUMBER}))?$"
 )
 #: Scopes: every model, one model, the canary of a canary run.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+import uuid
 
 import gevent
 from locust import User, events, task
@@ -82,7 +83,8 @@ class ChatUser(User):
         self.client = session.client_for(self.target)
         seed = session.user_seed()
         self.rng = random.Random(seed)
-        self._tag = f"u{seed}"  # unique across workers, like the seed
+        # Unique across users and workers (a worker joining late shares its seeds' stride).
+        self._tag = f"u{seed}-{uuid.uuid4().hex[:8]}"
         self._live = []
 
     def on_stop(self) -> None:
@@ -193,17 +195,27 @@ class ChatUser(User):
             attempts.append(result)
             if self.session.stopping or not policy.should_retry(result, len(attempts)):
                 break
+            self.session.hold(result)  # the drain waits for it, the stop cuts its backoff short
             try:
-                gevent.sleep(policy.delay_s(len(attempts), self.rng))
+                self._back_off(policy.delay_s(len(attempts), self.rng))
             except gevent.GreenletExit:
-                self._record(result, attempts[0])  # killed while backing off: keep it
+                if self.session.release(result):
+                    self._record(result, attempts[0])  # killed while backing off: keep it
                 raise
+            if not self.session.release(result):
+                return result  # the stop recorded it
             if self.session.stopping:
                 break
         if live is not None and not result.ok:
             result.transaction_end = True  # no reply to carry on with: the user gives up
         self._record(result, attempts[0])
         return result
+
+    def _back_off(self, seconds: float) -> None:
+        """Wait before a retry, but no longer than until the run stops."""
+        until = time.monotonic() + seconds
+        while not self.session.stopping and (left := until - time.monotonic()) > 0:
+            gevent.sleep(min(left, 0.05))
 
     def _attempt(self, body: dict[str, object], result: RequestResult) -> bool:
         """Send one attempt; False when the run's stop already recorded it (abandoned)."""

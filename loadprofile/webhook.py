@@ -23,7 +23,11 @@ WEBHOOK_FILE = "webhook.json"
 
 
 def check_url(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError as exc:
+        raise ConfigError(f"--on-fail-webhook {url!r}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"--on-fail-webhook {url!r}: give an http(s) URL")
     if parts.username or parts.password:

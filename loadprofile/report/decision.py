@@ -119,9 +119,14 @@ def gate_section(run_dir: Path) -> dict[str, Any] | None:
         gate = json.loads(path.read_text(encoding="utf-8"))
         hook_path = run_dir / "webhook.json"
         hook = json.loads(hook_path.read_text(encoding="utf-8")) if hook_path.exists() else None
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):  # ValueError: bad JSON or bad UTF-8
         return None
-    verdicts = sorted(gate.get("verdicts") or [], key=lambda v: bool(v.get("passed")))
+    if not isinstance(gate, dict) or not isinstance(gate.get("verdicts", []), list):
+        return None
+    if not isinstance(hook, dict):
+        hook = None
+    verdicts = sorted((v for v in gate.get("verdicts") or [] if isinstance(v, dict)),
+                      key=lambda v: bool(v.get("passed")))  # fmt: skip
     return {"passed": bool(gate.get("passed")), "slo": gate.get("slo_source"),
             "canary": gate.get("canary"), "verdicts": verdicts, "webhook": hook,
             "failed": sum(1 for v in verdicts if not v.get("passed"))}  # fmt: skip

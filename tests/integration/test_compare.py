@@ -88,6 +88,8 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         "slow": _compare(str(run), "--models", "base,slow", "--out", str(base / "slow")),
         "same": _compare(str(run), "--models", "base,same", "--out", str(base / "same")),
         "twice": _compare(str(run), str(run), "--out", str(base / "twice")),
+        "across": _compare(str(run), str(run), "--models", "base,slow", "--out",
+                           str(base / "across")),
     }
     out: dict[str, Any] = {"run": run}
     for name, proc in jobs.items():
@@ -134,17 +136,20 @@ def test_a_rerun_of_the_same_profile_is_not_significant(compared: dict[str, Any]
     assert 0.9 < p99["ci_low"] < 1.0 < p99["ci_high"] < 1.1, p99
 
 
-def test_two_runs_pair_their_models_and_a_run_equals_itself(compared: dict[str, Any]) -> None:
+def test_two_runs_pair_their_models_by_name_or_as_told(compared: dict[str, Any]) -> None:
     code, _, stderr, data, folder = compared["twice"]
     assert code == 0, stderr
     pairs = [(p["baseline_model"], p["candidate_model"]) for p in data["pairs"]]
     assert pairs == [("base", "base"), ("same", "same"), ("slow", "slow")]
-    for pair in data["pairs"]:
-        for row in pair["metrics"]:
-            assert row["significant"] is False, row
-            if row["ci_low"] is not None:
-                assert row["ci_low"] <= 1.0 <= row["ci_high"], row
+    assert not any(row["significant"] for pair in data["pairs"] for row in pair["metrics"])
     assert (folder / "compare.html").is_file()
+    # --models across two runs: the baseline run's base against the candidate run's slow.
+    code, _, stderr, data, _ = compared["across"]
+    assert code == 0, stderr
+    assert [(p["baseline_model"], p["candidate_model"]) for p in data["pairs"]] == [
+        ("base", "slow")]  # fmt: skip
+    p99 = _row(data, "e2e_ms.p99")
+    assert p99["significant"] is True and p99["direction"] == "worse", p99
 
 
 def test_a_bad_invocation_is_one_line_and_exit_2(compared: dict[str, Any], tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ interrupted run leaves a readable, partial run folder."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ import pytest
 
 from loadprofile.mockproc import MockProcess
 
-from .conftest import FIXED_PROFILE, Launcher
+from .conftest import FIXED_PROFILE, Launcher, get_json
 
 pytestmark = pytest.mark.integration
 
@@ -48,12 +49,25 @@ output_tokens_max = 5
 """
 
 
+BROKEN_PROFILE = """
+[models.broken]
+ttft_base_ms = 5.0
+itl_ms = 2.0
+output_tokens_min = 4
+output_tokens_max = 4
+error_500 = 1.0
+"""
+
+
 @pytest.fixture(scope="module")
 def launched(launcher: Launcher) -> Launcher:
     """The two longer runs start together (and beside the interrupted ones)."""
     launcher.launch("faults", FAULTY_PROFILES, [
         "run", "--model", "flaky=3", "--model", "stuck=1", "-u", "4", "-r", "20", "-t", "4s",
         "--think-time", "0", "--timeout", "700ms", "--stop-timeout", "2s"])  # fmt: skip
+    launcher.launch("backing-off", BROKEN_PROFILE, [
+        "run", "--processes", "1", "--model", "broken", "-u", "3", "-r", "20", "-t", "2s",
+        "--think-time", "0", "--retries", "3", "--retry-backoff", "3s:3s", "--no-report"])
     launcher.launch("still-running", SLOW_PROFILE, [
         "run", "--model", "slow", "--model", "fixed", "--model", "mock-fixed", "-u", "2", "-r",
         "20", "-t", "2s", "--think-time", "0", "--stop-timeout", "1s", "--timeout", "60s"])
@@ -140,3 +154,21 @@ def test_requests_still_running_at_the_stop_are_recorded_not_lost(launched: Laun
     assert run["duration_s"] > summary["duration_s"]
     rows = (out / "requests.csv").read_text().splitlines()[1:]
     assert sum(",slow," in r and ",timeout," in r for r in rows) == 1
+
+
+def test_requests_backing_off_at_the_stop_are_recorded_on_a_worker(launched: Launcher) -> None:
+    """Every attempt fails and waits 3 s before its retry; the 2 s run stops while every user
+    backs off. The wait is cut short and each request is recorded, with its attempts, by the
+    worker before its final report: none is lost between attempts."""
+    run = launched.runs["backing-off"]
+    done = run.done()
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((run.out / "summary.json").read_text())
+    rows = list(csv.DictReader((run.out / "requests.csv").open(encoding="utf-8")))
+    broken = summary["models"]["broken"]
+    served = [r for r in get_json(run.mock.url + "/mock/requests") if r["max_tokens"] != 1]
+    assert broken["requests"] == len(rows) >= 3
+    assert broken["errors"] == {"http_5xx": len(rows)}
+    assert sum(int(r["attempts"]) for r in rows) == len(served)
+    assert broken["retries"]["retry_attempts"] == len(served) - len(rows)
+    assert summary["duration_s"] < 3.0  # the stop did not wait out a 3 s backoff

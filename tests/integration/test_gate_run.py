@@ -137,7 +137,9 @@ def test_a_failing_canary_exits_1_calls_the_webhook_once_and_keeps_every_attempt
     for model in ("current", "candidate"):
         total = sum(float(r["cost_usd"]) for r in rows if r["model"] == model)
         assert cost[model]["total_usd"] == pytest.approx(total, rel=1e-4)
-        assert cost[model]["per_transaction"]["count"] == cost[model]["transactions"] > 0
+        ended = [r["transaction"] for r in rows if r["model"] == model
+                 and r["transaction_end"] == "1"]  # fmt: skip
+        assert len(ended) == len(set(ended)) == cost[model]["transactions"] > 0
     retried = [r for r in rows if r["model"] == "candidate" and "stream_incomplete"
                in r["attempt_errors"]]  # fmt: skip
     assert retried and all(float(r["retry_cost_usd"]) > 0 for r in retried)

@@ -7,12 +7,18 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from loadprofile import gate_output
 from loadprofile.cli import main
+from loadprofile.collector import Collector
 from loadprofile.gate import evaluate
+from loadprofile.gate_cmd import GateOptions, check_before_run
+from loadprofile.results import RequestResult
+from loadprofile.rundir import RUN, SUMMARY, RunWriter, write_json
 from loadprofile.slo import SloError, parse_slo
+from loadprofile.summary import build_summary
 from tests.receiver import Receiver
 
 
@@ -188,3 +194,121 @@ def test_bad_gate_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Ca
     assert main(["gate", str(run), *filled]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+# --------------------------------------------------------------- bootstrapped relative bounds
+
+
+def _synthetic_run(root: Path, scale: float, *, seconds: int = 40, seed: int = 1,
+                   cand_rate: int = 20) -> Path:  # fmt: skip
+    """A real run folder (collector, writer, summary) of two models: ``cand`` is ``base``
+    with latencies times ``scale`` and ``cand_rate`` requests a second instead of 20."""
+    run_dir = root / f"run-{scale}-{seed}-{cand_rate}"
+    rng = np.random.default_rng(seed)
+    collector = Collector(0)
+    writer = RunWriter(run_dir, 1_790_000_000.0)
+    for k in range(seconds):
+        for model, factor, rate in (("base", 1.0, 20), ("cand", scale, cand_rate)):
+            for ttft in rng.lognormal(np.log(200.0), 0.5, rate):
+                r = RequestResult(model, "c", 1, 0.0, status=200, output_tokens=10)
+                r.ttft_ms, r.e2e_ms = float(ttft) * factor, float(ttft) * factor + 300.0
+                collector.record(r)
+        writer.add_intervals(float(k), k + 1.0, collector.roll((k + 1) * 1_000_000_000),
+                             {"base": 4, "cand": 4})  # fmt: skip
+    writer.close()
+    write_json(run_dir / RUN, {"run_id": run_dir.name, "models": ["base", "cand"],
+                               "histograms": writer.histogram_files})  # fmt: skip
+    write_json(run_dir / SUMMARY, build_summary(
+        run_id=run_dir.name, started_at="", duration_s=float(seconds), target={}, load={},
+        models=collector.totals, partial=False))  # fmt: skip
+    return run_dir
+
+
+def _judged(run_dir: Path, bound: str, alpha: float = 0.05) -> Any:
+    slo = parse_slo({"significance": alpha, "model": {"cand": {"bounds": [bound]}}}, "s")
+    (verdict,) = evaluate(run_dir, slo).verdicts
+    return verdict
+
+
+def test_noise_that_crosses_a_relative_bound_is_not_a_failure(tmp_path: Path) -> None:
+    """Same distribution: the candidate's p99 comes out above the baseline's for some seeds;
+    the point values then violate the bound, the bootstrap calls it noise."""
+    for seed in range(1, 40):
+        run_dir = _synthetic_run(tmp_path, 1.0, seed=seed)
+        verdict = _judged(run_dir, "ttft_ms.p99 <= base.ttft_ms.p99")
+        if verdict.actual > verdict.limit:
+            break
+    else:
+        pytest.fail("no seed put the candidate's p99 above the baseline's")
+    assert verdict.passed and verdict.significant is False and "noise" in verdict.detail
+    assert not _judged(run_dir, "ttft_ms.p99 <= base.ttft_ms.p99", alpha=0).passed
+
+
+def test_a_real_regression_fails_significantly(tmp_path: Path) -> None:
+    run_dir = _synthetic_run(tmp_path, 1.3)
+    verdict = _judged(run_dir, "ttft_ms.p99 <= 1.1 * base.ttft_ms.p99")
+    assert not verdict.passed and verdict.significant is True
+    # Higher-is-better bounds test the other tail: 5 requests a second against 20.
+    slow = _synthetic_run(tmp_path, 1.0, cand_rate=5)
+    verdict = _judged(slow, "requests_per_s >= 0.5 * base.requests_per_s")
+    assert not verdict.passed and verdict.significant is True
+    assert _judged(slow, "requests_per_s >= 0.2 * base.requests_per_s").passed
+
+
+def test_a_strict_bound_on_identical_figures_fails(tmp_path: Path) -> None:
+    """cand < base, with cand == base in every draw (paired resamples of the same data):
+    violated in all of them, so significantly."""
+    run_dir = _synthetic_run(tmp_path, 1.0)
+    verdict = _judged(run_dir, "e2e_ms.max < 1.0 * cand.e2e_ms.max")
+    assert not verdict.passed
+    verdict = _judged(run_dir, "ttft_ms.p99 < cand.ttft_ms.p99")
+    assert not verdict.passed and verdict.significant is True
+    assert _judged(run_dir, "ttft_ms.p99 <= cand.ttft_ms.p99").passed
+
+
+def test_a_model_without_requests_has_no_data_and_fails(tmp_path: Path) -> None:
+    run = _run_dir(tmp_path)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["models"]["idle"] = _model(None, 0.0, requests=0)
+    (run / "summary.json").write_text(json.dumps(summary))
+    result = evaluate(run, _slo(model={"idle": {"bounds": ["error_rate <= 0.01"]}}))
+    (verdict,) = result.verdicts
+    assert not verdict.passed and "no data" in verdict.detail  # its error rate of 0 says nothing
+    (run / "summary.json").write_text(json.dumps({**summary, "models": {}}))
+    empty = evaluate(run, _slo(all={"bounds": ["error_rate <= 0.01"]}))
+    assert not empty.passed and "measured no model" in empty.verdicts[0].detail
+
+
+def test_a_partial_run_alone_sends_no_rollback(tmp_path: Path) -> None:
+    run = _run_dir(tmp_path, partial=True)
+    slo = tmp_path / "pass.toml"
+    slo.write_text('[model.current]\nbounds = ["ttft_ms.p99 <= 500"]\n', encoding="utf-8")
+    with Receiver() as hook:
+        assert _gate(run, slo, "--on-fail-webhook", hook.url) == 1  # partial: no pass
+        assert hook.calls == []  # but no bound failed: nothing to roll back
+
+
+def test_bounds_are_checked_before_a_run_starts(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    names = ["current", "candidate"]
+    ok = GateOptions(parse_slo({"all": {"bounds": ["ttft_ms.p99 <= 800",
+                                                   "retries.first_attempt_error_rate <= 0.1"]},
+                                "model": {"candidate": {"bounds": [
+                                    "e2e_ms.p99 <= 1.2 * current.e2e_ms.p99",
+                                    "cost.per_transaction.mean <= 0.01",
+                                    "correctness.drift.anything <= 1"]}}}, "s"))  # fmt: skip
+    check_before_run(ok, names, ["candidate"], None)
+    for tables, message in (
+        ({"all": {"bounds": ["ttft_ms.p98 <= 1"]}}, "no metric 'ttft_ms.p98'"),
+        ({"model": {"typo": {"bounds": ["error_rate <= 1"]}}}, "no such model"),
+        ({"model": {"current": {"bounds": ["cost.per_transaction.mean <= 1"]}}},
+         r"\[prices.current\]"),
+        ({"canary": {"bounds": ["error_rate <= baseline.error_rte"]}}, "no metric 'error_rte'"),
+    ):  # fmt: skip
+        with pytest.raises(SloError, match=message):
+            check_before_run(GateOptions(parse_slo(tables, "s")), names, ["candidate"],
+                             ("candidate", "current"))  # fmt: skip
+    slo = tmp_path / "slo.toml"
+    slo.write_text('[all]\nbounds = ["ttft_ms.p98 <= 1"]\n', encoding="utf-8")
+    assert main(["run", "--model", "a", "--slo", str(slo)]) == 2  # before any load
+    assert "no metric 'ttft_ms.p98'" in capsys.readouterr().err

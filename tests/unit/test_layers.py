@@ -17,8 +17,8 @@ PURE_CORE = ["apis", "collector.py", "dataset.py", "config.py", "results.py", "m
              "check_options.py", "config_file.py", "pricing.py", "cost.py", "retry_policy.py",
              "slo.py", "targets.py"]  # fmt: skip
 OUTPUTS = ["rundir.py", "rundir_read.py", "report", "recorder.py", "diff_report.py",
-           "significance.py", "gate.py", "gate_output.py", "gate_cmd.py", "webhook.py",
-           "compare.py", "compare_report.py", "compare_cmd.py"]
+           "significance.py", "run_view.py", "gate.py", "gate_output.py", "gate_cmd.py",
+           "webhook.py", "compare.py", "compare_report.py", "compare_cmd.py"]
 FORBIDDEN_IN_CORE = {"locust", "gevent", "matplotlib", "aiohttp", "asyncio", "loadprofile.users",
                      "loadprofile.runner", "loadprofile.session", "loadprofile.report"}  # fmt: skip
 FORBIDDEN_IN_OUTPUTS = {"locust", "gevent", "aiohttp", "asyncio", "loadprofile.runner",
