@@ -162,7 +162,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         try:
             gate_code = apply_gate(outcome.run_dir, gate, print, config.canary,
                                    rollback=outcome.interrupted_by is None)
-        except ConfigError as exc:  # a bound naming a model the host turned out not to have
+        except ValueError as exc:  # a bound naming a model the host turned out not to have
             gate_error = f"gate: {exc}"
     if args.no_report:
         console.info(f"run folder: {outcome.run_dir}")

@@ -202,9 +202,8 @@ class RunSession:
                 result.e2e_ms = (now_ns - (result.scheduled_ns or result.sent_ns)) / 1e6
             self.record(result)
             self.unfinished_at_stop += 1
-        for key, result in list(self._held.items()):  # its failure stands: recorded as it is
-            del self._held[key]
-            self.record(result)
+        for key in list(self._held):  # a failed attempt backing off: recorded as it failed
+            self.record(self._held.pop(key))
         self.meta["unfinished_at_stop"] = self.unfinished_at_stop
         return self.unfinished_at_stop
 
