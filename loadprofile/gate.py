@@ -21,6 +21,8 @@ from loadprofile.slo import ALL, CANARY, Bound, SloError, SloFile
 
 #: Bootstrap draws per relative bound (seeded: the same run gives the same verdict).
 RESAMPLES = 2000
+#: The prefix naming the --against run's figures in a limit ("before.ttft_ms.p99").
+BEFORE = "before"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class GateResult:
     allow_partial: bool
     significance: float
     canary: dict[str, str] | None = None
+    against: str | None = None  # --against: the run that "before." refers to
 
     @property
     def passed(self) -> bool:
@@ -109,6 +112,20 @@ class _Run:
                                    f"model in {run_dir} (models: {', '.join(self.models)})")
                 self.aliases[role] = name
         self._sides: dict[str, significance.Side] = {}  # loaded when a bound needs draws
+        self.before: _Run | None = None  # --against: last night's run, say
+
+    def resolve(self, ref: str, default: str) -> tuple[_Run, str, str]:
+        """(run, model, path) a reference names: this run's, or with "before." the
+        --against run's (the same model unless another is named)."""
+        if not ref.startswith(BEFORE + "."):
+            return self, *self.split(ref, default)
+        if self.before is None:
+            raise SloError(f"{ref!r}: 'before.' names the run given with --against RUN_DIR")
+        model, path = self.before.split(ref[len(BEFORE) + 1:], default)
+        if model not in self.before.models:
+            raise SloError(f"{ref!r}: no model {model} in the --against run "
+                           f"{self.before.run_dir} (models: {', '.join(self.before.models)})")
+        return self.before, model, path
 
     def split(self, ref: str, default: str) -> tuple[str, str]:
         """'current.ttft_ms.p99' -> ('current', 'ttft_ms.p99'); unqualified: the default."""
@@ -147,9 +164,13 @@ class _Run:
 
 
 def evaluate(run_dir: Path, slo: SloFile, *, significance_level: float | None = None,
-             canary: tuple[str, str] | None = None) -> GateResult:  # fmt: skip
-    """Every bound of ``slo`` against the run; SloError for a bound naming nothing real."""
+             canary: tuple[str, str] | None = None,
+             against: Path | None = None) -> GateResult:  # fmt: skip
+    """Every bound of ``slo`` against the run (and ``against``, the run "before." names);
+    SloError for a bound naming nothing real."""
     run = _Run(run_dir, canary)
+    if against is not None:
+        run.before = _Run(against, None)
     alpha = slo.significance if significance_level is None else significance_level
     verdicts = [_judge(run, bound, model, path, alpha) for bound, model, path in _checks(run, slo)]
     if not verdicts:  # e.g. [all] bounds on a run that measured no model: nothing was shown
@@ -162,6 +183,7 @@ def evaluate(run_dir: Path, slo: SloFile, *, significance_level: float | None = 
         significance=alpha,
         canary=dict(zip(("candidate", "baseline"), run.canary, strict=True))
         if run.canary else None,
+        against=str(against) if against is not None else None,
     )  # fmt: skip
 
 
@@ -178,28 +200,33 @@ def _checks(run: _Run, slo: SloFile) -> list[tuple[Bound, str, str]]:
     return out
 
 
-def check_bounds(slo: SloFile, summary: dict[str, Any],
-                 canary: tuple[str, str] | None) -> None:  # fmt: skip
+def check_bounds(slo: SloFile, summary: dict[str, Any], canary: tuple[str, str] | None,
+                 against: Path | None = None) -> None:  # fmt: skip
     """Before a run: every bound names a model and a figure a summary of this run will have
     (``summary``: one built from empty totals, so every key is there); SloError if not.
     Figures that only some runs have (drift against a snapshot) are not checked."""
     run = _Run(Path("<this run>"), canary, (summary, {}, False))
+    if against is not None:
+        run.before = _Run(against, None)
     for bound, model, path in _checks(run, slo):
-        for ref_model, ref_path in [(model, path)] + (
-                [run.split(bound.right, model)] if bound.right else []):  # fmt: skip
+        refs = [(run, model, path)] + ([run.resolve(bound.right, model)] if bound.right else [])
+        for where, ref_model, ref_path in refs:
             if not ref_path.startswith("correctness.drift"):
-                lookup(run_view.model_view(summary, ref_model), ref_path, ref_model)
+                lookup(run_view.model_view(where.summary, ref_model), ref_path, ref_model)
 
 
 def _judge(run: _Run, bound: Bound, model: str, path: str, alpha: float) -> Verdict:
+    if bound.left.startswith(BEFORE + "."):
+        raise SloError(f"{bound.text!r}: 'before.' goes in the limit, not on the left")
     actual = run.value(model, path)
-    ref_model = ref_path = None
+    ref_run, ref_model, ref_path = run, None, None
     reference: float | None = 0.0
     if bound.right is not None:
-        ref_model, ref_path = run.split(bound.right, model)
-        reference = run.value(ref_model, ref_path)
+        ref_run, ref_model, ref_path = run.resolve(bound.right, model)
+        reference = ref_run.value(ref_model, ref_path)
     if actual is None or reference is None:
-        missing = f"{model}.{path}" if actual is None else f"{ref_model}.{ref_path}"
+        where = "" if ref_run is run else f"{BEFORE}."
+        missing = f"{model}.{path}" if actual is None else f"{where}{ref_model}.{ref_path}"
         return Verdict(bound.text, model, False, actual, None,
                        f"no data: {missing} has no value in this run", bound.relative)
     limit = bound.factor * reference + bound.offset
@@ -208,7 +235,7 @@ def _judge(run: _Run, bound: Bound, model: str, path: str, alpha: float) -> Verd
     if not bound.relative or alpha <= 0 or bound.op == "==":
         return Verdict(bound.text, model, False, actual, limit, "violated", bound.relative)
     assert ref_model is not None and ref_path is not None
-    mine, theirs = run.draws(model, path), run.draws(ref_model, ref_path)
+    mine, theirs = run.draws(model, path), ref_run.draws(ref_model, ref_path)
     if mine is None or theirs is None:
         return Verdict(bound.text, model, False, actual, limit,
                        "violated (no confidence interval for this figure: judged on its value)",

@@ -22,6 +22,7 @@ GATE_FILE = "gate.json"
 class GateOptions:
     slo: SloFile
     significance: float | None = None  # overrides the SLO file's
+    against: Path | None = None  # the run "before." names in limits
     junit: Path | None = None
     markdown: Path | None = None
     webhook: str | None = None
@@ -39,12 +40,20 @@ def add_gate_flags(p: argparse.ArgumentParser, *, for_run: bool) -> None:
     g.add_argument("--significance", type=float, help="relative bounds fail only if the "
                    "violation is significant at this level (default: the SLO file's, 0.05; "
                    "0 = judge the point values)")
+    g.add_argument("--against", type=Path, metavar="RUN_DIR", help="a baseline run (last "
+                   "night's, say): limits name its figures as before.METRIC")
     g.add_argument("--junit", type=Path, help="write the verdicts as JUnit XML")
     g.add_argument("--markdown", type=Path, help="write a short Markdown summary")
     g.add_argument("--on-fail-webhook", metavar="URL", help="POST once to URL when the gate "
                    "fails (e.g. a router's rollback endpoint); the answer goes to webhook.json")
     g.add_argument("--webhook-body", metavar="JSON", help="the JSON body to POST (default: "
                    "run id, canary, failed bounds, canary_pct 0)")
+
+
+def _run_folder(path: Path | None) -> Path | None:
+    if path is not None and not path.is_dir():
+        raise ConfigError(f"--against {path}: no such run folder")
+    return path
 
 
 def add_gate_parser(sub: Any) -> None:
@@ -61,6 +70,7 @@ def gate_options(args: argparse.Namespace, *, canary: bool = False) -> GateOptio
 
     if args.slo is None and not canary:
         given = [flag for flag, value in (("--junit", args.junit), ("--markdown", args.markdown),
+                 ("--against", args.against),
                  ("--on-fail-webhook", args.on_fail_webhook),
                  ("--significance", args.significance)) if value is not None]  # fmt: skip
         if given:
@@ -76,6 +86,7 @@ def gate_options(args: argparse.Namespace, *, canary: bool = False) -> GateOptio
     return GateOptions(
         slo=load_slo(args.slo) if args.slo is not None else default_canary_slo(),
         significance=args.significance,
+        against=_run_folder(args.against),
         junit=args.junit,
         markdown=args.markdown,
         webhook=check_url(args.on_fail_webhook) if args.on_fail_webhook else None,
@@ -97,7 +108,7 @@ def check_before_run(options: GateOptions, names: list[str], priced: list[str],
                           models={name: ModelTotals() for name in names}, partial=False,
                           cost=cost_summary([], {n: Price(0, 0) for n in priced},
                                             "conversation"))  # fmt: skip
-    check_bounds(options.slo, empty, canary)
+    check_bounds(options.slo, empty, canary, options.against)
 
 
 def apply_gate(run_dir: Path, options: GateOptions, say: Any = print,
@@ -111,7 +122,7 @@ def apply_gate(run_dir: Path, options: GateOptions, say: Any = print,
     from loadprofile.webhook import WEBHOOK_FILE, default_body, post
 
     result = evaluate(run_dir, options.slo, significance_level=options.significance,
-                      canary=canary)  # fmt: skip
+                      canary=canary, against=options.against)  # fmt: skip
     record = result.to_json()
     write_json(run_dir / GATE_FILE, record)
     say(gate_output.table(result))

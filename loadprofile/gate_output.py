@@ -50,7 +50,8 @@ def junit(result: GateResult) -> bytes:
                        failures=str(failures), errors="0", skipped="0", time="0")  # fmt: skip
     props = ET.SubElement(suite, "properties")
     for name, value in (("run_id", result.run_id), ("run_dir", result.run_dir),
-                        ("slo", result.slo_source), ("significance", f"{result.significance:g}")):
+                        ("slo", result.slo_source), ("significance", f"{result.significance:g}"),
+                        ("against", result.against or "")):
         ET.SubElement(props, "property", name=name, value=value)
     for v in result.verdicts:
         case = ET.SubElement(suite, "testcase", classname=f"loadprofile.slo.{v.model}",
@@ -85,6 +86,8 @@ def markdown(result: GateResult) -> str:
     if result.canary:
         lines += [f"Canary `{result.canary['candidate']}` judged against "
                   f"`{result.canary['baseline']}` under the same load.", ""]
+    if result.against:
+        lines += [f"`before.` figures are those of run `{result.against}`.", ""]
     if result.partial:
         lines += ["The run is **partial** (interrupted, or a worker was lost).", ""]
     lines += ["| | model | bound | actual | limit | note |", "|---|---|---|---|---|---|"]

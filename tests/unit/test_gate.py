@@ -312,3 +312,29 @@ def test_bounds_are_checked_before_a_run_starts(tmp_path: Path,
     slo.write_text('[all]\nbounds = ["ttft_ms.p98 <= 1"]\n', encoding="utf-8")
     assert main(["run", "--model", "a", "--slo", str(slo)]) == 2  # before any load
     assert "no metric 'ttft_ms.p98'" in capsys.readouterr().err
+
+
+def test_a_nightly_gate_holds_tonight_against_last_nights_run(tmp_path: Path) -> None:
+    """--against: "before." names the baseline run's figures, model by model."""
+    last_night = _synthetic_run(tmp_path / "a", 1.0, seed=2)
+    tonight = _synthetic_run(tmp_path / "b", 1.6, seed=3)  # cand regressed, base did not
+    slo = parse_slo({"all": {"bounds": ["ttft_ms.p99 <= 1.1 * before.ttft_ms.p99"]}}, "s")
+    result = evaluate(tonight, slo, against=last_night)
+    verdicts = {v.model: v for v in result.verdicts}
+    assert verdicts["base"].passed
+    assert not verdicts["cand"].passed and verdicts["cand"].significant is True
+    assert result.against == str(last_night)
+    named = parse_slo({"model": {"cand": {"bounds": ["ttft_ms.p99 <= before.base.ttft_ms.p99"]}}},
+                      "s")  # fmt: skip
+    (verdict,) = evaluate(tonight, named, against=last_night).verdicts
+    assert not verdict.passed
+    with pytest.raises(SloError, match="--against"):
+        evaluate(tonight, slo)
+    with pytest.raises(SloError, match=r"no metric 'ghost\.ttft_ms\.p99' for base"):
+        evaluate(tonight, parse_slo({"all": {"bounds": [
+            "ttft_ms.p99 <= before.ghost.ttft_ms.p99"]}}, "s"), against=last_night)  # fmt: skip
+    slo_file = tmp_path / "nightly.toml"
+    slo_file.write_text('[all]\nbounds = ["ttft_ms.p99 <= 1.1 * before.ttft_ms.p99"]\n')
+    assert _gate(tonight, slo_file, "--against", str(last_night)) == 1
+    assert _gate(last_night, slo_file, "--against", str(last_night)) == 0
+    assert _gate(tonight, slo_file, "--against", str(tmp_path / "nope")) == 2
