@@ -72,6 +72,7 @@ def gate_options(args: argparse.Namespace, *, canary: bool = False) -> GateOptio
         given = [flag for flag, value in (("--junit", args.junit), ("--markdown", args.markdown),
                  ("--against", args.against),
                  ("--on-fail-webhook", args.on_fail_webhook),
+                 ("--webhook-body", args.webhook_body),
                  ("--significance", args.significance)) if value is not None]  # fmt: skip
         if given:
             raise ConfigError(f"{', '.join(given)}: only with --slo (or --canary)")
