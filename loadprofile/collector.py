@@ -179,7 +179,9 @@ class Collector:
 
     def __init__(self, start_ns: int, *, slo: RequestSlo | None = None, pace_us: int = 0,
                  phase_of: PhaseOf | None = None, interval_start_ns: int | None = None,
-                 ) -> None:  # fmt: skip
+                 first_attempts: bool = False) -> None:  # fmt: skip
+        """``first_attempts``: keep the first-attempt histograms apart (a run with
+        --retries; without retries they would be copies of TTFT and E2E)."""
         self._start_ns = start_ns
         self._interval_start_ns = start_ns if interval_start_ns is None else interval_start_ns
         self._current: dict[str, ModelTotals] = {}
@@ -188,6 +190,7 @@ class Collector:
         self.slo = slo or RequestSlo()
         self.pace_us = pace_us
         self.phase_of = phase_of
+        self.first_attempts = first_attempts
 
     @property
     def interval_start_ns(self) -> int:
@@ -222,7 +225,7 @@ class Collector:
             counts.cached_requests += 1
             counts.cached_tokens += result.cached_tokens
         hists = current.histograms
-        if not result.earlier:  # a first attempt that succeeded (out of range: counted below)
+        if self.first_attempts and not result.earlier:  # a first attempt that succeeded
             for metric, value in ((TTFT_FIRST, result.ttft_ms), (E2E_FIRST, result.e2e_ms)):
                 if value is not None:
                     _record(hists[metric], value, self.pace_us)

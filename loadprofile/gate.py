@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from loadprofile import run_view, significance
+from loadprofile.run_view import figure
 from loadprofile.slo import ALL, CANARY, Bound, SloError, SloFile
 
 #: Bootstrap draws per relative bound (seeded: the same run gives the same verdict).
@@ -63,29 +64,6 @@ class GateResult:
         out["passed"] = self.passed
         out["verdicts"] = [asdict(v) for v in self.verdicts]
         return out
-
-
-def lookup(view: dict[str, Any], path: str, model: str) -> float | None:
-    """The figure at a dotted path; None when the run has no value for it (no data)."""
-    node: Any = view
-    walked: list[str] = []
-    for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
-            if walked == ["cost"] and not node:
-                raise SloError(f"{path}: no cost figures for {model} (give its prices in the run's "
-                               f"--config, [prices.{model}])")  # fmt: skip
-            known = ", ".join(sorted(k for k in node)) if isinstance(node, dict) else ""
-            raise SloError(f"no metric {path!r} for {model}"
-                           + (f" (known at {'.'.join(walked) or 'top'}: {known})" if known else ""))
-        node = node[key]
-        walked.append(key)
-    if isinstance(node, dict):
-        raise SloError(f"{path!r} is a group of figures; name one: {', '.join(sorted(node))}")
-    if node is None:
-        return None
-    if isinstance(node, bool) or not isinstance(node, int | float):
-        raise SloError(f"{path!r} is not a number ({node!r})")
-    return float(node)
 
 
 class _Run:
@@ -138,7 +116,7 @@ class _Run:
         """None (no data) also for every figure of a model that got no request: its error
         rate of 0 says nothing."""
         view = run_view.model_view(self.summary, model)
-        found = lookup(view, path, model)
+        found = figure(view, path, model)
         return found if view.get("requests") else None
 
     def draws(self, model: str, path: str) -> np.ndarray | None:
@@ -212,7 +190,7 @@ def check_bounds(slo: SloFile, summary: dict[str, Any], canary: tuple[str, str] 
         refs = [(run, model, path)] + ([run.resolve(bound.right, model)] if bound.right else [])
         for where, ref_model, ref_path in refs:
             if not ref_path.startswith("correctness.drift"):
-                lookup(run_view.model_view(where.summary, ref_model), ref_path, ref_model)
+                figure(run_view.model_view(where.summary, ref_model), ref_path, ref_model)
 
 
 def _judge(run: _Run, bound: Bound, model: str, path: str, alpha: float) -> Verdict:

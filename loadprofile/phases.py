@@ -55,6 +55,7 @@ def phase_summaries(
     totals: dict[int, dict[str, ModelTotals]],
     series: Iterable[SeriesPoint],
     models: Sequence[str],
+    retries: bool = False,
 ) -> list[dict[str, Any]]:
     """summary.json's "phases": per phase, per model, the same figures as the whole run."""
     points = list(series)
@@ -64,8 +65,9 @@ def phase_summaries(
         entry: dict[str, Any] = phase.to_json()
         per_model: dict[str, Any] = {}
         for model in models:
-            full = model_summary(totals.get(i, {}).get(model) or ModelTotals(), duration)
-            figures = {key: full[key] for key in _PHASE_MODEL_KEYS}
+            full = model_summary(totals.get(i, {}).get(model) or ModelTotals(), duration,
+                                 retries)  # fmt: skip
+            figures = {key: full[key] for key in _PHASE_MODEL_KEYS if key in full}
             users = [
                 p.users
                 for p in points
@@ -179,7 +181,7 @@ def summary_extras(
     phases = clip_phases(phases, load_end_s)
     if not phases:
         return {}
-    entries = phase_summaries(phases, totals, series, models)
+    entries = phase_summaries(phases, totals, series, models, bool(load.get("retries")))
     extras: dict[str, Any] = {"phases": entries}
     if load.get("shape") == "spike":
         extras["recovery_s"] = spike_recovery(entries, series, models)

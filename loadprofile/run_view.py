@@ -8,6 +8,7 @@ from typing import Any
 
 from loadprofile import rundir_read
 from loadprofile.rundir import REQUESTS, RUN, SUMMARY, read_json
+from loadprofile.slo import SloError
 
 
 class SideError(ValueError):
@@ -51,3 +52,26 @@ def model_view(summary: dict[str, Any], model: str) -> dict[str, Any]:
         "correctness": (summary.get("correctness") or {}).get(model) or {},
         "cost": (summary.get("cost") or {}).get(model) or {},
     }
+
+
+def figure(view: dict[str, Any], path: str, model: str) -> float | None:
+    """The figure at a dotted path; None when the run has no value for it (no data)."""
+    node: Any = view
+    walked: list[str] = []
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            if walked == ["cost"] and not node:
+                raise SloError(f"{path}: no cost figures for {model} (give its prices in the run's "
+                               f"--config, [prices.{model}])")  # fmt: skip
+            known = ", ".join(sorted(k for k in node)) if isinstance(node, dict) else ""
+            raise SloError(f"no metric {path!r} for {model}"
+                           + (f" (known at {'.'.join(walked) or 'top'}: {known})" if known else ""))
+        node = node[key]
+        walked.append(key)
+    if isinstance(node, dict):
+        raise SloError(f"{path!r} is a group of figures; name one: {', '.join(sorted(node))}")
+    if node is None:
+        return None
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        raise SloError(f"{path!r} is not a number ({node!r})")
+    return float(node)

@@ -105,25 +105,27 @@ def complete_rows(path: Path) -> bytes:
 
 
 def read_request_rows(run_dir: Path) -> list[dict[str, str]]:
-    path = run_dir / REQUESTS
-    if not path.exists():
-        return []
-    text = complete_rows(path).decode("utf-8", "replace")
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    return list(iter_request_rows(run_dir))
 
 
 def iter_request_rows(run_dir: Path) -> Iterator[dict[str, str]]:
-    """requests.csv row by row (a run may hold millions); a row torn by a crash, short of
-    its last column, is skipped."""
+    """requests.csv row by row (a run may hold millions), without a last row cut off by a
+    crash (every row ends with a newline: half a row would invent a model from half its
+    name)."""
     path = run_dir / REQUESTS
-    if not path.exists():
+    if not path.exists() or not path.stat().st_size:
         return
+    with path.open("rb") as raw:
+        raw.seek(-1, io.SEEK_END)
+        torn = raw.read(1) != b"\n"
     with path.open(newline="", encoding="utf-8", errors="replace") as fh:
-        reader = csv.DictReader(fh)
-        last = reader.fieldnames[-1] if reader.fieldnames else None
-        for row in reader:
-            if last is not None and row.get(last) is not None:
-                yield row
+        held: dict[str, str] | None = None
+        for row in csv.DictReader(fh):
+            if held is not None:
+                yield held
+            held = row
+        if held is not None and not torn:
+            yield held
 
 
 def _count_row(counts: Counts, row: dict[str, str], slo: RequestSlo) -> None:

@@ -93,6 +93,7 @@ class RunSession:
         self.users = self.user_seconds.now  # users per model right now
         self._in_flight: dict[int, RequestResult] = {}
         self._held: dict[int, RequestResult] = {}  # failed attempts waiting for their retry
+        self.prices = dict(config.prices)
         self._abandoned: set[int] = set()
         self.unfinished_at_stop = 0
         self.load_end_ns: int | None = None
@@ -170,7 +171,7 @@ class RunSession:
             self.start_ns, slo=RequestSlo(load.slo_ttft_ms, load.slo_tpot_ms),
             pace_us=round((load.pace_s or 0.0) * 1e6),
             phase_of=lambda t_s: phase_index(self.plan.phases, t_s),
-            interval_start_ns=interval_start_ns,
+            interval_start_ns=interval_start_ns, first_attempts=load.retries > 0,
         )  # fmt: skip
 
     def drain(self, timeout_s: float) -> int:
@@ -317,7 +318,7 @@ class RunSession:
             result.json_valid = violation is None
             if violation is not None:
                 result.error_class, result.error = ErrorClass.CONTRACT, violation
-        price = self.config.price_of(result.model)
+        price = self.prices.get(result.model)
         if price is not None:
             result.cost_usd, result.retry_cost_usd = request_cost(price, result)
         if self.grounding is not None and result.ok:

@@ -27,8 +27,9 @@ from loadprofile.collector import new_histogram
 from loadprofile.cost import transactions_of
 from loadprofile.hlog import read_hlog
 from loadprofile.metrics import HISTOGRAM_METRICS, PERCENTILES
-from loadprofile.run_view import SideError, model_view, read_summary
+from loadprofile.run_view import SideError, figure, model_view, read_summary
 from loadprofile.rundir import REQUESTS, model_slug
+from loadprofile.slo import SloError
 
 #: Histogram keys the bootstrap draws (percentile 0-100, or None for the mean).
 HISTOGRAM_KEYS: dict[str, float | None] = {**dict(PERCENTILES), "mean": None}
@@ -147,14 +148,10 @@ def _transactions(run_dir: Path, model: str) -> np.ndarray | None:
 
 def point(side: Side, metric: str) -> float | None:
     """The figure at a dotted path of the model's summary view; None when absent or null."""
-    node: Any = side.view()
-    for key in metric.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    if isinstance(node, bool) or not isinstance(node, int | float):
+    try:
+        return figure(side.view(), metric, side.model)
+    except SloError:
         return None
-    return float(node)
 
 
 def bootstrap(

@@ -8,7 +8,7 @@ from hdrh.histogram import HdrHistogram
 
 from loadprofile.apis.openai_chat import CHARS_PER_TOKEN
 from loadprofile.collector import Counts, ModelTotals
-from loadprofile.metrics import HISTOGRAM_METRICS, PERCENTILES
+from loadprofile.metrics import FIRST_ATTEMPT_METRICS, HISTOGRAM_METRICS, PERCENTILES
 
 SCHEMA = 1
 
@@ -29,7 +29,8 @@ def histogram_summary(hist: HdrHistogram) -> dict[str, float | int | None]:
     return out
 
 
-def model_summary(totals: ModelTotals, duration_s: float) -> dict[str, Any]:
+def model_summary(totals: ModelTotals, duration_s: float, retries: bool = False) -> dict[str, Any]:
+    """One model's figures; the first-attempt metrics only for a run with --retries."""
     counts = totals.counts
     successes = counts.requests - counts.failures
     per_s = 1.0 / duration_s if duration_s > 0 else 0.0
@@ -40,7 +41,8 @@ def model_summary(totals: ModelTotals, duration_s: float) -> dict[str, Any]:
         "errors": dict(sorted(counts.errors.items())),
     }
     for metric in HISTOGRAM_METRICS:
-        entry[metric] = histogram_summary(totals.histograms[metric])
+        if retries or metric not in FIRST_ATTEMPT_METRICS:
+            entry[metric] = histogram_summary(totals.histograms[metric])
     entry["output_tokens_per_s"] = round(counts.output_tokens * per_s, 3)
     entry["requests_per_s"] = round(counts.requests * per_s, 3)
     entry["good_requests"] = counts.good
@@ -153,7 +155,8 @@ def build_summary(
         "partial": partial,
         "target": target,
         "load": load,
-        "models": {name: model_summary(models[name], duration_s) for name in sorted(models)},
+        "models": {name: model_summary(models[name], duration_s, bool(load.get("retries")))
+                   for name in sorted(models)},
         "correctness": {name: correctness_summary(models[name].counts, base)
                         for name in sorted(models)},
         **({"cost": cost} if cost else {}),

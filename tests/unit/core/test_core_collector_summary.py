@@ -323,8 +323,6 @@ EXTRA_MODEL = {
     "goodput_per_s",
     "ttft_service_ms",
     "e2e_service_ms",
-    "ttft_first_attempt_ms",
-    "e2e_first_attempt_ms",
     "cached_prompt_tokens",
     "retries",
 }
@@ -340,6 +338,16 @@ def _summary(rec: Recorded, partial: bool = False) -> dict[str, Any]:
         models=rec.collector.totals,
         partial=partial,
     )
+
+
+def test_first_attempt_figures_only_for_runs_with_retries(recorded: Recorded) -> None:
+    retried = build_summary(run_id="r", started_at="", duration_s=1.0, target={},
+                            load={"retries": 2}, models=recorded.collector.totals,
+                            partial=False)  # fmt: skip
+    for entry in retried["models"].values():
+        assert {"ttft_first_attempt_ms", "e2e_first_attempt_ms"} <= set(entry)
+    plain = _summary(recorded)  # load without retries: they would copy ttft_ms and e2e_ms
+    assert not any("ttft_first_attempt_ms" in e for e in plain["models"].values())
 
 
 def test_build_summary_keys_follow_the_contract(recorded: Recorded) -> None:

@@ -16,7 +16,7 @@ from hdrh.log import HistogramLogReader
 from loadprofile import hlog, rundir, rundir_read
 from loadprofile.collector import Collector, ModelTotals
 from loadprofile.generator_health import GeneratorSample
-from loadprofile.metrics import FIRST_ATTEMPT_METRICS, METRICS
+from loadprofile.metrics import METRICS
 from loadprofile.results import RequestResult
 from loadprofile.summary import build_summary, histogram_summary
 
@@ -69,7 +69,7 @@ def test_histogram_files_are_listed_per_model_and_metric(written: WrittenRun) ->
     files = written.writer.histogram_files
     assert set(files) == set(MODELS)
     for model, per_metric in files.items():
-        assert set(per_metric) == {*METRICS, *FIRST_ATTEMPT_METRICS}
+        assert set(per_metric) == set(METRICS)
         for metric, rel in per_metric.items():
             assert rel == f"histograms/{rundir.model_slug(model)}.{metric}.hlog"
             assert (written.run_dir / rel).is_file()

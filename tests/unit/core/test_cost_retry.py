@@ -103,7 +103,7 @@ def test_rows_carry_attempts_cost_and_transaction() -> None:
 
 
 def test_collector_counts_retries_and_keeps_first_attempt_latency_apart() -> None:
-    c = Collector(0)
+    c = Collector(0, first_attempts=True)
     plain = _attempt()
     retried = _attempt()
     retried.ttft_ms = 2500.0  # felt: the failed attempt and the backoff included
@@ -121,6 +121,9 @@ def test_collector_counts_retries_and_keeps_first_attempt_latency_apart() -> Non
     assert hists["ttft_ms"].get_total_count() == 2
     assert hists["ttft_first_attempt_ms"].get_total_count() == 1  # only `plain`
     assert hists["ttft_ms"].get_max_value() >= 2_490_000
+    plain_run = Collector(0)  # no --retries: no copies of ttft_ms and e2e_ms
+    plain_run.record(_attempt())
+    assert not plain_run.roll(1)[0].histograms["ttft_first_attempt_ms"].get_total_count()
 
 
 def test_retry_policy_retries_only_what_it_is_told_and_backs_off_with_jitter() -> None:
