@@ -11,6 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from loadprofile.check_options import (
     ContentContract,
@@ -25,7 +26,9 @@ from loadprofile.load_options import resolve_load_options, whole_number
 from loadprofile.pricing import Price, check_priced_targets, prices_from_toml
 from loadprofile.retry_policy import DEFAULT_RETRY_ON, RetryPolicy, resolve_retry
 from loadprofile.targets import (
+    DEFAULT_API,
     Target,
+    check_api,
     check_targets,
     normalize_host,
     parse_model_spec,
@@ -81,6 +84,7 @@ class LoadConfig:
     retry_backoff_s: float = 0.5
     retry_backoff_max_s: float = 8.0
     retry_on: tuple[str, ...] = DEFAULT_RETRY_ON
+    unique_prefix: bool = False  # --unique-prefix: a per-conversation nonce opens the prompt
 
     @property
     def open_loop(self) -> bool:
@@ -106,6 +110,8 @@ class RunConfig:
     entities_source: str | None = None
     prices: tuple[tuple[str, Price], ...] = ()  # [prices.NAME] of the config file
     canary: tuple[str, str] | None = None  # --canary C --baseline B: (C, B)
+    server_metrics: tuple[str, ...] = ()  # --server-metrics: Prometheus endpoints to scrape
+    api: str = DEFAULT_API  # --api: the flavour of targets that name none (and mock defaults)
 
     def price_of(self, name: str) -> Price | None:
         return dict(self.prices).get(name)
@@ -122,6 +128,8 @@ class RunConfig:
                                      "baselines": dict(self.samples.baselines)}  # fmt: skip
         if self.canary:
             out["canary"] = {"candidate": self.canary[0], "baseline": self.canary[1]}
+        if self.server_metrics:
+            out["server_metrics"] = list(self.server_metrics)
         if self.prices:
             out["prices"] = {name: price.to_json() for name, price in self.prices}
         if self.entities:
@@ -211,6 +219,9 @@ class CliValues:
     retry_backoff: str | None = None
     retry_on: str | None = None
     canary: str | None = None
+    api: str | None = None
+    unique_prefix: bool | None = None
+    server_metrics: tuple[str, ...] | list[str] | None = None
 
 
 def resolve(cli: CliValues) -> RunConfig:
@@ -227,6 +238,7 @@ def resolve(cli: CliValues) -> RunConfig:
         "stop_timeout": cli.stop_timeout, "seed": cli.seed,
         "dataset": cli.dataset, "out": cli.out, "retries": cli.retries,
         "retry_backoff": cli.retry_backoff, "retry_on": cli.retry_on,
+        "unique_prefix": cli.unique_prefix,
         **{name: getattr(cli, name) for name in LOAD_OPTION_FIELDS},
     }  # fmt: skip
     values = {**section, **{k: v for k, v in cli_load.items() if v is not None}}
@@ -253,7 +265,19 @@ def resolve(cli: CliValues) -> RunConfig:
         entities_source=cli.entities,
         prices=tuple(sorted(prices.items())),
         canary=canary,
+        server_metrics=tuple(normalize_metrics_url(url) for url in cli.server_metrics or ()),
+        api=_cli_api(cli),
     )
+
+
+def _cli_api(cli: CliValues) -> str:
+    return check_api(cli.api, "--api") if cli.api is not None else DEFAULT_API
+
+
+def normalize_metrics_url(url: str) -> str:
+    """A checked ``--server-metrics`` URL: http(s), kept as given (its path is the endpoint)."""
+    normalize_host(url, "--server-metrics")  # the same checks as a host (no credentials, ...)
+    return url if urlsplit(url).path not in ("", "/") else url.rstrip("/") + "/metrics"
 
 
 def _resolve_targets(cli: CliValues, data: dict[str, Any], source: Path) -> list[Target]:
@@ -262,12 +286,22 @@ def _resolve_targets(cli: CliValues, data: dict[str, Any], source: Path) -> list
     else:
         targets = targets_from_toml(data, source)
     cli_host = normalize_host(cli.host, "--host") if cli.host else None
+    cli_api = _cli_api(cli)
     filled = [
-        Target(t.name, t.model, t.host or cli_host, t.api_key_env or cli.api_key_env, t.weight)
+        Target(t.name, t.model, t.host or cli_host, t.api_key_env or cli.api_key_env, t.weight,
+               t.api or cli_api)
         for t in targets
     ]
     check_targets(filled)
     return filled
+
+
+def _flag(value: Any, what: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ConfigError(f"{what} must be true or false, got {value!r}")
+    return value
 
 
 def _resolve_load(values: dict[str, Any]) -> LoadConfig:
@@ -321,5 +355,6 @@ def _resolve_load(values: dict[str, Any]) -> LoadConfig:
         retry_backoff_s=retry.backoff_s,
         retry_backoff_max_s=retry.backoff_max_s,
         retry_on=retry.retry_on,
+        unique_prefix=_flag(values.get("unique_prefix"), "unique_prefix"),
         **options,
     )

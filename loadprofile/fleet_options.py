@@ -20,7 +20,8 @@ _RUN_OPTIONS = (
     "host", "model", "config", "dataset", "users", "spawn_rate", "run_time", "think_time",
     "history", "timeout", "max_tokens", "stop_timeout", "interval", "seed", "out",
     "shape", "rate", "pace", "steps", "spike_users", "content_schema", "retries", "slo",
-    "canary", "on_fail_webhook", "junit", "markdown", "against",
+    "canary", "on_fail_webhook", "junit", "markdown", "against", "api", "unique_prefix",
+    "server_metrics",
 )  # fmt: skip
 
 

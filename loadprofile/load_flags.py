@@ -32,6 +32,16 @@ def add_load_flags(p: Any) -> None:
                    "burstier)")
     o.add_argument("--rate-unit", choices=("requests", "conversations"),
                    help="an arrival is one request (default) or a whole conversation")
+    e = p.add_argument_group("endpoint")
+    e.add_argument("--api", choices=("chat", "completions", "anthropic"),
+                   help="wire format: OpenAI chat completions (default), OpenAI legacy "
+                   "completions, or Anthropic Messages (x-api-key); [[targets]] may set their own")
+    e.add_argument("--unique-prefix", action="store_true", default=None,
+                   help="open each conversation's prompt with a nonce, so no server prefix "
+                   "cache can serve it (cold prefill); turns of one conversation still share it")
+    e.add_argument("--server-metrics", action="append", metavar="URL",
+                   help="scrape this Prometheus endpoint (e.g. http://HOST:8080/metrics of "
+                   "llama.cpp or vLLM) every second into the run folder (repeatable)")
     s = p.add_argument_group("SLOs")
     s.add_argument("--slo-ttft-ms", type=float, help="goodput: a request is good if its TTFT "
                    "is at most this")
@@ -64,5 +74,6 @@ def add_load_flags(p: Any) -> None:
 def load_flag_values(args: Any) -> dict[str, Any]:
     """The parsed flags as ``CliValues`` keyword arguments (None = not given)."""
     names = (*LOAD_OPTION_FIELDS, "content_schema", "content_extract", "sample_outputs",
-             "baseline", "entities", "retries", "retry_backoff", "retry_on")
+             "baseline", "entities", "retries", "retry_backoff", "retry_on", "api",
+             "unique_prefix", "server_metrics")
     return {name: getattr(args, name, None) for name in names}

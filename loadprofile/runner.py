@@ -36,6 +36,7 @@ from loadprofile.rundir import REQUESTS, SUMMARY
 from loadprofile.runmeta import build_meta, new_run_id
 from loadprofile.session import RunSession, set_active
 from loadprofile.shapes import PlanShape
+from loadprofile.targets import DEFAULT_API
 from loadprofile.users import RunChatUser
 
 
@@ -126,9 +127,9 @@ def _resolve_targets(
     """Fill in hosts: the embedded mock for targets without one, models from /v1/models."""
     targets = list(config.targets)
     if not targets and config.host:
-        targets = default_models_for_host(config.host, config.api_key_env)
+        targets = default_models_for_host(config.host, config.api_key_env, config.api)
     elif not targets:
-        targets = [Target(name=m, model=m) for m in DEFAULT_MOCK_MODELS]
+        targets = [Target(name=m, model=m, api=config.api) for m in DEFAULT_MOCK_MODELS]
     if all(t.host for t in targets):
         return replace(config, targets=tuple(targets)), "host", None
     mock = start_mock(seed=config.load.seed)
@@ -144,13 +145,15 @@ def _resolve_targets(
     return replace(config, targets=filled), kind, mock
 
 
-def default_models_for_host(host: str, api_key_env: str | None) -> list[Target]:
+def default_models_for_host(host: str, api_key_env: str | None,
+                            api: str = DEFAULT_API) -> list[Target]:  # fmt: skip
     """`--host` without `--model`: the host's only model, else a clear error."""
     models = list_models(host, api_key_env)
     if len(models) != 1:
         listed = ", ".join(models[:10]) or "none"
         raise UsageError(f"{host} serves {len(models)} models ({listed}); name one with --model")
-    return [Target(name=models[0], model=models[0], host=host, api_key_env=api_key_env)]
+    return [Target(name=models[0], model=models[0], host=host, api_key_env=api_key_env,
+                   api=api)]
 
 
 #: At most one warning about the generator's own health per this many seconds.

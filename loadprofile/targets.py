@@ -13,6 +13,11 @@ from urllib.parse import urlsplit
 
 from loadprofile.errors import ConfigError
 
+#: The wire formats a target may speak (``--api``): OpenAI chat completions (default), OpenAI
+#: legacy completions, Anthropic Messages. Each has its request, stream and TTFT rule in apis/.
+API_FLAVOURS: tuple[str, ...] = ("chat", "completions", "anthropic")
+DEFAULT_API = "chat"
+
 
 @dataclass(frozen=True)
 class Target:
@@ -23,6 +28,8 @@ class Target:
     host: str | None = None
     api_key_env: str | None = None
     weight: float = 1.0
+    api: str = DEFAULT_API  # one of API_FLAVOURS ("" from a [[targets]] table without one:
+    # the run's --api fills it in)
 
 
 def parse_model_spec(spec: str) -> Target:
@@ -39,10 +46,17 @@ def parse_model_spec(spec: str) -> Target:
             raise ConfigError(f"bad weight in --model {spec!r} (use NAME=WEIGHT)") from None
         if not weight > 0 or not math.isfinite(weight):
             raise ConfigError(f"weight must be a positive number in --model {spec!r}")
-    return Target(name=name, model=name, weight=weight)
+    return Target(name=name, model=name, weight=weight, api="")
 
 
-_TARGET_KEYS = {"name", "model", "host", "api_key_env", "weight"}
+_TARGET_KEYS = {"name", "model", "host", "api_key_env", "weight", "api"}
+
+
+def check_api(api: Any, what: str) -> str:
+    """A known API flavour, or a one-line ConfigError naming the choices."""
+    if api not in API_FLAVOURS:
+        raise ConfigError(f"{what}: unknown API {api!r} (use {', '.join(API_FLAVOURS)})")
+    return str(api)
 
 
 def targets_from_toml(data: dict[str, Any], source: Path) -> list[Target]:
@@ -66,10 +80,12 @@ def targets_from_toml(data: dict[str, Any], source: Path) -> list[Target]:
         if key_env is not None and not (isinstance(key_env, str) and key_env):
             raise ConfigError(f"{source}: targets #{i}: api_key_env must be a variable name")
         host = item.get("host")
+        api = item.get("api")
         targets.append(Target(
             name=str(item.get("name") or item["model"]), model=item["model"],
             host=None if host is None else normalize_host(host, f"{source}: targets #{i}"),
             api_key_env=key_env, weight=float(weight),
+            api=check_api(api, f"{source}: targets #{i}") if api is not None else "",
         ))  # fmt: skip
     return targets
 
