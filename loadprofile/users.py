@@ -23,6 +23,7 @@ from loadprofile.apis.openai_chat import chat_request
 from loadprofile.config import Target
 from loadprofile.dataset import Conversation, build_messages
 from loadprofile.http.client import HttpClient, TransportError
+from loadprofile.prefix import prefix_nonce, with_unique_prefix
 from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.session import RunSession, active
 from loadprofile.streaming import send_chat
@@ -167,12 +168,14 @@ class ChatUser(User):
         ``whole``: the turn is a transaction of its own (open loop by requests)."""
         load = self.session.config.load
         turn = conv.turns[index]
-        messages = build_messages(conv, index, live)
-        max_tokens = turn.max_tokens if turn.max_tokens is not None else load.max_tokens
-        body = chat_request(self.target.model, messages, max_tokens)
         if whole or index == 0:
             self._transactions += 1
         transaction = f"{self._tag}-{self._transactions}"
+        messages = build_messages(conv, index, live)
+        if load.unique_prefix:  # one nonce per conversation: its turns still share a prefix
+            messages = with_unique_prefix(messages, prefix_nonce(transaction))
+        max_tokens = turn.max_tokens if turn.max_tokens is not None else load.max_tokens
+        body = chat_request(self.target.model, messages, max_tokens)
         policy = load.retry
         # Late or not is judged before connecting: opening a connection is the server's
         # latency as a new user feels it (connect_ms), not the generator falling behind.

@@ -48,6 +48,7 @@ class Plan:
     invalid_json: bool = False
     invented: str | None = None  # a made-up product named in the reply (invent_entities)
     rewritten: bool = False  # text_of + rewrite: this reply was written anew
+    cached_tokens: int | None = None  # prompt tokens the prefix cache served (None: no cache)
 
     @property
     def completion_tokens(self) -> int:
@@ -106,8 +107,10 @@ def plan_from_seed(
     rng_seed: int,
     messages: Sequence[Mapping[str, Any]],
     max_tokens: int | None,
+    cached_tokens: int | None = None,
 ) -> Plan:
-    """The plan drawn from `rng_seed` (see `request_seed` and `repeat_seed`)."""
+    """The plan drawn from `rng_seed` (see `request_seed` and `repeat_seed`); prefill is
+    charged for the prompt tokens the prefix cache did not serve (``cached_tokens``)."""
     rng = random.Random(rng_seed)
     injected = _draw_fault(rng, profile)
     natural = rng.randint(profile.output_tokens_min, profile.output_tokens_max)
@@ -115,7 +118,7 @@ def plan_from_seed(
     n_prompt = prompt_tokens(messages)
     ttft = (
         profile.ttft_base_ms
-        + profile.ttft_per_prompt_token_ms * n_prompt
+        + profile.ttft_per_prompt_token_ms * (n_prompt - (cached_tokens or 0))
         + _jitter(rng, profile.ttft_jitter_ms)
     )
     gaps = _gaps(rng, profile.itl_ms, profile.itl_jitter_ms, n - 1)
@@ -159,6 +162,7 @@ def plan_from_seed(
         invalid_json=invalid_json,
         invented=invented if injected not in _HTTP_ERRORS else None,
         rewritten=rewritten and injected not in _HTTP_ERRORS,
+        cached_tokens=cached_tokens,
     )
 
 

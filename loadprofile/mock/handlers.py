@@ -23,7 +23,14 @@ from aiohttp import web
 from loadprofile.mock.chat_request import ChatRequest, RequestError, parse_chat_request
 from loadprofile.mock.generation import Plan, plan_from_seed, repeat_seed, request_seed
 from loadprofile.mock.profiles import ModelProfile
-from loadprofile.mock.state import Freeze, ModelSlots, Record, RecordStore, RepeatCounter
+from loadprofile.mock.state import (
+    Freeze,
+    ModelSlots,
+    PrefixCache,
+    Record,
+    RecordStore,
+    RepeatCounter,
+)
 from loadprofile.mock.wire import DONE, ChunkEncoder, completion_body, error_body
 
 #: nginx's code for "client closed the request": the record's status for a disconnect.
@@ -46,6 +53,12 @@ class MockContext:
     seed: int
     api_key: str | None
     freeze: Freeze = field(default_factory=Freeze)
+    prefix_caches: dict[str, PrefixCache] = field(default_factory=dict)  # by model
+
+    def prefix_cache(self, profile: ModelProfile) -> PrefixCache | None:
+        if not profile.prefix_cache:
+            return None
+        return self.prefix_caches.setdefault(profile.name, PrefixCache())
 
 
 CONTEXT = web.AppKey("loadprofile_mock_context", MockContext)
@@ -106,6 +119,9 @@ async def _serve(request: web.Request, ctx: MockContext, rec: Record) -> web.Str
     rec.max_tokens = chat.max_tokens
     profile, slots = ctx.profiles[chat.model], ctx.slots[chat.model]
     plan = _admit(profile, slots, _plan(ctx, profile, chat, rec), chat, rec)
+    cache = ctx.prefix_cache(profile)
+    if cache is not None:
+        cache.remember(chat.messages)  # admitted: its prefill will happen
     try:
         if chat.stream:
             return await _stream(request, ctx.freeze, profile, chat, plan, slots, rec)
@@ -128,7 +144,10 @@ def _plan(ctx: MockContext, profile: ModelProfile, chat: ChatRequest, rec: Recor
     key = request_seed(ctx.seed, profile.name, chat.messages, chat.max_tokens)
     rec.repeat = ctx.repeats.next(key)
     base = request_seed(ctx.seed, profile.text_of or profile.name, chat.messages, chat.max_tokens)
-    return plan_from_seed(profile, repeat_seed(base, rec.repeat), chat.messages, chat.max_tokens)
+    cache = ctx.prefix_cache(profile)
+    cached = cache.cached_tokens(chat.messages) if cache is not None else None
+    return plan_from_seed(profile, repeat_seed(base, rec.repeat), chat.messages, chat.max_tokens,
+                          cached)  # fmt: skip
 
 
 def _admit(
@@ -139,7 +158,7 @@ def _admit(
     Decided at once on arrival, so a 429 goes out before any stream would have started.
     """
     slots.received += 1
-    rec.prompt_tokens = plan.prompt_tokens
+    rec.prompt_tokens, rec.cached_tokens = plan.prompt_tokens, plan.cached_tokens
     injected = plan.injected
     if injected == "contract_break" and not chat.stream:
         injected = None  # a whole body has one id: nothing to break, nothing injected
@@ -243,7 +262,7 @@ def closing_events(
     left out by the profile), then `[DONE]` unless the profile leaves it out."""
     out = enc.finish(plan.finish_reason)
     if include_usage and not profile.omit_usage:
-        out += enc.usage(*reported_tokens(plan, profile))
+        out += enc.usage(*reported_tokens(plan, profile), reported_cached(plan, profile))
     return out if profile.omit_done else out + DONE
 
 
@@ -327,6 +346,13 @@ def reported_tokens(plan: Plan, profile: ModelProfile) -> tuple[int, int]:
     return round(plan.prompt_tokens * scale), round(plan.completion_tokens * scale)
 
 
+def reported_cached(plan: Plan, profile: ModelProfile) -> int | None:
+    """Cached prompt tokens as usage reports them (None: the model has no prefix cache)."""
+    if plan.cached_tokens is None:
+        return None
+    return round(plan.cached_tokens * profile.token_inflation)
+
+
 def _completion_bytes(model: str, plan: Plan, profile: ModelProfile) -> bytes:
     prompt_tokens, completion_tokens = reported_tokens(plan, profile)
     body = completion_body(
@@ -338,5 +364,6 @@ def _completion_bytes(model: str, plan: Plan, profile: ModelProfile) -> bytes:
         prompt_tokens,
         completion_tokens,
         include_usage=not profile.omit_usage,
+        cached_tokens=reported_cached(plan, profile),
     )
     return json.dumps(body).encode()

@@ -55,6 +55,8 @@ class ModelProfile:
     invent_entities: float = 0.0  # share of prose replies naming a made-up product
     text_of: str | None = None  # answer with this model's text (and length) ...
     rewrite: float = 0.0  # ... except for this share of replies, written anew
+    prefix_cache: bool = False  # prompts whose leading messages were prefilled before are
+    # charged ttft_per_prompt_token_ms only for the rest, and usage reports the cached tokens
     token_inflation: float = 1.0  # usage reports this many times the tokens sent (a tokenizer
     # that counts more tokens for the same text)
 
@@ -134,6 +136,7 @@ BUILTIN_PROFILES: dict[str, ModelProfile] = {
     for p in (
         ModelProfile(
             name="mock-small",
+            prefix_cache=True,  # as vLLM (on by default) and llama.cpp's slots
             ttft_base_ms=35.0,
             ttft_per_prompt_token_ms=0.03,
             ttft_jitter_ms=5.0,
@@ -147,6 +150,7 @@ BUILTIN_PROFILES: dict[str, ModelProfile] = {
         ),
         ModelProfile(
             name="mock-large",
+            prefix_cache=True,  # as vLLM (on by default) and llama.cpp's slots
             ttft_base_ms=120.0,
             ttft_per_prompt_token_ms=0.15,
             ttft_jitter_ms=20.0,

@@ -7,16 +7,24 @@ later ones wait and their TTFT grows, as on a real batch-limited server.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from array import array
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from loadprofile.mock.profiles import ModelProfile
+from loadprofile.mock.tokens import prompt_tokens
 
 MAX_RECORDS = 200_000
 #: Distinct requests whose copies are counted; beyond it counting starts afresh.
 MAX_COUNTED_REQUESTS = 1_000_000
+#: Prompt prefixes a model's prefix cache holds (least recently used go first).
+MAX_CACHED_PREFIXES = 200_000
+#: Prefix caches work in blocks of tokens (vLLM: 16); a partial block is prefilled again.
+CACHE_BLOCK_TOKENS = 16
 #: Longest freeze one `POST /mock/freeze` may ask for: a typo must not hang a test run.
 MAX_FREEZE_S = 60.0
 
@@ -144,6 +152,7 @@ class Record:
     stream: bool | None = None
     max_tokens: int | None = None
     prompt_tokens: int | None = None
+    cached_tokens: int | None = None  # served by the prefix cache (None: the model has none)
     repeat: int = 0
     role_ns: int | None = None
     service_start_ns: int | None = None
@@ -182,6 +191,53 @@ class RepeatCounter:
         k = self._seen.get(request_seed, 0)
         self._seen[request_seed] = k + 1
         return k
+
+
+class PrefixCache:
+    """The prompt prefixes one model has prefilled, by whole messages (bounded LRU).
+
+    Real servers (vLLM's automatic prefix caching, llama.cpp's slot cache) keep the KV of
+    prompts they have seen and skip their prefill when a new prompt starts the same way: a
+    replayed conversation's later turns, or a system prompt shared by many conversations.
+    The mock keys on whole leading messages (a real cache on token blocks; it counts whole
+    blocks here too) and caches prompts only, not the replies it generated.
+    """
+
+    def __init__(self, capacity: int = MAX_CACHED_PREFIXES) -> None:
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._capacity = capacity
+
+    def cached_tokens(self, messages: Sequence[Mapping[str, Any]]) -> int:
+        """Prompt tokens of ``messages`` the cache would serve (a lookup; nothing changes)."""
+        cached_messages = 0
+        for i, key in enumerate(_prefix_keys(messages), 1):
+            if key not in self._seen:
+                break
+            cached_messages = i
+        if not cached_messages:
+            return 0
+        total = prompt_tokens(messages)
+        cached = prompt_tokens(messages[:cached_messages])
+        # Whole blocks only, and the last prompt token is always computed (it yields a token).
+        return min(cached // CACHE_BLOCK_TOKENS * CACHE_BLOCK_TOKENS, max(0, total - 1))
+
+    def remember(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        """The prompt was prefilled: every prefix of it is cached (most recently used)."""
+        for key in _prefix_keys(messages):
+            self._seen[key] = None
+            self._seen.move_to_end(key)
+        while len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+
+
+def _prefix_keys(messages: Sequence[Mapping[str, Any]]) -> list[bytes]:
+    """One digest per leading run of messages: key k stands for messages[:k]."""
+    digest, keys = b"", []
+    for message in messages:
+        blob = json.dumps(message, sort_keys=True, ensure_ascii=False, default=str)
+        digest = hashlib.blake2b(digest + blob.encode(), digest_size=16).digest()
+        keys.append(digest)
+    return keys
 
 
 class RecordStore:

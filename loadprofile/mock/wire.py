@@ -44,9 +44,10 @@ class ChunkEncoder:
     def finish(self, reason: str) -> bytes:
         return self._delta + b'{},"finish_reason":' + _dumps(reason).encode() + b"}]}\n\n"
 
-    def usage(self, prompt_tokens: int, completion_tokens: int) -> bytes:
+    def usage(self, prompt_tokens: int, completion_tokens: int,
+              cached_tokens: int | None = None) -> bytes:  # fmt: skip
         """The usage-only chunk sent when `stream_options.include_usage` is set."""
-        usage = _dumps(usage_dict(prompt_tokens, completion_tokens)).encode()
+        usage = _dumps(usage_dict(prompt_tokens, completion_tokens, cached_tokens)).encode()
         return b"data: " + self._head + b',"choices":[],"usage":' + usage + b"}\n\n"
 
     def malformed(self) -> bytes:
@@ -60,12 +61,19 @@ def _content_delta(text: str) -> bytes:
     return b'{"content":' + _dumps(text).encode() + b"}"
 
 
-def usage_dict(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
-    return {
+def usage_dict(
+    prompt_tokens: int, completion_tokens: int, cached_tokens: int | None = None
+) -> dict[str, Any]:
+    """OpenAI's usage object; a model with a prefix cache also reports the prompt tokens it
+    served from the cache (`prompt_tokens_details.cached_tokens`, as OpenAI and vLLM do)."""
+    usage: dict[str, Any] = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
     }
+    if cached_tokens is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached_tokens}
+    return usage
 
 
 def completion_body(
@@ -77,6 +85,7 @@ def completion_body(
     prompt_tokens: int,
     completion_tokens: int,
     include_usage: bool = True,
+    cached_tokens: int | None = None,
 ) -> dict[str, Any]:
     """A non-streaming `chat.completion` response, without `usage` if not `include_usage`."""
     body: dict[str, Any] = {
@@ -93,7 +102,7 @@ def completion_body(
         ],
     }
     if include_usage:
-        body["usage"] = usage_dict(prompt_tokens, completion_tokens)
+        body["usage"] = usage_dict(prompt_tokens, completion_tokens, cached_tokens)
     return body
 
 

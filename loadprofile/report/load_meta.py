@@ -71,7 +71,8 @@ def load_rows(load: Any, generator: Any) -> KeyValues:
     elif is_paced(load):
         rows.append(("loop", f"closed, paced: each user starts a request every "
                              f"{show(load.get('pace_s'))} s"))  # fmt: skip
-    skip = {"shape", "rate", "arrival", "rate_unit", *_unused_keys(load)}
+    rows.append(("prompt prefixes", prefix_mode(load)))
+    skip = {"shape", "rate", "arrival", "rate_unit", "unique_prefix", *_unused_keys(load)}
     if is_open_loop(load):
         skip.add("users")  # shown as the pool
     return rows + key_values(load, skip=tuple(skip))
@@ -85,6 +86,15 @@ def _unused_keys(load: Mapping[str, Any]) -> set[str]:
         unused |= set(_OPEN_LOOP_KEYS)
     unused |= {k for k in _OPTIONAL_KEYS if load.get(k) is None}
     return unused
+
+
+def prefix_mode(load: Mapping[str, Any]) -> str:
+    """Which prefix-cache mode the run used (``--unique-prefix``), in words."""
+    if load.get("unique_prefix"):
+        return ("unique per conversation (--unique-prefix): cold prefill; only a "
+                "conversation's own earlier turns can be served from a prefix cache")
+    return ("as recorded: prompts that start alike (a shared system prompt, a replayed "
+            "conversation) may be served from the server's prefix cache")
 
 
 def goodput_text(load: Mapping[str, Any]) -> str:

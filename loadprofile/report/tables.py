@@ -181,6 +181,8 @@ def overview_table(models: list[str], summary: Mapping[str, Any]) -> Table:
             "estimated token counts", [e.get("tokens_estimated_share") for e in entries], fmt_share
         ),
     ]
+    if any(e.get("cached_prompt_tokens") is not None for e in entries):
+        rows.append(row("cached prompt tokens", [_cached(e) for e in entries], str))
     if any("good_requests" in e for e in entries):
         rows += [
             row("good requests", [e.get("good_requests") for e in entries], fmt_int),
@@ -192,6 +194,16 @@ def overview_table(models: list[str], summary: Mapping[str, Any]) -> Table:
                         [e.get("out_of_range_values") for e in entries], fmt_int))  # fmt: skip
     note = "Failures by class are indented; '·' means none."
     return Table("overview", "Per-model overview", models, rows, note)
+
+
+def _cached(entry: Mapping[str, Any]) -> str:
+    """Prompt tokens the server's prefix cache served, and their share of all prompt tokens
+    (usage's ``cached_tokens``); a server that does not say is not assumed to cache nothing."""
+    cached, prompt = entry.get("cached_prompt_tokens"), entry.get("prompt_tokens")
+    if not isinstance(cached, int):
+        return "not reported" if entry else EMPTY
+    share = f" ({fmt_share(cached / prompt)})" if isinstance(prompt, int) and prompt > 0 else ""
+    return f"{fmt_int(cached)}{share}"
 
 
 def _successes(entry: Mapping[str, Any]) -> Any:

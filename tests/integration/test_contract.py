@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -39,12 +41,13 @@ def _within_sampling_error(count: int, n: int, rate: float) -> bool:
 INVENTING = (FIXED.replace("output_tokens_min = 12", "output_tokens_min = 30")
              .replace("output_tokens_max = 12", "output_tokens_max = 40")
              + "invent_entities = 0.3\n")  # fmt: skip
-WORDY = FIXED + FIXED.replace("[models.fixed]", "[models.wordy]") + "token_inflation = 1.4\n"
+CACHING = FIXED + "prefix_cache = true\n"
+WORDY = CACHING + CACHING.replace("[models.fixed]", "[models.wordy]") + "token_inflation = 1.4\n"
 
 
 @pytest.fixture(scope="module")
 def launched(launcher: Launcher) -> dict[str, Launched]:
-    """The module's three runs, started together."""
+    """The module's four runs, started together."""
     schema = launcher.base / "schema.json"
     schema.write_text(json.dumps(SCHEMA))
     catalogue = launcher.base / "catalogue.txt"
@@ -53,6 +56,8 @@ def launched(launcher: Launcher) -> dict[str, Launched]:
         "run", "--model", "strict", "--content-schema", str(schema), "-u", "8", "-r", "50",
         "--think-time", "0", "-t", "4s"])  # fmt: skip
     launcher.launch("tokens", WORDY, ["run", "--model", "fixed", "--model", "wordy", "-u", "4",
+                                      "-r", "50", "--think-time", "0", "-t", "3s"])
+    launcher.launch("cold", CACHING, ["run", "--model", "fixed", "--unique-prefix", "-u", "4",
                                       "-r", "50", "--think-time", "0", "-t", "3s"])
     launcher.launch("grounding", INVENTING, [
         "run", "--model", "fixed", "--entities", str(catalogue), "-u", "6", "-r", "50",
@@ -120,3 +125,29 @@ def test_replies_naming_made_up_products_are_flagged_as_the_server_made_them(
     names = {r["invented"] for r in records if r["invented"]}
     assert all(any(n in e["error"] for n in names) for e in examples)
     assert "names found nowhere" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def _cached_by_first_turn(out: Path) -> tuple[list[int], list[int]]:
+    """Cached prompt tokens of the successful first turns, and of the later turns."""
+    rows = [r for r in csv.DictReader((out / "requests.csv").open()) if not r["error_class"]
+            and r["model"] == "fixed"]  # fmt: skip
+    first = [int(r["cached_tokens"]) for r in rows if r["turn"] == "1"]
+    later = [int(r["cached_tokens"]) for r in rows if r["turn"] != "1"]
+    return first, later
+
+
+def test_unique_prefix_makes_first_turns_cold_and_keeps_reuse_within_a_conversation(
+    launched: dict[str, Launched],
+) -> None:
+    """Replayed conversations hit the server's prefix cache from their first turn on; with
+    --unique-prefix no first turn does, while later turns still reuse their own history."""
+    for name in ("tokens", "cold"):
+        assert launched[name].done().returncode == 0, launched[name].done().stderr
+    warm_first, _ = _cached_by_first_turn(launched["tokens"].out)
+    cold_first, cold_later = _cached_by_first_turn(launched["cold"].out)
+    assert len(cold_first) > 20 and len(cold_later) > 20
+    assert sum(warm_first) > 0 and max(cold_first) == 0 and max(cold_later) > 0
+    summary = json.loads((launched["cold"].out / "summary.json").read_text())
+    assert summary["models"]["fixed"]["cached_prompt_tokens"] == sum(cold_later)
+    html = (launched["cold"].out / "report.html").read_text()
+    assert "cached prompt tokens" in html and "unique per conversation" in html

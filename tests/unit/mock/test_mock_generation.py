@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from loadprofile.mock.generation import make_plan
+from loadprofile.mock.generation import make_plan, plan_from_seed
 from loadprofile.mock.profiles import BUILTIN_PROFILES, ModelProfile
 from loadprofile.mock.tokens import count_tokens
 
@@ -151,3 +151,13 @@ def test_contract_break_of_a_one_token_reply_is_its_only_chunk() -> None:
     assert {(p.injected, p.inject_at, p.completion_tokens) for p in plans} == {
         ("contract_break", 0, 1)
     }
+
+
+def test_prefill_is_charged_only_for_the_prompt_tokens_not_cached() -> None:
+    profile = ModelProfile(name="p", ttft_base_ms=10.0, ttft_per_prompt_token_ms=2.0)
+    messages = msgs(" ".join(["word"] * 100))
+    cold = plan_from_seed(profile, 5, messages, 50)
+    warm = plan_from_seed(profile, 5, messages, 50, cached_tokens=96)
+    assert cold.cached_tokens is None and warm.cached_tokens == 96
+    assert cold.ttft_ms - warm.ttft_ms == pytest.approx(96 * 2.0)
+    assert warm.chunks == cold.chunks  # the cache changes the timing, not the reply

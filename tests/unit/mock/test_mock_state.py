@@ -9,7 +9,14 @@ from __future__ import annotations
 import dataclasses
 
 from loadprofile.mock.profiles import BUILTIN_PROFILES
-from loadprofile.mock.state import ModelSlots, Record, RecordStore, RepeatCounter
+from loadprofile.mock.state import (
+    ModelSlots,
+    PrefixCache,
+    Record,
+    RecordStore,
+    RepeatCounter,
+)
+from loadprofile.mock.tokens import prompt_tokens
 
 FIXED = BUILTIN_PROFILES["mock-fixed"]
 
@@ -51,3 +58,31 @@ def test_repeat_counter_counts_copies_per_request() -> None:
     assert counter.next(10) == 0
     same = RepeatCounter(vary=False)
     assert [same.next(10) for _ in range(3)] == [0, 0, 0]
+
+
+def _conv(system: str, *turns: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system}, *({"role": "user", "content": t} for t in turns)]
+
+
+def test_prefix_cache_counts_whole_leading_messages_in_whole_blocks() -> None:
+    cache = PrefixCache()
+    system = " ".join(["w"] * 60)  # 64 tokens with the per-message overhead: 4 blocks
+    first = _conv(system, "one two three")
+    assert cache.cached_tokens(first) == 0
+    cache.remember(first)
+    assert cache.cached_tokens(_conv(system, "other")) == 64
+    assert cache.cached_tokens(first) == prompt_tokens(first) // 16 * 16  # seen whole
+    assert cache.cached_tokens(_conv("x " + system, "one two three")) == 0  # new start
+    short = _conv("hi")
+    cache.remember(short)
+    assert cache.cached_tokens(short) == 0  # under one block: prefilled again
+
+
+def test_prefix_cache_forgets_the_least_recently_used() -> None:
+    cache = PrefixCache(capacity=2)
+    a, b = _conv(" ".join(["a"] * 40)), _conv(" ".join(["b"] * 40))
+    cache.remember(a)
+    cache.remember(b)
+    cache.remember(a)  # a is now the most recent
+    cache.remember(_conv(" ".join(["c"] * 40)))
+    assert cache.cached_tokens(a) > 0 and cache.cached_tokens(b) == 0

@@ -47,6 +47,10 @@ output_tokens_max = 60
 [models.json-bad]
 base = "json-ok"
 invalid_json = 1.0
+
+[models.cached]
+base = "fast"
+prefix_cache = true
 """
 
 
@@ -206,3 +210,45 @@ def test_json_content_streams_and_invalid_json_is_recorded(port: int) -> None:
         assert parses(body["choices"][0]["message"]["content"]) is valid
     assert injected_counts(port, "json-bad") - before == Counter(invalid_json=5)
     assert injected_counts(port, "json-ok") == Counter()
+
+
+SYSTEM = {"role": "system", "content": " ".join(f"rule{i}." for i in range(40))}  # 84 tokens
+
+
+def cached_chat(port: int, rid: str, messages: list[dict[str, str]], stream: bool = True,
+                model: str = "cached") -> dict[str, Any]:  # fmt: skip
+    """The usage object of one reply (streamed: the usage chunk)."""
+    body: dict[str, Any] = {"model": model, "stream": stream, "messages": messages}
+    if stream:
+        body["stream_options"] = {"include_usage": True}
+    status, raw = call(port, "POST", "/v1/chat/completions", body, rid)
+    assert status == 200, raw
+    if not stream:
+        usage: dict[str, Any] = json.loads(raw)["usage"]
+        return usage
+    (usage,) = [e["usage"] for e in events(raw) if e != "[DONE]" and e.get("usage")]
+    return usage
+
+
+def test_prefix_cache_serves_prompts_that_start_alike(port: int) -> None:
+    """A new system prompt is prefilled whole; a second conversation with the same system
+    prompt, and the next turn of the first, get the shared start (whole 16-token blocks)."""
+    first = [SYSTEM, {"role": "user", "content": "What is a prefix cache, in short?"}]
+    cold = cached_chat(port, "pc-1", first)
+    assert cold["prompt_tokens_details"] == {"cached_tokens": 0}
+    other = cached_chat(port, "pc-2", [SYSTEM, {"role": "user", "content": "Other question"}])
+    assert other["prompt_tokens_details"]["cached_tokens"] == 80  # 84 tokens: 5 blocks
+    turn2 = [*first, {"role": "assistant", "content": "A store of KV."},
+             {"role": "user", "content": "And when does it help?"}]  # fmt: skip
+    warm = cached_chat(port, "pc-3", turn2, stream=False)
+    assert 96 <= warm["prompt_tokens_details"]["cached_tokens"] < warm["prompt_tokens"]
+    assert record(port, "pc-3")["cached_tokens"] == warm["prompt_tokens_details"]["cached_tokens"]
+    nonce = [{**SYSTEM, "content": "[session 0a1b2c] " + SYSTEM["content"]}, first[1]]
+    assert cached_chat(port, "pc-4", nonce)["prompt_tokens_details"]["cached_tokens"] == 0
+
+
+def test_models_without_a_prefix_cache_report_no_cached_tokens(port: int) -> None:
+    usage = cached_chat(port, "nc-1", [SYSTEM], model="fast")
+    usage = cached_chat(port, "nc-2", [SYSTEM], model="fast")
+    assert "prompt_tokens_details" not in usage
+    assert record(port, "nc-2")["cached_tokens"] is None

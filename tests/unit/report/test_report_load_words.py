@@ -90,6 +90,14 @@ def test_load_rows_keep_what_the_shape_uses() -> None:
     assert load_rows(None, {}) == []
 
 
+def test_load_rows_say_which_prefix_mode_the_run_used() -> None:
+    assert "unique per conversation" in dict(load_rows({"unique_prefix": True}, {}))[
+        "prompt prefixes"]
+    rows = dict(load_rows({"unique_prefix": False}, {}))
+    assert "may be served from the server's prefix cache" in rows["prompt prefixes"]
+    assert "unique_prefix" not in rows
+
+
 def test_recovery_words_tell_never_from_nothing_to_compare() -> None:
     phases = [{"name": "before", "models": {"a": {"ttft_ms": {"p99": 40.0}}, "b": {}}}]
     summary = {"recovery_s": {"a": None, "b": None, "c": 2.5}}

@@ -64,6 +64,16 @@ def test_overview_has_all_classes_plus_unknown_ones() -> None:
     assert [c.text for c in rows["timeout"].cells] == ["1", "·"]
     assert [c.text for c in rows["successes"].cells] == ["9", "10"]
     assert [c.best for c in rows["error rate"].cells] == [False, True]
+    assert "cached prompt tokens" not in rows  # no model's server reported any
+
+
+def test_overview_shows_cached_prompt_tokens_when_a_server_reports_them() -> None:
+    summary = {"models": {"a": {"requests": 2, "prompt_tokens": 400, "cached_prompt_tokens": 100},
+                          "b": {"requests": 2, "prompt_tokens": 400,
+                                "cached_prompt_tokens": None}}}  # fmt: skip
+    rows = {r.label: r for r in overview_table(["a", "b"], summary).rows}
+    assert [c.text for c in rows["cached prompt tokens"].cells] == ["100 (25.0 %)",
+                                                                     "not reported"]
 
 
 def test_generator_health_merges_bound_seconds_and_keeps_reasons() -> None:
