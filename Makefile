@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-real lint bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)  ## lint, type-check, then the whole test suite
 	$(VENV)/bin/ruff check loadprofile tests benchmarks scripts locustfiles
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
+
+test-real: $(STAMP)  ## opt-in: against llama.cpp's servers (installs and caches them the first time)
+	$(PY) scripts/real_servers.py
+	$(PY) -m pytest -q -m real tests/real $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check loadprofile tests benchmarks scripts locustfiles

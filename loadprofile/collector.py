@@ -27,6 +27,7 @@ from loadprofile.metrics import (
     TTFT,
     TTFT_FIRST,
     TTFT_SERVICE,
+    TTFVT,
 )
 from loadprofile.results import RequestResult
 
@@ -68,6 +69,8 @@ class Counts:
     recovered: int = 0
     first_attempt_failures: int = 0
     attempt_errors: Counter[str] = field(default_factory=Counter)
+    # How each attempt's connection came about (http.client: new, reused, stale).
+    connections: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: Counts) -> None:
         """Sum every field (Counters by key), so a new count needs no line here."""
@@ -104,6 +107,7 @@ def count_attempts(counts: Counts, result: RequestResult) -> None:
         counts.recovered += result.ok
         counts.attempt_errors.update(str(a.error_class) for a in result.earlier)
     counts.first_attempt_failures += not result.first_attempt.ok
+    counts.connections.update(a.connection for a in (*result.earlier, result) if a.connection)
 
 
 def count_usage(counts: Counts, prompt_tokens: int | None, output_tokens: int,
@@ -229,7 +233,8 @@ class Collector:
             for metric, value in ((TTFT_FIRST, result.ttft_ms), (E2E_FIRST, result.e2e_ms)):
                 if value is not None:
                     _record(hists[metric], value, self.pace_us)
-        for metric, value in ((TTFT, result.ttft_ms), (E2E, result.e2e_ms)):
+        for metric, value in ((TTFT, result.ttft_ms), (E2E, result.e2e_ms),
+                              (TTFVT, result.ttfvt_ms)):  # fmt: skip
             if value is not None:
                 counts.out_of_range += _record(hists[metric], value, self.pace_us)
         for metric, value in ((TPOT, result.tpot_ms), (TTFT_SERVICE, result.ttft_service_ms),

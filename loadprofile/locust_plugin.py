@@ -32,6 +32,7 @@ from loadprofile.load_flags import add_load_flags, load_flag_values
 from loadprofile.recorder import RunRecorder
 from loadprofile.rundir import REQUESTS, SUMMARY
 from loadprofile.runmeta import build_meta, new_run_id
+from loadprofile.server_scrape import server_scraper
 from loadprofile.session import RunSession, active, set_active
 
 log = logging.getLogger("loadprofile")
@@ -107,7 +108,7 @@ def _session_from_options(environment: Any, *, master: bool) -> RunSession | Mas
         meta["load"]["run_time_s"] = None  # no -t: Locust runs until stopped
     # Users a ramp-down stops finish the request they are in (Locust's default kills them).
     environment.stop_timeout = max(environment.stop_timeout or 0.0, config.load.stop_timeout_s)
-    recorder = RunRecorder(run_dir, meta)
+    recorder = RunRecorder(run_dir, meta, scraper=server_scraper(config.server_metrics, _warn))
     if master:
         session = MasterSession(config, conversations, meta, recorder, warn=_warn)
         session.attach(environment.runner)

@@ -27,8 +27,13 @@ SERVICE_OF: dict[str, str] = {TTFT: TTFT_SERVICE, E2E: E2E_SERVICE}
 TTFT_FIRST = "ttft_first_attempt_ms"
 E2E_FIRST = "e2e_first_attempt_ms"
 FIRST_ATTEMPT_METRICS: tuple[str, ...] = (TTFT_FIRST, E2E_FIRST)
+#: Time to first *visible* token: like TTFT, but reasoning and tool-call output do not count.
+#: Equal to TTFT for a model that answers in text at once.
+TTFVT = "ttfvt_ms"
 #: Every metric that has a histogram (and an interval log) per model.
-HISTOGRAM_METRICS: tuple[str, ...] = METRICS + SERVICE_METRICS + FIRST_ATTEMPT_METRICS
+HISTOGRAM_METRICS: tuple[str, ...] = (
+    METRICS + SERVICE_METRICS + FIRST_ATTEMPT_METRICS + (TTFVT,)
+)
 
 #: Percentiles reported everywhere, as (key in summary.json, percentile 0-100).
 PERCENTILES: tuple[tuple[str, float], ...] = (
@@ -88,5 +93,14 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
         "Request start (as for TTFT) to the end of the stream ([DONE] or the last byte).",
         "E2EL (e2el_ms)",
         "request_latency (seconds)",
+    ),
+    MetricDefinition(
+        TTFVT,
+        "Time to first visible token",
+        "Request start (as for TTFT) to the first chunk carrying visible text: chat content, "
+        "completions text, Anthropic text_delta. Later than TTFT when the model first reasons "
+        "or calls a tool; no value for a reply without visible text.",
+        "no equivalent",
+        "no equivalent",
     ),
 )

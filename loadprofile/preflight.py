@@ -9,20 +9,23 @@ from __future__ import annotations
 import json
 import os
 
-from loadprofile.apis.openai_chat import MODELS_PATH, chat_request
+from loadprofile.apis.flavours import flavour
+from loadprofile.apis.openai_chat import MODELS_PATH
 from loadprofile.config import Target
 from loadprofile.errors import UnreachableError, UsageError
 from loadprofile.http.client import HttpClient, TransportError
 from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.streaming import auth_headers, send_chat
+from loadprofile.targets import DEFAULT_API
 
 _PREFLIGHT_TIMEOUT_S = 60.0
 _CONNECT_TIMEOUT_S = 10.0
 
 
-def list_models(host: str, api_key_env: str | None) -> list[str]:
-    """Model ids served at ``host`` (GET /v1/models)."""
-    probe = Target(name="?", model="?", host=host, api_key_env=api_key_env)
+def list_models(host: str, api_key_env: str | None, api: str = DEFAULT_API) -> list[str]:
+    """Model ids served at ``host`` (GET /v1/models, which Anthropic serves in the same
+    shape), with the key in flavour ``api``'s header."""
+    probe = Target(name="?", model="?", host=host, api_key_env=api_key_env, api=api)
     client = HttpClient(host, _PREFLIGHT_TIMEOUT_S, auth_headers(probe),
                         connect_timeout_s=_CONNECT_TIMEOUT_S)
     try:
@@ -48,8 +51,9 @@ def check_target(target: Target) -> str | None:
         raise UsageError(f"target {target.name}: API key variable ${target.api_key_env} is not set")
     client = HttpClient(target.host, _PREFLIGHT_TIMEOUT_S, auth_headers(target),
                         connect_timeout_s=_CONNECT_TIMEOUT_S)
-    body = chat_request(target.model, [{"role": "user", "content": "Say OK."}], 1)
-    result = send_chat(client, body, RequestResult(target.name, "preflight", 0, 0.0))
+    body = flavour(target.api).request(target.model, [{"role": "user", "content": "Say OK."}], 1)
+    result = send_chat(client, body, RequestResult(target.name, "preflight", 0, 0.0),
+                       api=target.api)
     client.close()
     if result.ok:
         return None

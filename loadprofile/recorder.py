@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from loadprofile.collector import Collector, ModelInterval, ModelTotals, RecentWindow
 from loadprofile.cost import run_cost
@@ -26,13 +26,24 @@ from loadprofile.rundir_read import iter_request_rows
 from loadprofile.summary import build_summary
 
 
+class BackgroundWriter(Protocol):
+    """Writes a file of its own into the run folder while the run goes (the server-metrics
+    scraper): started as the folder opens, stopped before the last run.json is written."""
+
+    def start(self, run_dir: Path, start_unix: float, meta: dict[str, Any]) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 def utc_iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class RunRecorder:
-    def __init__(self, run_dir: Path, meta: dict[str, Any], phases: Sequence[Phase] = ()) -> None:
+    def __init__(self, run_dir: Path, meta: dict[str, Any], phases: Sequence[Phase] = (),
+                 scraper: BackgroundWriter | None = None) -> None:  # fmt: skip
         self.run_dir = run_dir
+        self.scraper = scraper
         self.meta = meta
         self.phases = list(phases)
         self.writer: RunWriter | None = None
@@ -46,6 +57,8 @@ class RunRecorder:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.writer = RunWriter(self.run_dir, start_unix)
         self.meta["started_at"] = utc_iso(start_unix)
+        if self.scraper is not None:
+            self.scraper.start(self.run_dir, start_unix, self.meta)
         self.write_run_json(partial=True)
 
     def add_request(self, result: RequestResult) -> None:
@@ -83,6 +96,8 @@ class RunRecorder:
         """Write summary.json and the final run.json (the writer closes); with sampled
         replies, samples.jsonl and their drift against each model's baseline snapshot."""
         assert self.writer is not None
+        if self.scraper is not None:
+            self.scraper.stop()
         for model in models:  # a model that got nothing still has its entry
             collector.totals.setdefault(model, ModelTotals())
         self.meta["load_duration_s"] = round(load_duration_s, 3)

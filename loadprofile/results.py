@@ -66,6 +66,7 @@ class RequestResult:
     e2e_service_ms: float | None = None
     start_delay_ms: float = 0.0  # sent this late after it was due (open loop)
     connect_ms: float | None = None
+    connection: str = ""  # new, reused, or stale (a pooled one was dead): http.client
     itl_ms: list[float] = field(default_factory=list)
     chunks: int = 0
     status: int = 0
@@ -73,7 +74,7 @@ class RequestResult:
     error: str = ""
     finish_reason: str | None = None
     content: str = ""
-    # Contract deviations a tolerant parser survives (apis.openai_chat NOTE_*), and whether
+    # Contract deviations a tolerant parser survives (apis.reply_stream NOTE_*), and whether
     # the content passed --content-schema (None: not checked).
     contract_notes: tuple[str, ...] = ()
     json_valid: bool | None = None
@@ -88,6 +89,13 @@ class RequestResult:
     retry_cost_usd: float = 0.0  # ... of which the earlier, failed attempts'
     transaction: str = ""  # what the user came to do: one pass through a conversation
     transaction_end: bool = False  # this request ended its transaction
+    # Time to first visible token: the first chunk with visible text (not reasoning, not a
+    # tool call), from the same start as ttft_ms; None when the reply had no visible text.
+    ttfvt_ms: float | None = None
+    # The server's own timings of the request, when it reports them (llama.cpp's timings):
+    # prompt processing and generation, in ms; TTFT minus prompt time is queueing + network.
+    server_prompt_ms: float | None = None
+    server_predicted_ms: float | None = None
 
     @property
     def ok(self) -> bool:

@@ -9,6 +9,7 @@ Layout (``--out DIR``)::
     generator.csv                  one row per interval: the load generator's own CPU
     contract_examples.jsonl        up to 20 replies per model that broke the response contract
     samples.jsonl                  --sample-outputs: a uniform sample of replies per model
+    server_metrics.csv             --server-metrics: the server's own metrics, scraped each second
     histograms/<model>.<metric>.hlog  HdrHistogram interval logs, values in microseconds
     report.html                    built from the files above
 
@@ -42,6 +43,8 @@ TIMESERIES = "timeseries.csv"
 GENERATOR = "generator.csv"
 CONTRACT_EXAMPLES = "contract_examples.jsonl"
 SAMPLES = "samples.jsonl"
+#: --server-metrics: the scraped Prometheus samples (format in server_metrics.py).
+SERVER_METRICS = "server_metrics.csv"
 #: Offending replies kept per model in contract_examples.jsonl (the count has them all).
 MAX_CONTRACT_EXAMPLES = 20
 HISTOGRAMS = "histograms"
@@ -53,7 +56,8 @@ REQUEST_COLUMNS = (
     "ttft_ms", "tpot_ms", "e2e_ms", "connect_ms", "chunks", "status", "error_class", "error",
     "start_delay_ms", "ttft_service_ms", "e2e_service_ms", "contract_notes", "json_valid",
     "output_chars", "ungrounded", "cached_tokens", "attempts", "attempt_errors", "cost_usd",
-    "retry_cost_usd", "transaction", "transaction_end",
+    "retry_cost_usd", "transaction", "transaction_end", "ttfvt_ms", "connection",
+    "server_prompt_ms", "server_predicted_ms",
 )  # fmt: skip
 TIMESERIES_COLUMNS = (
     "start_s", "end_s", "model", "users", "requests", "failures", "output_tokens", "good",
@@ -124,7 +128,8 @@ def request_row(r: RequestResult, run_start_unix: float) -> list[str]:
         "" if r.cached_tokens is None else str(r.cached_tokens), str(r.attempts),
         ";".join(str(a.error_class) for a in r.earlier),
         "" if r.cost_usd is None else f"{r.cost_usd:.9g}", f"{r.retry_cost_usd:.9g}",
-        r.transaction, str(int(r.transaction_end)),
+        r.transaction, str(int(r.transaction_end)), _fmt(r.ttfvt_ms), r.connection,
+        _fmt(r.server_prompt_ms), _fmt(r.server_predicted_ms),
     ]  # fmt: skip
 
 

@@ -34,6 +34,7 @@ from loadprofile.recorder import RunRecorder
 from loadprofile.run_control import StopSignals, end_load, quiet_locust, start_load
 from loadprofile.rundir import REQUESTS, SUMMARY
 from loadprofile.runmeta import build_meta, new_run_id
+from loadprofile.server_scrape import server_scraper
 from loadprofile.session import RunSession, set_active
 from loadprofile.shapes import PlanShape
 from loadprofile.targets import DEFAULT_API
@@ -72,7 +73,8 @@ def run(config: RunConfig, console: Console, command: list[str],
                    "stats": dataset_stats(conversations)}  # fmt: skip
         meta = build_meta(config, run_id=run_id, command=command, target_kind=kind,
                           dataset=dataset, warnings=warnings)  # fmt: skip
-        recorder = RunRecorder(run_dir, meta)
+        recorder = RunRecorder(run_dir, meta,
+                               scraper=server_scraper(config.server_metrics, console.warn))
         session: RunSession | MasterSession
         if fleet is None:
             session = RunSession(config, conversations, meta, recorder=recorder,
@@ -148,7 +150,7 @@ def _resolve_targets(
 def default_models_for_host(host: str, api_key_env: str | None,
                             api: str = DEFAULT_API) -> list[Target]:  # fmt: skip
     """`--host` without `--model`: the host's only model, else a clear error."""
-    models = list_models(host, api_key_env)
+    models = list_models(host, api_key_env, api)
     if len(models) != 1:
         listed = ", ".join(models[:10]) or "none"
         raise UsageError(f"{host} serves {len(models)} models ({listed}); name one with --model")

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loadprofile.apis.openai_chat import chat_request
+from loadprofile.apis.flavours import flavour
 from loadprofile.config import Target
 from loadprofile.dataset import Conversation, build_messages
 from loadprofile.errors import UsageError
@@ -86,7 +86,7 @@ def dataset_sha256(prompts: list[Prompt]) -> str:
 def snapshot_meta(plan: SnapshotPlan, prompts: list[Prompt]) -> dict[str, Any]:
     return {
         "schema": SCHEMA, "kind": "loadprofile-snapshot",
-        "model": plan.target.model, "host": plan.host,
+        "model": plan.target.model, "host": plan.host, "api": plan.target.api,
         "dataset": {"path": plan.dataset_path, "sha256": dataset_sha256(prompts),
                     "prompts": len(prompts)},
         "params": {"temperature": 0, "seed": plan.seed, "max_tokens": plan.max_tokens,
@@ -126,10 +126,10 @@ def prepare_folder(plan: SnapshotPlan, prompts: list[Prompt]) -> dict[str, Outpu
 def ask(client: HttpClient, plan: SnapshotPlan, prompt: Prompt) -> Output:
     """One prompt, answered (or failed, classified) through the load run's own client."""
     messages = build_messages(prompt.conversation, prompt.turn_index, None)
-    body = chat_request(plan.target.model, messages, plan.max_tokens, temperature=0.0,
-                        extra={"seed": plan.seed})  # fmt: skip
+    body = flavour(plan.target.api).request(plan.target.model, messages, plan.max_tokens,
+                                            temperature=0.0, extra={"seed": plan.seed})
     result = RequestResult(plan.target.name, prompt.conversation.id, prompt.turn_index + 1, 0.0)
-    send_chat(client, body, result)
+    send_chat(client, body, result, api=plan.target.api)
     blob = json.dumps(messages, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return output_of(result, hashlib.sha256(blob).hexdigest())
 

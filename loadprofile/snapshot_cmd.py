@@ -12,6 +12,7 @@ from typing import Any
 from loadprofile.config import ConfigError, Target, normalize_host, parse_duration
 from loadprofile.dataset import DatasetError, default_dataset_path, load_conversations
 from loadprofile.errors import UsageError
+from loadprofile.targets import API_FLAVOURS, DEFAULT_API
 
 DEFAULT_MOCK_MODEL = "mock-small"
 
@@ -31,6 +32,9 @@ def add_snapshot_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="the request's seed (default 0)")
     p.add_argument("--timeout", default="300s", help="per request (default 300s)")
     p.add_argument("--api-key-env", help="environment variable holding the API key")
+    p.add_argument("--api", choices=API_FLAVOURS, default=DEFAULT_API,
+                   help="wire format: OpenAI chat (default), OpenAI legacy completions, or "
+                   "Anthropic Messages")
     p.add_argument("--out", required=True, type=Path, help="snapshot folder")
 
 
@@ -50,16 +54,16 @@ def _target(args: argparse.Namespace) -> tuple[Target, bool]:
     """The target, and whether the embedded mock must be started for it."""
     if args.host is None:
         model = args.model or DEFAULT_MOCK_MODEL
-        return Target(model, model), True
+        return Target(model, model, api=args.api), True
     host = normalize_host(args.host, "--host")
     if not args.model:
         from loadprofile.preflight import list_models
 
-        models = list_models(host, args.api_key_env)
+        models = list_models(host, args.api_key_env, args.api)
         if len(models) != 1:
             raise UsageError(f"{host} serves {len(models)} models; name one with --model")
-        return Target(models[0], models[0], host, args.api_key_env), False
-    return Target(args.model, args.model, host, args.api_key_env), False
+        return Target(models[0], models[0], host, args.api_key_env, api=args.api), False
+    return Target(args.model, args.model, host, args.api_key_env, api=args.api), False
 
 
 def run_snapshot(args: argparse.Namespace) -> int:
@@ -84,7 +88,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
         from loadprofile.mockproc import start_mock
 
         mock = start_mock(seed=args.seed)
-        target = Target(target.name, target.model, mock.url)
+        target = Target(target.name, target.model, mock.url, api=target.api)
     try:
         from loadprofile.preflight import check_target
 

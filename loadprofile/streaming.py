@@ -1,5 +1,8 @@
 """One chat request over the wire, measured: the seam between HTTP bytes and RequestResult.
 
+Every API flavour (``--api``: apis/flavours.py) goes down this one path; the flavour gives
+the endpoint, the headers, the stream consumer and the parser of a non-streamed body.
+
 Every way a request can go wrong ends here as a classified failure in the result, never as
 an exception: Locust swallows exceptions raised inside tasks without counting them
 (DESIGN.md, known traps), and a crash would lose the measurement.
@@ -11,29 +14,27 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from loadprofile.apis.openai_chat import (
-    CHAT_PATH,
-    ChatStream,
-    StreamError,
-    estimate_tokens,
-    parse_completion,
-)
+from loadprofile.apis.flavours import flavour, prompt_chars
+from loadprofile.apis.openai_chat import estimate_tokens
+from loadprofile.apis.reply_stream import ReplyStream, StreamError, WholeReply
 from loadprofile.apis.sse import SSEParser
 from loadprofile.apis.timing import stream_timings
 from loadprofile.config import Target
 from loadprofile.http.client import HttpClient, Response, TransportError
 from loadprofile.results import RequestResult, classify_status
+from loadprofile.targets import DEFAULT_API
 
 _ERROR_BODY_LIMIT = 4096
 
 
 def auth_headers(target: Target) -> dict[str, str]:
-    """The target's key from its environment variable; values never leave this header."""
-    if target.api_key_env and os.environ.get(target.api_key_env):
-        return {"Authorization": f"Bearer {os.environ[target.api_key_env]}"}
-    return {}
+    """The target's key from its environment variable, in its flavour's header (Bearer, or
+    Anthropic's x-api-key with its version header); values never leave these headers."""
+    key = os.environ.get(target.api_key_env) if target.api_key_env else None
+    return flavour(target.api).headers(key or None)
 
 
 def send_chat(
@@ -41,24 +42,29 @@ def send_chat(
     body: dict[str, Any],
     result: RequestResult,
     headers: dict[str, str] | None = None,
+    *,
+    api: str = DEFAULT_API,
 ) -> RequestResult:
-    """Send ``body`` to the chat endpoint and fill ``result`` with what was measured."""
+    """Send ``body`` (built by flavour ``api``'s ``request``) to that flavour's endpoint and
+    fill ``result`` with what was measured."""
+    api_flavour = flavour(api)
     request_id = result.request_id or uuid.uuid4().hex
     result.request_id = request_id
     payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    result.prompt_chars = sum(len(m.get("content", "")) for m in body.get("messages", []))
+    result.prompt_chars = prompt_chars(body)
     result.start_unix = time.time()
     sent_ns = result.sent_ns = time.perf_counter_ns()
-    stream = ChatStream(expect_usage=bool((body.get("stream_options") or {}).get("include_usage")))
+    stream = api_flavour.stream.for_request(body)
     response: Response | None = None
     try:
         response = client.request(
-            "POST", CHAT_PATH, payload, {"X-Request-Id": request_id, **(headers or {})}
+            "POST", api_flavour.path, payload, {"X-Request-Id": request_id, **(headers or {})}
         )
         sent_ns = response.sent_ns
         result.connect_ms = response.connect_ms
+        result.connection = response.connection
         result.status = response.status
-        _read_answer(response, stream, result)
+        _read_answer(response, stream, result, api_flavour.parse_body)
     except (TransportError, StreamError) as exc:
         if response is not None:
             response.close()  # whatever is left of the body is unusable
@@ -70,13 +76,16 @@ def send_chat(
     return result
 
 
-def _read_answer(response: Response, stream: ChatStream, result: RequestResult) -> None:
+def _read_answer(response: Response, stream: ReplyStream, result: RequestResult,
+                 parse_body: Callable[[bytes], WholeReply]) -> None:  # fmt: skip
     error_class = classify_status(response.status)
     if error_class is not None:
         text = response.read(_ERROR_BODY_LIMIT).decode("utf-8", "replace")
         raise StreamError(error_class, f"HTTP {response.status}: {' '.join(text.split())[:300]}")
     if response.content_type == "application/json":
-        _read_completion(response, stream)
+        # A server that ignored stream=true: the whole reply is its first token.
+        reply = parse_body(response.read())
+        stream.take_whole(reply, time.perf_counter_ns())
         return
     parser = SSEParser()
     try:
@@ -94,24 +103,14 @@ def _read_answer(response: Response, stream: ChatStream, result: RequestResult) 
         raise end_error
 
 
-def _read_completion(response: Response, stream: ChatStream) -> None:
-    """A server that ignored stream=true: the whole reply is its first token."""
-    body = response.read()
-    t_ns = time.perf_counter_ns()
-    text, usage, finish = parse_completion(body)
-    stream.parts.append(text)
-    stream.content_ns.append(t_ns)
-    stream.usage = usage
-    stream.finish_reason = finish or "stop"
-    stream.streamed = False
-
-
-def _fill_metrics(result: RequestResult, stream: ChatStream, sent_ns: int, end_ns: int) -> None:
+def _fill_metrics(result: RequestResult, stream: ReplyStream, sent_ns: int, end_ns: int) -> None:
     prompt_tokens, output_tokens, estimated = stream.token_counts()
     result.prompt_tokens = prompt_tokens
     result.output_tokens = output_tokens
     result.tokens_estimated = estimated
     result.cached_tokens = stream.cached_tokens()
+    result.server_prompt_ms = stream.server_ms("prompt_ms")
+    result.server_predicted_ms = stream.server_ms("predicted_ms")
     result.finish_reason = stream.finish_reason
     result.content = stream.text
     if result.ok:
@@ -128,6 +127,8 @@ def _fill_metrics(result: RequestResult, stream: ChatStream, sent_ns: int, end_n
         # An empty but properly finished reply is a success without a first token.
         result.ttft_service_ms = timings.ttft_ms
         result.ttft_ms = _plus(timings.ttft_ms, delay_ms)
+        if stream.visible_ns is not None:  # the first visible text, from the same start
+            result.ttfvt_ms = (stream.visible_ns - sent_ns) / 1e6 + delay_ms
         if stream.streamed:  # a reply sent whole has no gaps between tokens to measure
             result.itl_ms = timings.itl_ms
             result.tpot_ms = timings.tpot_ms

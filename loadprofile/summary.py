@@ -55,6 +55,8 @@ def model_summary(totals: ModelTotals, duration_s: float, retries: bool = False)
     )
     entry["out_of_range_values"] = counts.out_of_range
     entry["cached_prompt_tokens"] = counts.cached_tokens if counts.cached_requests else None
+    if counts.connections:
+        entry["connections"] = {k: counts.connections[k] for k in sorted(counts.connections)}
     entry["retries"] = retry_summary(counts)
     return entry
 

@@ -19,7 +19,7 @@ from locust import User, events, task
 from locust.exception import StopUser
 
 from loadprofile import locust_plugin  # noqa: F401  (registers the event hooks)
-from loadprofile.apis.openai_chat import chat_request
+from loadprofile.apis.flavours import flavour
 from loadprofile.config import Target
 from loadprofile.dataset import Conversation, build_messages
 from loadprofile.http.client import HttpClient, TransportError
@@ -175,7 +175,7 @@ class ChatUser(User):
         if load.unique_prefix:  # one nonce per conversation: its turns still share a prefix
             messages = with_unique_prefix(messages, prefix_nonce(transaction))
         max_tokens = turn.max_tokens if turn.max_tokens is not None else load.max_tokens
-        body = chat_request(self.target.model, messages, max_tokens)
+        body = flavour(self.target.api).request(self.target.model, messages, max_tokens)
         policy = load.retry
         # Late or not is judged before connecting: opening a connection is the server's
         # latency as a new user feels it (connect_ms), not the generator falling behind.
@@ -228,7 +228,7 @@ class ChatUser(User):
         self.session.begin(result)
         try:
             with gevent.Timeout(load.timeout_s, expired):
-                send_chat(self.client, body, result)
+                send_chat(self.client, body, result, api=self.target.api)
         except Exception as exc:  # boundary: a bug of ours must not lose the request
             result.error_class = ErrorClass.STREAM_MALFORMED
             result.error = f"internal error: {type(exc).__name__}: {exc}"[:500]

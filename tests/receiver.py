@@ -1,9 +1,12 @@
-"""A local HTTP receiver for webhook tests: records every POST it gets (loopback only)."""
+"""A local HTTP receiver for webhook tests: records every POST it gets (loopback only).
+
+With ``get``, it also answers GETs (a /metrics endpoint for the scraper's tests)."""
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -11,7 +14,8 @@ from typing import Any
 class Receiver:
     """``with Receiver(status=200) as r: ...; r.calls`` -> [(path, parsed JSON body)]."""
 
-    def __init__(self, status: int = 200, answer: dict[str, Any] | None = None) -> None:
+    def __init__(self, status: int = 200, answer: dict[str, Any] | None = None,
+                 get: Callable[[str], tuple[int, bytes]] | None = None) -> None:  # fmt: skip
         self.calls: list[tuple[str, Any]] = []
         self.status = status
         self.answer = json.dumps(answer or {"ok": True}).encode()
@@ -31,6 +35,15 @@ class Receiver:
                 self.send_header("Content-Length", str(len(receiver.answer)))
                 self.end_headers()
                 self.wfile.write(receiver.answer)
+
+            def do_GET(self) -> None:
+                receiver.calls.append((self.path, None))
+                status, body = get(self.path) if get is not None else (404, b"")
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -2,7 +2,8 @@
 
 TTFT rule: the first chunk whose delta carries generated output: non-empty ``content``,
 ``reasoning_content``/``reasoning`` or ``tool_calls``. vLLM, llama.cpp and OpenAI all send a
-role-only chunk first; it does not count.
+role-only chunk first; it does not count. TTFVT (first visible token): the first chunk with
+non-empty ``content``; later than TTFT when the model reasons or calls a tool first.
 
 The response contract, checked on every chunk under load (what a downstream parser relies
 on): each chunk is a JSON object with a string ``id``, the same throughout the stream, a
@@ -15,9 +16,15 @@ usage chunk although asked for, no ``[DONE]`` after the finish_reason, a reply n
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from loadprofile.apis.reply_stream import (
+    ReplyStream,
+    StreamError,
+    WholeReply,
+    load_object,
+    text_field,
+)
 from loadprofile.apis.sse import SSEEvent
 from loadprofile.results import ErrorClass, classify_status
 
@@ -26,17 +33,6 @@ MODELS_PATH = "/v1/models"
 _DONE = b"[DONE]"
 _OUTPUT_KEYS = ("content", "reasoning_content", "reasoning")
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
-NOTE_USAGE_MISSING = "usage_missing"
-NOTE_DONE_MISSING = "done_missing"
-NOTE_NOT_STREAMED = "not_streamed"
-
-
-class StreamError(Exception):
-    """The stream broke the protocol; carries the error class it counts as."""
-
-    def __init__(self, error_class: ErrorClass, message: str) -> None:
-        super().__init__(message)
-        self.error_class = error_class
 
 
 def chat_request(
@@ -68,24 +64,18 @@ def _error_object_class(err: Any) -> ErrorClass:
     return ErrorClass.HTTP_5XX
 
 
-class ChatStream:
+class ChatStream(ReplyStream):
     """Consumes the events of one streamed chat completion in arrival order.
 
-    Keeps only what metrics and replay need: content-chunk receive times, the text, the
-    server's usage and finish reason, and whether the stream ended properly.
+    The chunk framing (id, choices, finish_reason, usage chunk, ``[DONE]``) is shared with
+    legacy completions (``CompletionsStream``); only what a choice carries differs
+    (``_on_choice``).
     """
 
-    __slots__ = ("content_ns", "done", "expect_usage", "finish_reason", "finished", "parts",
-                 "stream_id", "streamed", "usage")  # fmt: skip
+    __slots__ = ("finished", "stream_id")
 
     def __init__(self, expect_usage: bool = False) -> None:
-        self.content_ns: list[int] = []
-        self.parts: list[str] = []
-        self.usage: dict[str, Any] | None = None
-        self.finish_reason: str | None = None
-        self.done = False
-        self.streamed = True  # False when the server ignored stream=true
-        self.expect_usage = expect_usage  # the request asked for a usage chunk
+        super().__init__(expect_usage)
         self.stream_id: str | None = None
         self.finished: set[int] = set()  # choice indexes past their finish_reason
 
@@ -98,14 +88,7 @@ class ChatStream:
             return
         if event.event == "error":
             raise StreamError(ErrorClass.HTTP_5XX, f"error event: {data[:200]!r}")
-        try:
-            obj = json.loads(data)
-        except ValueError as exc:
-            raise StreamError(
-                ErrorClass.STREAM_MALFORMED, f"invalid JSON in event: {exc}"
-            ) from None
-        if not isinstance(obj, dict):
-            raise StreamError(ErrorClass.CONTRACT, "event data is not a JSON object")
+        obj = load_object(data, "event data")
         if "error" in obj:
             raise StreamError(_error_object_class(obj["error"]), f"error in stream: {obj['error']}")
         self._on_chunk(obj, t_ns)
@@ -116,20 +99,22 @@ class ChatStream:
         usage = obj.get("usage")
         if isinstance(usage, dict):
             self.usage = usage
+        if isinstance(obj.get("timings"), dict):  # llama.cpp: the last one holds the totals
+            self.server_timings = obj["timings"]
         choices = obj.get("choices")
         if choices is None and isinstance(usage, dict):
             return  # a usage-only chunk without "choices", as some proxies send it
         if not isinstance(choices, list):
             raise StreamError(ErrorClass.CONTRACT, "chunk without a 'choices' list")
         produced = False
+        visible_before = len(self.parts)
         for choice in choices:
-            delta = choice.get("delta") if isinstance(choice, dict) else None
-            if not isinstance(delta, dict):
-                raise StreamError(ErrorClass.CONTRACT, "choice without a 'delta' object")
+            if not isinstance(choice, dict):
+                raise StreamError(ErrorClass.CONTRACT, "choice is not an object")
             index = choice.get("index")
             if not isinstance(index, int) or isinstance(index, bool):
                 raise StreamError(ErrorClass.CONTRACT, "choice without an integer 'index'")
-            output = self._on_delta(delta)
+            output = self._on_choice(choice)
             if output and index in self.finished:
                 raise StreamError(ErrorClass.CONTRACT, "output after the choice's finish_reason")
             produced = output or produced
@@ -140,8 +125,7 @@ class ChatStream:
                                       f"unknown finish_reason {str(reason)[:40]!r}")  # fmt: skip
                 self.finish_reason = reason
                 self.finished.add(index)
-        if produced:
-            self.content_ns.append(t_ns)
+        self.mark(t_ns, produced, len(self.parts) > visible_before)
 
     def _check_id(self, chunk_id: Any) -> None:
         if not isinstance(chunk_id, str):
@@ -152,14 +136,17 @@ class ChatStream:
             raise StreamError(ErrorClass.CONTRACT, f"chunk id changed mid-stream "
                               f"({self.stream_id[:40]!r} -> {chunk_id[:40]!r})")  # fmt: skip
 
+    def _on_choice(self, choice: dict[str, Any]) -> bool:
+        """Take what one choice of a chunk carries; True when it is generated output."""
+        delta = choice.get("delta")
+        if not isinstance(delta, dict):
+            raise StreamError(ErrorClass.CONTRACT, "choice without a 'delta' object")
+        return self._on_delta(delta)
+
     def _on_delta(self, delta: dict[str, Any]) -> bool:
         produced = False
         for key in _OUTPUT_KEYS:
-            text = delta.get(key)
-            if text is None:
-                continue
-            if not isinstance(text, str):
-                raise StreamError(ErrorClass.CONTRACT, f"delta.{key} is not a string")
+            text = text_field(delta, key, "delta")
             if text:
                 produced = True
                 if key == "content":
@@ -168,60 +155,28 @@ class ChatStream:
             produced = True
         return produced
 
-    def end_error(self) -> StreamError | None:
-        """Called at the end of the body: was the stream complete?"""
-        if self.done or self.finish_reason:
-            return None
-        return StreamError(ErrorClass.STREAM_INCOMPLETE, "stream ended without [DONE]")
 
-    def notes(self) -> tuple[str, ...]:
-        """Deviations from the contract that a tolerant parser survives (a complete reply)."""
-        out = []
-        if not self.streamed:
-            out.append(NOTE_NOT_STREAMED)
-        elif not self.done:
-            out.append(NOTE_DONE_MISSING)
-        if self.expect_usage and self.usage is None:
-            out.append(NOTE_USAGE_MISSING)
-        return tuple(out)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-    def token_counts(self) -> tuple[int | None, int, bool]:
-        """(prompt tokens, output tokens, estimated?): the server's usage when it sent one,
-        else one token per content chunk (what most servers send) and marked estimated."""
-        if self.usage is not None:
-            completion = self.usage.get("completion_tokens")
-            prompt = self.usage.get("prompt_tokens")
-            if isinstance(completion, int):
-                return (prompt if isinstance(prompt, int) else None), completion, False
-        return None, len(self.content_ns), True
-
-    def cached_tokens(self) -> int | None:
-        """Prompt tokens served from the server's prefix cache (OpenAI's and vLLM's
-        ``usage.prompt_tokens_details.cached_tokens``); None when not reported."""
-        details = (self.usage or {}).get("prompt_tokens_details")
-        cached = details.get("cached_tokens") if isinstance(details, dict) else None
-        return cached if isinstance(cached, int) and not isinstance(cached, bool) else None
-
-
-def parse_completion(body: bytes) -> tuple[str, dict[str, Any] | None, str | None]:
-    """A non-streamed chat completion: (text, usage, finish_reason); raises StreamError."""
-    try:
-        obj = json.loads(body)
-    except ValueError as exc:
-        raise StreamError(ErrorClass.STREAM_MALFORMED, f"invalid JSON body: {exc}") from None
-    if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list) or not obj["choices"]:
+def first_choice(body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A non-streamed OpenAI body and its first choice; raises StreamError."""
+    obj = load_object(body, "body")
+    choices = obj.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise StreamError(ErrorClass.CONTRACT, "completion without choices")
-    choice = obj["choices"][0]
-    message = choice.get("message") if isinstance(choice, dict) else None
+    return obj, choices[0]
+
+
+def whole_reply(obj: dict[str, Any], choice: dict[str, Any], text: str) -> WholeReply:
+    usage = obj.get("usage") if isinstance(obj.get("usage"), dict) else None
+    return text, usage, choice.get("finish_reason")
+
+
+def parse_completion(body: bytes) -> WholeReply:
+    """A non-streamed chat completion: (text, usage, finish_reason); raises StreamError."""
+    obj, choice = first_choice(body)
+    message = choice.get("message")
     if not isinstance(message, dict):
         raise StreamError(ErrorClass.CONTRACT, "choice without a message")
-    text = message.get("content") or ""
-    usage = obj.get("usage") if isinstance(obj.get("usage"), dict) else None
-    return str(text), usage, choice.get("finish_reason")
+    return whole_reply(obj, choice, str(message.get("content") or ""))
 
 
 #: The local estimate: about four characters per token (English text, GPT-style tokenizers).

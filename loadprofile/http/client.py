@@ -1,15 +1,21 @@
 """Blocking (gevent-cooperative when patched) HTTP/1.1 client with exact receive times.
 
 One ``HttpClient`` per simulated user keeps one connection alive across requests, the way a
-real client would, and reconnects when the server closes it. A request that fails on a
-reused connection before any byte of the answer arrived is re-sent once on a new one:
-servers may close idle keep-alive connections at any time (llama.cpp closes every one).
+real client would, and reconnects when the server closes it. Servers close idle keep-alive
+connections at any time: llama.cpp's server after every reply while announcing keep-alive,
+others after their keep-alive timeout (``Keep-Alive: timeout=N``), proxies whenever they
+like. So a pooled connection is checked before it is reused (a closed one is seen at once,
+without a send), is not reused past the timeout the server announced, and a request that
+fails on a reused connection before any byte of the answer arrived is re-sent once on a new
+one. Each response says how its connection came about (``connection``: new, reused, or
+stale when a pooled one was found dead), so the counts show what the server did.
 Every failure leaves as a ``TransportError`` carrying its error class; nothing else escapes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import socket
 import ssl
@@ -27,6 +33,12 @@ _RECV = 65536
 _MAX_HEAD = 65536
 _USER_AGENT = f"loadprofile/{__version__}"
 _INTERIM = re.compile(rb"HTTP/1\.[01] 1(?!01)\d\d")
+_KEEP_ALIVE_TIMEOUT = re.compile(r"timeout=(\d+(?:\.\d+)?)")
+#: An idle connection is not reused this close to the server's announced keep-alive timeout:
+#: the server may close it while the request is on its way.
+KEEP_ALIVE_MARGIN_S = 1.0
+#: How a response's connection came about (``Response.connection``).
+NEW, REUSED, STALE = "new", "reused", "stale"
 
 
 class TransportError(Exception):
@@ -84,6 +96,8 @@ class Response:
         self._deadline_ns = deadline_ns
         self.sent_ns = 0
         self.connect_ms: float | None = None
+        self.connection = NEW
+        self.keep_alive_s = _keep_alive_timeout(self.headers.get("keep-alive", ""))
 
     @property
     def content_type(self) -> str:
@@ -178,7 +192,7 @@ class Response:
         sock, self._sock = self._sock, None
         if sock is not None:
             if self._keep_alive:
-                self._client._release(sock)
+                self._client._release(sock, self.keep_alive_s)
             else:
                 _close_quietly(sock)
 
@@ -208,6 +222,7 @@ class HttpClient:
         self.headers = dict(headers or {})
         self._ssl = ssl_context
         self._idle: socket.socket | None = None
+        self._idle_until = 0.0  # monotonic: reuse the idle connection only before this
         self.connections_opened = 0
 
     def request(
@@ -224,23 +239,36 @@ class HttpClient:
         if not self.read_timeouts:
             deadline_ns = 0  # the caller bounds the request
         payload = self._encode(method, path, body, headers)
-        sock = self._idle
-        self._idle = None
+        sock, stale = self._take_idle()
         if sock is not None:
             try:
                 return self._exchange(sock, payload, deadline_ns, None)
             except _StaleConnection:
                 _close_quietly(sock)
+                stale = True
         connect_start = time.perf_counter_ns()
         sock = self._connect(connect_deadline_ns)
         connect_ms = (time.perf_counter_ns() - connect_start) / 1e6
         try:
-            return self._exchange(sock, payload, deadline_ns, connect_ms)
+            response = self._exchange(sock, payload, deadline_ns, connect_ms)
         except _StaleConnection:
             _close_quietly(sock)
             raise TransportError(
                 ErrorClass.STREAM_INCOMPLETE, "server closed the connection without answering"
             ) from None
+        response.connection = STALE if stale else NEW
+        return response
+
+    def _take_idle(self) -> tuple[socket.socket | None, bool]:
+        """The pooled connection if it is still good; (None, True) when there was one but
+        the server has closed it (or will any moment: past its keep-alive timeout)."""
+        sock, self._idle = self._idle, None
+        if sock is None:
+            return None, False
+        if time.monotonic() < self._idle_until and _still_open(sock):
+            return sock, False
+        _close_quietly(sock)
+        return None, True
 
     def close(self) -> None:
         if self._idle is not None:
@@ -256,10 +284,12 @@ class HttpClient:
                     text = text.replace(secret, "***")
         return text
 
-    def _release(self, sock: socket.socket) -> None:
+    def _release(self, sock: socket.socket, keep_alive_s: float | None) -> None:
         if self._idle is not None:
             _close_quietly(self._idle)
         self._idle = sock
+        limit = math.inf if keep_alive_s is None else keep_alive_s - KEEP_ALIVE_MARGIN_S
+        self._idle_until = time.monotonic() + limit
 
     def _encode(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str] | None
@@ -321,6 +351,7 @@ class HttpClient:
             raise
         response.sent_ns = sent_ns
         response.connect_ms = connect_ms
+        response.connection = REUSED if reused else NEW
         return response
 
 
@@ -382,6 +413,29 @@ def _parse_head(head: bytes) -> tuple[int, str, dict[str, str], bool]:
         parts[0] != "HTTP/1.0" or "keep-alive" in connection
     )
     return int(parts[1]), parts[2] if len(parts) > 2 else "", headers, keep_alive
+
+
+def _keep_alive_timeout(header: str) -> float | None:
+    """``Keep-Alive: timeout=5, max=100`` -> 5.0 (None when the server does not say)."""
+    match = _KEEP_ALIVE_TIMEOUT.search(header)
+    return float(match.group(1)) if match else None
+
+
+def _still_open(sock: socket.socket) -> bool:
+    """An idle connection with nothing to read is alive; EOF (the server closed it) or bytes
+    nobody asked for (it is out of step) make it unusable. One non-blocking peek: no send and
+    no wait (timeout 0: gevent's socket too raises at once instead of waiting to read).
+    TLS sockets cannot peek; for them the re-send on a dead connection has to do."""
+    if isinstance(sock, ssl.SSLSocket):
+        return True
+    try:
+        sock.settimeout(0.0)
+        sock.recv(1, socket.MSG_PEEK)  # b"" (EOF) or a byte: either way unusable
+    except (BlockingIOError, InterruptedError):
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
 
 
 def _close_quietly(sock: socket.socket) -> None:

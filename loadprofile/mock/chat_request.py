@@ -1,7 +1,10 @@
-"""Validation of an OpenAI chat-completions request body, pure and testable without HTTP.
+"""Validation of request bodies, pure and testable without HTTP: OpenAI chat completions,
+OpenAI legacy completions and Anthropic Messages, each turned into one ``ChatRequest``.
 
 Like a real server the mock rejects malformed bodies with a 400 and an unknown model with
-a 404, so a load tester's error classification can be checked against it.
+a 404, so a load tester's error classification can be checked against it. A legacy prompt
+becomes one user message and Anthropic's ``system`` a leading system message, so plans,
+prompt token counts and the prefix cache work alike for every API.
 """
 
 from __future__ import annotations
@@ -40,6 +43,50 @@ def parse_chat_request(body: Any, models: Container[str]) -> ChatRequest:
 
     `temperature`, `seed` and other sampling fields are accepted and ignored.
     """
+    return ChatRequest(
+        model=_model(body, models),
+        messages=_messages(body.get("messages")),
+        stream=_stream(body.get("stream", False)),
+        include_usage=_include_usage(body.get("stream_options")),
+        max_tokens=_max_tokens(body),
+    )
+
+
+def parse_completions_request(body: Any, models: Container[str]) -> ChatRequest:
+    """A legacy completions request (`prompt`: one string), as a chat of one user message."""
+    model = _model(body, models)
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt:
+        raise _bad("'prompt' must be a non-empty string", "prompt")
+    return ChatRequest(
+        model=model,
+        messages=[{"role": "user", "content": prompt}],
+        stream=_stream(body.get("stream", False)),
+        include_usage=_include_usage(body.get("stream_options")),
+        max_tokens=_max_tokens(body),
+    )
+
+
+def parse_messages_request(body: Any, models: Container[str]) -> ChatRequest:
+    """An Anthropic Messages request: `max_tokens` required, `system` a string or text
+    blocks, roles user and assistant only; its streams always carry usage."""
+    model = _model(body, models)
+    messages = _messages(body.get("messages"))
+    for i, m in enumerate(messages):
+        if m["role"] not in ("user", "assistant"):
+            raise _bad(f"messages[{i}].role must be 'user' or 'assistant'", "messages")
+    if body.get("max_tokens") is None:
+        raise _bad("'max_tokens' is required", "max_tokens")
+    system = body.get("system")
+    if system is not None and not isinstance(system, str | list):
+        raise _bad("'system' must be a string or a list of text blocks", "system")
+    lead = [{"role": "system", "content": system}] if system else []
+    stream = _stream(body.get("stream", False))
+    return ChatRequest(model=model, messages=lead + messages, stream=stream,
+                       include_usage=stream, max_tokens=_max_tokens(body))  # fmt: skip
+
+
+def _model(body: Any, models: Container[str]) -> str:
     if not isinstance(body, dict):
         raise _bad("request body must be a JSON object")
     model = body.get("model")
@@ -49,13 +96,7 @@ def parse_chat_request(body: Any, models: Container[str]) -> ChatRequest:
         raise RequestError(
             404, f"The model '{model}' does not exist", "invalid_request_error", "model_not_found"
         )
-    return ChatRequest(
-        model=model,
-        messages=_messages(body.get("messages")),
-        stream=_stream(body.get("stream", False)),
-        include_usage=_include_usage(body.get("stream_options")),
-        max_tokens=_max_tokens(body),
-    )
+    return model
 
 
 def _messages(messages: Any) -> list[dict[str, Any]]:

@@ -1,4 +1,6 @@
-"""The `/v1/chat/completions` handler: admission, queueing and timed delivery of a plan.
+"""The reply handlers (`/v1/chat/completions`, `/v1/completions`, `/v1/messages`):
+admission, queueing and timed delivery of a plan. The three APIs share all of it; only
+their request parser and encoder differ (`apis.MockApi`).
 
 Timing follows the plan against absolute targets on the service clock
 (`service_start + ttft + sum(itl[:i])`), so scheduling delays never accumulate, and every
@@ -11,7 +13,6 @@ time frozen.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import time
 import uuid
@@ -20,7 +21,16 @@ from typing import Any
 
 from aiohttp import web
 
-from loadprofile.mock.chat_request import ChatRequest, RequestError, parse_chat_request
+from loadprofile.mock.apis import (
+    ANTHROPIC,
+    CHAT,
+    COMPLETIONS,
+    MockApi,
+    StreamEncoder,
+    check_auth,
+    error_response,
+)
+from loadprofile.mock.chat_request import ChatRequest, RequestError
 from loadprofile.mock.generation import Plan, plan_from_seed, repeat_seed, request_seed
 from loadprofile.mock.profiles import ModelProfile
 from loadprofile.mock.state import (
@@ -31,7 +41,7 @@ from loadprofile.mock.state import (
     RecordStore,
     RepeatCounter,
 )
-from loadprofile.mock.wire import DONE, ChunkEncoder, completion_body, error_body
+from loadprofile.mock.wire import usage_dict
 
 #: nginx's code for "client closed the request": the record's status for a disconnect.
 CLIENT_CLOSED = 499
@@ -64,33 +74,30 @@ class MockContext:
 CONTEXT = web.AppKey("loadprofile_mock_context", MockContext)
 
 
-def error_response(exc: RequestError) -> web.Response:
-    return web.json_response(error_body(exc.message, exc.type, exc.code), status=exc.status)
-
-
-def check_auth(request: web.Request, api_key: str | None) -> None:
-    """Raise a 401 unless the request carries `Authorization: Bearer <api_key>`."""
-    if api_key is None:
-        return
-    given = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {api_key}".encode()):
-        raise RequestError(
-            401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key"
-        )
-
-
 async def chat_completions(request: web.Request) -> web.StreamResponse:
+    return await _handle(request, CHAT)
+
+
+async def completions(request: web.Request) -> web.StreamResponse:
+    return await _handle(request, COMPLETIONS)
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
+    return await _handle(request, ANTHROPIC)
+
+
+async def _handle(request: web.Request, api: MockApi) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
     rec = Record(
         request_id=request.headers.get("X-Request-Id") or uuid.uuid4().hex,
         received_ns=time.perf_counter_ns(),
     )
     try:
-        return await _serve(request, ctx, rec)
+        return await _serve(request, ctx, rec, api)
     except RequestError as exc:
         rec.status = exc.status
         await hold_while_frozen(ctx.freeze)
-        return error_response(exc)
+        return error_response(exc, api)
     except asyncio.CancelledError:
         rec.status = rec.status or CLIENT_CLOSED
         raise
@@ -109,12 +116,13 @@ async def read_json(request: web.Request) -> Any:
         ) from exc
 
 
-async def _serve(request: web.Request, ctx: MockContext, rec: Record) -> web.StreamResponse:
-    check_auth(request, ctx.api_key)
+async def _serve(request: web.Request, ctx: MockContext, rec: Record, api: MockApi
+                 ) -> web.StreamResponse:  # fmt: skip
+    check_auth(request, ctx.api_key, api)
     body = await read_json(request)
     if isinstance(body, dict) and isinstance(body.get("model"), str):
         rec.model = body["model"]  # kept even when unknown, to explain a 404 in the records
-    chat = parse_chat_request(body, ctx.profiles)
+    chat = api.parse(body, ctx.profiles)
     rec.model, rec.messages, rec.stream = chat.model, chat.messages, chat.stream
     rec.max_tokens = chat.max_tokens
     profile, slots = ctx.profiles[chat.model], ctx.slots[chat.model]
@@ -124,8 +132,8 @@ async def _serve(request: web.Request, ctx: MockContext, rec: Record) -> web.Str
         cache.remember(chat.messages)  # admitted: its prefill will happen
     try:
         if chat.stream:
-            return await _stream(request, ctx.freeze, profile, chat, plan, slots, rec)
-        return await _unary(request, ctx.freeze, profile, chat, plan, slots, rec)
+            return await _stream(request, ctx.freeze, profile, chat, plan, slots, rec, api)
+        return await _unary(request, ctx.freeze, profile, chat, plan, slots, rec, api)
     except ConnectionError:
         rec.status = CLIENT_CLOSED
         slots.disconnected += 1
@@ -136,6 +144,7 @@ async def _serve(request: web.Request, ctx: MockContext, rec: Record) -> web.Str
         slots.disconnected += 1
         raise
     finally:
+        slots.end_service(rec)
         slots.release(in_service=rec.service_start_ns is not None)
 
 
@@ -180,6 +189,7 @@ def _admit(
 async def _start_service(freeze: Freeze, slots: ModelSlots, rec: Record) -> int:
     """Wait for a slot, then past any freeze; returns the service start on the service clock."""
     await slots.acquire()
+    slots.start_service(rec)
     # Stamped at once, as the mark that the slot is held (see `release`), then again
     # once no freeze holds the start back: the record tells when service really began.
     rec.service_start_ns = time.perf_counter_ns()
@@ -220,8 +230,9 @@ async def _stream(
     plan: Plan,
     slots: ModelSlots,
     rec: Record,
+    api: MockApi = CHAT,
 ) -> web.StreamResponse:
-    enc = ChunkEncoder("chatcmpl-" + uuid.uuid4().hex, chat.model, int(time.time()))
+    enc = api.encoder(chat.model, int(time.time()))
     resp = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -236,10 +247,13 @@ async def _stream(
     # chunk, which real servers (vLLM) send before the request is scheduled.
     await hold_while_frozen(freeze)
     await resp.prepare(request)
-    await resp.write(enc.role())
+    opening = enc.opening(reported_usage(plan, profile) if chat.include_usage
+                          and not profile.omit_usage else None)  # fmt: skip
+    if opening:  # legacy completions have none: their first event carries text
+        await resp.write(opening)
     rec.role_ns = time.perf_counter_ns()
     start_ns = await _start_service(freeze, slots, rec)
-    if not await _send_content(resp, freeze, enc, plan, start_ns, rec):
+    if not await _send_content(resp, freeze, enc, plan, start_ns, rec, profile.reasoning_tokens):
         if request.transport is not None:
             request.transport.abort()
         rec.status = 200
@@ -248,6 +262,7 @@ async def _stream(
     # instead of four per request, and clients must cope with several events per read.
     await hold_while_frozen(freeze)
     await resp.write_eof(closing_events(enc, plan, profile, chat.include_usage))
+    drop_if_asked(request, profile)
     rec.end_ns = time.perf_counter_ns()
     rec.status = 200
     rec.finish_reason = plan.finish_reason
@@ -255,26 +270,35 @@ async def _stream(
     return resp
 
 
+def drop_if_asked(request: web.Request, profile: ModelProfile) -> None:
+    """``drop_after_stream``: close the connection once the reply is out, although its
+    headers announced keep-alive, as llama.cpp's server does (the client finds out on its
+    next request)."""
+    if profile.drop_after_stream and request.transport is not None:
+        request.transport.close()  # flushes what was written, then closes
+
+
 def closing_events(
-    enc: ChunkEncoder, plan: Plan, profile: ModelProfile, include_usage: bool
+    enc: StreamEncoder, plan: Plan, profile: ModelProfile, include_usage: bool
 ) -> bytes:
     """The events after the last content chunk: finish reason, usage if asked (and not
-    left out by the profile), then `[DONE]` unless the profile leaves it out."""
-    out = enc.finish(plan.finish_reason)
-    if include_usage and not profile.omit_usage:
-        out += enc.usage(*reported_tokens(plan, profile), reported_cached(plan, profile))
-    return out if profile.omit_done else out + DONE
+    left out by the profile), then `[DONE]` (or its API's end) unless the profile leaves
+    it out."""
+    usage = reported_usage(plan, profile) if include_usage and not profile.omit_usage else None
+    return enc.closing(plan.finish_reason, usage, done=not profile.omit_done)
 
 
 async def _send_content(
     resp: web.StreamResponse,
     freeze: Freeze,
-    enc: ChunkEncoder,
+    enc: StreamEncoder,
     plan: Plan,
     start_ns: int,
     rec: Record,
+    reasoning: int = 0,
 ) -> bool:
-    """Write the content chunks on time; False when the plan truncates the stream.
+    """Write the content chunks on time (the first `reasoning` of them as reasoning); False
+    when the plan truncates the stream.
 
     Each chunk is encoded before sleeping until its due time, so that the encoding work
     of many streams is spread out instead of delaying the writes that are due.
@@ -282,10 +306,12 @@ async def _send_content(
     cut = plan.inject_at if plan.injected == "truncate" else None
     bad = plan.inject_at if plan.injected == "malformed" else None
     odd = plan.inject_at if plan.injected == "contract_break" else None
-    other = enc.with_id("chatcmpl-" + uuid.uuid4().hex) if odd is not None else enc
     token_ns = rec.token_ns
     for i, (offset_ms, text) in enumerate(zip(plan.offsets_ms(), plan.chunks, strict=True)):
-        chunk = other.content(text) if i == odd else enc.content(text)
+        if i == odd:
+            chunk = enc.odd(text)
+        else:
+            chunk = enc.reasoning(text) if i < reasoning else enc.content(text)
         await _sleep_until(freeze, start_ns + round(offset_ms * 1e6))
         await resp.write(chunk)
         token_ns.append(time.perf_counter_ns())
@@ -308,13 +334,14 @@ async def _unary(
     plan: Plan,
     slots: ModelSlots,
     rec: Record,
+    api: MockApi = CHAT,
 ) -> web.StreamResponse:
-    """A `chat.completion` sent whole when the last token would have been generated."""
+    """A reply sent whole when the last token would have been generated."""
     start_ns = await _start_service(freeze, slots, rec)
     offsets = plan.offsets_ms()
     sent = plan.inject_at if plan.injected == "truncate" and plan.inject_at else len(offsets)
     await _sleep_until(freeze, start_ns + round(offsets[sent - 1] * 1e6))
-    body = _completion_bytes(chat.model, plan, profile)
+    body = _completion_bytes(api.encoder(chat.model, int(time.time())), plan, profile)
     resp = web.StreamResponse(headers={"X-Request-Id": rec.request_id})
     resp.content_type = "application/json"
     resp.content_length = len(body)
@@ -334,6 +361,7 @@ async def _unary(
         body = half + b" " * (len(body) - len(half))
     await resp.write(body)
     await resp.write_eof()
+    drop_if_asked(request, profile)
     rec.end_ns = time.perf_counter_ns()
     rec.finish_reason = plan.finish_reason
     slots.completed += 1
@@ -353,17 +381,13 @@ def reported_cached(plan: Plan, profile: ModelProfile) -> int | None:
     return round(plan.cached_tokens * profile.token_inflation)
 
 
-def _completion_bytes(model: str, plan: Plan, profile: ModelProfile) -> bytes:
-    prompt_tokens, completion_tokens = reported_tokens(plan, profile)
-    body = completion_body(
-        "chatcmpl-" + uuid.uuid4().hex,
-        model,
-        int(time.time()),
-        plan.text,
-        plan.finish_reason,
-        prompt_tokens,
-        completion_tokens,
-        include_usage=not profile.omit_usage,
-        cached_tokens=reported_cached(plan, profile),
-    )
+def reported_usage(plan: Plan, profile: ModelProfile) -> dict[str, Any]:
+    """The usage object (OpenAI's shape; each encoder turns it into its API's)."""
+    return usage_dict(*reported_tokens(plan, profile), reported_cached(plan, profile))
+
+
+def _completion_bytes(enc: StreamEncoder, plan: Plan, profile: ModelProfile) -> bytes:
+    usage = None if profile.omit_usage else reported_usage(plan, profile)
+    n = profile.reasoning_tokens
+    body = enc.body("".join(plan.chunks[n:]), "".join(plan.chunks[:n]), plan.finish_reason, usage)
     return json.dumps(body).encode()

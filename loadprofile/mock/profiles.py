@@ -47,7 +47,8 @@ class ModelProfile:
     truncate: float = 0.0
     malformed: float = 0.0
     contract_break: float = 0.0
-    close_after_stream: bool = False
+    close_after_stream: bool = False  # "Connection: close" on every reply
+    drop_after_stream: bool = False  # closed after every reply, keep-alive announced (llama.cpp)
     content: str = "prose"
     invalid_json: float = 0.0
     omit_usage: bool = False
@@ -59,6 +60,8 @@ class ModelProfile:
     # charged ttft_per_prompt_token_ms only for the rest, and usage reports the cached tokens
     token_inflation: float = 1.0  # usage reports this many times the tokens sent (a tokenizer
     # that counts more tokens for the same text)
+    reasoning_tokens: int = 0  # the first N chunks of each reply are reasoning (chat
+    # reasoning_content, Anthropic thinking; plain text for legacy completions): TTFVT > TTFT
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -82,6 +85,7 @@ def _problems(p: ModelProfile) -> list[str]:
         "stall_ms",
         "max_concurrency",
         "max_queue",
+        "reasoning_tokens",
     ):
         if getattr(p, f) < 0:
             out.append(f"{f} must be >= 0")
@@ -110,6 +114,8 @@ def _problems(p: ModelProfile) -> list[str]:
         out.append('invalid_json needs content = "json"')
     if p.content == "json" and p.invent_entities:
         out.append('invent_entities needs content = "prose"')
+    if p.content == "json" and p.reasoning_tokens:
+        out.append('reasoning_tokens needs content = "prose" (it would eat the JSON object)')
     if p.rewrite and (p.text_of is None or p.content != "prose"):
         out.append('rewrite needs text_of (whose text is rewritten) and content = "prose"')
     return out

@@ -4,12 +4,14 @@ It runs as its own process (asyncio must never share a process with locust). Par
 for the one ready line on stdout, which carries the real port when `--port 0` was given,
 and stop it with SIGTERM, on which it exits 0.
 
-Besides the OpenAI endpoints (`/v1/models`, `/v1/chat/completions`) and `/health`, tests
-and benchmarks control and inspect the mock through:
+Besides the model endpoints (`/v1/models`; `/v1/chat/completions`, legacy `/v1/completions`
+and Anthropic's `/v1/messages`, all with the same plans, queueing and faults) and `/health`,
+tests and benchmarks control and inspect the mock through:
 
 - `GET /mock/requests` (`?request_id=ID`, `?last=N`), `DELETE /mock/requests`: the
   per-request records kept with `--record`;
 - `GET /mock/stats`: counters per model, with the freezes so far;
+- `GET /metrics`: the same state in Prometheus text under vLLM's names (`mock.metrics`);
 - `POST /mock/freeze` `{"seconds": S}` (0 < S <= 60): a whole-server stall. For S seconds
   nothing goes out on any chat request; new requests wait and streams pause, then all go
   on with their remaining gaps unchanged. Another freeze meanwhile extends it to
@@ -36,9 +38,12 @@ from loadprofile.mock.handlers import (
     MockContext,
     chat_completions,
     check_auth,
+    completions,
     error_response,
+    messages,
     read_json,
 )
+from loadprofile.mock.metrics import CONTENT_TYPE, render_metrics
 from loadprofile.mock.profiles import ModelProfile, ProfileError, load_profiles
 from loadprofile.mock.state import MAX_FREEZE_S, ModelSlots, RecordStore, RepeatCounter
 
@@ -75,9 +80,12 @@ def create_app(
     app.router.add_get("/health", _health)
     app.router.add_get("/v1/models", _models)
     app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/completions", completions)  # OpenAI legacy completions
+    app.router.add_post("/v1/messages", messages)  # Anthropic Messages
     app.router.add_get("/mock/requests", _get_records)
     app.router.add_delete("/mock/requests", _clear_records)
     app.router.add_get("/mock/stats", _stats)
+    app.router.add_get("/metrics", _metrics)
     app.router.add_post("/mock/freeze", _freeze)
     return app
 
@@ -131,6 +139,12 @@ async def _stats(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     frozen = ctx.freeze.stats(time.perf_counter_ns())
     return web.json_response({name: {**s.stats(), **frozen} for name, s in ctx.slots.items()})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    """Prometheus text under vLLM's names (`mock.metrics`), for `--server-metrics`."""
+    body = render_metrics(request.app[CONTEXT].slots).encode()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 def freeze_seconds(body: Any) -> float:
@@ -198,11 +212,17 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="give every copy of an identical request the same plan "
         "(default: the k-th copy draws its own, reproducibly)",
     )
-    p.add_argument("--api-key", metavar="KEY", help="require Authorization: Bearer KEY")
+    p.add_argument("--api-key", metavar="KEY", help="require Authorization: Bearer KEY "
+                   "(x-api-key: KEY on /v1/messages)")
+    p.add_argument("--keepalive-timeout", type=float, default=75.0, metavar="SECONDS",
+                   help="close connections idle this long (default 75, aiohttp's; without "
+                   "announcing it, as many servers and proxies do)")
     p.add_argument("--quiet", action="store_true", help="log only warnings and errors")
     args = p.parse_args(argv)
     if not 0 <= args.port <= 65535:
         p.error(f"--port must be within 0..65535, got {args.port}")
+    if not args.keepalive_timeout > 0:
+        p.error(f"--keepalive-timeout must be positive, got {args.keepalive_timeout}")
     return args
 
 
@@ -247,7 +267,8 @@ async def _serve(args: argparse.Namespace, profiles: dict[str, ModelProfile]) ->
     )
     # Cancel a handler when its client disconnects, as real servers abort the generation.
     runner = web.AppRunner(
-        app, handler_cancellation=True, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S
+        app, handler_cancellation=True, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S,
+        keepalive_timeout=args.keepalive_timeout,
     )
     await runner.setup()
     stop = asyncio.Event()

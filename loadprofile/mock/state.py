@@ -27,6 +27,8 @@ MAX_CACHED_PREFIXES = 200_000
 CACHE_BLOCK_TOKENS = 16
 #: Longest freeze one `POST /mock/freeze` may ask for: a typo must not hang a test run.
 MAX_FREEZE_S = 60.0
+#: The nominal KV cache of `GET /metrics`: tokens per concurrency slot (64 slots if unlimited).
+KV_TOKENS_PER_SLOT = 2048
 
 
 class ModelSlots:
@@ -49,6 +51,12 @@ class ModelSlots:
         self.max_in_flight_seen = 0
         self.max_queue_seen = 0
         self.injected: dict[str, int] = {}
+        # For `GET /metrics`: the requests in service (by id) and the tokens counted so far.
+        self.serving: dict[int, Record] = {}
+        self.prompt_tokens_total = 0
+        self.cached_tokens_total = 0
+        self._generated_done = 0
+        self.kv_capacity = (self.limit or 64) * KV_TOKENS_PER_SLOT
 
     @property
     def queued(self) -> int:
@@ -78,6 +86,27 @@ class ModelSlots:
             self.in_flight -= 1
             if self._sem is not None:
                 self._sem.release()
+
+    def start_service(self, rec: Record) -> None:
+        """The request got its slot: its prompt is prefilled, its tokens held in the KV cache."""
+        self.serving[id(rec)] = rec
+        self.prompt_tokens_total += rec.prompt_tokens or 0
+        self.cached_tokens_total += rec.cached_tokens or 0
+
+    def end_service(self, rec: Record) -> None:
+        """The request left its slot (call it whatever happened; twice is harmless)."""
+        if self.serving.pop(id(rec), None) is not None:
+            self._generated_done += rec.output_tokens
+
+    @property
+    def generation_tokens_total(self) -> int:
+        return self._generated_done + sum(r.output_tokens for r in self.serving.values())
+
+    @property
+    def kv_usage(self) -> float:
+        """Tokens held by the requests in service over the nominal capacity, at most 1."""
+        held = sum((r.prompt_tokens or 0) + r.output_tokens for r in self.serving.values())
+        return min(1.0, held / self.kv_capacity)
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -1,5 +1,8 @@
 """OpenAI wire format of the mock's replies: SSE chunk bytes and JSON bodies.
 
+`ChunkEncoder` is also the shape every API's encoder has (`apis.StreamEncoder`): the
+handler sends any API's reply through `opening`, `content`/`reasoning`, `closing` and `body`.
+
 Streams are encoded from pre-built byte prefixes and suffixes so that sending a token
 costs one small `json.dumps` of the token text, not of a whole chunk dict: the mock must
 stay far faster than the client it measures.
@@ -8,6 +11,7 @@ stay far faster than the client it measures.
 from __future__ import annotations
 
 import json
+import uuid
 from functools import lru_cache
 from typing import Any
 
@@ -22,17 +26,25 @@ def _dumps(obj: Any) -> str:
 class ChunkEncoder:
     """Bytes of each `chat.completion.chunk` SSE event of one stream (same id throughout)."""
 
+    OBJECT = "chat.completion.chunk"
+    ID_PREFIX = "chatcmpl-"
+
     def __init__(self, completion_id: str, model: str, created: int) -> None:
-        self.model, self.created = model, created
+        self.id, self.model, self.created = completion_id, model, created
         self._head = (
-            f'{{"id":{_dumps(completion_id)},"object":"chat.completion.chunk",'
+            f'{{"id":{_dumps(completion_id)},"object":{_dumps(self.OBJECT)},'
             f'"created":{created},"model":{_dumps(model)}'
         ).encode()
         self._delta = b"data: " + self._head + b',"choices":[{"index":0,"delta":'
 
+    @classmethod
+    def new(cls, model: str, created: int) -> ChunkEncoder:
+        """The encoder of a new stream, under a fresh id."""
+        return cls(cls.ID_PREFIX + uuid.uuid4().hex, model, created)
+
     def with_id(self, completion_id: str) -> ChunkEncoder:
         """An encoder for the same stream under another completion id (`contract_break`)."""
-        return ChunkEncoder(completion_id, self.model, self.created)
+        return type(self)(completion_id, self.model, self.created)
 
     def role(self) -> bytes:
         """The role-only first chunk real servers send before any content."""
@@ -47,12 +59,51 @@ class ChunkEncoder:
     def usage(self, prompt_tokens: int, completion_tokens: int,
               cached_tokens: int | None = None) -> bytes:  # fmt: skip
         """The usage-only chunk sent when `stream_options.include_usage` is set."""
-        usage = _dumps(usage_dict(prompt_tokens, completion_tokens, cached_tokens)).encode()
-        return b"data: " + self._head + b',"choices":[],"usage":' + usage + b"}\n\n"
+        return self.usage_event(usage_dict(prompt_tokens, completion_tokens, cached_tokens))
+
+    def usage_event(self, usage: dict[str, Any]) -> bytes:
+        usage_json = _dumps(usage).encode()
+        return b"data: " + self._head + b',"choices":[],"usage":' + usage_json + b"}\n\n"
 
     def malformed(self) -> bytes:
         """An event whose data is a chunk cut in the middle: not valid JSON."""
         return self._delta[: len(self._delta) // 2] + b"\n\n"
+
+    # The encoder shape every API shares (`apis.StreamEncoder`).
+
+    def opening(self, usage: dict[str, Any] | None) -> bytes:
+        """What goes out before service starts: the role chunk."""
+        return self.role()
+
+    def reasoning(self, text: str) -> bytes:
+        """A reasoning chunk, in `reasoning_content` as vLLM's reasoning parsers send it."""
+        return self._delta + b'{"reasoning_content":' + _dumps(text).encode() + b"}" + _NULL_FINISH
+
+    def odd(self, text: str) -> bytes:
+        """`contract_break`: a content chunk under another completion id."""
+        return self.with_id(self.ID_PREFIX + uuid.uuid4().hex).content(text)
+
+    def closing(self, reason: str, usage: dict[str, Any] | None, done: bool) -> bytes:
+        """Finish reason, the usage chunk if given, then `[DONE]` if `done`."""
+        out = self.finish(reason)
+        if usage is not None:
+            out += self.usage_event(usage)
+        return out + DONE if done else out
+
+    def body(self, text: str, reasoning: str, reason: str, usage: dict[str, Any] | None
+             ) -> dict[str, Any]:  # fmt: skip
+        """The whole reply of a non-streamed request."""
+        body = completion_body(self.id, self.model, self.created, text, reason, 0, 0,
+                               include_usage=False)  # fmt: skip
+        if reasoning:
+            body["choices"][0]["message"]["reasoning_content"] = reasoning
+        if usage is not None:
+            body["usage"] = usage
+        return body
+
+    @staticmethod
+    def error(status: int, message: str, type_: str, code: str | None) -> dict[str, Any]:
+        return error_body(message, type_, code)
 
 
 @lru_cache(maxsize=8192)

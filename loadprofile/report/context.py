@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loadprofile.metrics import DEFINITIONS, E2E, ITL, METRICS, SERVICE_OF, TTFT
+from loadprofile.metrics import DEFINITIONS, E2E, ITL, METRICS, SERVICE_OF, TTFT, TTFVT
 from loadprofile.report import burst, correctness, decision, load_meta, meta, plots, tables
 from loadprofile.report.data import (
     ReportData,
@@ -17,6 +17,7 @@ from loadprofile.report.data import (
     successful_requests,
 )
 from loadprofile.report.plots import Chart, Timeline
+from loadprofile.report.server_section import server_section
 
 OVER_TIME_METRICS = (TTFT, E2E, ITL)
 _TITLES = {d.name: d.title for d in DEFINITIONS}
@@ -49,11 +50,12 @@ def build_context(data: ReportData) -> dict[str, Any]:
         "timing_notes": load_meta.timing_notes(data.load, service),
         "metric_tables": [
             tables.metric_table(m, _TITLES.get(m, m), data.models, summary, service)
-            for m in METRICS
+            for m in (*METRICS, *((TTFVT,) if visible_differs(summary, data.models) else ()))
         ],
         "distribution_charts": distribution_charts(data, colors, service),
         "over_time_charts": over_time_charts(data, colors, timeline),
         "throughput_chart": throughput_chart(data, colors, timeline),
+        "server": server_section(data, colors, timeline),
         "burst": burst.burst_section(data, colors, timeline, service),
         "ttft_charts": ttft_charts(data, colors),
         "error_samples": meta.error_samples(data.requests),
@@ -93,11 +95,21 @@ def timeline_of(data: ReportData) -> Timeline:
 def service_differs(summary: dict[str, Any], models: list[str]) -> bool:
     """True when some model's TTFT or E2E from the scheduled start (or HDR-corrected, when
     paced) differs from its service time: only then are both worth a column."""
+    return _differs(summary, models, SERVICE_OF)
+
+
+def visible_differs(summary: dict[str, Any], models: list[str]) -> bool:
+    """True when some model's first visible token came after its first token (it reasoned
+    or called a tool first): only then is the TTFVT table worth a place."""
+    return _differs(summary, models, {TTFT: TTFVT})
+
+
+def _differs(summary: dict[str, Any], models: list[str], pairs: dict[str, str]) -> bool:
     entries = summary.get("models") or {}
     for model in models:
         entry = entries.get(model) or {}
-        for metric, service in SERVICE_OF.items():
-            main, raw = entry.get(metric) or {}, entry.get(service) or {}
+        for metric, other in pairs.items():
+            main, raw = entry.get(metric) or {}, entry.get(other) or {}
             if not raw.get("count"):
                 continue
             if any(main.get(k) != raw.get(k) for k in ("p50", "p90", "p99", "max", "count")):

@@ -127,10 +127,11 @@ class Launcher:
         return self.mocks[-1]
 
     def launch(self, name: str, profiles: str, args: list[str], *, locustfile: str | None = None,
-               after: Callable[[MockProcess], None] | None = None) -> Launched:  # fmt: skip
+               after: Callable[[MockProcess], None] | None = None,
+               mock_args: tuple[str, ...] = ()) -> Launched:  # fmt: skip
         """``args`` without --host/--dataset/--out (added here); ``after(mock)`` runs in a
-        thread beside the run."""
-        mock = self.mock(profiles)
+        thread beside the run; ``mock_args`` go to the run's own mock."""
+        mock = self.mock(profiles, *mock_args)
         out = self.base / name
         cwd = self.base / f"{name}-cwd"
         cwd.mkdir()

@@ -59,6 +59,22 @@ error_500 = 1.0
 """
 
 
+#: Servers that close connections: after every reply while announcing keep-alive (llama.cpp),
+#: and idle ones after a keep-alive timeout they do not announce (the mock's is 0.3 s).
+CLOSING_PROFILES = """
+[models.dropper]
+ttft_base_ms = 10.0
+itl_ms = 2.0
+output_tokens_min = 8
+output_tokens_max = 8
+drop_after_stream = true
+
+[models.idler]
+base = "dropper"
+drop_after_stream = false
+"""
+
+
 @pytest.fixture(scope="module")
 def launched(launcher: Launcher) -> Launcher:
     """The two longer runs start together (and beside the interrupted ones)."""
@@ -68,6 +84,9 @@ def launched(launcher: Launcher) -> Launcher:
     launcher.launch("backing-off", BROKEN_PROFILE, [
         "run", "--processes", "1", "--model", "broken", "-u", "3", "-r", "20", "-t", "2s",
         "--think-time", "0", "--retries", "3", "--retry-backoff", "3s:3s", "--no-report"])
+    launcher.launch("closing", CLOSING_PROFILES, [
+        "run", "--model", "dropper", "--model", "idler", "-u", "6", "-r", "50", "-t", "3s",
+        "--think-time", "0.4-0.6", "--no-report"], mock_args=("--keepalive-timeout", "0.3"))
     launcher.launch("still-running", SLOW_PROFILE, [
         "run", "--model", "slow", "--model", "fixed", "--model", "mock-fixed", "-u", "2", "-r",
         "20", "-t", "2s", "--think-time", "0", "--stop-timeout", "1s", "--timeout", "60s"])
@@ -172,3 +191,21 @@ def test_requests_backing_off_at_the_stop_are_recorded_on_a_worker(launched: Lau
     assert sum(int(r["attempts"]) for r in rows) == len(served)
     assert broken["retries"]["retry_attempts"] == len(served) - len(rows)
     assert summary["duration_s"] < 3.0  # the stop did not wait out a 3 s backoff
+
+
+def test_servers_closing_connections_cost_no_request(launched: Launcher) -> None:
+    """Every request the server closed the pooled connection of went out again on a new one:
+    none failed, none was lost (the server saw each once), and the counts show it."""
+    run = launched.runs["closing"]
+    done = run.done()
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((run.out / "summary.json").read_text())
+    records = get_json(run.mock.url + "/mock/requests")
+    for model in ("dropper", "idler"):
+        entry = summary["models"][model]
+        assert entry["failures"] == 0 and entry["requests"] >= 10, entry
+        served = [r for r in records if r["model"] == model and r["max_tokens"] != 1]
+        assert len(served) == entry["requests"]  # nothing re-sent twice, nothing dropped
+        connections = entry["connections"]
+        assert connections.get("reused", 0) == 0  # each pooled one was closed before reuse
+        assert connections["stale"] >= entry["requests"] - 3 * 2, connections

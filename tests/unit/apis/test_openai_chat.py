@@ -186,3 +186,21 @@ def test_tolerable_deviations_are_noted_not_failed() -> None:
     not_asked = feed([(chunk({"content": "a"}, finish="stop"), 1),
                       (SSEEvent("message", b"[DONE]"), 2)])  # fmt: skip
     assert not_asked.notes() == ()
+
+
+def test_llama_cpp_timings_on_the_last_chunk_are_kept() -> None:
+    """llama.cpp sends its own account of the request on its last chunk (with usage)."""
+    timings = {"cache_n": 32, "prompt_n": 4, "prompt_ms": 219.4, "predicted_n": 14,
+               "predicted_ms": 225.7, "predicted_per_token_ms": 17.4}  # fmt: skip
+    usage = {"prompt_tokens": 36, "completion_tokens": 14}
+    stream = feed([(chunk({"content": "a"}), 1),
+                   (chunk(None, choices=[], usage=usage, timings=timings), 2)])  # fmt: skip
+    assert stream.server_ms("prompt_ms") == 219.4 and stream.server_ms("predicted_ms") == 225.7
+    assert stream.cached_tokens() == 32  # usage has no details: timings.cache_n says it
+    usage["prompt_tokens_details"] = {"cached_tokens": 16}
+    stream = feed([(chunk(None, choices=[], usage=usage, timings=timings), 2)])
+    assert stream.cached_tokens() == 16  # usage's own figure wins
+    plain = feed([(chunk({"content": "a"}), 1)])
+    assert plain.server_ms("prompt_ms") is None and plain.cached_tokens() is None
+    odd = feed([(chunk({"content": "a"}, timings={"prompt_ms": "fast", "predicted_ms": -1}), 1)])
+    assert odd.server_ms("prompt_ms") is None and odd.server_ms("predicted_ms") is None

@@ -325,6 +325,7 @@ EXTRA_MODEL = {
     "e2e_service_ms",
     "cached_prompt_tokens",
     "retries",
+    "ttfvt_ms",
 }
 
 
@@ -407,3 +408,25 @@ def test_build_summary_zero_duration_and_no_requests() -> None:
         run_id="r", started_at="", duration_s=5.0, target={}, load={}, models={}, partial=False
     )
     assert empty["models"] == {}
+
+
+def test_connections_are_counted_per_attempt_and_summarised() -> None:
+    collector = Collector(0)
+    for kind in ("new", "reused", "reused", "stale"):
+        result = _ok()
+        result.connection = kind
+        collector.record(result)
+    retried = _ok()
+    retried.connection = "new"
+    first = _failed()
+    first.connection = "stale"
+    retried.earlier = [first]
+    collector.record(retried)
+    collector.record(_ok())  # never sent (no connection): not counted
+    collector.roll(10)
+    entry = _bare_summary(collector, 1.0)["models"]["m"]
+    assert entry["connections"] == {"new": 2, "reused": 2, "stale": 2}
+    quiet = Collector(0)
+    quiet.record(_ok())
+    quiet.roll(10)
+    assert "connections" not in _bare_summary(quiet, 1.0)["models"]["m"]

@@ -446,6 +446,65 @@ def test_stale_retry_happens_only_once(serve: Callable[..., ScriptedServer]) -> 
     assert len(server.peers) == 2
 
 
+def test_a_pooled_connection_the_server_closed_is_seen_before_sending(
+    serve: Callable[..., ScriptedServer],
+) -> None:
+    """The peek finds the FIN: the request goes out once, on a new connection."""
+
+    def answer_then_close(peer: Peer) -> None:
+        peer.read_request()
+        peer.send(head("200 OK", "Content-Length: 3", "Connection: keep-alive") + b"one")
+        peer.close()
+
+    server = serve(answer_then_close, respond_sized(b"two"))
+    client = client_for(server)
+    first = client.request("GET", "/")
+    assert first.read() == b"one" and first.connection == "new"
+    time.sleep(0.05)  # the FIN reaches the client
+    second = client.request("GET", "/second")
+    assert second.read() == b"two" and second.connection == "stale"
+    assert [len(peer.requests) for peer in server.peers] == [1, 1]
+
+
+def test_a_connection_closed_while_the_request_was_sent_is_resent_once(
+    serve: Callable[..., ScriptedServer],
+) -> None:
+    def answer_then_drop_the_next(peer: Peer) -> None:
+        peer.read_request()
+        peer.send(head("200 OK", "Content-Length: 3") + b"one")
+        peer.read_request()  # taken in, never answered: the server went away
+        peer.close()
+
+    server = serve(answer_then_drop_the_next, respond_sized(b"two"))
+    client = client_for(server)
+    first = client.request("GET", "/")
+    assert first.read() == b"one" and first.connection == "new"
+    response = client.request("POST", "/again", body=b"{}")
+    assert response.read() == b"two" and response.connection == "stale"
+    assert [len(peer.requests) for peer in server.peers] == [2, 1]
+
+
+@pytest.mark.parametrize(("timeout", "reused"), [("5", True), ("1", False)])
+def test_idle_connections_are_not_reused_near_the_announced_keep_alive_timeout(
+    serve: Callable[..., ScriptedServer], timeout: str, reused: bool
+) -> None:
+    def handler(peer: Peer) -> None:
+        for body in (b"one", b"two"):
+            if not peer.read_request():
+                return
+            peer.send(head("200 OK", "Content-Length: 3", f"Keep-Alive: timeout={timeout}")
+                      + body)  # fmt: skip
+        peer.hang()
+
+    server = serve(handler, handler)
+    client = client_for(server)
+    assert body_of(client) == b"one"
+    second = client.request("GET", "/")
+    assert second.connection == ("reused" if reused else "stale")
+    assert second.read() == (b"two" if reused else b"one")
+    assert client.connections_opened == (1 if reused else 2)
+
+
 # --------------------------------------------------------------------------- failures
 
 

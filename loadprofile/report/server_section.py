@@ -1,0 +1,102 @@
+"""The "Server metrics" section: what the server said about itself, beside what users felt.
+
+Present only when the run folder has server_metrics.csv (the run had ``--server-metrics``).
+One chart per panel the server exports (queue, running, KV cache, tokens/s, engine events)
+and up to a few other gauges that moved, each above the client's TTFT p99 per interval on
+the same time axis: a queue building up lines up with the tail it causes. The scrapes'
+record (run.json's ``server_metrics_scrapes``) says how many failed and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from loadprofile import rundir
+from loadprofile.report import server_plots
+from loadprofile.report.data import ReportData, ttft_over_time
+from loadprofile.report.plots import Chart, Timeline
+from loadprofile.server_metrics import Series, SeriesKey, read_series, scrape_times
+from loadprofile.server_panels import PANELS, gauge_lines, other_gauges, panel_lines
+
+
+@dataclass(frozen=True)
+class ScrapeRow:
+    source: str
+    ok: int | None  # None: not recorded (run.json missing): the file's scrapes are counted
+    failed: int | None
+    last_error: str
+
+
+@dataclass(frozen=True)
+class ServerSection:
+    charts: list[Chart]
+    scrapes: list[ScrapeRow]
+    series: int
+    note: str = ""
+    failures: list[str] = field(default_factory=list)
+
+
+def server_section(data: ReportData, colors: dict[str, str], timeline: Timeline
+                   ) -> ServerSection | None:  # fmt: skip
+    """The section, or None for a run without --server-metrics."""
+    path = data.run_dir / rundir.SERVER_METRICS
+    if not path.is_file():
+        return None
+    try:
+        series = read_series(path)
+    except OSError:
+        series = {}
+    ttft = {m: ttft_over_time(data, m) for m in data.models}
+    charts = [c for c in _panel_charts(series, ttft, colors, timeline) if c.src]
+    scrapes = scrape_rows(data.run, series)
+    failures = [f"{r.source}: {r.failed} of {(r.ok or 0) + (r.failed or 0)} scrapes failed"
+                + (f" (last: {r.last_error})" if r.last_error else "")
+                for r in scrapes if r.failed]  # fmt: skip
+    note = ""
+    if not series:
+        note = "No scrape succeeded: server_metrics.csv holds no samples."
+    elif not charts:
+        note = (f"The server exported {len(series)} series, none under the names the panels "
+                "know (llama.cpp's, vLLM's) and no gauge that moved during the run: they are "
+                "all in server_metrics.csv.")  # fmt: skip
+    return ServerSection(charts, scrapes, len(series), note, failures)
+
+
+def _panel_charts(series: dict[SeriesKey, Series], ttft: dict[str, Any],
+                  colors: dict[str, str], timeline: Timeline) -> list[Chart]:  # fmt: skip
+    charts = []
+    for spec in PANELS:
+        lines = panel_lines(series, spec)
+        caption = ("Per-second rates of the server's counters between consecutive scrapes "
+                   "(a counter reset counts from zero)." if spec.rate else "")  # fmt: skip
+        if len(lines) > server_plots.MAX_LINES:
+            caption += f" The first {server_plots.MAX_LINES} of {len(lines)} series."
+        src = server_plots.server_panel(spec.title, spec.unit, lines, ttft, colors, timeline)
+        charts.append(Chart(f"server-{spec.key}", spec.title, src, "", caption.strip()))
+    for i, name in enumerate(other_gauges(series)):
+        lines = gauge_lines(series, name)
+        src = server_plots.server_panel(name, "value", lines, ttft, colors, timeline)
+        charts.append(Chart(f"server-gauge-{i}", name, src, "", "Another gauge the server "
+                            "exports that moved during the run."))  # fmt: skip
+    return charts
+
+
+def scrape_rows(run: dict[str, Any], series: dict[SeriesKey, Series]) -> list[ScrapeRow]:
+    """Per scraped URL: scrapes that worked and failed, from run.json; without that record
+    (a run killed before it was written), the successful scrapes found in the file."""
+    recorded = run.get("server_metrics_scrapes")
+    rows = []
+    if isinstance(recorded, dict):
+        for source, stats in recorded.items():
+            stats = stats if isinstance(stats, dict) else {}
+            rows.append(ScrapeRow(str(source), _int(stats.get("ok")), _int(stats.get("failed")),
+                                  str(stats.get("last_error") or "")))  # fmt: skip
+        return rows
+    for source, times in scrape_times(series).items():
+        rows.append(ScrapeRow(source, len(times), None, ""))
+    return rows
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
