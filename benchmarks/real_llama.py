@@ -8,7 +8,11 @@ last chunk; loadprofile keeps them in requests.csv (``server_prompt_ms``,
 ``server_predicted_ms``). TTFT minus prompt_ms is what the server's timings do not hold:
 waiting for a slot or a batch step, the HTTP exchange, the first token's sampling.
 
-    .venv/bin/python benchmarks/real_llama.py [--users 1,4,16] [--seconds 30]
+    .venv/bin/python benchmarks/real_llama.py [--users 1,4,16] [--seconds 30] [--modes warm,cold]
+
+``warm``: the dataset replayed as it is, so llama-server's prefix cache serves what it saw
+before (as in production traffic that repeats system prompts); ``cold``: ``--unique-prefix``,
+every conversation's prompt new to the server (its later turns still reuse their history).
 
 Installs and caches the server the first time (``scripts/real_servers.py``, ~10 min).
 Prints a table and writes benchmarks/results/real_llama-<date>.json and .txt.
@@ -42,12 +46,14 @@ def _pcts(values: list[float]) -> dict[str, float | None]:
     return {"p50": float(np.percentile(values, 50)), "p99": float(np.percentile(values, 99))}
 
 
-def one_step(url: str, users: int, seconds: int, max_tokens: int, out: Path) -> dict[str, Any]:
+def one_step(url: str, users: int, seconds: int, max_tokens: int, out: Path,
+             mode: str) -> dict[str, Any]:  # fmt: skip
     command = [sys.executable, "-m", "loadprofile", "run", "--host", url, "--model",
                real_servers.MODEL_ALIAS, "--dataset", str(DATASET), "--out", str(out), "-u",
                str(users), "-r", str(users), "-t", f"{seconds}s", "--think-time", "0",
                "--max-tokens", str(max_tokens), "--timeout", "120s", "--stop-timeout", "120s",
-               "--server-metrics", url + "/metrics", "--no-report"]  # fmt: skip
+               "--server-metrics", url + "/metrics", "--no-report",
+               *(["--unique-prefix"] if mode == "cold" else [])]  # fmt: skip
     done = subprocess.run(real_servers.pinned(command, "1"), capture_output=True, text=True,
                           timeout=seconds + 300, check=False)  # fmt: skip
     if done.returncode:
@@ -62,7 +68,7 @@ def one_step(url: str, users: int, seconds: int, max_tokens: int, out: Path) -> 
     beyond = [float(r["ttft_service_ms"]) - float(r["server_prompt_ms"]) for r in rows
               if r["server_prompt_ms"] and r["ttft_service_ms"]]  # fmt: skip
     return {
-        "users": users, "requests": entry["requests"], "failures": entry["failures"],
+        "mode": mode, "users": users, "requests": entry["requests"], "failures": entry["failures"],
         "ttft_ms": {k: entry["ttft_ms"][k] for k in ("p50", "p99")},
         "itl_ms": {k: entry["itl_ms"][k] for k in ("p50", "p99")},
         "tpot_ms": {k: entry["tpot_ms"][k] for k in ("p50", "p99")},
@@ -78,14 +84,14 @@ def one_step(url: str, users: int, seconds: int, max_tokens: int, out: Path) -> 
 
 
 def table(results: list[dict[str, Any]]) -> list[str]:
-    head = (f"{'users':>5} {'reqs':>5} {'fail':>4} | {'TTFT p50':>8} {'p99':>7} | "
+    head = (f"{'mode':>4} {'users':>5} {'reqs':>5} {'fail':>4} | {'TTFT p50':>8} {'p99':>7} | "
             f"{'ITL p50':>7} {'p99':>7} | {'srv prompt p50':>14} {'p99':>7} | "
             f"{'srv ms/tok p50':>14} {'p99':>6} | {'TTFT-prompt p50':>15} {'p99':>7} | "
             f"{'tok/s':>6}")  # fmt: skip
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(
-            f"{r['users']:>5} {r['requests']:>5} {r['failures']:>4} | "
+            f"{r['mode']:>4} {r['users']:>5} {r['requests']:>5} {r['failures']:>4} | "
             f"{cell(r['ttft_ms']['p50'], 1, 8)} {cell(r['ttft_ms']['p99'], 1)} | "
             f"{cell(r['itl_ms']['p50'], 1)} {cell(r['itl_ms']['p99'], 1)} | "
             f"{cell(r['server_prompt_ms']['p50'], 1, 14)} "
@@ -102,6 +108,8 @@ def main() -> int:
     parser.add_argument("--users", default="1,4,16", help="concurrencies (default 1,4,16)")
     parser.add_argument("--seconds", type=int, default=30, help="run time per step")
     parser.add_argument("--max-tokens", type=int, default=48)
+    parser.add_argument("--modes", default="warm,cold", help="warm (as recorded), cold "
+                        "(--unique-prefix), or both (default)")
     args = parser.parse_args()
     started = time.time()
     manifest = real_servers.ensure("llama-server")
@@ -111,10 +119,11 @@ def main() -> int:
         port = real_servers.free_port()
         command = real_servers.llama_server_command(manifest, port)
         with real_servers.serving(command, port, Path(tmp) / "server.log") as url:
-            for users in steps:
-                print(f"{users} conversations for {args.seconds}s ...", flush=True)
-                results.append(one_step(url, users, args.seconds, args.max_tokens,
-                                        Path(tmp) / f"u{users}"))  # fmt: skip
+            for mode in args.modes.split(","):
+                for users in steps:
+                    print(f"{mode}: {users} conversations for {args.seconds}s ...", flush=True)
+                    results.append(one_step(url, users, args.seconds, args.max_tokens,
+                                            Path(tmp) / f"{mode}-u{users}", mode))  # fmt: skip
     lines = [f"llama-server (16 slots, 1 thread, core 0) with SmolLM2-135M-Instruct Q4_1; "
              f"loadprofile on core 1; {args.seconds}s per step, max_tokens {args.max_tokens}",
              "", *table(results)]  # fmt: skip

@@ -69,6 +69,7 @@ def build_meta(
         "targets": as_json["targets"],
         "prices": as_json.get("prices", {}),
         "canary": as_json.get("canary"),
+        "server_metrics": as_json.get("server_metrics", []),
         "models": [t.name for t in config.targets],
         "load": load,
         "dataset": dataset,

@@ -59,6 +59,9 @@ def run(config: RunConfig, console: Console, command: list[str],
     mock: MockProcess | None = None
     try:
         config, kind, mock = _resolve_targets(config, console)
+        if mock is not None:  # the embedded mock exports vLLM's metrics: always shown
+            config = replace(config, server_metrics=(*config.server_metrics,
+                                                     mock.url + "/metrics"))  # fmt: skip
         warnings = [w for w in (check_target(t) for t in config.targets) if w]
         for warning in warnings:
             console.warn(warning)

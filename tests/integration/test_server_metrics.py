@@ -1,33 +1,31 @@
-"""`--server-metrics`: a run scrapes the mock's /metrics each second into its run folder."""
+"""`--server-metrics`: a run scrapes the server's /metrics each second into its run folder
+(a run against the embedded mock scrapes the mock's without being told)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from loadprofile.mockproc import MockProcess
 from loadprofile.server_metrics import read_series, scrape_times
 
-from .conftest import FIXED_PROFILE, run_cli
+from .conftest import run_cli
 
 pytestmark = pytest.mark.integration
 
 
-def test_a_run_scrapes_the_servers_metrics_and_reports_them(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
-) -> None:
-    mock = mock_factory(FIXED_PROFILE)
+def test_a_run_scrapes_the_servers_metrics_and_reports_them(dataset: Path, tmp_path: Path
+                                                             ) -> None:  # fmt: skip
     out = tmp_path / "run"
-    done = run_cli(["run", "--host", mock.url, "--model", "fixed", "--dataset", str(dataset),
-                    "-u", "6", "-r", "50", "-t", "4s", "--think-time", "0",
-                    "--server-metrics", mock.url, "--out", str(out)], cwd=tmp_path)  # fmt: skip
+    done = run_cli(["run", "--model", "mock-fixed", "--dataset", str(dataset), "-u", "6", "-r",
+                    "50", "-t", "4s", "--think-time", "0", "--out", str(out)],
+                   cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    url = mock.url + "/metrics"  # a bare host:port gets the usual path
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    (url,) = run["server_metrics"]  # the embedded mock's, added by the run itself
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/metrics")
     stats = run["server_metrics_scrapes"][url]
     assert stats["failed"] == 0 and stats["last_error"] is None
     series = read_series(out / "server_metrics.csv")
@@ -36,10 +34,10 @@ def test_a_run_scrapes_the_servers_metrics_and_reports_them(
     # Once a second from the start through the 4 s of load and the drain after it.
     assert 4 <= len(times) <= 8, times
     assert times[0] < 0.5 and all(0.8 < b - a < 1.2 for a, b in pairwise(times))
-    running = series[(url, "vllm:num_requests_running", '{"model_name":"fixed"}')]
+    running = series[(url, "vllm:num_requests_running", '{"model_name":"mock-fixed"}')]
     assert max(running.v) >= 1  # six users with no think time keep it busy
-    generated = series[(url, "vllm:generation_tokens_total", '{"model_name":"fixed"}')]
+    generated = series[(url, "vllm:generation_tokens_total", '{"model_name":"mock-fixed"}')]
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert generated.v[-1] >= 12 * (summary["models"]["fixed"]["requests"] - 6)
+    assert generated.v[-1] >= 20 * (summary["models"]["mock-fixed"]["requests"] - 6)
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="server-metrics"' in html and 'id="server-running"' in html

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,24 +37,28 @@ def dataset() -> Path:
     return DATASET
 
 
+def _serve(name: str, command: Callable[[dict[str, str], int], list[str]],
+           manifest: dict[str, str], tmp: pytest.TempPathFactory) -> Iterator[str]:
+    port = real_servers.free_port()
+    with real_servers.serving(command(manifest, port), port,
+                              tmp.mktemp(name) / "server.log") as url:  # fmt: skip
+        yield url
+
+
 @pytest.fixture(scope="session")
 def llama_server(manifest: dict[str, str], tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[str]:  # fmt: skip
-    port = real_servers.free_port()
-    log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    with real_servers.serving(real_servers.llama_server_command(manifest, port), port,
-                              log) as url:  # fmt: skip
-        yield url
+    """llama.cpp's llama-server: 16 slots, continuous batching, /metrics."""
+    yield from _serve("llama-server", real_servers.llama_server_command, manifest,
+                      tmp_path_factory)  # fmt: skip
 
 
 @pytest.fixture(scope="session")
 def llama_cpp_python(manifest: dict[str, str], tmp_path_factory: pytest.TempPathFactory
                      ) -> Iterator[str]:  # fmt: skip
-    port = real_servers.free_port()
-    log = tmp_path_factory.mktemp("llama-cpp-python") / "server.log"
-    with real_servers.serving(real_servers.llama_cpp_python_command(manifest, port), port,
-                              log) as url:  # fmt: skip
-        yield url
+    """llama-cpp-python's server: one request at a time, no usage in streams."""
+    yield from _serve("llama-cpp-python", real_servers.llama_cpp_python_command, manifest,
+                      tmp_path_factory)  # fmt: skip
 
 
 def run_load(host: str, dataset: Path, out: Path, *args: str, users: int = 4,

@@ -82,16 +82,29 @@ def test_a_burst_shows_the_servers_queueing(
     assert max(busy) >= 8
 
 
+def _first_turn_shares(out: Path) -> list[float]:
+    """Cached share of the prompt of every first turn."""
+    return [int(r["cached_tokens"] or 0) / int(r["prompt_tokens"]) for r in _rows(out)
+            if r["turn"] == "1" and not r["error_class"]]  # fmt: skip
+
+
 def test_prefix_cache_reuse_is_measured_and_unique_prefix_turns_it_off(
     llama_server: str, dataset: Path, tmp_path: Path
 ) -> None:
-    """llama-server reports cached prompt tokens: replayed conversations reuse their
-    prefixes; with --unique-prefix no first turn does."""
+    """llama-server reports cached prompt tokens: replayed conversations find almost their
+    whole prompt cached; with --unique-prefix a first turn shares only the chat template's
+    own start (its role markers, SmolLM2's default system prompt), while later turns
+    still reuse their conversation's history."""
     warm = run_load(llama_server, dataset, tmp_path / "warm", users=2, seconds=15)
     run_load(llama_server, dataset, tmp_path / "cold", "--unique-prefix", users=2, seconds=15)
     assert warm["models"][MODEL]["cached_prompt_tokens"] > 0
-    first_turns = [r for r in _rows(tmp_path / "cold") if r["turn"] == "1"]
-    assert first_turns and all(int(r["cached_tokens"] or 0) < 16 for r in first_turns)
+    warm_first, cold_first = _first_turn_shares(tmp_path / "warm"), _first_turn_shares(
+        tmp_path / "cold")
+    assert statistics.median(warm_first) > 0.8, warm_first
+    assert cold_first and max(cold_first) < 0.35, cold_first
+    later = [int(r["cached_tokens"] or 0) / int(r["prompt_tokens"])
+             for r in _rows(tmp_path / "cold") if r["turn"] != "1"]  # fmt: skip
+    assert later and statistics.median(later) > 0.5, later
 
 
 def test_llama_cpp_python_without_usage_runs_clean(

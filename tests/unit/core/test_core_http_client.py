@@ -243,7 +243,8 @@ def test_chunked_sse_pieces_carry_their_receive_times(serve: Callable[..., Scrip
         gap_ms = (times[i] - times[i - 1]) / 1e6
         sent_gap_ms = (sent[i] - sent[i - 1]) / 1e6
         assert gap_ms == pytest.approx(sent_gap_ms, abs=3.0), f"piece {i}"
-        assert SSE_DELAYS[i] * 1e3 - 1.0 <= gap_ms <= SSE_DELAYS[i] * 1e3 + 15.0, f"piece {i}"
+        # A piece received late (up to 3 ms, below) shortens the next gap by as much.
+        assert SSE_DELAYS[i] * 1e3 - 3.0 <= gap_ms <= SSE_DELAYS[i] * 1e3 + 15.0, f"piece {i}"
     # Each piece was received right after it was sent, not at the end of the stream.
     for t_recv, t_sent in zip(times, sent, strict=True):
         assert 0 <= (t_recv - t_sent) / 1e6 < 3.0
