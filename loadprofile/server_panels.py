@@ -114,6 +114,18 @@ def panel_lines(series: dict[SeriesKey, Series], spec: PanelSpec) -> list[Line]:
     return moved or lines
 
 
+def of_run_models(lines: list[Line], served: set[str]) -> list[Line]:
+    """The lines of the models the run loaded, when the server labels its lines by model
+    (``model_name``) and some name one of ``served``: a server with more models (the
+    embedded mock serves four) would otherwise draw the idle ones too."""
+    named = [bool(labels_of(line.labels).get("model_name")) for line in lines]
+    ours = [labels_of(line.labels).get("model_name") in served for line in lines]
+    if not any(ours):
+        return lines
+    return [line for line, is_named, is_ours in zip(lines, named, ours, strict=True)
+            if is_ours or not is_named]  # fmt: skip
+
+
 def other_gauges(series: dict[SeriesKey, Series], limit: int = MAX_OTHER_GAUGES) -> list[str]:
     """Up to ``limit`` gauge names outside the panels: the preferred ones exported, then
     others whose value changed during the run (a constant says nothing over time)."""

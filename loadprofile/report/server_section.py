@@ -17,7 +17,13 @@ from loadprofile.report import server_plots
 from loadprofile.report.data import ReportData, ttft_over_time
 from loadprofile.report.plots import Chart, Timeline
 from loadprofile.server_metrics import Series, SeriesKey, read_series, scrape_times
-from loadprofile.server_panels import PANELS, gauge_lines, other_gauges, panel_lines
+from loadprofile.server_panels import (
+    PANELS,
+    gauge_lines,
+    of_run_models,
+    other_gauges,
+    panel_lines,
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,9 @@ def server_section(data: ReportData, colors: dict[str, str], timeline: Timeline
     except OSError:
         series = {}
     ttft = {m: ttft_over_time(data, m) for m in data.models}
-    charts = [c for c in _panel_charts(series, ttft, colors, timeline) if c.src]
+    served = set(data.models) | {str(t.get("model")) for t in data.run.get("targets") or ()
+                                 if isinstance(t, dict)}  # fmt: skip
+    charts = [c for c in _panel_charts(series, ttft, colors, timeline, served) if c.src]
     scrapes = scrape_rows(data.run, series)
     failures = [f"{r.source}: {r.failed} of {(r.ok or 0) + (r.failed or 0)} scrapes failed"
                 + (f" (last: {r.last_error})" if r.last_error else "")
@@ -64,10 +72,11 @@ def server_section(data: ReportData, colors: dict[str, str], timeline: Timeline
 
 
 def _panel_charts(series: dict[SeriesKey, Series], ttft: dict[str, Any],
-                  colors: dict[str, str], timeline: Timeline) -> list[Chart]:  # fmt: skip
+                  colors: dict[str, str], timeline: Timeline,
+                  served: set[str]) -> list[Chart]:  # fmt: skip
     charts = []
     for spec in PANELS:
-        lines = panel_lines(series, spec)
+        lines = of_run_models(panel_lines(series, spec), served)
         caption = ("Per-second rates of the server's counters between consecutive scrapes "
                    "(a counter reset counts from zero)." if spec.rate else "")  # fmt: skip
         if len(lines) > server_plots.MAX_LINES:
@@ -75,7 +84,7 @@ def _panel_charts(series: dict[SeriesKey, Series], ttft: dict[str, Any],
         src = server_plots.server_panel(spec.title, spec.unit, lines, ttft, colors, timeline)
         charts.append(Chart(f"server-{spec.key}", spec.title, src, "", caption.strip()))
     for i, name in enumerate(other_gauges(series)):
-        lines = gauge_lines(series, name)
+        lines = of_run_models(gauge_lines(series, name), served)
         src = server_plots.server_panel(name, "value", lines, ttft, colors, timeline)
         charts.append(Chart(f"server-gauge-{i}", name, src, "", "Another gauge the server "
                             "exports that moved during the run."))  # fmt: skip

@@ -21,8 +21,10 @@ from loadprofile.server_metrics import (
 )
 from loadprofile.server_panels import (
     PANELS,
+    Line,
     counter_rates,
     gauge_lines,
+    of_run_models,
     other_gauges,
     panel_lines,
 )
@@ -217,3 +219,14 @@ def test_lines_that_stayed_at_zero_are_left_out_when_others_moved(tmp_path: Path
     assert [line.label for line in panel_lines(busy, running)] == ["num_requests_running loaded"]
     quiet = read_series(_scrapes(tmp_path, [(0.0, "u", text.format(n=0))]))
     assert len(panel_lines(quiet, running)) == 2  # nothing moved: the zeros are the news
+
+
+def test_lines_of_models_the_run_did_not_load_are_left_out() -> None:
+    def line(labels: str) -> Line:
+        return Line("vllm:num_requests_running", labels, labels, [0.0], [1.0])
+
+    small, fixed = line('{"model_name":"mock-small"}'), line('{"model_name":"mock-fixed"}')
+    bare = line("")
+    assert of_run_models([small, fixed, bare], {"mock-small"}) == [small, bare]
+    # A server whose labels name none of the run's models: everything stays.
+    assert of_run_models([small, fixed], {"other"}) == [small, fixed]
