@@ -6,7 +6,9 @@ one system prompt shared by every conversation, makes TTFT look better than a co
 would. A nonce at the very start makes each conversation's prompt new to the server: no
 other conversation (of this run, an earlier run, or another target) shares its start. The
 turns of one conversation keep the same nonce, so the reuse of a conversation's own history
-from turn to turn, which real chat traffic gets, stays and is measured.
+from turn to turn, which real chat traffic gets, stays and is measured. In an open-loop run by
+requests (``--rate`` with ``--rate-unit requests``) every arrival is a request of its own, with
+a nonce of its own: there, no prompt shares a prefix with another.
 """
 
 from __future__ import annotations

@@ -68,6 +68,8 @@ def send_chat(
     except (TransportError, StreamError) as exc:
         if response is not None:
             response.close()  # whatever is left of the body is unusable
+        else:
+            result.connection = client.last_connection
         result.error_class = exc.error_class
         result.error = client.redact(str(exc))[:500]
     end_ns = time.perf_counter_ns()

@@ -126,11 +126,14 @@ def openai_usage(usage: Any) -> dict[str, Any] | None:
     if not isinstance(usage, dict) or not isinstance(usage.get("output_tokens"), int):
         return None
     cached = usage.get("cache_read_input_tokens")
+    inputs = (usage.get("input_tokens"), cached, usage.get("cache_creation_input_tokens"))
+    given = any(isinstance(n, int) and not isinstance(n, bool) for n in inputs)
     out: dict[str, Any] = {
-        "prompt_tokens": _int(usage.get("input_tokens")) + _int(cached)
-        + _int(usage.get("cache_creation_input_tokens")),
+        # No input count at all (a message_start without usage): unknown, not zero, so the
+        # prompt is estimated like any server's that sends none.
+        "prompt_tokens": sum(_int(n) for n in inputs) if given else None,
         "completion_tokens": usage["output_tokens"],
-    }  # fmt: skip
+    }
     if isinstance(cached, int):
         out["prompt_tokens_details"] = {"cached_tokens": cached}
     return out
@@ -139,7 +142,7 @@ def openai_usage(usage: Any) -> dict[str, Any] | None:
 def _finish(reason: Any) -> str | None:
     if reason is None:
         return None
-    if reason not in STOP_REASONS:
+    if not isinstance(reason, str) or reason not in STOP_REASONS:
         raise StreamError(ErrorClass.CONTRACT, f"unknown stop_reason {str(reason)[:40]!r}")
     return STOP_REASONS[reason]
 

@@ -120,7 +120,7 @@ class ChatStream(ReplyStream):
             produced = output or produced
             reason = choice.get("finish_reason")
             if reason is not None:
-                if reason not in FINISH_REASONS:
+                if not isinstance(reason, str) or reason not in FINISH_REASONS:
                     raise StreamError(ErrorClass.CONTRACT,
                                       f"unknown finish_reason {str(reason)[:40]!r}")  # fmt: skip
                 self.finish_reason = reason

@@ -7,8 +7,9 @@ others after their keep-alive timeout (``Keep-Alive: timeout=N``), proxies whene
 like. So a pooled connection is checked before it is reused (a closed one is seen at once,
 without a send), is not reused past the timeout the server announced, and a request that
 fails on a reused connection before any byte of the answer arrived is re-sent once on a new
-one. Each response says how its connection came about (``connection``: new, reused, or
-stale when a pooled one was found dead), so the counts show what the server did.
+one. Each response says how its connection came about (``connection``: new, reused, stale
+when a pooled one was found dead, expired when it was near the announced timeout), and so
+does ``last_connection`` after a failure, so the counts show what the server did.
 Every failure leaves as a ``TransportError`` carrying its error class; nothing else escapes.
 """
 
@@ -37,8 +38,10 @@ _KEEP_ALIVE_TIMEOUT = re.compile(r"timeout=(\d+(?:\.\d+)?)")
 #: An idle connection is not reused this close to the server's announced keep-alive timeout:
 #: the server may close it while the request is on its way.
 KEEP_ALIVE_MARGIN_S = 1.0
-#: How a response's connection came about (``Response.connection``).
-NEW, REUSED, STALE = "new", "reused", "stale"
+#: How a response's connection came about (``Response.connection``): opened for it, reused
+#: from the pool, opened because the pooled one was dead (closed by the server), or opened
+#: because the pooled one was near the keep-alive timeout the server announced.
+NEW, REUSED, STALE, EXPIRED = "new", "reused", "stale", "expired"
 
 
 class TransportError(Exception):
@@ -224,6 +227,7 @@ class HttpClient:
         self._idle: socket.socket | None = None
         self._idle_until = 0.0  # monotonic: reuse the idle connection only before this
         self.connections_opened = 0
+        self.last_connection = NEW  # how the last request's connection came about
 
     def request(
         self,
@@ -239,13 +243,16 @@ class HttpClient:
         if not self.read_timeouts:
             deadline_ns = 0  # the caller bounds the request
         payload = self._encode(method, path, body, headers)
-        sock, stale = self._take_idle()
+        sock, dropped = self._take_idle()
         if sock is not None:
+            self.last_connection = REUSED
             try:
                 return self._exchange(sock, payload, deadline_ns, None)
             except _StaleConnection:
                 _close_quietly(sock)
-                stale = True
+                dropped = STALE
+        # Set before connecting: a request that fails from here on still says how it went.
+        self.last_connection = dropped or NEW
         connect_start = time.perf_counter_ns()
         sock = self._connect(connect_deadline_ns)
         connect_ms = (time.perf_counter_ns() - connect_start) / 1e6
@@ -256,19 +263,23 @@ class HttpClient:
             raise TransportError(
                 ErrorClass.STREAM_INCOMPLETE, "server closed the connection without answering"
             ) from None
-        response.connection = STALE if stale else NEW
+        response.connection = self.last_connection
         return response
 
-    def _take_idle(self) -> tuple[socket.socket | None, bool]:
-        """The pooled connection if it is still good; (None, True) when there was one but
-        the server has closed it (or will any moment: past its keep-alive timeout)."""
+    def _take_idle(self) -> tuple[socket.socket | None, str | None]:
+        """The pooled connection if it is still good; else (None, why it was dropped):
+        STALE when the server has closed it, EXPIRED when it is too near the keep-alive
+        timeout the server announced to be trusted (None: there was none)."""
         sock, self._idle = self._idle, None
         if sock is None:
-            return None, False
-        if time.monotonic() < self._idle_until and _still_open(sock):
-            return sock, False
-        _close_quietly(sock)
-        return None, True
+            return None, None
+        if time.monotonic() >= self._idle_until:
+            _close_quietly(sock)
+            return None, EXPIRED
+        if not _still_open(sock):
+            _close_quietly(sock)
+            return None, STALE
+        return sock, None
 
     def close(self) -> None:
         if self._idle is not None:

@@ -214,14 +214,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--api-key", metavar="KEY", help="require Authorization: Bearer KEY "
                    "(x-api-key: KEY on /v1/messages)")
-    p.add_argument("--keepalive-timeout", type=float, default=75.0, metavar="SECONDS",
-                   help="close connections idle this long (default 75, aiohttp's; without "
-                   "announcing it, as many servers and proxies do)")
+    p.add_argument("--keepalive-timeout", type=float, metavar="SECONDS",
+                   help="close connections idle this long, without announcing it (as many "
+                   "servers and proxies do; default: aiohttp's, about an hour)")
     p.add_argument("--quiet", action="store_true", help="log only warnings and errors")
     args = p.parse_args(argv)
     if not 0 <= args.port <= 65535:
         p.error(f"--port must be within 0..65535, got {args.port}")
-    if not args.keepalive_timeout > 0:
+    if args.keepalive_timeout is not None and not args.keepalive_timeout > 0:
         p.error(f"--keepalive-timeout must be positive, got {args.keepalive_timeout}")
     return args
 
@@ -268,7 +268,7 @@ async def _serve(args: argparse.Namespace, profiles: dict[str, ModelProfile]) ->
     # Cancel a handler when its client disconnects, as real servers abort the generation.
     runner = web.AppRunner(
         app, handler_cancellation=True, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S,
-        keepalive_timeout=args.keepalive_timeout,
+        **({} if args.keepalive_timeout is None else {"keepalive_timeout": args.keepalive_timeout}),
     )
     await runner.setup()
     stop = asyncio.Event()

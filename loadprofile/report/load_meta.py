@@ -91,6 +91,9 @@ def _unused_keys(load: Mapping[str, Any]) -> set[str]:
 def prefix_mode(load: Mapping[str, Any]) -> str:
     """Which prefix-cache mode the run used (``--unique-prefix``), in words."""
     if load.get("unique_prefix"):
+        if is_open_loop(load) and (load.get("rate_unit") or "requests") == "requests":
+            return ("unique per request (--unique-prefix, open loop by requests): cold "
+                    "prefill for every request")
         return ("unique per conversation (--unique-prefix): cold prefill; only a "
                 "conversation's own earlier turns can be served from a prefix cache")
     return ("as recorded: prompts that start alike (a shared system prompt, a replayed "

@@ -188,3 +188,25 @@ def test_parse_message_takes_the_text_blocks() -> None:
     with pytest.raises(StreamError) as caught:
         parse_message(b'{"type": "message"}')
     assert caught.value.error_class is ErrorClass.CONTRACT
+
+
+def test_usage_without_any_input_count_leaves_the_prompt_unknown() -> None:
+    """A message_start without usage, then message_delta's output count alone: the prompt
+    is not zero tokens but unknown (the client then estimates it)."""
+    bare = ev("message_start", message={"id": "m", "type": "message", "role": "assistant",
+                                        "content": []})  # fmt: skip
+    stream = feed([bare, block(0, "text"), delta(0, "text_delta", text="a"), stop(0), *end()])
+    assert stream.token_counts() == (None, 3, False)
+
+
+@pytest.mark.parametrize("reason", [["end_turn"], {}, 3])
+def test_a_stop_reason_that_is_not_a_string_breaks_the_contract(reason: Any) -> None:
+    bad = ev("message_delta", delta={"stop_reason": reason}, usage={"output_tokens": 1})
+    with pytest.raises(StreamError) as caught:
+        feed([START, bad])
+    assert caught.value.error_class is ErrorClass.CONTRACT
+    body = {"type": "message", "content": [{"type": "text", "text": "a"}], "stop_reason": reason,
+            "usage": {"input_tokens": 1, "output_tokens": 1}}
+    with pytest.raises(StreamError) as caught:
+        parse_message(json.dumps(body).encode())
+    assert caught.value.error_class is ErrorClass.CONTRACT

@@ -204,3 +204,10 @@ def test_llama_cpp_timings_on_the_last_chunk_are_kept() -> None:
     assert plain.server_ms("prompt_ms") is None and plain.cached_tokens() is None
     odd = feed([(chunk({"content": "a"}, timings={"prompt_ms": "fast", "predicted_ms": -1}), 1)])
     assert odd.server_ms("prompt_ms") is None and odd.server_ms("predicted_ms") is None
+
+
+@pytest.mark.parametrize("reason", [{}, ["stop"], 1])
+def test_a_finish_reason_that_is_not_a_string_breaks_the_contract(reason: Any) -> None:
+    with pytest.raises(StreamError) as caught:
+        feed([(chunk({"content": "a"}, finish=reason), 1)])
+    assert caught.value.error_class is ErrorClass.CONTRACT

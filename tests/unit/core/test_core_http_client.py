@@ -445,6 +445,7 @@ def test_stale_retry_happens_only_once(serve: Callable[..., ScriptedServer]) -> 
     assert info.value.error_class is ErrorClass.STREAM_INCOMPLETE
     assert client.connections_opened == 2
     assert len(server.peers) == 2
+    assert client.last_connection == "stale"  # the failed request still says how it went
 
 
 def test_a_pooled_connection_the_server_closed_is_seen_before_sending(
@@ -501,7 +502,7 @@ def test_idle_connections_are_not_reused_near_the_announced_keep_alive_timeout(
     client = client_for(server)
     assert body_of(client) == b"one"
     second = client.request("GET", "/")
-    assert second.connection == ("reused" if reused else "stale")
+    assert second.connection == ("reused" if reused else "expired")
     assert second.read() == (b"two" if reused else b"one")
     assert client.connections_opened == (1 if reused else 2)
 

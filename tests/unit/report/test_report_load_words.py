@@ -96,6 +96,8 @@ def test_load_rows_say_which_prefix_mode_the_run_used() -> None:
     rows = dict(load_rows({"unique_prefix": False}, {}))
     assert "may be served from the server's prefix cache" in rows["prompt prefixes"]
     assert "unique_prefix" not in rows
+    open_loop = dict(load_rows({"unique_prefix": True, "rate": 2.0}, {}))
+    assert open_loop["prompt prefixes"].startswith("unique per request")
 
 
 def test_recovery_words_tell_never_from_nothing_to_compare() -> None:

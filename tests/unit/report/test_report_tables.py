@@ -122,5 +122,6 @@ def test_overview_shows_connections_only_when_the_server_closed_pooled_ones() ->
 
     assert "stale connections" not in rows({"new": 1, "reused": 3})
     shown = rows({"new": 4, "stale": 3})
-    assert [shown[f"{k} connections"].cells[0].text for k in ("new", "reused", "stale")] == [
-        "4", "0", "3"]
+    kinds = ("new", "reused", "stale", "expired")
+    assert [shown[f"{k} connections"].cells[0].text for k in kinds] == ["4", "0", "3", "0"]
+    assert "expired connections" in rows({"reused": 2, "expired": 1})
