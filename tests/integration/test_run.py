@@ -149,7 +149,8 @@ def test_plain_locust_writes_the_same_run_folder(
     done = subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(locustfile), "--host", mock.url, "--headless",
          "-u", "3", "-r", "10", "-t", "3s", "--model", "fixed", "--dataset", str(dataset),
-         "--think-time", "0", "--out", str(out), "--only-summary"],
+         "--think-time", "0", "--out", str(out), "--only-summary",
+         "--server-metrics", mock.url + "/metrics"],
         cwd=tmp_path, capture_output=True, text=True, timeout=90, check=False,
         env={k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"},
     )  # fmt: skip
@@ -160,3 +161,7 @@ def test_plain_locust_writes_the_same_run_folder(
     assert TTFT_MS <= m["ttft_ms"]["p50"] <= TTFT_MS + 4
     assert len(_rows(out)) == m["requests"]
     assert (out / "report.html").exists()
+    # Locust's own runs take loadprofile's flags too: the server's metrics were scraped.
+    scrapes = json.loads((out / "run.json").read_text())["server_metrics_scrapes"]
+    assert scrapes[mock.url + "/metrics"]["ok"] >= 3
+    assert "vllm:num_requests_running" in (out / "server_metrics.csv").read_text()
