@@ -62,17 +62,15 @@ def send_chat(
         )
         sent_ns = response.sent_ns
         result.connect_ms = response.connect_ms
-        result.connection = response.connection
         result.status = response.status
         _read_answer(response, stream, result, api_flavour.parse_body)
     except (TransportError, StreamError) as exc:
         if response is not None:
             response.close()  # whatever is left of the body is unusable
-        else:
-            result.connection = client.last_connection
         result.error_class = exc.error_class
         result.error = client.redact(str(exc))[:500]
     end_ns = time.perf_counter_ns()
+    result.connection = client.last_connection  # new, reused, stale or expired; also if failed
     result.sent_ns = sent_ns
     _fill_metrics(result, stream, sent_ns, end_ns)
     return result

@@ -7,49 +7,40 @@ others after their keep-alive timeout (``Keep-Alive: timeout=N``), proxies whene
 like. So a pooled connection is checked before it is reused (a closed one is seen at once,
 without a send), is not reused past the timeout the server announced, and a request that
 fails on a reused connection before any byte of the answer arrived is re-sent once on a new
-one. Each response says how its connection came about (``connection``: new, reused, stale
-when a pooled one was found dead, expired when it was near the announced timeout), and so
-does ``last_connection`` after a failure, so the counts show what the server did.
+one. ``last_connection`` says how the last request's connection came about (new, reused,
+stale when a pooled one was found dead, expired when it was near the announced timeout),
+also when it failed, so the counts show what the server did. The response and its body
+reading are in ``response.py``.
 Every failure leaves as a ``TransportError`` carrying its error class; nothing else escapes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 import socket
 import ssl
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from loadprofile import __version__
-from loadprofile.http.chunked import ChunkedDecoder, ChunkedError
-from loadprofile.http.connect import open_connection
+from loadprofile.http.connect import close_quietly, open_connection, still_open
+from loadprofile.http.response import Response, TransportError, recv
 from loadprofile.results import ErrorClass
 
-_RECV = 65536
+__all__ = ["HttpClient", "Origin", "Response", "TransportError"]
+
 _MAX_HEAD = 65536
 _USER_AGENT = f"loadprofile/{__version__}"
 _INTERIM = re.compile(rb"HTTP/1\.[01] 1(?!01)\d\d")
-_KEEP_ALIVE_TIMEOUT = re.compile(r"timeout=(\d+(?:\.\d+)?)")
 #: An idle connection is not reused this close to the server's announced keep-alive timeout:
 #: the server may close it while the request is on its way.
 KEEP_ALIVE_MARGIN_S = 1.0
-#: How a response's connection came about (``Response.connection``): opened for it, reused
-#: from the pool, opened because the pooled one was dead (closed by the server), or opened
-#: because the pooled one was near the keep-alive timeout the server announced.
+#: How a request's connection came about (``HttpClient.last_connection``): opened for it,
+#: reused from the pool, opened because the pooled one was dead (closed by the server), or
+#: opened because the pooled one was near the keep-alive timeout the server announced.
 NEW, REUSED, STALE, EXPIRED = "new", "reused", "stale", "expired"
-
-
-class TransportError(Exception):
-    """A request failed below the API layer; ``error_class`` says how."""
-
-    def __init__(self, error_class: ErrorClass, message: str) -> None:
-        super().__init__(message)
-        self.error_class = error_class
 
 
 class _StaleConnection(Exception):
@@ -78,126 +69,6 @@ class Origin:
         host = f"[{self.host}]" if ":" in self.host else self.host
         default = 443 if self.scheme == "https" else 80
         return host if self.port == default else f"{host}:{self.port}"
-
-
-class Response:
-    """Status and headers of an answer; the body is read by iterating ``chunks()``."""
-
-    def __init__(
-        self,
-        client: HttpClient,
-        sock: socket.socket,
-        head: bytes,
-        rest: bytes,
-        t_ns: int,
-        deadline_ns: int,
-    ) -> None:
-        self.status, self.reason, self.headers, self._keep_alive = _parse_head(head)
-        self._client = client
-        self._sock: socket.socket | None = sock
-        self._first = (rest, t_ns)
-        self._deadline_ns = deadline_ns
-        self.sent_ns = 0
-        self.connect_ms: float | None = None
-        self.connection = NEW
-        self.keep_alive_s = _keep_alive_timeout(self.headers.get("keep-alive", ""))
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-    def chunks(self) -> Iterator[tuple[bytes, int]]:
-        """Body payload as it arrives, each piece with its receive time (perf_counter_ns)."""
-        if self._sock is None:
-            return
-        if self.status in (204, 304) or 100 <= self.status < 200:
-            self._finish()  # these never carry a body
-        elif self.headers.get("transfer-encoding", "").lower().endswith("chunked"):
-            yield from self._chunked()
-        elif "content-length" in self.headers:
-            yield from self._sized(self._content_length())
-        else:
-            yield from self._until_close()
-
-    def _content_length(self) -> int:
-        text = self.headers["content-length"]
-        if not text.isdigit():
-            self.close()
-            raise TransportError(ErrorClass.STREAM_MALFORMED, f"bad Content-Length {text[:20]!r}")
-        return int(text)
-
-    def read(self, limit: int = 1 << 20) -> bytes:
-        """The whole body (for errors and non-streamed answers), at most ``limit`` bytes."""
-        parts: list[bytes] = []
-        size = 0
-        for data, _ in self.chunks():
-            parts.append(data)
-            size += len(data)
-            if size >= limit:
-                self.close()
-                break
-        return b"".join(parts)[:limit]
-
-    def close(self) -> None:
-        """Abandon the body: the connection cannot be reused."""
-        if self._sock is not None:
-            _close_quietly(self._sock)
-            self._sock = None
-
-    def _raw(self) -> Iterator[tuple[bytes, int]]:
-        data, t_ns = self._first
-        if data:
-            yield data, t_ns
-        while True:
-            assert self._sock is not None
-            data, t_ns = _recv(self._sock, self._deadline_ns)
-            if not data:
-                return
-            yield data, t_ns
-
-    def _chunked(self) -> Iterator[tuple[bytes, int]]:
-        decoder = ChunkedDecoder()
-        try:
-            for data, t_ns in self._raw():
-                payload = decoder.feed(data)
-                if payload:
-                    yield payload, t_ns
-                if decoder.done:
-                    self._finish()
-                    return
-        except ChunkedError as exc:
-            self.close()
-            raise TransportError(ErrorClass.STREAM_MALFORMED, f"chunked framing: {exc}") from None
-        self.close()
-        raise TransportError(ErrorClass.STREAM_INCOMPLETE, "connection closed mid-body")
-
-    def _sized(self, length: int) -> Iterator[tuple[bytes, int]]:
-        remaining = length
-        if remaining == 0:
-            self._finish()
-            return
-        for data, t_ns in self._raw():
-            data = data[:remaining]
-            remaining -= len(data)
-            yield data, t_ns
-            if remaining <= 0:
-                self._finish()
-                return
-        self.close()
-        raise TransportError(ErrorClass.STREAM_INCOMPLETE, "connection closed mid-body")
-
-    def _until_close(self) -> Iterator[tuple[bytes, int]]:
-        self._keep_alive = False
-        yield from self._raw()
-        self.close()
-
-    def _finish(self) -> None:
-        sock, self._sock = self._sock, None
-        if sock is not None:
-            if self._keep_alive:
-                self._client._release(sock, self.keep_alive_s)
-            else:
-                _close_quietly(sock)
 
 
 class HttpClient:
@@ -249,7 +120,7 @@ class HttpClient:
             try:
                 return self._exchange(sock, payload, deadline_ns, None)
             except _StaleConnection:
-                _close_quietly(sock)
+                close_quietly(sock)
                 dropped = STALE
         # Set before connecting: a request that fails from here on still says how it went.
         self.last_connection = dropped or NEW
@@ -259,11 +130,10 @@ class HttpClient:
         try:
             response = self._exchange(sock, payload, deadline_ns, connect_ms)
         except _StaleConnection:
-            _close_quietly(sock)
+            close_quietly(sock)
             raise TransportError(
                 ErrorClass.STREAM_INCOMPLETE, "server closed the connection without answering"
             ) from None
-        response.connection = self.last_connection
         return response
 
     def _take_idle(self) -> tuple[socket.socket | None, str | None]:
@@ -274,16 +144,16 @@ class HttpClient:
         if sock is None:
             return None, None
         if time.monotonic() >= self._idle_until:
-            _close_quietly(sock)
+            close_quietly(sock)
             return None, EXPIRED
-        if not _still_open(sock):
-            _close_quietly(sock)
+        if not still_open(sock):
+            close_quietly(sock)
             return None, STALE
         return sock, None
 
     def close(self) -> None:
         if self._idle is not None:
-            _close_quietly(self._idle)
+            close_quietly(self._idle)
             self._idle = None
 
     def redact(self, text: str) -> str:
@@ -297,7 +167,7 @@ class HttpClient:
 
     def _release(self, sock: socket.socket, keep_alive_s: float | None) -> None:
         if self._idle is not None:
-            _close_quietly(self._idle)
+            close_quietly(self._idle)
         self._idle = sock
         limit = math.inf if keep_alive_s is None else keep_alive_s - KEEP_ALIVE_MARGIN_S
         self._idle_until = time.monotonic() + limit
@@ -345,50 +215,31 @@ class HttpClient:
             sock.sendall(payload)
             head, rest, t_ns = _read_head(sock, deadline_ns, reused)
         except TransportError:
-            _close_quietly(sock)
+            close_quietly(sock)
             raise
         except (BrokenPipeError, ConnectionResetError) as exc:
             if reused:
                 raise _StaleConnection() from None
-            _close_quietly(sock)
+            close_quietly(sock)
             raise TransportError(ErrorClass.STREAM_INCOMPLETE, f"connection lost: {exc}") from None
         except OSError as exc:
-            _close_quietly(sock)
+            close_quietly(sock)
             raise TransportError(ErrorClass.CONNECT, f"send failed: {exc}") from None
         try:
-            response = Response(self, sock, head, rest, t_ns, deadline_ns)
+            response = Response(self._release, sock, head, rest, t_ns, deadline_ns)
         except TransportError:
-            _close_quietly(sock)
+            close_quietly(sock)
             raise
         response.sent_ns = sent_ns
         response.connect_ms = connect_ms
-        response.connection = REUSED if reused else NEW
         return response
-
-
-def _recv(sock: socket.socket, deadline_ns: int) -> tuple[bytes, int]:
-    """One read; ``deadline_ns`` 0 means the caller enforces the deadline."""
-    try:
-        if deadline_ns:
-            remaining = (deadline_ns - time.perf_counter_ns()) / 1e9
-            if remaining <= 0:
-                raise TransportError(ErrorClass.TIMEOUT, "request timed out")
-            sock.settimeout(remaining)
-        data = sock.recv(_RECV)
-    except TimeoutError:
-        raise TransportError(ErrorClass.TIMEOUT, "request timed out") from None
-    except (ConnectionResetError, BrokenPipeError, ssl.SSLError) as exc:
-        raise TransportError(ErrorClass.STREAM_INCOMPLETE, f"connection lost: {exc}") from None
-    except OSError as exc:
-        raise TransportError(ErrorClass.STREAM_INCOMPLETE, f"receive failed: {exc}") from None
-    return data, time.perf_counter_ns()
 
 
 def _read_head(sock: socket.socket, deadline_ns: int, reused: bool) -> tuple[bytes, bytes, int]:
     buf = b""
     while True:
         try:
-            data, t_ns = _recv(sock, deadline_ns)
+            data, t_ns = recv(sock, deadline_ns)
         except TransportError as exc:
             if reused and not buf and exc.error_class is ErrorClass.STREAM_INCOMPLETE:
                 raise _StaleConnection() from None
@@ -407,48 +258,3 @@ def _read_head(sock: socket.socket, deadline_ns: int, reused: bool) -> tuple[byt
             # 100 Continue, 102, 103 Early Hints: informational, the real answer follows.
         if len(buf) > _MAX_HEAD:
             raise TransportError(ErrorClass.STREAM_MALFORMED, "response headers too large")
-
-
-def _parse_head(head: bytes) -> tuple[int, str, dict[str, str], bool]:
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise TransportError(ErrorClass.STREAM_MALFORMED, f"bad status line {lines[0][:80]!r}")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    connection = headers.get("connection", "").lower()
-    keep_alive = "close" not in connection and (
-        parts[0] != "HTTP/1.0" or "keep-alive" in connection
-    )
-    return int(parts[1]), parts[2] if len(parts) > 2 else "", headers, keep_alive
-
-
-def _keep_alive_timeout(header: str) -> float | None:
-    """``Keep-Alive: timeout=5, max=100`` -> 5.0 (None when the server does not say)."""
-    match = _KEEP_ALIVE_TIMEOUT.search(header)
-    return float(match.group(1)) if match else None
-
-
-def _still_open(sock: socket.socket) -> bool:
-    """An idle connection with nothing to read is alive; EOF (the server closed it) or bytes
-    nobody asked for (it is out of step) make it unusable. One non-blocking peek: no send and
-    no wait (timeout 0: gevent's socket too raises at once instead of waiting to read).
-    TLS sockets cannot peek; for them the re-send on a dead connection has to do."""
-    if isinstance(sock, ssl.SSLSocket):
-        return True
-    try:
-        sock.settimeout(0.0)
-        sock.recv(1, socket.MSG_PEEK)  # b"" (EOF) or a byte: either way unusable
-    except (BlockingIOError, InterruptedError):
-        return True
-    except (OSError, ValueError):
-        return False
-    return False
-
-
-def _close_quietly(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.close()

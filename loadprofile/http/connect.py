@@ -6,6 +6,7 @@ times every other stream (a lookup goes through a thread pool; a TLS context cos
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import socket
 import ssl
@@ -55,3 +56,25 @@ def open_connection(host: str, port: int, timeout: float, context: ssl.SSLContex
     if tls:
         sock = (context or default_ssl_context()).wrap_socket(sock, server_hostname=host)
     return sock
+
+
+def still_open(sock: socket.socket) -> bool:
+    """An idle connection with nothing to read is alive; EOF (the server closed it) or bytes
+    nobody asked for (it is out of step) make it unusable. One non-blocking peek: no send and
+    no wait (timeout 0: gevent's socket too raises at once instead of waiting to read).
+    TLS sockets cannot peek; for them the re-send on a dead connection has to do."""
+    if isinstance(sock, ssl.SSLSocket):
+        return True
+    try:
+        sock.settimeout(0.0)
+        sock.recv(1, socket.MSG_PEEK)  # b"" (EOF) or a byte: either way unusable
+    except (BlockingIOError, InterruptedError):
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+def close_quietly(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.close()

@@ -39,6 +39,8 @@ class FakeResponse:
 
 
 class FakeClient:
+    last_connection = "new"  # as HttpClient says how the request's connection came about
+
     def __init__(self, response: FakeResponse, sent_ns: int) -> None:
         self.response, self.sent_ns = response, sent_ns
         self.calls: list[tuple[str, str, Any]] = []
@@ -76,7 +78,7 @@ def chat_chunk(delta: dict[str, Any], finish: str | None = None) -> tuple[None, 
 
 def test_the_registry_has_every_flavour_the_cli_offers() -> None:
     assert tuple(FLAVOURS) == API_FLAVOURS
-    assert flavour("") is FLAVOURS["chat"]  # a target whose flavour the run fills in
+    assert all(flavour(name) is FLAVOURS[name] for name in API_FLAVOURS)
 
 
 def test_chat_reasoning_first_makes_ttfvt_later_than_ttft() -> None:

@@ -461,10 +461,10 @@ def test_a_pooled_connection_the_server_closed_is_seen_before_sending(
     server = serve(answer_then_close, respond_sized(b"two"))
     client = client_for(server)
     first = client.request("GET", "/")
-    assert first.read() == b"one" and first.connection == "new"
+    assert first.read() == b"one" and client.last_connection == "new"
     time.sleep(0.05)  # the FIN reaches the client
     second = client.request("GET", "/second")
-    assert second.read() == b"two" and second.connection == "stale"
+    assert second.read() == b"two" and client.last_connection == "stale"
     assert [len(peer.requests) for peer in server.peers] == [1, 1]
 
 
@@ -480,9 +480,9 @@ def test_a_connection_closed_while_the_request_was_sent_is_resent_once(
     server = serve(answer_then_drop_the_next, respond_sized(b"two"))
     client = client_for(server)
     first = client.request("GET", "/")
-    assert first.read() == b"one" and first.connection == "new"
+    assert first.read() == b"one" and client.last_connection == "new"
     response = client.request("POST", "/again", body=b"{}")
-    assert response.read() == b"two" and response.connection == "stale"
+    assert response.read() == b"two" and client.last_connection == "stale"
     assert [len(peer.requests) for peer in server.peers] == [2, 1]
 
 
@@ -502,7 +502,7 @@ def test_idle_connections_are_not_reused_near_the_announced_keep_alive_timeout(
     client = client_for(server)
     assert body_of(client) == b"one"
     second = client.request("GET", "/")
-    assert second.connection == ("reused" if reused else "expired")
+    assert client.last_connection == ("reused" if reused else "expired")
     assert second.read() == (b"two" if reused else b"one")
     assert client.connections_opened == (1 if reused else 2)
 
