@@ -108,7 +108,7 @@ class RunSession:
         self._users_started = 0
         self._ticker: gevent.Greenlet | None = None
         self._cpu_mark = (time.perf_counter(), time.process_time())
-        self._last_sample: GeneratorSample | None = None
+        self.last_generator_sample: GeneratorSample | None = None  # the last full interval's
         self._lag = LoopLagProbe()
         self.arrivals = OpenLoop(config.load, config.targets, conversations)
         self.dispatchers: dict[str, ArrivalDispatcher] = {}
@@ -363,8 +363,8 @@ class RunSession:
         active = self.user_seconds.interval_means(end_s - start_s)
         sample = None
         if not final:  # the last, short interval is shutdown work, not load generation
-            sample = self._last_sample = self._generator_sample(start_s, end_s,
-                                                                sum(active.values()))  # fmt: skip
+            sample = self.last_generator_sample = self._generator_sample(
+                start_s, end_s, sum(active.values()))  # fmt: skip
         self.sink.add_interval(start_s, end_s, intervals, active, sample)
         if self.on_tick is not None and not final:
             self.on_tick(self, end_s)
@@ -378,10 +378,6 @@ class RunSession:
         late, no_free_user = self.arrivals.take_interval_counts()
         return GeneratorSample(start_s, end_s, users, percent, lag_max, lag_mean, late,
                                no_free_user, draining=self.stopping)  # fmt: skip
-
-    @property
-    def last_generator_sample(self) -> GeneratorSample | None:
-        return self._last_sample
 
     @property
     def elapsed_s(self) -> float:
