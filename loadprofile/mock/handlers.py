@@ -126,10 +126,11 @@ async def _serve(request: web.Request, ctx: MockContext, rec: Record, api: MockA
     rec.model, rec.messages, rec.stream = chat.model, chat.messages, chat.stream
     rec.max_tokens = chat.max_tokens
     profile, slots = ctx.profiles[chat.model], ctx.slots[chat.model]
-    plan = _admit(profile, slots, _plan(ctx, profile, chat, rec), chat, rec)
     cache = ctx.prefix_cache(profile)
+    cached, prefixes = cache.lookup(chat.messages) if cache is not None else (None, [])
+    plan = _admit(profile, slots, _plan(ctx, profile, chat, rec, cached), chat, rec)
     if cache is not None:
-        cache.remember(chat.messages)  # admitted: its prefill will happen
+        cache.remember(prefixes)  # admitted: its prefill will happen
     try:
         if chat.stream:
             return await _stream(request, ctx.freeze, profile, chat, plan, slots, rec, api)
@@ -148,13 +149,12 @@ async def _serve(request: web.Request, ctx: MockContext, rec: Record, api: MockA
         slots.release(in_service=rec.service_start_ns is not None)
 
 
-def _plan(ctx: MockContext, profile: ModelProfile, chat: ChatRequest, rec: Record) -> Plan:
+def _plan(ctx: MockContext, profile: ModelProfile, chat: ChatRequest, rec: Record,
+          cached: int | None) -> Plan:  # fmt: skip
     # Copies are counted per model; the plan is drawn as the model whose text this is.
     key = request_seed(ctx.seed, profile.name, chat.messages, chat.max_tokens)
     rec.repeat = ctx.repeats.next(key)
     base = request_seed(ctx.seed, profile.text_of or profile.name, chat.messages, chat.max_tokens)
-    cache = ctx.prefix_cache(profile)
-    cached = cache.cached_tokens(chat.messages) if cache is not None else None
     return plan_from_seed(profile, repeat_seed(base, rec.repeat), chat.messages, chat.max_tokens,
                           cached)  # fmt: skip
 

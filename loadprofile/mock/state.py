@@ -236,23 +236,25 @@ class PrefixCache:
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self._capacity = capacity
 
-    def cached_tokens(self, messages: Sequence[Mapping[str, Any]]) -> int:
-        """Prompt tokens of ``messages`` the cache would serve (a lookup; nothing changes)."""
+    def lookup(self, messages: Sequence[Mapping[str, Any]]) -> tuple[int, list[bytes]]:
+        """(prompt tokens of ``messages`` the cache would serve, the keys of its prefixes for
+        ``remember``): a lookup, nothing changes; each prefix is hashed once per request."""
+        prefixes = _prefix_keys(messages)
         cached_messages = 0
-        for i, key in enumerate(_prefix_keys(messages), 1):
+        for key in prefixes:
             if key not in self._seen:
                 break
-            cached_messages = i
+            cached_messages += 1
         if not cached_messages:
-            return 0
+            return 0, prefixes
         total = prompt_tokens(messages)
         cached = prompt_tokens(messages[:cached_messages])
         # Whole blocks only, and the last prompt token is always computed (it yields a token).
-        return min(cached // CACHE_BLOCK_TOKENS * CACHE_BLOCK_TOKENS, max(0, total - 1))
+        return min(cached // CACHE_BLOCK_TOKENS * CACHE_BLOCK_TOKENS, max(0, total - 1)), prefixes
 
-    def remember(self, messages: Sequence[Mapping[str, Any]]) -> None:
+    def remember(self, prefixes: list[bytes]) -> None:
         """The prompt was prefilled: every prefix of it is cached (most recently used)."""
-        for key in _prefix_keys(messages):
+        for key in prefixes:
             self._seen[key] = None
             self._seen.move_to_end(key)
         while len(self._seen) > self._capacity:

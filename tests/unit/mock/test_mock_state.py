@@ -64,25 +64,33 @@ def _conv(system: str, *turns: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": system}, *({"role": "user", "content": t} for t in turns)]
 
 
+def _cached(cache: PrefixCache, messages: list[dict[str, str]]) -> int:
+    return cache.lookup(messages)[0]
+
+
+def _prefill(cache: PrefixCache, messages: list[dict[str, str]]) -> None:
+    cache.remember(cache.lookup(messages)[1])
+
+
 def test_prefix_cache_counts_whole_leading_messages_in_whole_blocks() -> None:
     cache = PrefixCache()
     system = " ".join(["w"] * 60)  # 64 tokens with the per-message overhead: 4 blocks
     first = _conv(system, "one two three")
-    assert cache.cached_tokens(first) == 0
-    cache.remember(first)
-    assert cache.cached_tokens(_conv(system, "other")) == 64
-    assert cache.cached_tokens(first) == prompt_tokens(first) // 16 * 16  # seen whole
-    assert cache.cached_tokens(_conv("x " + system, "one two three")) == 0  # new start
+    assert _cached(cache, first) == 0
+    _prefill(cache, first)
+    assert _cached(cache, _conv(system, "other")) == 64
+    assert _cached(cache, first) == prompt_tokens(first) // 16 * 16  # seen whole
+    assert _cached(cache, _conv("x " + system, "one two three")) == 0  # new start
     short = _conv("hi")
-    cache.remember(short)
-    assert cache.cached_tokens(short) == 0  # under one block: prefilled again
+    _prefill(cache, short)
+    assert _cached(cache, short) == 0  # under one block: prefilled again
 
 
 def test_prefix_cache_forgets_the_least_recently_used() -> None:
     cache = PrefixCache(capacity=2)
     a, b = _conv(" ".join(["a"] * 40)), _conv(" ".join(["b"] * 40))
-    cache.remember(a)
-    cache.remember(b)
-    cache.remember(a)  # a is now the most recent
-    cache.remember(_conv(" ".join(["c"] * 40)))
-    assert cache.cached_tokens(a) > 0 and cache.cached_tokens(b) == 0
+    _prefill(cache, a)
+    _prefill(cache, b)
+    _prefill(cache, a)  # a is now the most recent
+    _prefill(cache, _conv(" ".join(["c"] * 40)))
+    assert _cached(cache, a) > 0 and _cached(cache, b) == 0
