@@ -281,15 +281,15 @@ def normalize_metrics_url(url: str) -> str:
 
 
 def _resolve_targets(cli: CliValues, data: dict[str, Any], source: Path) -> list[Target]:
+    api = _cli_api(cli)
     if cli.models:
-        targets = [parse_model_spec(spec) for spec in cli.models]
+        targets = [parse_model_spec(spec, api) for spec in cli.models]
     else:
-        targets = targets_from_toml(data, source)
+        targets = targets_from_toml(data, source, api)
     cli_host = normalize_host(cli.host, "--host") if cli.host else None
-    cli_api = _cli_api(cli)
     filled = [
         Target(t.name, t.model, t.host or cli_host, t.api_key_env or cli.api_key_env, t.weight,
-               t.api or cli_api)
+               t.api)
         for t in targets
     ]
     check_targets(filled)

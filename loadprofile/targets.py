@@ -28,11 +28,10 @@ class Target:
     host: str | None = None
     api_key_env: str | None = None
     weight: float = 1.0
-    api: str = DEFAULT_API  # one of API_FLAVOURS ("" from a [[targets]] table without one:
-    # the run's --api fills it in)
+    api: str = DEFAULT_API  # one of API_FLAVOURS
 
 
-def parse_model_spec(spec: str) -> Target:
+def parse_model_spec(spec: str, api: str = DEFAULT_API) -> Target:
     """'NAME' or 'NAME=WEIGHT'."""
     name, sep, weight_text = spec.partition("=")
     name = name.strip()
@@ -46,7 +45,7 @@ def parse_model_spec(spec: str) -> Target:
             raise ConfigError(f"bad weight in --model {spec!r} (use NAME=WEIGHT)") from None
         if not weight > 0 or not math.isfinite(weight):
             raise ConfigError(f"weight must be a positive number in --model {spec!r}")
-    return Target(name=name, model=name, weight=weight, api="")
+    return Target(name=name, model=name, weight=weight, api=api)
 
 
 _TARGET_KEYS = {"name", "model", "host", "api_key_env", "weight", "api"}
@@ -59,7 +58,9 @@ def check_api(api: Any, what: str) -> str:
     return str(api)
 
 
-def targets_from_toml(data: dict[str, Any], source: Path) -> list[Target]:
+def targets_from_toml(data: dict[str, Any], source: Path, api: str = DEFAULT_API
+                      ) -> list[Target]:  # fmt: skip
+    """``[[targets]]`` tables; ``api`` (the run's --api) for those that name none."""
     raw = data.get("targets", [])
     if not isinstance(raw, list):
         raise ConfigError(f"{source}: 'targets' must be an array of tables ([[targets]])")
@@ -80,12 +81,12 @@ def targets_from_toml(data: dict[str, Any], source: Path) -> list[Target]:
         if key_env is not None and not (isinstance(key_env, str) and key_env):
             raise ConfigError(f"{source}: targets #{i}: api_key_env must be a variable name")
         host = item.get("host")
-        api = item.get("api")
+        own_api = item.get("api")
         targets.append(Target(
             name=str(item.get("name") or item["model"]), model=item["model"],
             host=None if host is None else normalize_host(host, f"{source}: targets #{i}"),
             api_key_env=key_env, weight=float(weight),
-            api=check_api(api, f"{source}: targets #{i}") if api is not None else "",
+            api=api if own_api is None else check_api(own_api, f"{source}: targets #{i}"),
         ))  # fmt: skip
     return targets
 

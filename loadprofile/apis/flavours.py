@@ -13,7 +13,6 @@ from typing import Any, Protocol
 
 from loadprofile.apis import anthropic, openai_chat, openai_completions
 from loadprofile.apis.reply_stream import ReplyStream, WholeReply
-from loadprofile.targets import DEFAULT_API
 
 
 class BodyBuilder(Protocol):
@@ -52,8 +51,8 @@ FLAVOURS: dict[str, Flavour] = {
 
 
 def flavour(api: str) -> Flavour:
-    """The flavour named ``api`` ("" means the default, as an unresolved target has it)."""
-    return FLAVOURS[api or DEFAULT_API]
+    """The flavour named ``api`` (one of ``targets.API_FLAVOURS``)."""
+    return FLAVOURS[api]
 
 
 def prompt_chars(body: dict[str, Any]) -> int:

@@ -73,7 +73,7 @@ def test_parse_think_time_errors(text: str) -> None:
     [("m", "m", 1.0), ("m=2", "m", 2.0), ("m=0.5", "m", 0.5), (" org/m:7b = 3 ", "org/m:7b", 3.0)],
 )
 def test_parse_model_spec(spec: str, name: str, weight: float) -> None:
-    assert parse_model_spec(spec) == Target(name=name, model=name, weight=weight, api="")
+    assert parse_model_spec(spec) == Target(name=name, model=name, weight=weight)
 
 
 @pytest.mark.parametrize("spec", ["=1", "m=0", "m=x", "m=-1", "", " ", "m="])
