@@ -2,7 +2,7 @@
 its core; SIGTERM handled like Ctrl-C; and the results files
 (``benchmarks/results/<name>-<stamp>.json`` and ``.txt``).
 
-What /proc says and watching or stopping a process are procstat.py's.
+What /proc says and watching a process are procstat.py's; stopping one is the package's.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from procstat import stop_process
+from loadprofile.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

@@ -1,5 +1,5 @@
 """What /proc says about a process and the cores (CPU ticks, run-queue waits, core load),
-and the process chores the benchmarks share (watch a run, stop a process).
+and watching a run (stopping a process is loadprofile.processes.stop_process).
 
 Shared by the benchmarks that pin a mock and a generator to different cores and must know
 whether either was starved, or other load on the machine took their core.
@@ -74,15 +74,3 @@ def watch(proc: subprocess.Popen[Any], deadline: float, sample: Callable[[], Non
                 os.killpg(proc.pid, signal.SIGKILL)  # the group of the run we started
             proc.wait(5)
     return killed
-
-
-def stop_process(proc: subprocess.Popen[Any]) -> None:
-    """SIGTERM, then SIGKILL if it has not gone within 5 s."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadprofile.errors import UnreachableError
+from loadprofile.processes import stop_process
 
 _READY = re.compile(r"listening on (http://\S+) models=(\S+)")
 _START_TIMEOUT_S = 30.0
@@ -37,13 +38,7 @@ class MockProcess:
     log_path: Path
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process)
         self.log_path.unlink(missing_ok=True)
 
 

