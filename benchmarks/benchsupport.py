@@ -40,6 +40,8 @@ class FixedTiming:
     itl_ms: float
     tokens_min: int
     tokens_max: int
+    slow_every: int = 0  # every N-th request's first token comes slow_ms later (a known tail)
+    slow_ms: float = 0.0
 
     def toml(self, model: str) -> str:
         """The ``[models.<model>]`` table."""
@@ -47,7 +49,8 @@ class FixedTiming:
                 "ttft_per_prompt_token_ms = 0.0\nttft_jitter_ms = 0.0\n"
                 f"itl_ms = {float(self.itl_ms)}\nitl_jitter_ms = 0.0\nstall_probability = 0.0\n"
                 "max_concurrency = 0\nmax_queue = 0\n"
-                f"output_tokens_min = {self.tokens_min}\noutput_tokens_max = {self.tokens_max}\n")
+                f"output_tokens_min = {self.tokens_min}\noutput_tokens_max = {self.tokens_max}\n"
+                f"slow_every = {self.slow_every}\nslow_ms = {float(self.slow_ms)}\n")
 
 
 def token_range(spec: str) -> tuple[int, int]:

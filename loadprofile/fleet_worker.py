@@ -26,7 +26,7 @@ from locust.rpc import Message
 from locust.runners import WorkerRunner
 
 from loadprofile import __version__
-from loadprofile.collector import ModelInterval
+from loadprofile.collector import ModelInterval, Steps
 from loadprofile.fleet_wire import (
     ACK,
     CONFIG,
@@ -159,8 +159,21 @@ class WorkerLink:
     def add_contract_example(self, example: dict[str, Any]) -> None:
         self._examples.append(example)
 
-    def add_interval(self, start_s: float, end_s: float, intervals: list[ModelInterval],
-                     users: dict[str, int], sample: GeneratorSample | None) -> None:  # fmt: skip
+    def interval_steps(self, start_s: float, end_s: float, intervals: Steps,
+                       users: dict[str, int], sample: GeneratorSample | None,
+                       final: bool = False) -> Steps:  # fmt: skip
+        """One packet per interval (``final``: the last, with the whole-run counts): the
+        rows finished up to the close go with it, taken now; its histograms are built,
+        the packet encoded and sent (and overdue ones again) in slices later."""
+        rows, examples = self._rows, self._examples
+        self._rows, self._examples = [], []
+        return self._packet_steps(start_s, end_s, intervals, users, sample, final, rows,
+                                  examples)  # fmt: skip
+
+    def _packet_steps(self, start_s: float, end_s: float, intervals: Steps,
+                      users: dict[str, int], sample: GeneratorSample | None, final: bool,
+                      rows: list[list[str]], examples: list[dict[str, Any]]) -> Steps:  # fmt: skip
+        built: list[ModelInterval] = yield from intervals
         session = self.session
         assert session is not None
         interval = session.config.load.interval_s
@@ -168,11 +181,9 @@ class WorkerLink:
         if self._first_seq is None:
             self._first_seq = seq
         self._last_seq = seq
-        final = session.finished
-        packet = Packet(seq, self._first_seq, start_s, end_s, intervals, users, sample,
-                        self._rows, final, self._final_stats() if final else {},
-                        self._examples)  # fmt: skip
-        self._rows, self._examples = [], []
+        packet = Packet(seq, self._first_seq, start_s, end_s, built, users, sample, rows, final,
+                        self._final_stats() if final else {}, examples)  # fmt: skip
+        yield
         wire = encode_packet(packet)
         now = time.monotonic()
         self.outbox.put(seq, wire, now)

@@ -18,6 +18,8 @@ from typing import TextIO
 from hdrh.codec import HdrCookieException, HdrLengthException
 from hdrh.histogram import HdrHistogram
 
+from loadprofile.hdr import acyclic
+
 _LEGEND = '"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"'
 _US_PER_MS = 1000.0
 
@@ -91,7 +93,7 @@ def _parse_interval(line: str) -> Interval | None:
         return None
     try:
         start, length = float(fields[0]), float(fields[1])
-        histogram = HdrHistogram.decode(fields[3].encode("ascii"))
+        histogram = acyclic(HdrHistogram.decode(fields[3].encode("ascii")))
     except (ValueError, TypeError, KeyError, IndexError, RuntimeError, zlib.error,
             struct.error, HdrCookieException, HdrLengthException):  # fmt: skip
         return None  # a payload cut off by a crash

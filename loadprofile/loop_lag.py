@@ -11,6 +11,8 @@ import time
 
 import gevent
 
+from loadprofile.generator_health import GeneratorSample
+
 #: Short enough to catch a stall of about LOOP_LAG_BOUND_MS (a stall that falls between two
 #: wake-ups of a long sleep goes unseen), cheap enough (~200 wake-ups/s, well under 1 % CPU).
 PROBE_SLEEP_S = 0.005
@@ -48,3 +50,22 @@ class LoopLagProbe:
         out = (self._max_ms, mean)
         self._max_ms, self._sum_ms, self._count = 0.0, 0.0, 0
         return out
+
+
+class SelfMonitor:
+    """The generator's own CPU share and hub lag, taken once per interval."""
+
+    def __init__(self) -> None:
+        self.lag = LoopLagProbe()
+        self._mark = (time.perf_counter(), time.process_time())
+
+    def sample(self, start_s: float, end_s: float, users: int, late: int, no_free_user: int,
+               draining: bool) -> GeneratorSample:  # fmt: skip
+        """Since the last sample: CPU %, lag max and mean, with the open loop's counts."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        last_wall, last_cpu = self._mark
+        self._mark = (wall, cpu)
+        percent = 100.0 * (cpu - last_cpu) / (wall - last_wall) if wall > last_wall else 0.0
+        lag_max, lag_mean = self.lag.take()
+        return GeneratorSample(start_s, end_s, users, percent, lag_max, lag_mean, late,
+                               no_free_user, draining=draining)  # fmt: skip

@@ -13,7 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from loadprofile.collector import Collector, ModelInterval, ModelTotals, RecentWindow
+from loadprofile.collector import (
+    Collector,
+    ModelInterval,
+    ModelTotals,
+    RecentWindow,
+    Steps,
+    ready,
+    run_steps,
+)
 from loadprofile.cost import run_cost
 from loadprofile.generator_health import GeneratorSample, health_summary
 from loadprofile.loadplan import Phase
@@ -76,10 +84,18 @@ class RunRecorder:
     def add_interval(self, start_s: float, end_s: float, intervals: list[ModelInterval],
                      users: dict[str, int], sample: GeneratorSample | None) -> None:  # fmt: skip
         """One closed interval (its histograms already folded into the collector's totals)."""
+        run_steps(self.interval_steps(start_s, end_s, ready(intervals), users, sample))
+
+    def interval_steps(self, start_s: float, end_s: float, intervals: Steps,
+                       users: dict[str, int], sample: GeneratorSample | None,
+                       final: bool = False) -> Steps:  # fmt: skip
+        """``add_interval`` in slices (one histogram, a log line, a time-series row each),
+        building the histograms first (``intervals``)."""
+        built: list[ModelInterval] = yield from intervals
         if self.writer is None:
             return
-        self.recent.push(intervals)
-        self.series += self.writer.add_intervals(start_s, end_s, intervals, users)
+        self.recent.push(built)
+        self.series += yield from self.writer.interval_steps(start_s, end_s, built, users)
         if sample is not None:
             self.generator_samples.append(sample)
             self.writer.add_generator_sample(sample)

@@ -29,8 +29,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from loadprofile.collector import Counts, ModelInterval
+from loadprofile.collector import Counts, ModelInterval, Steps, run_steps
 from loadprofile.generator_health import GeneratorSample
+from loadprofile.hdr import value_at_percentiles
 from loadprofile.hlog import HlogWriter
 from loadprofile.metrics import TTFT
 from loadprofile.phases import SeriesPoint
@@ -175,14 +176,16 @@ class RunWriter:
         with (self.run_dir / SAMPLES).open("w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(s, ensure_ascii=False) + "\n" for s in samples)
 
-    def add_intervals(
-        self,
-        start_s: float,
-        end_s: float,
-        intervals: Iterable[ModelInterval],
-        users: dict[str, int],
-    ) -> list[SeriesPoint]:
+    def add_intervals(self, start_s: float, end_s: float, intervals: Iterable[ModelInterval],
+                      users: dict[str, int]) -> list[SeriesPoint]:  # fmt: skip
         """Histograms to the logs, and a time-series row for every model with users or data."""
+        points: list[SeriesPoint] = run_steps(self.interval_steps(start_s, end_s, intervals,
+                                                                  users))  # fmt: skip
+        return points
+
+    def interval_steps(self, start_s: float, end_s: float, intervals: Iterable[ModelInterval],
+                       users: dict[str, int]) -> Steps:  # fmt: skip
+        """``add_intervals`` in slices of one row or one log line; returns the points."""
         by_model = {iv.model: iv for iv in intervals}
         points = []
         for model in sorted(set(by_model) | set(users)):
@@ -207,11 +210,13 @@ class RunWriter:
                 f"{start_s:.3f}", f"{end_s:.3f}", model, point.users, counts.requests,
                 counts.failures, counts.output_tokens, counts.good, _fmt(p50), _fmt(p95), _fmt(p99),
             ))  # fmt: skip
+            yield
             if iv is None:
                 continue
             for metric, hist in iv.histograms.items():
                 if hist.get_total_count():
                     self._hlog(model, metric).write(start_s, end_s, hist)
+                    yield
         return points
 
     def add_generator_sample(self, s: GeneratorSample) -> None:
@@ -253,5 +258,5 @@ def _ttft_percentiles(iv: ModelInterval | None) -> tuple[float | None, ...]:
     """An interval's TTFT p50/p95/p99 in ms: one pass over the histogram per interval."""
     if iv is None or not iv.histograms[TTFT].get_total_count():
         return None, None, None
-    values = iv.histograms[TTFT].get_percentile_to_value_dict([50.0, 95.0, 99.0])
+    values = value_at_percentiles(iv.histograms[TTFT], [50.0, 95.0, 99.0])
     return values[50.0] / 1000.0, values[95.0] / 1000.0, values[99.0] / 1000.0

@@ -17,12 +17,13 @@ import gc
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import gevent
 
-from loadprofile.collector import Collector, ModelInterval, RequestSlo
+from loadprofile.collector import Collector, RequestSlo
 from loadprofile.config import RunConfig, Target
 from loadprofile.content_check import ContentCheck
 from loadprofile.dataset import Conversation, build_messages
@@ -30,8 +31,9 @@ from loadprofile.dispatch import ArrivalDispatcher
 from loadprofile.generator_health import GeneratorSample
 from loadprofile.grounding import Grounding
 from loadprofile.http.client import HttpClient
+from loadprofile.interval_closer import IntervalCloser, IntervalSink
 from loadprofile.loadplan import LoadPlan, build_plan
-from loadprofile.loop_lag import LoopLagProbe
+from loadprofile.loop_lag import SelfMonitor
 from loadprofile.open_loop import FleetShare, OpenLoop
 from loadprofile.output_samples import OutputSampler
 from loadprofile.phases import phase_index
@@ -43,18 +45,6 @@ from loadprofile.streaming import auth_headers
 from loadprofile.user_mix import TargetPicker, UserSeconds, note_dataset_passes
 
 TickCallback = Callable[[Any, float], None]
-
-
-class IntervalSink(Protocol):
-    """Where a session's measurements go: the run folder, or the master."""
-
-    def add_request(self, result: RequestResult) -> None: ...
-
-    def add_contract_example(self, example: dict[str, Any]) -> None: ...
-
-    def add_interval(self, start_s: float, end_s: float, intervals: list[ModelInterval],
-                     users: dict[str, int], sample: GeneratorSample | None,
-                     ) -> None: ...  # fmt: skip
 
 
 class RunSession:
@@ -107,9 +97,9 @@ class RunSession:
         self._next_conv: Counter[str] = Counter()
         self._users_started = 0
         self._ticker: gevent.Greenlet | None = None
-        self._cpu_mark = (time.perf_counter(), time.process_time())
+        self._closer = IntervalCloser()
         self.last_generator_sample: GeneratorSample | None = None  # the last full interval's
-        self._lag = LoopLagProbe()
+        self._monitor = SelfMonitor()
         self.arrivals = OpenLoop(config.load, config.targets, conversations)
         self.dispatchers: dict[str, ArrivalDispatcher] = {}
         content = config.content
@@ -162,7 +152,8 @@ class RunSession:
         # it out of the cyclic GC, whose full collections otherwise pause the hub for 10+ ms
         # mid-run (measured at 400 req/s) and land on token timestamps.
         gc.freeze()
-        self._lag.start()
+        self._monitor.lag.start()
+        self._closer.start()
         self._ticker = gevent.spawn(self._tick_loop)
 
     def _new_collector(self, interval_start_ns: int) -> Collector:
@@ -242,7 +233,7 @@ class RunSession:
             self.load_end_ns = time.perf_counter_ns()
         if self._ticker is not None:
             self._ticker.kill(block=False)
-        self._lag.stop()
+        self._monitor.lag.stop()
         if not self.started:
             self.start()
         self._abandon_in_flight()
@@ -354,30 +345,19 @@ class RunSession:
             self._tick()
 
     def _tick(self, final: bool = False) -> None:
+        """Close the interval now (O(1)); its histograms and files are done by the closer,
+        in slices, and the last one (``final``) at once with everything still queued."""
         if not self.started or self.sink is None:
             return
-        now_ns = time.perf_counter_ns()
-        start_s = (self.collector.interval_start_ns - self.start_ns) / 1e9
-        end_s = (now_ns - self.start_ns) / 1e9
-        intervals = self.collector.roll(now_ns)
-        active = self.user_seconds.interval_means(end_s - start_s)
+        closed = self.collector.take(time.perf_counter_ns())
+        active = self.user_seconds.interval_means(closed.end_s - closed.start_s)
         sample = None
         if not final:  # the last, short interval is shutdown work, not load generation
-            sample = self.last_generator_sample = self._generator_sample(
-                start_s, end_s, sum(active.values()))  # fmt: skip
-        self.sink.add_interval(start_s, end_s, intervals, active, sample)
-        if self.on_tick is not None and not final:
-            self.on_tick(self, end_s)
-
-    def _generator_sample(self, start_s: float, end_s: float, users: int) -> GeneratorSample:
-        wall, cpu = time.perf_counter(), time.process_time()
-        last_wall, last_cpu = self._cpu_mark
-        self._cpu_mark = (wall, cpu)
-        percent = 100.0 * (cpu - last_cpu) / (wall - last_wall) if wall > last_wall else 0.0
-        lag_max, lag_mean = self._lag.take()
-        late, no_free_user = self.arrivals.take_interval_counts()
-        return GeneratorSample(start_s, end_s, users, percent, lag_max, lag_mean, late,
-                               no_free_user, draining=self.stopping)  # fmt: skip
+            sample = self.last_generator_sample = self._monitor.sample(
+                closed.start_s, closed.end_s, sum(active.values()),
+                *self.arrivals.take_interval_counts(), draining=self.stopping)  # fmt: skip
+        then = None if final or self.on_tick is None else partial(self.on_tick, self)
+        self._closer.close(self.collector, closed, self.sink, active, sample, final, then)
 
     @property
     def elapsed_s(self) -> float:

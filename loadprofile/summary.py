@@ -8,6 +8,7 @@ from hdrh.histogram import HdrHistogram
 
 from loadprofile.apis.openai_chat import CHARS_PER_TOKEN
 from loadprofile.collector import Counts, ModelTotals
+from loadprofile.hdr import mean_value, value_at_percentiles
 from loadprofile.metrics import FIRST_ATTEMPT_METRICS, HISTOGRAM_METRICS, PERCENTILES
 
 SCHEMA = 1
@@ -19,12 +20,12 @@ def histogram_summary(hist: HdrHistogram) -> dict[str, float | int | None]:
     if not count:
         empty: dict[str, float | int | None] = {key: None for key, _ in PERCENTILES}
         return empty | {"max": None, "mean": None, "count": 0}
-    values = hist.get_percentile_to_value_dict([p for _, p in PERCENTILES])
+    values = value_at_percentiles(hist, [p for _, p in PERCENTILES])
     out: dict[str, float | int | None] = {
         key: round(values[p] / 1000.0, 3) for key, p in PERCENTILES
     }
     out["max"] = round(hist.get_max_value() / 1000.0, 3)
-    out["mean"] = round(hist.get_mean_value() / 1000.0, 3)
+    out["mean"] = round(mean_value(hist) / 1000.0, 3)
     out["count"] = count
     return out
 

@@ -16,7 +16,9 @@ usage chunk although asked for, no ``[DONE]`` after the finish_reason, a reply n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+import msgspec
 
 from loadprofile.apis.reply_stream import (
     ReplyStream,
@@ -64,15 +66,45 @@ def _error_object_class(err: Any) -> ErrorClass:
     return ErrorClass.HTTP_5XX
 
 
+class _Delta(msgspec.Struct):
+    content: str | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+    tool_calls: Any = None
+
+
+class _ChatChoice(msgspec.Struct):
+    index: int
+    delta: _Delta
+    finish_reason: str | None = None
+
+
+class _ChatChunk(msgspec.Struct):
+    """The fields of a well-formed chunk that matter; msgspec checks their types in C and
+    skips the rest without building it. Anything it refuses takes the careful path."""
+
+    id: str
+    choices: list[_ChatChoice]
+    usage: dict[str, Any] | None = None
+    timings: dict[str, Any] | None = None
+    error: Any = msgspec.UNSET
+
+
 class ChatStream(ReplyStream):
     """Consumes the events of one streamed chat completion in arrival order.
 
     The chunk framing (id, choices, finish_reason, usage chunk, ``[DONE]``) is shared with
     legacy completions (``CompletionsStream``); only what a choice carries differs
-    (``_on_choice``).
+    (``_on_choice``, and ``_fast_output`` on the fast path).
+
+    Every chunk of every stream passes here, so a well-formed chunk with at most one choice
+    takes a fast path (typed decoding, checks without a dict in sight); any other chunk,
+    and any chunk the fast path doubts, is decoded again and checked the careful way
+    (``_on_chunk``), which alone decides every error and its message.
     """
 
     __slots__ = ("finished", "stream_id")
+    _FAST: ClassVar[msgspec.json.Decoder[Any]] = msgspec.json.Decoder(_ChatChunk)
 
     def __init__(self, expect_usage: bool = False) -> None:
         super().__init__(expect_usage)
@@ -88,6 +120,12 @@ class ChatStream(ReplyStream):
             return
         if event.event == "error":
             raise StreamError(ErrorClass.HTTP_5XX, f"error event: {data[:200]!r}")
+        try:
+            chunk = self._FAST.decode(data)
+        except msgspec.DecodeError:  # not JSON, or not a chunk's shape: the careful path says
+            chunk = None
+        if chunk is not None and self._take_fast(chunk, t_ns):
+            return
         obj = load_object(data, "event data")
         if "error" in obj:
             raise StreamError(_error_object_class(obj["error"]), f"error in stream: {obj['error']}")
@@ -126,6 +164,42 @@ class ChatStream(ReplyStream):
                 self.finish_reason = reason
                 self.finished.add(index)
         self.mark(t_ns, produced, len(self.parts) > visible_before)
+
+    def _take_fast(self, chunk: Any, t_ns: int) -> bool:
+        """Take a decoded chunk if it is plainly valid; False (nothing changed) when the
+        careful path must judge it: an error object, another id, several choices, an
+        unknown finish_reason, output after the choice finished."""
+        if chunk.error is not msgspec.UNSET or len(chunk.choices) > 1:
+            return False
+        if self.stream_id is not None and chunk.id != self.stream_id:
+            return False
+        output, text, choice = False, "", None
+        if chunk.choices:
+            choice = chunk.choices[0]
+            reason = choice.finish_reason
+            if reason is not None and reason not in FINISH_REASONS:
+                return False
+            output, text = self._fast_output(choice)
+            if output and choice.index in self.finished:
+                return False
+        self.stream_id = chunk.id
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        if chunk.timings is not None:
+            self.server_timings = chunk.timings
+        if text:
+            self.parts.append(text)
+        if choice is not None and choice.finish_reason is not None:
+            self.finish_reason = choice.finish_reason
+            self.finished.add(choice.index)
+        self.mark(t_ns, output, bool(text))
+        return True
+
+    def _fast_output(self, choice: Any) -> tuple[bool, str]:
+        """(generated output?, visible text) of a choice the fast path decoded."""
+        delta = choice.delta
+        text = delta.content or ""
+        return bool(text or delta.reasoning_content or delta.reasoning or delta.tool_calls), text
 
     def _check_id(self, chunk_id: Any) -> None:
         if not isinstance(chunk_id, str):

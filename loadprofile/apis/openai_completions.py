@@ -15,7 +15,9 @@ differs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+import msgspec
 
 from loadprofile.apis.openai_chat import ChatStream, chat_request, first_choice, whole_reply
 from loadprofile.apis.reply_stream import DEFAULT_MAX_TOKENS, WholeReply, text_field
@@ -59,10 +61,29 @@ def completions_request(
     return body
 
 
+class _TextChoice(msgspec.Struct):
+    index: int
+    text: str | None = None
+    finish_reason: str | None = None
+
+
+class _TextChunk(msgspec.Struct):
+    id: str
+    choices: list[_TextChoice]
+    usage: dict[str, Any] | None = None
+    timings: dict[str, Any] | None = None
+    error: Any = msgspec.UNSET
+
+
 class CompletionsStream(ChatStream):
     """Consumes one streamed legacy completion: chat's framing, choices carry ``text``."""
 
     __slots__ = ()
+    _FAST: ClassVar[msgspec.json.Decoder[Any]] = msgspec.json.Decoder(_TextChunk)
+
+    def _fast_output(self, choice: Any) -> tuple[bool, str]:
+        text = choice.text or ""
+        return bool(text), text
 
     def _on_choice(self, choice: dict[str, Any]) -> bool:
         text = text_field(choice, "text", "choice")

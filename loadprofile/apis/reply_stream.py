@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 from typing import Any, Self
 
+import msgspec
+
 from loadprofile.apis.sse import SSEEvent
 from loadprofile.results import ErrorClass
 
@@ -43,11 +45,16 @@ class StreamError(Exception):
 
 
 def load_object(data: bytes, what: str) -> dict[str, Any]:
-    """JSON ``data`` as an object: invalid JSON is malformed, another value a contract break."""
+    """JSON ``data`` as an object: invalid JSON is malformed, another value a contract break.
+    msgspec decodes (it runs per event); what it refuses, json judges and words."""
     try:
-        obj = json.loads(data)
-    except ValueError as exc:
-        raise StreamError(ErrorClass.STREAM_MALFORMED, f"invalid JSON {what}: {exc}") from None
+        obj = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        try:
+            obj = json.loads(data)
+        except ValueError as exc:
+            raise StreamError(ErrorClass.STREAM_MALFORMED,
+                              f"invalid JSON {what}: {exc}") from None  # fmt: skip
     if not isinstance(obj, dict):
         raise StreamError(ErrorClass.CONTRACT, f"{what} is not a JSON object")
     return obj

@@ -52,8 +52,21 @@ class SSEParser:
         lines = buf.split(b"\n")
         self._buf = lines.pop()
         events: list[SSEEvent] = []
+        data = self._data
+        # The usual lines inline (this runs for every read of every stream): "data: ..."
+        # and the blank line that dispatches; the rest goes through _line.
         for line in lines:
-            self._line(line, events)
+            if not line:
+                if data:
+                    self._dispatch(events)
+                    data = self._data
+                else:
+                    self._event = ""
+            elif line.startswith(b"data: "):
+                data.append(line[6:])
+            else:
+                self._line(line, events)
+                data = self._data
         return events
 
     def flush(self) -> list[SSEEvent]:

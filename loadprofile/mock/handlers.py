@@ -16,7 +16,7 @@ import asyncio
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
@@ -32,6 +32,7 @@ from loadprofile.mock.apis import (
 )
 from loadprofile.mock.chat_request import ChatRequest, RequestError
 from loadprofile.mock.generation import Plan, plan_from_seed, repeat_seed, request_seed
+from loadprofile.mock.pacer import ContentPacer
 from loadprofile.mock.profiles import ModelProfile
 from loadprofile.mock.state import (
     Freeze,
@@ -155,8 +156,12 @@ def _plan(ctx: MockContext, profile: ModelProfile, chat: ChatRequest, rec: Recor
     key = request_seed(ctx.seed, profile.name, chat.messages, chat.max_tokens)
     rec.repeat = ctx.repeats.next(key)
     base = request_seed(ctx.seed, profile.text_of or profile.name, chat.messages, chat.max_tokens)
-    return plan_from_seed(profile, repeat_seed(base, rec.repeat), chat.messages, chat.max_tokens,
+    plan = plan_from_seed(profile, repeat_seed(base, rec.repeat), chat.messages, chat.max_tokens,
                           cached)  # fmt: skip
+    # slow_every counts arrivals (this one is received + 1), not plans: exactly 1/N are slow.
+    if profile.slow_every and (ctx.slots[chat.model].received + 1) % profile.slow_every == 0:
+        plan = replace(plan, ttft_ms=plan.ttft_ms + profile.slow_ms)
+    return plan
 
 
 def _admit(
@@ -253,7 +258,8 @@ async def _stream(
         await resp.write(opening)
     rec.role_ns = time.perf_counter_ns()
     start_ns = await _start_service(freeze, slots, rec)
-    if not await _send_content(resp, freeze, enc, plan, start_ns, rec, profile.reasoning_tokens):
+    if not await _send_content(request.transport, freeze, enc, plan, start_ns, rec,
+                               profile.reasoning_tokens):  # fmt: skip
         if request.transport is not None:
             request.transport.abort()
         rec.status = 200
@@ -289,7 +295,7 @@ def closing_events(
 
 
 async def _send_content(
-    resp: web.StreamResponse,
+    transport: asyncio.BaseTransport | None,
     freeze: Freeze,
     enc: StreamEncoder,
     plan: Plan,
@@ -298,32 +304,21 @@ async def _send_content(
     reasoning: int = 0,
 ) -> bool:
     """Write the content chunks on time (the first `reasoning` of them as reasoning); False
-    when the plan truncates the stream.
-
-    Each chunk is encoded before sleeping until its due time, so that the encoding work
-    of many streams is spread out instead of delaying the writes that are due.
-    """
+    when the plan truncates the stream. Encoded up front, written by loop callbacks
+    (``pacer.ContentPacer``)."""
     cut = plan.inject_at if plan.injected == "truncate" else None
     bad = plan.inject_at if plan.injected == "malformed" else None
     odd = plan.inject_at if plan.injected == "contract_break" else None
-    token_ns = rec.token_ns
-    for i, (offset_ms, text) in enumerate(zip(plan.offsets_ms(), plan.chunks, strict=True)):
-        if i == odd:
-            chunk = enc.odd(text)
-        else:
-            chunk = enc.reasoning(text) if i < reasoning else enc.content(text)
-        await _sleep_until(freeze, start_ns + round(offset_ms * 1e6))
-        await resp.write(chunk)
-        token_ns.append(time.perf_counter_ns())
-        if i == 0:
-            rec.first_content_ns = token_ns[0]
-        rec.output_tokens = sent = i + 1
-        if sent == bad:
-            await hold_while_frozen(freeze)
-            await resp.write(enc.malformed())
-        elif sent == cut:
-            return False
-    return True
+    chunks = [enc.odd(text) if i == odd else enc.reasoning(text) if i < reasoning
+              else enc.content(text) for i, text in enumerate(plan.chunks)]  # fmt: skip
+    due_ns = [start_ns + round(offset_ms * 1e6) for offset_ms in plan.offsets_ms()]
+    pacer = ContentPacer(transport, freeze, chunks, due_ns, rec, cut_after=cut,
+                         extra={bad: enc.malformed()} if bad is not None else None)  # fmt: skip
+    pacer.start()
+    try:
+        return await pacer.done
+    finally:
+        pacer.cancel()
 
 
 async def _unary(

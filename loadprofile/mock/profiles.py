@@ -62,6 +62,8 @@ class ModelProfile:
     # that counts more tokens for the same text)
     reasoning_tokens: int = 0  # the first N chunks of each reply are reasoning (chat
     # reasoning_content, Anthropic thinking; plain text for legacy completions): TTFVT > TTFT
+    slow_every: int = 0  # every N-th request the model receives waits slow_ms more for its
+    slow_ms: float = 0.0  # first token: a known tail (exactly 1/N of requests) for benchmarks
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -86,6 +88,8 @@ def _problems(p: ModelProfile) -> list[str]:
         "max_concurrency",
         "max_queue",
         "reasoning_tokens",
+        "slow_every",
+        "slow_ms",
     ):
         if getattr(p, f) < 0:
             out.append(f"{f} must be >= 0")

@@ -20,6 +20,7 @@ from hdrh.histogram import HdrHistogram
 from loadprofile import rundir, rundir_read
 from loadprofile.collector import new_histogram
 from loadprofile.generator_health import CPU_BOUND_PERCENT
+from loadprofile.hdr import value_at_percentiles
 from loadprofile.hlog import Interval, read_hlog
 from loadprofile.summary import build_summary
 
@@ -259,12 +260,12 @@ def model_order(
 def interval_percentiles(
     intervals: list[Interval], percentiles: tuple[float, ...] = (50.0, 99.0)
 ) -> pd.DataFrame:
-    """Per-interval percentiles in ms: columns start_s, end_s, p50, p99 (one hdrh walk each)."""
+    """Per-interval percentiles in ms: columns start_s, end_s, p50, p99."""
     rows: list[dict[str, float]] = []
     for interval in intervals:
         if not interval.histogram.get_total_count():
             continue
-        values = interval.histogram.get_percentile_to_value_dict(list(percentiles))
+        values = value_at_percentiles(interval.histogram, list(percentiles))
         row = {"start_s": interval.start_s, "end_s": interval.end_s}
         row |= {_pkey(p): values.get(p, np.nan) / _US_PER_MS for p in percentiles}
         rows.append(row)
@@ -277,7 +278,7 @@ def _pkey(percentile: float) -> str:
 
 
 def percentile_curve(hist: HdrHistogram, points: int = 200) -> tuple[np.ndarray, np.ndarray]:
-    """(percentiles 0-100, values ms) spaced evenly in log(1/(1-p)), in one hdrh walk.
+    """(percentiles 0-100, values ms) spaced evenly in log(1/(1-p)), in one pass over the counts.
 
     The curve runs out to where the data runs out (1 - 1/count, at least 99 %), which is as
     far as a percentile can say anything; the last point is the maximum.
@@ -288,7 +289,7 @@ def percentile_curve(hist: HdrHistogram, points: int = 200) -> tuple[np.ndarray,
     nines = max(2.0, float(np.ceil(np.log10(count))))
     percentiles = 100.0 * (1.0 - 10.0 ** -np.linspace(0.0, nines, points))
     wanted = sorted({round(float(p), 9) for p in percentiles})
-    values = hist.get_percentile_to_value_dict(wanted)
+    values = value_at_percentiles(hist, wanted)
     kept = [p for p in wanted if p in values]
     ms = np.array([values[p] for p in kept], dtype=float) / _US_PER_MS
     return np.array(kept, dtype=float), ms

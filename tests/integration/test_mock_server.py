@@ -59,6 +59,13 @@ malformed = 1.0
 [models.closer]
 base = "mock-fixed"
 close_after_stream = true
+
+[models.every-third-slow]
+base = "mock-fixed"
+ttft_base_ms = 5.0
+itl_ms = 1.0
+slow_every = 3
+slow_ms = 60.0
 """
 
 
@@ -528,6 +535,19 @@ def test_copies_of_a_request_are_counted(mock: Mock) -> None:
     for i in range(2):
         post(mock.port, body, request_id=f"copy-{i}")
     assert [record_of(mock.port, f"copy-{i}")["repeat"] for i in range(2)] == [0, 1]
+
+
+def test_every_nth_request_is_slow_by_its_arrival(mock: Mock) -> None:
+    """slow_every: exactly every n-th request the model receives waits slow_ms more for its
+    first token (a tail of known size for benchmarks), whatever the request says."""
+    ttfts = []
+    for i in range(6):
+        post(mock.port, chat("every-third-slow", max_tokens=2), request_id=f"slow-{i}")
+        rec = record_of(mock.port, f"slow-{i}")
+        ttfts.append((rec["first_content_ns"] - rec["service_start_ns"]) / 1e6)
+    slow = [i for i, ms in enumerate(ttfts) if ms >= 65.0]
+    assert slow == [2, 5], ttfts
+    assert all(ms < 50.0 for i, ms in enumerate(ttfts) if i not in slow), ttfts
 
 
 def test_records_can_be_cleared(mock: Mock) -> None:

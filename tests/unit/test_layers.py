@@ -9,11 +9,11 @@ import pytest
 
 PACKAGE = Path(__file__).parents[2] / "loadprofile"
 
-PURE_CORE = ["apis", "collector.py", "dataset.py", "config.py", "results.py", "metrics.py",
-             "summary.py", "hlog.py", "fleet_wire.py", "fleet_merge.py", "fleet_options.py",
-             "arrivals.py", "open_loop.py", "loadplan.py", "phases.py", "generator_health.py",
-             "load_options.py", "user_mix.py", "content_check.py", "drift.py",
-             "snapshot_format.py", "output_samples.py", "grounding.py",
+PURE_CORE = ["apis", "collector.py", "hdr.py", "dataset.py", "config.py", "results.py",
+             "metrics.py", "summary.py", "hlog.py", "fleet_wire.py", "fleet_merge.py",
+             "fleet_options.py", "arrivals.py", "open_loop.py", "loadplan.py", "phases.py",
+             "generator_health.py", "load_options.py", "user_mix.py", "content_check.py",
+             "drift.py", "snapshot_format.py", "output_samples.py", "grounding.py",
              "check_options.py", "config_file.py", "pricing.py", "cost.py", "retry_policy.py",
              "slo.py", "targets.py", "prefix.py", "server_metrics.py",
              "server_panels.py"]  # fmt: skip

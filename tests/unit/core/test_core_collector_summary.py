@@ -10,8 +10,15 @@ import pytest
 from core_synthetic import MODELS, Recorded
 from hdrh.histogram import HdrHistogram
 
-from loadprofile.collector import Collector, ModelInterval, RecentWindow, new_histogram
-from loadprofile.metrics import METRICS, PERCENTILES, SUMMARY_KEYS
+from loadprofile.collector import (
+    RECORD_SLICE,
+    Collector,
+    ModelInterval,
+    RecentWindow,
+    new_histogram,
+    run_steps,
+)
+from loadprofile.metrics import HISTOGRAM_METRICS, METRICS, PERCENTILES, SUMMARY_KEYS
 from loadprofile.results import ErrorClass, RequestResult
 from loadprofile.summary import SCHEMA, build_summary, histogram_summary
 
@@ -430,3 +437,105 @@ def test_connections_are_counted_per_attempt_and_summarised() -> None:
     quiet.record(_ok())
     quiet.roll(10)
     assert "connections" not in _bare_summary(quiet, 1.0)["models"]["m"]
+
+
+# --------------------------------------------------------------------------- sliced closes
+
+
+def _per_value_reference(results: list[RequestResult], pace_us: int) -> dict[str, HdrHistogram]:
+    """What recording each value into hdrh one call at a time gives (the old collector)."""
+    hists = {m: new_histogram() for m in ("ttft_ms", "e2e_ms", "itl_ms", "tpot_ms")}
+    for r in results:
+        if not r.ok:
+            continue
+        for metric, value, paced in (("ttft_ms", r.ttft_ms, True), ("e2e_ms", r.e2e_ms, True),
+                                     ("tpot_ms", r.tpot_ms, False)):  # fmt: skip
+            if value is not None:
+                us = max(0, round(value * 1000.0))
+                if paced and pace_us:
+                    hists[metric].record_corrected_value(us, pace_us)
+                else:
+                    hists[metric].record_value(us)
+        for gap in r.itl_ms:
+            hists["itl_ms"].record_value(max(0, round(gap * 1000.0)))
+    return hists
+
+
+@pytest.mark.parametrize("pace_us", [0, 250_000])
+def test_close_builds_what_recording_value_by_value_built(recorded: Recorded, pace_us: int) -> None:
+    """Values are kept raw and recorded many at a time when the interval closes: the
+    histograms are bucket for bucket those of one hdrh call per value."""
+    collector = Collector(0, pace_us=pace_us)
+    for r in recorded.results:
+        collector.record(r)
+    closed = collector.roll(1_000_000_000)
+    for model in MODELS:
+        expected = _per_value_reference([r for r in recorded.results if r.model == model],
+                                        pace_us)  # fmt: skip
+        got = next(iv for iv in closed if iv.model == model)
+        for metric, hist in expected.items():
+            assert got.histograms[metric].encode() == hist.encode(), metric
+
+
+def test_close_steps_are_small_slices_and_match_roll(recorded: Recorded) -> None:
+    """A close runs as many slices (each yields back to the event loop), records a big
+    metric in pieces of RECORD_SLICE values, and ends where a roll in one go ends."""
+    sliced, whole = Collector(0), Collector(0)
+    for r in recorded.results:
+        sliced.record(r)
+        whole.record(r)
+        sliced.record(r)  # twice: the gaps then exceed one slice of values
+        whole.record(r)
+    steps = sliced.close_steps(sliced.take(2_000_000_000))
+    slices = 0
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            intervals = stop.value
+            break
+        slices += 1
+    gaps = sum(2 * len(r.itl_ms) for r in recorded.results if r.ok and r.model == "beta")
+    assert gaps > RECORD_SLICE
+    assert slices >= len(MODELS) * len(HISTOGRAM_METRICS) + gaps // RECORD_SLICE
+    expected = whole.roll(2_000_000_000)
+    assert [iv.model for iv in intervals] == [iv.model for iv in expected]
+    for got, want in zip(intervals, expected, strict=True):
+        assert got.counts == want.counts
+        for metric in HISTOGRAM_METRICS:
+            assert got.histograms[metric].encode() == want.histograms[metric].encode()
+    for model in MODELS:
+        for metric in HISTOGRAM_METRICS:
+            assert (sliced.totals[model].histograms[metric].encode()
+                    == whole.totals[model].histograms[metric].encode())  # fmt: skip
+
+
+def test_recorded_while_a_close_runs_goes_to_the_next_interval() -> None:
+    collector = Collector(0)
+    collector.record(_ok(ttft=10.0))
+    steps = collector.close_steps(collector.take(1_000_000_000))
+    next(steps)
+    collector.record(_ok(ttft=20.0))  # the loop ran between two slices
+    first = run_steps(steps)
+    second = collector.roll(2_000_000_000)
+    assert first[0].counts.requests == second[0].counts.requests == 1
+    assert first[0].histograms["ttft_ms"].get_max_value() < 10_100
+    assert second[0].histograms["ttft_ms"].get_min_value() > 19_900
+    assert collector.totals["m"].counts.requests == 2
+
+
+def test_recycled_histograms_come_back_empty_and_the_recent_window_keeps_its_copy() -> None:
+    collector = Collector(0)
+    window = RecentWindow("ttft_ms")
+    collector.record(_ok(ttft=300.0))
+    first = collector.roll(1_000_000_000)
+    window.push(first)
+    reused = first[0].histograms["ttft_ms"]
+    collector.recycle(first)
+    assert first[0].histograms == {}
+    collector.record(_ok(ttft=5.0))
+    second = collector.roll(2_000_000_000)
+    assert any(h is reused for h in second[0].histograms.values())
+    assert second[0].histograms["ttft_ms"].get_max_value() < 5_100  # nothing left of 300 ms
+    assert window.percentile_ms("m", 100.0) == pytest.approx(300.0, rel=REL)
+    assert collector.totals["m"].histograms["ttft_ms"].get_total_count() == 2
