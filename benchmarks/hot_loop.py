@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,9 @@ import numpy as np
 from benchsupport import ROOT, FixedTiming, Mock, save_results, sigterm_as_interrupt
 from procstat import proc_cpu_ticks, run_delay_ns, wait_ms_per_s, watch
 
+from loadprofile.processes import stop_process
+
+HERE = Path(__file__).resolve().parent
 MODEL = "acc"
 TIMING = FixedTiming(30.0, 8.0, 32, 32, slow_every=100, slow_ms=150.0)
 PERCENTILES = (50, 95, 99)
@@ -114,13 +118,49 @@ def split_ttft(rows: list[dict[str, str]], by_id: dict[str, dict[str, Any]]) -> 
             "outbound": {f"p{p}": round(v, 3) for p, v in nearest_rank(outbound).items()}}
 
 
-def run_level(streams: int, args: argparse.Namespace, mock: Mock, work: Path,
+class TimedNode:
+    """``timed_server.js``: the same fixed timing and record in node.js (model "timed"), for
+    stream counts where the Python mock saturates its core."""
+
+    model = "timed"
+
+    def __init__(self, work: Path, pin: list[str]) -> None:
+        self.log = work / "timed_server.log"
+        args = [str(v) for v in (0, TIMING.ttft_ms, TIMING.itl_ms, TIMING.tokens_min,
+                                 TIMING.slow_every, TIMING.slow_ms)]  # fmt: skip
+        with self.log.open("wb") as fh:
+            self.proc = subprocess.Popen([*pin, "node", str(HERE / "timed_server.js"), *args],
+                                         stdout=fh, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            text = self.log.read_text(errors="replace")
+            if "listening on " in text:
+                self.url = text.split("listening on ", 1)[1].split()[0]
+                return
+            time.sleep(0.05)
+        self.close()
+        raise SystemExit(f"hot_loop: timed_server.js did not start; see {self.log}")
+
+    def call(self, method: str, path: str, timeout_s: float = 60.0) -> Any:
+        req = urllib.request.Request(self.url + path, method=method)
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            return json.loads(resp.read())
+
+    def close(self) -> None:
+        stop_process(self.proc)
+
+
+Server = Mock | TimedNode
+
+
+def run_level(streams: int, args: argparse.Namespace, mock: Server, work: Path,
               pin: list[str]) -> dict[str, Any]:  # fmt: skip
     out_dir = work / f"s{streams}"
     spawn_rate = max(1, streams // 2)
     spawn_s = streams / spawn_rate
     cmd = [*pin, str(Path(sys.executable).parent / "loadprofile"), "run", "--host", mock.url,
-           "--model", MODEL, "-u", str(streams), "-r", str(spawn_rate),
+           "--model", getattr(mock, "model", MODEL), "-u", str(streams), "-r", str(spawn_rate),
            "-t", f"{args.seconds:g}s", "--think-time", "0", "--max-tokens", "64",
            "--stop-timeout", "10s", "--seed", "0", "--no-report", "--out", str(out_dir)]
     mock.call("DELETE", "/mock/requests", timeout_s=120.0)
@@ -146,7 +186,7 @@ def analyse(streams: int, out_dir: Path, records: list[dict[str, Any]],
     w0, w1 = spawn_s + 2.0, args.seconds - STOP_MARGIN_S
     rows = _read_csv(out_dir / "requests.csv")
     summary = json.loads((out_dir / "summary.json").read_text())
-    by_id = {r["request_id"]: r for r in records if r.get("first_content_ns")}
+    by_id = {r["request_id"]: r for r in records if r.get("first_content_ns") and r.get("end_ns")}
     bound = BOUNDS.get(streams, BOUNDS[300])
     pairs = {"ttft": ([], []), "e2e": ([], [])}  # type: dict[str, tuple[list[float], list[float]]]
     whole = {"ttft": [], "e2e": []}  # type: dict[str, list[float]]
@@ -180,7 +220,7 @@ def analyse(streams: int, out_dir: Path, records: list[dict[str, Any]],
         (ta, ca, ra), (tb, cb, rb) = inside[0], inside[-1]
         mock_cpu = round(100.0 * (cb - ca) / CLK_TCK / (tb - ta), 1)  # type: ignore[operator]
         gen_runq = wait_ms_per_s(ra, rb, tb - ta)
-    model = summary["models"].get(MODEL, {})
+    model = next(iter(summary["models"].values()), {})
     summary_vs_server = {
         metric: {f"p{p}": {"summary": model.get(f"{metric}_ms", {}).get(f"p{p}"),
                            "server": round(v, 3)}
@@ -250,6 +290,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--streams", default="100,300", help="stream counts (default 100,300)")
     p.add_argument("--seconds", type=float, default=25.0, help="run time per level")
+    p.add_argument("--server", choices=("mock", "node"), default="mock",
+                   help="the reference server: the mock (default) or timed_server.js")
     p.add_argument("--server-core", default="0")
     p.add_argument("--client-core", default="1")
     p.add_argument("--keep", type=Path, help="keep run folders and logs here")
@@ -272,11 +314,12 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         lines.append(line)
 
-    say(f"hot_loop: mock {MODEL} TTFT {TIMING.ttft_ms:g} ms, {TIMING.tokens_min} tokens "
+    say(f"hot_loop: {args.server} TTFT {TIMING.ttft_ms:g} ms, {TIMING.tokens_min} tokens "
         f"{TIMING.itl_ms:g} ms apart, every {TIMING.slow_every}th +{TIMING.slow_ms:g} ms; "
         f"{args.seconds:g} s per level; pinned: {pinned}")
     results: list[dict[str, Any]] = []
-    mock = Mock("hot_loop", work, {MODEL: TIMING}, pin_mock, serve_only=True)
+    mock: Server = (Mock("hot_loop", work, {MODEL: TIMING}, pin_mock, serve_only=True)
+                    if args.server == "mock" else TimedNode(work, pin_mock))
     try:
         for streams in (int(s) for s in args.streams.split(",")):
             result = run_level(streams, args, mock, work, pin_gen)

@@ -26,6 +26,11 @@ ratio loadprofile / aiohttp is taken per round: the machine is shared and its sp
 
     .venv/bin/python benchmarks/peers.py                    # 16,64,256 streams, 2 rounds, ~4 min
     .venv/bin/python benchmarks/peers.py --streams 64 --rounds 1 --seconds 10
+    git worktree add /tmp/before HEAD~1 && .venv/bin/python benchmarks/peers.py --before /tmp/before
+
+``--before TREE`` adds loadprofile as that source tree has it (``lp-before``, run with
+``PYTHONPATH=TREE``) to every round: a before/after ratio taken on the same machine at the
+same time.
 
 Writes benchmarks/results/peers-<date>.json and .txt.
 """
@@ -54,6 +59,9 @@ HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 GENERATORS = ("loadprofile", "aiohttp", "locust")
+#: With --before TREE: loadprofile as that source tree has it (e.g. a git worktree of an
+#: earlier commit), run in the same rounds for a before/after ratio.
+BEFORE = "lp-before"
 PROMPT = {"messages": [{"role": "user", "content": "Say something."}]}
 
 
@@ -85,7 +93,9 @@ def command(gen: str, url: str, streams: int, args: argparse.Namespace, work: Pa
     out = work / f"{gen}-{streams}-{time.monotonic_ns()}"
     env = dict(os.environ)
     secs = f"{args.seconds:g}"
-    if gen == "loadprofile":
+    if gen == BEFORE:
+        env["PYTHONPATH"] = str(args.before)  # its package shadows the installed one
+    if gen in ("loadprofile", BEFORE):
         cmd = [str(VENV_BIN / "loadprofile"), "run", "--host", url, "--model", "peer",
                "-u", str(streams), "-r", str(streams), "-t", f"{secs}s", "--think-time", "0",
                "--max-tokens", "16", "--stop-timeout", "5s", "--dataset", str(work / "one.jsonl"),
@@ -103,7 +113,7 @@ def command(gen: str, url: str, streams: int, args: argparse.Namespace, work: Pa
 
 def requests_in_window(gen: str, out: Path, args: argparse.Namespace) -> tuple[int, float, int]:
     """(requests completed in the window, the window in s, failures)."""
-    if gen == "loadprofile":
+    if gen in ("loadprofile", BEFORE):
         with (out / "requests.csv").open(newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
         end = args.seconds - 0.5  # the stop is not load
@@ -147,14 +157,15 @@ def run_one(gen: str, server: PeerServer, streams: int, args: argparse.Namespace
 
 
 def table(results: list[dict[str, Any]], streams_list: list[int]) -> list[str]:
-    lines = [f"{'streams':>7} | " + " | ".join(f"{g:>22}" for g in GENERATORS)
-             + " | lp/aiohttp (per round) | lp/locust"]  # fmt: skip
-    lines.append(f"{'':>7} | " + " | ".join(f"{'req/s  cpu%  srv%':>22}" for _ in GENERATORS))
+    gens = [*GENERATORS, *([BEFORE] if any(r["generator"] == BEFORE for r in results) else [])]
+    lines = [f"{'streams':>7} | " + " | ".join(f"{g:>22}" for g in gens)
+             + " | lp/aiohttp (per round) | lp/locust | lp/before"]  # fmt: skip
+    lines.append(f"{'':>7} | " + " | ".join(f"{'req/s  cpu%  srv%':>22}" for _ in gens))
     for streams in streams_list:
         rows = {g: [r for r in results if r["streams"] == streams and r["generator"] == g
-                    and "error" not in r] for g in GENERATORS}  # fmt: skip
+                    and "error" not in r] for g in gens}  # fmt: skip
         cells = []
-        for g in GENERATORS:
+        for g in gens:
             if not rows[g]:
                 cells.append(f"{'-':>22}")
                 continue
@@ -166,9 +177,12 @@ def table(results: list[dict[str, Any]], streams_list: list[int]) -> list[str]:
                   for lp, ai in zip(rows["loadprofile"], rows["aiohttp"], strict=False)]
         vs_locust = [lp["requests_per_s"] / lo["requests_per_s"]
                      for lp, lo in zip(rows["loadprofile"], rows["locust"], strict=False)]
+        vs_before = [lp["requests_per_s"] / b["requests_per_s"]
+                     for lp, b in zip(rows["loadprofile"], rows.get(BEFORE, []), strict=False)]
         lines.append(f"{streams:>7} | " + " | ".join(cells) + " | "
                      + f"{' '.join(f'{r:.2f}' for r in ratios):>22} | "
-                     + " ".join(f"{r:.2f}" for r in vs_locust))  # fmt: skip
+                     + f"{' '.join(f'{r:.2f}' for r in vs_locust):>9} | "
+                     + " ".join(f"{r:.2f}" for r in vs_before))  # fmt: skip
     return lines
 
 
@@ -179,6 +193,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=3.0)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--generators", default=",".join(GENERATORS))
+    p.add_argument("--before", type=Path, metavar="TREE",
+                   help="also run loadprofile from this source tree (lp-before)")
     p.add_argument("--server-core", default="0")
     p.add_argument("--client-core", default="1")
     p.add_argument("--no-save", action="store_true")
@@ -198,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     (work / "one.jsonl").write_text(json.dumps(PROMPT) + "\n")
     streams_list = [int(s) for s in args.streams.split(",")]
     gens = [g for g in args.generators.split(",") if g in GENERATORS]
+    if args.before is not None:
+        gens.append(BEFORE)
     lines: list[str] = []
     results: list[dict[str, Any]] = []
 

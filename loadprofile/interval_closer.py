@@ -2,12 +2,12 @@
 
 Once a second every interval is closed: its histograms built from the raw values, folded
 into the totals, encoded into the logs or a packet for the master, the files flushed. Done
-in one go, that held the gevent hub for 5-30 ms at 100 streams, and every token that
-arrived meanwhile was timestamped that much late. Here the work is a generator of slices
-(``collector.Steps``: one histogram, one log line, ...) run by one greenlet that lets the
-hub poll its sockets between two slices, so no slice holds it for more than a fraction of
-a millisecond. Intervals are closed in order; ``drain`` finishes them all at once when the
-run ends (nothing measured is left behind).
+in one go, that held the gevent hub for several milliseconds (ten histograms per model,
+~0.1-0.5 ms each), and every token that arrived meanwhile was timestamped that much late.
+Here the work is a generator of slices (``collector.Steps``: one histogram, one log line,
+...) run by one greenlet that lets the hub poll its sockets between two slices, so no
+slice holds it for more than a fraction of a millisecond. Intervals are closed in order;
+``drain`` finishes them all at once when the run ends (nothing measured is left behind).
 """
 
 from __future__ import annotations

@@ -31,9 +31,10 @@ from loadprofile.dispatch import ArrivalDispatcher
 from loadprofile.generator_health import GeneratorSample
 from loadprofile.grounding import Grounding
 from loadprofile.http.client import HttpClient
+from loadprofile.hub_reader import HubDriver
 from loadprofile.interval_closer import IntervalCloser, IntervalSink
 from loadprofile.loadplan import LoadPlan, build_plan
-from loadprofile.loop_lag import SelfMonitor
+from loadprofile.loop_lag import SelfMonitor, freeze_survivors
 from loadprofile.open_loop import FleetShare, OpenLoop
 from loadprofile.output_samples import OutputSampler
 from loadprofile.phases import phase_index
@@ -299,9 +300,8 @@ class RunSession:
 
     def client_for(self, target: Target) -> HttpClient:
         assert target.host is not None
-        return HttpClient(
-            target.host, self.config.load.timeout_s, auth_headers(target), read_timeouts=False
-        )
+        return HttpClient(target.host, self.config.load.timeout_s, auth_headers(target),
+                          read_timeouts=False, body_driver=_HUB_DRIVER)  # fmt: skip
 
     def record(self, result: RequestResult) -> None:
         if self.content_check is not None and result.ok:
@@ -350,6 +350,8 @@ class RunSession:
         if not self.started or self.sink is None:
             return
         closed = self.collector.take(time.perf_counter_ns())
+        if not final:
+            freeze_survivors()
         active = self.user_seconds.interval_means(closed.end_s - closed.start_s)
         sample = None
         if not final:  # the last, short interval is shutdown work, not load generation
@@ -364,6 +366,8 @@ class RunSession:
         return (time.perf_counter_ns() - self.start_ns) / 1e9
 
 
+#: Users' streamed bodies are read from the hub's callbacks (hub_reader.py).
+_HUB_DRIVER = HubDriver()
 #: The process's session: a RunSession, or the master's MasterSession (which has no users).
 _ACTIVE: Any = None
 

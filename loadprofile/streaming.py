@@ -24,6 +24,7 @@ from loadprofile.apis.sse import SSEParser
 from loadprofile.apis.timing import stream_timings
 from loadprofile.config import Target
 from loadprofile.http.client import HttpClient, Response, TransportError
+from loadprofile.http.response import BodyDriver
 from loadprofile.results import RequestResult, classify_status
 from loadprofile.targets import DEFAULT_API
 
@@ -63,7 +64,7 @@ def send_chat(
         sent_ns = response.sent_ns
         result.connect_ms = response.connect_ms
         result.status = response.status
-        _read_answer(response, stream, result, api_flavour.parse_body)
+        _read_answer(response, stream, result, api_flavour.parse_body, client.body_driver)
     except (TransportError, StreamError) as exc:
         if response is not None:
             response.close()  # whatever is left of the body is unusable
@@ -77,7 +78,8 @@ def send_chat(
 
 
 def _read_answer(response: Response, stream: ReplyStream, result: RequestResult,
-                 parse_body: Callable[[bytes], WholeReply]) -> None:  # fmt: skip
+                 parse_body: Callable[[bytes], WholeReply],
+                 driver: BodyDriver | None) -> None:  # fmt: skip
     error_class = classify_status(response.status)
     if error_class is not None:
         text = response.read(_ERROR_BODY_LIMIT).decode("utf-8", "replace")
@@ -88,14 +90,13 @@ def _read_answer(response: Response, stream: ReplyStream, result: RequestResult,
         stream.take_whole(reply, time.perf_counter_ns())
         return
     parser = SSEParser()
-    try:
-        for data, t_ns in response.chunks():
-            for event in parser.feed(data):
-                stream.on_event(event, t_ns)
-                result.chunks += 1
-    except StreamError:
-        response.close()
-        raise
+
+    def sink(data: bytes, t_ns: int) -> None:
+        for event in parser.feed(data):
+            stream.on_event(event, t_ns)
+            result.chunks += 1
+
+    response.deliver(sink, driver)  # a StreamError leaves with the connection given up
     for event in parser.flush():
         stream.on_event(event, time.perf_counter_ns())
     end_error = stream.end_error()

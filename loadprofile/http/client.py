@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from loadprofile import __version__
 from loadprofile.http.connect import close_quietly, open_connection, still_open
-from loadprofile.http.response import Response, TransportError, recv
+from loadprofile.http.response import BodyDriver, Response, TransportError, recv
 from loadprofile.results import ErrorClass
 
 __all__ = ["HttpClient", "Origin", "Response", "TransportError"]
@@ -78,6 +78,8 @@ class HttpClient:
     without a timeout after connecting and the caller must bound the request itself (the
     Locust glue wraps each request in one ``gevent.Timeout``): under gevent, a socket
     timeout costs a timer on every single read, about a fifth of the per-chunk CPU.
+    ``body_driver`` reads streamed bodies (``Response.deliver``): the load generator's
+    reads them from its event loop's callbacks.
     """
 
     def __init__(
@@ -88,8 +90,10 @@ class HttpClient:
         ssl_context: ssl.SSLContext | None = None,
         read_timeouts: bool = True,
         connect_timeout_s: float | None = None,
+        body_driver: BodyDriver | None = None,
     ) -> None:
         self.origin = Origin.from_url(base_url)
+        self.body_driver = body_driver  # how bodies are read (None: blocking reads)
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
         self.read_timeouts = read_timeouts

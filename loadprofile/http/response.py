@@ -8,6 +8,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from loadprofile.http.chunked import ChunkedDecoder, ChunkedError
 from loadprofile.http.connect import close_quietly
@@ -28,8 +29,70 @@ class TransportError(Exception):
         self.error_class = error_class
 
 
+class BodyFramer:
+    """Where a body ends, from its raw bytes (pure): chunked, sized, until the connection
+    closes, or none at all. ``feed`` returns the payload that became available and sets
+    ``done`` at the body's end; ``eof`` says whether the connection may close here."""
+
+    __slots__ = ("_chunked", "_remaining", "done", "until_close")
+
+    def __init__(self, *, chunked: bool = False, length: int | None = None) -> None:
+        self._chunked = ChunkedDecoder() if chunked else None
+        self._remaining = length or 0
+        self.until_close = not chunked and length is None
+        self.done = not chunked and length == 0
+
+    def feed(self, data: bytes) -> bytes:
+        """The payload in ``data``; raises TransportError on broken chunked framing."""
+        if self._chunked is not None:
+            try:
+                payload = self._chunked.feed(data)
+            except ChunkedError as exc:
+                raise TransportError(ErrorClass.STREAM_MALFORMED,
+                                     f"chunked framing: {exc}") from None  # fmt: skip
+            self.done = self._chunked.done
+            return payload
+        if self.until_close:
+            return data
+        data = data[: self._remaining]
+        self._remaining -= len(data)
+        self.done = self._remaining <= 0
+        return data
+
+    def eof(self) -> None:
+        """The connection closed: the end of an until-close body, else a cut-off one."""
+        if not self.until_close and not self.done:
+            raise TransportError(ErrorClass.STREAM_INCOMPLETE, "connection closed mid-body")
+
+
+#: Called with every piece of payload and its receive time (perf_counter_ns).
+BodySink = Callable[[bytes, int], None]
+#: Called with every read (``b""``: the connection closed) and its receive time; True when
+#: the body is complete.
+OnBytes = Callable[[bytes, int], bool]
+
+
+class BodyDriver(Protocol):
+    """How a body is read off its socket: blocking reads here; the load generator reads
+    from its event loop's callbacks instead (``hub_reader.HubDriver``)."""
+
+    def run(self, sock: socket.socket, deadline_ns: int, on_bytes: OnBytes) -> None:
+        """Read until ``on_bytes`` returns True; errors leave as TransportError, and what
+        ``on_bytes`` raises leaves as it is."""
+        ...
+
+
+class BlockingDriver:
+    def run(self, sock: socket.socket, deadline_ns: int, on_bytes: OnBytes) -> None:
+        while True:
+            data, t_ns = recv(sock, deadline_ns)
+            if on_bytes(data, t_ns) or not data:
+                return
+
+
 class Response:
-    """Status and headers of an answer; the body is read by iterating ``chunks()``."""
+    """Status and headers of an answer; the body is read by iterating ``chunks()`` or
+    handed to a sink as it arrives by ``deliver``."""
 
     def __init__(
         self,
@@ -47,7 +110,8 @@ class Response:
         self._deadline_ns = deadline_ns
         self.sent_ns = 0
         self.connect_ms: float | None = None
-        self.keep_alive_s = keep_alive_timeout(self.headers.get("keep-alive", ""))
+        ka = self.headers.get("keep-alive")
+        self.keep_alive_s = keep_alive_timeout(ka) if ka else None
 
     @property
     def content_type(self) -> str:
@@ -55,16 +119,82 @@ class Response:
 
     def chunks(self) -> Iterator[tuple[bytes, int]]:
         """Body payload as it arrives, each piece with its receive time (perf_counter_ns)."""
-        if self._sock is None:
+        framer = self._framer()
+        if framer is None:
             return
+        pieces: list[tuple[bytes, int]] = []
+
+        def collect(data: bytes, t_ns: int) -> None:
+            pieces.append((data, t_ns))
+
+        data, t_ns = self._first
+        over = bool(data) and self._take(framer, data, t_ns, collect)
+        while True:
+            yield from pieces
+            pieces.clear()
+            if over:
+                return
+            assert self._sock is not None
+            data, t_ns = recv(self._sock, self._deadline_ns)
+            over = self._take(framer, data, t_ns, collect)
+
+    def deliver(self, sink: BodySink, driver: BodyDriver | None = None) -> None:
+        """Hand the body to ``sink`` piece by piece as it arrives (``driver`` reads the
+        socket: blocking reads by default); returns at its end. What ``sink`` raises
+        leaves as it is, after the connection is given up."""
+        framer = self._framer()
+        if framer is None:
+            return
+
+        def on_bytes(data: bytes, t_ns: int) -> bool:
+            return self._take(framer, data, t_ns, sink)
+
+        try:
+            first, t_ns = self._first
+            if first and on_bytes(first, t_ns):
+                return
+            assert self._sock is not None
+            (driver or _BLOCKING).run(self._sock, self._deadline_ns, on_bytes)
+        except BaseException:
+            self.close()  # whatever is left of the body is unusable
+            raise
+
+    def _framer(self) -> BodyFramer | None:
+        """The framing of this body; None when there is none to read (done already)."""
+        if self._sock is None:
+            return None
         if self.status in (204, 304) or 100 <= self.status < 200:
             self._finish()  # these never carry a body
-        elif self.headers.get("transfer-encoding", "").lower().endswith("chunked"):
-            yield from self._chunked()
-        elif "content-length" in self.headers:
-            yield from self._sized(self._content_length())
-        else:
-            yield from self._until_close()
+            return None
+        if self.headers.get("transfer-encoding", "").lower().endswith("chunked"):
+            return BodyFramer(chunked=True)
+        if "content-length" in self.headers:
+            framer = BodyFramer(length=self._content_length())
+            if framer.done:
+                self._finish()
+                return None
+            return framer
+        self._keep_alive = False
+        return BodyFramer()
+
+    def _take(self, framer: BodyFramer, data: bytes, t_ns: int, sink: BodySink) -> bool:
+        """One read through the framer into ``sink``; True when the body is over (the
+        connection then released, or closed)."""
+        if not data:
+            self.close()
+            framer.eof()
+            return True
+        try:
+            payload = framer.feed(data)
+        except TransportError:
+            self.close()
+            raise
+        if payload:
+            sink(payload, t_ns)
+        if framer.done:
+            self._finish()
+            return True
+        return False
 
     def _content_length(self) -> int:
         text = self.headers["content-length"]
@@ -91,53 +221,6 @@ class Response:
             close_quietly(self._sock)
             self._sock = None
 
-    def _raw(self) -> Iterator[tuple[bytes, int]]:
-        data, t_ns = self._first
-        if data:
-            yield data, t_ns
-        while True:
-            assert self._sock is not None
-            data, t_ns = recv(self._sock, self._deadline_ns)
-            if not data:
-                return
-            yield data, t_ns
-
-    def _chunked(self) -> Iterator[tuple[bytes, int]]:
-        decoder = ChunkedDecoder()
-        try:
-            for data, t_ns in self._raw():
-                payload = decoder.feed(data)
-                if payload:
-                    yield payload, t_ns
-                if decoder.done:
-                    self._finish()
-                    return
-        except ChunkedError as exc:
-            self.close()
-            raise TransportError(ErrorClass.STREAM_MALFORMED, f"chunked framing: {exc}") from None
-        self.close()
-        raise TransportError(ErrorClass.STREAM_INCOMPLETE, "connection closed mid-body")
-
-    def _sized(self, length: int) -> Iterator[tuple[bytes, int]]:
-        remaining = length
-        if remaining == 0:
-            self._finish()
-            return
-        for data, t_ns in self._raw():
-            data = data[:remaining]
-            remaining -= len(data)
-            yield data, t_ns
-            if remaining <= 0:
-                self._finish()
-                return
-        self.close()
-        raise TransportError(ErrorClass.STREAM_INCOMPLETE, "connection closed mid-body")
-
-    def _until_close(self) -> Iterator[tuple[bytes, int]]:
-        self._keep_alive = False
-        yield from self._raw()
-        self.close()
-
     def _finish(self) -> None:
         sock, self._sock = self._sock, None
         if sock is not None:
@@ -145,6 +228,9 @@ class Response:
                 self._release(sock, self.keep_alive_s)
             else:
                 close_quietly(sock)
+
+
+_BLOCKING = BlockingDriver()
 
 
 def recv(sock: socket.socket, deadline_ns: int) -> tuple[bytes, int]:

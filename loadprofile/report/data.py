@@ -26,6 +26,9 @@ from loadprofile.summary import build_summary
 
 _US_PER_MS = 1000.0
 _TEXT_COLUMNS = ("model", "conversation_id", "request_id", "error_class", "error", "bound")
+#: What the report reads of requests.csv.
+REPORT_REQUEST_COLUMNS = ("model", "turn", "prompt_chars", "prompt_tokens", "ttft_ms",
+                          "error_class", "error")  # fmt: skip
 
 
 class ReportError(Exception):
@@ -98,7 +101,7 @@ def load_report_data(run_dir: Path) -> ReportData:
         raise ReportError(f"{run_dir}: not a loadprofile run folder (no run.json or requests.csv)")
     run = _read_dict(run_dir / rundir.RUN) if has_run else {}
     summary, rebuilt = _load_summary(run_dir)
-    requests = read_table(run_dir / rundir.REQUESTS, rundir.REQUEST_COLUMNS)
+    requests = read_table(run_dir / rundir.REQUESTS, REPORT_REQUEST_COLUMNS)
     timeseries = read_table(run_dir / rundir.TIMESERIES, rundir.TIMESERIES_COLUMNS)
     known = model_order(run, summary, {}, requests, timeseries)
     histograms = load_histograms(run_dir, known)
@@ -199,12 +202,26 @@ def _load_summary(run_dir: Path) -> tuple[dict[str, Any], bool]:
 
 
 def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    """A run-folder CSV with the known columns; missing file or torn rows give NaN, not errors."""
+    """The ``columns`` of a run-folder CSV (others are not read: requests.csv of a million
+    requests has 36); a missing file, a missing column or torn rows give NaN, not errors.
+    Numbers are parsed as such in the C parser; a file with a value that is not one takes
+    the careful path (every column as text, then coerced)."""
     if not path.is_file():
         return _empty_frame(columns)
     raw = rundir_read.complete_rows(path)
     try:
-        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, on_bad_lines="skip")
+        header = raw[: raw.find(b"\n")].decode("utf-8", "replace").rstrip("\r").split(",")
+        present = [c for c in columns if c in header]
+        numeric = [c for c in present if c not in _TEXT_COLUMNS]
+        frame = pd.read_csv(io.BytesIO(raw), usecols=present, on_bad_lines="skip",
+                            dtype={c: ("float64" if c in numeric else "str") for c in present},
+                            keep_default_na=False, na_values={c: [""] for c in numeric})
+    except ValueError:  # a value that is not a number: parse as text and coerce
+        try:
+            frame = pd.read_csv(io.BytesIO(raw), usecols=present, dtype=str,
+                                keep_default_na=False, on_bad_lines="skip")  # fmt: skip
+        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            return _empty_frame(columns)
     except (pd.errors.EmptyDataError, pd.errors.ParserError):
         return _empty_frame(columns)
     for column in columns:

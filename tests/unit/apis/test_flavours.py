@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -31,6 +31,10 @@ class FakeResponse:
     def chunks(self) -> Iterator[tuple[bytes, int]]:
         yield from self.pieces
 
+    def deliver(self, sink: Callable[[bytes, int], None], driver: object = None) -> None:
+        for data, t_ns in self.pieces:
+            sink(data, t_ns)
+
     def read(self, limit: int | None = None) -> bytes:
         return b"".join(data for data, _ in self.pieces)
 
@@ -40,6 +44,7 @@ class FakeResponse:
 
 class FakeClient:
     last_connection = "new"  # as HttpClient says how the request's connection came about
+    body_driver = None
 
     def __init__(self, response: FakeResponse, sent_ns: int) -> None:
         self.response, self.sent_ns = response, sent_ns

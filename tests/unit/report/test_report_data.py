@@ -89,6 +89,19 @@ def test_read_table_missing_file_and_torn_rows(tmp_path: Path) -> None:
     assert frame["requests"].iloc[0] == 10 and np.isnan(frame["requests"].iloc[1])
 
 
+def test_read_table_reads_only_the_wanted_columns_numbers_as_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "requests.csv"
+    path.write_text("model,request_id,ttft_ms,error_class,error,turn,extra\n"
+                    "m,r1,12.5,,,1,zzz\n"
+                    "m,r2,,timeout,cut off,2,zzz\n")  # fmt: skip
+    frame = read_table(path, ("model", "ttft_ms", "error_class", "turn", "prompt_tokens"))
+    assert list(frame.columns) == ["model", "ttft_ms", "error_class", "turn", "prompt_tokens"]
+    assert frame["ttft_ms"].dtype == np.float64 and frame["ttft_ms"].iloc[0] == 12.5
+    assert np.isnan(frame["ttft_ms"].iloc[1]) and np.isnan(frame["prompt_tokens"]).all()
+    assert frame["error_class"].tolist() == ["", "timeout"]
+    assert frame["turn"].tolist() == [1.0, 2.0]
+
+
 def test_model_order_keeps_run_order_then_adds_found_models() -> None:
     import pandas as pd
 
