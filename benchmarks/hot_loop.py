@@ -24,7 +24,18 @@ maximum (how late a 5 ms sleep woke); CPU is the run's own per-second figure.
 ``summary.json``'s whole-run figures (HdrHistograms, spawn and stop included) are printed
 next to the server's for the same requests.
 
+The client's error against the server's record has two parts, printed as the "TTFT
+split": inbound, the client's send to the server's handler (our send, loopback, the
+server's loop picking the request up: the part the record cannot see) and outbound, the
+server's first-token write to our timestamp (loopback, our loop, our parsing: the
+client's own). The Python mock needs ~0.5 ms to hand a request to its handler even idle
+(aiohttp's two loop passes; a bare asyncio protocol takes ~0.26 ms on this VM) and
+saturates its core near 300 streams, so ``--server node`` runs ``timed_server.js``: the
+same timing and record in node.js, far from its core's limit. First, the lag probe alone
+on the generator's core (``--idle-seconds``) shows what the machine adds by itself.
+
     .venv/bin/python benchmarks/hot_loop.py                 # 100 and 300 streams, ~1.5 min
+    .venv/bin/python benchmarks/hot_loop.py --server node   # the same against node.js
     .venv/bin/python benchmarks/hot_loop.py --streams 100 --seconds 40
 
 Writes benchmarks/results/hot_loop-<date>.json and .txt.
@@ -259,6 +270,27 @@ def analyse(streams: int, out_dir: Path, records: list[dict[str, Any]],
     return result
 
 
+_IDLE_PROBE = """
+import gevent, json, sys
+from loadprofile.loop_lag import LoopLagProbe
+probe = LoopLagProbe(); probe.start()
+out = []
+for _ in range(int(sys.argv[1])):
+    gevent.sleep(1.0)
+    out.append(round(probe.take()[0], 2))
+print(json.dumps(out))
+"""
+
+
+def idle_lag(seconds: int, pin: list[str]) -> list[float]:
+    """The lag probe alone on the generator's core, no load: what this machine adds by
+    itself (a VM's vCPU wake-ups, other tenants), the floor under every figure below."""
+    done = subprocess.run([*pin, sys.executable, "-c", _IDLE_PROBE, str(seconds)], cwd=ROOT,
+                          capture_output=True, text=True, check=True, timeout=seconds + 30)
+    values: list[float] = json.loads(done.stdout)
+    return values
+
+
 def lines_for(r: dict[str, Any]) -> list[str]:
     if "error" in r:
         return [f"{r['streams']:>4} streams: ERROR {r['error']}"]
@@ -290,6 +322,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--streams", default="100,300", help="stream counts (default 100,300)")
     p.add_argument("--seconds", type=float, default=25.0, help="run time per level")
+    p.add_argument("--idle-seconds", type=int, default=15,
+                   help="first, the lag probe alone this long (0: skip)")
     p.add_argument("--server", choices=("mock", "node"), default="mock",
                    help="the reference server: the mock (default) or timed_server.js")
     p.add_argument("--server-core", default="0")
@@ -318,6 +352,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{TIMING.itl_ms:g} ms apart, every {TIMING.slow_every}th +{TIMING.slow_ms:g} ms; "
         f"{args.seconds:g} s per level; pinned: {pinned}")
     results: list[dict[str, Any]] = []
+    idle = idle_lag(args.idle_seconds, pin_gen) if args.idle_seconds else []
+    if idle:
+        say(f"idle baseline ({len(idle)} s, no load, generator core): lag max per second "
+            f"median {float(np.median(idle)):.2f} ms, max {max(idle):.2f} ms, "
+            f"{sum(v >= LAG_TARGET_MS for v in idle)} s >= {LAG_TARGET_MS:g} ms")
     mock: Server = (Mock("hot_loop", work, {MODEL: TIMING}, pin_mock, serve_only=True)
                     if args.server == "mock" else TimedNode(work, pin_mock))
     try:
@@ -333,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     if not args.no_save:
-        save_results("hot_loop", started, args, results, lines, pinned=pinned)
+        save_results("hot_loop", started, args, results, lines, pinned=pinned,
+                     extra={"idle_lag_ms_per_second": idle})
     return 0
 
 

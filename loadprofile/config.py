@@ -6,6 +6,7 @@ API key, and only the variable's name is ever written to the run folder.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -90,8 +91,9 @@ class LoadConfig:
     def open_loop(self) -> bool:
         return self.rate is not None
 
-    @property
+    @functools.cached_property
     def retry(self) -> RetryPolicy:
+        """Made once: every request asks for it."""
         return RetryPolicy(self.retries, self.retry_backoff_s, self.retry_backoff_max_s,
                            tuple(self.retry_on))  # fmt: skip
 

@@ -40,7 +40,7 @@ def classify_status(status: int) -> ErrorClass | None:
     return ErrorClass.HTTP_5XX
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestResult:
     """Everything measured about one request; one row of the per-request table.
 

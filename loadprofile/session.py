@@ -34,7 +34,7 @@ from loadprofile.http.client import HttpClient
 from loadprofile.hub_reader import HubDriver
 from loadprofile.interval_closer import IntervalCloser, IntervalSink
 from loadprofile.loadplan import LoadPlan, build_plan
-from loadprofile.loop_lag import SelfMonitor, freeze_survivors
+from loadprofile.loop_lag import SelfMonitor
 from loadprofile.open_loop import FleetShare, OpenLoop
 from loadprofile.output_samples import OutputSampler
 from loadprofile.phases import phase_index
@@ -350,8 +350,6 @@ class RunSession:
         if not self.started or self.sink is None:
             return
         closed = self.collector.take(time.perf_counter_ns())
-        if not final:
-            freeze_survivors()
         active = self.user_seconds.interval_means(closed.end_s - closed.start_s)
         sample = None
         if not final:  # the last, short interval is shutdown work, not load generation

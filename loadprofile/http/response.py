@@ -94,6 +94,9 @@ class Response:
     """Status and headers of an answer; the body is read by iterating ``chunks()`` or
     handed to a sink as it arrives by ``deliver``."""
 
+    __slots__ = ("_deadline_ns", "_first", "_keep_alive", "_release", "_sock", "connect_ms",
+                 "headers", "keep_alive_s", "reason", "sent_ns", "status")  # fmt: skip
+
     def __init__(
         self,
         release: Release,
