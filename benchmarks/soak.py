@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                 if rss is not None:
                     samples.append((round(elapsed, 1), round(rss, 1)))
                 if elapsed >= next_line:
-                    say(f"  {elapsed / 60:5.1f} min: RSS {rss} MB")
+                    say(f"  {elapsed / 60:5.1f} min: RSS {rss:.1f} MB" if rss else "")
                     next_line += 300.0
                 if elapsed > run_s + 120:
                     proc.kill()
