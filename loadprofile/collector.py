@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, NamedTuple
+from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from loadprofile.hdr import acyclic, record_corrected_us, reset, to_us, value_at_percentiles
+from loadprofile.hdr import acyclic, record_corrected_us, reset, to_us
 from loadprofile.metrics import (
     E2E,
     E2E_FIRST,
@@ -34,6 +34,7 @@ from loadprofile.metrics import (
     TTFVT,
 )
 from loadprofile.results import RequestResult
+from loadprofile.steps import Steps, run_steps
 
 
 def new_histogram() -> HdrHistogram:
@@ -207,27 +208,6 @@ class ClosedInterval:
     models: dict[str, OpenInterval]
 
 
-#: Work cut into slices: a generator that yields between slices and returns its result.
-Steps = Generator[None, None, Any]
-
-
-def ready(value: Any) -> Steps:
-    """Steps with nothing left to do: they return ``value`` at once."""
-    return value
-    yield  # a generator, not a function
-
-
-def run_steps(steps: Steps, pause: Callable[[], object] | None = None) -> Any:
-    """Run ``steps`` to the end, calling ``pause`` between slices; returns their result."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            return stop.value
-        if pause is not None:
-            pause()
-
-
 class Collector:
     """Records requests into the open interval and folds closed intervals into totals, and
     into per-phase totals when the run has phases.
@@ -373,52 +353,3 @@ class Collector:
                 self.phase_totals.setdefault(phase, {}).setdefault(iv.model, ModelTotals()).add(
                     interval
                 )
-
-
-def _copy(hist: HdrHistogram) -> HdrHistogram:
-    out = new_histogram()
-    if hist.get_total_count():
-        out.add(hist)
-    return out
-
-
-class _Recent(NamedTuple):
-    model: str
-    start_s: float
-    end_s: float
-    requests: int
-    histogram: HdrHistogram  # a copy: the interval's own is reused once written
-
-
-class RecentWindow:
-    """The last few closed intervals of one metric per model, for live console figures
-    (only that metric's histograms are kept, not the intervals)."""
-
-    def __init__(self, metric: str, size: int = 10) -> None:
-        self.metric = metric
-        self.size = size
-        self._intervals: list[list[_Recent]] = []
-
-    def push(self, closed: list[ModelInterval]) -> None:
-        self._intervals.append([
-            _Recent(iv.model, iv.start_s, iv.end_s, iv.counts.requests,
-                    _copy(iv.histograms[self.metric])) for iv in closed])  # fmt: skip
-        del self._intervals[: -self.size]
-
-    def requests_per_s(self) -> float:
-        flat = [iv for group in self._intervals for iv in group]
-        if not flat:
-            return 0.0
-        span = max(iv.end_s for iv in flat) - min(iv.start_s for iv in flat)
-        return sum(iv.requests for iv in flat) / span if span > 0 else 0.0
-
-    def percentile_ms(self, model: str, percentile: float) -> float | None:
-        hists = [iv.histogram for group in self._intervals for iv in group
-                 if iv.model == model and iv.histogram.get_total_count()]  # fmt: skip
-        if not hists:
-            return None
-        merged = new_histogram()
-        for hist in hists:
-            merged.add(hist)  # hdrh adds the counts arrays in C
-        value = value_at_percentiles(merged, [percentile])[percentile]
-        return value / 1000.0

@@ -26,7 +26,7 @@ from locust.rpc import Message
 from locust.runners import WorkerRunner
 
 from loadprofile import __version__
-from loadprofile.collector import ModelInterval, Steps
+from loadprofile.collector import ModelInterval
 from loadprofile.fleet_wire import (
     ACK,
     CONFIG,
@@ -46,6 +46,7 @@ from loadprofile.open_loop import FleetShare
 from loadprofile.results import RequestResult
 from loadprofile.rundir import request_row
 from loadprofile.session import RunSession, set_active
+from loadprofile.steps import Steps
 
 log = logging.getLogger("loadprofile")
 

@@ -1,15 +1,14 @@
 """The generator watching itself: the gevent hub's lag (how late a short sleep wakes up,
-sampled all the time) and its CPU, once an interval; and keeping the GC's pauses short.
+sampled all the time) and its CPU, once an interval.
 
 Every timestamp loadprofile takes is taken in a greenlet; when the hub is busy (CPU-bound
-parsing, too many streams, a long GC pass) each one is late by about this much. Locust
+parsing, too many streams, a GC pass) each one is late by about this much. Locust
 only watches CPU; lag is the direct measure of how much our own client distorts the
 latencies.
 """
 
 from __future__ import annotations
 
-import gc
 import time
 
 import gevent
@@ -53,18 +52,6 @@ class LoopLagProbe:
         out = (self._max_ms, mean)
         self._max_ms, self._sum_ms, self._count = 0.0, 0.0, 0
         return out
-
-
-def freeze_survivors() -> None:
-    """Once an interval: free the young garbage, then move what survives into the GC's
-    permanent generation. At 300 streams every stream holds a few dozen live objects, and
-    the older generations' passes walked them all (gen 1: 5-9 ms, gen 2: 16 ms, measured),
-    holding the hub that timestamps every token; frozen, they are still freed by reference
-    counting when done. Young cycles are collected first (and the interval's own encoding
-    garbage comes after this, young until the next pass), so what is frozen is what is
-    alive: a cycle alive now and dropped later would wait for the end of the run."""
-    gc.collect(0)
-    gc.freeze()
 
 
 class SelfMonitor:

@@ -13,24 +13,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from loadprofile.collector import (
-    Collector,
-    ModelInterval,
-    ModelTotals,
-    RecentWindow,
-    Steps,
-    ready,
-    run_steps,
-)
+from loadprofile.collector import Collector, ModelInterval, ModelTotals
 from loadprofile.cost import run_cost
 from loadprofile.generator_health import GeneratorSample, health_summary
 from loadprofile.loadplan import Phase
 from loadprofile.metrics import TTFT
 from loadprofile.output_samples import drift_against_baseline
 from loadprofile.phases import SeriesPoint, summary_extras
+from loadprofile.recent import RecentWindow
 from loadprofile.results import RequestResult
 from loadprofile.rundir import RUN, SUMMARY, RunWriter, write_json
 from loadprofile.rundir_read import iter_request_rows
+from loadprofile.steps import Steps, ready, run_steps
 from loadprofile.summary import build_summary
 
 

@@ -29,13 +29,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from loadprofile.collector import Counts, ModelInterval, Steps, run_steps
+from loadprofile.collector import Counts, ModelInterval
 from loadprofile.generator_health import GeneratorSample
 from loadprofile.hdr import value_at_percentiles
 from loadprofile.hlog import HlogWriter
 from loadprofile.metrics import TTFT
 from loadprofile.phases import SeriesPoint
 from loadprofile.results import RequestResult
+from loadprofile.steps import Steps, run_steps
 
 SUMMARY = "summary.json"
 RUN = "run.json"

@@ -32,7 +32,7 @@ def write_chunk(transport: asyncio.BaseTransport | None, data: bytes) -> None:
     flow control is moot). The closing events still go through ``write_eof``."""
     if transport is None or transport.is_closing():
         raise ConnectionResetError("the client went away")
-    # uvloop's and asyncio's transports write alike; the base type does not say so.
+    # aiohttp types a request's transport as the base class; a TCP transport writes.
     cast(asyncio.WriteTransport, transport).write(frame(data))
 
 

@@ -209,21 +209,21 @@ def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     if not path.is_file():
         return _empty_frame(columns)
     raw = rundir_read.complete_rows(path)
+    header = raw[: raw.find(b"\n")].decode("utf-8", "replace").rstrip("\r").split(",")
+    present = [c for c in columns if c in header]
+    numeric = [c for c in present if c not in _TEXT_COLUMNS]
     try:
-        header = raw[: raw.find(b"\n")].decode("utf-8", "replace").rstrip("\r").split(",")
-        present = [c for c in columns if c in header]
-        numeric = [c for c in present if c not in _TEXT_COLUMNS]
         frame = pd.read_csv(io.BytesIO(raw), usecols=present, on_bad_lines="skip",
                             dtype={c: ("float64" if c in numeric else "str") for c in present},
                             keep_default_na=False, na_values={c: [""] for c in numeric})
+    except pd.errors.EmptyDataError:
+        return _empty_frame(columns)
     except ValueError:  # a value that is not a number: parse as text and coerce
         try:
             frame = pd.read_csv(io.BytesIO(raw), usecols=present, dtype=str,
                                 keep_default_na=False, on_bad_lines="skip")  # fmt: skip
         except (pd.errors.EmptyDataError, pd.errors.ParserError):
             return _empty_frame(columns)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError):
-        return _empty_frame(columns)
     for column in columns:
         if column not in frame.columns:
             frame[column] = ""

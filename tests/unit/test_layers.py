@@ -9,13 +9,13 @@ import pytest
 
 PACKAGE = Path(__file__).parents[2] / "loadprofile"
 
-PURE_CORE = ["apis", "collector.py", "hdr.py", "dataset.py", "config.py", "results.py",
-             "metrics.py", "summary.py", "hlog.py", "fleet_wire.py", "fleet_merge.py",
-             "fleet_options.py", "arrivals.py", "open_loop.py", "loadplan.py", "phases.py",
-             "generator_health.py", "load_options.py", "user_mix.py", "content_check.py",
-             "drift.py", "snapshot_format.py", "output_samples.py", "grounding.py",
-             "check_options.py", "config_file.py", "pricing.py", "cost.py", "retry_policy.py",
-             "slo.py", "targets.py", "prefix.py", "server_metrics.py",
+PURE_CORE = ["apis", "collector.py", "hdr.py", "steps.py", "recent.py", "dataset.py",
+             "config.py", "results.py", "metrics.py", "summary.py", "hlog.py", "fleet_wire.py",
+             "fleet_merge.py", "fleet_options.py", "arrivals.py", "open_loop.py", "loadplan.py",
+             "phases.py", "generator_health.py", "load_options.py", "user_mix.py",
+             "content_check.py", "drift.py", "snapshot_format.py", "output_samples.py",
+             "grounding.py", "check_options.py", "config_file.py", "pricing.py", "cost.py",
+             "retry_policy.py", "slo.py", "targets.py", "prefix.py", "server_metrics.py",
              "server_panels.py"]  # fmt: skip
 OUTPUTS = ["rundir.py", "rundir_read.py", "report", "recorder.py", "diff_report.py",
            "significance.py", "run_view.py", "gate.py", "gate_output.py", "gate_cmd.py",

@@ -9,9 +9,8 @@ import weakref
 
 import gevent
 
-from loadprofile.collector import Steps
-from loadprofile.interval_closer import IntervalCloser
-from loadprofile.loop_lag import freeze_survivors
+from loadprofile.interval_closer import IntervalCloser, freeze_survivors
+from loadprofile.steps import Steps
 
 
 def _busy(seconds: float) -> None:
