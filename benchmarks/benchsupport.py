@@ -1,6 +1,7 @@
-"""The harness the benchmark scripts share: the mock with a fixed-timing profile, pinned to
-its core; SIGTERM handled like Ctrl-C; and the results files
-(``benchmarks/results/<name>-<stamp>.json`` and ``.txt``).
+"""The harness the benchmark scripts share: the servers (the mock with a fixed-timing
+profile, the node.js peers) pinned to their core; the pinning options; SIGTERM handled like
+Ctrl-C; printed lines kept for the results files (``benchmarks/results/<name>-<stamp>.json``
+and ``.txt``); the wall-to-monotonic clock offset and CSV reading.
 
 What /proc says and watching a process are procstat.py's; stopping one is the package's.
 """
@@ -8,9 +9,11 @@ What /proc says and watching a process are procstat.py's; stopping one is the pa
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +29,8 @@ from typing import Any
 from loadprofile.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+HERE = Path(__file__).resolve().parent
+RESULTS_DIR = HERE / "results"
 READY_PREFIX = "loadprofile mock listening on "
 
 
@@ -59,52 +63,123 @@ def token_range(spec: str) -> tuple[int, int]:
     return int(low), int(high or low)
 
 
-class Mock:
-    """``python -m loadprofile.mock --record`` serving ``models`` (written to
-    ``work/<profile_name>``), started behind ``pin`` (a nice/taskset prefix) in its own
-    session, its output in ``work/mock.log`` (never a pipe); always stopped by ``close``.
+class Server:
+    """A server process started in its own session (``cmd`` carries its nice/taskset
+    prefix), its output in ``log`` (never a pipe), its URL read from the line of its log
+    that starts with ``ready_prefix``; always stopped by ``close``. ``caller`` names the
+    script in the message when it does not start."""
 
-    ``serve_only`` adds ``--models`` with these models (else the mock's built-in models
-    are served too); ``caller`` names the script in the message when the mock does not start.
-    """
-
-    def __init__(self, caller: str, work: Path, models: Mapping[str, FixedTiming],
-                 pin: Sequence[str], *, profile_name: str = "bench_profiles.toml",
-                 serve_only: bool = False, ready_timeout_s: float = 20.0) -> None:
-        profile, self.log = work / profile_name, work / "mock.log"
-        profile.write_text("\n".join(timing.toml(name) for name, timing in models.items()))
-        cmd = [*pin, sys.executable, "-m", "loadprofile.mock", "--host", "127.0.0.1",
-               "--port", "0", "--record", "--profiles", str(profile)]  # fmt: skip
-        if serve_only:
-            cmd += ["--models", ",".join(models)]
-        cmd.append("--quiet")
-        with self.log.open("wb") as fh:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+    def __init__(self, cmd: Sequence[str], log: Path, ready_prefix: str, caller: str,
+                 what: str, ready_timeout_s: float = 20.0) -> None:  # fmt: skip
+        self.log = log
+        self.what = what
+        with log.open("wb") as fh:
+            self.proc = subprocess.Popen(list(cmd), cwd=ROOT, stdout=fh,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)  # fmt: skip
         try:
-            self.url = self._wait_ready(caller, ready_timeout_s)
+            self.url = self._wait_ready(ready_prefix, caller, ready_timeout_s)
         except BaseException:  # did not start, or Ctrl-C / SIGTERM while waiting
             self.close()
             raise
 
-    def _wait_ready(self, caller: str, timeout_s: float) -> str:
-        """The mock's URL, from its ready line in the log."""
+    def _wait_ready(self, prefix: str, caller: str, timeout_s: float) -> str:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and self.proc.poll() is None:
             for line in self.log.read_text(errors="replace").splitlines():
-                if line.startswith(READY_PREFIX):
-                    return line[len(READY_PREFIX):].split()[0]
+                if line.startswith(prefix):
+                    return line[len(prefix):].split()[0]
             time.sleep(0.05)
-        raise SystemExit(f"{caller}: the mock did not start; see {self.log}")
+        raise SystemExit(f"{caller}: {self.what} did not start; see {self.log}")
 
     def call(self, method: str, path: str, timeout_s: float = 60.0) -> Any:
-        """The mock's control API (``/mock/requests``, ``/mock/stats``), JSON in and out."""
+        """The server's control API (``/mock/requests``, ``/mock/stats``), JSON in and out."""
         req = urllib.request.Request(self.url + path, method=method)
         with urllib.request.urlopen(req, timeout=timeout_s) as resp:
             return json.loads(resp.read())
 
     def close(self) -> None:
         stop_process(self.proc)
+
+
+class Mock(Server):
+    """``python -m loadprofile.mock --record`` serving ``models`` (written to
+    ``work/<profile_name>``), behind ``pin``, its output in ``work/mock.log``.
+
+    ``serve_only`` adds ``--models`` with these models (else the mock's built-in models
+    are served too).
+    """
+
+    def __init__(self, caller: str, work: Path, models: Mapping[str, FixedTiming],
+                 pin: Sequence[str], *, profile_name: str = "bench_profiles.toml",
+                 serve_only: bool = False, ready_timeout_s: float = 20.0) -> None:
+        profile = work / profile_name
+        profile.write_text("\n".join(timing.toml(name) for name, timing in models.items()))
+        cmd = [*pin, sys.executable, "-m", "loadprofile.mock", "--host", "127.0.0.1",
+               "--port", "0", "--record", "--profiles", str(profile)]  # fmt: skip
+        if serve_only:
+            cmd += ["--models", ",".join(models)]
+        cmd.append("--quiet")
+        super().__init__(cmd, work / "mock.log", READY_PREFIX, caller, "the mock",
+                         ready_timeout_s)
+
+
+class NodeServer(Server):
+    """``node benchmarks/<script> PORT ARGS...`` on a free port, behind ``pin``; the node
+    servers print "listening on URL" when ready."""
+
+    def __init__(self, caller: str, work: Path, script: str, args: Sequence[object],
+                 pin: Sequence[str]) -> None:  # fmt: skip
+        if shutil.which("node") is None:
+            raise SystemExit(f"{caller}: needs node.js ({script})")
+        cmd = [*pin, "node", str(HERE / script), "0", *(str(a) for a in args)]
+        super().__init__(cmd, work / f"{Path(script).stem}.log", "listening on ", caller,
+                         script)
+
+
+# -- pinning, output, clocks ---------------------------------------------------------------
+def add_common_args(p: argparse.ArgumentParser) -> None:
+    """The options every pinned benchmark takes: its two cores and --no-save."""
+    p.add_argument("--server-core", default="0", help="the server's core (default 0)")
+    p.add_argument("--client-core", default="1", help="the generator's core (default 1)")
+    p.add_argument("--no-save", action="store_true", help="write no results files")
+
+
+def pins(args: argparse.Namespace) -> tuple[bool, list[str], list[str]]:
+    """(pinned?, the server's taskset prefix, the generator's): pinned only where taskset
+    exists and there are two cores."""
+    pinned = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+    if not pinned:
+        return False, [], []
+    return True, ["taskset", "-c", args.server_core], ["taskset", "-c", args.client_core]
+
+
+class Say:
+    """Prints a line and keeps it for the results' .txt."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+
+def wall_minus_monotonic_ns() -> int:
+    """time.time_ns() - perf_counter_ns() (CLOCK_MONOTONIC, machine-wide): puts a server's
+    record on the wall clock of the run folder's requests.csv (start_unix)."""
+    diffs = []
+    for _ in range(7):
+        a = time.perf_counter_ns()
+        w = time.time_ns()
+        b = time.perf_counter_ns()
+        diffs.append((b - a, w - (a + b) // 2))
+    return min(diffs)[1]
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
 
 
 # -- signals -------------------------------------------------------------------------------

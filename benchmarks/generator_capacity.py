@@ -34,7 +34,6 @@ Writes benchmarks/results/generator_capacity-<date>.json and .txt (the printed t
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -49,7 +48,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchsupport import ROOT, FixedTiming, Mock, cell, save_results, sigterm_as_interrupt
+from benchsupport import (
+    ROOT,
+    FixedTiming,
+    Mock,
+    cell,
+    read_csv,
+    save_results,
+    sigterm_as_interrupt,
+    wall_minus_monotonic_ns,
+)
 from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s, watch
 
 from loadprofile.load_options import OPEN_LOOP_POOL_LIMITS, OPEN_LOOP_POOL_SECONDS
@@ -156,18 +164,6 @@ def wait_quiet(below: float, max_wait_s: float) -> dict[str, Any]:
                     "quiet": max(busy.values(), default=0.0) < below}
 
 
-def wall_minus_monotonic_ns() -> int:
-    """time.time_ns() - perf_counter_ns() (CLOCK_MONOTONIC, machine-wide): puts the mock's
-    record on the wall clock of the run folder's requests.csv (microseconds)."""
-    diffs = []
-    for _ in range(7):
-        a = time.perf_counter_ns()
-        w = time.time_ns()
-        b = time.perf_counter_ns()
-        diffs.append((b - a, w - (a + b) // 2))
-    return min(diffs)[1]
-
-
 # -- the mock ------------------------------------------------------------------------------
 def mock_models(args: argparse.Namespace) -> dict[str, FixedTiming]:
     """Two fixed-timing models: short replies for the open loop, long ones for streams."""
@@ -263,11 +259,6 @@ def run_level(level: Level, args: argparse.Namespace, mock: Mock, work: Path,
     return {**base, **analyse(out_dir, level, args, sampler, server)}
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def _pcts(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50": None, "p99": None, "max": None}
@@ -311,10 +302,10 @@ def analyse(out_dir: Path, level: Level, args: argparse.Namespace,
     w0, w1 = level.warmup_s, level.run_time_s - STOP_MARGIN_S
     end = level.run_time_s
     window = w1 - w0
-    reqs = _read_csv(out_dir / "requests.csv")
+    reqs = read_csv(out_dir / "requests.csv")
     # Health intervals inside the window. The interval that straddles the end is marked
     # draining by the run (Locust's stop blocks the hub for ~10-15 ms: never flagged).
-    all_health = _read_csv(out_dir / "generator.csv")
+    all_health = read_csv(out_dir / "generator.csv")
     health = [r for r in all_health
               if float(r["start_s"]) >= w0 - 0.05 and float(r["end_s"]) <= end + 0.002]
     stop_rows = [r for r in all_health if float(r["end_s"]) > end + 0.002]

@@ -44,7 +44,6 @@ Writes benchmarks/results/hot_loop-<date>.json and .txt.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shutil
@@ -52,17 +51,26 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchsupport import ROOT, FixedTiming, Mock, save_results, sigterm_as_interrupt
+from benchsupport import (
+    ROOT,
+    FixedTiming,
+    Mock,
+    NodeServer,
+    Say,
+    Server,
+    add_common_args,
+    pins,
+    read_csv,
+    save_results,
+    sigterm_as_interrupt,
+    wall_minus_monotonic_ns,
+)
 from procstat import proc_cpu_ticks, run_delay_ns, wait_ms_per_s, watch
 
-from loadprofile.processes import stop_process
-
-HERE = Path(__file__).resolve().parent
 MODEL = "acc"
 TIMING = FixedTiming(30.0, 8.0, 32, 32, slow_every=100, slow_ms=150.0)
 PERCENTILES = (50, 95, 99)
@@ -73,11 +81,6 @@ LAG_TARGET_MS = 3.0
 CPU_CEILING = 70.0
 STOP_MARGIN_S = 0.5
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def nearest_rank(values: list[float]) -> dict[int, float]:
@@ -97,15 +100,6 @@ def compare(client: list[float], server: list[float], bound: tuple[float, float]
                         "error": round(err, 3), "bound": round(limit, 3),
                         "ok": abs(err) <= limit}  # fmt: skip
     return out
-
-
-def wall_minus_monotonic_ns() -> int:
-    """time.time_ns() - perf_counter_ns() (CLOCK_MONOTONIC, machine-wide), to put the
-    mock's record on the wall clock of requests.csv's start_unix."""
-    best = min((b - a, w - (a + b) // 2) for a, w, b in
-               ((time.perf_counter_ns(), time.time_ns(), time.perf_counter_ns())
-                for _ in range(9)))  # fmt: skip
-    return best[1]
 
 
 def split_ttft(rows: list[dict[str, str]], by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -129,52 +123,16 @@ def split_ttft(rows: list[dict[str, str]], by_id: dict[str, dict[str, Any]]) -> 
             "outbound": {f"p{p}": round(v, 3) for p, v in nearest_rank(outbound).items()}}
 
 
-class TimedNode:
-    """``timed_server.js``: the same fixed timing and record in node.js (model "timed"), for
-    stream counts where the Python mock saturates its core."""
-
-    model = "timed"
-
-    def __init__(self, work: Path, pin: list[str]) -> None:
-        self.log = work / "timed_server.log"
-        args = [str(v) for v in (0, TIMING.ttft_ms, TIMING.itl_ms, TIMING.tokens_min,
-                                 TIMING.slow_every, TIMING.slow_ms)]  # fmt: skip
-        with self.log.open("wb") as fh:
-            self.proc = subprocess.Popen([*pin, "node", str(HERE / "timed_server.js"), *args],
-                                         stdout=fh, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            text = self.log.read_text(errors="replace")
-            if "listening on " in text:
-                self.url = text.split("listening on ", 1)[1].split()[0]
-                return
-            time.sleep(0.05)
-        self.close()
-        raise SystemExit(f"hot_loop: timed_server.js did not start; see {self.log}")
-
-    def call(self, method: str, path: str, timeout_s: float = 60.0) -> Any:
-        req = urllib.request.Request(self.url + path, method=method)
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            return json.loads(resp.read())
-
-    def close(self) -> None:
-        stop_process(self.proc)
-
-
-Server = Mock | TimedNode
-
-
-def run_level(streams: int, args: argparse.Namespace, mock: Server, work: Path,
+def run_level(streams: int, args: argparse.Namespace, server: Server, model: str, work: Path,
               pin: list[str]) -> dict[str, Any]:  # fmt: skip
     out_dir = work / f"s{streams}"
     spawn_rate = max(1, streams // 2)
     spawn_s = streams / spawn_rate
-    cmd = [*pin, str(Path(sys.executable).parent / "loadprofile"), "run", "--host", mock.url,
-           "--model", getattr(mock, "model", MODEL), "-u", str(streams), "-r", str(spawn_rate),
+    cmd = [*pin, str(Path(sys.executable).parent / "loadprofile"), "run", "--host", server.url,
+           "--model", model, "-u", str(streams), "-r", str(spawn_rate),
            "-t", f"{args.seconds:g}s", "--think-time", "0", "--max-tokens", "64",
            "--stop-timeout", "10s", "--seed", "0", "--no-report", "--out", str(out_dir)]
-    mock.call("DELETE", "/mock/requests", timeout_s=120.0)
+    server.call("DELETE", "/mock/requests", timeout_s=120.0)
     log_path = work / f"s{streams}.log"
     marks: list[tuple[float, int | None, int | None]] = []
     with log_path.open("wb") as log:
@@ -182,12 +140,12 @@ def run_level(streams: int, args: argparse.Namespace, mock: Server, work: Path,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
 
         def sample() -> None:
-            marks.append((time.time(), proc_cpu_ticks(mock.proc.pid), run_delay_ns(proc.pid)))
+            marks.append((time.time(), proc_cpu_ticks(server.proc.pid), run_delay_ns(proc.pid)))
 
         killed = watch(proc, time.monotonic() + args.seconds + 90, sample, 0.25)
     if killed or not (out_dir / "summary.json").exists():
         return {"streams": streams, "error": f"run failed (killed={killed}); see {log_path}"}
-    records = mock.call("GET", "/mock/requests", timeout_s=120.0)
+    records = server.call("GET", "/mock/requests", timeout_s=120.0)
     return analyse(streams, out_dir, records, marks, spawn_s, args)
 
 
@@ -195,7 +153,7 @@ def analyse(streams: int, out_dir: Path, records: list[dict[str, Any]],
             marks: list[tuple[float, int | None, int | None]], spawn_s: float,
             args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
     w0, w1 = spawn_s + 2.0, args.seconds - STOP_MARGIN_S
-    rows = _read_csv(out_dir / "requests.csv")
+    rows = read_csv(out_dir / "requests.csv")
     summary = json.loads((out_dir / "summary.json").read_text())
     by_id = {r["request_id"]: r for r in records if r.get("first_content_ns") and r.get("end_ns")}
     bound = BOUNDS.get(streams, BOUNDS[300])
@@ -220,7 +178,7 @@ def analyse(streams: int, out_dir: Path, records: list[dict[str, Any]],
             pairs["e2e"][1].append(srv_e2e)
     split = split_ttft([r for r in rows if not r["error_class"] and w0 <= float(r["start_s"]) < w1],
                        by_id)
-    health = [h for h in _read_csv(out_dir / "generator.csv")
+    health = [h for h in read_csv(out_dir / "generator.csv")
               if float(h["start_s"]) >= w0 - 1.0 and float(h["end_s"]) <= args.seconds + 0.01]
     lags = [float(h["loop_lag_ms_max"]) for h in health]
     cpus = [float(h["cpu_percent"]) for h in health]
@@ -295,7 +253,7 @@ def lines_for(r: dict[str, Any]) -> list[str]:
     if "error" in r:
         return [f"{r['streams']:>4} streams: ERROR {r['error']}"]
     out = [f"{r['streams']:>4} streams  {r['requests_per_s']:7.1f} req/s  gen CPU "
-           f"{r['gen_cpu_mean']}% (max {r['gen_cpu_max']}%)  mock CPU {r['mock_cpu_mean']}%  "
+           f"{r['gen_cpu_mean']}% (max {r['gen_cpu_max']}%)  server CPU {r['mock_cpu_mean']}%  "
            f"lag max {r['lag_ms_max']:.2f} ms (median second {r['lag_ms_p50_of_seconds']:.2f}), "
            f"{r['seconds_over_target']}/{r['seconds']} s >= {LAG_TARGET_MS:g} ms, "
            f"{r['flagged_seconds']} flagged; failures {r['failures']}, unmatched "
@@ -326,10 +284,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="first, the lag probe alone this long (0: skip)")
     p.add_argument("--server", choices=("mock", "node"), default="mock",
                    help="the reference server: the mock (default) or timed_server.js")
-    p.add_argument("--server-core", default="0")
-    p.add_argument("--client-core", default="1")
     p.add_argument("--keep", type=Path, help="keep run folders and logs here")
-    p.add_argument("--no-save", action="store_true", help="write no results files")
+    add_common_args(p)
     return p.parse_args(argv)
 
 
@@ -337,17 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sigterm_as_interrupt()
     started = time.time()
-    pinned = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
-    pin_mock = ["taskset", "-c", args.server_core] if pinned else []
-    pin_gen = ["taskset", "-c", args.client_core] if pinned else []
+    pinned, pin_server, pin_gen = pins(args)
     work = args.keep or Path(tempfile.mkdtemp(prefix="hot_loop-"))
     work.mkdir(parents=True, exist_ok=True)
-    lines: list[str] = []
-
-    def say(line: str) -> None:
-        print(line, flush=True)
-        lines.append(line)
-
+    say = Say()
     say(f"hot_loop: {args.server} TTFT {TIMING.ttft_ms:g} ms, {TIMING.tokens_min} tokens "
         f"{TIMING.itl_ms:g} ms apart, every {TIMING.slow_every}th +{TIMING.slow_ms:g} ms; "
         f"{args.seconds:g} s per level; pinned: {pinned}")
@@ -357,22 +306,28 @@ def main(argv: list[str] | None = None) -> int:
         say(f"idle baseline ({len(idle)} s, no load, generator core): lag max per second "
             f"median {float(np.median(idle)):.2f} ms, max {max(idle):.2f} ms, "
             f"{sum(v >= LAG_TARGET_MS for v in idle)} s >= {LAG_TARGET_MS:g} ms")
-    mock: Server = (Mock("hot_loop", work, {MODEL: TIMING}, pin_mock, serve_only=True)
-                    if args.server == "mock" else TimedNode(work, pin_mock))
+    if args.server == "mock":
+        server: Server = Mock("hot_loop", work, {MODEL: TIMING}, pin_server, serve_only=True)
+        model = MODEL
+    else:
+        server = NodeServer("hot_loop", work, "timed_server.js",
+                            (TIMING.ttft_ms, TIMING.itl_ms, TIMING.tokens_min,
+                             TIMING.slow_every, TIMING.slow_ms), pin_server)  # fmt: skip
+        model = "timed"
     try:
         for streams in (int(s) for s in args.streams.split(",")):
-            result = run_level(streams, args, mock, work, pin_gen)
+            result = run_level(streams, args, server, model, work, pin_gen)
             results.append(result)
             for line in lines_for(result):
                 say(line)
     except KeyboardInterrupt:
         say("interrupted: partial results")
     finally:
-        mock.close()
+        server.close()
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     if not args.no_save:
-        save_results("hot_loop", started, args, results, lines, pinned=pinned,
+        save_results("hot_loop", started, args, results, say.lines, pinned=pinned,
                      extra={"idle_lag_ms_per_second": idle})
     return 0
 

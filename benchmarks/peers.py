@@ -50,12 +50,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchsupport import ROOT, save_results, sigterm_as_interrupt
+from benchsupport import (
+    HERE,
+    ROOT,
+    NodeServer,
+    Say,
+    add_common_args,
+    pins,
+    save_results,
+    sigterm_as_interrupt,
+)
 from procstat import proc_cpu_ticks
 
-from loadprofile.processes import stop_process
-
-HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 GENERATORS = ("loadprofile", "aiohttp", "locust")
@@ -65,27 +71,9 @@ BEFORE = "lp-before"
 PROMPT = {"messages": [{"role": "user", "content": "Say something."}]}
 
 
-class PeerServer:
-    """``node peer_server.js`` pinned to its core; its URL from the ready line."""
-
-    def __init__(self, pin: list[str], work: Path) -> None:
-        self.log = work / "server.log"
-        with self.log.open("wb") as fh:
-            self.proc = subprocess.Popen([*pin, "node", str(HERE / "peer_server.js"), "0", "16"],
-                                         stdout=fh, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            text = self.log.read_text(errors="replace")
-            if "listening on " in text:
-                self.url = text.split("listening on ", 1)[1].split()[0]
-                return
-            time.sleep(0.05)
-        self.close()
-        raise SystemExit(f"peers: the node server did not start; see {self.log}")
-
-    def close(self) -> None:
-        stop_process(self.proc)
+def peer_server(caller: str, work: Path, pin: list[str]) -> NodeServer:
+    """``peer_server.js`` (16-token replies) pinned to its core."""
+    return NodeServer(caller, work, "peer_server.js", (16,), pin)
 
 
 def command(gen: str, url: str, streams: int, args: argparse.Namespace, work: Path
@@ -125,7 +113,7 @@ def requests_in_window(gen: str, out: Path, args: argparse.Namespace) -> tuple[i
     return int(data["requests"]), float(data["window_s"]), int(data["failures"])
 
 
-def run_one(gen: str, server: PeerServer, streams: int, args: argparse.Namespace,
+def run_one(gen: str, server: NodeServer, streams: int, args: argparse.Namespace,
             work: Path, pin: list[str]) -> dict[str, Any]:  # fmt: skip
     cmd, env, out = command(gen, server.url, streams, args, work)
     log = work / f"{out.name}.log"
@@ -195,38 +183,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--generators", default=",".join(GENERATORS))
     p.add_argument("--before", type=Path, metavar="TREE",
                    help="also run loadprofile from this source tree (lp-before)")
-    p.add_argument("--server-core", default="0")
-    p.add_argument("--client-core", default="1")
-    p.add_argument("--no-save", action="store_true")
+    add_common_args(p)
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sigterm_as_interrupt()
-    if shutil.which("node") is None:
-        raise SystemExit("peers: needs node.js (the trivial server)")
     started = time.time()
-    pinned = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
-    pin_server = ["taskset", "-c", args.server_core] if pinned else []
-    pin_gen = ["taskset", "-c", args.client_core] if pinned else []
+    pinned, pin_server, pin_gen = pins(args)
     work = Path(tempfile.mkdtemp(prefix="peers-"))
     (work / "one.jsonl").write_text(json.dumps(PROMPT) + "\n")
     streams_list = [int(s) for s in args.streams.split(",")]
     gens = [g for g in args.generators.split(",") if g in GENERATORS]
     if args.before is not None:
         gens.append(BEFORE)
-    lines: list[str] = []
+    say = Say()
     results: list[dict[str, Any]] = []
-
-    def say(line: str) -> None:
-        print(line, flush=True)
-        lines.append(line)
-
     say(f"peers: {args.seconds:g} s per run, warm-up {args.warmup:g} s, {args.rounds} round(s), "
         f"pinned: {pinned} (server core {args.server_core}, generators core "
         f"{args.client_core})")  # fmt: skip
-    server = PeerServer(pin_server, work)
+    server = peer_server("peers", work, pin_server)
     try:
         for rnd in range(args.rounds):
             for streams in streams_list:
@@ -246,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in table(results, streams_list):
         say(line)
     if not args.no_save:
-        save_results("peers", started, args, results, lines, pinned=pinned)
+        save_results("peers", started, args, results, say.lines, pinned=pinned)
     return 0
 
 

@@ -26,6 +26,18 @@ def proc_cpu_ticks(pid: int) -> int | None:
     return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
 
 
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of a process (VmRSS) in MB, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
 def run_delay_ns(pid: int) -> int | None:
     """Time the process's main thread was runnable but waiting for a CPU (schedstat):
     other load on its core."""

@@ -29,8 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchsupport import ROOT, save_results, sigterm_as_interrupt
-from peers import PROMPT, PeerServer
+from benchsupport import ROOT, Say, add_common_args, pins, save_results, sigterm_as_interrupt
+from peers import PROMPT, peer_server
 
 VENV_BIN = Path(sys.executable).parent
 TARGET_S, TARGET_MB = 15.0, 1024.0
@@ -39,7 +39,7 @@ TARGET_S, TARGET_MB = 15.0, 1024.0
 def timed(cmd: list[str]) -> tuple[float, float, int]:
     """(wall s, peak RSS MB, exit code) of one process, from the kernel's accounting."""
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return time.monotonic() - t0, usage.ru_maxrss / 1024.0, proc.returncode
@@ -49,7 +49,7 @@ def make_run(args: argparse.Namespace, work: Path, pin_server: list[str],
              pin_gen: list[str]) -> Path:  # fmt: skip
     (work / "one.jsonl").write_text(json.dumps(PROMPT) + "\n")
     out = work / "run"
-    server = PeerServer(pin_server, work)
+    server = peer_server("report_scale", work, pin_server)
     try:
         cmd = [*pin_gen, str(VENV_BIN / "loadprofile"), "run", "--host", server.url,
                "--model", "peer", "-u", "64", "-r", "64", "-t", f"{args.seconds:g}s",
@@ -68,9 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=200.0, help="length of the run to report")
     p.add_argument("--reuse", type=Path, help="time this run folder instead of making one")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--server-core", default="0")
-    p.add_argument("--client-core", default="1")
-    p.add_argument("--no-save", action="store_true")
+    add_common_args(p)
     return p.parse_args(argv)
 
 
@@ -78,16 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sigterm_as_interrupt()
     started = time.time()
-    pinned = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
-    pin_server = ["taskset", "-c", args.server_core] if pinned else []
-    pin_gen = ["taskset", "-c", args.client_core] if pinned else []
+    pinned, pin_server, pin_gen = pins(args)
     work = Path(tempfile.mkdtemp(prefix="report_scale-"))
-    lines: list[str] = []
-
-    def say(line: str) -> None:
-        print(line, flush=True)
-        lines.append(line)
-
+    say = Say()
     result: dict[str, Any] = {}
     try:
         run_dir = args.reuse or make_run(args, work, pin_server, pin_gen)
@@ -111,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if not args.no_save:
-        save_results("report_scale", started, args, result, lines, pinned=pinned)
+        save_results("report_scale", started, args, result, say.lines, pinned=pinned)
     return 0
 
 

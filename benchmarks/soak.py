@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -30,22 +29,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchsupport import ROOT, save_results, sigterm_as_interrupt
-from peers import PROMPT, PeerServer
+from benchsupport import ROOT, Say, add_common_args, pins, save_results, sigterm_as_interrupt
+from peers import PROMPT, peer_server
+from procstat import rss_mb
 
 VENV_BIN = Path(sys.executable).parent
 TARGET_GROWTH_MB = 50.0
-
-
-def rss_mb(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        return None
-    return None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -53,9 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--minutes", type=float, default=30.0)
     p.add_argument("--rate", type=float, default=300.0)
     p.add_argument("--every", type=float, default=5.0, help="seconds between RSS samples")
-    p.add_argument("--server-core", default="0")
-    p.add_argument("--client-core", default="1")
-    p.add_argument("--no-save", action="store_true")
+    add_common_args(p)
     return p.parse_args(argv)
 
 
@@ -63,21 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sigterm_as_interrupt()
     started = time.time()
-    pinned = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
-    pin_server = ["taskset", "-c", args.server_core] if pinned else []
-    pin_gen = ["taskset", "-c", args.client_core] if pinned else []
+    pinned, pin_server, pin_gen = pins(args)
     work = Path(tempfile.mkdtemp(prefix="soak-"))
     (work / "one.jsonl").write_text(json.dumps(PROMPT) + "\n")
-    lines: list[str] = []
-
-    def say(line: str) -> None:
-        print(line, flush=True)
-        lines.append(line)
-
+    say = Say()
     run_s = args.minutes * 60.0
     say(f"soak: {args.minutes:g} min at {args.rate:g} req/s (open loop, poisson), RSS every "
         f"{args.every:g} s; pinned: {pinned}")  # fmt: skip
-    server = PeerServer(pin_server, work)
+    server = peer_server("soak", work, pin_server)
     samples: list[tuple[float, float]] = []
     out = work / "run"
     cmd = [*pin_gen, str(VENV_BIN / "loadprofile"), "run", "--host", server.url, "--model",
@@ -125,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         server.close()
         shutil.rmtree(work, ignore_errors=True)
     if not args.no_save:
-        save_results("soak", started, args, result, lines, pinned=pinned)
+        save_results("soak", started, args, result, say.lines, pinned=pinned)
     return 0
 
 
