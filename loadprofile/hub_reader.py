@@ -7,9 +7,14 @@ read per token, tens of thousands a second at 100x load, so ``HubDriver`` keeps 
 watcher open for the whole body and handles every read inside the hub's callback: read,
 timestamp, parse (the sink), and wake the request's greenlet once, at the end.
 
-The timestamp is taken the moment the callback runs, as early as a blocked greenlet would
-take it. Everything the sink does still runs on the one loop, so it stays as cheap as it
-was (a few µs a chunk); an exception in it, or a closed or failing socket, ends the body
+Each read is stamped with the moment its bytes reached this host: on Linux the kernel
+stamps every received segment (``SO_TIMESTAMPNS``, read with ``recvmsg``), and the stamp is
+carried over to the ``perf_counter`` clock by the delay between it and now. A callback run
+late (the loop busy with other streams at 300 of them) then no longer delays a token's time;
+without a kernel stamp (other systems, a stamp that makes no sense after a clock step) the
+read is stamped when the callback runs, as early as a blocked greenlet would stamp it.
+Everything the sink does still runs on the one loop, so it stays as cheap as it was (a few
+µs a chunk); an exception in it, or a closed or failing socket, ends the body
 and is raised in the request's greenlet. A request's ``gevent.Timeout`` (or Locust killing
 the user) interrupts the wait the same way it interrupted a blocked read. TLS sockets are
 read the blocking way (decrypted bytes may wait in the TLS layer with nothing to poll).
@@ -17,8 +22,10 @@ read the blocking way (decrypted bytes may wait in the TLS layer with nothing to
 
 from __future__ import annotations
 
-import os
+import socket as stdlib_socket
 import ssl
+import struct
+import sys
 import time
 from socket import socket
 
@@ -27,6 +34,37 @@ from gevent.hub import Waiter
 
 from loadprofile.http.response import RECV_BYTES, BlockingDriver, OnBytes, TransportError
 from loadprofile.results import ErrorClass
+
+#: Linux's ``SO_TIMESTAMPNS`` (also its ``SCM_TIMESTAMPNS``); Python names neither.
+SO_TIMESTAMPNS = 35
+KERNEL_STAMPS = sys.platform.startswith("linux")
+_TIMESPEC = struct.Struct("@qq")
+_ANCILLARY_BYTES = stdlib_socket.CMSG_SPACE(_TIMESPEC.size) if KERNEL_STAMPS else 0
+#: A kernel stamp further back than this is not believed (a clock step in between).
+_MAX_KERNEL_LAG_NS = 10_000_000_000
+
+
+def enable_kernel_stamps(sock: socket) -> bool:
+    """Ask the kernel to stamp this socket's received data; False where it cannot."""
+    if not KERNEL_STAMPS:
+        return False
+    try:
+        sock.setsockopt(stdlib_socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    except OSError:
+        return False
+    return True
+
+
+def arrival_ns(ancillary: list[tuple[int, int, bytes]], now_ns: int) -> int:
+    """``now_ns`` (perf_counter) moved back to the kernel's stamp of the data, if one came."""
+    for level, kind, raw in ancillary:
+        if level == stdlib_socket.SOL_SOCKET and kind == SO_TIMESTAMPNS \
+                and len(raw) >= _TIMESPEC.size:  # fmt: skip
+            seconds, nanoseconds = _TIMESPEC.unpack_from(raw)
+            lag_ns = time.time_ns() - (seconds * 1_000_000_000 + nanoseconds)
+            if 0 <= lag_ns < _MAX_KERNEL_LAG_NS:
+                return now_ns - lag_ns
+    return now_ns
 
 
 class HubDriver:
@@ -39,18 +77,20 @@ class HubDriver:
         if isinstance(sock, ssl.SSLSocket):
             self._blocking.run(sock, deadline_ns, on_bytes)
             return
-        _Body(sock.fileno(), on_bytes).wait()
+        raw = getattr(sock, "_sock", sock)  # gevent's socket wraps a non-blocking one
+        enable_kernel_stamps(raw)
+        _Body(raw, on_bytes).wait()
 
 
 class _Body:
-    __slots__ = ("_fd", "_on_bytes", "_outcome", "_waiter", "_watcher")
+    __slots__ = ("_on_bytes", "_outcome", "_sock", "_waiter", "_watcher")
 
-    def __init__(self, fd: int, on_bytes: OnBytes) -> None:
-        self._fd = fd
+    def __init__(self, sock: socket, on_bytes: OnBytes) -> None:
+        self._sock = sock
         self._on_bytes = on_bytes
         self._outcome: BaseException | None = None
         self._waiter = Waiter()
-        self._watcher = gevent.get_hub().loop.io(fd, 1)
+        self._watcher = gevent.get_hub().loop.io(sock.fileno(), 1)
 
     def wait(self) -> None:
         """Block this greenlet until the body is over; raise what ended it badly."""
@@ -66,7 +106,7 @@ class _Body:
     def _readable(self) -> None:
         """In the hub: one read, stamped, through the sink."""
         try:
-            data = os.read(self._fd, RECV_BYTES)
+            data, ancillary, _, _ = self._sock.recvmsg(RECV_BYTES, _ANCILLARY_BYTES)
         except (BlockingIOError, InterruptedError):
             return  # woken for nothing: wait for the next readiness
         except (ConnectionResetError, BrokenPipeError) as exc:
@@ -76,6 +116,8 @@ class _Body:
             self._end(TransportError(ErrorClass.STREAM_INCOMPLETE, f"receive failed: {exc}"))
             return
         t_ns = time.perf_counter_ns()
+        if ancillary:
+            t_ns = arrival_ns(ancillary, t_ns)
         try:
             over = self._on_bytes(data, t_ns)
         except BaseException as exc:  # handed to the request's greenlet, never the hub's

@@ -1,5 +1,6 @@
-"""HubDriver: a body read from the hub's callbacks, each read stamped as it arrives; errors,
-closes and timeouts end the wait in the request's greenlet, never in the hub."""
+"""HubDriver: a body read from the hub's callbacks, each read stamped as it arrived (the
+kernel's stamp where there is one); errors, closes and timeouts end the wait in the
+request's greenlet, never in the hub."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from gevent import socket as gsocket
 
 from loadprofile.http.response import TransportError
-from loadprofile.hub_reader import HubDriver
+from loadprofile.hub_reader import KERNEL_STAMPS, SO_TIMESTAMPNS, HubDriver, arrival_ns
 from loadprofile.results import ErrorClass
 
 
@@ -107,3 +108,60 @@ def test_a_timeout_interrupts_the_wait_and_the_watcher_goes() -> None:
     server.sendall(b"late")
     gevent.sleep(0.05)
     assert reads == []  # nothing reads the socket after the request gave up
+
+
+def _tcp_pair() -> tuple[gsocket.socket, gsocket.socket]:
+    listener = gsocket.socket(gsocket.AF_INET, gsocket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = gsocket.create_connection(listener.getsockname())
+    server, _ = listener.accept()
+    listener.close()
+    return server, client
+
+
+@pytest.mark.skipif(not KERNEL_STAMPS, reason="kernel receive stamps are Linux's")
+def test_a_read_handled_late_keeps_the_time_its_bytes_arrived() -> None:
+    """The loop is held for 200 ms right after a token is sent (as 300 busy streams hold
+    it): the token's time is still its arrival, not the moment the callback ran."""
+    server, client = _tcp_pair()
+    sent: list[int] = []
+    got: list[tuple[bytes, int]] = []
+
+    def on_bytes(data: bytes, t_ns: int) -> bool:
+        got.append((data, t_ns))
+        return data.endswith(b"END")
+
+    def writer() -> None:
+        gevent.sleep(0.02)
+        sent.append(time.perf_counter_ns())
+        server.sendall(b"token")
+        time.sleep(0.2)  # blocks the whole loop: the reader's callback cannot run
+        gevent.sleep(0.02)
+        sent.append(time.perf_counter_ns())
+        server.sendall(b" END")
+
+    gevent.spawn(writer)
+    HubDriver().run(client, 0, on_bytes)
+    assert [d for d, _ in got] == [b"token", b" END"]
+    late_by_ms = (got[0][1] - sent[0]) / 1e6
+    assert 0 <= late_by_ms < 50  # 200 ms when stamped as the callback runs
+    server.close()
+    client.close()
+
+
+def test_a_kernel_stamp_moves_the_time_back_only_when_it_is_believable() -> None:
+    now_ns = time.perf_counter_ns()
+
+    def stamp(ago_ns: int) -> list[tuple[int, int, bytes]]:
+        at = time.time_ns() - ago_ns
+        raw = struct.pack("@qq", at // 1_000_000_000, at % 1_000_000_000)
+        return [(gsocket.SOL_SOCKET, SO_TIMESTAMPNS, raw)]
+
+    assert arrival_ns([], now_ns) == now_ns
+    moved = now_ns - arrival_ns(stamp(5_000_000), now_ns)
+    assert 5_000_000 <= moved < 5_000_000 + 50_000_000  # 5 ms back (+ the time to call)
+    assert arrival_ns(stamp(-60_000_000_000), now_ns) == now_ns  # from the future: a step
+    assert arrival_ns(stamp(60_000_000_000), now_ns) == now_ns  # a minute old: a step
+    other = [(gsocket.SOL_SOCKET, SO_TIMESTAMPNS + 1, b"\0" * 16)]
+    assert arrival_ns(other, now_ns) == now_ns
