@@ -56,7 +56,14 @@ def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--dataset", help="conversations: OpenAI chat JSONL or ShareGPT JSON/JSONL")
     p.add_argument("-u", "--users", type=int, help="concurrent users (default 20)")
     p.add_argument("-r", "--spawn-rate", type=float, help="users started per second (default 5)")
-    p.add_argument("-t", "--run-time", help="e.g. 30s, 5m, 1h30m (default 30s)")
+    p.add_argument("-t", "--run-time", help="e.g. 30s, 5m, 1h30m (default 30s; with -n: 10m)")
+    p.add_argument(
+        "-n",
+        "--max-requests",
+        type=int,
+        metavar="N",
+        help="end the run once N requests have been sent (then the usual drain), or at -t",
+    )
     p.add_argument("--think-time", help="seconds between turns, MIN-MAX (default 1-3; 0 = none)")
     p.add_argument(
         "--history",
@@ -116,7 +123,8 @@ def _cli_values(args: argparse.Namespace) -> CliValues:
         out=args.out, users=args.users, spawn_rate=args.spawn_rate, run_time=args.run_time,
         think_time=args.think_time, history=args.history, timeout=args.timeout,
         max_tokens=args.max_tokens, interval=args.interval, stop_timeout=args.stop_timeout,
-        seed=args.seed, api_key_env=api_key_env, canary=args.canary, **load_flag_values(args),
+        seed=args.seed, api_key_env=api_key_env, canary=args.canary,
+        max_requests=args.max_requests, **load_flag_values(args),
     )  # fmt: skip
 
 
@@ -139,11 +147,15 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     from loadprofile import runner  # imports Locust: gevent patches this process from here on
-    from loadprofile.console import Console
+    from loadprofile.console import Console, stop_timeout_note
 
     console = Console()
     outcome = runner.run(config, console, ["loadprofile", *argv], fleet)
     console.summary_table(outcome.summary)
+    requests = sum(m.get("requests", 0) for m in outcome.summary.get("models", {}).values())
+    stopped = stop_timeout_note(outcome.unfinished_at_stop, requests, config.load)
+    if stopped is not None and outcome.interrupted_by is None:  # a signal cut the drain short
+        console.warn(stopped)
     for name, model in outcome.summary.get("models", {}).items():
         if not model.get("successes"):
             console.warn(f"{name}: no successful request in this run")
@@ -160,8 +172,9 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     gate_code, gate_error = 0, None
     if gate is not None:  # before the report, which shows the verdicts (gate.json)
         try:
-            gate_code = apply_gate(outcome.run_dir, gate, print, config.canary,
-                                   rollback=outcome.interrupted_by is None)
+            gate_code = apply_gate(
+                outcome.run_dir, gate, print, config.canary, rollback=outcome.interrupted_by is None
+            )
         except ValueError as exc:  # a bound naming a model the host turned out not to have
             gate_error = f"gate: {exc}"
     if args.no_report:
@@ -180,12 +193,16 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
 def _warn_about_generator(console: Any, generator: dict[str, Any]) -> None:
     """The end-of-run reminder when our own client, not the server, set the pace."""
     if generator.get("bound_seconds"):
-        console.warn(f"the load generator was flagged for {generator['bound_seconds']:g}s (CPU, "
-                     "event-loop lag or late sends; see generator.csv / the report): those "
-                     "seconds' latencies are suspect")
+        console.warn(
+            f"the load generator was flagged for {generator['bound_seconds']:g}s (CPU, "
+            "event-loop lag or late sends; see generator.csv / the report): those "
+            "seconds' latencies are suspect"
+        )
     if generator.get("arrivals_not_sent"):
-        console.warn(f"{generator['arrivals_not_sent']} arrival(s) due before the end were never "
-                     "sent: every user was busy; raise -u")
+        console.warn(
+            f"{generator['arrivals_not_sent']} arrival(s) due before the end were never "
+            "sent: every user was busy; raise -u"
+        )
 
 
 def _report(run_dir: Path) -> int:

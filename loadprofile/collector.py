@@ -67,6 +67,7 @@ class Counts:
     usage_output_chars: int = 0
     cached_requests: int = 0  # successes whose usage reported cached prompt tokens ...
     cached_tokens: int = 0  # ... and how many
+    failed_output_tokens: int = 0  # tokens received by requests that failed after them
     # --retries: requests retried, the extra attempts, retried requests that then succeeded,
     # requests whose first attempt failed, and the error classes of the retried attempts.
     retried: int = 0
@@ -77,11 +78,26 @@ class Counts:
     # How each attempt's connection came about (http.client: new, reused, stale).
     connections: Counter[str] = field(default_factory=Counter)
 
+    # The window that produced these counts: the first request's start and the last one's
+    # end, Unix µs (0: no request yet). Merged by min and max, not summed (WINDOW_EDGES).
+    first_start_us: int = 0
+    last_end_us: int = 0
+
+    @property
+    def window_s(self) -> float:
+        """Seconds from the first request's start to the last one's end (0: none)."""
+        if not (self.first_start_us and self.last_end_us):
+            return 0.0
+        return max(0.0, (self.last_end_us - self.first_start_us) / 1e6)
+
     def add(self, other: Counts) -> None:
-        """Sum every field (Counters by key), so a new count needs no line here."""
+        """Sum every field (Counters by key, the window's edges by min and max), so a new
+        count needs no line here."""
         for f in fields(self):
             mine = getattr(self, f.name)
-            if isinstance(mine, Counter):
+            if f.name in WINDOW_EDGES:
+                setattr(self, f.name, WINDOW_EDGES[f.name](mine, getattr(other, f.name)))
+            elif isinstance(mine, Counter):
                 mine.update(getattr(other, f.name))
             else:
                 setattr(self, f.name, mine + getattr(other, f.name))
@@ -102,6 +118,27 @@ class Counts:
             else:
                 setattr(out, f.name, int(raw[f.name]))
         return out
+
+
+def _earliest(a: int, b: int) -> int:
+    return min(a, b) if a and b else a or b
+
+
+WINDOW_EDGES: dict[str, Callable[[int, int], int]] = {
+    "first_start_us": _earliest,
+    "last_end_us": max,
+}
+
+
+def widen_window(counts: Counts, start_unix: float, taken_ms: float | None) -> None:
+    """A request's span (its start, and its end ``taken_ms`` later) joins the counts'
+    window; the same rule live and when a summary is rebuilt from requests.csv."""
+    start_us = round(start_unix * 1e6)
+    if start_us <= 0:
+        return
+    end_us = start_us + round((taken_ms or 0.0) * 1e3)
+    counts.first_start_us = _earliest(counts.first_start_us, start_us)
+    counts.last_end_us = max(counts.last_end_us, end_us)
 
 
 def count_attempts(counts: Counts, result: RequestResult) -> None:
@@ -249,6 +286,7 @@ class Collector:
             current = self._current[result.model] = OpenInterval()
         counts = current.counts
         counts.requests += 1
+        widen_window(counts, result.start_unix, result.e2e_service_ms)
         count_attempts(counts, result)
         if result.contract_notes:
             counts.notes.update(result.contract_notes)
@@ -258,9 +296,18 @@ class Collector:
         if result.ungrounded is not None:
             counts.grounding_checked += 1
             counts.grounding_flagged += bool(result.ungrounded)
+        values = current.values
         if not result.ok:
             counts.failures += 1
             counts.errors[str(result.error_class)] += 1
+            # What arrived before it failed was felt: its first token and the gaps after
+            # it (E2E and TPOT describe complete replies only).
+            counts.failed_output_tokens += result.output_tokens
+            for metric, value in ((TTFT, result.ttft_ms), (TTFVT, result.ttfvt_ms),
+                                  (TTFT_SERVICE, result.ttft_service_ms)):  # fmt: skip
+                if value is not None:
+                    values[metric].append(value)
+            values[ITL].extend(result.itl_ms)
             return
         counts.output_tokens += result.output_tokens
         counts.prompt_tokens += result.prompt_tokens or 0
@@ -272,7 +319,6 @@ class Collector:
         if result.cached_tokens is not None:
             counts.cached_requests += 1
             counts.cached_tokens += result.cached_tokens
-        values = current.values
         if self.first_attempts and not result.earlier:  # a first attempt that succeeded
             if result.ttft_ms is not None:
                 values[TTFT_FIRST].append(result.ttft_ms)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +22,7 @@ from loadprofile.check_options import (
 )
 from loadprofile.config_file import LOAD_OPTION_FIELDS, load_section, load_toml
 from loadprofile.errors import ConfigError
+from loadprofile.extra_body import check_extra_body
 from loadprofile.grounding import load_catalogue
 from loadprofile.load_options import resolve_load_options, whole_number
 from loadprofile.pricing import Price, check_priced_targets, prices_from_toml
@@ -38,6 +39,8 @@ from loadprofile.targets import (
 )
 
 HISTORY_MODES = ("recorded", "live")
+#: The run time of a run with a request budget (-n) that names none.
+MAX_REQUESTS_RUN_TIME_S = 600.0
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)?")
 
 
@@ -86,6 +89,9 @@ class LoadConfig:
     retry_backoff_max_s: float = 8.0
     retry_on: tuple[str, ...] = DEFAULT_RETRY_ON
     unique_prefix: bool = False  # --unique-prefix: a per-conversation nonce opens the prompt
+    max_prompt_tokens: int | None = None  # --max-prompt-tokens: longer turns are not sent
+    max_requests: int | None = None  # -n: the run ends once this many requests were sent
+    extra_body: str = ""  # --extra-body: fields merged into every request body (JSON text)
 
     @property
     def open_loop(self) -> bool:
@@ -224,6 +230,9 @@ class CliValues:
     api: str | None = None
     unique_prefix: bool | None = None
     server_metrics: tuple[str, ...] | list[str] | None = None
+    max_prompt_tokens: int | None = None
+    max_requests: int | None = None
+    extra_body: str | None = None
 
 
 def resolve(cli: CliValues) -> RunConfig:
@@ -240,7 +249,8 @@ def resolve(cli: CliValues) -> RunConfig:
         "stop_timeout": cli.stop_timeout, "seed": cli.seed,
         "dataset": cli.dataset, "out": cli.out, "retries": cli.retries,
         "retry_backoff": cli.retry_backoff, "retry_on": cli.retry_on,
-        "unique_prefix": cli.unique_prefix,
+        "unique_prefix": cli.unique_prefix, "max_prompt_tokens": cli.max_prompt_tokens,
+        "max_requests": cli.max_requests, "extra_body": cli.extra_body,
         **{name: getattr(cli, name) for name in LOAD_OPTION_FIELDS},
     }  # fmt: skip
     values = {**section, **{k: v for k, v in cli_load.items() if v is not None}}
@@ -290,8 +300,7 @@ def _resolve_targets(cli: CliValues, data: dict[str, Any], source: Path) -> list
         targets = targets_from_toml(data, source, api)
     cli_host = normalize_host(cli.host, "--host") if cli.host else None
     filled = [
-        Target(t.name, t.model, t.host or cli_host, t.api_key_env or cli.api_key_env, t.weight,
-               t.api)
+        replace(t, host=t.host or cli_host, api_key_env=t.api_key_env or cli.api_key_env)
         for t in targets
     ]
     check_targets(filled)
@@ -328,13 +337,22 @@ def _resolve_load(values: dict[str, Any]) -> LoadConfig:
     interval = parse_duration(given("interval", d.interval_s), "interval")
     if interval < 0.1:
         raise ConfigError("interval must be at least 100ms")
-    run_time = parse_duration(given("run_time", d.run_time_s), "run time")
+    max_requests = values.get("max_requests")
+    if max_requests is not None:
+        max_requests = whole_number(max_requests, "max requests (-n)", 1)
+    # A request budget runs until it is spent; the run time still bounds it, 10 min unless
+    # given (as k6's iterations have a maximum duration).
+    default_run_time = d.run_time_s if max_requests is None else MAX_REQUESTS_RUN_TIME_S
+    run_time = parse_duration(given("run_time", default_run_time), "run time")
     if run_time <= 0:
         raise ConfigError("run time must be positive")
     timeout = parse_duration(given("timeout", d.timeout_s), "timeout")
     if timeout <= 0:
         raise ConfigError("timeout must be positive")
     stop = values.get("stop_timeout")
+    max_prompt = values.get("max_prompt_tokens")
+    if max_prompt is not None:
+        max_prompt = whole_number(max_prompt, "max prompt tokens")
     options = resolve_load_options(values, parse_duration)
     if options.get("pace_s") or (options.get("rate") and options["rate_unit"] == "requests"):
         think = "0"  # pacing, or arrivals, decide when each request starts
@@ -358,5 +376,8 @@ def _resolve_load(values: dict[str, Any]) -> LoadConfig:
         retry_backoff_max_s=retry.backoff_max_s,
         retry_on=retry.retry_on,
         unique_prefix=_flag(values.get("unique_prefix"), "unique_prefix"),
+        max_prompt_tokens=max_prompt,
+        max_requests=max_requests,
+        extra_body=check_extra_body(values.get("extra_body"), "--extra-body"),
         **options,
     )

@@ -35,7 +35,8 @@ LOAD_OPTION_FIELDS = (
 _LOAD_KEYS = {
     "users", "spawn_rate", "run_time", "think_time", "history", "timeout", "max_tokens",
     "interval", "stop_timeout", "seed", "dataset", "out", "stages", "retries",
-    "retry_backoff", "retry_on", "unique_prefix", *LOAD_OPTION_FIELDS,
+    "retry_backoff", "retry_on", "unique_prefix", "max_prompt_tokens", "max_requests",
+    "extra_body", *LOAD_OPTION_FIELDS,
 }  # fmt: skip
 
 

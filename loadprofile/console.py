@@ -10,7 +10,23 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
+from loadprofile.config import LoadConfig
 from loadprofile.metrics import E2E, ITL, TTFT
+
+#: The end summary explains stop timeouts once they are at least this share of the requests.
+STOP_TIMEOUT_NOTABLE_SHARE = 0.01
+
+
+def stop_timeout_note(unfinished: int, requests: int, load: LoadConfig) -> str | None:
+    """Why a run shows timeouts it never waited ``--timeout`` for: requests still running
+    when ``--stop-timeout`` ran out are recorded as timeouts, and on a server slower than
+    the load, they can be most of the errors. None when they are not a notable share."""
+    if unfinished <= 0 or unfinished < STOP_TIMEOUT_NOTABLE_SHARE * requests:
+        return None
+    lever = "--rate" if load.open_loop else "-u" if load.shape == "steady" else "the users"
+    return (f"{unfinished:,} of {requests:,} requests were still running at the stop "
+            f"({load.stop_timeout_s:g}s after the run time) and count as timeout errors: "
+            f"raise --stop-timeout or lower {lever}")  # fmt: skip
 
 
 def _ms(value: float | None) -> str:
@@ -20,8 +36,13 @@ def _ms(value: float | None) -> str:
 
 
 class Console:
-    def __init__(self, out: TextIO | None = None, err: TextIO | None = None,
-                 tty: bool | None = None, plain_every_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+        tty: bool | None = None,
+        plain_every_s: float = 10.0,
+    ) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.tty = self.out.isatty() if tty is None else tty
@@ -46,8 +67,14 @@ class Console:
         event loop that times every stream, so callers compute them only when due."""
         return self.tty or elapsed_s - self._last_plain >= self.plain_every_s
 
-    def progress(self, elapsed_s: float, total_s: float, users: int, rps: float,
-                 p99_ttft: dict[str, float | None]) -> None:
+    def progress(
+        self,
+        elapsed_s: float,
+        total_s: float,
+        users: int,
+        rps: float,
+        p99_ttft: dict[str, float | None],
+    ) -> None:
         models = "  ".join(f"{m} p99 TTFT {_ms(v)} ms" for m, v in p99_ttft.items())
         line = (f"[{elapsed_s:5.0f}s/{total_s:.0f}s] users {users:4d}  {rps:7.1f} req/s  "
                 f"{models}")  # fmt: skip

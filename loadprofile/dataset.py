@@ -11,7 +11,12 @@ before the first user message are dropped; consecutive messages of one role are 
 a blank line; a record ending with a user message gets a last turn without a recorded reply.
 Text is otherwise kept byte for byte (no stripping), since prompts must be reproducible.
 
-Part of the pure core: stdlib only, because the Locust glue imports it in every worker.
+A record or a user message may carry ``"extra_body": {...}`` next to ``max_tokens``: fields
+merged into that conversation's (or turn's) request bodies (extra_body.py), e.g.
+``{"temperature": 0}``.
+
+Part of the pure core: stdlib only (and two small modules of ours), because the Locust glue
+imports it in every worker.
 
 Errors form one small hierarchy::
 
@@ -27,6 +32,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple
+
+from loadprofile.errors import ConfigError
+from loadprofile.extra_body import check_extra_body, merge_layers
 
 __all__ = [
     "Conversation",
@@ -58,6 +66,9 @@ class Turn:
     assistant: str | None
     # Output budget from the recording; None lets the load profile choose.
     max_tokens: int | None = None
+    # Fields merged into this turn's request body (JSON text; "" for none): the record's
+    # and the user message's "extra_body".
+    extra_body: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,7 @@ class _Message(NamedTuple):
     role: str
     text: str
     max_tokens: int | None
+    extra_body: str = ""
 
 
 def load_conversations(path: str | Path, limit: int | None = None) -> list[Conversation]:
@@ -258,13 +270,14 @@ def _parse_record(obj: object, default_id: str) -> Conversation:
     if not isinstance(obj, dict):
         raise _BadRecord(f"record is a JSON {_json_type(obj)}, expected an object")
     budget = _max_tokens(obj.get("max_tokens", obj.get("max_completion_tokens")), "max_tokens")
+    extra = _extra_body(obj.get("extra_body"), "extra_body")
     if "messages" in obj:
         messages = _openai_messages(obj["messages"])
     elif "conversations" in obj:
         messages = _sharegpt_messages(obj["conversations"])
     else:
         raise _BadRecord('record has neither "messages" nor "conversations"')
-    system, turns = _to_turns(messages, budget)
+    system, turns = _to_turns(messages, budget, extra)
     return Conversation(id=_record_id(obj, default_id), system=system, turns=turns)
 
 
@@ -285,6 +298,13 @@ def _max_tokens(value: object, what: str) -> int | None:
     return value
 
 
+def _extra_body(value: object, what: str) -> str:
+    try:
+        return check_extra_body(value, what)
+    except ConfigError as exc:
+        raise _BadRecord(str(exc)) from None
+
+
 def _openai_messages(value: object) -> list[_Message]:
     if not isinstance(value, list):
         raise _BadRecord(f'"messages" must be a list, got {_json_type(value)}')
@@ -297,7 +317,8 @@ def _openai_messages(value: object) -> list[_Message]:
             raise _BadRecord(f'message {i} has no "content"')
         text = _content_text(m["content"], f"message {i}")
         budget = _max_tokens(m.get("max_tokens"), f"message {i} max_tokens")
-        out.append(_Message(role, text, budget))
+        extra = _extra_body(m.get("extra_body"), f"message {i} extra_body")
+        out.append(_Message(role, text, budget, extra))
     return out
 
 
@@ -349,7 +370,8 @@ def _content_text(content: object, where: str) -> str:
     return "\n".join(texts)
 
 
-def _to_turns(messages: list[_Message], budget: int | None) -> tuple[str | None, tuple[Turn, ...]]:
+def _to_turns(messages: list[_Message], budget: int | None,
+              extra: str = "") -> tuple[str | None, tuple[Turn, ...]]:  # fmt: skip
     """Normalise to (system, user/assistant pairs) by the rules in the module docstring."""
     n_system = 0
     while n_system < len(messages) and messages[n_system].role == _SYSTEM:
@@ -370,7 +392,8 @@ def _to_turns(messages: list[_Message], budget: int | None) -> tuple[str | None,
         user = merged[k]
         reply = merged[k + 1].text if k + 1 < len(merged) else None
         own = user.max_tokens
-        turns.append(Turn(user.text, reply, own if own is not None else budget))
+        turns.append(Turn(user.text, reply, own if own is not None else budget,
+                          merge_layers(extra, user.extra_body)))  # fmt: skip
     return system, tuple(turns)
 
 
@@ -381,7 +404,8 @@ def _merge_runs(messages: list[_Message]) -> list[_Message]:
         if merged and merged[-1].role == m.role:
             last = merged[-1]
             budget = m.max_tokens if m.max_tokens is not None else last.max_tokens
-            merged[-1] = _Message(m.role, last.text + _JOIN + m.text, budget)
+            merged[-1] = _Message(m.role, last.text + _JOIN + m.text, budget,
+                                  merge_layers(last.extra_body, m.extra_body))  # fmt: skip
         else:
             merged.append(m)
     return merged

@@ -115,6 +115,15 @@ class MasterSession:
     def in_flight(self) -> int:
         return 0  # the workers drain their own
 
+    @property
+    def budget_spent(self) -> bool:
+        """-n: every request of the budget is back from the workers (each stops sending at
+        its share; the master learns of the last ones with the workers' next intervals)."""
+        budget = self.config.load.max_requests
+        if budget is None:
+            return False
+        return sum(t.counts.requests for t in self.collector.totals.values()) >= budget
+
     # -- Locust messaging ------------------------------------------------------------------
     def attach(self, runner: MasterRunner) -> None:
         self.runner = runner

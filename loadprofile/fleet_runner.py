@@ -62,7 +62,8 @@ def drive_master(session: MasterSession, fleet: FleetOptions, console: Console
                 raise UsageError(f"only {got} of {fleet.expect_workers} worker(s) connected "
                                  f"within {wait_s:g}s (--expect-workers-max-wait)")  # fmt: skip
             start_load(runner, session)
-            signals.wait_until(plan.run_time_s, give_up=lambda: _all_lost(session))
+            signals.wait_until(plan.run_time_s, give_up=lambda: _all_lost(session)
+                               or session.budget_spent)  # fmt: skip
             end_load(runner, session, console)
             return session.finish()
     finally:
@@ -80,8 +81,9 @@ def run_worker(fleet: FleetOptions, console: Console) -> int:
     if fleet.processes:
         procs = start_local_workers(fleet.processes, fleet.master_host, fleet.master_port,
                                     own_group=False)  # fmt: skip
-        ignore = [gevent.signal_handler(sig, lambda: None) for sig in (signal.SIGINT,
-                                                                        signal.SIGTERM)]
+        ignore = [
+            gevent.signal_handler(sig, lambda: None) for sig in (signal.SIGINT, signal.SIGTERM)
+        ]
         try:
             return wait_local_workers(procs)
         finally:

@@ -197,7 +197,7 @@ def config_from_wire(d: dict[str, Any]) -> RunConfig:
 def conversations_to_wire(conversations: list[Conversation]) -> bytes:
     records = [
         {"id": c.id, "system": c.system,
-         "turns": [[t.user, t.assistant, t.max_tokens] for t in c.turns]}
+         "turns": [[t.user, t.assistant, t.max_tokens, t.extra_body] for t in c.turns]}
         for c in conversations
     ]  # fmt: skip
     return zlib.compress(json.dumps(records, ensure_ascii=False).encode("utf-8"), 6)
@@ -207,7 +207,7 @@ def conversations_from_wire(blob: bytes) -> list[Conversation]:
     try:
         records = json.loads(zlib.decompress(blob))
         return [
-            Conversation(r["id"], r["system"], tuple(Turn(u, a, m) for u, a, m in r["turns"]))
+            Conversation(r["id"], r["system"], tuple(Turn(*turn) for turn in r["turns"]))
             for r in records
         ]
     except (KeyError, TypeError, ValueError, zlib.error) as exc:

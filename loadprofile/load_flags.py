@@ -42,6 +42,13 @@ def add_load_flags(p: Any) -> None:
     e.add_argument("--server-metrics", action="append", metavar="URL",
                    help="scrape this Prometheus endpoint (e.g. http://HOST:8080/metrics of "
                    "llama.cpp or vLLM) every second into the run folder (repeatable)")
+    e.add_argument("--extra-body", metavar="JSON", help="fields merged into every request "
+                   "body, e.g. '{\"ignore_eos\": true}' or '{\"temperature\": 0}' (a "
+                   "target's extra_body and a dataset turn's merge over it)")
+    e.add_argument("--max-prompt-tokens", type=int, metavar="N", help="skip turns whose "
+                   "prompt (history included, estimated at 4 characters a token) exceeds N "
+                   "tokens: a conversation ends before its first such turn (e.g. the context "
+                   "size minus --max-tokens)")
     s = p.add_argument_group("SLOs")
     s.add_argument("--slo-ttft-ms", type=float, help="goodput: a request is good if its TTFT "
                    "is at most this")
@@ -75,5 +82,5 @@ def load_flag_values(args: Any) -> dict[str, Any]:
     """The parsed flags as ``CliValues`` keyword arguments (None = not given)."""
     names = (*LOAD_OPTION_FIELDS, "content_schema", "content_extract", "sample_outputs",
              "baseline", "entities", "retries", "retry_backoff", "retry_on", "api",
-             "unique_prefix", "server_metrics")
+             "unique_prefix", "server_metrics", "max_prompt_tokens", "extra_body")
     return {name: getattr(args, name, None) for name in names}

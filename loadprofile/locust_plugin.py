@@ -29,6 +29,7 @@ from loadprofile.dataset_stats import dataset_stats
 from loadprofile.fleet_master import MasterSession
 from loadprofile.fleet_worker import WorkerLink
 from loadprofile.load_flags import add_load_flags, load_flag_values
+from loadprofile.prompt_fit import limit_prompts
 from loadprofile.recorder import RunRecorder
 from loadprofile.rundir import REQUESTS, SUMMARY
 from loadprofile.runmeta import build_meta, new_run_id
@@ -96,14 +97,19 @@ def _session_from_options(environment: Any, *, master: bool) -> RunSession | Mas
     if not config.targets or any(t.host is None for t in config.targets):
         raise ConfigError("plain Locust runs need --host and at least one --model")
     dataset = config.dataset or default_dataset_path()
-    conversations = _load_conversations(dataset)
+    conversations, skipped = limit_prompts(_load_conversations(dataset),
+                                           config.load.max_prompt_tokens)  # fmt: skip
+    if skipped is not None:
+        print(f"loadprofile: {skipped.describe()}", file=sys.stderr, flush=True)
     run_id = new_run_id()
     run_dir = config.out_dir or Path("reports") / run_id
     if (run_dir / SUMMARY).exists() or (run_dir / REQUESTS).exists():
         raise ConfigError(f"--out {run_dir}: already holds a run; choose another folder")
+    described: dict[str, Any] = {"path": str(dataset), "stats": dataset_stats(conversations)}
+    if skipped is not None:
+        described["max_prompt_tokens"] = skipped.to_json()
     meta = build_meta(config, run_id=run_id, command=list(sys.argv), target_kind="host",
-                      dataset={"path": str(dataset), "stats": dataset_stats(conversations)},
-                      warnings=[])  # fmt: skip
+                      dataset=described, warnings=[])  # fmt: skip
     if not opts.run_time and config.load.shape == "steady":
         meta["load"]["run_time_s"] = None  # no -t: Locust runs until stopped
     # Users a ramp-down stops finish the request they are in (Locust's default kills them).
@@ -153,8 +159,12 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
 @events.quitting.add_listener
 def _on_quitting(environment: Any, **_: Any) -> None:
     session = active()
-    if (session is None or not session.finished or session.recorder is None
-            or environment.parsed_options is None):
+    if (
+        session is None
+        or not session.finished
+        or session.recorder is None
+        or environment.parsed_options is None
+    ):
         return  # no session, a worker, or `loadprofile run` (it builds the report itself)
     done = subprocess.run([sys.executable, "-m", "loadprofile", "report", str(session.run_dir)],
                           check=False)  # fmt: skip

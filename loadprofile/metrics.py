@@ -31,9 +31,7 @@ FIRST_ATTEMPT_METRICS: tuple[str, ...] = (TTFT_FIRST, E2E_FIRST)
 #: Equal to TTFT for a model that answers in text at once.
 TTFVT = "ttfvt_ms"
 #: Every metric that has a histogram (and an interval log) per model.
-HISTOGRAM_METRICS: tuple[str, ...] = (
-    METRICS + SERVICE_METRICS + FIRST_ATTEMPT_METRICS + (TTFVT,)
-)
+HISTOGRAM_METRICS: tuple[str, ...] = METRICS + SERVICE_METRICS + FIRST_ATTEMPT_METRICS + (TTFVT,)
 
 #: Percentiles reported everywhere, as (key in summary.json, percentile 0-100).
 PERCENTILES: tuple[tuple[str, float], ...] = (
@@ -67,8 +65,11 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
         TTFT,
         "Time to first token",
         "Request start to the first chunk that carries generated content (text, reasoning or a "
-        "tool call). A role-only or empty first chunk does not count. The start is the send, "
-        "or in an open-loop (--rate) run the scheduled start, so a late send counts too.",
+        "tool call). A role-only or empty first chunk does not count. The start is the "
+        "request's, before a new connection's TCP and TLS handshake (connect_ms is that part "
+        "alone), or in an open-loop (--rate) run the scheduled start, so a late send counts "
+        "too. A request that failed after its first token (cut off at the stop, a reset) "
+        "keeps its TTFT: the user saw that token.",
         "TTFT (ttft_ms)",
         "time_to_first_token_ms (TTFT)",
     ),
@@ -76,7 +77,7 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
         ITL,
         "Inter-token latency",
         "Gap between two consecutive content-carrying chunks, one value per gap; chunks that "
-        "arrive in the same read have a gap of 0.",
+        "arrive in the same read have a gap of 0. Gaps of a request that failed later count.",
         "ITL (itl_ms)",
         "no direct equivalent (guidellm's 'ITL' is the per-request average, i.e. our TPOT)",
     ),
@@ -90,7 +91,8 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
     MetricDefinition(
         E2E,
         "End-to-end latency",
-        "Request start (as for TTFT) to the end of the stream ([DONE] or the last byte).",
+        "Request start (as for TTFT) to the end of the stream ([DONE] or the last byte); "
+        "successful requests only.",
         "E2EL (e2el_ms)",
         "request_latency (seconds)",
     ),
@@ -102,5 +104,14 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
         "or calls a tool; no value for a reply without visible text.",
         "no equivalent",
         "no equivalent",
+    ),
+    MetricDefinition(
+        "requests_per_s",
+        "Rates (requests/s, output tokens/s, goodput/s)",
+        "A model's count divided by the window that produced it: from its first request's "
+        "start to its last request's end, the drain after the run time included (a phase's "
+        "rates: the phase's own edges). Output tokens are those of successful requests.",
+        "request_throughput, output_throughput (over the benchmark's duration)",
+        "requests_per_second, output_tokens_per_second",
     ),
 )

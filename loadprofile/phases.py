@@ -65,8 +65,10 @@ def phase_summaries(
         entry: dict[str, Any] = phase.to_json()
         per_model: dict[str, Any] = {}
         for model in models:
+            # A phase's rates divide by its own edges (its requests' window would
+            # reach into the next phase's time).
             full = model_summary(totals.get(i, {}).get(model) or ModelTotals(), duration,
-                                 retries)  # fmt: skip
+                                 retries, request_window=False)  # fmt: skip
             figures = {key: full[key] for key in _PHASE_MODEL_KEYS if key in full}
             users = [
                 p.users

@@ -1,33 +1,43 @@
 """Before any load: can each target be reached, does it accept our key, does it know the model?
+Will the dataset's prompts fit the context the server publishes?
 
 Fails fast with the exit codes of DESIGN.md instead of starting users that would only
-collect a wall of identical errors.
+collect a wall of identical errors. A context too small for some prompts is only a warning
+(naming the flag that skips them): the rest of the run still measures something.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Sequence
 
 from loadprofile.apis.flavours import flavour
 from loadprofile.apis.openai_chat import MODELS_PATH
 from loadprofile.config import Target
+from loadprofile.dataset import Conversation
 from loadprofile.errors import UnreachableError, UsageError
 from loadprofile.http.client import HttpClient, TransportError
+from loadprofile.prompt_fit import context_fit, context_warning
 from loadprofile.results import ErrorClass, RequestResult
+from loadprofile.server_context import ServerContext, from_models, from_props
 from loadprofile.streaming import auth_headers, send_chat
 from loadprofile.targets import DEFAULT_API
 
 _PREFLIGHT_TIMEOUT_S = 60.0
 _CONNECT_TIMEOUT_S = 10.0
+#: Asking for the context is a courtesy check: a server slow to say gives no answer.
+_CONTEXT_TIMEOUT_S = 5.0
+PROPS_PATH = "/props"  # llama.cpp's server properties
 
 
 def list_models(host: str, api_key_env: str | None, api: str = DEFAULT_API) -> list[str]:
     """Model ids served at ``host`` (GET /v1/models, which Anthropic serves in the same
     shape), with the key in flavour ``api``'s header."""
     probe = Target(name="?", model="?", host=host, api_key_env=api_key_env, api=api)
-    client = HttpClient(host, _PREFLIGHT_TIMEOUT_S, auth_headers(probe),
-                        connect_timeout_s=_CONNECT_TIMEOUT_S)
+    client = HttpClient(
+        host, _PREFLIGHT_TIMEOUT_S, auth_headers(probe), connect_timeout_s=_CONNECT_TIMEOUT_S
+    )
     try:
         response = client.request("GET", MODELS_PATH)
         body = response.read()
@@ -49,11 +59,16 @@ def check_target(target: Target) -> str | None:
     assert target.host is not None
     if target.api_key_env and not os.environ.get(target.api_key_env):
         raise UsageError(f"target {target.name}: API key variable ${target.api_key_env} is not set")
-    client = HttpClient(target.host, _PREFLIGHT_TIMEOUT_S, auth_headers(target),
-                        connect_timeout_s=_CONNECT_TIMEOUT_S)
+    client = HttpClient(
+        target.host,
+        _PREFLIGHT_TIMEOUT_S,
+        auth_headers(target),
+        connect_timeout_s=_CONNECT_TIMEOUT_S,
+    )
     body = flavour(target.api).request(target.model, [{"role": "user", "content": "Say OK."}], 1)
-    result = send_chat(client, body, RequestResult(target.name, "preflight", 0, 0.0),
-                       api=target.api)
+    result = send_chat(
+        client, body, RequestResult(target.name, "preflight", 0, 0.0), api=target.api
+    )
     client.close()
     if result.ok:
         return None
@@ -64,17 +79,63 @@ def check_target(target: Target) -> str | None:
     if result.status in (401, 403):
         raise UsageError(_key_message(target, result.status))
     if result.status == 404:
-        raise UsageError(f"target {target.name}: {target.host} answered 404 for model "
-                         f"{target.model!r}: {result.error}")
+        raise UsageError(
+            f"target {target.name}: {target.host} answered 404 for model "
+            f"{target.model!r}: {result.error}"
+        )
     return f"preflight of {target.name} failed ({result.error_class}): {result.error}"
+
+
+def server_context(target: Target) -> ServerContext | None:
+    """The context the server publishes for the target's model: vLLM's ``max_model_len`` in
+    /v1/models, else llama.cpp's /props; None when it publishes none, answers anything but
+    200 with a readable body, or cannot be asked (the preflight has already reached it)."""
+    assert target.host is not None
+    client = HttpClient(target.host, _CONTEXT_TIMEOUT_S, auth_headers(target),
+                        connect_timeout_s=_CONTEXT_TIMEOUT_S)  # fmt: skip
+    try:
+        return (_ask(client, MODELS_PATH, lambda body: from_models(body, target.model))
+                or _ask(client, PROPS_PATH, from_props))  # fmt: skip
+    finally:
+        client.close()
+
+
+def _ask(client: HttpClient, path: str,
+         parse: Callable[[bytes], ServerContext | None]) -> ServerContext | None:  # fmt: skip
+    try:
+        response = client.request("GET", path)
+        body = response.read()
+    except TransportError:
+        return None
+    return parse(body) if response.status == 200 else None
+
+
+def context_warnings(targets: Sequence[Target], conversations: Sequence[Conversation],
+                     max_tokens: int | None) -> list[str]:  # fmt: skip
+    """One warning per target whose published context some turns would not fit (prompt
+    plus max_tokens), naming how many and the --max-prompt-tokens that skips them."""
+    warnings = []
+    for target in targets:
+        context = server_context(target)
+        if context is None:
+            continue
+        text = context_warning(context_fit(conversations, context.tokens, max_tokens),
+                               context.source)  # fmt: skip
+        if text is not None:
+            warnings.append(f"{target.name}: {text}")
+    return warnings
 
 
 def _key_message(target: Target, status: int) -> str:
     if target.api_key_env and os.environ.get(target.api_key_env):
-        return (f"{target.host} refused the API key from ${target.api_key_env} "
-                f"(HTTP {status}, target {target.name})")
-    return (f"{target.host} needs an API key (HTTP {status}, target {target.name}); set it in an "
-            "environment variable and name it with --api-key-env or api_key_env in the config")
+        return (
+            f"{target.host} refused the API key from ${target.api_key_env} "
+            f"(HTTP {status}, target {target.name})"
+        )
+    return (
+        f"{target.host} needs an API key (HTTP {status}, target {target.name}); set it in an "
+        "environment variable and name it with --api-key-env or api_key_env in the config"
+    )
 
 
 def _raise_transport(host: str, exc: TransportError) -> None:

@@ -14,6 +14,7 @@ Error classes (DESIGN.md; a contract):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -44,8 +45,9 @@ def classify_status(status: int) -> ErrorClass | None:
 class RequestResult:
     """Everything measured about one request; one row of the per-request table.
 
-    Times are milliseconds from monotonic clocks. ``ttft_ms``/``e2e_ms``/``tpot_ms`` are
-    None when the request failed before they could be measured.
+    Times are milliseconds from monotonic clocks, from the request's start (before a new
+    connection is opened). ``ttft_ms`` is kept for a request that failed after its first
+    token (the user saw that token); ``tpot_ms`` is a success's only.
     """
 
     model: str
@@ -96,6 +98,9 @@ class RequestResult:
     # prompt processing and generation, in ms; TTFT minus prompt time is queueing + network.
     server_prompt_ms: float | None = None
     server_predicted_ms: float | None = None
+    # While the reply streams: fills the fields above from what arrived so far (the run's
+    # stop cuts a request off with its TTFT, tokens and gaps kept); None once it is over.
+    measure_so_far: Callable[[int], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -108,3 +113,11 @@ class RequestResult:
     @property
     def first_attempt(self) -> RequestResult:
         return self.earlier[0] if self.earlier else self
+
+
+def keep_what_arrived(result: RequestResult, now_ns: int) -> None:
+    """A request cut off mid-reply (the run's stop) keeps what arrived before the cut: its
+    TTFT, tokens and the gaps between them. Once only: what arrives later is not its."""
+    measure, result.measure_so_far = result.measure_so_far, None
+    if measure is not None:
+        measure(now_ns)

@@ -77,7 +77,8 @@ def end_load(runner: Any, session: Any, console: Console) -> None:
     """Let requests in flight finish (bounded), then stop Locust."""
     load = session.config.load
     if session.in_flight and session.interrupted_by is None:
-        console.info(f"run time over: letting {session.in_flight} request(s) in flight "
+        why = f"{load.max_requests} requests sent (-n)" if session.budget_spent else "run time over"
+        console.info(f"{why}: letting {session.in_flight} request(s) in flight "
                      f"finish (at most {load.stop_timeout_s:g}s, --stop-timeout)")  # fmt: skip
     # Drain before Locust's stop: its stop() walks the whole stack (inspect.stack, for a
     # debug line), a pause that would land on the last streams' timestamps.

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from loadprofile.collector import Counts, ModelTotals, RequestSlo, count_usage
+from loadprofile.collector import Counts, ModelTotals, RequestSlo, count_usage, widen_window
 from loadprofile.cost import run_cost
 from loadprofile.hlog import read_hlog
 from loadprofile.loadplan import Phase
@@ -130,6 +130,7 @@ def iter_request_rows(run_dir: Path) -> Iterator[dict[str, str]]:
 
 def _count_row(counts: Counts, row: dict[str, str], slo: RequestSlo) -> None:
     counts.requests += 1
+    widen_window(counts, float(row["start_unix"] or 0.0), _float_or_none(row["e2e_service_ms"]))
     earlier = [c for c in (row.get("attempt_errors") or "").split(";") if c]
     if earlier:
         counts.retried += 1
@@ -147,6 +148,7 @@ def _count_row(counts: Counts, row: dict[str, str], slo: RequestSlo) -> None:
     if row["error_class"]:
         counts.failures += 1
         counts.errors[row["error_class"]] += 1
+        counts.failed_output_tokens += int(row["output_tokens"] or 0)
         return
     counts.output_tokens += int(row["output_tokens"] or 0)
     counts.prompt_tokens += int(row["prompt_tokens"] or 0)

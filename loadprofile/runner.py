@@ -23,13 +23,14 @@ from loadprofile.dataset import (
     load_conversations,
 )
 from loadprofile.dataset_stats import dataset_stats
-from loadprofile.errors import UsageError
+from loadprofile.errors import ConfigError, UsageError
 from loadprofile.fleet_master import MasterSession
 from loadprofile.fleet_options import FleetOptions
 from loadprofile.fleet_runner import drive_master
 from loadprofile.generator_health import health_warnings
 from loadprofile.mockproc import DEFAULT_MOCK_MODELS, MockProcess, start_mock
-from loadprofile.preflight import check_target, list_models
+from loadprofile.preflight import check_target, context_warnings, list_models
+from loadprofile.prompt_fit import PromptSkip, limit_prompts
 from loadprofile.recorder import RunRecorder
 from loadprofile.run_control import StopSignals, end_load, quiet_locust, start_load
 from loadprofile.rundir import REQUESTS, SUMMARY
@@ -47,6 +48,7 @@ class RunOutcome:
     summary: dict[str, Any]
     partial: bool
     interrupted_by: str | None = None
+    unfinished_at_stop: int = 0  # requests still running when the drain gave up
 
 
 def run(config: RunConfig, console: Console, command: list[str],
@@ -55,7 +57,8 @@ def run(config: RunConfig, console: Console, command: list[str],
     workers (``fleet``); raises LoadprofileError on bad input."""
     quiet_locust()
     dataset_path = config.dataset or default_dataset_path()
-    conversations = _load_dataset(dataset_path)
+    conversations, skipped = _limit_prompts(_load_dataset(dataset_path),
+                                            config.load.max_prompt_tokens, console)  # fmt: skip
     mock: MockProcess | None = None
     try:
         config, kind, mock = _resolve_targets(config, console)
@@ -63,6 +66,7 @@ def run(config: RunConfig, console: Console, command: list[str],
             config = replace(config, server_metrics=(*config.server_metrics,
                                                      mock.url + "/metrics"))  # fmt: skip
         warnings = [w for w in (check_target(t) for t in config.targets) if w]
+        warnings += context_warnings(config.targets, conversations, config.load.max_tokens)
         for warning in warnings:
             console.warn(warning)
         run_id = new_run_id()
@@ -74,10 +78,13 @@ def run(config: RunConfig, console: Console, command: list[str],
             console.warn(warnings[-1])
         dataset = {"path": str(dataset_path), "conversations": len(conversations),
                    "stats": dataset_stats(conversations)}  # fmt: skip
+        if skipped is not None:
+            dataset["max_prompt_tokens"] = skipped.to_json()
         meta = build_meta(config, run_id=run_id, command=command, target_kind=kind,
                           dataset=dataset, warnings=warnings)  # fmt: skip
-        recorder = RunRecorder(run_dir, meta,
-                               scraper=server_scraper(config.server_metrics, console.warn))
+        recorder = RunRecorder(
+            run_dir, meta, scraper=server_scraper(config.server_metrics, console.warn)
+        )
         session: RunSession | MasterSession
         if fleet is None:
             session = RunSession(config, conversations, meta, recorder=recorder,
@@ -98,7 +105,8 @@ def run(config: RunConfig, console: Console, command: list[str],
             summary = drive_master(session, fleet, console)
         else:
             summary = _drive_locust(session, console)
-        return RunOutcome(run_dir, summary, bool(summary.get("partial")), session.interrupted_by)
+        return RunOutcome(run_dir, summary, bool(summary.get("partial")), session.interrupted_by,
+                          int(session.meta.get("unfinished_at_stop") or 0))  # fmt: skip
     finally:
         set_active(None)
         if mock is not None:
@@ -110,6 +118,18 @@ def _load_dataset(path: Path) -> list[Conversation]:
         return load_conversations(path)
     except DatasetError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _limit_prompts(conversations: list[Conversation], limit: int | None,
+                   console: Console) -> tuple[list[Conversation], PromptSkip | None]:  # fmt: skip
+    """--max-prompt-tokens: the turns that fit, said on the console."""
+    try:
+        kept, skipped = limit_prompts(conversations, limit)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    if skipped is not None:
+        console.info(skipped.describe())
+    return kept, skipped
 
 
 def _prepare_out_dir(run_dir: Path) -> None:
@@ -157,8 +177,7 @@ def default_models_for_host(host: str, api_key_env: str | None,
     if len(models) != 1:
         listed = ", ".join(models[:10]) or "none"
         raise UsageError(f"{host} serves {len(models)} models ({listed}); name one with --model")
-    return [Target(name=models[0], model=models[0], host=host, api_key_env=api_key_env,
-                   api=api)]
+    return [Target(name=models[0], model=models[0], host=host, api_key_env=api_key_env, api=api)]
 
 
 #: At most one warning about the generator's own health per this many seconds.
@@ -194,7 +213,8 @@ def _drive_locust(session: RunSession, console: Console) -> dict[str, Any]:
     runner = env.create_local_runner()
     with StopSignals(session, console) as signals:
         start_load(runner, session)
-        signals.wait_until(plan.run_time_s)
+        # -n: the budget spent, the run ends (the requests in flight still drain).
+        signals.wait_until(plan.run_time_s, give_up=lambda: session.budget_spent)
         end_load(runner, session, console)
         summary = session.finish()
     if runner.exceptions:

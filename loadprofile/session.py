@@ -40,7 +40,7 @@ from loadprofile.output_samples import OutputSampler
 from loadprofile.phases import phase_index
 from loadprofile.pricing import request_cost
 from loadprofile.recorder import RunRecorder
-from loadprofile.results import ErrorClass, RequestResult
+from loadprofile.results import ErrorClass, RequestResult, keep_what_arrived
 from loadprofile.rundir import MAX_CONTRACT_EXAMPLES, contract_example
 from loadprofile.streaming import auth_headers
 from loadprofile.user_mix import TargetPicker, UserSeconds, note_dataset_passes
@@ -97,6 +97,7 @@ class RunSession:
         self._picker = TargetPicker(config.targets)
         self._next_conv: Counter[str] = Counter()
         self._users_started = 0
+        self.requests_taken = 0  # requests started (-n counts them)
         self._ticker: gevent.Greenlet | None = None
         self._closer = IntervalCloser()
         self.last_generator_sample: GeneratorSample | None = None  # the last full interval's
@@ -143,8 +144,10 @@ class RunSession:
         if self.config.load.open_loop:
             warmup = self.arrivals.start(self.start_ns, self.share)
             self.meta["arrivals_start_s"] = round(warmup, 3)
-            self.dispatchers = {name: ArrivalDispatcher(schedule)
-                                for name, schedule in self.arrivals.schedules.items()}
+            self.dispatchers = {
+                name: ArrivalDispatcher(schedule)
+                for name, schedule in self.arrivals.schedules.items()
+            }
             for dispatcher in self.dispatchers.values():
                 dispatcher.start()
         if self.recorder is not None:
@@ -190,6 +193,7 @@ class RunSession:
             del self._in_flight[key]
             result.error_class = ErrorClass.TIMEOUT
             result.error = "still running when the run stopped (see --stop-timeout)"
+            keep_what_arrived(result, now_ns)
             if result.sent_ns:
                 result.e2e_service_ms = (now_ns - result.sent_ns) / 1e6
                 result.e2e_ms = (now_ns - (result.scheduled_ns or result.sent_ns)) / 1e6
@@ -199,6 +203,29 @@ class RunSession:
             self.record(self._held.pop(key))
         self.meta["unfinished_at_stop"] = self.unfinished_at_stop
         return self.unfinished_at_stop
+
+    @property
+    def request_budget(self) -> int | None:
+        """-n: this process's share of the run's requests (a worker's: every count-th of
+        them, as it takes every count-th conversation); None without a budget."""
+        total = self.config.load.max_requests
+        if total is None:
+            return None
+        index, count = self.share.index, self.share.count
+        return total // count + (1 if index < total % count else 0)
+
+    @property
+    def budget_spent(self) -> bool:
+        budget = self.request_budget
+        return budget is not None and self.requests_taken >= budget
+
+    def take_request(self) -> bool:
+        """May one more request start? False once the -n budget is spent (a retry is the
+        same request: it takes nothing)."""
+        if self.budget_spent:
+            return False
+        self.requests_taken += 1
+        return True
 
     def begin(self, result: RequestResult) -> None:
         self._in_flight[id(result)] = result

@@ -64,14 +64,17 @@ def send_chat(
     payload = msgspec.json.encode(body)  # compact UTF-8 JSON, ~10x json.dumps
     result.prompt_chars = prompt_chars(body)
     result.start_unix = time.time()
+    # The request starts here, before a new connection's handshake: TTFT and E2E include
+    # it, as the user feels it (and as AIPerf and vLLM's benchmark time it); connect_ms
+    # shows that part on its own.
     sent_ns = result.sent_ns = time.perf_counter_ns()
     stream = api_flavour.stream.for_request(body)
+    result.measure_so_far = lambda now_ns: _fill_metrics(result, stream, sent_ns, now_ns)
     response: Response | None = None
     try:
         response = client.request(
             "POST", api_flavour.path, payload, {"X-Request-Id": request_id, **(headers or {})}
         )
-        sent_ns = response.sent_ns
         result.connect_ms = response.connect_ms
         result.status = response.status
         _read_answer(response, stream, result, api_flavour.parse_body, client.body_driver)
@@ -81,8 +84,8 @@ def send_chat(
         result.error_class = exc.error_class
         result.error = client.redact(str(exc))[:500]
     end_ns = time.perf_counter_ns()
+    result.measure_so_far = None
     result.connection = client.last_connection  # new, reused, stale or expired; also if failed
-    result.sent_ns = sent_ns
     _fill_metrics(result, stream, sent_ns, end_ns)
     return result
 
@@ -134,14 +137,16 @@ def _fill_metrics(result: RequestResult, stream: ReplyStream, sent_ns: int, end_
     result.start_delay_ms = delay_ms
     result.e2e_service_ms = timings.e2e_ms
     result.e2e_ms = _plus(timings.e2e_ms, delay_ms)
-    if result.ok:
-        # An empty but properly finished reply is a success without a first token.
-        result.ttft_service_ms = timings.ttft_ms
-        result.ttft_ms = _plus(timings.ttft_ms, delay_ms)
-        if stream.visible_ns is not None:  # the first visible text, from the same start
-            result.ttfvt_ms = (stream.visible_ns - sent_ns) / 1e6 + delay_ms
-        if stream.streamed:  # a reply sent whole has no gaps between tokens to measure
-            result.itl_ms = timings.itl_ms
+    # A first token that arrived was felt, even when the request failed after it (cut off
+    # at the stop, a reset, a broken chunk): its TTFT and gaps are kept. An empty but
+    # properly finished reply is a success without a first token.
+    result.ttft_service_ms = timings.ttft_ms
+    result.ttft_ms = _plus(timings.ttft_ms, delay_ms)
+    if stream.visible_ns is not None:  # the first visible text, from the same start
+        result.ttfvt_ms = (stream.visible_ns - sent_ns) / 1e6 + delay_ms
+    if stream.streamed:  # a reply sent whole has no gaps between tokens to measure
+        result.itl_ms = timings.itl_ms
+        if result.ok:  # time per token over the whole reply: a complete one's only
             result.tpot_ms = timings.tpot_ms
 
 

@@ -1,4 +1,10 @@
-"""``summary.json`` (schema 1, a contract: DESIGN.md) from histograms and counts (pure)."""
+"""``summary.json`` (a contract: README's run folder) from histograms and counts (pure).
+
+Schema 2 (was 1): ``ttft_ms``/``e2e_ms`` run from the request's start, a new connection's
+handshake included; ``ttft_ms``/``itl_ms`` also hold requests that failed after their first
+token; rates divide by each model's ``window_s`` (first request's start to last one's end,
+drain included); new ``window_s`` and ``failed_output_tokens``. Keys are otherwise as in 1.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from loadprofile.collector import Counts, ModelTotals
 from loadprofile.hdr import mean_value, value_at_percentiles
 from loadprofile.metrics import FIRST_ATTEMPT_METRICS, HISTOGRAM_METRICS, PERCENTILES
 
-SCHEMA = 1
+SCHEMA = 2
 
 
 def histogram_summary(hist: HdrHistogram) -> dict[str, float | int | None]:
@@ -30,16 +36,24 @@ def histogram_summary(hist: HdrHistogram) -> dict[str, float | int | None]:
     return out
 
 
-def model_summary(totals: ModelTotals, duration_s: float, retries: bool = False) -> dict[str, Any]:
-    """One model's figures; the first-attempt metrics only for a run with --retries."""
+def model_summary(totals: ModelTotals, duration_s: float, retries: bool = False,
+                  request_window: bool = True) -> dict[str, Any]:  # fmt: skip
+    """One model's figures; the first-attempt metrics only for a run with --retries.
+
+    Rates divide by ``window_s``, the window that produced the counts (the first request's
+    start to the last one's end, the drain included); by ``duration_s`` when
+    ``request_window`` is False (a phase's edges) or the counts carry no window (written
+    by an older version)."""
     counts = totals.counts
     successes = counts.requests - counts.failures
-    per_s = 1.0 / duration_s if duration_s > 0 else 0.0
+    window_s = (counts.window_s if request_window else 0.0) or duration_s
+    per_s = 1.0 / window_s if window_s > 0 else 0.0
     entry: dict[str, Any] = {
         "requests": counts.requests,
         "failures": counts.failures,
         "error_rate": round(counts.failures / counts.requests, 6) if counts.requests else 0.0,
         "errors": dict(sorted(counts.errors.items())),
+        "window_s": round(window_s, 3),
     }
     for metric in HISTOGRAM_METRICS:
         if retries or metric not in FIRST_ATTEMPT_METRICS:
@@ -50,6 +64,7 @@ def model_summary(totals: ModelTotals, duration_s: float, retries: bool = False)
     entry["goodput_per_s"] = round(counts.good * per_s, 3)
     entry["successes"] = successes
     entry["output_tokens"] = counts.output_tokens
+    entry["failed_output_tokens"] = counts.failed_output_tokens
     entry["prompt_tokens"] = counts.prompt_tokens
     entry["tokens_estimated_share"] = (
         round(counts.estimated_tokens / successes, 4) if successes else 0.0
@@ -68,7 +83,8 @@ def retry_summary(counts: Counts) -> dict[str, Any]:
     return {
         "first_attempt_failures": counts.first_attempt_failures,
         "first_attempt_error_rate": round(counts.first_attempt_failures / counts.requests, 6)
-        if counts.requests else 0.0,
+        if counts.requests
+        else 0.0,
         "retried_requests": counts.retried,
         "retry_attempts": counts.retry_attempts,
         "recovered": counts.recovered,
@@ -158,10 +174,13 @@ def build_summary(
         "partial": partial,
         "target": target,
         "load": load,
-        "models": {name: model_summary(models[name], duration_s, bool(load.get("retries")))
-                   for name in sorted(models)},
-        "correctness": {name: correctness_summary(models[name].counts, base)
-                        for name in sorted(models)},
+        "models": {
+            name: model_summary(models[name], duration_s, bool(load.get("retries")))
+            for name in sorted(models)
+        },
+        "correctness": {
+            name: correctness_summary(models[name].counts, base) for name in sorted(models)
+        },
         **({"cost": cost} if cost else {}),
         **(extra or {}),
     }

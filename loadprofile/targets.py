@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from loadprofile.errors import ConfigError
+from loadprofile.extra_body import check_extra_body
 
 #: The wire formats a target may speak (``--api``): OpenAI chat completions (default), OpenAI
 #: legacy completions, Anthropic Messages. Each has its request, stream and TTFT rule in apis/.
@@ -29,6 +30,7 @@ class Target:
     api_key_env: str | None = None
     weight: float = 1.0
     api: str = DEFAULT_API  # one of API_FLAVOURS
+    extra_body: str = ""  # fields merged into its request bodies, JSON text (extra_body.py)
 
 
 def parse_model_spec(spec: str, api: str = DEFAULT_API) -> Target:
@@ -48,7 +50,7 @@ def parse_model_spec(spec: str, api: str = DEFAULT_API) -> Target:
     return Target(name=name, model=name, weight=weight, api=api)
 
 
-_TARGET_KEYS = {"name", "model", "host", "api_key_env", "weight", "api"}
+_TARGET_KEYS = {"name", "model", "host", "api_key_env", "weight", "api", "extra_body"}
 
 
 def check_api(api: Any, what: str) -> str:
@@ -87,6 +89,8 @@ def targets_from_toml(data: dict[str, Any], source: Path, api: str = DEFAULT_API
             host=None if host is None else normalize_host(host, f"{source}: targets #{i}"),
             api_key_env=key_env, weight=float(weight),
             api=api if own_api is None else check_api(own_api, f"{source}: targets #{i}"),
+            extra_body=check_extra_body(item.get("extra_body"),
+                                        f"{source}: targets #{i}: extra_body"),
         ))  # fmt: skip
     return targets
 

@@ -22,9 +22,10 @@ from loadprofile import locust_plugin  # noqa: F401  (registers the event hooks)
 from loadprofile.apis.flavours import flavour
 from loadprofile.config import Target
 from loadprofile.dataset import Conversation, build_messages
+from loadprofile.extra_body import apply_extra_body
 from loadprofile.http.client import HttpClient, TransportError
 from loadprofile.prefix import prefix_nonce, with_unique_prefix
-from loadprofile.results import ErrorClass, RequestResult
+from loadprofile.results import ErrorClass, RequestResult, keep_what_arrived
 from loadprofile.session import RunSession, active
 from loadprofile.streaming import send_chat
 
@@ -176,6 +177,9 @@ class ChatUser(User):
             messages = with_unique_prefix(messages, prefix_nonce(transaction))
         max_tokens = turn.max_tokens if turn.max_tokens is not None else load.max_tokens
         body = flavour(self.target.api).request(self.target.model, messages, max_tokens)
+        apply_extra_body(body, load.extra_body, self.target.extra_body, turn.extra_body)
+        if not self.session.take_request():
+            raise StopUser()  # -n: the run's request budget is spent; the drain follows
         policy = load.retry
         # Late or not is judged before connecting: opening a connection is the server's
         # latency as a new user feels it (connect_ms), not the generator falling behind.
@@ -240,6 +244,7 @@ class ChatUser(User):
             if self.session.end(result):
                 result.error_class = ErrorClass.TIMEOUT
                 result.error = "cut off: Locust stopped the user mid-request (--stop-timeout)"
+                keep_what_arrived(result, time.perf_counter_ns())
                 self.session.record(result)
             raise
         finally:

@@ -31,6 +31,7 @@ from loadprofile.mock.apis import (
     error_response,
 )
 from loadprofile.mock.chat_request import ChatRequest, RequestError
+from loadprofile.mock.context import within_context
 from loadprofile.mock.generation import Plan, plan_from_seed, repeat_seed, request_seed
 from loadprofile.mock.pacer import ContentPacer
 from loadprofile.mock.profiles import ModelProfile
@@ -117,16 +118,24 @@ async def read_json(request: web.Request) -> Any:
         ) from exc
 
 
+#: Body fields the record keeps elsewhere (or that only shape the reply's framing).
+_NOT_OPTIONS = frozenset({"model", "messages", "prompt", "system", "stream", "stream_options",
+                          "max_tokens", "max_completion_tokens"})  # fmt: skip
+
+
 async def _serve(request: web.Request, ctx: MockContext, rec: Record, api: MockApi
                  ) -> web.StreamResponse:  # fmt: skip
     check_auth(request, ctx.api_key, api)
     body = await read_json(request)
     if isinstance(body, dict) and isinstance(body.get("model"), str):
         rec.model = body["model"]  # kept even when unknown, to explain a 404 in the records
+    if isinstance(body, dict) and ctx.records.enabled:
+        rec.options = {k: v for k, v in body.items() if k not in _NOT_OPTIONS}
     chat = api.parse(body, ctx.profiles)
     rec.model, rec.messages, rec.stream = chat.model, chat.messages, chat.stream
     rec.max_tokens = chat.max_tokens
     profile, slots = ctx.profiles[chat.model], ctx.slots[chat.model]
+    chat = within_context(profile, chat)  # a 400 when over the context, as real servers do
     cache = ctx.prefix_cache(profile)
     cached, prefixes = cache.lookup(chat.messages) if cache is not None else (None, [])
     plan = _admit(profile, slots, _plan(ctx, profile, chat, rec, cached), chat, rec)

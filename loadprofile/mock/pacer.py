@@ -88,10 +88,12 @@ class ContentPacer:
                 self.done.set_exception(exc)
 
     def _write(self, index: int) -> bool:
-        """Write chunk ``index``; True when the stream ends here (cut)."""
-        write_chunk(self._transport, self._chunks[index])
+        """Write chunk ``index``; True when the stream ends here (cut). Stamped just before
+        the write: no byte of it can reach a client earlier (a client stamping arrival in the
+        kernel, as loadprofile does, would otherwise seem to beat the server's record)."""
         rec = self._rec
         rec.token_ns.append(time.perf_counter_ns())
+        write_chunk(self._transport, self._chunks[index])
         if index == 0:
             rec.first_content_ns = rec.token_ns[0]
         rec.output_tokens = sent = index + 1

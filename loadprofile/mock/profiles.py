@@ -64,6 +64,8 @@ class ModelProfile:
     # reasoning_content, Anthropic thinking; plain text for legacy completions): TTFVT > TTFT
     slow_every: int = 0  # every N-th request the model receives waits slow_ms more for its
     slow_ms: float = 0.0  # first token: a known tail (exactly 1/N of requests) for benchmarks
+    context_tokens: int = 0  # tokens one request may hold (0: unlimited, published nowhere),
+    context_style: str = "llama.cpp"  # published and enforced as llama.cpp or vLLM do it
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -90,6 +92,7 @@ def _problems(p: ModelProfile) -> list[str]:
         "reasoning_tokens",
         "slow_every",
         "slow_ms",
+        "context_tokens",
     ):
         if getattr(p, f) < 0:
             out.append(f"{f} must be >= 0")
@@ -122,6 +125,9 @@ def _problems(p: ModelProfile) -> list[str]:
         out.append('reasoning_tokens needs content = "prose" (it would eat the JSON object)')
     if p.rewrite and (p.text_of is None or p.content != "prose"):
         out.append('rewrite needs text_of (whose text is rewritten) and content = "prose"')
+    if p.context_style not in CONTEXT_STYLES:
+        out.append(f"context_style must be one of {', '.join(map(repr, CONTEXT_STYLES))}, "
+                   f"got {p.context_style!r}")  # fmt: skip
     return out
 
 
@@ -137,6 +143,11 @@ ERROR_KINDS: tuple[str, ...] = (
 
 #: What a reply's text is: English-ish sentences, or one JSON object (see json_reply.py).
 CONTENT_KINDS: tuple[str, ...] = ("prose", "json")
+
+#: How a model with ``context_tokens`` publishes and enforces it (see ``mock/context.py``):
+#: llama.cpp's ``GET /props`` n_ctx, a prompt that does not fit rejected and a reply cut at
+#: the context; or vLLM's ``max_model_len`` in /v1/models, prompt + max_tokens over it rejected.
+CONTEXT_STYLES: tuple[str, ...] = ("llama.cpp", "vllm")
 
 #: Tokens of the smallest JSON reply, `{"answer": "Word"}`: 9 by the mock's tokenizer.
 JSON_MIN_TOKENS = 9

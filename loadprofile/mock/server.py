@@ -5,7 +5,8 @@ for the one ready line on stdout, which carries the real port when `--port 0` wa
 and stop it with SIGTERM, on which it exits 0.
 
 Besides the model endpoints (`/v1/models`; `/v1/chat/completions`, legacy `/v1/completions`
-and Anthropic's `/v1/messages`, all with the same plans, queueing and faults) and `/health`,
+and Anthropic's `/v1/messages`, all with the same plans, queueing and faults), `/health` and,
+when a model publishes a llama.cpp-style context, llama-server's `/props` (`mock.context`),
 tests and benchmarks control and inspect the mock through:
 
 - `GET /mock/requests` (`?request_id=ID`, `?last=N`), `DELETE /mock/requests`: the
@@ -34,6 +35,7 @@ from typing import Any, NoReturn
 from aiohttp import web
 
 from loadprofile.mock.chat_request import RequestError
+from loadprofile.mock.context import model_entry, props_body
 from loadprofile.mock.handlers import (
     CONTEXT,
     MockContext,
@@ -80,6 +82,7 @@ def create_app(
     )
     app.router.add_get("/health", _health)
     app.router.add_get("/v1/models", _models)
+    app.router.add_get("/props", _props)  # llama.cpp's server properties
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/completions", completions)  # OpenAI legacy completions
     app.router.add_post("/v1/messages", messages)  # Anthropic Messages
@@ -101,11 +104,22 @@ async def _models(request: web.Request) -> web.Response:
         check_auth(request, ctx.api_key)
     except RequestError as exc:
         return error_response(exc)
-    data = [
-        {"id": name, "object": "model", "created": 0, "owned_by": "loadprofile-mock"}
-        for name in ctx.profiles
-    ]
+    data = [model_entry(profile) for profile in ctx.profiles.values()]
     return web.json_response({"object": "list", "data": data})
+
+
+async def _props(request: web.Request) -> web.Response:
+    """llama-server's properties, for a model whose profile publishes its context that way;
+    404 otherwise (as from servers without the endpoint)."""
+    ctx = request.app[CONTEXT]
+    try:
+        check_auth(request, ctx.api_key)
+    except RequestError as exc:
+        return error_response(exc)
+    body = props_body(ctx.profiles.values())
+    if body is None:
+        return error_response(RequestError(404, "File Not Found", "not_found_error", None))
+    return web.json_response(body)
 
 
 def _records_or_404(request: web.Request) -> RecordStore:
@@ -213,11 +227,18 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="give every copy of an identical request the same plan "
         "(default: the k-th copy draws its own, reproducibly)",
     )
-    p.add_argument("--api-key", metavar="KEY", help="require Authorization: Bearer KEY "
-                   "(x-api-key: KEY on /v1/messages)")
-    p.add_argument("--keepalive-timeout", type=float, metavar="SECONDS",
-                   help="close connections idle this long, without announcing it (as many "
-                   "servers and proxies do; default: aiohttp's, about an hour)")
+    p.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="require Authorization: Bearer KEY (x-api-key: KEY on /v1/messages)",
+    )
+    p.add_argument(
+        "--keepalive-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="close connections idle this long, without announcing it (as many "
+        "servers and proxies do; default: aiohttp's, about an hour)",
+    )
     p.add_argument("--quiet", action="store_true", help="log only warnings and errors")
     args = p.parse_args(argv)
     if not 0 <= args.port <= 65535:
@@ -285,7 +306,10 @@ async def _serve(args: argparse.Namespace, profiles: dict[str, ModelProfile]) ->
     )
     # Cancel a handler when its client disconnects, as real servers abort the generation.
     runner = web.AppRunner(
-        app, handler_cancellation=True, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S,
+        app,
+        handler_cancellation=True,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_GRACE_S,
         **({} if args.keepalive_timeout is None else {"keepalive_timeout": args.keepalive_timeout}),
     )
     await runner.setup()

@@ -196,6 +196,8 @@ class Record:
     rewritten: bool = False
     finish_reason: str | None = None
     output_tokens: int = 0
+    # The body's other fields (sampling options, --extra-body's): what the client asked for.
+    options: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in self.__slots__}

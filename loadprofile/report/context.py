@@ -8,14 +8,29 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from loadprofile.metrics import DEFINITIONS, E2E, ITL, METRICS, SERVICE_OF, TTFT, TTFVT
-from loadprofile.report import burst, correctness, decision, load_meta, meta, plots, tables
+from loadprofile.report import (
+    burst,
+    connections,
+    correctness,
+    decision,
+    details,
+    load_meta,
+    meta,
+    plots,
+    tables,
+)
+from loadprofile.report.answer import answer, caveat
+from loadprofile.report.answer_table import answer_table
 from loadprofile.report.data import (
     ReportData,
     interval_percentiles,
     percentile_curve,
     successful_requests,
 )
+from loadprofile.report.headline import headline
 from loadprofile.report.plots import Chart, Timeline
 from loadprofile.report.server_section import server_section
 
@@ -30,19 +45,25 @@ def build_context(data: ReportData) -> dict[str, Any]:
     timeline = timeline_of(data)
     service = service_differs(summary, data.models)
     stats = generator_stats(data)
+    gate = decision.gate_section(data.run_dir)
+    head = headline(data.models, summary, gate)
     return {
         "run_id": run_id,
+        "answer": answer(head),
+        "answer_caveat": caveat(head),
+        "answer_table": answer_table(head),
         "header": meta.header(data.run, summary, data.run_dir.name),
         "load": load_meta.load_rows(data.load, stats),
         "targets": meta.targets(data.run),
         "workers": meta.workers(data.run),
-        "dataset": meta.dataset(data.run),
+        "dataset": details.dataset_rows(data.run),
         "partial": data.partial,
         "partial_reason": partial_reason(data),
         "warnings": meta.warnings(data.run),
         "models": [{"name": m, "color": colors[m]} for m in data.models],
         "colors": colors,
         "overview": tables.overview_table(data.models, summary),
+        "connections": connections.connections_table(data.models, summary, data.requests),
         "goodput_note": load_meta.goodput_text(data.load),
         "has_goodput": any("good_requests" in (summary.get("models") or {}).get(m, {})
                            for m in data.models),
@@ -58,11 +79,12 @@ def build_context(data: ReportData) -> dict[str, Any]:
         "server": server_section(data, colors, timeline),
         "burst": burst.burst_section(data, colors, timeline, service),
         "ttft_charts": ttft_charts(data, colors),
+        "several_turns": several_turns(successful_requests(data.requests)),
         "error_samples": meta.error_samples(data.requests),
         "correctness": correctness.correctness_table(data.models, summary),
         "cost": decision.cost_table(data.models, summary),
         "retries": decision.retry_table(data.models, summary),
-        "gate": decision.gate_section(data.run_dir),
+        "gate": gate,
         "contract_examples": correctness.contract_examples(data.run_dir),
         "generator": meta.generator_health(data.generator, stats, data.bound),
         "generator_chart": Chart("generator", "Load generator CPU and event-loop lag",
@@ -177,13 +199,22 @@ def throughput_chart(data: ReportData, colors: dict[str, str], timeline: Timelin
 
 
 def ttft_charts(data: ReportData, colors: dict[str, str]) -> list[Chart]:
+    """TTFT by turn (only when successful requests span two turns or more: single-turn
+    data has nothing to show along turns) and against prompt length."""
     ok = successful_requests(data.requests)
     empty = "No successful requests with a TTFT in requests.csv."
-    return [
-        Chart("ttft-turn", "TTFT by conversation turn", plots.ttft_by_turn(ok, colors), empty,
-              "Longer histories mean longer prompts: a model whose TTFT climbs with the turn "
-              "pays for prefill (or misses its prefix cache)."),
-        Chart("ttft-prompt", "TTFT against prompt length",
-              plots.ttft_by_prompt_length(ok, colors), empty,
-              "One dot per successful request."),
-    ]  # fmt: skip
+    charts = []
+    if several_turns(ok):
+        charts.append(Chart(
+            "ttft-turn", "TTFT by conversation turn", plots.ttft_by_turn(ok, colors), empty,
+            "Longer histories mean longer prompts: a model whose TTFT climbs with the turn "
+            "pays for prefill (or misses its prefix cache)."))  # fmt: skip
+    charts.append(Chart("ttft-prompt", "TTFT against prompt length",
+                        plots.ttft_by_prompt_length(ok, colors), empty,
+                        "One dot per successful request."))  # fmt: skip
+    return charts
+
+
+def several_turns(ok: pd.DataFrame) -> bool:
+    """True when the successful requests come from at least two different turns."""
+    return ok["turn"].dropna().nunique() >= 2

@@ -25,10 +25,11 @@ from loadprofile.hlog import Interval, read_hlog
 from loadprofile.summary import build_summary
 
 _US_PER_MS = 1000.0
-_TEXT_COLUMNS = ("model", "conversation_id", "request_id", "error_class", "error", "bound")
+_TEXT_COLUMNS = ("model", "conversation_id", "request_id", "error_class", "error", "bound",
+                 "connection")  # fmt: skip
 #: What the report reads of requests.csv.
 REPORT_REQUEST_COLUMNS = ("model", "turn", "prompt_chars", "prompt_tokens", "ttft_ms",
-                          "error_class", "error")  # fmt: skip
+                          "error_class", "error", "connection", "connect_ms")  # fmt: skip
 
 
 class ReportError(Exception):

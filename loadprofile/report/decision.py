@@ -129,4 +129,6 @@ def gate_section(run_dir: Path) -> dict[str, Any] | None:
                       key=lambda v: bool(v.get("passed")))  # fmt: skip
     return {"passed": bool(gate.get("passed")), "slo": gate.get("slo_source"),
             "canary": gate.get("canary"), "verdicts": verdicts, "webhook": hook,
-            "failed": sum(1 for v in verdicts if not v.get("passed"))}  # fmt: skip
+            "failed": sum(1 for v in verdicts if not v.get("passed")),
+            # failed for being partial, whatever the bounds said
+            "partial": bool(gate.get("partial")) and not gate.get("allow_partial")}  # fmt: skip

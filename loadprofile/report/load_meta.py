@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadprofile.phases import RECOVERY_FACTOR, RECOVERY_HOLD_INTERVALS
-from loadprofile.report.meta import KeyValues, key_values, show
+from loadprofile.report.details import load_settings
+from loadprofile.report.meta import KeyValues, show
 
 #: run.json "load" keys that say nothing unless the shape (or open loop) uses them.
 _SHAPE_KEYS = {
@@ -75,7 +76,7 @@ def load_rows(load: Any, generator: Any) -> KeyValues:
     skip = {"shape", "rate", "arrival", "rate_unit", "unique_prefix", *_unused_keys(load)}
     if is_open_loop(load):
         skip.add("users")  # shown as the pool
-    return rows + key_values(load, skip=tuple(skip))
+    return rows + load_settings(load, skip)
 
 
 def _unused_keys(load: Mapping[str, Any]) -> set[str]:

@@ -87,9 +87,16 @@ def targets(run: Mapping[str, Any]) -> TargetsTable:
     """The configured targets (name, model, host, weight...) as one small table."""
     found = run.get("targets")
     items = [t for t in found if isinstance(t, Mapping)] if isinstance(found, list) else []
-    columns = list(dict.fromkeys(str(k) for t in items for k in t if k != "api_key_env"))
+    # A column no target sets (an empty extra_body) says nothing.
+    keys = [str(k) for t in items for k, v in t.items() if k != "api_key_env" and not is_unset(v)]
+    columns = list(dict.fromkeys(keys))
     rows = [[show(t.get(c)) for c in columns] for t in items]
     return TargetsTable(columns, rows)
+
+
+def is_unset(value: Any) -> bool:
+    """None, "", {} and []: a setting the run did not use (not a value of 0 or False)."""
+    return value is None or (isinstance(value, str | list | tuple | Mapping) and not value)
 
 
 _WORKER_COLUMNS = ("host", "pid", "status", "requests", "cpu_percent_mean", "cpu_percent_max",
@@ -111,14 +118,6 @@ def unfinished_workers(run: Mapping[str, Any]) -> list[str]:
     return [f"{show(w.get('host'))} (pid {show(w.get('pid'))}): {show(w.get('status'))}"
             + (f", {show(w.get('note'))}" if w.get("note") else "")
             for w in items if w.get("partial") and w.get("status") != "refused"]  # fmt: skip
-
-
-def dataset(run: Mapping[str, Any]) -> KeyValues:
-    data = run.get("dataset")
-    if not isinstance(data, Mapping):
-        return []
-    rows = key_values(data, skip=("stats",))
-    return rows + [(f"stats.{k}", v) for k, v in key_values(data.get("stats"))]
 
 
 def environment(run: Mapping[str, Any]) -> KeyValues:

@@ -3,7 +3,8 @@
 Present only when the run folder has server_metrics.csv (the run had ``--server-metrics``).
 One chart per panel the server exports (queue, running, KV cache, tokens/s, engine events)
 and up to a few other gauges that moved, each above the client's TTFT p99 per interval on
-the same time axis: a queue building up lines up with the tail it causes. The scrapes'
+the same time axis: a queue building up lines up with the tail it causes. Gauges that are
+averages since the server started are listed, not drawn (``server_lifetime``). The scrapes'
 record (run.json's ``server_metrics_scrapes``) says how many failed and why.
 """
 
@@ -16,6 +17,7 @@ from loadprofile import rundir
 from loadprofile.report import server_plots
 from loadprofile.report.data import ReportData, ttft_over_time
 from loadprofile.report.plots import Chart, Timeline
+from loadprofile.report.server_lifetime import SinceStart, since_start, without_since_start
 from loadprofile.server_metrics import Series, SeriesKey, read_series, scrape_times
 from loadprofile.server_panels import (
     PANELS,
@@ -41,6 +43,8 @@ class ServerSection:
     series: int
     note: str = ""
     failures: list[str] = field(default_factory=list)
+    #: Averages since the server started: listed, never drawn over time.
+    since_start: list[SinceStart] = field(default_factory=list)
 
 
 def server_section(data: ReportData, colors: dict[str, str], timeline: Timeline
@@ -56,7 +60,8 @@ def server_section(data: ReportData, colors: dict[str, str], timeline: Timeline
     ttft = {m: ttft_over_time(data, m) for m in data.models}
     served = set(data.models) | {str(t.get("model")) for t in data.run.get("targets") or ()
                                  if isinstance(t, dict)}  # fmt: skip
-    charts = [c for c in _panel_charts(series, ttft, colors, timeline, served) if c.src]
+    drawable = without_since_start(series)
+    charts = [c for c in _panel_charts(drawable, ttft, colors, timeline, served) if c.src]
     scrapes = scrape_rows(data.run, series)
     failures = [f"{r.source}: {r.failed} of {(r.ok or 0) + (r.failed or 0)} scrapes failed"
                 + (f" (last: {r.last_error})" if r.last_error else "")
@@ -68,7 +73,7 @@ def server_section(data: ReportData, colors: dict[str, str], timeline: Timeline
         note = (f"The server exported {len(series)} series, none under the names the panels "
                 "know (llama.cpp's, vLLM's) and no gauge that moved during the run: they are "
                 "all in server_metrics.csv.")  # fmt: skip
-    return ServerSection(charts, scrapes, len(series), note, failures)
+    return ServerSection(charts, scrapes, len(series), note, failures, since_start(series))
 
 
 def _panel_charts(series: dict[SeriesKey, Series], ttft: dict[str, Any],

@@ -181,14 +181,6 @@ def overview_table(models: list[str], summary: Mapping[str, Any]) -> Table:
             "estimated token counts", [e.get("tokens_estimated_share") for e in entries], fmt_share
         ),
     ]
-    if any((e.get("connections") or {}).get("stale") or (e.get("connections") or {}).get(
-            "expired") for e in entries):
-        # Pooled connections were lost (the server closed them, after each reply or when
-        # idle) or given up (near its announced keep-alive timeout): such requests went out
-        # on a new connection; their connect time is in connect_ms, not in their TTFT.
-        rows += [row(f"{kind} connections", [(e.get("connections") or {}).get(kind, 0)
-                                              if e else None for e in entries], fmt_int)
-                 for kind in ("new", "reused", "stale", "expired")]  # fmt: skip
     if any(e.get("cached_prompt_tokens") is not None for e in entries):
         rows.append(row("cached prompt tokens", [_cached(e) for e in entries], str))
     if any("good_requests" in e for e in entries):

@@ -49,6 +49,17 @@ output_tokens_max = 5
 """
 
 
+#: Replies of 5 s (256 tokens, the default --max-tokens, 20 ms apart): a 2 s run with a 1 s
+#: stop timeout cuts them off.
+LONG_PROFILE = """
+[models.long]
+ttft_base_ms = 30.0
+itl_ms = 20.0
+output_tokens_min = 256
+output_tokens_max = 256
+"""
+
+
 BROKEN_PROFILE = """
 [models.broken]
 ttft_base_ms = 5.0
@@ -90,6 +101,9 @@ def launched(launcher: Launcher) -> Launcher:
     launcher.launch("still-running", SLOW_PROFILE, [
         "run", "--model", "slow", "--model", "fixed", "--model", "mock-fixed", "-u", "2", "-r",
         "20", "-t", "2s", "--think-time", "0", "--stop-timeout", "1s", "--timeout", "60s"])
+    launcher.launch("streams-past-the-stop", LONG_PROFILE, [
+        "run", "--model", "long", "-u", "3", "-r", "50", "-t", "2s", "--think-time", "0",
+        "--stop-timeout", "1s", "--timeout", "60s", "--no-report"])
     return launcher
 
 
@@ -150,7 +164,12 @@ def test_injected_faults_are_classified_at_their_rates(launched: Launcher) -> No
         rate = flaky["errors"].get(error_class, 0) / flaky["requests"]
         assert 0.07 <= rate <= 0.25, (error_class, rate, flaky["errors"])
     assert flaky["failures"] == sum(flaky["errors"].values())
-    assert flaky["ttft_ms"]["count"] == flaky["requests"] - flaky["failures"]
+    # TTFT counts every request whose first token arrived: truncated and malformed streams
+    # too (their first token was felt), not the HTTP errors.
+    rows = list(csv.DictReader((out / "requests.csv").open(encoding="utf-8")))
+    felt = [r for r in rows if r["model"] == "flaky" and r["ttft_ms"]]
+    assert flaky["ttft_ms"]["count"] == len(felt) > flaky["requests"] - flaky["failures"]
+    assert not [r for r in felt if r["error_class"] in ("http_429", "http_5xx")]
     stuck = models["stuck"]
     assert stuck["requests"] >= 2 and stuck["errors"] == {"timeout": stuck["requests"]}
     assert stuck["ttft_ms"]["count"] == 0
@@ -173,6 +192,36 @@ def test_requests_still_running_at_the_stop_are_recorded_not_lost(launched: Laun
     assert run["duration_s"] > summary["duration_s"]
     rows = (out / "requests.csv").read_text().splitlines()[1:]
     assert sum(",slow," in r and ",timeout," in r for r in rows) == 1
+
+
+def test_a_request_cut_off_at_the_stop_keeps_what_arrived(launched: Launcher) -> None:
+    """Three users stream 5 s replies; the 2 s run and its 1 s stop timeout cut all three
+    off mid-stream. Each is a timeout that keeps its TTFT, chunks, tokens received
+    (estimated: no usage came) and gaps; the TTFT histogram counts them. The rates divide
+    by the window that produced the counts, drain included: rate x window = count."""
+    run = launched.runs["streams-past-the-stop"]
+    done = run.done()
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((run.out / "summary.json").read_text())
+    rows = list(csv.DictReader((run.out / "requests.csv").open(encoding="utf-8")))
+    cut = [r for r in rows if r["error_class"] == "timeout"]
+    assert len(cut) == 3 == len(rows)
+    for row in cut:
+        assert "run stopped" in row["error"] or "cut off" in row["error"]
+        assert int(row["chunks"]) > 50  # ~2.9 s of a stream, 20 ms a token
+        assert 25.0 <= float(row["ttft_ms"]) < 1000.0
+        assert int(row["output_tokens"]) > 50 and row["tokens_estimated"] == "1"
+    assert not [r for r in rows if int(r["chunks"]) and not r["ttft_ms"]]
+    long = summary["models"]["long"]
+    assert long["ttft_ms"]["count"] == 3
+    assert long["itl_ms"]["count"] >= sum(int(r["output_tokens"]) - 1 for r in cut)
+    assert long["e2e_ms"]["count"] == 0 and long["output_tokens"] == 0
+    assert long["failed_output_tokens"] == sum(int(r["output_tokens"]) for r in cut)
+    first = min(float(r["start_unix"]) for r in rows)
+    last = max(float(r["start_unix"]) + float(r["e2e_service_ms"]) / 1e3 for r in rows)
+    assert long["window_s"] == pytest.approx(last - first, abs=0.01)
+    assert long["window_s"] > summary["duration_s"] + 0.5  # the drain is in the window
+    assert long["requests_per_s"] * long["window_s"] == pytest.approx(3, abs=0.01)
 
 
 def test_requests_backing_off_at_the_stop_are_recorded_on_a_worker(launched: Launcher) -> None:

@@ -76,7 +76,7 @@ def test_run_folder_has_every_file(fixed_run: dict[str, Any]) -> None:
 
 def test_percentiles_match_the_fixed_profile(fixed_run: dict[str, Any]) -> None:
     summary = json.loads((fixed_run["out"] / "summary.json").read_text())
-    assert summary["schema"] == 1 and summary["partial"] is False
+    assert summary["schema"] == 2 and summary["partial"] is False
     m = summary["models"]["fixed"]
     assert m["failures"] == 0 and m["requests"] >= 20
     assert TTFT_MS <= m["ttft_ms"]["p50"] <= TTFT_MS + 4

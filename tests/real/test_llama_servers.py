@@ -46,6 +46,17 @@ def test_llama_server_runs_clean_and_reads_its_usage_timings_and_metrics(
         prompt_ms = float(row["server_prompt_ms"])
         # The first token cannot reach the client before the server computed the prompt.
         assert float(row["ttft_service_ms"]) >= prompt_ms - 1.0, row
+        # TTFT runs from the request's start: llama-server closes every connection, so each
+        # request's TTFT holds a new connection's handshake too.
+        assert float(row["ttft_ms"]) - prompt_ms >= float(row["connect_ms"] or 0.0) - 1.0, row
+    # Chunks that arrived always come with their TTFT (cut off at the stop or not).
+    assert not [r for r in rows if int(r["chunks"]) and not r["ttft_ms"]]
+    # Rates divide by the window that produced the counts, drain included.
+    assert entry["requests_per_s"] * entry["window_s"] == pytest.approx(entry["requests"],
+                                                                        abs=0.01)  # fmt: skip
+    first = min(float(r["start_unix"]) for r in rows)
+    last = max(float(r["start_unix"]) + float(r["e2e_service_ms"]) / 1e3 for r in rows)
+    assert entry["window_s"] == pytest.approx(last - first, abs=0.01)
     metrics = (out / "server_metrics.csv").read_text()
     assert "llamacpp:requests_processing" in metrics
     html = (out / "report.html").read_text()
@@ -98,8 +109,10 @@ def test_prefix_cache_reuse_is_measured_and_unique_prefix_turns_it_off(
     warm = run_load(llama_server, dataset, tmp_path / "warm", users=2, seconds=15)
     run_load(llama_server, dataset, tmp_path / "cold", "--unique-prefix", users=2, seconds=15)
     assert warm["models"][MODEL]["cached_prompt_tokens"] > 0
-    warm_first, cold_first = _first_turn_shares(tmp_path / "warm"), _first_turn_shares(
-        tmp_path / "cold")
+    warm_first, cold_first = (
+        _first_turn_shares(tmp_path / "warm"),
+        _first_turn_shares(tmp_path / "cold"),
+    )
     assert statistics.median(warm_first) > 0.8, warm_first
     assert cold_first and max(cold_first) < 0.35, cold_first
     later = [int(r["cached_tokens"] or 0) / int(r["prompt_tokens"])

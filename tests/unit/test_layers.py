@@ -16,7 +16,8 @@ PURE_CORE = ["apis", "collector.py", "hdr.py", "steps.py", "recent.py", "dataset
              "content_check.py", "drift.py", "snapshot_format.py", "output_samples.py",
              "grounding.py", "check_options.py", "config_file.py", "pricing.py", "cost.py",
              "retry_policy.py", "slo.py", "targets.py", "prefix.py", "server_metrics.py",
-             "server_panels.py"]  # fmt: skip
+             "server_panels.py", "prompt_fit.py", "server_context.py",
+             "extra_body.py"]  # fmt: skip
 OUTPUTS = ["rundir.py", "rundir_read.py", "report", "recorder.py", "diff_report.py",
            "significance.py", "run_view.py", "gate.py", "gate_output.py", "gate_cmd.py",
            "webhook.py", "compare.py", "compare_report.py", "compare_cmd.py"]

@@ -6,13 +6,15 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from unittest.mock import patch
 
+import gevent
 import pytest
 
 from loadprofile.apis.flavours import FLAVOURS, flavour, prompt_chars
 from loadprofile.apis.openai_completions import render_prompt
 from loadprofile.config import Target
-from loadprofile.results import ErrorClass, RequestResult
+from loadprofile.results import ErrorClass, RequestResult, keep_what_arrived
 from loadprofile.streaming import auth_headers, send_chat
 from loadprofile.targets import API_FLAVOURS
 
@@ -69,12 +71,18 @@ def sse(*events: tuple[str | None, Any]) -> bytes:
     return out
 
 
+REAL_CLOCK = time.perf_counter_ns
+
+
 def send(api: str, pieces: list[tuple[bytes, int]], sent: int, *, scheduled: int = 0,
          **response: Any) -> tuple[RequestResult, FakeClient]:  # fmt: skip
     client = FakeClient(FakeResponse(pieces, **response), sent)
     body = flavour(api).request("m", MESSAGES, 16)
     result = RequestResult("m", "c", 1, 0.0, scheduled_ns=scheduled)
-    return send_chat(client, body, result, api=api), client  # type: ignore[arg-type]
+    # The request starts at ``sent`` (its first clock reading); the pieces' times follow it.
+    clock = iter([sent])
+    with patch.object(time, "perf_counter_ns", lambda: next(clock, None) or REAL_CLOCK()):
+        return send_chat(client, body, result, api=api), client  # type: ignore[arg-type]
 
 
 def chat_chunk(delta: dict[str, Any], finish: str | None = None) -> tuple[None, Any]:
@@ -135,13 +143,19 @@ def test_completions_text_is_first_token_and_first_visible_token() -> None:
 
 def test_a_reply_sent_whole_is_parsed_by_its_flavour() -> None:
     t0 = time.perf_counter_ns()
-    body = {"type": "message", "content": [{"type": "text", "text": "Whole"}],
-            "stop_reason": "end_turn", "usage": {"input_tokens": 4, "output_tokens": 1}}
+    body = {
+        "type": "message",
+        "content": [{"type": "text", "text": "Whole"}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 4, "output_tokens": 1},
+    }
     result, _ = send("anthropic", [(json.dumps(body).encode(), t0)], t0,
                      content_type="application/json")  # fmt: skip
     assert result.ok and result.content == "Whole" and result.contract_notes == ("not_streamed",)
     assert result.ttfvt_ms == result.ttft_ms and (result.prompt_tokens, result.output_tokens) == (
-        4, 1)
+        4,
+        1,
+    )
 
 
 def test_a_broken_stream_is_a_classified_failure_not_an_exception() -> None:
@@ -157,8 +171,10 @@ def test_a_broken_stream_is_a_classified_failure_not_an_exception() -> None:
 
 def test_auth_headers_follow_the_flavour(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LP_KEY", "sk-1")
+
     def headers(api: str, env: str | None = "LP_KEY") -> dict[str, str]:
         return auth_headers(Target("m", "m", "http://h", env, api=api))
+
     assert headers("chat") == headers("completions") == {"Authorization": "Bearer sk-1"}
     assert headers("anthropic") == {"x-api-key": "sk-1", "anthropic-version": "2023-06-01"}
     assert headers("chat", None) == {}
@@ -170,4 +186,74 @@ def test_prompt_chars_count_what_each_body_sends() -> None:
     assert prompt_chars(flavour("chat").request("m", MESSAGES, 1)) == texts
     assert prompt_chars(flavour("anthropic").request("m", MESSAGES, 1)) == texts
     assert prompt_chars(flavour("completions").request("m", MESSAGES, 1)) == len(
-        render_prompt(MESSAGES))
+        render_prompt(MESSAGES)
+    )
+
+
+def _content_pieces(t0: int, offsets_ms: list[int]) -> list[tuple[bytes, int]]:
+    role = (sse(chat_chunk({"role": "assistant", "content": ""})), t0 + offsets_ms[0] * MS)
+    words = [(sse(chat_chunk({"content": f"w{i} "})), t0 + at * MS)
+             for i, at in enumerate(offsets_ms[1:])]  # fmt: skip
+    return [role, *words]
+
+
+def test_ttft_and_e2e_run_from_the_request_start_before_its_connection_opened() -> None:
+    """A new connection took 40 ms (connect_ms): the user waited for it too, so TTFT and
+    E2E start before it, as AIPerf and vLLM's benchmark time them."""
+    t0 = time.perf_counter_ns()
+    done = (sse(chat_chunk({}, "stop"), (None, "[DONE]")), t0 + 70 * MS)
+    pieces = [*_content_pieces(t0, [45, 50, 60]), done]
+    response = FakeResponse(pieces)
+    response.connect_ms = 40.0
+
+    class NewConnection(FakeClient):
+        def request(self, method: str, path: str, payload: bytes, headers: dict[str, str]
+                    ) -> FakeResponse:  # fmt: skip
+            self.calls.append((method, path, json.loads(payload)))
+            response.sent_ns = t0 + 40 * MS  # the send itself, once connected
+            return response
+
+    client = NewConnection(response, t0)
+    result = RequestResult("m", "c", 1, 0.0)
+    clock = iter([t0])
+    with patch.object(time, "perf_counter_ns", lambda: next(clock, None) or REAL_CLOCK()):
+        send_chat(client, flavour("chat").request("m", MESSAGES, 16), result)  # type: ignore[arg-type]
+    assert result.ok and result.connect_ms == 40.0
+    assert result.ttft_ms == result.ttft_service_ms == 50.0
+    assert result.itl_ms == [10.0]
+    assert result.sent_ns == t0  # E2E's start too (its end is the real clock's, here)
+
+
+class _CutOff(FakeResponse):
+    """Delivers its pieces, then the run's stop kills the request's greenlet."""
+
+    def deliver(self, sink: Callable[[bytes, int], None], driver: object = None) -> None:
+        super().deliver(sink, driver)
+        raise gevent.GreenletExit
+
+
+def test_a_request_cut_off_mid_stream_keeps_its_first_token_tokens_and_gaps() -> None:
+    t0 = time.perf_counter_ns()
+    client = FakeClient(_CutOff(_content_pieces(t0, [2, 30, 38, 50])), t0)
+    result = RequestResult("m", "c", 1, 0.0)
+    clock = iter([t0])
+    with patch.object(time, "perf_counter_ns", lambda: next(clock, None) or REAL_CLOCK()), \
+            pytest.raises(gevent.GreenletExit):  # fmt: skip
+        send_chat(client, flavour("chat").request("m", MESSAGES, 16), result)  # type: ignore[arg-type]
+    assert result.ttft_ms is None and result.measure_so_far is not None  # nothing kept yet
+    result.error_class = ErrorClass.TIMEOUT  # as the stop records it
+    keep_what_arrived(result, t0 + 80 * MS)
+    assert result.ttft_ms == 30.0 and result.itl_ms == [8.0, 12.0]
+    assert (result.output_tokens, result.tokens_estimated, result.chunks) == (3, True, 4)
+    assert result.tpot_ms is None  # no complete reply to spread over its tokens
+    assert result.e2e_service_ms == 80.0
+    assert result.measure_so_far is None
+    keep_what_arrived(result, t0 + 999 * MS)  # once only
+    assert result.e2e_service_ms == 80.0
+
+
+def test_a_finished_request_leaves_nothing_to_measure_later() -> None:
+    t0 = time.perf_counter_ns()
+    done = (sse(chat_chunk({}, "stop"), (None, "[DONE]")), t0 + 40 * MS)
+    result, _ = send("chat", [*_content_pieces(t0, [2, 30]), done], t0)
+    assert result.ok and result.ttft_ms == 30.0 and result.measure_so_far is None

@@ -26,7 +26,8 @@ class Recorded:
     results: list[RequestResult]
     #: (start_s, end_s, closed intervals) for every roll, in order.
     rolls: list[tuple[float, float, list[ModelInterval]]]
-    #: model -> metric -> every value (ms) of successful requests.
+    #: model -> metric -> every value (ms) of successful requests (TTFT and ITL: also of
+    #: requests that failed after their first token).
     raw: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     @property
@@ -47,11 +48,14 @@ def synthetic_result(
     ttft = float(rng.lognormal(np.log(ttft_med), 0.7))
     itl = [float(v) for v in rng.lognormal(np.log(gap_med), 0.6, n - 1)]
     if rng.random() < fail_rate:
-        # A failure still carries timings: they must not reach the histograms.
+        # Half the failures came after their first token: its TTFT and the gaps after it
+        # reach the histograms, E2E and TPOT (stale values here) must not.
         cls = list(ErrorClass)[int(rng.integers(0, len(ErrorClass)))]
         result.error_class = cls
         result.error = f"synthetic {cls}"
-        result.ttft_ms, result.itl_ms = ttft * 50, itl
+        result.e2e_ms, result.tpot_ms = ttft * 50, 1e6
+        if rng.random() < 0.5:
+            result.ttft_ms, result.itl_ms, result.output_tokens = ttft * 50, itl, n
         return result
     result.ttft_ms = ttft
     result.itl_ms = itl
@@ -78,8 +82,12 @@ def record_run(
             r = synthetic_result(rng, models[int(rng.integers(0, 2))], i, fail_rate)
             collector.record(r)
             out.results.append(r)
-            if r.ok:
-                m = out.raw.setdefault(r.model, {name: [] for name in METRIC_NAMES})
+            m = out.raw.setdefault(r.model, {name: [] for name in METRIC_NAMES})
+            if not r.ok:
+                if r.ttft_ms is not None:  # failed after its first token
+                    m["ttft_ms"].append(r.ttft_ms)
+                    m["itl_ms"].extend(r.itl_ms)
+            else:
                 m["ttft_ms"].append(r.ttft_ms or 0.0)
                 m["tpot_ms"].append(r.tpot_ms or 0.0)
                 m["e2e_ms"].append(r.e2e_ms or 0.0)

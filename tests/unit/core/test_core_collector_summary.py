@@ -133,34 +133,60 @@ def test_counts_failures_and_errors_add_up(recorded: Recorded) -> None:
         assert counts.prompt_tokens == sum(r.prompt_tokens or 0 for r in ok)
         assert counts.estimated_tokens == sum(r.tokens_estimated for r in ok)
         assert counts.out_of_range == 0
+        assert counts.failed_output_tokens == sum(r.output_tokens for r in failed) > 0
         hists = recorded.collector.totals[model].histograms
-        # Failed requests carry timings in this data set; none may reach a histogram.
-        for metric in ("ttft_ms", "e2e_ms", "tpot_ms"):
+        # Failed requests carry stale E2E and TPOT in this data set: they stay out; those
+        # that failed after their first token bring their TTFT and gaps.
+        for metric in ("e2e_ms", "tpot_ms"):
             assert hists[metric].get_total_count() == len(ok)
-        assert hists["itl_ms"].get_total_count() == sum(len(r.itl_ms) for r in ok)
+        felt = ok + [r for r in failed if r.ttft_ms is not None]
+        assert len(felt) > len(ok)
+        assert hists["ttft_ms"].get_total_count() == len(felt)
+        assert hists["itl_ms"].get_total_count() == sum(len(r.itl_ms) for r in felt)
 
 
 def _bare_summary(collector: Collector, duration_s: float, partial: bool = False
                   ) -> dict[str, Any]:  # fmt: skip
-    return build_summary(run_id="r", started_at="", duration_s=duration_s, target={}, load={},
-                         models=collector.totals, partial=partial)
+    return build_summary(
+        run_id="r",
+        started_at="",
+        duration_s=duration_s,
+        target={},
+        load={},
+        models=collector.totals,
+        partial=partial,
+    )
 
 
-def test_failed_results_stay_out_of_histograms() -> None:
+def test_failed_results_keep_only_what_arrived_before_they_failed() -> None:
+    """A failure after its first token (cut off at the stop, a reset) keeps its TTFT and
+    gaps: the user saw them. Its E2E and TPOT describe no complete reply and stay out."""
     collector = Collector(0)
     for cls in ErrorClass:
         collector.record(_failed(cls=cls))
     collector.record(_failed(cls=ErrorClass.HTTP_429))
+    before_first_token = _failed(cls=ErrorClass.CONNECT)
+    before_first_token.ttft_ms, before_first_token.itl_ms = None, []
+    before_first_token.output_tokens = 0
+    collector.record(before_first_token)
     collector.roll(10)
     totals = collector.totals["m"]
-    assert all(h.get_total_count() == 0 for h in totals.histograms.values())
-    assert totals.counts.requests == totals.counts.failures == len(ErrorClass) + 1
+    felt = len(ErrorClass) + 1
+    hists = totals.histograms
+    assert hists["ttft_ms"].get_total_count() == felt
+    assert hists["itl_ms"].get_total_count() == 2 * felt
+    assert hists["e2e_ms"].get_total_count() == hists["tpot_ms"].get_total_count() == 0
+    assert totals.counts.requests == totals.counts.failures == felt + 1
     assert totals.counts.errors["http_429"] == 2
-    assert totals.counts.output_tokens == 0
+    assert totals.counts.output_tokens == 0  # output tokens/s counts complete replies
+    assert totals.counts.failed_output_tokens == 10 * felt
     summary = _bare_summary(collector, 1.0)
     entry = summary["models"]["m"]
     assert entry["error_rate"] == 1.0
-    assert entry["ttft_ms"]["p99"] is None and entry["ttft_ms"]["count"] == 0
+    assert entry["ttft_ms"]["p50"] == pytest.approx(9999.0, rel=REL)
+    assert entry["ttft_ms"]["count"] == felt
+    assert entry["e2e_ms"]["p99"] is None and entry["e2e_ms"]["count"] == 0
+    assert entry["failed_output_tokens"] == 10 * felt
     assert list(entry["errors"]) == sorted(entry["errors"])
 
 
@@ -316,6 +342,8 @@ CONTRACT_MODEL = {
 #: Additive keys beyond DESIGN.md's contract (pinned so a change is deliberate).
 EXTRA_TOP = {"partial", "correctness"}
 EXTRA_MODEL = {
+    "window_s",
+    "failed_output_tokens",
     "successes",
     "output_tokens",
     "prompt_tokens",
@@ -356,7 +384,7 @@ def test_first_attempt_figures_only_for_runs_with_retries(recorded: Recorded) ->
 def test_build_summary_keys_follow_the_contract(recorded: Recorded) -> None:
     summary = _summary(recorded)
     assert set(summary) == CONTRACT_TOP | EXTRA_TOP
-    assert summary["schema"] == SCHEMA == 1
+    assert summary["schema"] == SCHEMA == 2
     assert (summary["run_id"], summary["started_at"]) == ("run-1", "2026-01-01T00:00:00Z")
     assert summary["duration_s"] == recorded.end_s
     assert summary["target"] == {"hosts": ["http://h"]} and summary["load"] == {"users": 20}
@@ -389,9 +417,17 @@ def test_build_summary_rates_and_counts(recorded: Recorded) -> None:
         assert entry["successes"] == counts.requests - counts.failures
         assert entry["errors"] == dict(sorted(counts.errors.items()))
         assert entry["error_rate"] == pytest.approx(counts.failures / counts.requests, abs=1e-6)
-        assert entry["requests_per_s"] == pytest.approx(counts.requests / recorded.end_s, abs=1e-3)
+        # Rates divide by the window that produced the counts: the first request's start
+        # to the last one's end, not the run's configured time.
+        mine = [r for r in recorded.results if r.model == model]
+        first = min(r.start_unix for r in mine)
+        last = max(r.start_unix + (r.e2e_service_ms or 0.0) / 1e3 for r in mine)
+        assert entry["window_s"] == pytest.approx(last - first, abs=1e-3)
+        assert entry["window_s"] != pytest.approx(recorded.end_s, abs=0.5)
+        window = counts.window_s
+        assert entry["requests_per_s"] == pytest.approx(counts.requests / window, abs=1e-3)
         assert entry["output_tokens_per_s"] == pytest.approx(
-            counts.output_tokens / recorded.end_s, abs=1e-3
+            counts.output_tokens / window, abs=1e-3
         )
         assert entry["ttft_ms"] == histogram_summary(
             recorded.collector.totals[model].histograms["ttft_ms"]
@@ -441,10 +477,10 @@ def _per_value_reference(results: list[RequestResult], pace_us: int) -> dict[str
     """What recording each value into hdrh one call at a time gives (the old collector)."""
     hists = {m: new_histogram() for m in ("ttft_ms", "e2e_ms", "itl_ms", "tpot_ms")}
     for r in results:
-        if not r.ok:
-            continue
-        for metric, value, paced in (("ttft_ms", r.ttft_ms, True), ("e2e_ms", r.e2e_ms, True),
-                                     ("tpot_ms", r.tpot_ms, False)):  # fmt: skip
+        kept = [("ttft_ms", r.ttft_ms, True)]  # a failure's too: its first token was felt
+        if r.ok:
+            kept += [("e2e_ms", r.e2e_ms, True), ("tpot_ms", r.tpot_ms, False)]
+        for metric, value, paced in kept:
             if value is not None:
                 us = max(0, round(value * 1000.0))
                 if paced and pace_us:

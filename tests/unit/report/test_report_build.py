@@ -13,6 +13,7 @@ from report_fixtures import BuiltReport, SyntheticRun
 from loadprofile import rundir, rundir_read
 from loadprofile.metrics import DEFINITIONS, METRICS
 from loadprofile.report import ReportError, build_report
+from loadprofile.report.answer import fmt_ms_words, fmt_times
 from loadprofile.report.data import load_report_data
 from loadprofile.report.tables import fmt_ms
 from loadprofile.results import ErrorClass
@@ -62,6 +63,25 @@ def test_both_models_and_their_p99_values_are_shown(built: BuiltReport) -> None:
         assert row_cells(table, "p99") == expected
         for label in ("p50", "p90", "p95", "p99.9", "max", "mean", "count"):
             assert len(row_cells(table, label)) == len(built.run.models)
+
+
+def test_the_page_opens_with_the_answer_made_from_the_summary(built: BuiltReport) -> None:
+    summary = built.run.summary
+    assert summary is not None
+    small, large = (summary["models"][m] for m in ("mock-small", "mock-large"))
+    a, b = large["ttft_ms"]["p99"], small["ttft_ms"]["p99"]
+    answer = built.html.split('<section id="answer">', 1)[1].split("</section>", 1)[0]
+    assert built.html.index('<section id="answer">') < built.html.index('<section id="details">')
+    expected = (f"mock-large's TTFT p99 is {fmt_times(a / b)} mock-small's "
+                f"({fmt_ms_words(a)} against {fmt_ms_words(b)} ms)")  # fmt: skip
+    assert str(escape(expected)) in answer
+    for name, entry in (("mock-small", small), ("mock-large", large)):
+        assert entry["failures"] > 0  # fail_rate 0.04: both failed some
+        assert f"{name} failed {entry['failures']:,} of {entry['requests']:,} requests" in answer
+    table = table_html(answer, "answer")
+    assert row_cells(table, "TTFT p50 (ms)") == [fmt_ms(small["ttft_ms"]["p50"]),
+                                                 fmt_ms(large["ttft_ms"]["p50"])]  # fmt: skip
+    assert 'id="ttft-turn"' in built.html  # turns 1 to 5: the chart by turn is drawn
 
 
 def test_lowest_latency_is_highlighted(built: BuiltReport) -> None:

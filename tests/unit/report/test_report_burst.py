@@ -131,9 +131,9 @@ def test_open_loop_shows_service_time_next_to_the_scheduled_one(built_open: Buil
     )
 
 
-def test_open_loop_header_shows_rate_arrivals_pool_and_late_starts(built_open: BuiltReport) -> None:
-    header = built_open.html.split("<header>", 1)[1].split("</header>", 1)[0]
-    pairs = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", header))
+def test_open_loop_details_show_rate_arrivals_pool_and_late_starts(built_open: BuiltReport
+                                                                   ) -> None:  # fmt: skip
+    pairs = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", section(built_open.html, "details")))
     assert pairs["arrival rate"] == "20 requests/s"
     assert pairs["arrival process"].startswith("gamma (shape k = 0.5")
     assert pairs["rate unit"] == "requests"

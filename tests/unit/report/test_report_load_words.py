@@ -80,8 +80,8 @@ def test_load_rows_keep_what_the_shape_uses() -> None:
     rows = dict(load_rows({"shape": "spike", "users": 20, "base_users": 2, "steps": [],
                            "spike_users": 20, "rate": None, "arrival": "poisson",
                            "slo_ttft_ms": None}, {}))  # fmt: skip
-    assert rows["shape"] == "spike" and rows["spike_users"] == "20"
-    assert not {"steps", "arrival", "rate", "slo_ttft_ms"} & set(rows)
+    assert rows["shape"] == "spike" and rows["spike users"] == "20"
+    assert not {"steps", "arrival process", "arrival rate", "goodput SLO: TTFT"} & set(rows)
     stats = {"late_starts": 2, "arrivals_not_sent": 3}
     rows = dict(load_rows({"rate": 5.0, "arrival": "constant", "users": 8}, stats))
     assert rows["arrivals never sent"] == "3"

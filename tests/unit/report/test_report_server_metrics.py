@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -112,3 +113,64 @@ def test_a_server_panel_is_a_png_above_the_client_ttft() -> None:
                        Timeline(bound=((1.0, 2.0),)))  # fmt: skip
     assert src is not None and src.startswith("data:image/png;base64,") and len(src) > 2000
     assert server_panel("Queue depth", "requests", [], ttft, {}, Timeline()) is None
+
+
+def _llamacpp_text(k: int, decodes_before: int) -> str:
+    """One llama-server scrape at second k of a run: 50 decode calls a second with 4 busy
+    slots each, after ``decodes_before`` calls at 1.2 busy slots since the server started.
+    Values printed to 6 significant digits, as llama.cpp's server prints them."""
+    decodes = decodes_before + 50 * k
+    busy = 1.2 * decodes_before + 4 * 50 * k
+    lines = [
+        "# TYPE llamacpp:n_decode_total counter", f"llamacpp:n_decode_total {decodes:.6g}",
+        "# TYPE llamacpp:n_busy_slots_per_decode gauge",
+        f"llamacpp:n_busy_slots_per_decode {busy / decodes:.6g}",
+        "# TYPE llamacpp:requests_processing gauge", f"llamacpp:requests_processing {4 + k % 2}",
+    ]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _add_llamacpp_metrics(run: SyntheticRun, seconds: int, decodes_before: int) -> None:
+    writer = MetricsCsvWriter(run.run_dir / rundir.SERVER_METRICS)
+    for k in range(seconds):
+        writer.write(k + 0.02, SOURCE, parse_scrape(_llamacpp_text(k, decodes_before)))
+    writer.close()
+
+
+def test_since_start_averages_are_not_plotted_and_the_runs_own_is_recovered() -> None:
+    from loadprofile.report.server_lifetime import since_start, without_since_start
+    from loadprofile.server_metrics import Series
+
+    def series(values: list[float], kind: str) -> Series:
+        return Series(kind, [float(t) for t in range(len(values))], values)
+
+    busy = [(1.2 * 2000 + 200 * k) / (2000 + 50 * k) for k in range(9)]
+    found = {
+        (SOURCE, "llamacpp:n_busy_slots_per_decode", "{}"): series(busy, "gauge"),
+        (SOURCE, "llamacpp:n_decode_total", "{}"): series([2000 + 50 * k for k in range(9)],
+                                                          "counter"),
+    }  # fmt: skip
+    (row,) = since_start(found)
+    assert row.first == pytest.approx(1.2) and row.last == pytest.approx(busy[-1])
+    assert row.during_run == pytest.approx(4.0)  # not 1.2, not the 1.67 the gauge ended at
+    assert [k[1] for k in without_since_start(found)] == ["llamacpp:n_decode_total"]
+    # A long-lived server: the run's 400 calls are too few of 100,400 to recover its own.
+    found[(SOURCE, "llamacpp:n_decode_total", "{}")].v = [100000 + 50 * k for k in range(9)]
+    (row,) = since_start(found)
+    assert row.during_run is None and "0.4 % of the events" in row.why_not
+
+
+@pytest.mark.usefixtures("fast_figures")
+def test_llamacpp_busy_slots_per_decode_is_listed_as_a_since_start_average_not_drawn(
+    make_run: Callable[..., SyntheticRun],
+) -> None:
+    run = make_run(requests=120, intervals=6)
+    _add_llamacpp_metrics(run, 9, 2000)
+    html = build_report(run.run_dir).read_text(encoding="utf-8")
+    assert 'id="server-running"' in html  # requests_processing is drawn, on the same clock
+    assert 'alt="llamacpp:n_busy_slots_per_decode"' not in html
+    table = re.search(r'<table class="text" id="server-since-start">(.*?)</table>', html, re.S)
+    assert table, "since-start table missing"
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", table.group(1))
+    assert cells[0] == "<code>llamacpp:n_busy_slots_per_decode</code>"
+    assert cells[2:5] == ["1.2", "1.667", "4"]  # first scrape, last scrape, this run

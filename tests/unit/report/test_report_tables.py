@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from loadprofile.report.data import generator_bound
@@ -113,15 +111,3 @@ def test_generator_bound_trusts_the_column_over_the_cpu() -> None:
     assert [(b.start_s, b.end_s) for b in generator_bound(frame.iloc[0:0], True, stats)] == [
         (4.0, 5.0)
     ]
-
-
-def test_overview_shows_connections_only_when_the_server_closed_pooled_ones() -> None:
-    def rows(connections: dict[str, int]) -> dict[str, Any]:
-        summary = {"models": {"a": {"requests": 4, "connections": connections}}}
-        return {r.label: r for r in overview_table(["a"], summary).rows}
-
-    assert "stale connections" not in rows({"new": 1, "reused": 3})
-    shown = rows({"new": 4, "stale": 3})
-    kinds = ("new", "reused", "stale", "expired")
-    assert [shown[f"{k} connections"].cells[0].text for k in kinds] == ["4", "0", "3", "0"]
-    assert "expired connections" in rows({"reused": 2, "expired": 1})

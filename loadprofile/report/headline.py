@@ -1,0 +1,156 @@
+"""The figures the report opens with, per model: read once from summary.json and gate.json.
+
+A capacity planner reads these first (latency tails, errors, throughput, cost, drift, the
+gate's verdict), so they are typed here once, and both the sentences (``answer``) and the
+side-by-side table below them are made from the same values. Absent figures stay None:
+a run without prices, baseline or gate simply has no such row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from loadprofile.metrics import E2E, TTFT
+
+Json = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Latency:
+    """One metric's percentiles (ms) and how many requests they come from."""
+
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class ModelGate:
+    """The gate's word on one model: every bound it broke, as written in the SLO file."""
+
+    passed: bool
+    broken: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelFigures:
+    model: str
+    requests: int = 0
+    failures: int = 0
+    #: (error class, count), most frequent first.
+    errors: tuple[tuple[str, int], ...] = ()
+    ttft: Latency = Latency()
+    e2e: Latency = Latency()
+    requests_per_s: float | None = None
+    output_tokens_per_s: float | None = None
+    cost_per_transaction: float | None = None  # mean over finished transactions
+    cost_per_1k_successful: float | None = None
+    drift_exact_match: float | None = None  # share of sampled replies equal to the baseline's
+    drift_edit_distance: float | None = None
+    gate: ModelGate | None = None  # None: the gate said nothing about this model
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.failures / self.requests if self.requests else None
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    passed: bool
+    source: str
+    #: (model, bound) of every broken bound; model "-" for a bound on the run as a whole.
+    broken: tuple[tuple[str, str], ...] = ()
+    #: The run was partial and the SLO file does not allow that (a failure without a bound).
+    partial: bool = False
+
+
+@dataclass(frozen=True)
+class Headline:
+    models: tuple[ModelFigures, ...]
+    gate: GateOutcome | None = None
+    unit: str = "conversation"  # what one transaction is (cost)
+
+
+def headline(models: Sequence[str], summary: Json, gate: Json | None) -> Headline:
+    """The figures of ``models`` (report order) from summary.json and the gate's record
+    (``decision.gate_section``'s dict, None when the run was never gated)."""
+    entries = summary.get("models") or {}
+    cost = summary.get("cost") or {}
+    correctness = summary.get("correctness") or {}
+    outcome = gate_outcome(gate) if gate else None
+    figures = tuple(
+        _figures(m, _dict(entries.get(m)), _dict(cost.get(m)), _dict(correctness.get(m)),
+                 _model_gate(m, gate) if gate else None)
+        for m in models
+    )  # fmt: skip
+    unit = next((str(c["transaction_unit"]) for c in map(_dict, cost.values())
+                 if c.get("transaction_unit")), "conversation")  # fmt: skip
+    return Headline(figures, outcome, unit)
+
+
+def _figures(model: str, entry: Json, cost: Json, correctness: Json,
+             gate: ModelGate | None) -> ModelFigures:  # fmt: skip
+    drift = _dict(correctness.get("drift"))
+    errors = sorted(((str(k), n) for k, v in _dict(entry.get("errors")).items()
+                     if (n := _int(v))), key=lambda kv: (-kv[1], kv[0]))  # fmt: skip
+    return ModelFigures(
+        model=model,
+        requests=_int(entry.get("requests")),
+        failures=_int(entry.get("failures")),
+        errors=tuple(errors),
+        ttft=_latency(entry.get(TTFT)),
+        e2e=_latency(entry.get(E2E)),
+        requests_per_s=_num(entry.get("requests_per_s")),
+        output_tokens_per_s=_num(entry.get("output_tokens_per_s")),
+        cost_per_transaction=_num(_dict(cost.get("per_transaction")).get("mean")),
+        cost_per_1k_successful=_num(cost.get("per_1k_successful_transactions")),
+        drift_exact_match=_num(drift.get("exact_match_rate")) if drift.get("compared") else None,
+        drift_edit_distance=_num(drift.get("edit_distance_mean"))
+        if drift.get("compared")
+        else None,
+        gate=gate,
+    )
+
+
+def gate_outcome(gate: Json) -> GateOutcome:
+    broken = tuple((str(v.get("model") or "-"), str(v.get("bound") or "?"))
+                   for v in _verdicts(gate) if not v.get("passed"))  # fmt: skip
+    return GateOutcome(bool(gate.get("passed")), str(gate.get("slo") or ""), broken,
+                       bool(gate.get("partial")))  # fmt: skip
+
+
+def _model_gate(model: str, gate: Json) -> ModelGate | None:
+    mine = [v for v in _verdicts(gate) if v.get("model") == model]
+    if not mine:
+        return None
+    broken = tuple(str(v.get("bound") or "?") for v in mine if not v.get("passed"))
+    return ModelGate(not broken, broken)
+
+
+def _verdicts(gate: Json) -> list[Json]:
+    found = gate.get("verdicts")
+    return [v for v in found if isinstance(v, Mapping)] if isinstance(found, list) else []
+
+
+def _latency(found: Any) -> Latency:
+    entry = _dict(found)
+    return Latency(_num(entry.get("p50")), _num(entry.get("p95")), _num(entry.get("p99")),
+                   _int(entry.get("count")))  # fmt: skip
+
+
+def _dict(value: Any) -> Json:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return None
+    return float(value)
+
+
+def _int(value: Any) -> int:
+    number = _num(value)
+    return 0 if number is None else int(number)
