@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## headless load run against the embedded mock models; prints the report path
 	$(VENV)/bin/loadprofile run $(ARGS)
 
-test: $(STAMP)  ## lint, type-check, then the whole test suite
+test: $(STAMP)  ## lint, format check, type-check, then the whole test suite
 	$(VENV)/bin/ruff check loadprofile tests benchmarks scripts locustfiles
+	$(VENV)/bin/ruff format --check loadprofile tests benchmarks scripts locustfiles
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
@@ -27,6 +28,7 @@ test-real: $(STAMP)  ## opt-in: against llama.cpp's servers (installs and caches
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check loadprofile tests benchmarks scripts locustfiles
+	$(VENV)/bin/ruff format --check loadprofile tests benchmarks scripts locustfiles
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)  ## client timing accuracy and throughput sweep (prints figures)

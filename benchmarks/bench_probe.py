@@ -58,9 +58,12 @@ def next_request() -> tuple[dict[str, Any], str]:
         _PROMPTS.extend(load_prompts())
     messages = _PROMPTS[next(_NEXT) % len(_PROMPTS)]
     body = {
-        "model": MODEL, "messages": messages, "max_tokens": MAX_TOKENS, "stream": True,
+        "model": MODEL,
+        "messages": messages,
+        "max_tokens": MAX_TOKENS,
+        "stream": True,
         "stream_options": {"include_usage": True},
-    }  # fmt: skip
+    }
     return body, uuid.uuid4().hex
 
 
@@ -80,10 +83,9 @@ def dump(generator: str) -> None:
     if not path:
         return
     records = [
-        {"request_id": rid, "sent_ns": sent, "recv_ns": recv.tolist(), "ok": ok,
-         "error_class": err}
+        {"request_id": rid, "sent_ns": sent, "recv_ns": recv.tolist(), "ok": ok, "error_class": err}
         for rid, sent, recv, ok, err in _RECORDS
-    ]  # fmt: skip
+    ]
     with open(path, "w", encoding="utf-8") as fh:
         json.dump({"generator": generator, "marks": _MARKS, "records": records, "gc": _GC}, fh)
 

@@ -49,12 +49,14 @@ class FixedTiming:
 
     def toml(self, model: str) -> str:
         """The ``[models.<model>]`` table."""
-        return (f"[models.{model}]\nttft_base_ms = {float(self.ttft_ms)}\n"
-                "ttft_per_prompt_token_ms = 0.0\nttft_jitter_ms = 0.0\n"
-                f"itl_ms = {float(self.itl_ms)}\nitl_jitter_ms = 0.0\nstall_probability = 0.0\n"
-                "max_concurrency = 0\nmax_queue = 0\n"
-                f"output_tokens_min = {self.tokens_min}\noutput_tokens_max = {self.tokens_max}\n"
-                f"slow_every = {self.slow_every}\nslow_ms = {float(self.slow_ms)}\n")
+        return (
+            f"[models.{model}]\nttft_base_ms = {float(self.ttft_ms)}\n"
+            "ttft_per_prompt_token_ms = 0.0\nttft_jitter_ms = 0.0\n"
+            f"itl_ms = {float(self.itl_ms)}\nitl_jitter_ms = 0.0\nstall_probability = 0.0\n"
+            "max_concurrency = 0\nmax_queue = 0\n"
+            f"output_tokens_min = {self.tokens_min}\noutput_tokens_max = {self.tokens_max}\n"
+            f"slow_every = {self.slow_every}\nslow_ms = {float(self.slow_ms)}\n"
+        )
 
 
 def token_range(spec: str) -> tuple[int, int]:
@@ -69,14 +71,26 @@ class Server:
     that starts with ``ready_prefix``; always stopped by ``close``. ``caller`` names the
     script in the message when it does not start."""
 
-    def __init__(self, cmd: Sequence[str], log: Path, ready_prefix: str, caller: str,
-                 what: str, ready_timeout_s: float = 20.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        cmd: Sequence[str],
+        log: Path,
+        ready_prefix: str,
+        caller: str,
+        what: str,
+        ready_timeout_s: float = 20.0,
+    ) -> None:
         self.log = log
         self.what = what
         with log.open("wb") as fh:
-            self.proc = subprocess.Popen(list(cmd), cwd=ROOT, stdout=fh,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)  # fmt: skip
+            self.proc = subprocess.Popen(
+                list(cmd),
+                cwd=ROOT,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         try:
             self.url = self._wait_ready(ready_prefix, caller, ready_timeout_s)
         except BaseException:  # did not start, or Ctrl-C / SIGTERM while waiting
@@ -88,7 +102,7 @@ class Server:
         while time.monotonic() < deadline and self.proc.poll() is None:
             for line in self.log.read_text(errors="replace").splitlines():
                 if line.startswith(prefix):
-                    return line[len(prefix):].split()[0]
+                    return line[len(prefix) :].split()[0]
             time.sleep(0.05)
         raise SystemExit(f"{caller}: {self.what} did not start; see {self.log}")
 
@@ -110,31 +124,49 @@ class Mock(Server):
     are served too).
     """
 
-    def __init__(self, caller: str, work: Path, models: Mapping[str, FixedTiming],
-                 pin: Sequence[str], *, profile_name: str = "bench_profiles.toml",
-                 serve_only: bool = False, ready_timeout_s: float = 20.0) -> None:
+    def __init__(
+        self,
+        caller: str,
+        work: Path,
+        models: Mapping[str, FixedTiming],
+        pin: Sequence[str],
+        *,
+        profile_name: str = "bench_profiles.toml",
+        serve_only: bool = False,
+        ready_timeout_s: float = 20.0,
+    ) -> None:
         profile = work / profile_name
         profile.write_text("\n".join(timing.toml(name) for name, timing in models.items()))
-        cmd = [*pin, sys.executable, "-m", "loadprofile.mock", "--host", "127.0.0.1",
-               "--port", "0", "--record", "--profiles", str(profile)]  # fmt: skip
+        cmd = [
+            *pin,
+            sys.executable,
+            "-m",
+            "loadprofile.mock",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--record",
+            "--profiles",
+            str(profile),
+        ]
         if serve_only:
             cmd += ["--models", ",".join(models)]
         cmd.append("--quiet")
-        super().__init__(cmd, work / "mock.log", READY_PREFIX, caller, "the mock",
-                         ready_timeout_s)
+        super().__init__(cmd, work / "mock.log", READY_PREFIX, caller, "the mock", ready_timeout_s)
 
 
 class NodeServer(Server):
     """``node benchmarks/<script> PORT ARGS...`` on a free port, behind ``pin``; the node
     servers print "listening on URL" when ready."""
 
-    def __init__(self, caller: str, work: Path, script: str, args: Sequence[object],
-                 pin: Sequence[str]) -> None:  # fmt: skip
+    def __init__(
+        self, caller: str, work: Path, script: str, args: Sequence[object], pin: Sequence[str]
+    ) -> None:
         if shutil.which("node") is None:
             raise SystemExit(f"{caller}: needs node.js ({script})")
         cmd = [*pin, "node", str(HERE / script), "0", *(str(a) for a in args)]
-        super().__init__(cmd, work / f"{Path(script).stem}.log", "listening on ", caller,
-                         script)
+        super().__init__(cmd, work / f"{Path(script).stem}.log", "listening on ", caller, script)
 
 
 # -- pinning, output, clocks ---------------------------------------------------------------
@@ -194,9 +226,17 @@ def sigterm_as_interrupt() -> None:
 
 
 # -- results -------------------------------------------------------------------------------
-def save_results(name: str, started: float, args: argparse.Namespace, results: Any,
-                 lines: Sequence[str], *, pinned: bool | None = None,
-                 extra: Mapping[str, Any] | None = None, timespec: str = "auto") -> Path:
+def save_results(
+    name: str,
+    started: float,
+    args: argparse.Namespace,
+    results: Any,
+    lines: Sequence[str],
+    *,
+    pinned: bool | None = None,
+    extra: Mapping[str, Any] | None = None,
+    timespec: str = "auto",
+) -> Path:
     """Write ``RESULTS_DIR/<name>-<stamp>.json`` (benchmark, started_at, args, pinned if
     given, host, results, then ``extra``) and ``.txt`` (the printed ``lines``); say where.
     ``timespec`` is that of ``started_at`` (datetime.isoformat)."""
@@ -208,8 +248,11 @@ def save_results(name: str, started: float, args: argparse.Namespace, results: A
     }
     if pinned is not None:
         doc["pinned"] = pinned
-    doc["host"] = {"node": platform.node(), "cores": os.cpu_count(),
-                   "python": platform.python_version()}  # fmt: skip
+    doc["host"] = {
+        "node": platform.node(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
     doc["results"] = results
     doc.update(extra or {})
     path = RESULTS_DIR / f"{name}-{datetime.now():%Y-%m-%d-%H%M%S}.json"

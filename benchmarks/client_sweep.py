@@ -62,8 +62,11 @@ GENERATORS: dict[str, tuple[str, dict[str, str]]] = {
     "naive-fasthttp": ("locust_fasthttp.py", {}),
 }
 DEFAULT_GENERATORS = (
-    "loadprofile", "naive-iter_content_1", "naive-iter_content", "naive-iter_lines",
-)  # fmt: skip
+    "loadprofile",
+    "naive-iter_content_1",
+    "naive-iter_content",
+    "naive-iter_lines",
+)
 #: The baselines the targets are stated against (HttpUser + requests).
 TARGET_BASELINES = ("naive-iter_content_1", "naive-iter_content", "naive-iter_lines")
 OURS = "loadprofile"
@@ -97,10 +100,16 @@ class Sampler:
     samples: list[Sample] = field(default_factory=list)
 
     def sample(self) -> None:
-        self.samples.append(Sample(
-            time.perf_counter_ns(), proc_cpu_ticks(self.gen_pid), proc_cpu_ticks(self.mock_pid),
-            run_delay_ns(self.gen_pid), run_delay_ns(self.mock_pid), core_ticks(),
-        ))  # fmt: skip
+        self.samples.append(
+            Sample(
+                time.perf_counter_ns(),
+                proc_cpu_ticks(self.gen_pid),
+                proc_cpu_ticks(self.mock_pid),
+                run_delay_ns(self.gen_pid),
+                run_delay_ns(self.mock_pid),
+                core_ticks(),
+            )
+        )
 
     def window(self, w0: int, w1: int) -> dict[str, float | None]:
         """CPU percentages between the samples nearest inside [w0, w1]."""
@@ -110,11 +119,12 @@ class Sampler:
         a, b = inside[0], inside[-1]
         secs = (b.t_ns - a.t_ns) / 1e9
         out: dict[str, float | None] = {
-            "gen_cpu": _pct(a.gen, b.gen, secs), "mock_cpu": _pct(a.mock, b.mock, secs),
+            "gen_cpu": _pct(a.gen, b.gen, secs),
+            "mock_cpu": _pct(a.mock, b.mock, secs),
             # ms per second spent waiting for a CPU: other load on the machine, not our code
             "gen_runq_ms_per_s": wait_ms_per_s(a.gen_wait, b.gen_wait, secs),
             "mock_runq_ms_per_s": wait_ms_per_s(a.mock_wait, b.mock_wait, secs),
-        }  # fmt: skip
+        }
         for core, (busy1, total1) in b.cores.items():
             busy0, total0 = a.cores.get(core, (busy1, total1))
             out[f"{core}_busy"] = round(100.0 * (busy1 - busy0) / max(1, total1 - total0), 1)
@@ -139,24 +149,64 @@ class StepConfig:
     client_core: str = "1"
 
 
-def run_generator(name: str, cfg: StepConfig, mock: Mock, work: Path, pin: list[str],
-                  dataset: Path, keep: bool = False) -> dict[str, Any]:
+def run_generator(
+    name: str,
+    cfg: StepConfig,
+    mock: Mock,
+    work: Path,
+    pin: list[str],
+    dataset: Path,
+    keep: bool = False,
+) -> dict[str, Any]:
     """One headless Locust run of generator ``name``; returns its figures."""
     locustfile, extra_env = GENERATORS[name]
     tag = f"{name}-u{cfg.users}"
     dump = work / f"{tag}.json"
-    env = {**os.environ, **extra_env, "BENCH_DUMP": str(dump), "BENCH_DATASET": str(dataset),
-           "BENCH_MODEL": MODEL, "BENCH_MAX_TOKENS": "256", "PYTHONUNBUFFERED": "1"}  # fmt: skip
-    cmd = [*pin, str(Path(sys.executable).parent / "locust"), "-f", str(BENCH_DIR / locustfile),
-           "--host", mock.url, "--headless", "-u", str(cfg.users), "-r", str(cfg.users),
-           "-t", f"{cfg.step_time_s:g}s", "--only-summary", "--loglevel", "WARNING"]  # fmt: skip
+    env = {
+        **os.environ,
+        **extra_env,
+        "BENCH_DUMP": str(dump),
+        "BENCH_DATASET": str(dataset),
+        "BENCH_MODEL": MODEL,
+        "BENCH_MAX_TOKENS": "256",
+        "PYTHONUNBUFFERED": "1",
+    }
+    cmd = [
+        *pin,
+        str(Path(sys.executable).parent / "locust"),
+        "-f",
+        str(BENCH_DIR / locustfile),
+        "--host",
+        mock.url,
+        "--headless",
+        "-u",
+        str(cfg.users),
+        "-r",
+        str(cfg.users),
+        "-t",
+        f"{cfg.step_time_s:g}s",
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
     if name == OURS:
-        cmd += ["--model", MODEL, "--dataset", str(dataset), "--think-time", "0",
-                "--max-tokens", "256", "--out", str(work / f"run-{tag}")]  # fmt: skip
+        cmd += [
+            "--model",
+            MODEL,
+            "--dataset",
+            str(dataset),
+            "--think-time",
+            "0",
+            "--max-tokens",
+            "256",
+            "--out",
+            str(work / f"run-{tag}"),
+        ]
     mock.call("DELETE", "/mock/requests")
     log = (work / f"{tag}.log").open("w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     sampler = Sampler(proc.pid, mock.proc.pid)
     deadline = time.monotonic() + cfg.step_time_s + HARD_TIMEOUT_MARGIN_S
     try:
@@ -173,8 +223,10 @@ def run_generator(name: str, cfg: StepConfig, mock: Mock, work: Path, pin: list[
         (work / f"{tag}.server.json").write_text(json.dumps(server))
     figures = analyse(client, server, cfg, sampler)
     # Work of other processes on the two cores (the machine is shared).
-    for side, core, own in (("client", cfg.client_core, "gen_cpu"),
-                            ("server", cfg.server_core, "mock_cpu")):  # fmt: skip
+    for side, core, own in (
+        ("client", cfg.client_core, "gen_cpu"),
+        ("server", cfg.server_core, "mock_cpu"),
+    ):
         busy = figures.get(f"cpu{core}_busy")
         if busy is not None and figures.get(own) is not None:
             figures[f"other_cpu_{side}_core"] = round(max(0.0, busy - figures[own]), 1)
@@ -188,12 +240,17 @@ def _pcts(values: list[float] | np.ndarray) -> dict[str, float | None]:
     if arr.size == 0:
         return {"p50": None, "p99": None, "max": None, "n": 0}
     p50, p99 = np.percentile(arr, [50, 99])
-    return {"p50": round(float(p50), 3), "p99": round(float(p99), 3),
-            "max": round(float(arr.max()), 3), "n": int(arr.size)}  # fmt: skip
+    return {
+        "p50": round(float(p50), 3),
+        "p99": round(float(p99), 3),
+        "max": round(float(arr.max()), 3),
+        "n": int(arr.size),
+    }
 
 
-def analyse(client: dict[str, Any], server: list[dict[str, Any]], cfg: StepConfig,
-            sampler: Sampler) -> dict[str, Any]:
+def analyse(
+    client: dict[str, Any], server: list[dict[str, Any]], cfg: StepConfig, sampler: Sampler
+) -> dict[str, Any]:
     """Match client and server records by request id and compute the step's figures."""
     start = client["marks"].get("test_start_ns")
     if start is None:
@@ -229,8 +286,11 @@ def analyse(client: dict[str, Any], server: list[dict[str, Any]], cfg: StepConfi
             continue
         srv = by_id.get(rec["request_id"])
         n = len(rec["recv_ns"])
-        if srv is None or (len(srv["token_ns"]) < n if killed else
-                           srv.get("status") != 200 or len(srv["token_ns"]) != n):
+        if srv is None or (
+            len(srv["token_ns"]) < n
+            if killed
+            else srv.get("status") != 200 or len(srv["token_ns"]) != n
+        ):
             mismatched += in_window
             continue
         completed += in_window and not killed
@@ -250,7 +310,7 @@ def analyse(client: dict[str, Any], server: list[dict[str, Any]], cfg: StepConfi
             due = srv["service_start_ns"] + (cfg.ttft_ms + cfg.itl_ms * np.arange(s.size)) * 1e6
             lateness.append(((s - due) / 1e6)[inside])
     pauses = [(d / 1e6, g) for t, d, g in client.get("gc", []) if w0 <= t <= w1]
-    cat = (lambda xs: np.concatenate(xs) if xs else np.asarray([]))  # noqa: E731
+    cat = lambda xs: np.concatenate(xs) if xs else np.asarray([])  # noqa: E731
     cpu = sampler.window(w0, w1)
     mock_cpu = cpu.get("mock_cpu")
     mock_us_per_chunk = (
@@ -281,15 +341,19 @@ def _f(value: Any, digits: int = 2, width: int = 7) -> str:
     return cell(value, digits, width)
 
 
-HEADER = (f"{'streams':>7} {'reqs':>6} {'fail':>4} {'chunks/s':>9} | {'TTFT err':>7} {'p99':>7} | "
-          f"{'tok err':>7} {'p99':>7} {'max':>7} | {'ITL err':>7} {'p99':>7} | "
-          f"{'gen':>5} {'gen':>5} {'runq':>5} {'other':>5} {'GC':>5} | "
-          f"{'mock':>5} {'runq':>5} {'late':>6}")
-UNITS = (f"{'':>7} {'':>6} {'':>4} {'':>9} | {'p50 ms':>7} {'ms':>7} | "
-         f"{'p50 ms':>7} {'ms':>7} {'ms':>7} | {'p50 ms':>7} {'ms':>7} | "
-         f"{'cpu%':>5} {'us/ch':>5} {'ms/s':>5} {'cpu%':>5} {'maxms':>5} | "
-         f"{'cpu%':>5} {'ms/s':>5} "
-         f"{'p99 ms':>6}")
+HEADER = (
+    f"{'streams':>7} {'reqs':>6} {'fail':>4} {'chunks/s':>9} | {'TTFT err':>7} {'p99':>7} | "
+    f"{'tok err':>7} {'p99':>7} {'max':>7} | {'ITL err':>7} {'p99':>7} | "
+    f"{'gen':>5} {'gen':>5} {'runq':>5} {'other':>5} {'GC':>5} | "
+    f"{'mock':>5} {'runq':>5} {'late':>6}"
+)
+UNITS = (
+    f"{'':>7} {'':>6} {'':>4} {'':>9} | {'p50 ms':>7} {'ms':>7} | "
+    f"{'p50 ms':>7} {'ms':>7} {'ms':>7} | {'p50 ms':>7} {'ms':>7} | "
+    f"{'cpu%':>5} {'us/ch':>5} {'ms/s':>5} {'cpu%':>5} {'maxms':>5} | "
+    f"{'cpu%':>5} {'ms/s':>5} "
+    f"{'p99 ms':>6}"
+)
 
 
 def row(r: dict[str, Any]) -> str:
@@ -297,21 +361,27 @@ def row(r: dict[str, Any]) -> str:
         return f"{r['streams']:>7}  {r['error']}"
     flag = "  MOCK>90%" if r["mock_saturated"] else ""
     t, k, i = r["ttft_err_ms"], r["token_err_ms"], r["itl_err_ms"]
-    return (f"{r['streams']:>7} {r['requests']:>6} {r['failures'] + r['mismatched']:>4} "
-            f"{r['chunks_per_s']:>9.0f} | {_f(t['p50'])} {_f(t['p99'])} | "
-            f"{_f(k['p50'])} {_f(k['p99'])} {_f(k['max'])} | {_f(i['p50'])} {_f(i['p99'])} | "
-            f"{_f(r['gen_cpu'], 0, 5)} {_f(r['gen_us_per_chunk'], 1, 5)} "
-            f"{_f(r['gen_runq_ms_per_s'], 0, 5)} "
-            f"{_f(r.get('other_cpu_client_core'), 0, 5)} {_f(r.get('gc_max_ms'), 1, 5)} | "
-            f"{_f(r['mock_cpu'], 0, 5)} {_f(r['mock_runq_ms_per_s'], 0, 5)} "
-            f"{_f(r['server_late_ms']['p99'], 2, 6)}{flag}")  # fmt: skip
+    return (
+        f"{r['streams']:>7} {r['requests']:>6} {r['failures'] + r['mismatched']:>4} "
+        f"{r['chunks_per_s']:>9.0f} | {_f(t['p50'])} {_f(t['p99'])} | "
+        f"{_f(k['p50'])} {_f(k['p99'])} {_f(k['max'])} | {_f(i['p50'])} {_f(i['p99'])} | "
+        f"{_f(r['gen_cpu'], 0, 5)} {_f(r['gen_us_per_chunk'], 1, 5)} "
+        f"{_f(r['gen_runq_ms_per_s'], 0, 5)} "
+        f"{_f(r.get('other_cpu_client_core'), 0, 5)} {_f(r.get('gc_max_ms'), 1, 5)} | "
+        f"{_f(r['mock_cpu'], 0, 5)} {_f(r['mock_runq_ms_per_s'], 0, 5)} "
+        f"{_f(r['server_late_ms']['p99'], 2, 6)}{flag}"
+    )
 
 
-def best_rate(rows: list[dict[str, Any]], limit_ms: float, metric: str = "ttft_err_ms"
-              ) -> tuple[float | None, int | None, bool]:
+def best_rate(
+    rows: list[dict[str, Any]], limit_ms: float, metric: str = "ttft_err_ms"
+) -> tuple[float | None, int | None, bool]:
     """(highest chunks/s with p99 error < limit, at which streams, was it the last step?)."""
-    ok = [r for r in rows if "error" not in r and r[metric]["p99"] is not None
-          and r[metric]["p99"] < limit_ms]
+    ok = [
+        r
+        for r in rows
+        if "error" not in r and r[metric]["p99"] is not None and r[metric]["p99"] < limit_ms
+    ]
     if not ok:
         return None, None, False
     best = max(ok, key=lambda r: r["chunks_per_s"])
@@ -332,26 +402,34 @@ def comparison(results: dict[str, list[dict[str, Any]]]) -> tuple[list[str], dic
             if o and "error" not in r and r["chunks_per_s"]:
                 ratios[r["streams"]] = round(o["chunks_per_s"] / r["chunks_per_s"], 2)
         data["rate_ratio"][name] = ratios
-        lines.append(f"chunks/s ratio {OURS} / {name} per step: "
-                     + ", ".join(f"{n}: {v:.2f}x" for n, v in ratios.items()))
+        lines.append(
+            f"chunks/s ratio {OURS} / {name} per step: "
+            + ", ".join(f"{n}: {v:.2f}x" for n, v in ratios.items())
+        )
         cost = {}
         for r in rows:
             o = ours.get(r["streams"])
             if o and "error" not in r and o.get("gen_us_per_chunk") and r.get("gen_us_per_chunk"):
                 cost[r["streams"]] = round(r["gen_us_per_chunk"] / o["gen_us_per_chunk"], 2)
         data.setdefault("cpu_per_chunk_ratio", {})[name] = cost
-        lines.append(f"  CPU per chunk {name} / {OURS} (capacity ratio when CPU-bound): "
-                     + ", ".join(f"{n}: {v:.2f}x" for n, v in cost.items()))
+        lines.append(
+            f"  CPU per chunk {name} / {OURS} (capacity ratio when CPU-bound): "
+            + ", ".join(f"{n}: {v:.2f}x" for n, v in cost.items())
+        )
     for name, rows in results.items():
         top = [r for r in rows if "error" not in r and r.get("gen_us_per_chunk")]
         if top:
             best = max(top, key=lambda r: r["streams"])
-            lines.append(f"  {name}: {best['gen_us_per_chunk']:.1f} us CPU per chunk at "
-                         f"{best['streams']} streams -> ~{1e6 / best['gen_us_per_chunk']:.0f} "
-                         "chunks/s at 100 % of its core")
+            lines.append(
+                f"  {name}: {best['gen_us_per_chunk']:.1f} us CPU per chunk at "
+                f"{best['streams']} streams -> ~{1e6 / best['gen_us_per_chunk']:.0f} "
+                "chunks/s at 100 % of its core"
+            )
     lines.append("")
-    lines.append("at equal error: highest chunks/s with p99 error below the limit "
-                 "(streams in brackets; '>=' = the sweep's top step, not a limit):")
+    lines.append(
+        "at equal error: highest chunks/s with p99 error below the limit "
+        "(streams in brackets; '>=' = the sweep's top step, not a limit):"
+    )
     for metric in ("ttft_err_ms", "token_err_ms"):
         for limit in THRESHOLDS_MS:
             key = f"{metric}<{limit:g}"
@@ -360,47 +438,67 @@ def comparison(results: dict[str, list[dict[str, Any]]]) -> tuple[list[str], dic
             for name, rows in results.items():
                 rate, streams, at_top = best_rate(rows, limit, metric)
                 entry[name] = {"chunks_per_s": rate, "streams": streams, "sweep_limited": at_top}
-                parts.append(f"{name} " + ("none" if rate is None else
-                             f"{'>=' if at_top else ''}{rate:.0f} ({streams})"))
+                parts.append(
+                    f"{name} "
+                    + (
+                        "none"
+                        if rate is None
+                        else f"{'>=' if at_top else ''}{rate:.0f} ({streams})"
+                    )
+                )
             ours_rate = entry.get(OURS, {}).get("chunks_per_s")
             for name in results:
                 if name == OURS:
                     continue
                 other = entry[name]["chunks_per_s"]
-                ratio = (None if ours_rate is None else
-                         float("inf") if other is None else round(ours_rate / other, 2))
+                ratio = (
+                    None
+                    if ours_rate is None
+                    else float("inf")
+                    if other is None
+                    else round(ours_rate / other, 2)
+                )
                 entry[f"ratio_vs_{name}"] = ratio
                 if ratio is not None:
                     bound = ">=" if entry[OURS]["sweep_limited"] or other is None else ""
-                    parts.append(f"ratio vs {name} {bound}{ratio:.2f}x"
-                                 if other is not None else f"ratio vs {name} inf")
+                    parts.append(
+                        f"ratio vs {name} {bound}{ratio:.2f}x"
+                        if other is not None
+                        else f"ratio vs {name} inf"
+                    )
             data["at_equal_error"][key] = entry
-            lines.append(f"  p99 {metric[:-3].replace('_', ' ')} < {limit:g} ms: "
-                         + "; ".join(parts))
+            lines.append(
+                f"  p99 {metric[:-3].replace('_', ' ')} < {limit:g} ms: " + "; ".join(parts)
+            )
     return lines, data
 
 
 def verdict(results: dict[str, list[dict[str, Any]]], data: dict[str, Any]) -> list[str]:
     lines = []
-    at100 = next((r for r in results.get(OURS, []) if r["streams"] == 100 and "error" not in r),
-                 None)
+    at100 = next(
+        (r for r in results.get(OURS, []) if r["streams"] == 100 and "error" not in r), None
+    )
     if at100 is None:
         lines.append("target 1 (p99 TTFT error < 2 ms at 100 streams): not measured (no 100 step)")
     else:
         p99 = at100["ttft_err_ms"]["p99"]
         ok = p99 is not None and p99 < 2.0
-        lines.append(f"target 1 (p99 TTFT error < 2 ms at 100 streams): "
-                     f"{'MET' if ok else 'NOT MET'} (p99 {p99} ms)")
+        lines.append(
+            f"target 1 (p99 TTFT error < 2 ms at 100 streams): "
+            f"{'MET' if ok else 'NOT MET'} (p99 {p99} ms)"
+        )
     entry = data["at_equal_error"]["ttft_err_ms<2"]
     ratios = [entry[f"ratio_vs_{b}"] for b in TARGET_BASELINES if f"ratio_vs_{b}" in entry]
     if not ratios or any(r is None for r in ratios):
         lines.append("target 2 (>= 3x naive chunk rate at equal error): not measurable")
     else:
         ok = all(r >= 3.0 for r in ratios)
-        lines.append(f"target 2 (>= 3x naive chunk rate at p99 TTFT error < 2 ms): "
-                     f"{'MET' if ok else 'NOT MET'} (ratios "
-                     + ", ".join("inf" if r == float("inf") else f"{r:.2f}x" for r in ratios)
-                     + ")")
+        lines.append(
+            f"target 2 (>= 3x naive chunk rate at p99 TTFT error < 2 ms): "
+            f"{'MET' if ok else 'NOT MET'} (ratios "
+            + ", ".join("inf" if r == float("inf") else f"{r:.2f}x" for r in ratios)
+            + ")"
+        )
     return lines
 
 
@@ -408,36 +506,66 @@ def verdict(results: dict[str, list[dict[str, Any]]], data: dict[str, Any]) -> l
 def write_dataset(work: Path) -> Path:
     """The prompts every generator sends, in the same order."""
     dataset = work / "prompts.jsonl"
-    topics = ("TCP slow start", "HdrHistogram", "tail latency", "gevent", "SSE framing",
-              "KV caches", "batching", "prefix caching", "rate limits", "coordinated omission")
+    topics = (
+        "TCP slow start",
+        "HdrHistogram",
+        "tail latency",
+        "gevent",
+        "SSE framing",
+        "KV caches",
+        "batching",
+        "prefix caching",
+        "rate limits",
+        "coordinated omission",
+    )
     with dataset.open("w", encoding="utf-8") as fh:
         for i in range(200):
             text = f"Question {i}: explain {topics[i % len(topics)]} in a few sentences."
-            fh.write(json.dumps({"id": f"bench-{i:03d}",
-                                 "messages": [{"role": "user", "content": text}]}) + "\n")
+            fh.write(
+                json.dumps(
+                    {"id": f"bench-{i:03d}", "messages": [{"role": "user", "content": text}]}
+                )
+                + "\n"
+            )
     return dataset
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--steps", default="1,10,25,50,100,150,200",
-                   help="concurrencies (streams), comma-separated")
+    p.add_argument(
+        "--steps", default="1,10,25,50,100,150,200", help="concurrencies (streams), comma-separated"
+    )
     p.add_argument("--step-time", type=float, default=10.0, help="seconds per run (-t)")
-    p.add_argument("--warmup", type=float, default=2.0,
-                   help="seconds at the start of each run left out of the figures")
-    p.add_argument("--generators", default=",".join(DEFAULT_GENERATORS),
-                   help=f"comma-separated, of: {', '.join(GENERATORS)}")
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=2.0,
+        help="seconds at the start of each run left out of the figures",
+    )
+    p.add_argument(
+        "--generators",
+        default=",".join(DEFAULT_GENERATORS),
+        help=f"comma-separated, of: {', '.join(GENERATORS)}",
+    )
     p.add_argument("--ttft-ms", type=float, default=20.0)
     p.add_argument("--itl-ms", type=float, default=10.0)
     p.add_argument("--tokens", default="100-200", help="output tokens MIN-MAX per reply")
     p.add_argument("--server-core", default="0")
     p.add_argument("--client-core", default="1")
-    p.add_argument("--nice", type=int, default=0,
-                   help="run mock and generator at this nice level (negative needs root): "
-                        "less sensitive to other load on a shared machine")
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="run mock and generator at this nice level (negative needs root): "
+        "less sensitive to other load on a shared machine",
+    )
     p.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/")
-    p.add_argument("--keep", metavar="DIR", type=Path,
-                   help="keep the runs' files (locust logs, client dumps, server records) in DIR")
+    p.add_argument(
+        "--keep",
+        metavar="DIR",
+        type=Path,
+        help="keep the runs' files (locust logs, client dumps, server records) in DIR",
+    )
     args = p.parse_args(argv)
     args.steps = [int(s) for s in args.steps.split(",") if s.strip()]
     args.generators = [g.strip() for g in args.generators.split(",") if g.strip()]
@@ -445,8 +573,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.nice < 0 and os.geteuid() != 0:
         p.error("a negative --nice needs root")
     if unknown or not args.steps or args.warmup >= args.step_time - STOP_MARGIN_S - 1:
-        p.error(f"bad --generators {unknown}" if unknown
-                else "need steps, and a step time at least 1.5 s longer than the warmup")
+        p.error(
+            f"bad --generators {unknown}"
+            if unknown
+            else "need steps, and a step time at least 1.5 s longer than the warmup"
+        )
     return args
 
 
@@ -466,17 +597,26 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         out.append(line)
 
-    say(f"client_sweep: {len(args.steps)} steps x {len(args.generators)} generators x "
+    say(
+        f"client_sweep: {len(args.steps)} steps x {len(args.generators)} generators x "
         f"{args.step_time:g} s = {runs} runs, about {expected / 60:.1f} min "
-        f"(hard bound {bound / 60:.0f} min)")
-    say(f"mock profile '{MODEL}': ttft {args.ttft_ms:g} ms, itl {args.itl_ms:g} ms, no jitter, "
-        f"{args.tokens} tokens, unlimited concurrency; warmup {args.warmup:g} s excluded")
-    say(f"pinning: mock on core {args.server_core}, generator on core {args.client_core}"
-        if pinned else "pinning: UNAVAILABLE (taskset missing or 1 core): figures are unreliable")
+        f"(hard bound {bound / 60:.0f} min)"
+    )
+    say(
+        f"mock profile '{MODEL}': ttft {args.ttft_ms:g} ms, itl {args.itl_ms:g} ms, no jitter, "
+        f"{args.tokens} tokens, unlimited concurrency; warmup {args.warmup:g} s excluded"
+    )
+    say(
+        f"pinning: mock on core {args.server_core}, generator on core {args.client_core}"
+        if pinned
+        else "pinning: UNAVAILABLE (taskset missing or 1 core): figures are unreliable"
+    )
     if args.nice:
         say(f"priority: mock and generator run at nice {args.nice}")
-    say(f"host: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-        f"loadavg {os.getloadavg()[0]:.2f}, python {platform.python_version()}")
+    say(
+        f"host: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"loadavg {os.getloadavg()[0]:.2f}, python {platform.python_version()}"
+    )
 
     results: dict[str, list[dict[str, Any]]] = {g: [] for g in args.generators}
     started = time.time()
@@ -488,11 +628,19 @@ def main(argv: list[str] | None = None) -> int:
         mock = Mock("client_sweep", work, {MODEL: timing}, pin_server)
         try:
             for users in args.steps:
-                cfg = StepConfig(users, args.step_time, args.warmup, args.ttft_ms, args.itl_ms,
-                                 args.server_core, args.client_core)
+                cfg = StepConfig(
+                    users,
+                    args.step_time,
+                    args.warmup,
+                    args.ttft_ms,
+                    args.itl_ms,
+                    args.server_core,
+                    args.client_core,
+                )
                 for name in args.generators:
-                    r = run_generator(name, cfg, mock, work, pin_client, dataset,
-                                      keep=args.keep is not None)
+                    r = run_generator(
+                        name, cfg, mock, work, pin_client, dataset, keep=args.keep is not None
+                    )
                     r["loadavg"] = round(os.getloadavg()[0], 2)
                     results[name].append(r)
                     print(f"  [{time.time() - started:5.0f} s] {name:<19}{row(r)}", flush=True)

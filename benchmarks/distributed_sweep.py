@@ -53,8 +53,11 @@ MODEL, TTFT_MS, ITL_MS = "bench", 20.0, 10.0  # the fixed-timing profile of clie
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 #: name -> (--processes, pinned to the client core)
 CONFIGS: dict[str, tuple[int | None, bool]] = {
-    "single": (None, True), "proc1": (1, True), "proc2": (2, True), "proc2-free": (2, False),
-}  # fmt: skip
+    "single": (None, True),
+    "proc1": (1, True),
+    "proc2": (2, True),
+    "proc2-free": (2, False),
+}
 STOP_TIMEOUT_S = 5.0
 STOP_MARGIN_S = 0.5
 #: A run still going this long after run time + stop timeout is killed (master and workers).
@@ -98,8 +101,9 @@ class Sampler:
         for pid in children(self.gen_pid):
             if pid not in self.workers and (st := start_time(pid)) is not None:
                 self.workers[pid] = st
-        ticks = {p: t for p in (self.gen_pid, *self.workers)
-                 if (t := proc_cpu_ticks(p)) is not None}  # fmt: skip
+        ticks = {
+            p: t for p in (self.gen_pid, *self.workers) if (t := proc_cpu_ticks(p)) is not None
+        }
         self.samples.append((time.time(), ticks, proc_cpu_ticks(self.mock_pid)))
 
     def window(self, t0: float, t1: float) -> dict[str, Any]:
@@ -108,10 +112,12 @@ class Sampler:
         if len(inside) < 2:
             return {"gen_cpu": None, "mock_cpu": None}
         (ta, gen_a, mock_a), (tb, gen_b, mock_b) = inside[0], inside[-1]
-        pct = (lambda ticks: round(100.0 * ticks / CLK_TCK / (tb - ta), 1))  # noqa: E731
-        return {"gen_cpu": pct(sum(gen_b[p] - gen_a[p] for p in gen_b if p in gen_a)),
-                "gen_processes": sum(1 for p in gen_b if p in gen_a),
-                "mock_cpu": None if mock_a is None or mock_b is None else pct(mock_b - mock_a)}
+        pct = lambda ticks: round(100.0 * ticks / CLK_TCK / (tb - ta), 1)  # noqa: E731
+        return {
+            "gen_cpu": pct(sum(gen_b[p] - gen_a[p] for p in gen_b if p in gen_a)),
+            "gen_processes": sum(1 for p in gen_b if p in gen_a),
+            "mock_cpu": None if mock_a is None or mock_b is None else pct(mock_b - mock_a),
+        }
 
     def kill_leftovers(self) -> None:
         """SIGKILL this run's workers still alive: they run in their own session, so the
@@ -123,23 +129,52 @@ class Sampler:
 
 
 # -- one run -------------------------------------------------------------------------------
-def run_one(name: str, streams: int, args: argparse.Namespace, mock: Mock,
-            work: Path) -> dict[str, Any]:  # fmt: skip
+def run_one(
+    name: str, streams: int, args: argparse.Namespace, mock: Mock, work: Path
+) -> dict[str, Any]:
     """One ``loadprofile run`` of configuration ``name`` at ``streams`` users."""
     processes, pinned = CONFIGS[name]
     tag = f"{name}-u{streams}"
     out_dir, log_path = work / tag, work / f"{tag}.log"
     pin = ["taskset", "-c", args.client_core] if pinned and args.pinning else []
-    cmd = [*pin, str(VENV_BIN / "loadprofile"), "run", "--host", mock.url, "--model", MODEL,
-           "-u", str(streams), "-r", str(streams), "-t", f"{args.run_time:g}s",
-           "--think-time", "0", "--max-tokens", "256", "--stop-timeout", f"{STOP_TIMEOUT_S:g}s",
-           "--seed", "0", "--no-report", "--out", str(out_dir)]  # fmt: skip
+    cmd = [
+        *pin,
+        str(VENV_BIN / "loadprofile"),
+        "run",
+        "--host",
+        mock.url,
+        "--model",
+        MODEL,
+        "-u",
+        str(streams),
+        "-r",
+        str(streams),
+        "-t",
+        f"{args.run_time:g}s",
+        "--think-time",
+        "0",
+        "--max-tokens",
+        "256",
+        "--stop-timeout",
+        f"{STOP_TIMEOUT_S:g}s",
+        "--seed",
+        "0",
+        "--no-report",
+        "--out",
+        str(out_dir),
+    ]
     cmd += ["--processes", str(processes)] if processes else []
     mock.call("DELETE", "/mock/requests")
     t_start = time.monotonic()
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         sampler = Sampler(proc.pid, mock.proc.pid)
         deadline = t_start + args.run_time + STOP_TIMEOUT_S + HARD_TIMEOUT_MARGIN_S
         try:
@@ -147,9 +182,13 @@ def run_one(name: str, streams: int, args: argparse.Namespace, mock: Mock,
         finally:
             sampler.kill_leftovers()
     log_lines = log_path.read_text(errors="replace").splitlines()
-    base: dict[str, Any] = {"config": name, "streams": streams, "exit_code": proc.returncode,
-                            "wall_s": round(time.monotonic() - t_start, 1),
-                            "log_notes": [ln.strip() for ln in log_lines if LOG_NOTE.search(ln)]}
+    base: dict[str, Any] = {
+        "config": name,
+        "streams": streams,
+        "exit_code": proc.returncode,
+        "wall_s": round(time.monotonic() - t_start, 1),
+        "log_notes": [ln.strip() for ln in log_lines if LOG_NOTE.search(ln)],
+    }
     if killed or not (out_dir / "summary.json").exists():
         base["error"] = f"no summary (killed={killed}, exit={proc.returncode}): {log_lines[-2:]}"
         return base
@@ -170,8 +209,9 @@ def _p99(values: list[float]) -> float | None:
     return _pct(values, 99, "inverted_cdf")
 
 
-def analyse(out_dir: Path, args: argparse.Namespace, sampler: Sampler,
-            server: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+def analyse(
+    out_dir: Path, args: argparse.Namespace, sampler: Sampler, server: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The run's figures over the steady window, and its TTFT against the server's."""
     summary = json.loads((out_dir / "summary.json").read_text())
     run = json.loads((out_dir / "run.json").read_text())
@@ -204,44 +244,76 @@ def analyse(out_dir: Path, args: argparse.Namespace, sampler: Sampler,
     err = [c - s for c, s in pairs_win]
     model = summary["models"].get(MODEL, {})
     sum_p99 = model.get("ttft_ms", {}).get("p99")
-    diff = (lambda a, b: None if a is None or b is None else round(a - b, 3))  # noqa: E731
+    diff = lambda a, b: None if a is None or b is None else round(a - b, 3)  # noqa: E731
     srv_p99, csv_p99 = _p99([s for _, s in pairs_all]), _p99([c for c, _ in pairs_all])
     cpu = sampler.window(t0 + w0, t0 + w1)
     chunks_per_s = round(tokens / window, 1)
     out: dict[str, Any] = {
-        "window_s": window, "requests": len(pairs_win), "chunks_per_s": chunks_per_s,
+        "window_s": window,
+        "requests": len(pairs_win),
+        "chunks_per_s": chunks_per_s,
         "requests_per_s": round(sum(1 for r in in_win if not r["error_class"]) / window, 1),
         "unmatched": unmatched,
         "failures": sum(1 for r in in_win if r["error_class"]),
         "failures_whole_run": sum(1 for r in rows if r["error_class"]),
         "errors": model.get("errors", {}),
-        "ttft_err_ms": {"p50": _pct(err, 50), "p99": _pct(err, 99), "max": _pct(err, 100),
-                        "n": len(err)},
-        "summary_ttft_p99_ms": sum_p99, "server_ttft_p99_ms": srv_p99,
-        "csv_ttft_p99_ms": csv_p99, "summary_minus_server_p99_ms": diff(sum_p99, srv_p99),
+        "ttft_err_ms": {
+            "p50": _pct(err, 50),
+            "p99": _pct(err, 99),
+            "max": _pct(err, 100),
+            "n": len(err),
+        },
+        "summary_ttft_p99_ms": sum_p99,
+        "server_ttft_p99_ms": srv_p99,
+        "csv_ttft_p99_ms": csv_p99,
+        "summary_minus_server_p99_ms": diff(sum_p99, srv_p99),
         "summary_minus_csv_p99_ms": diff(sum_p99, csv_p99),  # the HdrHistogram and merge
-        "window_csv_minus_server_p99_ms": diff(_p99([c for c, _ in pairs_win]),
-                                                _p99([s for _, s in pairs_win])),
-        "summary_count": model.get("ttft_ms", {}).get("count"), "csv_count": len(ok), **cpu,
-        "gen_us_per_chunk": (round(cpu["gen_cpu"] * 1e4 / chunks_per_s, 1)
-                             if cpu.get("gen_cpu") and chunks_per_s else None),
-        "workers": [{k: w.get(k) for k in ("index", "pid", "status", "partial", "requests",
-                                           "cpu_percent_mean", "cpu_percent_max", "note")}
-                    for w in run.get("workers") or []],
+        "window_csv_minus_server_p99_ms": diff(
+            _p99([c for c, _ in pairs_win]), _p99([s for _, s in pairs_win])
+        ),
+        "summary_count": model.get("ttft_ms", {}).get("count"),
+        "csv_count": len(ok),
+        **cpu,
+        "gen_us_per_chunk": (
+            round(cpu["gen_cpu"] * 1e4 / chunks_per_s, 1)
+            if cpu.get("gen_cpu") and chunks_per_s
+            else None
+        ),
+        "workers": [
+            {
+                k: w.get(k)
+                for k in (
+                    "index",
+                    "pid",
+                    "status",
+                    "partial",
+                    "requests",
+                    "cpu_percent_mean",
+                    "cpu_percent_max",
+                    "note",
+                )
+            }
+            for w in run.get("workers") or []
+        ],
         "master_cpu_percent": (run.get("distributed") or {}).get("master_cpu_percent"),
-        "generator": run.get("generator") or {}, "partial": run.get("partial"),
+        "generator": run.get("generator") or {},
+        "partial": run.get("partial"),
         "warnings": run.get("warnings") or [],
-    }  # fmt: skip
+    }
     out["notes"] = notes(out)
     return out
 
 
 def notes(r: dict[str, Any]) -> list[str]:
     """What in a run is not as it should be."""
-    out = [f"worker {w['index']} {w['status']}" for w in r["workers"]
-           if w["status"] != "complete" or w["partial"]]  # fmt: skip
+    out = [
+        f"worker {w['index']} {w['status']}"
+        for w in r["workers"]
+        if w["status"] != "complete" or w["partial"]
+    ]
     out += ["partial"] * bool(r["partial"]) + [f"{len(r['warnings'])} warning(s)"] * bool(
-        r["warnings"])
+        r["warnings"]
+    )
     if r["generator"].get("bound_seconds"):
         out.append(f"generator-bound {r['generator']['bound_seconds']} s")
     if r["unmatched"]:
@@ -260,36 +332,51 @@ def _f(value: Any, digits: int = 2, width: int = 7) -> str:
     return cell(value, digits, width)
 
 
-HEADER = (f"{'streams':>7} {'req/s':>7} {'chunks/s':>9} | {'gen':>6} {'gen':>6} {'mock':>5} | "
-          f"{'TTFT err':>8} {'':>7} | {'summary':>8} {'window':>7} | {'fail':>4}  notes")
-UNITS = (f"{'':>7} {'':>7} {'':>9} | {'cpu%':>6} {'us/ch':>6} {'cpu%':>5} | "
-         f"{'p50 ms':>8} {'p99 ms':>7} | {'-srv p99':>8} {'-srv p99':>7} | {'':>4}")
+HEADER = (
+    f"{'streams':>7} {'req/s':>7} {'chunks/s':>9} | {'gen':>6} {'gen':>6} {'mock':>5} | "
+    f"{'TTFT err':>8} {'':>7} | {'summary':>8} {'window':>7} | {'fail':>4}  notes"
+)
+UNITS = (
+    f"{'':>7} {'':>7} {'':>9} | {'cpu%':>6} {'us/ch':>6} {'cpu%':>5} | "
+    f"{'p50 ms':>8} {'p99 ms':>7} | {'-srv p99':>8} {'-srv p99':>7} | {'':>4}"
+)
 
 
 def row(r: dict[str, Any]) -> str:
     if "error" in r:
         return f"{r['streams']:>7}  ERROR {r['error']}"
     e = r["ttft_err_ms"]
-    extra = [f"exit {r['exit_code']}"] * bool(r["exit_code"]) + r["notes"] + [
-        f"{len(r['log_notes'])} log line(s)"] * bool(r["log_notes"])
-    return (f"{r['streams']:>7} {r['requests_per_s']:>7.1f} {r['chunks_per_s']:>9.0f} | "
-            f"{_f(r['gen_cpu'], 0, 6)} {_f(r['gen_us_per_chunk'], 1, 6)} "
-            f"{_f(r['mock_cpu'], 0, 5)} | {_f(e['p50'], 2, 8)} {_f(e['p99'])} | "
-            f"{_f(r['summary_minus_server_p99_ms'], 2, 8)} "
-            f"{_f(r['window_csv_minus_server_p99_ms'])} | "
-            f"{r['failures'] + r['unmatched']:>4}  {'; '.join(extra)}")  # fmt: skip
+    extra = (
+        [f"exit {r['exit_code']}"] * bool(r["exit_code"])
+        + r["notes"]
+        + [f"{len(r['log_notes'])} log line(s)"] * bool(r["log_notes"])
+    )
+    return (
+        f"{r['streams']:>7} {r['requests_per_s']:>7.1f} {r['chunks_per_s']:>9.0f} | "
+        f"{_f(r['gen_cpu'], 0, 6)} {_f(r['gen_us_per_chunk'], 1, 6)} "
+        f"{_f(r['mock_cpu'], 0, 5)} | {_f(e['p50'], 2, 8)} {_f(e['p99'])} | "
+        f"{_f(r['summary_minus_server_p99_ms'], 2, 8)} "
+        f"{_f(r['window_csv_minus_server_p99_ms'])} | "
+        f"{r['failures'] + r['unmatched']:>4}  {'; '.join(extra)}"
+    )
 
 
 def comparison(results: dict[str, list[dict[str, Any]]], steps: list[int]) -> list[str]:
     """Per stream count, the configurations side by side."""
     lines = [f"{'streams':>7} | chunks/s ({' / '.join(results)}) | TTFT err p99 ms | gen cpu%"]
     for n in steps:
-        got = [next((r for r in rows if r["streams"] == n and "error" not in r), {})
-               for rows in results.values()]  # fmt: skip
-        cols = [" / ".join(_f(f(r), digits, 0) for r in got) for f, digits in (
-            (lambda r: r.get("chunks_per_s"), 0),
-            (lambda r: r.get("ttft_err_ms", {}).get("p99"), 2),
-            (lambda r: r.get("gen_cpu"), 0))]  # fmt: skip
+        got = [
+            next((r for r in rows if r["streams"] == n and "error" not in r), {})
+            for rows in results.values()
+        ]
+        cols = [
+            " / ".join(_f(f(r), digits, 0) for r in got)
+            for f, digits in (
+                (lambda r: r.get("chunks_per_s"), 0),
+                (lambda r: r.get("ttft_err_ms", {}).get("p99"), 2),
+                (lambda r: r.get("gen_cpu"), 0),
+            )
+        ]
         lines.append(f"{n:>7} | {cols[0]} | {cols[1]} | {cols[2]}")
     return lines
 
@@ -303,11 +390,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=2.0, help="seconds left out at the start")
     p.add_argument("--tokens", default="100-200", help="output tokens MIN-MAX per reply")
     p.add_argument("--cores", default="0,1", help="mock core,generator core")
-    p.add_argument("--budget", type=float, default=420.0,
-                   help="wall-clock budget (s): no new run starts after it")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=420.0,
+        help="wall-clock budget (s): no new run starts after it",
+    )
     p.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/")
-    p.add_argument("--keep", metavar="DIR", type=Path,
-                   help="keep the run folders, logs and the mock's records in DIR")
+    p.add_argument(
+        "--keep",
+        metavar="DIR",
+        type=Path,
+        help="keep the run folders, logs and the mock's records in DIR",
+    )
     args = p.parse_args(argv)
     args.streams = [int(s) for s in args.streams.split(",") if s.strip()]
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -333,23 +428,37 @@ def main(argv: list[str] | None = None) -> int:
         out.append(line)
 
     expect_min = runs * (args.run_time + RUN_OVERHEAD_S) / 60
-    say(f"distributed_sweep: {runs} runs of {args.run_time:g} s, about {expect_min:.1f} min "
+    say(
+        f"distributed_sweep: {runs} runs of {args.run_time:g} s, about {expect_min:.1f} min "
         f"(hard bound {bound / 60:.1f} min: budget {args.budget:g} s, each run killed after "
-        f"{per_run_bound:g} s)")
-    say(f"mock '{MODEL}': TTFT {TTFT_MS:g} ms, ITL {ITL_MS:g} ms, {args.tokens} tokens; steady "
-        f"window [{args.warmup:g}, {args.run_time - STOP_MARGIN_S:g}) s; " + (
-            f"mock on core {args.server_core}, generator on {args.client_core}" if args.pinning
-            else "NOT PINNED (no taskset or 1 core): figures unreliable"))
-    say(f"host: {platform.node()}, {os.cpu_count()} cores, loadavg {os.getloadavg()[0]:.2f}, "
-        f"python {platform.python_version()}")
+        f"{per_run_bound:g} s)"
+    )
+    say(
+        f"mock '{MODEL}': TTFT {TTFT_MS:g} ms, ITL {ITL_MS:g} ms, {args.tokens} tokens; steady "
+        f"window [{args.warmup:g}, {args.run_time - STOP_MARGIN_S:g}) s; "
+        + (
+            f"mock on core {args.server_core}, generator on {args.client_core}"
+            if args.pinning
+            else "NOT PINNED (no taskset or 1 core): figures unreliable"
+        )
+    )
+    say(
+        f"host: {platform.node()}, {os.cpu_count()} cores, loadavg {os.getloadavg()[0]:.2f}, "
+        f"python {platform.python_version()}"
+    )
     results: dict[str, list[dict[str, Any]]] = {c: [] for c in args.configs}
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="distributed_sweep-") as tmp:
         work = Path(tmp) if args.keep is None else args.keep
         work.mkdir(parents=True, exist_ok=True)
         timing = FixedTiming(TTFT_MS, ITL_MS, *token_range(args.tokens))
-        mock = Mock("distributed_sweep", work, {MODEL: timing},
-                    ["taskset", "-c", args.server_core] if args.pinning else [], serve_only=True)
+        mock = Mock(
+            "distributed_sweep",
+            work,
+            {MODEL: timing},
+            ["taskset", "-c", args.server_core] if args.pinning else [],
+            serve_only=True,
+        )
         try:
             for streams in args.streams:
                 for name in args.configs:
@@ -366,16 +475,20 @@ def main(argv: list[str] | None = None) -> int:
             mock.close()
     for name, rows in results.items():
         processes, pinned = CONFIGS[name]
-        say(f"\n== {name}: --processes {processes or '(none)'}, "
-            + (f"pinned to core {args.client_core}" if pinned else "not pinned"))
+        say(
+            f"\n== {name}: --processes {processes or '(none)'}, "
+            + (f"pinned to core {args.client_core}" if pinned else "not pinned")
+        )
         for line in (HEADER, UNITS, *map(row, rows)):
             say(line)
     say()
     for line in comparison(results, args.streams):
         say(line)
-    say("\nTTFT err = client - server TTFT per request (window); summary -srv p99 = summary.json"
+    say(
+        "\nTTFT err = client - server TTFT per request (window); summary -srv p99 = summary.json"
         "'s TTFT p99 - the record's (whole run, same requests); window -srv p99 = the same from "
-        "requests.csv, window only; gen cpu% = master + workers (100 = one core)")
+        "requests.csv, window only; gen cpu% = master + workers (100 = one core)"
+    )
     say("\nrun.json warnings and warning lines of the runs' output (master and workers):")
     for name, rows in results.items():
         for r in rows:

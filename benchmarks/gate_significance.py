@@ -53,10 +53,19 @@ def write_run(run_dir: Path, seconds: int, scale: float, rng: np.random.Generato
         closed = collector.roll((k + 1) * 1_000_000_000)
         writer.add_intervals(float(k), float(k + 1), closed, {"base": 10, "cand": 10})
     writer.close()
-    write_json(run_dir / RUN, {"run_id": run_dir.name, "models": ["base", "cand"],
-                               "histograms": writer.histogram_files})  # fmt: skip
-    summary = build_summary(run_id=run_dir.name, started_at="", duration_s=float(seconds),
-                            target={}, load={}, models=collector.totals, partial=False)
+    write_json(
+        run_dir / RUN,
+        {"run_id": run_dir.name, "models": ["base", "cand"], "histograms": writer.histogram_files},
+    )
+    summary = build_summary(
+        run_id=run_dir.name,
+        started_at="",
+        duration_s=float(seconds),
+        target={},
+        load={},
+        models=collector.totals,
+        partial=False,
+    )
     write_json(run_dir / SUMMARY, summary)
 
 
@@ -80,8 +89,10 @@ def main() -> int:
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        head = (f"{'run':>6} {'case':>6} {'point fails':>12} {'bootstrap fails':>16} "
-                f"{'gate s (violated)':>18}")
+        head = (
+            f"{'run':>6} {'case':>6} {'point fails':>12} {'bootstrap fails':>16} "
+            f"{'gate s (violated)':>18}"
+        )
         print(head)
         lines.append(head)
         for seconds in (30, 120, 600):
@@ -91,16 +102,30 @@ def main() -> int:
                 point = sum(r[0] for r in results) / trials
                 boot = sum(r[1] for r in results) / trials
                 timed = [r[2] for r in results if r[0]] or [0.0]
-                line = (f"{seconds:>5}s {case:>6} {point:>12.0%} {boot:>16.0%} "
-                        f"{float(np.median(timed)):>18.3f}")
+                line = (
+                    f"{seconds:>5}s {case:>6} {point:>12.0%} {boot:>16.0%} "
+                    f"{float(np.median(timed)):>18.3f}"
+                )
                 print(line, flush=True)
                 lines.append(line)
-                rows.append({"seconds": seconds, "case": case, "trials": trials,
-                             "point_fail_rate": point, "bootstrap_fail_rate": boot,
-                             "gate_seconds_median": float(np.median(timed))})  # fmt: skip
-    save_results("gate_significance", started, args, rows, lines,
-                 extra={"bound": BOUND, "rate_per_s": RATE_PER_S, "sigma": SIGMA,
-                        "load_sigma": LOAD_SIGMA})  # fmt: skip
+                rows.append(
+                    {
+                        "seconds": seconds,
+                        "case": case,
+                        "trials": trials,
+                        "point_fail_rate": point,
+                        "bootstrap_fail_rate": boot,
+                        "gate_seconds_median": float(np.median(timed)),
+                    }
+                )
+    save_results(
+        "gate_significance",
+        started,
+        args,
+        rows,
+        lines,
+        extra={"bound": BOUND, "rate_per_s": RATE_PER_S, "sigma": SIGMA, "load_sigma": LOAD_SIGMA},
+    )
     return 0
 
 

@@ -99,9 +99,15 @@ class Sampler:
     samples: list[Sample] = field(default_factory=list)
 
     def sample(self) -> None:
-        self.samples.append(Sample(time.time(), proc_cpu_ticks(self.mock_pid),
-                                   run_delay_ns(self.gen_pid), run_delay_ns(self.mock_pid),
-                                   core_ticks()))  # fmt: skip
+        self.samples.append(
+            Sample(
+                time.time(),
+                proc_cpu_ticks(self.mock_pid),
+                run_delay_ns(self.gen_pid),
+                run_delay_ns(self.mock_pid),
+                core_ticks(),
+            )
+        )
 
     def window(self, t0: float, t1: float, mock_core: str, gen_core: str) -> dict[str, Any]:
         """Mock CPU % (mean over the window, max over ~1 s slices), runq waits, core load."""
@@ -124,8 +130,10 @@ class Sampler:
             "gen_runq_ms_per_s": wait_ms_per_s(a.gen_wait, b.gen_wait, secs),
             "mock_runq_ms_per_s": wait_ms_per_s(a.mock_wait, b.mock_wait, secs),
         }
-        for core, key in ((f"cpu{mock_core}", "mock_core_busy"),
-                          (f"cpu{gen_core}", "gen_core_busy")):
+        for core, key in (
+            (f"cpu{mock_core}", "mock_core_busy"),
+            (f"cpu{gen_core}", "gen_core_busy"),
+        ):
             if core in a.cores and core in b.cores:
                 (b0, t0_), (b1, t1_) = a.cores[core], b.cores[core]
                 out[key] = round(100.0 * (b1 - b0) / max(1, t1_ - t0_), 1)
@@ -138,13 +146,16 @@ def noise(cpu: dict[str, Any], gen_cpus: list[float]) -> dict[str, Any]:
     scheduler's."""
     gen = sum(gen_cpus) / len(gen_cpus) if gen_cpus else None
     out: dict[str, Any] = {}
-    for key, busy, own in (("other_gen_core", cpu.get("gen_core_busy"), gen),
-                           ("other_mock_core", cpu.get("mock_core_busy"),
-                            cpu.get("mock_cpu_mean"))):  # fmt: skip
+    for key, busy, own in (
+        ("other_gen_core", cpu.get("gen_core_busy"), gen),
+        ("other_mock_core", cpu.get("mock_core_busy"), cpu.get("mock_cpu_mean")),
+    ):
         out[key] = round(max(0.0, busy - own), 1) if busy is not None and own is not None else None
     runq = cpu.get("gen_runq_ms_per_s")
-    out["noisy"] = bool((runq is not None and runq > NOISY_RUNQ_MS_PER_S)
-                        or (out["other_gen_core"] or 0) > NOISY_OTHER_PERCENT)
+    out["noisy"] = bool(
+        (runq is not None and runq > NOISY_RUNQ_MS_PER_S)
+        or (out["other_gen_core"] or 0) > NOISY_OTHER_PERCENT
+    )
     return out
 
 
@@ -156,20 +167,27 @@ def wait_quiet(below: float, max_wait_s: float) -> dict[str, Any]:
         a = core_ticks()
         time.sleep(1.0)
         b = core_ticks()
-        busy = {c: round(100.0 * (b[c][0] - a[c][0]) / max(1, b[c][1] - a[c][1]), 1)
-                for c in b if c in a}  # fmt: skip
+        busy = {
+            c: round(100.0 * (b[c][0] - a[c][0]) / max(1, b[c][1] - a[c][1]), 1)
+            for c in b
+            if c in a
+        }
         waited = time.monotonic() - t0
         if max(busy.values(), default=0.0) < below or waited >= max_wait_s:
-            return {"cores_busy": busy, "waited_s": round(waited, 1),
-                    "quiet": max(busy.values(), default=0.0) < below}
+            return {
+                "cores_busy": busy,
+                "waited_s": round(waited, 1),
+                "quiet": max(busy.values(), default=0.0) < below,
+            }
 
 
 # -- the mock ------------------------------------------------------------------------------
 def mock_models(args: argparse.Namespace) -> dict[str, FixedTiming]:
     """Two fixed-timing models: short replies for the open loop, long ones for streams."""
-    return {model: FixedTiming(args.ttft_ms, args.itl_ms, tokens, tokens)
-            for model, tokens in ((OPEN_MODEL, args.open_tokens),
-                                  (CLOSED_MODEL, args.closed_tokens))}  # fmt: skip
+    return {
+        model: FixedTiming(args.ttft_ms, args.itl_ms, tokens, tokens)
+        for model, tokens in ((OPEN_MODEL, args.open_tokens), (CLOSED_MODEL, args.closed_tokens))
+    }
 
 
 # -- one level -----------------------------------------------------------------------------
@@ -199,8 +217,15 @@ def open_level(rate: int, args: argparse.Namespace) -> Level:
     low, high = OPEN_LOOP_POOL_LIMITS
     users = max(low, min(high, math.ceil(rate * OPEN_LOOP_POOL_SECONDS)))
     spawn = max(1000, users)
-    return Level("open", rate, users, spawn, OPEN_MODEL, args.open_time,
-                 round(max(args.warmup, users / spawn + 1.0), 2))
+    return Level(
+        "open",
+        rate,
+        users,
+        spawn,
+        OPEN_MODEL,
+        args.open_time,
+        round(max(args.warmup, users / spawn + 1.0), 2),
+    )
 
 
 def closed_level(users: int, args: argparse.Namespace) -> Level:
@@ -211,14 +236,21 @@ def closed_level(users: int, args: argparse.Namespace) -> Level:
     the steady window starts after the first round (plus the spawn batches and the longest
     think time)."""
     think_max = float(args.closed_think.split("-")[-1])
-    warmup = (stream_s(args, args.closed_tokens) + think_max + math.ceil(users / 1000) - 1
-              + 0.5)  # fmt: skip
-    return Level("closed", users, users, 1000, CLOSED_MODEL, args.closed_time,
-                 round(max(args.warmup, warmup), 2))
+    warmup = stream_s(args, args.closed_tokens) + think_max + math.ceil(users / 1000) - 1 + 0.5
+    return Level(
+        "closed",
+        users,
+        users,
+        1000,
+        CLOSED_MODEL,
+        args.closed_time,
+        round(max(args.warmup, warmup), 2),
+    )
 
 
-def run_level(level: Level, args: argparse.Namespace, mock: Mock, work: Path,
-              pin: list[str]) -> dict[str, Any]:
+def run_level(
+    level: Level, args: argparse.Namespace, mock: Mock, work: Path, pin: list[str]
+) -> dict[str, Any]:
     """Run one level as a separate, pinned ``loadprofile run``; return its figures."""
     tag = f"{level.kind}-{level.value}"
     n = 1
@@ -226,10 +258,28 @@ def run_level(level: Level, args: argparse.Namespace, mock: Mock, work: Path,
         n += 1
         tag = f"{level.kind}-{level.value}-{n}"
     out_dir = work / tag
-    cmd = [*pin, str(VENV_BIN / "loadprofile"), "run", "--host", mock.url, "--model",
-           level.model, "-t", f"{level.run_time_s:g}s", "--no-report", "--out", str(out_dir),
-           "-u", str(level.users), "-r", str(level.spawn_rate),
-           "--stop-timeout", f"{STOP_TIMEOUT_S:g}s", "--seed", "0"]  # fmt: skip
+    cmd = [
+        *pin,
+        str(VENV_BIN / "loadprofile"),
+        "run",
+        "--host",
+        mock.url,
+        "--model",
+        level.model,
+        "-t",
+        f"{level.run_time_s:g}s",
+        "--no-report",
+        "--out",
+        str(out_dir),
+        "-u",
+        str(level.users),
+        "-r",
+        str(level.spawn_rate),
+        "--stop-timeout",
+        f"{STOP_TIMEOUT_S:g}s",
+        "--seed",
+        "0",
+    ]
     if level.kind == "open":
         cmd += ["--rate", str(level.value), "--arrival", "constant"]
     else:
@@ -238,16 +288,28 @@ def run_level(level: Level, args: argparse.Namespace, mock: Mock, work: Path,
     mock.call("DELETE", "/mock/requests", timeout_s=120.0)
     t_start = time.monotonic()
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         sampler = Sampler(proc.pid, mock.proc.pid)
         deadline = t_start + level.run_time_s + STOP_TIMEOUT_S + HARD_TIMEOUT_MARGIN_S
         killed = watch(proc, deadline, sampler.sample, 0.2)
-    base: dict[str, Any] = {"run": tag, "kind": level.kind, "level": level.value,
-                            "users": level.users, "spawn_rate": level.spawn_rate,
-                            "run_time_s": level.run_time_s, "warmup_s": level.warmup_s,
-                            "exit_code": proc.returncode,
-                            "wall_s": round(time.monotonic() - t_start, 1)}  # fmt: skip
+    base: dict[str, Any] = {
+        "run": tag,
+        "kind": level.kind,
+        "level": level.value,
+        "users": level.users,
+        "spawn_rate": level.spawn_rate,
+        "run_time_s": level.run_time_s,
+        "warmup_s": level.warmup_s,
+        "exit_code": proc.returncode,
+        "wall_s": round(time.monotonic() - t_start, 1),
+    }
     if killed or not (out_dir / "summary.json").exists():
         tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
         base["error"] = f"no run folder (killed={killed}, exit={proc.returncode}): {tail}"
@@ -263,12 +325,16 @@ def _pcts(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50": None, "p99": None, "max": None}
     p50, p99 = np.percentile(np.asarray(values), [50, 99])
-    return {"p50": round(float(p50), 2), "p99": round(float(p99), 2),
-            "max": round(float(max(values)), 2)}  # fmt: skip
+    return {
+        "p50": round(float(p50), 2),
+        "p99": round(float(p99), 2),
+        "max": round(float(max(values)), 2),
+    }
 
 
-def split_ttft(in_win: list[dict[str, str]], server: list[dict[str, Any]],
-               ttft_ms: float) -> dict[str, Any]:
+def split_ttft(
+    in_win: list[dict[str, str]], server: list[dict[str, Any]], ttft_ms: float
+) -> dict[str, Any]:
     """Where the TTFT beyond the mock's plan goes, per request (matched by request id):
     inbound (client send -> mock handler start: our send path, loopback, the mock's accept
     and parse), the mock's own lateness (first content written vs its plan), and the
@@ -285,14 +351,25 @@ def split_ttft(in_win: list[dict[str, str]], server: list[dict[str, Any]],
         sent = float(r["start_unix"])
         inbound.append(((srv["received_ns"] + off_ns) / 1e9 - sent) * 1e3)
         late.append((srv["first_content_ns"] - srv["service_start_ns"]) / 1e6 - ttft_ms)
-        recv.append((sent + float(r["ttft_service_ms"]) / 1e3
-                     - (srv["first_content_ns"] + off_ns) / 1e9) * 1e3)
-    return {"matched": len(recv), "inbound_ms": _pcts(inbound),
-            "mock_first_token_late_ms": _pcts(late), "client_receive_delay_ms": _pcts(recv)}
+        recv.append(
+            (sent + float(r["ttft_service_ms"]) / 1e3 - (srv["first_content_ns"] + off_ns) / 1e9)
+            * 1e3
+        )
+    return {
+        "matched": len(recv),
+        "inbound_ms": _pcts(inbound),
+        "mock_first_token_late_ms": _pcts(late),
+        "client_receive_delay_ms": _pcts(recv),
+    }
 
 
-def analyse(out_dir: Path, level: Level, args: argparse.Namespace,
-            sampler: Sampler, server: list[dict[str, Any]]) -> dict[str, Any]:
+def analyse(
+    out_dir: Path,
+    level: Level,
+    args: argparse.Namespace,
+    sampler: Sampler,
+    server: list[dict[str, Any]],
+) -> dict[str, Any]:
     """The level's figures over the steady window [warmup, run time) of the run folder."""
     summary = json.loads((out_dir / "summary.json").read_text())
     model = summary["models"].get(level.model, {})
@@ -306,8 +383,11 @@ def analyse(out_dir: Path, level: Level, args: argparse.Namespace,
     # Health intervals inside the window. The interval that straddles the end is marked
     # draining by the run (Locust's stop blocks the hub for ~10-15 ms: never flagged).
     all_health = read_csv(out_dir / "generator.csv")
-    health = [r for r in all_health
-              if float(r["start_s"]) >= w0 - 0.05 and float(r["end_s"]) <= end + 0.002]
+    health = [
+        r
+        for r in all_health
+        if float(r["start_s"]) >= w0 - 0.05 and float(r["end_s"]) <= end + 0.002
+    ]
     stop_rows = [r for r in all_health if float(r["end_s"]) > end + 0.002]
     bound_rows = [r for r in health if r["bound"]]
 
@@ -318,8 +398,11 @@ def analyse(out_dir: Path, level: Level, args: argparse.Namespace,
     ttft_svc = [float(r["ttft_service_ms"] or r["ttft_ms"]) for r in in_win if r["ttft_ms"]]
     delay = [float(r["start_delay_ms"]) for r in in_win if r.get("start_delay_ms")]
     # Late sends whose delay includes opening a connection (a cold pool user).
-    late_conn = sum(1 for r in in_win if r.get("start_delay_ms") and r.get("connect_ms")
-                    and float(r["start_delay_ms"]) > 10.0)
+    late_conn = sum(
+        1
+        for r in in_win
+        if r.get("start_delay_ms") and r.get("connect_ms") and float(r["start_delay_ms"]) > 10.0
+    )
     # Tokens received inside the window: a fixed-ITL reply's tokens arrive evenly between
     # its first token and its end; streams in flight: time-average of open requests.
     tokens = busy = 0.0
@@ -334,8 +417,11 @@ def analyse(out_dir: Path, level: Level, args: argparse.Namespace,
     failed = sum(1 for r in reqs if r["error_class"] and w0 <= float(r["start_s"]) < w1)
     # The run's start on the wall clock, to line up the mock's CPU samples.
     t0_unix = (float(reqs[0]["start_unix"]) - float(reqs[0]["start_s"])) if reqs else None
-    mock = (sampler.window(t0_unix + w0, t0_unix + w1, args.server_core, args.client_core)
-            if t0_unix is not None else {"mock_cpu_mean": None, "mock_cpu_max": None})
+    mock = (
+        sampler.window(t0_unix + w0, t0_unix + w1, args.server_core, args.client_core)
+        if t0_unix is not None
+        else {"mock_cpu_mean": None, "mock_cpu_max": None}
+    )
     cpus = [float(r["cpu_percent"]) for r in health]
     lags = [float(r["loop_lag_ms_max"]) for r in health]
     ttft_p = _pcts(ttft)
@@ -356,30 +442,40 @@ def analyse(out_dir: Path, level: Level, args: argparse.Namespace,
         "connects_in_window": sum(1 for r in in_win if r.get("connect_ms")),
         "ttft_ms_last_0_5s": _pcts(at_stop),
         "ttft_split": split_ttft(in_win, server, args.ttft_ms),
-        "stop_interval_lag_ms": max((float(r["loop_lag_ms_max"]) for r in stop_rows),
-                                    default=None),
+        "stop_interval_lag_ms": max((float(r["loop_lag_ms_max"]) for r in stop_rows), default=None),
         "starts_without_free_user": sum(int(r["starts_without_free_user"]) for r in health),
-        "bound_seconds": round(sum(float(r["end_s"]) - float(r["start_s"])
-                                   for r in bound_rows), 2),
+        "bound_seconds": round(sum(float(r["end_s"]) - float(r["start_s"]) for r in bound_rows), 2),
         "bound_reasons": sorted({r["bound"] for r in bound_rows}),
         "flagged": bool(bound_rows),
         "ttft_ms": ttft_p,
         "ttft_service_ms": svc_p,
         "start_delay_ms": _pcts(delay),
-        "ttft_p99_error_ms": (round(ttft_p["p99"] - args.ttft_ms, 2)
-                              if ttft_p["p99"] is not None else None),
-        "ttft_service_p99_error_ms": (round(svc_p["p99"] - args.ttft_ms, 2)
-                                      if svc_p["p99"] is not None else None),
+        "ttft_p99_error_ms": (
+            round(ttft_p["p99"] - args.ttft_ms, 2) if ttft_p["p99"] is not None else None
+        ),
+        "ttft_service_p99_error_ms": (
+            round(svc_p["p99"] - args.ttft_ms, 2) if svc_p["p99"] is not None else None
+        ),
         **mock,
         "mock_saturated": bool(mock_max is not None and mock_max >= MOCK_BUSY_PERCENT),
         **noise(mock, cpus),
         # As the run itself reports it (whole run, spawn included), for comparison.
-        "summary_generator": {k: gen_whole.get(k) for k in (
-            "cpu_percent_mean", "cpu_percent_max", "loop_lag_ms_max", "late_starts",
-            "starts_without_free_user", "bound_seconds", "bound_intervals")},
+        "summary_generator": {
+            k: gen_whole.get(k)
+            for k in (
+                "cpu_percent_mean",
+                "cpu_percent_max",
+                "loop_lag_ms_max",
+                "late_starts",
+                "starts_without_free_user",
+                "bound_seconds",
+                "bound_intervals",
+            )
+        },
         "summary_ttft_ms": {k: model.get("ttft_ms", {}).get(k) for k in ("p50", "p99", "max")},
-        "summary_ttft_service_ms": {k: model.get("ttft_service_ms", {}).get(k)
-                                    for k in ("p50", "p99", "max")},
+        "summary_ttft_service_ms": {
+            k: model.get("ttft_service_ms", {}).get(k) for k in ("p50", "p99", "max")
+        },
     }
 
 
@@ -388,15 +484,19 @@ def _f(value: Any, digits: int = 1, width: int = 6) -> str:
     return cell(value, digits, width)
 
 
-HEADER = (f"{'level':>6} {'users':>5} {'win s':>5} {'req/s':>7} {'inflt':>6} {'chunk/s':>8} | "
-          f"{'cpu':>4} {'cpu':>4} {'lag':>5} {'late':>4} {'late':>4} {'no':>4} {'bound':>5} "
-          f"{'bound':>5} | {'TTFT':>6} {'TTFT':>6} {'svc':>6} {'delay':>6} {'in':>5} {'mock':>5} "
-          f"{'recv':>5} {'fail':>4} | "
-          f"{'mock':>4} {'mock':>4} {'runq':>4} | verdict")
-UNITS = (f"{'':>6} {'':>5} {'':>5} {'':>7} {'':>6} {'':>8} | {'mean':>4} {'max':>4} "
-         f"{'maxms':>5} {'':>4} {'conn':>4} {'free':>4} {'s':>5} {'all s':>5} | {'p50':>6} "
-         f"{'p99':>6} {'p99':>6} {'p99':>6} {'p99':>5} {'late':>5} {'p99':>5} {'':>4} | "
-         f"{'mean':>4} {'max':>4} {'gen':>4} |")
+HEADER = (
+    f"{'level':>6} {'users':>5} {'win s':>5} {'req/s':>7} {'inflt':>6} {'chunk/s':>8} | "
+    f"{'cpu':>4} {'cpu':>4} {'lag':>5} {'late':>4} {'late':>4} {'no':>4} {'bound':>5} "
+    f"{'bound':>5} | {'TTFT':>6} {'TTFT':>6} {'svc':>6} {'delay':>6} {'in':>5} {'mock':>5} "
+    f"{'recv':>5} {'fail':>4} | "
+    f"{'mock':>4} {'mock':>4} {'runq':>4} | verdict"
+)
+UNITS = (
+    f"{'':>6} {'':>5} {'':>5} {'':>7} {'':>6} {'':>8} | {'mean':>4} {'max':>4} "
+    f"{'maxms':>5} {'':>4} {'conn':>4} {'free':>4} {'s':>5} {'all s':>5} | {'p50':>6} "
+    f"{'p99':>6} {'p99':>6} {'p99':>6} {'p99':>5} {'late':>5} {'p99':>5} {'':>4} | "
+    f"{'mean':>4} {'max':>4} {'gen':>4} |"
+)
 
 
 def verdict(r: dict[str, Any]) -> str:
@@ -422,24 +522,25 @@ def row(r: dict[str, Any]) -> str:
     whole = r["summary_generator"].get("bound_seconds")
     whole = float(whole) if whole is not None else None
     window = r["window_s"]
-    return (f"{r['level']:>6} {r['users']:>5} {window:>5.1f} {_f(r['requests_per_s'], 1, 7)} "
-            f"{_f(r['streams_in_flight'], 0)} {_f(r['chunks_per_s'], 0, 8)} | "
-            f"{_f(r['gen_cpu_mean'], 0, 4)} {_f(r['gen_cpu_max'], 0, 4)} "
-            f"{_f(r['loop_lag_ms_max'], 1, 5)} {_f(r['late_starts'], 0, 4)} "
-            f"{_f(r['late_starts_with_connect'], 0, 4)} {_f(r['starts_without_free_user'], 0, 4)} "
-            f"{_f(r['bound_seconds'], 0, 5)} {_f(whole, 0, 5)} | {_f(t['p50'], 1)} "
-            f"{_f(t['p99'], 1)} {_f(s['p99'], 1)} {_f(d['p99'], 1)} "
-            f"{_f(sp['inbound_ms']['p99'], 1, 5)} "
-            f"{_f(sp['mock_first_token_late_ms']['p99'], 1, 5)} "
-            f"{_f(sp['client_receive_delay_ms']['p99'], 1, 5)} {r['failures']:>4} | "
-            f"{_f(r.get('mock_cpu_mean'), 0, 4)} {_f(r.get('mock_cpu_max'), 0, 4)} "
-            f"{_f(r.get('gen_runq_ms_per_s'), 0, 4)} | {verdict(r)}")  # fmt: skip
+    return (
+        f"{r['level']:>6} {r['users']:>5} {window:>5.1f} {_f(r['requests_per_s'], 1, 7)} "
+        f"{_f(r['streams_in_flight'], 0)} {_f(r['chunks_per_s'], 0, 8)} | "
+        f"{_f(r['gen_cpu_mean'], 0, 4)} {_f(r['gen_cpu_max'], 0, 4)} "
+        f"{_f(r['loop_lag_ms_max'], 1, 5)} {_f(r['late_starts'], 0, 4)} "
+        f"{_f(r['late_starts_with_connect'], 0, 4)} {_f(r['starts_without_free_user'], 0, 4)} "
+        f"{_f(r['bound_seconds'], 0, 5)} {_f(whole, 0, 5)} | {_f(t['p50'], 1)} "
+        f"{_f(t['p99'], 1)} {_f(s['p99'], 1)} {_f(d['p99'], 1)} "
+        f"{_f(sp['inbound_ms']['p99'], 1, 5)} "
+        f"{_f(sp['mock_first_token_late_ms']['p99'], 1, 5)} "
+        f"{_f(sp['client_receive_delay_ms']['p99'], 1, 5)} {r['failures']:>4} | "
+        f"{_f(r.get('mock_cpu_mean'), 0, 4)} {_f(r.get('mock_cpu_max'), 0, 4)} "
+        f"{_f(r.get('gen_runq_ms_per_s'), 0, 4)} | {verdict(r)}"
+    )
 
 
 def clean(r: dict[str, Any]) -> bool:
     """A level that counts: ran, not flagged, mock not saturated, no failures."""
-    return ("error" not in r and not r["flagged"] and not r["mock_saturated"]
-            and not r["failures"])
+    return "error" not in r and not r["flagged"] and not r["mock_saturated"] and not r["failures"]
 
 
 def final(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -464,19 +565,22 @@ def headline(kind: str, rows: list[dict[str, Any]], ttft_ms: float) -> dict[str,
         "mock_ttft_ms": ttft_ms,
     }
     if best:
-        out.update({
-            "achieved_requests_per_s": best["requests_per_s"],
-            "streams_in_flight": best["streams_in_flight"],
-            "chunks_per_s": best["chunks_per_s"],
-            "gen_cpu_mean": best["gen_cpu_mean"],
-            "ttft_p99_ms": best["ttft_ms"]["p99"],
-            "ttft_p99_error_ms": best["ttft_p99_error_ms"],
-            "ttft_service_p99_error_ms": best["ttft_service_p99_error_ms"],
-            "client_receive_delay_p99_ms": best["ttft_split"]["client_receive_delay_ms"]["p99"],
-            "inbound_p99_ms": best["ttft_split"]["inbound_ms"]["p99"],
-            "mock_first_token_late_p99_ms":
-                best["ttft_split"]["mock_first_token_late_ms"]["p99"],
-        })
+        out.update(
+            {
+                "achieved_requests_per_s": best["requests_per_s"],
+                "streams_in_flight": best["streams_in_flight"],
+                "chunks_per_s": best["chunks_per_s"],
+                "gen_cpu_mean": best["gen_cpu_mean"],
+                "ttft_p99_ms": best["ttft_ms"]["p99"],
+                "ttft_p99_error_ms": best["ttft_p99_error_ms"],
+                "ttft_service_p99_error_ms": best["ttft_service_p99_error_ms"],
+                "client_receive_delay_p99_ms": best["ttft_split"]["client_receive_delay_ms"]["p99"],
+                "inbound_p99_ms": best["ttft_split"]["inbound_ms"]["p99"],
+                "mock_first_token_late_p99_ms": best["ttft_split"]["mock_first_token_late_ms"][
+                    "p99"
+                ],
+            }
+        )
     return out
 
 
@@ -484,19 +588,24 @@ def headline_line(h: dict[str, Any], unit: str) -> str:
     if h["largest_unflagged"] is None:
         return f"{h['kind']} loop: no clean level (first flagged {h['first_flagged']} {unit})"
     bound = ">= " if h["sweep_limited"] else ""
-    nxt = ("" if h["sweep_limited"] else
-           f" (next level {h['first_flagged']} {unit}: {h['first_flagged_reason']})")
-    return (f"{h['kind']} loop: largest clean level {bound}{h['largest_unflagged']} {unit}{nxt}; "
-            f"largest level the generator's monitor did not flag: "
-            f"{h['largest_unflagged_by_monitor']} {unit}. At {h['largest_unflagged']} {unit}: "
-            f"{h['achieved_requests_per_s']:.1f} req/s, {h['streams_in_flight']:.0f} streams "
-            f"in flight, {h['chunks_per_s']:.0f} chunks/s, generator CPU "
-            f"{h['gen_cpu_mean']:.0f}%; TTFT p99 {h['ttft_p99_ms']:.1f} ms vs the mock's "
-            f"{h['mock_ttft_ms']:g} ms = +{h['ttft_p99_error_ms']:.1f} ms from the scheduled "
-            f"start (+{h['ttft_service_p99_error_ms']:.1f} ms from the actual send); p99 of its "
-            f"parts: send->mock {_f(h['inbound_p99_ms'], 1, 0)} ms, mock late "
-            f"{_f(h['mock_first_token_late_p99_ms'], 1, 0)} ms, mock write->our timestamp "
-            f"{_f(h['client_receive_delay_p99_ms'], 1, 0)} ms")
+    nxt = (
+        ""
+        if h["sweep_limited"]
+        else f" (next level {h['first_flagged']} {unit}: {h['first_flagged_reason']})"
+    )
+    return (
+        f"{h['kind']} loop: largest clean level {bound}{h['largest_unflagged']} {unit}{nxt}; "
+        f"largest level the generator's monitor did not flag: "
+        f"{h['largest_unflagged_by_monitor']} {unit}. At {h['largest_unflagged']} {unit}: "
+        f"{h['achieved_requests_per_s']:.1f} req/s, {h['streams_in_flight']:.0f} streams "
+        f"in flight, {h['chunks_per_s']:.0f} chunks/s, generator CPU "
+        f"{h['gen_cpu_mean']:.0f}%; TTFT p99 {h['ttft_p99_ms']:.1f} ms vs the mock's "
+        f"{h['mock_ttft_ms']:g} ms = +{h['ttft_p99_error_ms']:.1f} ms from the scheduled "
+        f"start (+{h['ttft_service_p99_error_ms']:.1f} ms from the actual send); p99 of its "
+        f"parts: send->mock {_f(h['inbound_p99_ms'], 1, 0)} ms, mock late "
+        f"{_f(h['mock_first_token_late_p99_ms'], 1, 0)} ms, mock write->our timestamp "
+        f"{_f(h['client_receive_delay_p99_ms'], 1, 0)} ms"
+    )
 
 
 def anomalies_of(kind: str, r: dict[str, Any]) -> list[str]:
@@ -505,17 +614,23 @@ def anomalies_of(kind: str, r: dict[str, Any]) -> list[str]:
         return []
     out = []
     tag = f"{kind} {r['level']}" + (" (superseded)" if r.get("superseded") else "")
-    ctx = (f"CPU max {r['gen_cpu_max']}%, runq {r.get('gen_runq_ms_per_s')} ms/s, other load "
-           f"{r.get('other_gen_core')}% of the generator's core")
+    ctx = (
+        f"CPU max {r['gen_cpu_max']}%, runq {r.get('gen_runq_ms_per_s')} ms/s, other load "
+        f"{r.get('other_gen_core')}% of the generator's core"
+    )
     if (r["loop_lag_ms_max"] or 0) >= 10 and (r["gen_cpu_max"] or 0) < 90:
         out.append(f"{tag}: loop lag {r['loop_lag_ms_max']} ms with {ctx}")
     if r["late_starts"] and (r["gen_cpu_max"] or 0) < 90:
-        out.append(f"{tag}: {r['late_starts']} late start(s) ({r['late_starts_with_connect']} "
-                   f"of them opening a connection) with {ctx}")
+        out.append(
+            f"{tag}: {r['late_starts']} late start(s) ({r['late_starts_with_connect']} "
+            f"of them opening a connection) with {ctx}"
+        )
     last = r["ttft_ms_last_0_5s"]["p99"]
     if last is not None and r["ttft_ms"]["p99"] is not None and last > r["ttft_ms"]["p99"] + 10:
-        out.append(f"{tag}: requests sent in the last {STOP_MARGIN_S:g} s (left out) have TTFT "
-                   f"p99 {last:.1f} ms (window: {r['ttft_ms']['p99']:.1f}): the run's stop")
+        out.append(
+            f"{tag}: requests sent in the last {STOP_MARGIN_S:g} s (left out) have TTFT "
+            f"p99 {last:.1f} ms (window: {r['ttft_ms']['p99']:.1f}): the run's stop"
+        )
     ttft_err = r.get("ttft_p99_error_ms")
     if not r["flagged"] and ttft_err is not None and ttft_err > 20:
         out.append(f"{tag}: not flagged, yet TTFT p99 is {ttft_err:+.1f} ms off the mock's")
@@ -525,43 +640,87 @@ def anomalies_of(kind: str, r: dict[str, Any]) -> list[str]:
 # -- main ----------------------------------------------------------------------------------
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rates", default="25,50,100,200,400,800,1600,3200",
-                   help="open-loop arrival rates (req/s), ascending")
-    p.add_argument("--users", default="50,100,200,400,800,1600,3200",
-                   help="closed-loop users (= concurrent streams), ascending")
+    p.add_argument(
+        "--rates",
+        default="25,50,100,200,400,800,1600,3200",
+        help="open-loop arrival rates (req/s), ascending",
+    )
+    p.add_argument(
+        "--users",
+        default="50,100,200,400,800,1600,3200",
+        help="closed-loop users (= concurrent streams), ascending",
+    )
     p.add_argument("--sweeps", default="open,closed", help="which sweeps: open, closed")
     p.add_argument("--open-time", type=float, default=10.0, help="run time of an open level (s)")
-    p.add_argument("--closed-time", type=float, default=15.0,
-                   help="run time of a closed level (s); its first ~5.5 s are warm-up")
-    p.add_argument("--closed-think", default="0-1",
-                   help="closed loop --think-time MIN-MAX (s); '0' = back to back (see "
-                        "closed_level: herds on a fixed-timing mock)")
-    p.add_argument("--warmup", type=float, default=1.0,
-                   help="seconds at the start of each run left out (longer if spawning is)")
-    p.add_argument("--no-refine", action="store_true",
-                   help="do not run a level halfway between the last clean and first flagged")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: 2 levels per sweep (rates 50,400; users 50,400), 6 s each")
+    p.add_argument(
+        "--closed-time",
+        type=float,
+        default=15.0,
+        help="run time of a closed level (s); its first ~5.5 s are warm-up",
+    )
+    p.add_argument(
+        "--closed-think",
+        default="0-1",
+        help="closed loop --think-time MIN-MAX (s); '0' = back to back (see "
+        "closed_level: herds on a fixed-timing mock)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=1.0,
+        help="seconds at the start of each run left out (longer if spawning is)",
+    )
+    p.add_argument(
+        "--no-refine",
+        action="store_true",
+        help="do not run a level halfway between the last clean and first flagged",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 2 levels per sweep (rates 50,400; users 50,400), 6 s each",
+    )
     p.add_argument("--ttft-ms", type=float, default=50.0)
     p.add_argument("--itl-ms", type=float, default=20.0)
     p.add_argument("--open-tokens", type=int, default=32, help="reply length, open loop")
     p.add_argument("--closed-tokens", type=int, default=200, help="reply length, closed loop")
     p.add_argument("--server-core", default="1")
     p.add_argument("--client-core", default="0")
-    p.add_argument("--budget", type=float, default=600.0,
-                   help="wall-clock budget (s): no new level starts after it")
-    p.add_argument("--nice", type=int, default=0,
-                   help="run the mock and the generator at this nice level (negative needs "
-                        "root): less disturbed by other load on a shared machine")
-    p.add_argument("--quiet-below", type=float, default=30.0,
-                   help="before each level wait until every core is below this %% busy")
-    p.add_argument("--quiet-wait", type=float, default=20.0,
-                   help="... but at most this many seconds")
-    p.add_argument("--retries", type=int, default=1,
-                   help="re-runs of a flagged level that ran while the machine was noisy")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=600.0,
+        help="wall-clock budget (s): no new level starts after it",
+    )
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="run the mock and the generator at this nice level (negative needs "
+        "root): less disturbed by other load on a shared machine",
+    )
+    p.add_argument(
+        "--quiet-below",
+        type=float,
+        default=30.0,
+        help="before each level wait until every core is below this %% busy",
+    )
+    p.add_argument(
+        "--quiet-wait", type=float, default=20.0, help="... but at most this many seconds"
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=1,
+        help="re-runs of a flagged level that ran while the machine was noisy",
+    )
     p.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/")
-    p.add_argument("--keep", metavar="DIR", type=Path,
-                   help="keep the run folders, logs and the mock's log in DIR")
+    p.add_argument(
+        "--keep",
+        metavar="DIR",
+        type=Path,
+        help="keep the run folders, logs and the mock's log in DIR",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.rates, args.users, args.no_refine = "50,400", "50,400", True
@@ -592,28 +751,46 @@ def main(argv: list[str] | None = None) -> int:
         out.append(line)
 
     n_levels = (len(args.rates) if "open" in args.sweeps else 0) + (
-        len(args.users) if "closed" in args.sweeps else 0)
-    say(f"generator_capacity: up to {n_levels} levels of {args.open_time:g} s (open) / "
+        len(args.users) if "closed" in args.sweeps else 0
+    )
+    say(
+        f"generator_capacity: up to {n_levels} levels of {args.open_time:g} s (open) / "
         f"{args.closed_time:g} s (closed, think {args.closed_think} s); each sweep stops after "
-        f"its first flagged level; budget {args.budget:.0f} s")
-    say(f"mock: TTFT {args.ttft_ms:g} ms, ITL {args.itl_ms:g} ms, no jitter, unlimited "
-        f"concurrency; {args.open_tokens} tokens (open loop), {args.closed_tokens} (closed)")
-    say(f"pinning: mock on core {args.server_core}, generator on core {args.client_core}"
-        if pinned else "pinning: UNAVAILABLE (taskset missing or 1 core): figures unreliable")
+        f"its first flagged level; budget {args.budget:.0f} s"
+    )
+    say(
+        f"mock: TTFT {args.ttft_ms:g} ms, ITL {args.itl_ms:g} ms, no jitter, unlimited "
+        f"concurrency; {args.open_tokens} tokens (open loop), {args.closed_tokens} (closed)"
+    )
+    say(
+        f"pinning: mock on core {args.server_core}, generator on core {args.client_core}"
+        if pinned
+        else "pinning: UNAVAILABLE (taskset missing or 1 core): figures unreliable"
+    )
     if args.nice:
         say(f"priority: mock and generator run at nice {args.nice}")
-    say(f"host: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, loadavg "
-        f"{os.getloadavg()[0]:.2f}, python {platform.python_version()}")
-    say(f"steady window: [warm-up, run time) of each run; warm-up >= {args.warmup:g} s, open: "
-        "until every pool user has connected, closed: after the first round of streams")
+    say(
+        f"host: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, loadavg "
+        f"{os.getloadavg()[0]:.2f}, python {platform.python_version()}"
+    )
+    say(
+        f"steady window: [warm-up, run time) of each run; warm-up >= {args.warmup:g} s, open: "
+        "until every pool user has connected, closed: after the first round of streams"
+    )
 
     started = time.time()
     results: dict[str, list[dict[str, Any]]] = {s: [] for s in args.sweeps}
     with tempfile.TemporaryDirectory(prefix="generator_capacity-") as tmp:
         work = Path(tmp) if args.keep is None else args.keep
         work.mkdir(parents=True, exist_ok=True)
-        mock = Mock("generator_capacity", work, mock_models(args), pin_mock,
-                    profile_name="capacity_profiles.toml", serve_only=True)
+        mock = Mock(
+            "generator_capacity",
+            work,
+            mock_models(args),
+            pin_mock,
+            profile_name="capacity_profiles.toml",
+            serve_only=True,
+        )
         try:
             for kind in args.sweeps:
                 values = args.rates if kind == "open" else args.users
@@ -638,8 +815,10 @@ def main(argv: list[str] | None = None) -> int:
                         if clean(r) or not r.get("noisy") or attempt == args.retries:
                             return r
                         r["superseded"] = True
-                        say(f"   re-running {level.value}: flagged while other load took the "
-                            f"generator's core (runq {r.get('gen_runq_ms_per_s')} ms/s)")
+                        say(
+                            f"   re-running {level.value}: flagged while other load took the "
+                            f"generator's core (runq {r.get('gen_runq_ms_per_s')} ms/s)"
+                        )
                     return r
 
                 todo = list(values)
@@ -653,8 +832,13 @@ def main(argv: list[str] | None = None) -> int:
                     todo = []
                     good = [x["level"] for x in rows if clean(x)]
                     mid = (max(good) + r["level"]) // 2 if good else None
-                    if (not args.no_refine and mid and mid not in (max(good), r["level"])
-                            and "error" not in r and time.time() - started < args.budget):
+                    if (
+                        not args.no_refine
+                        and mid
+                        and mid not in (max(good), r["level"])
+                        and "error" not in r
+                        and time.time() - started < args.budget
+                    ):
                         say(f"   refining: {mid} {unit} (halfway)")
                         measure(make(mid, args))
         except KeyboardInterrupt:
@@ -662,7 +846,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             mock.close()
     say()
-    say("columns: users = Locust users (open loop: the pool); win s = steady window; req/s "
+    say(
+        "columns: users = Locust users (open loop: the pool); win s = steady window; req/s "
         "achieved (requests started in the window / s); inflt = streams in flight (time "
         "average); chunk/s = output tokens received per s; cpu %, lag, late, no free, bound s "
         "= the generator's own per-second monitor in the window (late conn = late sends that "
@@ -671,26 +856,35 @@ def main(argv: list[str] | None = None) -> int:
         "due; in = send -> mock handler start, mock late = first token written vs the mock's "
         "plan, recv = mock write -> our timestamp (all ms, p99, from the mock's record); "
         "mock cpu % from /proc (max over ~1 s); runq gen = ms/s the generator "
-        "waited for its core (other load on the machine)")
+        "waited for its core (other load on the machine)"
+    )
     heads = {}
     for kind, rows in results.items():
         if rows:
             heads[kind] = headline(kind, rows, args.ttft_ms)
             say(headline_line(heads[kind], "req/s" if kind == "open" else "users"))
-            low = min((r for r in rows if "error" not in r), key=lambda r: r["level"],
-                      default=None)
+            low = min((r for r in rows if "error" not in r), key=lambda r: r["level"], default=None)
             if low is not None:
                 heads[kind]["floor_level"] = low["level"]
                 heads[kind]["floor_ttft_p99_error_ms"] = low["ttft_p99_error_ms"]
-                say(f"  (floor: +{low['ttft_p99_error_ms']:.1f} ms p99 at the lowest level, "
-                    f"{low['level']}: mock scheduling + loopback + client at light load)")
+                say(
+                    f"  (floor: +{low['ttft_p99_error_ms']:.1f} ms p99 at the lowest level, "
+                    f"{low['level']}: mock scheduling + loopback + client at light load)"
+                )
     anomalies = [a for kind, rows in results.items() for r in rows for a in anomalies_of(kind, r)]
     for a in anomalies:
         say(f"anomaly: {a}")
     say(f"\ntotal {time.time() - started:.0f} s")
     if not args.no_save:
-        save_results("generator_capacity", started, args, results, out, pinned=pinned,
-                     extra={"headline": heads, "anomalies": anomalies})
+        save_results(
+            "generator_capacity",
+            started,
+            args,
+            results,
+            out,
+            pinned=pinned,
+            extra={"headline": heads, "anomalies": anomalies},
+        )
     return 0
 
 

@@ -88,17 +88,20 @@ def nearest_rank(values: list[float]) -> dict[int, float]:
     return {p: float(np.percentile(arr, p, method="inverted_cdf")) for p in PERCENTILES}
 
 
-def compare(client: list[float], server: list[float], bound: tuple[float, float]
-            ) -> dict[str, Any]:  # fmt: skip
+def compare(client: list[float], server: list[float], bound: tuple[float, float]) -> dict[str, Any]:
     """Client vs server percentiles of the same requests, each error against its bound."""
     c, s = nearest_rank(client), nearest_rank(server)
     out: dict[str, Any] = {}
     for p in PERCENTILES:
         limit = max(bound[0], bound[1] * s[p])
         err = c[p] - s[p]
-        out[f"p{p}"] = {"client": round(c[p], 3), "server": round(s[p], 3),
-                        "error": round(err, 3), "bound": round(limit, 3),
-                        "ok": abs(err) <= limit}  # fmt: skip
+        out[f"p{p}"] = {
+            "client": round(c[p], 3),
+            "server": round(s[p], 3),
+            "error": round(err, 3),
+            "bound": round(limit, 3),
+            "ok": abs(err) <= limit,
+        }
     return out
 
 
@@ -119,25 +122,56 @@ def split_ttft(rows: list[dict[str, str]], by_id: dict[str, dict[str, Any]]) -> 
         outbound.append((sent_ns + float(r["ttft_ms"]) * 1e6 - rec["first_content_ns"]) / 1e6)
     if not inbound:
         return {}
-    return {"inbound": {f"p{p}": round(v, 3) for p, v in nearest_rank(inbound).items()},
-            "outbound": {f"p{p}": round(v, 3) for p, v in nearest_rank(outbound).items()}}
+    return {
+        "inbound": {f"p{p}": round(v, 3) for p, v in nearest_rank(inbound).items()},
+        "outbound": {f"p{p}": round(v, 3) for p, v in nearest_rank(outbound).items()},
+    }
 
 
-def run_level(streams: int, args: argparse.Namespace, server: Server, model: str, work: Path,
-              pin: list[str]) -> dict[str, Any]:  # fmt: skip
+def run_level(
+    streams: int, args: argparse.Namespace, server: Server, model: str, work: Path, pin: list[str]
+) -> dict[str, Any]:
     out_dir = work / f"s{streams}"
     spawn_rate = max(1, streams // 2)
     spawn_s = streams / spawn_rate
-    cmd = [*pin, str(Path(sys.executable).parent / "loadprofile"), "run", "--host", server.url,
-           "--model", model, "-u", str(streams), "-r", str(spawn_rate),
-           "-t", f"{args.seconds:g}s", "--think-time", "0", "--max-tokens", "64",
-           "--stop-timeout", "10s", "--seed", "0", "--no-report", "--out", str(out_dir)]
+    cmd = [
+        *pin,
+        str(Path(sys.executable).parent / "loadprofile"),
+        "run",
+        "--host",
+        server.url,
+        "--model",
+        model,
+        "-u",
+        str(streams),
+        "-r",
+        str(spawn_rate),
+        "-t",
+        f"{args.seconds:g}s",
+        "--think-time",
+        "0",
+        "--max-tokens",
+        "64",
+        "--stop-timeout",
+        "10s",
+        "--seed",
+        "0",
+        "--no-report",
+        "--out",
+        str(out_dir),
+    ]
     server.call("DELETE", "/mock/requests", timeout_s=120.0)
     log_path = work / f"s{streams}.log"
     marks: list[tuple[float, int | None, int | None]] = []
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
         def sample() -> None:
             marks.append((time.time(), proc_cpu_ticks(server.proc.pid), run_delay_ns(proc.pid)))
@@ -149,9 +183,14 @@ def run_level(streams: int, args: argparse.Namespace, server: Server, model: str
     return analyse(streams, out_dir, records, marks, spawn_s, args)
 
 
-def analyse(streams: int, out_dir: Path, records: list[dict[str, Any]],
-            marks: list[tuple[float, int | None, int | None]], spawn_s: float,
-            args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
+def analyse(
+    streams: int,
+    out_dir: Path,
+    records: list[dict[str, Any]],
+    marks: list[tuple[float, int | None, int | None]],
+    spawn_s: float,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
     w0, w1 = spawn_s + 2.0, args.seconds - STOP_MARGIN_S
     rows = read_csv(out_dir / "requests.csv")
     summary = json.loads((out_dir / "summary.json").read_text())
@@ -176,10 +215,14 @@ def analyse(streams: int, out_dir: Path, records: list[dict[str, Any]],
             pairs["ttft"][1].append(srv_ttft)
             pairs["e2e"][0].append(float(r["e2e_ms"]))
             pairs["e2e"][1].append(srv_e2e)
-    split = split_ttft([r for r in rows if not r["error_class"] and w0 <= float(r["start_s"]) < w1],
-                       by_id)
-    health = [h for h in read_csv(out_dir / "generator.csv")
-              if float(h["start_s"]) >= w0 - 1.0 and float(h["end_s"]) <= args.seconds + 0.01]
+    split = split_ttft(
+        [r for r in rows if not r["error_class"] and w0 <= float(r["start_s"]) < w1], by_id
+    )
+    health = [
+        h
+        for h in read_csv(out_dir / "generator.csv")
+        if float(h["start_s"]) >= w0 - 1.0 and float(h["end_s"]) <= args.seconds + 0.01
+    ]
     lags = [float(h["loop_lag_ms_max"]) for h in health]
     cpus = [float(h["cpu_percent"]) for h in health]
     t_run0 = float(rows[0]["start_unix"]) - float(rows[0]["start_s"]) if rows else 0.0
@@ -191,11 +234,13 @@ def analyse(streams: int, out_dir: Path, records: list[dict[str, Any]],
         gen_runq = wait_ms_per_s(ra, rb, tb - ta)
     model = next(iter(summary["models"].values()), {})
     summary_vs_server = {
-        metric: {f"p{p}": {"summary": model.get(f"{metric}_ms", {}).get(f"p{p}"),
-                           "server": round(v, 3)}
-                 for p, v in nearest_rank(values).items()}
-        for metric, values in whole.items() if values
-    }  # fmt: skip
+        metric: {
+            f"p{p}": {"summary": model.get(f"{metric}_ms", {}).get(f"p{p}"), "server": round(v, 3)}
+            for p, v in nearest_rank(values).items()
+        }
+        for metric, values in whole.items()
+        if values
+    }
     result: dict[str, Any] = {
         "streams": streams,
         "window_s": [round(w0, 2), round(w1, 2)],
@@ -223,8 +268,9 @@ def analyse(streams: int, out_dir: Path, records: list[dict[str, Any]],
     metrics_ok = all(v["ok"] for m in ("ttft", "e2e") for v in result[m].values())
     calm = (result["gen_cpu_max"] or 0.0) < CPU_CEILING
     result["accuracy_ok"] = metrics_ok and bool(result["ttft"])
-    result["stalls_ok"] = (result["seconds_over_target"] == 0 and result["flagged_seconds"] == 0
-                           if calm else None)  # fmt: skip
+    result["stalls_ok"] = (
+        result["seconds_over_target"] == 0 and result["flagged_seconds"] == 0 if calm else None
+    )
     return result
 
 
@@ -243,8 +289,14 @@ print(json.dumps(out))
 def idle_lag(seconds: int, pin: list[str]) -> list[float]:
     """The lag probe alone on the generator's core, no load: what this machine adds by
     itself (a VM's vCPU wake-ups, other tenants), the floor under every figure below."""
-    done = subprocess.run([*pin, sys.executable, "-c", _IDLE_PROBE, str(seconds)], cwd=ROOT,
-                          capture_output=True, text=True, check=True, timeout=seconds + 30)
+    done = subprocess.run(
+        [*pin, sys.executable, "-c", _IDLE_PROBE, str(seconds)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    )
     values: list[float] = json.loads(done.stdout)
     return values
 
@@ -252,17 +304,20 @@ def idle_lag(seconds: int, pin: list[str]) -> list[float]:
 def lines_for(r: dict[str, Any]) -> list[str]:
     if "error" in r:
         return [f"{r['streams']:>4} streams: ERROR {r['error']}"]
-    out = [f"{r['streams']:>4} streams  {r['requests_per_s']:7.1f} req/s  gen CPU "
-           f"{r['gen_cpu_mean']}% (max {r['gen_cpu_max']}%)  server CPU {r['mock_cpu_mean']}%  "
-           f"lag max {r['lag_ms_max']:.2f} ms (median second {r['lag_ms_p50_of_seconds']:.2f}), "
-           f"{r['seconds_over_target']}/{r['seconds']} s >= {LAG_TARGET_MS:g} ms, "
-           f"{r['flagged_seconds']} flagged; failures {r['failures']}, unmatched "
-           f"{r['unmatched']}; rows {r['csv_rows']} = summary {r['summary_requests']}"]
+    out = [
+        f"{r['streams']:>4} streams  {r['requests_per_s']:7.1f} req/s  gen CPU "
+        f"{r['gen_cpu_mean']}% (max {r['gen_cpu_max']}%)  server CPU {r['mock_cpu_mean']}%  "
+        f"lag max {r['lag_ms_max']:.2f} ms (median second {r['lag_ms_p50_of_seconds']:.2f}), "
+        f"{r['seconds_over_target']}/{r['seconds']} s >= {LAG_TARGET_MS:g} ms, "
+        f"{r['flagged_seconds']} flagged; failures {r['failures']}, unmatched "
+        f"{r['unmatched']}; rows {r['csv_rows']} = summary {r['summary_requests']}"
+    ]
     for metric in ("ttft", "e2e"):
         cells = "  ".join(
             f"p{p} {v['client']:8.2f} vs {v['server']:8.2f} ({v['error']:+.2f} <= "
             f"{v['bound']:.2f} {'ok' if v['ok'] else 'MISS'})"
-            for p, v in ((p, r[metric][f"p{p}"]) for p in PERCENTILES))
+            for p, v in ((p, r[metric][f"p{p}"]) for p in PERCENTILES)
+        )
         out.append(f"      {metric.upper():<4} client vs server ms: {cells}")
     for side, per in r["ttft_split_ms"].items():
         cells = "  ".join(f"{k} {v:.2f}" for k, v in per.items())
@@ -271,8 +326,9 @@ def lines_for(r: dict[str, Any]) -> list[str]:
         cells = "  ".join(f"{k} {v['summary']} vs {v['server']}" for k, v in per.items())
         out.append(f"      {metric.upper():<4} summary.json (whole run) vs server: {cells}")
     stalls = {None: f"n/a (CPU >= {CPU_CEILING:g}%)", True: "ok", False: "MISS"}[r["stalls_ok"]]
-    out.append(f"      verdict: accuracy {'ok' if r['accuracy_ok'] else 'MISS'}, "
-               f"no stalls {stalls}")
+    out.append(
+        f"      verdict: accuracy {'ok' if r['accuracy_ok'] else 'MISS'}, no stalls {stalls}"
+    )
     return out
 
 
@@ -280,10 +336,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--streams", default="100,300", help="stream counts (default 100,300)")
     p.add_argument("--seconds", type=float, default=25.0, help="run time per level")
-    p.add_argument("--idle-seconds", type=int, default=15,
-                   help="first, the lag probe alone this long (0: skip)")
-    p.add_argument("--server", choices=("mock", "node"), default="mock",
-                   help="the reference server: the mock (default) or timed_server.js")
+    p.add_argument(
+        "--idle-seconds",
+        type=int,
+        default=15,
+        help="first, the lag probe alone this long (0: skip)",
+    )
+    p.add_argument(
+        "--server",
+        choices=("mock", "node"),
+        default="mock",
+        help="the reference server: the mock (default) or timed_server.js",
+    )
     p.add_argument("--keep", type=Path, help="keep run folders and logs here")
     add_common_args(p)
     return p.parse_args(argv)
@@ -297,22 +361,30 @@ def main(argv: list[str] | None = None) -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="hot_loop-"))
     work.mkdir(parents=True, exist_ok=True)
     say = Say()
-    say(f"hot_loop: {args.server} TTFT {TIMING.ttft_ms:g} ms, {TIMING.tokens_min} tokens "
+    say(
+        f"hot_loop: {args.server} TTFT {TIMING.ttft_ms:g} ms, {TIMING.tokens_min} tokens "
         f"{TIMING.itl_ms:g} ms apart, every {TIMING.slow_every}th +{TIMING.slow_ms:g} ms; "
-        f"{args.seconds:g} s per level; pinned: {pinned}")
+        f"{args.seconds:g} s per level; pinned: {pinned}"
+    )
     results: list[dict[str, Any]] = []
     idle = idle_lag(args.idle_seconds, pin_gen) if args.idle_seconds else []
     if idle:
-        say(f"idle baseline ({len(idle)} s, no load, generator core): lag max per second "
+        say(
+            f"idle baseline ({len(idle)} s, no load, generator core): lag max per second "
             f"median {float(np.median(idle)):.2f} ms, max {max(idle):.2f} ms, "
-            f"{sum(v >= LAG_TARGET_MS for v in idle)} s >= {LAG_TARGET_MS:g} ms")
+            f"{sum(v >= LAG_TARGET_MS for v in idle)} s >= {LAG_TARGET_MS:g} ms"
+        )
     if args.server == "mock":
         server: Server = Mock("hot_loop", work, {MODEL: TIMING}, pin_server, serve_only=True)
         model = MODEL
     else:
-        server = NodeServer("hot_loop", work, "timed_server.js",
-                            (TIMING.ttft_ms, TIMING.itl_ms, TIMING.tokens_min,
-                             TIMING.slow_every, TIMING.slow_ms), pin_server)  # fmt: skip
+        server = NodeServer(
+            "hot_loop",
+            work,
+            "timed_server.js",
+            (TIMING.ttft_ms, TIMING.itl_ms, TIMING.tokens_min, TIMING.slow_every, TIMING.slow_ms),
+            pin_server,
+        )
         model = "timed"
     try:
         for streams in (int(s) for s in args.streams.split(",")):
@@ -327,8 +399,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     if not args.no_save:
-        save_results("hot_loop", started, args, results, say.lines, pinned=pinned,
-                     extra={"idle_lag_ms_per_second": idle})
+        save_results(
+            "hot_loop",
+            started,
+            args,
+            results,
+            say.lines,
+            pinned=pinned,
+            extra={"idle_lag_ms_per_second": idle},
+        )
     return 0
 
 

@@ -32,9 +32,11 @@ class FastNaiveUser(FastHttpUser):
         try:
             done = False
             lines = self.client.iter_lines(
-                "/v1/chat/completions", method="POST", data=json.dumps(body),
+                "/v1/chat/completions",
+                method="POST",
+                data=json.dumps(body),
                 headers={"X-Request-Id": request_id, "Content-Type": "application/json"},
-            )  # fmt: skip
+            )
             for line in lines:
                 t_ns = time.perf_counter_ns()
                 if line.startswith("data: "):

@@ -42,9 +42,13 @@ class NaiveUser(HttpUser):
         sent_ns = time.perf_counter_ns()
         try:
             with self.client.post(
-                "/v1/chat/completions", json=body, headers={"X-Request-Id": request_id},
-                stream=True, catch_response=True, timeout=(5, 60),
-            ) as response:  # fmt: skip
+                "/v1/chat/completions",
+                json=body,
+                headers={"X-Request-Id": request_id},
+                stream=True,
+                catch_response=True,
+                timeout=(5, 60),
+            ) as response:
                 try:
                     done = self._read(response, recv_ns)
                 except Exception as exc:  # report it, never lose the request
@@ -74,8 +78,10 @@ class NaiveUser(HttpUser):
                         recv_ns.append(t_ns)
             return done
         buf = b""
-        chunks = response.iter_content() if MODE == "iter_content_1" else response.iter_content(
-            chunk_size=None
+        chunks = (
+            response.iter_content()
+            if MODE == "iter_content_1"
+            else response.iter_content(chunk_size=None)
         )
         for chunk in chunks:
             t_ns = time.perf_counter_ns()

@@ -35,15 +35,21 @@ with contextlib.suppress(ValueError):
 class BenchChatUser(ChatUser):
     default_models = ("bench",)
 
-    def _send_turn(self, conv: Conversation, index: int, live: list[str] | None,
-                   due_ns: int = 0) -> RequestResult:  # fmt: skip
+    def _send_turn(
+        self, conv: Conversation, index: int, live: list[str] | None, due_ns: int = 0
+    ) -> RequestResult:
         result = super()._send_turn(conv, index, live, due_ns)
         recv_ns: list[int] = []
         if result.ttft_ms is not None:
             first = result.sent_ns + result.ttft_ms * 1e6
             recv_ns = [round(first + gap * 1e6) for gap in accumulate(result.itl_ms, initial=0.0)]
-        bench_probe.add(result.request_id, result.sent_ns, recv_ns, result.ok,
-                        str(result.error_class or "unknown") if not result.ok else "")
+        bench_probe.add(
+            result.request_id,
+            result.sent_ns,
+            recv_ns,
+            result.ok,
+            str(result.error_class or "unknown") if not result.ok else "",
+        )
         return result
 
 

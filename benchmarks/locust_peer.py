@@ -19,10 +19,15 @@ import time
 from locust import constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
-BODY = json.dumps({
-    "model": "peer", "messages": [{"role": "user", "content": "Say something."}],
-    "stream": True, "stream_options": {"include_usage": True}, "max_tokens": 16,
-})  # fmt: skip
+BODY = json.dumps(
+    {
+        "model": "peer",
+        "messages": [{"role": "user", "content": "Say something."}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "max_tokens": 16,
+    }
+)
 WARMUP_S = float(os.environ.get("BENCH_WARMUP", "3"))
 STATS = {"requests": 0, "failures": 0, "chunks": 0}
 MARKS: dict[str, float] = {}
@@ -40,9 +45,11 @@ class PeerUser(FastHttpUser):
         done = False
         try:
             for line in self.client.iter_lines(
-                "/v1/chat/completions", method="POST", data=BODY,
+                "/v1/chat/completions",
+                method="POST",
+                data=BODY,
                 headers={"Content-Type": "application/json"},
-            ):  # fmt: skip
+            ):
                 if line.startswith("data: "):
                     times.append(time.perf_counter_ns())
                     done = done or line.startswith("data: [DONE]")

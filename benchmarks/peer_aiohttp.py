@@ -29,8 +29,13 @@ BODY = {
 }
 
 
-async def stream(session: aiohttp.ClientSession, url: str, window: tuple[float, float],
-                 stats: dict[str, int], kept: list[tuple[int, list[int]]]) -> None:  # fmt: skip
+async def stream(
+    session: aiohttp.ClientSession,
+    url: str,
+    window: tuple[float, float],
+    stats: dict[str, int],
+    kept: list[tuple[int, list[int]]],
+) -> None:
     start, end = window
     payload = json.dumps(BODY).encode()
     headers = {"Content-Type": "application/json"}
@@ -60,14 +65,14 @@ async def main(url: str, streams: int, seconds: float, warmup_s: float) -> dict[
     kept: list[tuple[int, list[int]]] = []
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(stream(session, url, window, stats, kept)
-                               for _ in range(streams)))  # fmt: skip
+        await asyncio.gather(*(stream(session, url, window, stats, kept) for _ in range(streams)))
     return {**stats, "window_s": seconds - warmup_s}
 
 
 if __name__ == "__main__":
     base, n, secs, warm, out = sys.argv[1:6]
-    result = asyncio.run(main(base.rstrip("/") + "/v1/chat/completions", int(n), float(secs),
-                              float(warm)))  # fmt: skip
+    result = asyncio.run(
+        main(base.rstrip("/") + "/v1/chat/completions", int(n), float(secs), float(warm))
+    )
     with open(out, "w", encoding="utf-8") as fh:
         json.dump(result, fh)

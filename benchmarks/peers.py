@@ -76,25 +76,68 @@ def peer_server(caller: str, work: Path, pin: list[str]) -> NodeServer:
     return NodeServer(caller, work, "peer_server.js", (16,), pin)
 
 
-def command(gen: str, url: str, streams: int, args: argparse.Namespace, work: Path
-            ) -> tuple[list[str], dict[str, str], Path]:  # fmt: skip
+def command(
+    gen: str, url: str, streams: int, args: argparse.Namespace, work: Path
+) -> tuple[list[str], dict[str, str], Path]:
     out = work / f"{gen}-{streams}-{time.monotonic_ns()}"
     env = dict(os.environ)
     secs = f"{args.seconds:g}"
     if gen == BEFORE:
         env["PYTHONPATH"] = str(args.before)  # its package shadows the installed one
     if gen in ("loadprofile", BEFORE):
-        cmd = [str(VENV_BIN / "loadprofile"), "run", "--host", url, "--model", "peer",
-               "-u", str(streams), "-r", str(streams), "-t", f"{secs}s", "--think-time", "0",
-               "--max-tokens", "16", "--stop-timeout", "5s", "--dataset", str(work / "one.jsonl"),
-               "--no-report", "--out", str(out)]  # fmt: skip
+        cmd = [
+            str(VENV_BIN / "loadprofile"),
+            "run",
+            "--host",
+            url,
+            "--model",
+            "peer",
+            "-u",
+            str(streams),
+            "-r",
+            str(streams),
+            "-t",
+            f"{secs}s",
+            "--think-time",
+            "0",
+            "--max-tokens",
+            "16",
+            "--stop-timeout",
+            "5s",
+            "--dataset",
+            str(work / "one.jsonl"),
+            "--no-report",
+            "--out",
+            str(out),
+        ]
     elif gen == "aiohttp":
-        cmd = [sys.executable, str(HERE / "peer_aiohttp.py"), url, str(streams), secs,
-               f"{args.warmup:g}", str(out) + ".json"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            str(HERE / "peer_aiohttp.py"),
+            url,
+            str(streams),
+            secs,
+            f"{args.warmup:g}",
+            str(out) + ".json",
+        ]
     else:
-        cmd = [str(VENV_BIN / "locust"), "-f", str(HERE / "locust_peer.py"), "--headless",
-               "--host", url, "-u", str(streams), "-r", str(streams), "-t", f"{secs}s",
-               "--only-summary", "--loglevel", "WARNING"]  # fmt: skip
+        cmd = [
+            str(VENV_BIN / "locust"),
+            "-f",
+            str(HERE / "locust_peer.py"),
+            "--headless",
+            "--host",
+            url,
+            "-u",
+            str(streams),
+            "-r",
+            str(streams),
+            "-t",
+            f"{secs}s",
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ]
         env.update(BENCH_OUT=str(out) + ".json", BENCH_WARMUP=f"{args.warmup:g}")
     return cmd, env, out
 
@@ -105,23 +148,34 @@ def requests_in_window(gen: str, out: Path, args: argparse.Namespace) -> tuple[i
         with (out / "requests.csv").open(newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
         end = args.seconds - 0.5  # the stop is not load
-        ok = [r for r in rows if not r["error_class"]
-              and args.warmup <= float(r["start_s"]) + float(r["e2e_ms"] or 0) / 1e3 < end]
+        ok = [
+            r
+            for r in rows
+            if not r["error_class"]
+            and args.warmup <= float(r["start_s"]) + float(r["e2e_ms"] or 0) / 1e3 < end
+        ]
         failed = sum(1 for r in rows if r["error_class"])
         return len(ok), end - args.warmup, failed
     data = json.loads(Path(str(out) + ".json").read_text())
     return int(data["requests"]), float(data["window_s"]), int(data["failures"])
 
 
-def run_one(gen: str, server: NodeServer, streams: int, args: argparse.Namespace,
-            work: Path, pin: list[str]) -> dict[str, Any]:  # fmt: skip
+def run_one(
+    gen: str, server: NodeServer, streams: int, args: argparse.Namespace, work: Path, pin: list[str]
+) -> dict[str, Any]:
     cmd, env, out = command(gen, server.url, streams, args, work)
     log = work / f"{out.name}.log"
     srv0 = proc_cpu_ticks(server.proc.pid)
     t0 = time.monotonic()
     with log.open("wb") as fh:
-        proc = subprocess.Popen([*pin, *cmd], cwd=ROOT, env=env, stdout=fh,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [*pin, *cmd],
+            cwd=ROOT,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         last_ticks = 0
         while proc.poll() is None:
             ticks = proc_cpu_ticks(proc.pid)
@@ -136,22 +190,35 @@ def run_one(gen: str, server: NodeServer, streams: int, args: argparse.Namespace
     except (OSError, KeyError, ValueError) as exc:
         return {"generator": gen, "streams": streams, "error": f"{exc}; see {log}"}
     return {
-        "generator": gen, "streams": streams, "requests": done, "window_s": round(window, 2),
+        "generator": gen,
+        "streams": streams,
+        "requests": done,
+        "window_s": round(window, 2),
         "requests_per_s": round(done / window, 1) if window > 0 else None,
-        "failures": failed, "exit_code": proc.returncode,
+        "failures": failed,
+        "exit_code": proc.returncode,
         "gen_cpu_percent": round(100.0 * last_ticks / CLK_TCK / wall, 1),
         "server_cpu_percent": round(100.0 * ((srv1 or 0) - (srv0 or 0)) / CLK_TCK / wall, 1),
-    }  # fmt: skip
+    }
 
 
 def table(results: list[dict[str, Any]], streams_list: list[int]) -> list[str]:
     gens = [*GENERATORS, *([BEFORE] if any(r["generator"] == BEFORE for r in results) else [])]
-    lines = [f"{'streams':>7} | " + " | ".join(f"{g:>22}" for g in gens)
-             + " | lp/aiohttp (per round) | lp/locust | lp/before"]  # fmt: skip
+    lines = [
+        f"{'streams':>7} | "
+        + " | ".join(f"{g:>22}" for g in gens)
+        + " | lp/aiohttp (per round) | lp/locust | lp/before"
+    ]
     lines.append(f"{'':>7} | " + " | ".join(f"{'req/s  cpu%  srv%':>22}" for _ in gens))
     for streams in streams_list:
-        rows = {g: [r for r in results if r["streams"] == streams and r["generator"] == g
-                    and "error" not in r] for g in gens}  # fmt: skip
+        rows = {
+            g: [
+                r
+                for r in results
+                if r["streams"] == streams and r["generator"] == g and "error" not in r
+            ]
+            for g in gens
+        }
         cells = []
         for g in gens:
             if not rows[g]:
@@ -161,16 +228,26 @@ def table(results: list[dict[str, Any]], streams_list: list[int]) -> list[str]:
             cpu = statistics.median(r["gen_cpu_percent"] for r in rows[g])
             srv = max(r["server_cpu_percent"] for r in rows[g])
             cells.append(f"{rps:>9,.0f} {cpu:>5.0f} {srv:>5.0f}")
-        ratios = [lp["requests_per_s"] / ai["requests_per_s"]
-                  for lp, ai in zip(rows["loadprofile"], rows["aiohttp"], strict=False)]
-        vs_locust = [lp["requests_per_s"] / lo["requests_per_s"]
-                     for lp, lo in zip(rows["loadprofile"], rows["locust"], strict=False)]
-        vs_before = [lp["requests_per_s"] / b["requests_per_s"]
-                     for lp, b in zip(rows["loadprofile"], rows.get(BEFORE, []), strict=False)]
-        lines.append(f"{streams:>7} | " + " | ".join(cells) + " | "
-                     + f"{' '.join(f'{r:.2f}' for r in ratios):>22} | "
-                     + f"{' '.join(f'{r:.2f}' for r in vs_locust):>9} | "
-                     + " ".join(f"{r:.2f}" for r in vs_before))  # fmt: skip
+        ratios = [
+            lp["requests_per_s"] / ai["requests_per_s"]
+            for lp, ai in zip(rows["loadprofile"], rows["aiohttp"], strict=False)
+        ]
+        vs_locust = [
+            lp["requests_per_s"] / lo["requests_per_s"]
+            for lp, lo in zip(rows["loadprofile"], rows["locust"], strict=False)
+        ]
+        vs_before = [
+            lp["requests_per_s"] / b["requests_per_s"]
+            for lp, b in zip(rows["loadprofile"], rows.get(BEFORE, []), strict=False)
+        ]
+        lines.append(
+            f"{streams:>7} | "
+            + " | ".join(cells)
+            + " | "
+            + f"{' '.join(f'{r:.2f}' for r in ratios):>22} | "
+            + f"{' '.join(f'{r:.2f}' for r in vs_locust):>9} | "
+            + " ".join(f"{r:.2f}" for r in vs_before)
+        )
     return lines
 
 
@@ -181,8 +258,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=3.0)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--generators", default=",".join(GENERATORS))
-    p.add_argument("--before", type=Path, metavar="TREE",
-                   help="also run loadprofile from this source tree (lp-before)")
+    p.add_argument(
+        "--before",
+        type=Path,
+        metavar="TREE",
+        help="also run loadprofile from this source tree (lp-before)",
+    )
     add_common_args(p)
     return p.parse_args(argv)
 
@@ -200,9 +281,11 @@ def main(argv: list[str] | None = None) -> int:
         gens.append(BEFORE)
     say = Say()
     results: list[dict[str, Any]] = []
-    say(f"peers: {args.seconds:g} s per run, warm-up {args.warmup:g} s, {args.rounds} round(s), "
+    say(
+        f"peers: {args.seconds:g} s per run, warm-up {args.warmup:g} s, {args.rounds} round(s), "
         f"pinned: {pinned} (server core {args.server_core}, generators core "
-        f"{args.client_core})")  # fmt: skip
+        f"{args.client_core})"
+    )
     server = peer_server("peers", work, pin_server)
     try:
         for rnd in range(args.rounds):
@@ -211,10 +294,15 @@ def main(argv: list[str] | None = None) -> int:
                     r = run_one(gen, server, streams, args, work, pin_gen)
                     r["round"] = rnd
                     results.append(r)
-                    say(f"  round {rnd} {gen:>11} {streams:>4} streams: "
-                        + (r.get("error") or f"{r['requests_per_s']:>9,.1f} req/s, CPU "
-                           f"{r['gen_cpu_percent']}%, server {r['server_cpu_percent']}%, "
-                           f"failures {r['failures']}"))  # fmt: skip
+                    say(
+                        f"  round {rnd} {gen:>11} {streams:>4} streams: "
+                        + (
+                            r.get("error")
+                            or f"{r['requests_per_s']:>9,.1f} req/s, CPU "
+                            f"{r['gen_cpu_percent']}%, server {r['server_cpu_percent']}%, "
+                            f"failures {r['failures']}"
+                        )
+                    )
     except KeyboardInterrupt:
         say("interrupted: partial results")
     finally:

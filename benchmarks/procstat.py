@@ -68,8 +68,9 @@ def wait_ms_per_s(t0_ns: int | None, t1_ns: int | None, secs: float) -> float | 
     return round((t1_ns - t0_ns) / 1e6 / secs, 2)
 
 
-def watch(proc: subprocess.Popen[Any], deadline: float, sample: Callable[[], None],
-          every_s: float) -> bool:
+def watch(
+    proc: subprocess.Popen[Any], deadline: float, sample: Callable[[], None], every_s: float
+) -> bool:
     """Sample while ``proc`` runs; past ``deadline`` (time.monotonic) kill its process
     group (started with start_new_session). Returns whether it had to be killed."""
     killed = False

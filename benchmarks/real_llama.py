@@ -46,16 +46,48 @@ def _pcts(values: list[float]) -> dict[str, float | None]:
     return {"p50": float(np.percentile(values, 50)), "p99": float(np.percentile(values, 99))}
 
 
-def one_step(url: str, users: int, seconds: int, max_tokens: int, out: Path,
-             mode: str) -> dict[str, Any]:  # fmt: skip
-    command = [sys.executable, "-m", "loadprofile", "run", "--host", url, "--model",
-               real_servers.MODEL_ALIAS, "--dataset", str(DATASET), "--out", str(out), "-u",
-               str(users), "-r", str(users), "-t", f"{seconds}s", "--think-time", "0",
-               "--max-tokens", str(max_tokens), "--timeout", "120s", "--stop-timeout", "120s",
-               "--server-metrics", url + "/metrics", "--no-report",
-               *(["--unique-prefix"] if mode == "cold" else [])]  # fmt: skip
-    done = subprocess.run(real_servers.pinned(command, "1"), capture_output=True, text=True,
-                          timeout=seconds + 300, check=False)  # fmt: skip
+def one_step(
+    url: str, users: int, seconds: int, max_tokens: int, out: Path, mode: str
+) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        "-m",
+        "loadprofile",
+        "run",
+        "--host",
+        url,
+        "--model",
+        real_servers.MODEL_ALIAS,
+        "--dataset",
+        str(DATASET),
+        "--out",
+        str(out),
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "-t",
+        f"{seconds}s",
+        "--think-time",
+        "0",
+        "--max-tokens",
+        str(max_tokens),
+        "--timeout",
+        "120s",
+        "--stop-timeout",
+        "120s",
+        "--server-metrics",
+        url + "/metrics",
+        "--no-report",
+        *(["--unique-prefix"] if mode == "cold" else []),
+    ]
+    done = subprocess.run(
+        real_servers.pinned(command, "1"),
+        capture_output=True,
+        text=True,
+        timeout=seconds + 300,
+        check=False,
+    )
     if done.returncode:
         raise SystemExit(f"run at {users} users failed: {done.stderr[-2000:]}")
     summary = json.loads((out / "summary.json").read_text())
@@ -63,12 +95,21 @@ def one_step(url: str, users: int, seconds: int, max_tokens: int, out: Path,
     with (out / "requests.csv").open() as fh:
         rows = [r for r in csv.DictReader(fh) if not r["error_class"]]
     prompt_ms = [float(r["server_prompt_ms"]) for r in rows if r["server_prompt_ms"]]
-    per_token = [float(r["server_predicted_ms"]) / (int(r["output_tokens"]) - 1)
-                 for r in rows if r["server_predicted_ms"] and int(r["output_tokens"]) > 1]
-    beyond = [float(r["ttft_service_ms"]) - float(r["server_prompt_ms"]) for r in rows
-              if r["server_prompt_ms"] and r["ttft_service_ms"]]  # fmt: skip
+    per_token = [
+        float(r["server_predicted_ms"]) / (int(r["output_tokens"]) - 1)
+        for r in rows
+        if r["server_predicted_ms"] and int(r["output_tokens"]) > 1
+    ]
+    beyond = [
+        float(r["ttft_service_ms"]) - float(r["server_prompt_ms"])
+        for r in rows
+        if r["server_prompt_ms"] and r["ttft_service_ms"]
+    ]
     return {
-        "mode": mode, "users": users, "requests": entry["requests"], "failures": entry["failures"],
+        "mode": mode,
+        "users": users,
+        "requests": entry["requests"],
+        "failures": entry["failures"],
         "ttft_ms": {k: entry["ttft_ms"][k] for k in ("p50", "p99")},
         "itl_ms": {k: entry["itl_ms"][k] for k in ("p50", "p99")},
         "tpot_ms": {k: entry["tpot_ms"][k] for k in ("p50", "p99")},
@@ -80,14 +121,16 @@ def one_step(url: str, users: int, seconds: int, max_tokens: int, out: Path,
         "cached_prompt_tokens": entry.get("cached_prompt_tokens"),
         "prompt_tokens": entry.get("prompt_tokens"),
         "connections": entry.get("connections"),
-    }  # fmt: skip
+    }
 
 
 def table(results: list[dict[str, Any]]) -> list[str]:
-    head = (f"{'mode':>4} {'users':>5} {'reqs':>5} {'fail':>4} | {'TTFT p50':>8} {'p99':>7} | "
-            f"{'ITL p50':>7} {'p99':>7} | {'srv prompt p50':>14} {'p99':>7} | "
-            f"{'srv ms/tok p50':>14} {'p99':>6} | {'TTFT-prompt p50':>15} {'p99':>7} | "
-            f"{'tok/s':>6}")  # fmt: skip
+    head = (
+        f"{'mode':>4} {'users':>5} {'reqs':>5} {'fail':>4} | {'TTFT p50':>8} {'p99':>7} | "
+        f"{'ITL p50':>7} {'p99':>7} | {'srv prompt p50':>14} {'p99':>7} | "
+        f"{'srv ms/tok p50':>14} {'p99':>6} | {'TTFT-prompt p50':>15} {'p99':>7} | "
+        f"{'tok/s':>6}"
+    )
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(
@@ -99,7 +142,8 @@ def table(results: list[dict[str, Any]]) -> list[str]:
             f"{cell(r['server_ms_per_token']['p50'], 1, 14)} "
             f"{cell(r['server_ms_per_token']['p99'], 1, 6)} | "
             f"{cell(r['ttft_minus_prompt_ms']['p50'], 1, 15)} "
-            f"{cell(r['ttft_minus_prompt_ms']['p99'], 1)} | {cell(r['output_tokens_per_s'], 1, 6)}")
+            f"{cell(r['ttft_minus_prompt_ms']['p99'], 1)} | {cell(r['output_tokens_per_s'], 1, 6)}"
+        )
     return lines
 
 
@@ -108,8 +152,11 @@ def main() -> int:
     parser.add_argument("--users", default="1,4,16", help="concurrencies (default 1,4,16)")
     parser.add_argument("--seconds", type=int, default=30, help="run time per step")
     parser.add_argument("--max-tokens", type=int, default=48)
-    parser.add_argument("--modes", default="warm,cold", help="warm (as recorded), cold "
-                        "(--unique-prefix), or both (default)")
+    parser.add_argument(
+        "--modes",
+        default="warm,cold",
+        help="warm (as recorded), cold (--unique-prefix), or both (default)",
+    )
     args = parser.parse_args()
     started = time.time()
     manifest = real_servers.ensure("llama-server")
@@ -122,14 +169,32 @@ def main() -> int:
             for mode in args.modes.split(","):
                 for users in steps:
                     print(f"{mode}: {users} conversations for {args.seconds}s ...", flush=True)
-                    results.append(one_step(url, users, args.seconds, args.max_tokens,
-                                            Path(tmp) / f"{mode}-u{users}", mode))  # fmt: skip
-    lines = [f"llama-server (16 slots, 1 thread, core 0) with SmolLM2-135M-Instruct Q4_1; "
-             f"loadprofile on core 1; {args.seconds}s per step, max_tokens {args.max_tokens}",
-             "", *table(results)]  # fmt: skip
+                    results.append(
+                        one_step(
+                            url,
+                            users,
+                            args.seconds,
+                            args.max_tokens,
+                            Path(tmp) / f"{mode}-u{users}",
+                            mode,
+                        )
+                    )
+    lines = [
+        f"llama-server (16 slots, 1 thread, core 0) with SmolLM2-135M-Instruct Q4_1; "
+        f"loadprofile on core 1; {args.seconds}s per step, max_tokens {args.max_tokens}",
+        "",
+        *table(results),
+    ]
     print("\n".join(lines))
-    save_results("real_llama", started, args, results, lines, pinned=True,
-                 extra={"server_command": " ".join(command[1:])})  # fmt: skip
+    save_results(
+        "real_llama",
+        started,
+        args,
+        results,
+        lines,
+        pinned=True,
+        extra={"server_command": " ".join(command[1:])},
+    )
     return 0
 
 

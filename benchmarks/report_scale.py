@@ -45,19 +45,48 @@ def timed(cmd: list[str]) -> tuple[float, float, int]:
     return time.monotonic() - t0, usage.ru_maxrss / 1024.0, proc.returncode
 
 
-def make_run(args: argparse.Namespace, work: Path, pin_server: list[str],
-             pin_gen: list[str]) -> Path:  # fmt: skip
+def make_run(
+    args: argparse.Namespace, work: Path, pin_server: list[str], pin_gen: list[str]
+) -> Path:
     (work / "one.jsonl").write_text(json.dumps(PROMPT) + "\n")
     out = work / "run"
     server = peer_server("report_scale", work, pin_server)
     try:
-        cmd = [*pin_gen, str(VENV_BIN / "loadprofile"), "run", "--host", server.url,
-               "--model", "peer", "-u", "64", "-r", "64", "-t", f"{args.seconds:g}s",
-               "--think-time", "0", "--max-tokens", "16", "--stop-timeout", "5s",
-               "--dataset", str(work / "one.jsonl"), "--no-report", "--out", str(out)]  # fmt: skip
+        cmd = [
+            *pin_gen,
+            str(VENV_BIN / "loadprofile"),
+            "run",
+            "--host",
+            server.url,
+            "--model",
+            "peer",
+            "-u",
+            "64",
+            "-r",
+            "64",
+            "-t",
+            f"{args.seconds:g}s",
+            "--think-time",
+            "0",
+            "--max-tokens",
+            "16",
+            "--stop-timeout",
+            "5s",
+            "--dataset",
+            str(work / "one.jsonl"),
+            "--no-report",
+            "--out",
+            str(out),
+        ]
         with (work / "run.log").open("wb") as log:
-            subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False,
-                           timeout=args.seconds + 120)  # fmt: skip
+            subprocess.run(
+                cmd,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=False,
+                timeout=args.seconds + 120,
+            )
     finally:
         server.close()
     return out
@@ -86,17 +115,25 @@ def main(argv: list[str] | None = None) -> int:
         requests = sum(m["requests"] for m in summary["models"].values())
         size_mb = (run_dir / "requests.csv").stat().st_size / 2**20
         say(f"report_scale: {requests:,} requests, requests.csv {size_mb:.0f} MB ({run_dir})")
-        runs = [timed([*pin_gen, str(VENV_BIN / "loadprofile"), "report", str(run_dir)])
-                for _ in range(args.repeats)]  # fmt: skip
+        runs = [
+            timed([*pin_gen, str(VENV_BIN / "loadprofile"), "report", str(run_dir)])
+            for _ in range(args.repeats)
+        ]
         walls, peaks = [w for w, _, _ in runs], [m for _, m, _ in runs]
-        result = {"requests": requests, "requests_csv_mb": round(size_mb, 1),
-                  "wall_s": [round(w, 2) for w in walls], "peak_rss_mb": [round(m) for m in peaks],
-                  "exit_codes": [c for _, _, c in runs]}  # fmt: skip
+        result = {
+            "requests": requests,
+            "requests_csv_mb": round(size_mb, 1),
+            "wall_s": [round(w, 2) for w in walls],
+            "peak_rss_mb": [round(m) for m in peaks],
+            "exit_codes": [c for _, _, c in runs],
+        }
         wall, peak = statistics.median(walls), max(peaks)
-        say(f"loadprofile report: wall {wall:.2f} s (median of {len(walls)}: "
+        say(
+            f"loadprofile report: wall {wall:.2f} s (median of {len(walls)}: "
             f"{', '.join(f'{w:.2f}' for w in walls)}), peak RSS {peak:.0f} MB; targets "
             f"< {TARGET_S:g} s and < {TARGET_MB:g} MB for 1,000,000 requests: "
-            f"{'ok' if wall < TARGET_S and peak < TARGET_MB else 'MISS'}")
+            f"{'ok' if wall < TARGET_S and peak < TARGET_MB else 'MISS'}"
+        )
     except KeyboardInterrupt:
         say("interrupted")
     finally:

@@ -55,21 +55,47 @@ def main(argv: list[str] | None = None) -> int:
     (work / "one.jsonl").write_text(json.dumps(PROMPT) + "\n")
     say = Say()
     run_s = args.minutes * 60.0
-    say(f"soak: {args.minutes:g} min at {args.rate:g} req/s (open loop, poisson), RSS every "
-        f"{args.every:g} s; pinned: {pinned}")  # fmt: skip
+    say(
+        f"soak: {args.minutes:g} min at {args.rate:g} req/s (open loop, poisson), RSS every "
+        f"{args.every:g} s; pinned: {pinned}"
+    )
     server = peer_server("soak", work, pin_server)
     samples: list[tuple[float, float]] = []
     out = work / "run"
-    cmd = [*pin_gen, str(VENV_BIN / "loadprofile"), "run", "--host", server.url, "--model",
-           "peer", "--rate", f"{args.rate:g}", "--arrival", "poisson", "-t", f"{run_s:g}s",
-           "-u", "100", "-r", "100",
-           "--max-tokens", "16", "--dataset", str(work / "one.jsonl"), "--no-report",
-           "--stop-timeout", "5s", "--out", str(out)]  # fmt: skip
+    cmd = [
+        *pin_gen,
+        str(VENV_BIN / "loadprofile"),
+        "run",
+        "--host",
+        server.url,
+        "--model",
+        "peer",
+        "--rate",
+        f"{args.rate:g}",
+        "--arrival",
+        "poisson",
+        "-t",
+        f"{run_s:g}s",
+        "-u",
+        "100",
+        "-r",
+        "100",
+        "--max-tokens",
+        "16",
+        "--dataset",
+        str(work / "one.jsonl"),
+        "--no-report",
+        "--stop-timeout",
+        "5s",
+        "--out",
+        str(out),
+    ]
     result: dict[str, Any] = {}
     try:
         with (work / "run.log").open("wb") as log:
-            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
             t0 = time.monotonic()
             next_line = 300.0
             while proc.poll() is None:
@@ -88,17 +114,21 @@ def main(argv: list[str] | None = None) -> int:
         with (out / "requests.csv").open(newline="", encoding="utf-8") as fh:
             rows = sum(1 for _ in csv.reader(fh)) - 1
         result = {
-            "exit_code": proc.returncode, "requests": rows, "rss_mb_at_1min": at_1min,
+            "exit_code": proc.returncode,
+            "requests": rows,
+            "rss_mb_at_1min": at_1min,
             "rss_mb_end": samples[-1][1] if samples else None,
             "rss_mb_max_after_1min": max(later) if later else None,
             "growth_mb": round(max(later) - at_1min, 1) if later and at_1min else None,
             "samples": samples,
-        }  # fmt: skip
+        }
         growth = result["growth_mb"]
-        say(f"requests {rows}, RSS at 1 min {at_1min} MB, at the end {result['rss_mb_end']} MB, "
+        say(
+            f"requests {rows}, RSS at 1 min {at_1min} MB, at the end {result['rss_mb_end']} MB, "
             f"max after 1 min {result['rss_mb_max_after_1min']} MB: growth {growth} MB "
             f"(target < {TARGET_GROWTH_MB:g}: "
-            f"{'ok' if growth is not None and growth < TARGET_GROWTH_MB else 'MISS'})")
+            f"{'ok' if growth is not None and growth < TARGET_GROWTH_MB else 'MISS'})"
+        )
     except KeyboardInterrupt:
         say("interrupted")
     finally:

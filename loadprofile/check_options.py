@@ -36,8 +36,7 @@ class OutputSampling:
 
 def resolve_content(schema_file: str | None, extract: str | None) -> ContentContract:
     if extract is not None and extract not in EXTRACT_MODES:
-        raise ConfigError(f"--content-extract {extract}: choose one of "
-                          f"{', '.join(EXTRACT_MODES)}")  # fmt: skip
+        raise ConfigError(f"--content-extract {extract}: choose one of {', '.join(EXTRACT_MODES)}")
     if not schema_file:
         if extract is not None:
             raise ConfigError("--content-extract goes with --content-schema")
@@ -45,8 +44,9 @@ def resolve_content(schema_file: str | None, extract: str | None) -> ContentCont
     return ContentContract(load_schema(Path(schema_file)), schema_file, extract or "auto")
 
 
-def resolve_samples(n: int | None, baseline: Sequence[str] | None, target_names: list[str]
-                    ) -> OutputSampling:  # fmt: skip
+def resolve_samples(
+    n: int | None, baseline: Sequence[str] | None, target_names: list[str]
+) -> OutputSampling:
     """``target_names`` may be empty (models come later, from the mock or the host)."""
     if n is not None and not 0 <= n <= 10_000:
         raise ConfigError(f"--sample-outputs {n}: give 0 to 10000 replies per model")
@@ -55,8 +55,9 @@ def resolve_samples(n: int | None, baseline: Sequence[str] | None, target_names:
         name, sep, folder = spec.rpartition("=")
         if not sep:
             if len(target_names) != 1:
-                raise ConfigError(f"--baseline {spec}: name the model (MODEL=SNAPSHOT) when the "
-                                  "run has several")  # fmt: skip
+                raise ConfigError(
+                    f"--baseline {spec}: name the model (MODEL=SNAPSHOT) when the run has several"
+                )
             name, folder = target_names[0], spec
         if target_names and name not in target_names:
             raise ConfigError(f"--baseline {spec}: no model {name} in this run")

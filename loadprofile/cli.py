@@ -119,13 +119,26 @@ def _cli_values(args: argparse.Namespace) -> CliValues:
     if api_key_env is None and _is_openai(args.host) and os.environ.get("OPENAI_API_KEY"):
         api_key_env = "OPENAI_API_KEY"  # only to OpenAI itself: never leak it to other hosts
     return CliValues(
-        host=args.host, models=tuple(args.model), config=args.config, dataset=args.dataset,
-        out=args.out, users=args.users, spawn_rate=args.spawn_rate, run_time=args.run_time,
-        think_time=args.think_time, history=args.history, timeout=args.timeout,
-        max_tokens=args.max_tokens, interval=args.interval, stop_timeout=args.stop_timeout,
-        seed=args.seed, api_key_env=api_key_env, canary=args.canary,
-        max_requests=args.max_requests, **load_flag_values(args),
-    )  # fmt: skip
+        host=args.host,
+        models=tuple(args.model),
+        config=args.config,
+        dataset=args.dataset,
+        out=args.out,
+        users=args.users,
+        spawn_rate=args.spawn_rate,
+        run_time=args.run_time,
+        think_time=args.think_time,
+        history=args.history,
+        timeout=args.timeout,
+        max_tokens=args.max_tokens,
+        interval=args.interval,
+        stop_timeout=args.stop_timeout,
+        seed=args.seed,
+        api_key_env=api_key_env,
+        canary=args.canary,
+        max_requests=args.max_requests,
+        **load_flag_values(args),
+    )
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
@@ -140,8 +153,9 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             return fleet_runner.run_worker(fleet, Console())
         config = resolve(_cli_values(args))
         gate = gate_options(args, canary=config.canary is not None)
-        names = [t.name for t in config.targets] or ([] if config.host else
-                                                     list(DEFAULT_MOCK_MODELS))  # fmt: skip
+        names = [t.name for t in config.targets] or (
+            [] if config.host else list(DEFAULT_MOCK_MODELS)
+        )
         if gate is not None and names:  # else the host names its model: checked at the end
             check_before_run(gate, names, [name for name, _ in config.prices], config.canary)
     except ConfigError as exc:
@@ -162,8 +176,10 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     _warn_about_generator(console, outcome.summary.get("generator") or {})
     lost = (outcome.summary.get("workers") or {}).get("partial")
     if lost:
-        console.warn(f"{len(lost)} worker(s) did not finish ({', '.join(lost)}); the run is "
-                     f"partial and {outcome.run_dir} holds what they sent")  # fmt: skip
+        console.warn(
+            f"{len(lost)} worker(s) did not finish ({', '.join(lost)}); the run is "
+            f"partial and {outcome.run_dir} holds what they sent"
+        )
     elif outcome.partial:
         console.warn(f"the run was cut short; {outcome.run_dir} holds what was measured")
     # Interrupted runs exit like the signal that stopped them (130 SIGINT, 143 SIGTERM), so a

@@ -103,8 +103,10 @@ class Counts:
                 setattr(self, f.name, mine + getattr(other, f.name))
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: dict(v) if isinstance(v := getattr(self, f.name), Counter) else v
-                for f in fields(self)}  # fmt: skip
+        return {
+            f.name: dict(v) if isinstance(v := getattr(self, f.name), Counter) else v
+            for f in fields(self)
+        }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Counts:
@@ -152,8 +154,13 @@ def count_attempts(counts: Counts, result: RequestResult) -> None:
     counts.connections.update(a.connection for a in (*result.earlier, result) if a.connection)
 
 
-def count_usage(counts: Counts, prompt_tokens: int | None, output_tokens: int,
-                prompt_chars: int, output_chars: int) -> None:  # fmt: skip
+def count_usage(
+    counts: Counts,
+    prompt_tokens: int | None,
+    output_tokens: int,
+    prompt_chars: int,
+    output_chars: int,
+) -> None:
     """A success whose server reported its token counts."""
     counts.usage_requests += 1
     counts.usage_prompt_tokens += prompt_tokens or 0
@@ -260,9 +267,16 @@ class Collector:
     histograms keep the raw values.
     """
 
-    def __init__(self, start_ns: int, *, slo: RequestSlo | None = None, pace_us: int = 0,
-                 phase_of: PhaseOf | None = None, interval_start_ns: int | None = None,
-                 first_attempts: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        start_ns: int,
+        *,
+        slo: RequestSlo | None = None,
+        pace_us: int = 0,
+        phase_of: PhaseOf | None = None,
+        interval_start_ns: int | None = None,
+        first_attempts: bool = False,
+    ) -> None:
         """``first_attempts``: keep the first-attempt histograms apart (a run with
         --retries; without retries they would be copies of TTFT and E2E)."""
         self._start_ns = start_ns
@@ -303,8 +317,11 @@ class Collector:
             # What arrived before it failed was felt: its first token and the gaps after
             # it (E2E and TPOT describe complete replies only).
             counts.failed_output_tokens += result.output_tokens
-            for metric, value in ((TTFT, result.ttft_ms), (TTFVT, result.ttfvt_ms),
-                                  (TTFT_SERVICE, result.ttft_service_ms)):  # fmt: skip
+            for metric, value in (
+                (TTFT, result.ttft_ms),
+                (TTFVT, result.ttfvt_ms),
+                (TTFT_SERVICE, result.ttft_service_ms),
+            ):
                 if value is not None:
                     values[metric].append(value)
             values[ITL].extend(result.itl_ms)
@@ -313,8 +330,13 @@ class Collector:
         counts.prompt_tokens += result.prompt_tokens or 0
         counts.estimated_tokens += int(result.tokens_estimated)
         if not result.tokens_estimated:
-            count_usage(counts, result.prompt_tokens, result.output_tokens, result.prompt_chars,
-                        len(result.content))  # fmt: skip
+            count_usage(
+                counts,
+                result.prompt_tokens,
+                result.output_tokens,
+                result.prompt_chars,
+                len(result.content),
+            )
         counts.good += self.slo.met(result)
         if result.cached_tokens is not None:
             counts.cached_requests += 1
@@ -324,10 +346,14 @@ class Collector:
                 values[TTFT_FIRST].append(result.ttft_ms)
             if result.e2e_ms is not None:
                 values[E2E_FIRST].append(result.e2e_ms)
-        for metric, value in ((TTFT, result.ttft_ms), (E2E, result.e2e_ms),
-                              (TTFVT, result.ttfvt_ms), (TPOT, result.tpot_ms),
-                              (TTFT_SERVICE, result.ttft_service_ms),
-                              (E2E_SERVICE, result.e2e_service_ms)):  # fmt: skip
+        for metric, value in (
+            (TTFT, result.ttft_ms),
+            (E2E, result.e2e_ms),
+            (TTFVT, result.ttfvt_ms),
+            (TPOT, result.tpot_ms),
+            (TTFT_SERVICE, result.ttft_service_ms),
+            (E2E_SERVICE, result.e2e_service_ms),
+        ):
             if value is not None:
                 values[metric].append(value)
         values[ITL].extend(result.itl_ms)
@@ -352,11 +378,13 @@ class Collector:
             built = ModelInterval(model, closed.start_s, closed.end_s, {}, counts)
             totals = [self.totals.setdefault(model, ModelTotals())]
             if phase is not None:
-                totals.append(self.phase_totals.setdefault(phase, {}).setdefault(
-                    model, ModelTotals()))  # fmt: skip
+                totals.append(
+                    self.phase_totals.setdefault(phase, {}).setdefault(model, ModelTotals())
+                )
             for metric in HISTOGRAM_METRICS:
-                hist = built.histograms[metric] = self._spare.pop() if self._spare \
-                    else new_histogram()  # fmt: skip
+                hist = built.histograms[metric] = (
+                    self._spare.pop() if self._spare else new_histogram()
+                )
                 values = to_us(interval.values[metric])
                 pace = self.pace_us if metric in _CORRECTED else 0
                 for at in range(0, len(values), RECORD_SLICE):

@@ -100,8 +100,9 @@ class LoadConfig:
     @functools.cached_property
     def retry(self) -> RetryPolicy:
         """Made once: every request asks for it."""
-        return RetryPolicy(self.retries, self.retry_backoff_s, self.retry_backoff_max_s,
-                           tuple(self.retry_on))  # fmt: skip
+        return RetryPolicy(
+            self.retries, self.retry_backoff_s, self.retry_backoff_max_s, tuple(self.retry_on)
+        )
 
 
 @dataclass(frozen=True)
@@ -132,8 +133,10 @@ class RunConfig:
             "load": asdict(self.load),
         }
         if self.samples.per_model:
-            out["output_samples"] = {"per_model": self.samples.per_model,
-                                     "baselines": dict(self.samples.baselines)}  # fmt: skip
+            out["output_samples"] = {
+                "per_model": self.samples.per_model,
+                "baselines": dict(self.samples.baselines),
+            }
         if self.canary:
             out["canary"] = {"candidate": self.canary[0], "baseline": self.canary[1]}
         if self.server_metrics:
@@ -143,8 +146,10 @@ class RunConfig:
         if self.entities:
             out["entities"] = {"file": self.entities_source, "names": len(self.entities)}
         if self.content.schema is not None:
-            out["content_contract"] = {"schema_file": self.content.source,
-                                       "extract": self.content.extract}  # fmt: skip
+            out["content_contract"] = {
+                "schema_file": self.content.source,
+                "extract": self.content.extract,
+            }
         return out
 
 
@@ -243,16 +248,27 @@ def resolve(cli: CliValues) -> RunConfig:
     section = load_section(data, source)
 
     cli_load = {
-        "users": cli.users, "spawn_rate": cli.spawn_rate, "run_time": cli.run_time,
-        "think_time": cli.think_time, "history": cli.history, "timeout": cli.timeout,
-        "max_tokens": cli.max_tokens, "interval": cli.interval,
-        "stop_timeout": cli.stop_timeout, "seed": cli.seed,
-        "dataset": cli.dataset, "out": cli.out, "retries": cli.retries,
-        "retry_backoff": cli.retry_backoff, "retry_on": cli.retry_on,
-        "unique_prefix": cli.unique_prefix, "max_prompt_tokens": cli.max_prompt_tokens,
-        "max_requests": cli.max_requests, "extra_body": cli.extra_body,
+        "users": cli.users,
+        "spawn_rate": cli.spawn_rate,
+        "run_time": cli.run_time,
+        "think_time": cli.think_time,
+        "history": cli.history,
+        "timeout": cli.timeout,
+        "max_tokens": cli.max_tokens,
+        "interval": cli.interval,
+        "stop_timeout": cli.stop_timeout,
+        "seed": cli.seed,
+        "dataset": cli.dataset,
+        "out": cli.out,
+        "retries": cli.retries,
+        "retry_backoff": cli.retry_backoff,
+        "retry_on": cli.retry_on,
+        "unique_prefix": cli.unique_prefix,
+        "max_prompt_tokens": cli.max_prompt_tokens,
+        "max_requests": cli.max_requests,
+        "extra_body": cli.extra_body,
         **{name: getattr(cli, name) for name in LOAD_OPTION_FIELDS},
-    }  # fmt: skip
+    }
     values = {**section, **{k: v for k, v in cli_load.items() if v is not None}}
     targets = _resolve_targets(cli, data, source)
     prices = prices_from_toml(data, source)
@@ -357,8 +373,9 @@ def _resolve_load(values: dict[str, Any]) -> LoadConfig:
     if options.get("pace_s") or (options.get("rate") and options["rate_unit"] == "requests"):
         think = "0"  # pacing, or arrivals, decide when each request starts
     stages = tuple(StageSpec(*stage) for stage in options.pop("stages", ()))
-    retry = resolve_retry(values.get("retries"), values.get("retry_backoff"),
-                          values.get("retry_on"), parse_duration)  # fmt: skip
+    retry = resolve_retry(
+        values.get("retries"), values.get("retry_backoff"), values.get("retry_on"), parse_duration
+    )
     return LoadConfig(
         users=options.pop("users", None) or whole_number(given("users", d.users), "users", 1),
         spawn_rate=options.pop("spawn_rate", spawn),

@@ -29,15 +29,44 @@ def load_toml(path: Path, what: str = "config file") -> dict[str, Any]:
 
 #: Load options that CliValues (and the flags) carry under the same name as the [load] key.
 LOAD_OPTION_FIELDS = (
-    "shape", "base_users", "steps", "step_time", "spike_users", "spike_at", "spike_for",
-    "rate", "arrival", "rate_unit", "pace", "slo_ttft_ms", "slo_tpot_ms", "slo_ttft_p99_ms",
-)  # fmt: skip
+    "shape",
+    "base_users",
+    "steps",
+    "step_time",
+    "spike_users",
+    "spike_at",
+    "spike_for",
+    "rate",
+    "arrival",
+    "rate_unit",
+    "pace",
+    "slo_ttft_ms",
+    "slo_tpot_ms",
+    "slo_ttft_p99_ms",
+)
 _LOAD_KEYS = {
-    "users", "spawn_rate", "run_time", "think_time", "history", "timeout", "max_tokens",
-    "interval", "stop_timeout", "seed", "dataset", "out", "stages", "retries",
-    "retry_backoff", "retry_on", "unique_prefix", "max_prompt_tokens", "max_requests",
-    "extra_body", *LOAD_OPTION_FIELDS,
-}  # fmt: skip
+    "users",
+    "spawn_rate",
+    "run_time",
+    "think_time",
+    "history",
+    "timeout",
+    "max_tokens",
+    "interval",
+    "stop_timeout",
+    "seed",
+    "dataset",
+    "out",
+    "stages",
+    "retries",
+    "retry_backoff",
+    "retry_on",
+    "unique_prefix",
+    "max_prompt_tokens",
+    "max_requests",
+    "extra_body",
+    *LOAD_OPTION_FIELDS,
+}
 
 
 def load_section(data: dict[str, Any], source: Path) -> dict[str, Any]:

@@ -24,9 +24,11 @@ def stop_timeout_note(unfinished: int, requests: int, load: LoadConfig) -> str |
     if unfinished <= 0 or unfinished < STOP_TIMEOUT_NOTABLE_SHARE * requests:
         return None
     lever = "--rate" if load.open_loop else "-u" if load.shape == "steady" else "the users"
-    return (f"{unfinished:,} of {requests:,} requests were still running at the stop "
-            f"({load.stop_timeout_s:g}s after the run time) and count as timeout errors: "
-            f"raise --stop-timeout or lower {lever}")  # fmt: skip
+    return (
+        f"{unfinished:,} of {requests:,} requests were still running at the stop "
+        f"({load.stop_timeout_s:g}s after the run time) and count as timeout errors: "
+        f"raise --stop-timeout or lower {lever}"
+    )
 
 
 def _ms(value: float | None) -> str:
@@ -76,8 +78,7 @@ class Console:
         p99_ttft: dict[str, float | None],
     ) -> None:
         models = "  ".join(f"{m} p99 TTFT {_ms(v)} ms" for m, v in p99_ttft.items())
-        line = (f"[{elapsed_s:5.0f}s/{total_s:.0f}s] users {users:4d}  {rps:7.1f} req/s  "
-                f"{models}")  # fmt: skip
+        line = f"[{elapsed_s:5.0f}s/{total_s:.0f}s] users {users:4d}  {rps:7.1f} req/s  {models}"
         if self.tty:
             self.out.write("\r\x1b[2K" + line)
             self.out.flush()
@@ -93,8 +94,10 @@ class Console:
 
     def summary_table(self, summary: dict[str, Any]) -> None:
         """Per-model figures, the ones a glance needs; the report has the rest."""
-        header = (f"{'model':<24}{'requests':>9}{'errors':>8}{'TTFT p50':>10}{'p99':>8}"
-                  f"{'ITL p50':>9}{'p99':>8}{'E2E p50':>9}{'p99':>8}{'tok/s':>9}")  # fmt: skip
+        header = (
+            f"{'model':<24}{'requests':>9}{'errors':>8}{'TTFT p50':>10}{'p99':>8}"
+            f"{'ITL p50':>9}{'p99':>8}{'E2E p50':>9}{'p99':>8}{'tok/s':>9}"
+        )
         rows = [header, "-" * len(header)]
         for name, m in summary.get("models", {}).items():
             rows.append(

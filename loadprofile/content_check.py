@@ -41,8 +41,9 @@ def load_schema(path: Path) -> dict[str, Any]:
     try:
         validator_for(schema).check_schema(schema)
     except SchemaError as exc:
-        raise ConfigError(f"--content-schema {path}: not a valid JSON Schema: "
-                          f"{exc.message}") from None  # fmt: skip
+        raise ConfigError(
+            f"--content-schema {path}: not a valid JSON Schema: {exc.message}"
+        ) from None
     return schema if isinstance(schema, dict) else {}
 
 

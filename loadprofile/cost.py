@@ -77,8 +77,9 @@ class _ModelCosts:
         self.per_request.append(cost)
         # Money spent on attempts that failed: all of a failed request, the retried
         # attempts of one that succeeded.
-        self.failed_attempts += cost if row.get("error_class") else _float(
-            row.get("retry_cost_usd"))
+        self.failed_attempts += (
+            cost if row.get("error_class") else _float(row.get("retry_cost_usd"))
+        )
         self.attempts += int(row.get("attempts") or 1)
         tid = row.get("transaction") or ""
         if tid:
@@ -89,8 +90,9 @@ class _ModelCosts:
             t.ended = t.ended or row.get("transaction_end") == "1"
 
 
-def cost_summary(rows: Iterable[Mapping[str, str]], prices: Mapping[str, Price],
-                 unit: str) -> dict[str, Any]:  # fmt: skip
+def cost_summary(
+    rows: Iterable[Mapping[str, str]], prices: Mapping[str, Price], unit: str
+) -> dict[str, Any]:
     """summary.json's "cost": {model: {...}} for every priced model, in one pass over the
     rows; ``unit`` says what a transaction is ("conversation" or "request")."""
     models = {name: _ModelCosts() for name in prices}
@@ -117,8 +119,11 @@ def cost_summary(rows: Iterable[Mapping[str, str]], prices: Mapping[str, Price],
             "transactions": len(ended),
             "successful_transactions": successful,
             "unfinished_transactions": len(c.transactions) - len(ended),
-            "per_1k_successful_transactions":
-                _round(1000.0 * sum(t.cost for t in ended) / successful) if successful else None,
+            "per_1k_successful_transactions": _round(
+                1000.0 * sum(t.cost for t in ended) / successful
+            )
+            if successful
+            else None,
             "failed_attempt_share": _round(c.failed_attempts / total) if total else 0.0,
         }
     return out

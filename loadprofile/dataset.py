@@ -370,8 +370,9 @@ def _content_text(content: object, where: str) -> str:
     return "\n".join(texts)
 
 
-def _to_turns(messages: list[_Message], budget: int | None,
-              extra: str = "") -> tuple[str | None, tuple[Turn, ...]]:  # fmt: skip
+def _to_turns(
+    messages: list[_Message], budget: int | None, extra: str = ""
+) -> tuple[str | None, tuple[Turn, ...]]:
     """Normalise to (system, user/assistant pairs) by the rules in the module docstring."""
     n_system = 0
     while n_system < len(messages) and messages[n_system].role == _SYSTEM:
@@ -392,8 +393,14 @@ def _to_turns(messages: list[_Message], budget: int | None,
         user = merged[k]
         reply = merged[k + 1].text if k + 1 < len(merged) else None
         own = user.max_tokens
-        turns.append(Turn(user.text, reply, own if own is not None else budget,
-                          merge_layers(extra, user.extra_body)))  # fmt: skip
+        turns.append(
+            Turn(
+                user.text,
+                reply,
+                own if own is not None else budget,
+                merge_layers(extra, user.extra_body),
+            )
+        )
     return system, tuple(turns)
 
 
@@ -404,8 +411,12 @@ def _merge_runs(messages: list[_Message]) -> list[_Message]:
         if merged and merged[-1].role == m.role:
             last = merged[-1]
             budget = m.max_tokens if m.max_tokens is not None else last.max_tokens
-            merged[-1] = _Message(m.role, last.text + _JOIN + m.text, budget,
-                                  merge_layers(last.extra_body, m.extra_body))  # fmt: skip
+            merged[-1] = _Message(
+                m.role,
+                last.text + _JOIN + m.text,
+                budget,
+                merge_layers(last.extra_body, m.extra_body),
+            )
         else:
             merged.append(m)
     return merged

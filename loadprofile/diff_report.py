@@ -100,21 +100,36 @@ def build_context(
         ("length ratio median (p10 – p90)", _spread(data["length_ratio"])),
         ("output-token ratio total", fmt_ratio(out_tok["total"])),
         ("output-token ratio median (p10 – p90)", _spread(out_tok)),
-        ("prompt-token ratio total / median",
-         f"{fmt_ratio(prompt_tok.get('total'))} / {fmt_ratio(prompt_tok.get('median'))}"),
-    ]  # fmt: skip
+        (
+            "prompt-token ratio total / median",
+            f"{fmt_ratio(prompt_tok.get('total'))} / {fmt_ratio(prompt_tok.get('median'))}",
+        ),
+    ]
     per_side = [
-        ("answered / in snapshot", f"{can.answered:,} / {can.prompts:,}",
-         f"{cand.answered:,} / {cand.prompts:,}"),
-        ("only in this snapshot", fmt_int(result.only_in_canonical),
-         fmt_int(result.only_in_candidate)),
+        (
+            "answered / in snapshot",
+            f"{can.answered:,} / {can.prompts:,}",
+            f"{cand.answered:,} / {cand.prompts:,}",
+        ),
+        (
+            "only in this snapshot",
+            fmt_int(result.only_in_canonical),
+            fmt_int(result.only_in_candidate),
+        ),
         ("failed (prompts in both)", fmt_int(result.failed[0]), fmt_int(result.failed[1])),
         ("empty replies", *_pair(data["empty_rate"])),
         ("refusals", *_pair(data["refusal_rate"])),
         ("valid JSON (content schema)", *_pair(data["json_valid_rate"])),
-    ]  # fmt: skip
-    worst = [{**w.to_json(), "ops": w.ops, "distance": fmt_distance(w.edit_distance),
-              "length": fmt_ratio(w.length_ratio)} for w in result.worst]  # fmt: skip
+    ]
+    worst = [
+        {
+            **w.to_json(),
+            "ops": w.ops,
+            "distance": fmt_distance(w.edit_distance),
+            "length": fmt_ratio(w.length_ratio),
+        }
+        for w in result.worst
+    ]
     return {
         "title": f"{can.model or '?'} → {cand.model or '?'}",
         "sides": [_side_rows(s, m) for s, m in ((can, metas[0]), (cand, metas[1]))],
@@ -135,8 +150,10 @@ def build_context(
 
 def _spread(stats: dict[str, Any]) -> str:
     """median (p10 – p90) of a ratio."""
-    return (f"{fmt_ratio(stats.get('median'))} "
-            f"({fmt_ratio(stats.get('p10'))} – {fmt_ratio(stats.get('p90'))})")  # fmt: skip
+    return (
+        f"{fmt_ratio(stats.get('median'))} "
+        f"({fmt_ratio(stats.get('p10'))} – {fmt_ratio(stats.get('p90'))})"
+    )
 
 
 def _pair(rates: dict[str, Any] | None) -> tuple[str, str]:
@@ -146,15 +163,22 @@ def _pair(rates: dict[str, Any] | None) -> tuple[str, str]:
 
 def _side_rows(side: Side, meta: dict[str, Any]) -> list[tuple[str, str]]:
     params = meta.get("params") or {}
-    return [("model", side.model or EMPTY), ("host", side.host or EMPTY), ("folder", side.path),
-            ("taken", str(meta.get("created_at") or EMPTY)),
-            ("parameters", ", ".join(f"{k} {v}" for k, v in params.items()) or EMPTY)]  # fmt: skip
+    return [
+        ("model", side.model or EMPTY),
+        ("host", side.host or EMPTY),
+        ("folder", side.path),
+        ("taken", str(meta.get("created_at") or EMPTY)),
+        ("parameters", ", ".join(f"{k} {v}" for k, v in params.items()) or EMPTY),
+    ]
 
 
 def _dataset_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
     ds = meta.get("dataset") or {}
-    return [("path", str(ds.get("path") or EMPTY)), ("sha256", str(ds.get("sha256") or EMPTY)),
-            ("prompts", fmt_int(ds.get("prompts")))]  # fmt: skip
+    return [
+        ("path", str(ds.get("path") or EMPTY)),
+        ("sha256", str(ds.get("sha256") or EMPTY)),
+        ("prompts", fmt_int(ds.get("prompts"))),
+    ]
 
 
 def _param_note(metas: list[dict[str, Any]]) -> str:
@@ -259,13 +283,28 @@ def token_sentences(result: DriftResult, data: dict[str, Any]) -> list[str]:
 
 _EDGE_NOTE = f"Ratios beyond 1/{RATIO_EDGE:g}× and {RATIO_EDGE:g}× are drawn at the edge."
 _CHARTS = (  # key, title, PromptDrift field, x label, what to say when there is nothing
-    ("edit-distance", "Edit distance", "edit_distance",
-     "normalised edit distance (0 same, 1 nothing in common)", "no prompt compared"),
-    ("length-ratio", "Length ratio", "length_ratio", "candidate chars / canonical chars",
-     "no non-empty canonical output"),
-    ("token-ratio", "Output-token ratio", "output_tokens_ratio",
-     "candidate output tokens / canonical", "no output tokens counted"),
-)  # fmt: skip
+    (
+        "edit-distance",
+        "Edit distance",
+        "edit_distance",
+        "normalised edit distance (0 same, 1 nothing in common)",
+        "no prompt compared",
+    ),
+    (
+        "length-ratio",
+        "Length ratio",
+        "length_ratio",
+        "candidate chars / canonical chars",
+        "no non-empty canonical output",
+    ),
+    (
+        "token-ratio",
+        "Output-token ratio",
+        "output_tokens_ratio",
+        "candidate output tokens / canonical",
+        "no output tokens counted",
+    ),
+)
 
 
 def charts(result: DriftResult) -> list[Chart]:

@@ -35,11 +35,16 @@ WORST = 20
 _A = "['\u2019]"  # straight or typographic apostrophe
 _LEAD_IN = r"(?:\w+[.!,]|\w+(?:\s+\w+){1,2}[!,])\s+"
 _OPENINGS = (
-    rf"i\s+can(?:not|{_A}t|\s+not)\b", rf"i(?:{_A}m|\s+am)\s+(?:unable|not\s+able)\s+to\b",
-    rf"i(?:{_A}m|\s+am)\s+sorry,?\s+but\b", r"sorry,?\s+but\s+i\b", r"as\s+an\s+ai\b",
-    rf"i\s+won{_A}t\b", r"i\s+will\s+not\b", r"i\s+must\s+decline\b",
+    rf"i\s+can(?:not|{_A}t|\s+not)\b",
+    rf"i(?:{_A}m|\s+am)\s+(?:unable|not\s+able)\s+to\b",
+    rf"i(?:{_A}m|\s+am)\s+sorry,?\s+but\b",
+    r"sorry,?\s+but\s+i\b",
+    r"as\s+an\s+ai\b",
+    rf"i\s+won{_A}t\b",
+    r"i\s+will\s+not\b",
+    r"i\s+must\s+decline\b",
     r"i\s+apologi[sz]e,?\s+but\b",
-)  # fmt: skip
+)
 REFUSAL = re.compile(
     rf"^[\s\"'*_>#`\u201c-]*(?:{_LEAD_IN})?(?:{'|'.join(_OPENINGS)})", re.IGNORECASE
 )

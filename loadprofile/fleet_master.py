@@ -59,10 +59,16 @@ FINAL_PACKET_GRACE_S = 15.0
 
 
 class MasterSession:
-    def __init__(self, config: RunConfig, conversations: list[Conversation],
-                 meta: dict[str, Any], recorder: RunRecorder, *,
-                 on_tick: Callable[[Any, float], None] | None = None,
-                 warn: Warn | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: RunConfig,
+        conversations: list[Conversation],
+        meta: dict[str, Any],
+        recorder: RunRecorder,
+        *,
+        on_tick: Callable[[Any, float], None] | None = None,
+        warn: Warn | None = None,
+    ) -> None:
         self.config = config
         self.conversations = conversations
         self.meta = meta
@@ -85,11 +91,15 @@ class MasterSession:
         self.summary: dict[str, Any] | None = None
         self._ticker: gevent.Greenlet | None = None
         self._config_wire = {
-            "version": __version__, "config": config_to_wire(config),
+            "version": __version__,
+            "config": config_to_wire(config),
             "conversations": conversations_to_wire(conversations),
-            "meta": {"run_id": meta["run_id"], "load": meta.get("load", {}),
-                     "target": meta.get("target", {})},
-        }  # fmt: skip
+            "meta": {
+                "run_id": meta["run_id"],
+                "load": meta.get("load", {}),
+                "target": meta.get("target", {}),
+            },
+        }
         self._cpu_mark = (time.perf_counter(), time.process_time())
 
     def _new_collector(self) -> Collector:
@@ -143,13 +153,20 @@ class MasterSession:
             else:
                 self._send(CONFIG, self._config_for_worker(), msg.node_id)
             return
-        ledger = WorkerLedger(msg.node_id, index=len(self.workers), host=str(data.get("host")),
-                              pid=int(data.get("pid") or 0), version=str(data.get("version")))
+        ledger = WorkerLedger(
+            msg.node_id,
+            index=len(self.workers),
+            host=str(data.get("host")),
+            pid=int(data.get("pid") or 0),
+            version=str(data.get("version")),
+        )
         self.workers[msg.node_id] = ledger
         if ledger.version != __version__:
             ledger.status = REFUSED
-            ledger.note = (f"runs loadprofile {ledger.version}, the master {__version__}: "
-                           "install the same version on every machine")  # fmt: skip
+            ledger.note = (
+                f"runs loadprofile {ledger.version}, the master {__version__}: "
+                "install the same version on every machine"
+            )
             self.warn(f"worker {ledger.host} (pid {ledger.pid}) refused: {ledger.note}")
             self._send(REFUSE, {"reason": f"this worker {ledger.note}"}, msg.node_id)
             return
@@ -234,8 +251,11 @@ class MasterSession:
 
     def _start_message(self, *, late: bool) -> dict[str, Any]:
         active = sorted((w for w in self.accepted() if w.active), key=lambda w: w.index)
-        count = len(active) if not late else max(1, int(self.meta.get("distributed", {})
-                                                          .get("workers", 1)))  # fmt: skip
+        count = (
+            len(active)
+            if not late
+            else max(1, int(self.meta.get("distributed", {}).get("workers", 1)))
+        )
         shares = {w.client_id: [i, count] for i, w in enumerate(active)}
         return {"start_unix": self.start_unix, "shares": shares, "count": count}
 
@@ -281,26 +301,31 @@ class MasterSession:
         partial = partial or self.interrupted_by is not None or bool(lost) or not ledgers
         self._note_workers()
         self.meta["interrupted_by"] = self.interrupted_by
-        self.meta["unfinished_at_stop"] = sum(int(w.stats.get("unfinished_at_stop", 0))
-                                              for w in ledgers)  # fmt: skip
+        self.meta["unfinished_at_stop"] = sum(
+            int(w.stats.get("unfinished_at_stop", 0)) for w in ledgers
+        )
         walked: dict[str, int] = {}
         for w in ledgers:
             for name, n in (w.stats.get("walked") or {}).items():
                 walked[name] = walked.get(name, 0) + int(n)
-        self.meta["dataset_passes"] = note_dataset_passes(self.meta, len(self.conversations),
-                                                          walked)  # fmt: skip
+        self.meta["dataset_passes"] = note_dataset_passes(
+            self.meta, len(self.conversations), walked
+        )
         starts = [w.stats["arrivals_start_s"] for w in ledgers if "arrivals_start_s" in w.stats]
         if starts:
             self.meta["arrivals_start_s"] = max(starts)
-        self.recorder.arrivals_not_sent = sum(int(w.stats.get("arrivals_not_sent", 0))
-                                              for w in ledgers)  # fmt: skip
+        self.recorder.arrivals_not_sent = sum(
+            int(w.stats.get("arrivals_not_sent", 0)) for w in ledgers
+        )
         wall, cpu = time.perf_counter(), time.process_time()
         self.meta["distributed"]["master_cpu_percent"] = round(
-            100.0 * (cpu - self._cpu_mark[1]) / max(1e-9, wall - self._cpu_mark[0]), 1)
+            100.0 * (cpu - self._cpu_mark[1]) / max(1e-9, wall - self._cpu_mark[0]), 1
+        )
         for w in ledgers:
             for text in w.stats.get("warnings") or []:
                 self.meta.setdefault("warnings", []).append(
-                    f"worker {w.host} (pid {w.pid}): {text}")
+                    f"worker {w.host} (pid {w.pid}): {text}"
+                )
         for w in lost:
             self.meta.setdefault("warnings", []).append(
                 f"worker {w.host} (pid {w.pid}) {w.status}: {w.note or 'see run.json workers'}; "
@@ -308,11 +333,14 @@ class MasterSession:
             )
         samples = [s for w in ledgers for s in w.stats.get("samples") or []]
         self.summary = self.recorder.finish(
-            self.collector, [t.name for t in self.config.targets], partial=partial,
-            samples=samples, baselines=dict(self.config.samples.baselines),
+            self.collector,
+            [t.name for t in self.config.targets],
+            partial=partial,
+            samples=samples,
+            baselines=dict(self.config.samples.baselines),
             duration_s=(now_ns - self.start_ns) / 1e9,
             load_duration_s=(load_end_ns - self.start_ns) / 1e9,
-        )  # fmt: skip
+        )
         return self.summary
 
     # -- ticking ---------------------------------------------------------------------------
@@ -348,9 +376,12 @@ class MasterSession:
                 continue
             ledger.status = LOST
             ledger.lost_at_s = round(self.elapsed_s, 3)
-            ledger.note = ("stopped answering (no heartbeat)" if client is not None
-                           else "disconnected")  # fmt: skip
-            self.warn(f"worker {ledger.host} (pid {ledger.pid}) lost at {ledger.lost_at_s:.1f}s "
-                      f"({ledger.note}): its {ledger.requests} requests so far are kept; the run "
-                      "is marked partial")  # fmt: skip
+            ledger.note = (
+                "stopped answering (no heartbeat)" if client is not None else "disconnected"
+            )
+            self.warn(
+                f"worker {ledger.host} (pid {ledger.pid}) lost at {ledger.lost_at_s:.1f}s "
+                f"({ledger.note}): its {ledger.requests} requests so far are kept; the run "
+                "is marked partial"
+            )
             self._note_workers()

@@ -78,17 +78,24 @@ class WorkerLedger:
             return None if t is None else round(t - start_unix, 3)
 
         return {
-            "id": self.client_id, "index": self.index, "host": self.host, "pid": self.pid,
-            "version": self.version, "status": self.status,
-            "partial": self.status != COMPLETE, "requests": self.requests,
+            "id": self.client_id,
+            "index": self.index,
+            "host": self.host,
+            "pid": self.pid,
+            "version": self.version,
+            "status": self.status,
+            "partial": self.status != COMPLETE,
+            "requests": self.requests,
             "cpu_percent_mean": round(sum(self.cpu) / len(self.cpu), 1) if self.cpu else None,
             "cpu_percent_max": round(max(self.cpu), 1) if self.cpu else None,
             "first_report_s": rel(self.first_report_unix),
             "last_report_s": rel(self.last_report_unix),
-            "intervals": len(self.received), "lost_at_s": self.lost_at_s,
-            "late_packets": self.late_packets, "duplicate_packets": self.duplicate_packets,
+            "intervals": len(self.received),
+            "lost_at_s": self.lost_at_s,
+            "late_packets": self.late_packets,
+            "duplicate_packets": self.duplicate_packets,
             "note": self.note,
-        }  # fmt: skip
+        }
 
 
 @dataclass
@@ -170,8 +177,10 @@ def merge_packets(seq: int, packets: list[Packet], late: bool = False) -> Merged
     start_s = min(p.start_s for p in packets)
     ends = [p.end_s for p in packets]
     end_s = max(ends) if all(p.final for p in packets) else min(ends)
-    intervals = [ModelInterval(m, start_s, end_s, t.histograms, t.counts)
-                 for m, t in sorted(by_model.items())]  # fmt: skip
+    intervals = [
+        ModelInterval(m, start_s, end_s, t.histograms, t.counts)
+        for m, t in sorted(by_model.items())
+    ]
     samples = [p.sample for p in packets if p.sample is not None]
     sample = combine_samples(samples)
     if sample is not None:
@@ -185,7 +194,8 @@ def combine_samples(samples: list[GeneratorSample]) -> GeneratorSample | None:
     if not samples:
         return None
     return GeneratorSample(
-        start_s=min(s.start_s for s in samples), end_s=max(s.end_s for s in samples),
+        start_s=min(s.start_s for s in samples),
+        end_s=max(s.end_s for s in samples),
         users=sum(s.users for s in samples),
         cpu_percent=max(s.cpu_percent for s in samples),
         loop_lag_ms_max=max(s.loop_lag_ms_max for s in samples),
@@ -193,4 +203,4 @@ def combine_samples(samples: list[GeneratorSample]) -> GeneratorSample | None:
         late_starts=sum(s.late_starts for s in samples),
         starts_without_free_user=sum(s.starts_without_free_user for s in samples),
         draining=all(s.draining for s in samples),
-    )  # fmt: skip
+    )

@@ -17,12 +17,38 @@ DEFAULT_MASTER_PORT = 5557  # Locust's
 
 #: Run options a worker must not be given: it runs what its master sends.
 _RUN_OPTIONS = (
-    "host", "model", "config", "dataset", "users", "spawn_rate", "run_time", "think_time",
-    "history", "timeout", "max_tokens", "stop_timeout", "interval", "seed", "out",
-    "shape", "rate", "pace", "steps", "spike_users", "content_schema", "retries", "slo",
-    "canary", "on_fail_webhook", "junit", "markdown", "against", "api", "unique_prefix",
+    "host",
+    "model",
+    "config",
+    "dataset",
+    "users",
+    "spawn_rate",
+    "run_time",
+    "think_time",
+    "history",
+    "timeout",
+    "max_tokens",
+    "stop_timeout",
+    "interval",
+    "seed",
+    "out",
+    "shape",
+    "rate",
+    "pace",
+    "steps",
+    "spike_users",
+    "content_schema",
+    "retries",
+    "slo",
+    "canary",
+    "on_fail_webhook",
+    "junit",
+    "markdown",
+    "against",
+    "api",
+    "unique_prefix",
     "server_metrics",
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -44,17 +70,32 @@ class FleetOptions:
 
 def add_fleet_flags(p: Any) -> None:
     g = p.add_argument_group("distributed (Locust's master and workers)")
-    g.add_argument("--processes", type=int, help="run N worker processes on this machine "
-                   "(-1: one per core) under a master in this process; with --worker: N "
-                   "workers of a remote master")
-    g.add_argument("--master", action="store_true", help="be the master of workers on other "
-                   "machines (they run `loadprofile run --worker --master-host THIS`)")
-    g.add_argument("--worker", action="store_true", help="be a worker: take the run from "
-                   "the master at --master-host")
-    g.add_argument("--expect-workers", type=int, help="master: start once N workers are "
-                   "connected (default 1)")
-    g.add_argument("--expect-workers-max-wait", type=float, help="master: give up after "
-                   "this many seconds without them (default 120; 0 = wait forever)")
+    g.add_argument(
+        "--processes",
+        type=int,
+        help="run N worker processes on this machine "
+        "(-1: one per core) under a master in this process; with --worker: N "
+        "workers of a remote master",
+    )
+    g.add_argument(
+        "--master",
+        action="store_true",
+        help="be the master of workers on other "
+        "machines (they run `loadprofile run --worker --master-host THIS`)",
+    )
+    g.add_argument(
+        "--worker",
+        action="store_true",
+        help="be a worker: take the run from the master at --master-host",
+    )
+    g.add_argument(
+        "--expect-workers", type=int, help="master: start once N workers are connected (default 1)"
+    )
+    g.add_argument(
+        "--expect-workers-max-wait",
+        type=float,
+        help="master: give up after this many seconds without them (default 120; 0 = wait forever)",
+    )
     g.add_argument("--master-host", help="worker: the master's address (default 127.0.0.1)")
     g.add_argument("--master-port", type=int, help="worker: the master's port (default 5557)")
     g.add_argument("--master-bind-host", help="master: interface to listen on (default *)")
@@ -76,8 +117,10 @@ def resolve_fleet(args: Any, cpu_count: int | None = None) -> FleetOptions | Non
         if processes < 1:
             raise ConfigError(f"--processes {processes}: give a number of processes >= 1, or -1")
         if master:
-            raise ConfigError("--processes starts its own master: drop --master (or run the "
-                              "workers with --worker --processes N)")
+            raise ConfigError(
+                "--processes starts its own master: drop --master (or run the "
+                "workers with --worker --processes N)"
+            )
     port = _port(getattr(args, "master_port", None), "--master-port")
     bind_port = _port(getattr(args, "master_bind_port", None), "--master-bind-port")
     max_wait = getattr(args, "expect_workers_max_wait", None)
@@ -88,23 +131,34 @@ def resolve_fleet(args: Any, cpu_count: int | None = None) -> FleetOptions | Non
         if given:
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
             raise ConfigError(f"a worker runs what its master sends: give {flags} to the master")
-        return FleetOptions("worker", processes=processes or 0,
-                            master_host=getattr(args, "master_host", None) or "127.0.0.1",
-                            master_port=port)  # fmt: skip
+        return FleetOptions(
+            "worker",
+            processes=processes or 0,
+            master_host=getattr(args, "master_host", None) or "127.0.0.1",
+            master_port=port,
+        )
     expect = getattr(args, "expect_workers", None)
     if expect is not None and (processes is not None or expect < 1):
         raise ConfigError("--expect-workers goes with --master and is at least 1")
     return FleetOptions(
-        "master", processes=processes or 0, expect_workers=processes or expect or 1,
+        "master",
+        processes=processes or 0,
+        expect_workers=processes or expect or 1,
         expect_workers_max_wait_s=120.0 if max_wait is None else max_wait,
         bind_host=getattr(args, "master_bind_host", None) or ("127.0.0.1" if processes else "*"),
         bind_port=bind_port,
-    )  # fmt: skip
+    )
 
 
 def _refuse_orphans(args: Any) -> None:
-    for flag in ("expect_workers", "expect_workers_max_wait", "master_host", "master_port",
-                 "master_bind_host", "master_bind_port"):  # fmt: skip
+    for flag in (
+        "expect_workers",
+        "expect_workers_max_wait",
+        "master_host",
+        "master_port",
+        "master_bind_host",
+        "master_bind_port",
+    ):
         if getattr(args, flag, None) is not None:
             name = "--" + flag.replace("_", "-")
             raise ConfigError(f"{name} needs --master, --worker or --processes")

@@ -31,39 +31,48 @@ from loadprofile.worker_procs import (
 )
 
 
-def drive_master(session: MasterSession, fleet: FleetOptions, console: Console
-                 ) -> dict[str, Any]:  # fmt: skip
+def drive_master(session: MasterSession, fleet: FleetOptions, console: Console) -> dict[str, Any]:
     load, plan = session.config.load, session.plan
     shape = PlanShape(plan, hold_at_end=True) if plan.shape != "steady" else None
-    env = Environment(user_classes=[RunChatUser], events=events, shape_class=shape,
-                      stop_timeout=load.stop_timeout_s)  # fmt: skip
+    env = Environment(
+        user_classes=[RunChatUser],
+        events=events,
+        shape_class=shape,
+        stop_timeout=load.stop_timeout_s,
+    )
     host, port = fleet.bind_host, fleet.bind_port
     if fleet.local_processes:
         host, port = "127.0.0.1", free_port()
     try:
         runner = env.create_master_runner(host, port)
     except SystemExit:  # Locust logs "port busy" and exits: a usage error here
-        raise UsageError(f"cannot listen on {host}:{port} (in use?); choose "
-                         "--master-bind-port") from None  # fmt: skip
+        raise UsageError(
+            f"cannot listen on {host}:{port} (in use?); choose --master-bind-port"
+        ) from None
     session.attach(runner)
     procs = start_local_workers(fleet.processes, host, port) if fleet.local_processes else []
     try:
         with StopSignals(session, console) as signals:
             if not fleet.local_processes:
-                console.info(f"master listening on {host}:{port}: waiting for "
-                             f"{fleet.expect_workers} worker(s) (`loadprofile run --worker "
-                             f"--master-host THIS_HOST --master-port {port}`)")  # fmt: skip
+                console.info(
+                    f"master listening on {host}:{port}: waiting for "
+                    f"{fleet.expect_workers} worker(s) (`loadprofile run --worker "
+                    f"--master-host THIS_HOST --master-port {port}`)"
+                )
             wait_s = fleet.expect_workers_max_wait_s or math.inf
             got = session.wait_for_workers(fleet.expect_workers, wait_s)
             if signals.done.is_set() or got < fleet.expect_workers:
                 runner.quit()
                 if signals.done.is_set():
                     raise UsageError("interrupted while waiting for workers")
-                raise UsageError(f"only {got} of {fleet.expect_workers} worker(s) connected "
-                                 f"within {wait_s:g}s (--expect-workers-max-wait)")  # fmt: skip
+                raise UsageError(
+                    f"only {got} of {fleet.expect_workers} worker(s) connected "
+                    f"within {wait_s:g}s (--expect-workers-max-wait)"
+                )
             start_load(runner, session)
-            signals.wait_until(plan.run_time_s, give_up=lambda: _all_lost(session)
-                               or session.budget_spent)  # fmt: skip
+            signals.wait_until(
+                plan.run_time_s, give_up=lambda: _all_lost(session) or session.budget_spent
+            )
             end_load(runner, session, console)
             return session.finish()
     finally:
@@ -79,8 +88,9 @@ def run_worker(fleet: FleetOptions, console: Console) -> int:
     """Serve one run of the master (or start ``--processes`` workers that do); the exit
     code: 0, 2 if refused, 130/143 if stopped by a signal."""
     if fleet.processes:
-        procs = start_local_workers(fleet.processes, fleet.master_host, fleet.master_port,
-                                    own_group=False)  # fmt: skip
+        procs = start_local_workers(
+            fleet.processes, fleet.master_host, fleet.master_port, own_group=False
+        )
         ignore = [
             gevent.signal_handler(sig, lambda: None) for sig in (signal.SIGINT, signal.SIGTERM)
         ]
@@ -93,8 +103,7 @@ def run_worker(fleet: FleetOptions, console: Console) -> int:
     try:
         runner = env.create_worker_runner(fleet.master_host, fleet.master_port)
     except ConnectionError:
-        raise UsageError(f"no master answered at {fleet.master_host}:{fleet.master_port}"
-                         ) from None  # fmt: skip
+        raise UsageError(f"no master answered at {fleet.master_host}:{fleet.master_port}") from None
     link = WorkerLink(runner)
     link.hello()
     console.info(f"worker connected to the master at {fleet.master_host}:{fleet.master_port}")
@@ -111,8 +120,10 @@ def run_worker(fleet: FleetOptions, console: Console) -> int:
             session.interrupted_by = name
         gevent.spawn(_leave, link, runner)
 
-    handlers = [gevent.signal_handler(signal.SIGINT, on_signal, "SIGINT"),
-                gevent.signal_handler(signal.SIGTERM, on_signal, "SIGTERM")]  # fmt: skip
+    handlers = [
+        gevent.signal_handler(signal.SIGINT, on_signal, "SIGINT"),
+        gevent.signal_handler(signal.SIGTERM, on_signal, "SIGTERM"),
+    ]
     try:
         runner.greenlet.join()
     finally:

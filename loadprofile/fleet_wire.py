@@ -69,15 +69,20 @@ class Packet:
 
 def encode_packet(p: Packet) -> dict[str, Any]:
     return {
-        "seq": p.seq, "first_seq": p.first_seq, "start_s": p.start_s, "end_s": p.end_s,
+        "seq": p.seq,
+        "first_seq": p.first_seq,
+        "start_s": p.start_s,
+        "end_s": p.end_s,
         "intervals": [_encode_interval(iv) for iv in p.intervals],
         "users": dict(p.users),
         "sample": asdict(p.sample) if p.sample is not None else None,
         # A second's rows (~100 kB at 1000 req/s): msgspec and zlib's fastest level keep
         # this under a millisecond on the worker's hot loop.
         "rows": zlib.compress(msgspec.json.encode(p.rows), 1) if p.rows else b"",
-        "final": p.final, "stats": p.stats, "examples": p.examples,
-    }  # fmt: skip
+        "final": p.final,
+        "stats": p.stats,
+        "examples": p.examples,
+    }
 
 
 def decode_packet(d: dict[str, Any]) -> Packet:
@@ -85,19 +90,32 @@ def decode_packet(d: dict[str, Any]) -> Packet:
     try:
         rows_blob = d["rows"]
         return Packet(
-            seq=int(d["seq"]), first_seq=int(d["first_seq"]),
-            start_s=float(d["start_s"]), end_s=float(d["end_s"]),
-            intervals=[_decode_interval(iv, float(d["start_s"]), float(d["end_s"]))
-                       for iv in d["intervals"]],
+            seq=int(d["seq"]),
+            first_seq=int(d["first_seq"]),
+            start_s=float(d["start_s"]),
+            end_s=float(d["end_s"]),
+            intervals=[
+                _decode_interval(iv, float(d["start_s"]), float(d["end_s"]))
+                for iv in d["intervals"]
+            ],
             users={str(k): int(v) for k, v in d["users"].items()},
             sample=GeneratorSample(**d["sample"]) if d["sample"] else None,
             rows=json.loads(zlib.decompress(rows_blob)) if rows_blob else [],
-            final=bool(d["final"]), stats=dict(d.get("stats") or {}),
+            final=bool(d["final"]),
+            stats=dict(d.get("stats") or {}),
             examples=[dict(e) for e in d.get("examples") or []],
-        )  # fmt: skip
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, zlib.error,
-            HdrCookieException,
-            HdrLengthException, HdrHistogramSettingsException) as exc:  # fmt: skip
+        )
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        IndexError,
+        AttributeError,
+        zlib.error,
+        HdrCookieException,
+        HdrLengthException,
+        HdrHistogramSettingsException,
+    ) as exc:
         raise ValueError(f"malformed packet: {type(exc).__name__}: {exc}") from None
 
 
@@ -107,7 +125,7 @@ def _encode_interval(iv: ModelInterval) -> dict[str, Any]:
         "model": iv.model,
         "histograms": {m: h.encode() for m, h in iv.histograms.items() if h.get_total_count()},
         "counts": c.to_json(),
-    }  # fmt: skip
+    }
 
 
 def _decode_interval(d: dict[str, Any], start_s: float, end_s: float) -> ModelInterval:
@@ -137,8 +155,9 @@ class Outbox:
         for seq in [s for s in self._unacked if s <= upto]:
             del self._unacked[seq]
 
-    def overdue(self, now_s: float, limit: int = 10, after_s: float | None = None
-                ) -> list[dict[str, Any]]:  # fmt: skip
+    def overdue(
+        self, now_s: float, limit: int = 10, after_s: float | None = None
+    ) -> list[dict[str, Any]]:
         """Packets sent more than ``after_s`` (default ``resend_after_s``) ago and still not
         acknowledged (oldest first, at most ``limit``); marked as sent again now."""
         wait = self.resend_after_s if after_s is None else after_s
@@ -196,10 +215,13 @@ def config_from_wire(d: dict[str, Any]) -> RunConfig:
 
 def conversations_to_wire(conversations: list[Conversation]) -> bytes:
     records = [
-        {"id": c.id, "system": c.system,
-         "turns": [[t.user, t.assistant, t.max_tokens, t.extra_body] for t in c.turns]}
+        {
+            "id": c.id,
+            "system": c.system,
+            "turns": [[t.user, t.assistant, t.max_tokens, t.extra_body] for t in c.turns],
+        }
         for c in conversations
-    ]  # fmt: skip
+    ]
     return zlib.compress(json.dumps(records, ensure_ascii=False).encode("utf-8"), 6)
 
 

@@ -160,20 +160,33 @@ class WorkerLink:
     def add_contract_example(self, example: dict[str, Any]) -> None:
         self._examples.append(example)
 
-    def interval_steps(self, start_s: float, end_s: float, intervals: Steps,
-                       users: dict[str, int], sample: GeneratorSample | None,
-                       final: bool = False) -> Steps:  # fmt: skip
+    def interval_steps(
+        self,
+        start_s: float,
+        end_s: float,
+        intervals: Steps,
+        users: dict[str, int],
+        sample: GeneratorSample | None,
+        final: bool = False,
+    ) -> Steps:
         """One packet per interval (``final``: the last, with the whole-run counts): the
         rows finished up to the close go with it, taken now; its histograms are built,
         the packet encoded and sent (and overdue ones again) in slices later."""
         rows, examples = self._rows, self._examples
         self._rows, self._examples = [], []
-        return self._packet_steps(start_s, end_s, intervals, users, sample, final, rows,
-                                  examples)  # fmt: skip
+        return self._packet_steps(start_s, end_s, intervals, users, sample, final, rows, examples)
 
-    def _packet_steps(self, start_s: float, end_s: float, intervals: Steps,
-                      users: dict[str, int], sample: GeneratorSample | None, final: bool,
-                      rows: list[list[str]], examples: list[dict[str, Any]]) -> Steps:  # fmt: skip
+    def _packet_steps(
+        self,
+        start_s: float,
+        end_s: float,
+        intervals: Steps,
+        users: dict[str, int],
+        sample: GeneratorSample | None,
+        final: bool,
+        rows: list[list[str]],
+        examples: list[dict[str, Any]],
+    ) -> Steps:
         built: list[ModelInterval] = yield from intervals
         session = self.session
         assert session is not None
@@ -182,8 +195,19 @@ class WorkerLink:
         if self._first_seq is None:
             self._first_seq = seq
         self._last_seq = seq
-        packet = Packet(seq, self._first_seq, start_s, end_s, built, users, sample, rows, final,
-                        self._final_stats() if final else {}, examples)  # fmt: skip
+        packet = Packet(
+            seq,
+            self._first_seq,
+            start_s,
+            end_s,
+            built,
+            users,
+            sample,
+            rows,
+            final,
+            self._final_stats() if final else {},
+            examples,
+        )
         yield
         wire = encode_packet(packet)
         now = time.monotonic()
@@ -196,12 +220,14 @@ class WorkerLink:
         session = self.session
         assert session is not None
         stats: dict[str, Any] = {
-            "walked": session.walked(), "arrivals_not_sent": session.arrivals.not_sent,
+            "walked": session.walked(),
+            "arrivals_not_sent": session.arrivals.not_sent,
             "unfinished_at_stop": session.unfinished_at_stop,
-            "interrupted_by": session.interrupted_by, "resent_packets": self.outbox.resent,
+            "interrupted_by": session.interrupted_by,
+            "resent_packets": self.outbox.resent,
             "warnings": session.meta.get("warnings", []),
             "samples": session.sampler.samples(),
-        }  # fmt: skip
+        }
         if "arrivals_start_s" in session.meta:
             stats["arrivals_start_s"] = session.meta["arrivals_start_s"]
         return stats

@@ -69,8 +69,12 @@ class GateResult:
 class _Run:
     """One run folder as the gate sees it: figures by model, aliases, bootstrap sides."""
 
-    def __init__(self, run_dir: Path, canary: tuple[str, str] | None,
-                 read: tuple[dict[str, Any], dict[str, Any], bool] | None = None) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        canary: tuple[str, str] | None,
+        read: tuple[dict[str, Any], dict[str, Any], bool] | None = None,
+    ) -> None:
         """``read``: (summary, run.json, rebuilt) already at hand (default: the folder's)."""
         self.run_dir = run_dir
         try:
@@ -86,8 +90,10 @@ class _Run:
         if canary is not None:
             for role, name in zip(("canary", "baseline"), canary, strict=True):
                 if name not in self.models:
-                    raise SloError(f"--{role if role == 'canary' else 'baseline'} {name}: no such "
-                                   f"model in {run_dir} (models: {', '.join(self.models)})")
+                    raise SloError(
+                        f"--{role if role == 'canary' else 'baseline'} {name}: no such "
+                        f"model in {run_dir} (models: {', '.join(self.models)})"
+                    )
                 self.aliases[role] = name
         self._sides: dict[str, significance.Side] = {}  # loaded when a bound needs draws
         self.before: _Run | None = None  # --against: last night's run, say
@@ -99,17 +105,19 @@ class _Run:
             return self, *self.split(ref, default)
         if self.before is None:
             raise SloError(f"{ref!r}: 'before.' names the run given with --against RUN_DIR")
-        model, path = self.before.split(ref[len(BEFORE) + 1:], default)
+        model, path = self.before.split(ref[len(BEFORE) + 1 :], default)
         if model not in self.before.models:
-            raise SloError(f"{ref!r}: no model {model} in the --against run "
-                           f"{self.before.run_dir} (models: {', '.join(self.before.models)})")
+            raise SloError(
+                f"{ref!r}: no model {model} in the --against run "
+                f"{self.before.run_dir} (models: {', '.join(self.before.models)})"
+            )
         return self.before, model, path
 
     def split(self, ref: str, default: str) -> tuple[str, str]:
         """'current.ttft_ms.p99' -> ('current', 'ttft_ms.p99'); unqualified: the default."""
         for name in sorted([*self.models, *self.aliases], key=len, reverse=True):
             if ref.startswith(name + "."):
-                return self.aliases.get(name, name), ref[len(name) + 1:]
+                return self.aliases.get(name, name), ref[len(name) + 1 :]
         return default, ref
 
     def value(self, model: str, path: str) -> float | None:
@@ -122,8 +130,9 @@ class _Run:
     def draws(self, model: str, path: str) -> np.ndarray | None:
         if model not in self._sides:
             try:
-                self._sides[model] = significance.side_of(self.run_dir, model, self.summary,
-                                                          self.run, self.rebuilt)
+                self._sides[model] = significance.side_of(
+                    self.run_dir, model, self.summary, self.run, self.rebuilt
+                )
             except significance.SideError as exc:
                 raise SloError(str(exc)) from None
         return significance.bootstrap(self._sides[model], path, resamples=RESAMPLES, seed=0)
@@ -136,14 +145,21 @@ class _Run:
                 raise SloError("[canary] bounds need a canary run (--canary NAME --baseline NAME)")
             return [self.canary[0]]
         if bound.scope not in self.models:
-            raise SloError(f"[model.{bound.scope}]: no such model in {self.run_dir} "
-                           f"(models: {', '.join(self.models)})")  # fmt: skip
+            raise SloError(
+                f"[model.{bound.scope}]: no such model in {self.run_dir} "
+                f"(models: {', '.join(self.models)})"
+            )
         return [bound.scope]
 
 
-def evaluate(run_dir: Path, slo: SloFile, *, significance_level: float | None = None,
-             canary: tuple[str, str] | None = None,
-             against: Path | None = None) -> GateResult:  # fmt: skip
+def evaluate(
+    run_dir: Path,
+    slo: SloFile,
+    *,
+    significance_level: float | None = None,
+    canary: tuple[str, str] | None = None,
+    against: Path | None = None,
+) -> GateResult:
     """Every bound of ``slo`` against the run (and ``against``, the run "before." names);
     SloError for a bound naming nothing real."""
     run = _Run(run_dir, canary)
@@ -152,17 +168,29 @@ def evaluate(run_dir: Path, slo: SloFile, *, significance_level: float | None = 
     alpha = slo.significance if significance_level is None else significance_level
     verdicts = [_judge(run, bound, model, path, alpha) for bound, model, path in _checks(run, slo)]
     if not verdicts:  # e.g. [all] bounds on a run that measured no model: nothing was shown
-        verdicts.append(Verdict("the run has a model to judge", "-", False, None, None,
-                                "no data: the run measured no model"))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                "the run has a model to judge",
+                "-",
+                False,
+                None,
+                None,
+                "no data: the run measured no model",
+            )
+        )
     return GateResult(
-        run_dir=str(run_dir), run_id=str(run.summary.get("run_id", run_dir.name)),
-        slo_source=slo.source, verdicts=tuple(verdicts),
-        partial=bool(run.summary.get("partial")), allow_partial=slo.allow_partial,
+        run_dir=str(run_dir),
+        run_id=str(run.summary.get("run_id", run_dir.name)),
+        slo_source=slo.source,
+        verdicts=tuple(verdicts),
+        partial=bool(run.summary.get("partial")),
+        allow_partial=slo.allow_partial,
         significance=alpha,
         canary=dict(zip(("candidate", "baseline"), run.canary, strict=True))
-        if run.canary else None,
+        if run.canary
+        else None,
         against=str(against) if against is not None else None,
-    )  # fmt: skip
+    )
 
 
 def _checks(run: _Run, slo: SloFile) -> list[tuple[Bound, str, str]]:
@@ -178,8 +206,12 @@ def _checks(run: _Run, slo: SloFile) -> list[tuple[Bound, str, str]]:
     return out
 
 
-def check_bounds(slo: SloFile, summary: dict[str, Any], canary: tuple[str, str] | None,
-                 against: Path | None = None) -> None:  # fmt: skip
+def check_bounds(
+    slo: SloFile,
+    summary: dict[str, Any],
+    canary: tuple[str, str] | None,
+    against: Path | None = None,
+) -> None:
     """Before a run: every bound names a model and a figure a summary of this run will have
     (``summary``: one built from empty totals, so every key is there); SloError if not.
     Figures that only some runs have (drift against a snapshot) are not checked."""
@@ -205,8 +237,15 @@ def _judge(run: _Run, bound: Bound, model: str, path: str, alpha: float) -> Verd
     if actual is None or reference is None:
         where = "" if ref_run is run else f"{BEFORE}."
         missing = f"{model}.{path}" if actual is None else f"{where}{ref_model}.{ref_path}"
-        return Verdict(bound.text, model, False, actual, None,
-                       f"no data: {missing} has no value in this run", bound.relative)
+        return Verdict(
+            bound.text,
+            model,
+            False,
+            actual,
+            None,
+            f"no data: {missing} has no value in this run",
+            bound.relative,
+        )
     limit = bound.factor * reference + bound.offset
     if bound.holds(actual, limit):
         return Verdict(bound.text, model, True, actual, limit, "met", bound.relative)
@@ -215,9 +254,16 @@ def _judge(run: _Run, bound: Bound, model: str, path: str, alpha: float) -> Verd
     assert ref_model is not None and ref_path is not None
     mine, theirs = run.draws(model, path), ref_run.draws(ref_model, ref_path)
     if mine is None or theirs is None:
-        return Verdict(bound.text, model, False, actual, limit,
-                       "violated (no confidence interval for this figure: judged on its value)",
-                       True, None)  # fmt: skip
+        return Verdict(
+            bound.text,
+            model,
+            False,
+            actual,
+            limit,
+            "violated (no confidence interval for this figure: judged on its value)",
+            True,
+            None,
+        )
     excess = mine - (bound.factor * theirs + bound.offset)
     # One-sided test at level alpha: is the violation there in all but alpha of the draws?
     # (A strict bound is violated at an excess of exactly 0 too.)
@@ -228,7 +274,10 @@ def _judge(run: _Run, bound: Bound, model: str, path: str, alpha: float) -> Verd
         edge = float(np.quantile(excess, 1 - alpha))
         significant = edge <= 0 if bound.op == ">" else edge < 0
     side = "lower" if bound.lower_is_better else "upper"
-    detail = (f"violated, significant at {alpha:g} (excess {side} bound {edge:+.4g})" if significant
-              else f"violated by the point values but not significant at {alpha:g} "
-                   f"(excess {side} bound {edge:+.4g}): noise")  # fmt: skip
+    detail = (
+        f"violated, significant at {alpha:g} (excess {side} bound {edge:+.4g})"
+        if significant
+        else f"violated by the point values but not significant at {alpha:g} "
+        f"(excess {side} bound {edge:+.4g}): noise"
+    )
     return Verdict(bound.text, model, not significant, actual, limit, detail, True, significant)

@@ -31,23 +31,46 @@ class GateOptions:
 
 def add_gate_flags(p: argparse.ArgumentParser, *, for_run: bool) -> None:
     g = p.add_argument_group("gate (SLOs -> exit code 1 on failure)")
-    g.add_argument("--slo", type=Path, help="TOML file of bounds (see README, 'Gates'); "
-                   + ("gate the run when it ends" if for_run else "required"))
+    g.add_argument(
+        "--slo",
+        type=Path,
+        help="TOML file of bounds (see README, 'Gates'); "
+        + ("gate the run when it ends" if for_run else "required"),
+    )
     if for_run:
-        g.add_argument("--canary", metavar="MODEL", help="judge MODEL against --baseline MODEL "
-                       "under the same load (relative bounds; default canary bounds without "
-                       "--slo)")
-    g.add_argument("--significance", type=float, help="relative bounds fail only if the "
-                   "violation is significant at this level (default: the SLO file's, 0.05; "
-                   "0 = judge the point values)")
-    g.add_argument("--against", type=Path, metavar="RUN_DIR", help="a baseline run (last "
-                   "night's, say): limits name its figures as before.METRIC")
+        g.add_argument(
+            "--canary",
+            metavar="MODEL",
+            help="judge MODEL against --baseline MODEL "
+            "under the same load (relative bounds; default canary bounds without "
+            "--slo)",
+        )
+    g.add_argument(
+        "--significance",
+        type=float,
+        help="relative bounds fail only if the "
+        "violation is significant at this level (default: the SLO file's, 0.05; "
+        "0 = judge the point values)",
+    )
+    g.add_argument(
+        "--against",
+        type=Path,
+        metavar="RUN_DIR",
+        help="a baseline run (last night's, say): limits name its figures as before.METRIC",
+    )
     g.add_argument("--junit", type=Path, help="write the verdicts as JUnit XML")
     g.add_argument("--markdown", type=Path, help="write a short Markdown summary")
-    g.add_argument("--on-fail-webhook", metavar="URL", help="POST once to URL when the gate "
-                   "fails (e.g. a router's rollback endpoint); the answer goes to webhook.json")
-    g.add_argument("--webhook-body", metavar="JSON", help="the JSON body to POST (default: "
-                   "run id, canary, failed bounds, canary_pct 0)")
+    g.add_argument(
+        "--on-fail-webhook",
+        metavar="URL",
+        help="POST once to URL when the gate "
+        "fails (e.g. a router's rollback endpoint); the answer goes to webhook.json",
+    )
+    g.add_argument(
+        "--webhook-body",
+        metavar="JSON",
+        help="the JSON body to POST (default: run id, canary, failed bounds, canary_pct 0)",
+    )
 
 
 def _run_folder(path: Path | None) -> Path | None:
@@ -57,9 +80,12 @@ def _run_folder(path: Path | None) -> Path | None:
 
 
 def add_gate_parser(sub: Any) -> None:
-    p = sub.add_parser("gate", help="hold a run folder against an SLO file: exit 0 or 1",
-                       description="Judge a run folder (made here or anywhere) against SLO "
-                       "bounds; prints a pass/fail table and exits 0 (all met) or 1.")
+    p = sub.add_parser(
+        "gate",
+        help="hold a run folder against an SLO file: exit 0 or 1",
+        description="Judge a run folder (made here or anywhere) against SLO "
+        "bounds; prints a pass/fail table and exits 0 (all met) or 1.",
+    )
     p.add_argument("run_dir", type=Path)
     add_gate_flags(p, for_run=False)
 
@@ -69,11 +95,18 @@ def gate_options(args: argparse.Namespace, *, canary: bool = False) -> GateOptio
     from loadprofile.webhook import check_url, parse_body
 
     if args.slo is None and not canary:
-        given = [flag for flag, value in (("--junit", args.junit), ("--markdown", args.markdown),
-                 ("--against", args.against),
-                 ("--on-fail-webhook", args.on_fail_webhook),
-                 ("--webhook-body", args.webhook_body),
-                 ("--significance", args.significance)) if value is not None]  # fmt: skip
+        given = [
+            flag
+            for flag, value in (
+                ("--junit", args.junit),
+                ("--markdown", args.markdown),
+                ("--against", args.against),
+                ("--on-fail-webhook", args.on_fail_webhook),
+                ("--webhook-body", args.webhook_body),
+                ("--significance", args.significance),
+            )
+            if value is not None
+        ]
         if given:
             raise ConfigError(f"{', '.join(given)}: only with --slo (or --canary)")
         return None
@@ -95,8 +128,9 @@ def gate_options(args: argparse.Namespace, *, canary: bool = False) -> GateOptio
     )
 
 
-def check_before_run(options: GateOptions, names: list[str], priced: list[str],
-                     canary: tuple[str, str] | None) -> None:  # fmt: skip
+def check_before_run(
+    options: GateOptions, names: list[str], priced: list[str], canary: tuple[str, str] | None
+) -> None:
     """Every bound names a model of the run and a figure its summary will have (checked
     against a summary of empty totals), before an hour of load is spent; ConfigError if not."""
     from loadprofile.collector import ModelTotals
@@ -105,15 +139,27 @@ def check_before_run(options: GateOptions, names: list[str], priced: list[str],
     from loadprofile.pricing import Price
     from loadprofile.summary import build_summary
 
-    empty = build_summary(run_id="", started_at="", duration_s=1.0, target={}, load={},
-                          models={name: ModelTotals() for name in names}, partial=False,
-                          cost=cost_summary([], {n: Price(0, 0) for n in priced},
-                                            "conversation"))  # fmt: skip
+    empty = build_summary(
+        run_id="",
+        started_at="",
+        duration_s=1.0,
+        target={},
+        load={},
+        models={name: ModelTotals() for name in names},
+        partial=False,
+        cost=cost_summary([], {n: Price(0, 0) for n in priced}, "conversation"),
+    )
     check_bounds(options.slo, empty, canary, options.against)
 
 
-def apply_gate(run_dir: Path, options: GateOptions, say: Any = print,
-               canary: tuple[str, str] | None = None, *, rollback: bool = True) -> int:
+def apply_gate(
+    run_dir: Path,
+    options: GateOptions,
+    say: Any = print,
+    canary: tuple[str, str] | None = None,
+    *,
+    rollback: bool = True,
+) -> int:
     """Judge the run, write and print the verdicts, call the webhook when a bound failed
     (not when the run was only partial, nor with ``rollback`` False: an interrupted run
     is no verdict on the canary): 0 or 1."""
@@ -122,8 +168,13 @@ def apply_gate(run_dir: Path, options: GateOptions, say: Any = print,
     from loadprofile.rundir import write_json
     from loadprofile.webhook import WEBHOOK_FILE, default_body, post
 
-    result = evaluate(run_dir, options.slo, significance_level=options.significance,
-                      canary=canary, against=options.against)  # fmt: skip
+    result = evaluate(
+        run_dir,
+        options.slo,
+        significance_level=options.significance,
+        canary=canary,
+        against=options.against,
+    )
     record = result.to_json()
     write_json(run_dir / GATE_FILE, record)
     say(gate_output.table(result))
@@ -133,11 +184,15 @@ def apply_gate(run_dir: Path, options: GateOptions, say: Any = print,
         write_json(run_dir / WEBHOOK_FILE, answer)
         record["webhook"] = {k: answer[k] for k in ("url", "status", "ok", "error")}
         write_json(run_dir / GATE_FILE, record)
-        say(f"webhook: POST {options.webhook} -> "
+        say(
+            f"webhook: POST {options.webhook} -> "
             + (f"HTTP {answer['status']}" if answer["status"] else str(answer["error"]))
-            + f" (recorded in {run_dir / WEBHOOK_FILE})")
-    for path, text in ((options.junit, gate_output.junit), (options.markdown,
-                                                           gate_output.markdown)):
+            + f" (recorded in {run_dir / WEBHOOK_FILE})"
+        )
+    for path, text in (
+        (options.junit, gate_output.junit),
+        (options.markdown, gate_output.markdown),
+    ):
         if path is not None:
             try:
                 gate_output.write(path, text(result))

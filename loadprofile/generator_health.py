@@ -52,8 +52,10 @@ _BUSY_ELSEWHERE_PERCENT = 50.0
 
 def _advice(sample: GeneratorSample) -> str:
     if sample.cpu_percent < _BUSY_ELSEWHERE_PERCENT:
-        return (f"at {sample.cpu_percent:.0f}% CPU the generator itself was not busy: other "
-                "processes on this machine (a server on the same host?) delayed it")
+        return (
+            f"at {sample.cpu_percent:.0f}% CPU the generator itself was not busy: other "
+            "processes on this machine (a server on the same host?) delayed it"
+        )
     return "the generator is the bottleneck: use fewer users, a lower rate or more processes"
 
 
@@ -62,16 +64,19 @@ def health_warnings(sample: GeneratorSample) -> list[str]:
     out = []
     span = f"{sample.start_s:.0f}-{sample.end_s:.0f}s"
     if sample.bound_reasons:
-        out.append(f"load generator flagged at {span} ({', '.join(sample.bound_reasons)}): "
-                   f"measurements suspect; {_advice(sample)}")
+        out.append(
+            f"load generator flagged at {span} ({', '.join(sample.bound_reasons)}): "
+            f"measurements suspect; {_advice(sample)}"
+        )
     if sample.starts_without_free_user:
-        out.append(f"{sample.starts_without_free_user} arrival(s) at {span} found every user "
-                   "busy and went out late (timed from their due time); raise -u")
+        out.append(
+            f"{sample.starts_without_free_user} arrival(s) at {span} found every user "
+            "busy and went out late (timed from their due time); raise -u"
+        )
     return out
 
 
-def health_summary(samples: list[GeneratorSample], arrivals_not_sent: int = 0
-                   ) -> dict[str, object]:  # fmt: skip
+def health_summary(samples: list[GeneratorSample], arrivals_not_sent: int = 0) -> dict[str, object]:
     """summary.json's "generator": how hard the generator worked, which seconds are suspect,
     and (open loop) how many arrivals due before the end never went out for want of a user."""
     if not samples:

@@ -48,8 +48,13 @@ def reset(hist: HdrHistogram) -> HdrHistogram:
 
 
 def _layout(hist: HdrHistogram) -> Layout:
-    return (hist.unit_magnitude, hist.sub_bucket_half_count_magnitude,
-            hist.sub_bucket_half_count, hist.sub_bucket_mask, hist.counts_len)  # fmt: skip
+    return (
+        hist.unit_magnitude,
+        hist.sub_bucket_half_count_magnitude,
+        hist.sub_bucket_half_count,
+        hist.sub_bucket_mask,
+        hist.counts_len,
+    )
 
 
 def counts_of(hist: HdrHistogram) -> np.ndarray:
@@ -136,8 +141,11 @@ def value_at_percentiles(hist: HdrHistogram, percentiles: Sequence[float]) -> di
             break
         index = int(np.searchsorted(cumulative, target, side="left"))
         value = hist.get_value_from_index(index)
-        out[percentile] = (hist.get_highest_equivalent_value(value) if percentile
-                           else hist.get_lowest_equivalent_value(value))  # fmt: skip
+        out[percentile] = (
+            hist.get_highest_equivalent_value(value)
+            if percentile
+            else hist.get_lowest_equivalent_value(value)
+        )
     return out
 
 
@@ -149,8 +157,9 @@ def mean_value(hist: HdrHistogram) -> float:
     nonzero = np.flatnonzero(counts)
     key = (hist.lowest_trackable_value, hist.highest_trackable_value, hist.significant_figures)
     middles = _middles(*key)[nonzero]
-    total = sum(int(c) * int(m) for c, m in zip(counts[nonzero].tolist(), middles.tolist(),
-                                                 strict=True))  # fmt: skip
+    total = sum(
+        int(c) * int(m) for c, m in zip(counts[nonzero].tolist(), middles.tolist(), strict=True)
+    )
     return float(total) / hist.total_count
 
 

@@ -94,7 +94,16 @@ def _parse_interval(line: str) -> Interval | None:
     try:
         start, length = float(fields[0]), float(fields[1])
         histogram = acyclic(HdrHistogram.decode(fields[3].encode("ascii")))
-    except (ValueError, TypeError, KeyError, IndexError, RuntimeError, zlib.error,
-            struct.error, HdrCookieException, HdrLengthException):  # fmt: skip
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        RuntimeError,
+        zlib.error,
+        struct.error,
+        HdrCookieException,
+        HdrLengthException,
+    ):
         return None  # a payload cut off by a crash
     return Interval(start, start + length, histogram)

@@ -58,8 +58,11 @@ def enable_kernel_stamps(sock: socket) -> bool:
 def arrival_ns(ancillary: list[tuple[int, int, bytes]], now_ns: int) -> int:
     """``now_ns`` (perf_counter) moved back to the kernel's stamp of the data, if one came."""
     for level, kind, raw in ancillary:
-        if level == stdlib_socket.SOL_SOCKET and kind == SO_TIMESTAMPNS \
-                and len(raw) >= _TIMESPEC.size:  # fmt: skip
+        if (
+            level == stdlib_socket.SOL_SOCKET
+            and kind == SO_TIMESTAMPNS
+            and len(raw) >= _TIMESPEC.size
+        ):
             seconds, nanoseconds = _TIMESPEC.unpack_from(raw)
             lag_ns = time.time_ns() - (seconds * 1_000_000_000 + nanoseconds)
             if 0 <= lag_ns < _MAX_KERNEL_LAG_NS:

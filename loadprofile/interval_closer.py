@@ -42,9 +42,15 @@ class IntervalSink(Protocol):
 
     def add_contract_example(self, example: dict[str, Any]) -> None: ...
 
-    def interval_steps(self, start_s: float, end_s: float, intervals: Steps,
-                       users: dict[str, int], sample: GeneratorSample | None,
-                       final: bool = False) -> Steps:  # fmt: skip
+    def interval_steps(
+        self,
+        start_s: float,
+        end_s: float,
+        intervals: Steps,
+        users: dict[str, int],
+        sample: GeneratorSample | None,
+        final: bool = False,
+    ) -> Steps:
         """Called as the interval closes; returns the work of taking it in, in slices, run
         beside the hot loop (``intervals``: the slices that build its histograms, which
         return its ``list[ModelInterval]``). What the sink must take at the close itself
@@ -69,15 +75,23 @@ class IntervalCloser:
         self._queue.append(steps)
         self._wake.set()
 
-    def close(self, collector: Collector, closed: ClosedInterval, sink: IntervalSink,
-              users: dict[str, int], sample: GeneratorSample | None, final: bool,
-              then: Callable[[float], None] | None = None) -> None:  # fmt: skip
+    def close(
+        self,
+        collector: Collector,
+        closed: ClosedInterval,
+        sink: IntervalSink,
+        users: dict[str, int],
+        sample: GeneratorSample | None,
+        final: bool,
+        then: Callable[[float], None] | None = None,
+    ) -> None:
         """Queue the close of an interval just taken off ``collector``: its histograms
         built and folded, handed to ``sink``, recycled; then ``then(end_s)`` (the console).
         The ``final`` one runs at once, with everything still queued before it."""
         built: list[ModelInterval] = []
-        taken = sink.interval_steps(closed.start_s, closed.end_s,
-                                    _build(collector, closed, built), users, sample, final)
+        taken = sink.interval_steps(
+            closed.start_s, closed.end_s, _build(collector, closed, built), users, sample, final
+        )
         self.submit(_after(taken, collector, built, closed.end_s, then, gc_first=not final))
         if final:
             self.drain()
@@ -136,14 +150,20 @@ def freeze_survivors() -> None:
     gc.freeze()
 
 
-
 def _build(collector: Collector, closed: ClosedInterval, built: list[ModelInterval]) -> Steps:
     built += yield from collector.close_steps(closed)
     return built
 
 
-def _after(steps: Steps, collector: Collector, built: list[ModelInterval], end_s: float,
-           then: Callable[[float], None] | None, *, gc_first: bool) -> Steps:  # fmt: skip
+def _after(
+    steps: Steps,
+    collector: Collector,
+    built: list[ModelInterval],
+    end_s: float,
+    then: Callable[[float], None] | None,
+    *,
+    gc_first: bool,
+) -> Steps:
     if gc_first:  # a slice of its own (~1 ms at 100 streams), before this close's garbage
         freeze_survivors()
         yield

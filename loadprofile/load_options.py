@@ -103,8 +103,13 @@ def parse_stages(raw: Any, duration: Duration) -> tuple[tuple[float, int, float 
             raise ConfigError(f"stages #{i}: duration must be positive")
         users = whole_number(item["users"], f"stages #{i} users")
         rate = item.get("spawn_rate")
-        out.append((seconds, users, None if rate is None else positive_number(
-            rate, f"stages #{i} spawn_rate")))  # fmt: skip
+        out.append(
+            (
+                seconds,
+                users,
+                None if rate is None else positive_number(rate, f"stages #{i} spawn_rate"),
+            )
+        )
     return tuple(out)
 
 
@@ -125,11 +130,13 @@ def resolve_load_options(values: dict[str, Any], duration: Duration) -> dict[str
                 raise ConfigError(f"{key.replace('_', '-')} needs --rate (an open-loop run)")
     if values.get("pace") is not None:
         if rate is not None:
-            raise ConfigError("--pace is for closed-loop runs; an open-loop --rate sets the "
-                              "arrivals itself")  # fmt: skip
+            raise ConfigError(
+                "--pace is for closed-loop runs; an open-loop --rate sets the arrivals itself"
+            )
         if values.get("think_time") is not None:
-            raise ConfigError("--pace and --think-time both set the wait between requests; "
-                              "give one")  # fmt: skip
+            raise ConfigError(
+                "--pace and --think-time both set the wait between requests; give one"
+            )
         pace = duration(values["pace"], "pace")
         if pace <= 0:
             raise ConfigError("pace must be positive")
@@ -152,8 +159,9 @@ def _refuse_foreign_keys(values: dict[str, Any], shape: str) -> None:
     for other, keys in _SHAPE_KEYS.items():
         for key in keys:
             if other != shape and values.get(key) is not None:
-                raise ConfigError(f"{key.replace('_', '-')} belongs to --shape {other}, "
-                                  f"not {shape}")  # fmt: skip
+                raise ConfigError(
+                    f"{key.replace('_', '-')} belongs to --shape {other}, not {shape}"
+                )
     if shape in ("steady", "stages") and values.get("base_users") is not None:
         raise ConfigError("base-users belongs to --shape step or spike")
 
@@ -168,22 +176,31 @@ def _slos(values: dict[str, Any]) -> dict[str, Any]:
 
 def _open_loop(values: dict[str, Any], shape: str, rate: Any) -> dict[str, Any]:
     if shape != "steady":
-        raise ConfigError("--rate (open loop) runs at one arrival rate; it does not combine "
-                          f"with --shape {shape}")  # fmt: skip
+        raise ConfigError(
+            f"--rate (open loop) runs at one arrival rate; it does not combine with --shape {shape}"
+        )
     per_s = positive_number(rate, "rate")
     kind, gamma_shape = parse_arrival(values.get("arrival") or "poisson")
     unit = values.get("rate_unit") or "requests"
     if unit not in RATE_UNITS:
         raise ConfigError(f"bad rate unit {unit!r} (use requests or conversations)")
     if unit == "requests" and values.get("history") == "live":
-        raise ConfigError("--history live needs --rate-unit conversations (a single request "
-                          "has no live replies before it)")  # fmt: skip
+        raise ConfigError(
+            "--history live needs --rate-unit conversations (a single request "
+            "has no live replies before it)"
+        )
     if unit == "requests" and values.get("think_time") is not None:
-        raise ConfigError("--think-time has no meaning with --rate-unit requests: every request "
-                          "is its own arrival")  # fmt: skip
+        raise ConfigError(
+            "--think-time has no meaning with --rate-unit requests: every request "
+            "is its own arrival"
+        )
     low, high = OPEN_LOOP_POOL_LIMITS
-    out: dict[str, Any] = {"rate": per_s, "arrival": kind, "gamma_shape": gamma_shape,
-                           "rate_unit": unit}  # fmt: skip
+    out: dict[str, Any] = {
+        "rate": per_s,
+        "arrival": kind,
+        "gamma_shape": gamma_shape,
+        "rate_unit": unit,
+    }
     if values.get("users") is None:
         out["users"] = max(low, min(high, math.ceil(per_s * OPEN_LOOP_POOL_SECONDS)))
     if values.get("spawn_rate") is None:
@@ -213,8 +230,13 @@ def _step(values: dict[str, Any], duration: Duration) -> dict[str, Any]:
     base = _base_users(values)
     total = step_time * len(steps)
     _no_run_time(values, total, "step")
-    return {"steps": steps, "step_time_s": step_time, "base_users": base,
-            "users": base * steps[-1], "run_time_s": total}  # fmt: skip
+    return {
+        "steps": steps,
+        "step_time_s": step_time,
+        "base_users": base,
+        "users": base * steps[-1],
+        "run_time_s": total,
+    }
 
 
 def _spike(values: dict[str, Any], duration: Duration) -> dict[str, Any]:
@@ -228,16 +250,24 @@ def _spike(values: dict[str, Any], duration: Duration) -> dict[str, Any]:
     spike_at = duration(values["spike_at"], "spike at")
     spike_for = duration(values["spike_for"], "spike for")
     if spike_at < 1 or spike_for < 1:
-        raise ConfigError("--spike-at and --spike-for must be at least 1s (Locust's shapes "
-                          "tick once a second)")  # fmt: skip
+        raise ConfigError(
+            "--spike-at and --spike-for must be at least 1s (Locust's shapes tick once a second)"
+        )
     end = spike_at + spike_for
     run_time = values.get("run_time")
     total = duration(run_time, "run time") if run_time is not None else end + spike_at
     if total <= end:
-        raise ConfigError(f"run time ({total:g}s) must outlast the spike (ends at {end:g}s) "
-                          "to see the recovery")  # fmt: skip
-    return {"base_users": base, "spike_users": spike_users, "spike_at_s": spike_at,
-            "spike_for_s": spike_for, "users": spike_users, "run_time_s": total}  # fmt: skip
+        raise ConfigError(
+            f"run time ({total:g}s) must outlast the spike (ends at {end:g}s) to see the recovery"
+        )
+    return {
+        "base_users": base,
+        "spike_users": spike_users,
+        "spike_at_s": spike_at,
+        "spike_for_s": spike_for,
+        "users": spike_users,
+        "run_time_s": total,
+    }
 
 
 def _stages(values: dict[str, Any], duration: Duration) -> dict[str, Any]:

@@ -76,8 +76,11 @@ def _spike_plan(load: LoadConfig) -> LoadPlan:
     at, end, total = load.spike_at_s, load.spike_at_s + load.spike_for_s, load.run_time_s
     base, spike, rate = load.base_users, load.spike_users, load.spawn_rate
     stages = (Stage(at, base, rate), Stage(end, spike, rate), Stage(total, base, rate))
-    phases = (Phase("before", 0.0, at, base), Phase("burst", at, end, spike),
-              Phase("after", end, total, base))  # fmt: skip
+    phases = (
+        Phase("before", 0.0, at, base),
+        Phase("burst", at, end, spike),
+        Phase("after", end, total, base),
+    )
     return LoadPlan("spike", stages, phases)
 
 

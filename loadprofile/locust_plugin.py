@@ -86,19 +86,30 @@ def _session_from_options(environment: Any, *, master: bool) -> RunSession | Mas
     opts = environment.parsed_options
     cfg_path = getattr(opts, "loadprofile_config", None)
     models = tuple(opts.model or ()) or _default_models(environment)
-    config = resolve(CliValues(
-        host=environment.host, models=models,
-        config=Path(cfg_path) if cfg_path else None, dataset=opts.dataset, out=opts.out,
-        think_time=opts.think_time, history=opts.history, timeout=opts.timeout,
-        max_tokens=opts.max_tokens, api_key_env=opts.api_key_env,
-        users=opts.num_users, spawn_rate=opts.spawn_rate,
-        run_time=str(opts.run_time) if opts.run_time else None, **load_flag_values(opts),
-    ))  # fmt: skip
+    config = resolve(
+        CliValues(
+            host=environment.host,
+            models=models,
+            config=Path(cfg_path) if cfg_path else None,
+            dataset=opts.dataset,
+            out=opts.out,
+            think_time=opts.think_time,
+            history=opts.history,
+            timeout=opts.timeout,
+            max_tokens=opts.max_tokens,
+            api_key_env=opts.api_key_env,
+            users=opts.num_users,
+            spawn_rate=opts.spawn_rate,
+            run_time=str(opts.run_time) if opts.run_time else None,
+            **load_flag_values(opts),
+        )
+    )
     if not config.targets or any(t.host is None for t in config.targets):
         raise ConfigError("plain Locust runs need --host and at least one --model")
     dataset = config.dataset or default_dataset_path()
-    conversations, skipped = limit_prompts(_load_conversations(dataset),
-                                           config.load.max_prompt_tokens)  # fmt: skip
+    conversations, skipped = limit_prompts(
+        _load_conversations(dataset), config.load.max_prompt_tokens
+    )
     if skipped is not None:
         print(f"loadprofile: {skipped.describe()}", file=sys.stderr, flush=True)
     run_id = new_run_id()
@@ -108,8 +119,14 @@ def _session_from_options(environment: Any, *, master: bool) -> RunSession | Mas
     described: dict[str, Any] = {"path": str(dataset), "stats": dataset_stats(conversations)}
     if skipped is not None:
         described["max_prompt_tokens"] = skipped.to_json()
-    meta = build_meta(config, run_id=run_id, command=list(sys.argv), target_kind="host",
-                      dataset=described, warnings=[])  # fmt: skip
+    meta = build_meta(
+        config,
+        run_id=run_id,
+        command=list(sys.argv),
+        target_kind="host",
+        dataset=described,
+        warnings=[],
+    )
     if not opts.run_time and config.load.shape == "steady":
         meta["load"]["run_time_s"] = None  # no -t: Locust runs until stopped
     # Users a ramp-down stops finish the request they are in (Locust's default kills them).
@@ -166,7 +183,8 @@ def _on_quitting(environment: Any, **_: Any) -> None:
         or environment.parsed_options is None
     ):
         return  # no session, a worker, or `loadprofile run` (it builds the report itself)
-    done = subprocess.run([sys.executable, "-m", "loadprofile", "report", str(session.run_dir)],
-                          check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "loadprofile", "report", str(session.run_dir)], check=False
+    )
     if done.returncode == 0:
         print(f"loadprofile: run folder {session.run_dir}", file=sys.stderr, flush=True)

@@ -61,13 +61,15 @@ class SelfMonitor:
         self.lag = LoopLagProbe()
         self._mark = (time.perf_counter(), time.process_time())
 
-    def sample(self, start_s: float, end_s: float, users: int, late: int, no_free_user: int,
-               draining: bool) -> GeneratorSample:  # fmt: skip
+    def sample(
+        self, start_s: float, end_s: float, users: int, late: int, no_free_user: int, draining: bool
+    ) -> GeneratorSample:
         """Since the last sample: CPU %, lag max and mean, with the open loop's counts."""
         wall, cpu = time.perf_counter(), time.process_time()
         last_wall, last_cpu = self._mark
         self._mark = (wall, cpu)
         percent = 100.0 * (cpu - last_cpu) / (wall - last_wall) if wall > last_wall else 0.0
         lag_max, lag_mean = self.lag.take()
-        return GeneratorSample(start_s, end_s, users, percent, lag_max, lag_mean, late,
-                               no_free_user, draining=draining)  # fmt: skip
+        return GeneratorSample(
+            start_s, end_s, users, percent, lag_max, lag_mean, late, no_free_user, draining=draining
+        )

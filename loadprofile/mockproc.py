@@ -54,12 +54,28 @@ def _die_with_parent() -> None:
 
 def start_mock(seed: int = 0, extra_args: list[str] | None = None) -> MockProcess:
     """Start the mock on a free loopback port and wait until it listens."""
-    cmd = [sys.executable, "-m", "loadprofile.mock", "--host", "127.0.0.1", "--port", "0",
-           "--seed", str(seed), "--quiet", *(extra_args or [])]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "loadprofile.mock",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--seed",
+        str(seed),
+        "--quiet",
+        *(extra_args or []),
+    ]
     fd, log_name = tempfile.mkstemp(prefix="loadprofile-mock-", suffix=".log")
     try:
-        proc = subprocess.Popen(cmd, stdout=fd, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=fd,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
     finally:
         os.close(fd)
     mock = MockProcess("", [], proc, Path(log_name))

@@ -33,8 +33,9 @@ class FleetShare:
 
 
 class OpenLoop:
-    def __init__(self, load: LoadConfig, targets: tuple[Target, ...],
-                 conversations: list[Conversation]) -> None:  # fmt: skip
+    def __init__(
+        self, load: LoadConfig, targets: tuple[Target, ...], conversations: list[Conversation]
+    ) -> None:
         self.load = load
         self.targets = targets
         self.turns = [(conv, i) for conv in conversations for i in range(len(conv.turns))]
@@ -58,12 +59,18 @@ class OpenLoop:
         duration_s = load.run_time_s - warmup_s if share.index < share.count else 0.0
         total = sum(t.weight for t in self.targets)
         self.schedules = {
-            t.name: ArrivalSchedule(load.rate * t.weight / total, load.arrival, load.gamma_shape,
-                                    target_seed(load.seed, t.name), first_ns,
-                                    duration_s, stride=share.count,
-                                    offset=share.index)
+            t.name: ArrivalSchedule(
+                load.rate * t.weight / total,
+                load.arrival,
+                load.gamma_shape,
+                target_seed(load.seed, t.name),
+                first_ns,
+                duration_s,
+                stride=share.count,
+                offset=share.index,
+            )
             for t in self.targets
-        }  # fmt: skip
+        }
         return warmup_s
 
     def next_turn(self, target: Target) -> tuple[Conversation, int]:

@@ -50,8 +50,12 @@ class OutputSampler:
 
 def sample_of(result: RequestResult, t_s: float, users: int) -> dict[str, Any]:
     """One line of samples.jsonl: the reply as a snapshot line, with when and at what load."""
-    return {"model": result.model, "t_s": round(t_s, 3), "users": users,
-            **asdict(output_of(result))}  # fmt: skip
+    return {
+        "model": result.model,
+        "t_s": round(t_s, 3),
+        "users": users,
+        **asdict(output_of(result)),
+    }
 
 
 def drift_against_baseline(samples: list[dict[str, Any]], baseline: Path) -> dict[str, Any]:
@@ -59,15 +63,19 @@ def drift_against_baseline(samples: list[dict[str, Any]], baseline: Path) -> dic
     answers to the same prompts (samples of prompts the snapshot lacks are counted)."""
     under_load = {str(s["key"]): output_from_json(s) for s in samples}
     calm = read_outputs(baseline)
-    result = compare({k: calm[k] for k in under_load.keys() & calm.keys()}, under_load, None,
-                     worst=0).to_json()  # fmt: skip
+    result = compare(
+        {k: calm[k] for k in under_load.keys() & calm.keys()}, under_load, None, worst=0
+    ).to_json()
     return {
-        "baseline": str(baseline), "sampled": len(under_load), "compared": result["compared"],
+        "baseline": str(baseline),
+        "sampled": len(under_load),
+        "compared": result["compared"],
         "not_in_baseline": len(under_load.keys() - calm.keys()),
         "exact_match_rate": result["exact_match_rate"],
         "edit_distance_mean": result["edit_distance"]["mean"],
         "edit_distance_p90": result["edit_distance"]["p90"],
         "length_ratio_median": result["length_ratio"]["median"],
         "output_tokens_ratio": result["output_tokens_ratio"]["total"],
-        "refusal_rate": result["refusal_rate"], "empty_rate": result["empty_rate"],
-    }  # fmt: skip
+        "refusal_rate": result["refusal_rate"],
+        "empty_rate": result["empty_rate"],
+    }

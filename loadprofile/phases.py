@@ -24,9 +24,16 @@ RECOVERY_FACTOR = 1.2
 RECOVERY_HOLD_INTERVALS = 3
 
 _PHASE_MODEL_KEYS = (
-    "requests", "failures", "error_rate", "errors", "requests_per_s", "output_tokens_per_s",
-    "good_requests", "goodput_per_s", *HISTOGRAM_METRICS,
-)  # fmt: skip
+    "requests",
+    "failures",
+    "error_rate",
+    "errors",
+    "requests_per_s",
+    "output_tokens_per_s",
+    "good_requests",
+    "goodput_per_s",
+    *HISTOGRAM_METRICS,
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +74,12 @@ def phase_summaries(
         for model in models:
             # A phase's rates divide by its own edges (its requests' window would
             # reach into the next phase's time).
-            full = model_summary(totals.get(i, {}).get(model) or ModelTotals(), duration,
-                                 retries, request_window=False)  # fmt: skip
+            full = model_summary(
+                totals.get(i, {}).get(model) or ModelTotals(),
+                duration,
+                retries,
+                request_window=False,
+            )
             figures = {key: full[key] for key in _PHASE_MODEL_KEYS if key in full}
             users = [
                 p.users
@@ -92,8 +103,11 @@ def recovery_seconds(
     if before_p99_ms is None:
         return None
     bound = RECOVERY_FACTOR * before_p99_ms
-    after = [p for p in series if p.model == model and p.midpoint_s >= burst_end_s
-             and p.ttft_p99_ms is not None]  # fmt: skip
+    after = [
+        p
+        for p in series
+        if p.model == model and p.midpoint_s >= burst_end_s and p.ttft_p99_ms is not None
+    ]
     after.sort(key=lambda p: p.start_s)
     for i, point in enumerate(after):
         window = after[i : i + RECOVERY_HOLD_INTERVALS]
@@ -112,10 +126,11 @@ def spike_recovery(
         return {}
     points = list(series)
     return {
-        model: recovery_seconds(points, model, burst["end_s"],
-                                before["models"].get(model, {}).get(TTFT, {}).get("p99"))
+        model: recovery_seconds(
+            points, model, burst["end_s"], before["models"].get(model, {}).get(TTFT, {}).get("p99")
+        )
         for model in models
-    }  # fmt: skip
+    }
 
 
 def max_concurrency_within_slo(
@@ -149,8 +164,10 @@ def phase_index(phases: Sequence[Phase], t_s: float) -> int | None:
 def phases_from_json(raw: Any) -> list[Phase]:
     """run.json's "phases" back as Phase objects (empty if missing or damaged)."""
     try:
-        return [Phase(str(p["name"]), float(p["start_s"]), float(p["end_s"]), int(p["users"]))
-                for p in raw or []]  # fmt: skip
+        return [
+            Phase(str(p["name"]), float(p["start_s"]), float(p["end_s"]), int(p["users"]))
+            for p in raw or []
+        ]
     except (KeyError, TypeError, ValueError):
         return []
 

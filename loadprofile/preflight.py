@@ -91,17 +91,20 @@ def server_context(target: Target) -> ServerContext | None:
     /v1/models, else llama.cpp's /props; None when it publishes none, answers anything but
     200 with a readable body, or cannot be asked (the preflight has already reached it)."""
     assert target.host is not None
-    client = HttpClient(target.host, _CONTEXT_TIMEOUT_S, auth_headers(target),
-                        connect_timeout_s=_CONTEXT_TIMEOUT_S)  # fmt: skip
+    client = HttpClient(
+        target.host, _CONTEXT_TIMEOUT_S, auth_headers(target), connect_timeout_s=_CONTEXT_TIMEOUT_S
+    )
     try:
-        return (_ask(client, MODELS_PATH, lambda body: from_models(body, target.model))
-                or _ask(client, PROPS_PATH, from_props))  # fmt: skip
+        return _ask(client, MODELS_PATH, lambda body: from_models(body, target.model)) or _ask(
+            client, PROPS_PATH, from_props
+        )
     finally:
         client.close()
 
 
-def _ask(client: HttpClient, path: str,
-         parse: Callable[[bytes], ServerContext | None]) -> ServerContext | None:  # fmt: skip
+def _ask(
+    client: HttpClient, path: str, parse: Callable[[bytes], ServerContext | None]
+) -> ServerContext | None:
     try:
         response = client.request("GET", path)
         body = response.read()
@@ -110,8 +113,9 @@ def _ask(client: HttpClient, path: str,
     return parse(body) if response.status == 200 else None
 
 
-def context_warnings(targets: Sequence[Target], conversations: Sequence[Conversation],
-                     max_tokens: int | None) -> list[str]:  # fmt: skip
+def context_warnings(
+    targets: Sequence[Target], conversations: Sequence[Conversation], max_tokens: int | None
+) -> list[str]:
     """One warning per target whose published context some turns would not fit (prompt
     plus max_tokens), naming how many and the --max-prompt-tokens that skips them."""
     warnings = []
@@ -119,8 +123,9 @@ def context_warnings(targets: Sequence[Target], conversations: Sequence[Conversa
         context = server_context(target)
         if context is None:
             continue
-        text = context_warning(context_fit(conversations, context.tokens, max_tokens),
-                               context.source)  # fmt: skip
+        text = context_warning(
+            context_fit(conversations, context.tokens, max_tokens), context.source
+        )
         if text is not None:
             warnings.append(f"{target.name}: {text}")
     return warnings

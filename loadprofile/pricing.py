@@ -40,8 +40,9 @@ class Price:
     def usd(self, prompt_tokens: int, output_tokens: int, cached_tokens: int = 0) -> float:
         """The price of one billed attempt; cached prompt tokens at the cached price."""
         cached = min(max(cached_tokens, 0), prompt_tokens)
-        cached_price = self.input_per_1m if self.cached_input_per_1m is None \
-            else self.cached_input_per_1m  # fmt: skip
+        cached_price = (
+            self.input_per_1m if self.cached_input_per_1m is None else self.cached_input_per_1m
+        )
         return (
             (prompt_tokens - cached) * self.input_per_1m
             + cached * cached_price
@@ -60,8 +61,7 @@ def billed(attempt: RequestResult) -> bool:
 def attempt_cost(price: Price, attempt: RequestResult) -> float:
     if not billed(attempt):
         return 0.0
-    return price.usd(attempt.prompt_tokens or 0, attempt.output_tokens,
-                     attempt.cached_tokens or 0)  # fmt: skip
+    return price.usd(attempt.prompt_tokens or 0, attempt.output_tokens, attempt.cached_tokens or 0)
 
 
 def request_cost(price: Price, result: RequestResult) -> tuple[float, float]:
@@ -83,15 +83,20 @@ def _price(table: Any, where: str) -> Price:
         raise ConfigError(f"{where} must be a table with input_per_1m and output_per_1m")
     unknown = set(table) - set(PRICE_KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} "
-                          f"(known: {', '.join(PRICE_KEYS)})")  # fmt: skip
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(PRICE_KEYS)})"
+        )
     for key in ("input_per_1m", "output_per_1m"):
         if key not in table:
             raise ConfigError(f"{where}: {key} is required")
     values: dict[str, float] = {}
     for key, value in table.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) \
-                or not math.isfinite(value) or value < 0:  # fmt: skip
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
             raise ConfigError(f"{where}: {key} must be a non-negative number, got {value!r}")
         values[key] = float(value)
     return Price(**values)
@@ -103,5 +108,7 @@ def check_priced_targets(prices: dict[str, Price], target_names: list[str]) -> N
         return  # models come later (from the mock or the host)
     stray = sorted(set(prices) - set(target_names))
     if stray:
-        raise ConfigError(f"[prices] names model(s) not in this run: {', '.join(stray)} "
-                          f"(models: {', '.join(target_names)})")  # fmt: skip
+        raise ConfigError(
+            f"[prices] names model(s) not in this run: {', '.join(stray)} "
+            f"(models: {', '.join(target_names)})"
+        )

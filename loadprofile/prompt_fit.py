@@ -74,13 +74,17 @@ class PromptSkip:
     def describe(self) -> str:
         """One console line."""
         if not self.turns_skipped:
-            return (f"--max-prompt-tokens {self.limit:,}: every turn's prompt fits; all "
-                    f"{self.conversations:,} conversations run")  # fmt: skip
-        return (f"--max-prompt-tokens {self.limit:,}: skipped {self.turns_skipped:,} of "
-                f"{self.turns:,} turns (a conversation ends before its first longer prompt: "
-                f"{self.conversations_cut:,} cut short, {self.conversations_dropped:,} left "
-                f"out); {self.conversations_run:,} of {self.conversations:,} conversations run "
-                f"(prompts estimated at {CHARS_PER_TOKEN:g} characters a token)")  # fmt: skip
+            return (
+                f"--max-prompt-tokens {self.limit:,}: every turn's prompt fits; all "
+                f"{self.conversations:,} conversations run"
+            )
+        return (
+            f"--max-prompt-tokens {self.limit:,}: skipped {self.turns_skipped:,} of "
+            f"{self.turns:,} turns (a conversation ends before its first longer prompt: "
+            f"{self.conversations_cut:,} cut short, {self.conversations_dropped:,} left "
+            f"out); {self.conversations_run:,} of {self.conversations:,} conversations run "
+            f"(prompts estimated at {CHARS_PER_TOKEN:g} characters a token)"
+        )
 
 
 def skip_long_prompts(
@@ -107,9 +111,14 @@ def skip_long_prompts(
             kept.append(replace(conv, turns=conv.turns[:first_over]))
         else:
             kept.append(conv)
-    skip = PromptSkip(limit=limit, conversations=len(convs),
-                      turns=sum(len(c.turns) for c in convs), conversations_cut=cut,
-                      conversations_dropped=dropped, turns_skipped=skipped)  # fmt: skip
+    skip = PromptSkip(
+        limit=limit,
+        conversations=len(convs),
+        turns=sum(len(c.turns) for c in convs),
+        conversations_cut=cut,
+        conversations_dropped=dropped,
+        turns_skipped=skipped,
+    )
     return kept, skip
 
 
@@ -123,8 +132,10 @@ def limit_prompts(
     kept, skip = skip_long_prompts(convs, limit)
     if not kept:
         shortest = min(turn_prompt_tokens(c)[0] for c in convs)
-        raise ConfigError(f"--max-prompt-tokens {limit} skips every conversation: the shortest "
-                          f"first prompt is about {shortest:,} tokens")  # fmt: skip
+        raise ConfigError(
+            f"--max-prompt-tokens {limit} skips every conversation: the shortest "
+            f"first prompt is about {shortest:,} tokens"
+        )
     return kept, skip
 
 
@@ -164,10 +175,14 @@ def context_fit(
         turns_over += over
         conversations_over += over > 0
     cap = context_tokens - largest_budget
-    return ContextFit(context_tokens=context_tokens, conversations=len(convs),
-                      turns=sum(len(c.turns) for c in convs),
-                      conversations_over=conversations_over, turns_over=turns_over,
-                      max_prompt_tokens=cap if cap >= 1 else None)  # fmt: skip
+    return ContextFit(
+        context_tokens=context_tokens,
+        conversations=len(convs),
+        turns=sum(len(c.turns) for c in convs),
+        conversations_over=conversations_over,
+        turns_over=turns_over,
+        max_prompt_tokens=cap if cap >= 1 else None,
+    )
 
 
 def context_warning(fit: ContextFit, source: str) -> str | None:
@@ -175,11 +190,13 @@ def context_warning(fit: ContextFit, source: str) -> str | None:
     where the context size came from, e.g. "llama.cpp /props n_ctx"."""
     if not fit.turns_over:
         return None
-    head = (f"server context {fit.context_tokens:,} tokens ({source}): "
-            f"{fit.conversations_over:,} of {fit.conversations:,} conversations have turns "
-            f"that would not fit (prompt + max_tokens, prompts estimated at "
-            f"{CHARS_PER_TOKEN:g} characters a token; {fit.turns_over:,} of {fit.turns:,} "
-            "turns)")  # fmt: skip
+    head = (
+        f"server context {fit.context_tokens:,} tokens ({source}): "
+        f"{fit.conversations_over:,} of {fit.conversations:,} conversations have turns "
+        f"that would not fit (prompt + max_tokens, prompts estimated at "
+        f"{CHARS_PER_TOKEN:g} characters a token; {fit.turns_over:,} of {fit.turns:,} "
+        "turns)"
+    )
     if fit.max_prompt_tokens is None:
         return f"{head}; max_tokens alone fills the context: lower --max-tokens"
     return f"{head}; --max-prompt-tokens {fit.max_prompt_tokens} skips them"

@@ -35,9 +35,18 @@ class RecentWindow:
         self._intervals: list[list[_Recent]] = []
 
     def push(self, closed: list[ModelInterval]) -> None:
-        self._intervals.append([
-            _Recent(iv.model, iv.start_s, iv.end_s, iv.counts.requests,
-                    _copy(iv.histograms[self.metric])) for iv in closed])  # fmt: skip
+        self._intervals.append(
+            [
+                _Recent(
+                    iv.model,
+                    iv.start_s,
+                    iv.end_s,
+                    iv.counts.requests,
+                    _copy(iv.histograms[self.metric]),
+                )
+                for iv in closed
+            ]
+        )
         del self._intervals[: -self.size]
 
     def requests_per_s(self) -> float:
@@ -48,8 +57,12 @@ class RecentWindow:
         return sum(iv.requests for iv in flat) / span if span > 0 else 0.0
 
     def percentile_ms(self, model: str, percentile: float) -> float | None:
-        hists = [iv.histogram for group in self._intervals for iv in group
-                 if iv.model == model and iv.histogram.get_total_count()]  # fmt: skip
+        hists = [
+            iv.histogram
+            for group in self._intervals
+            for iv in group
+            if iv.model == model and iv.histogram.get_total_count()
+        ]
         if not hists:
             return None
         merged = new_histogram()

@@ -42,8 +42,13 @@ def utc_iso(ts: float) -> str:
 
 
 class RunRecorder:
-    def __init__(self, run_dir: Path, meta: dict[str, Any], phases: Sequence[Phase] = (),
-                 scraper: BackgroundWriter | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        run_dir: Path,
+        meta: dict[str, Any],
+        phases: Sequence[Phase] = (),
+        scraper: BackgroundWriter | None = None,
+    ) -> None:
         self.run_dir = run_dir
         self.scraper = scraper
         self.meta = meta
@@ -75,14 +80,26 @@ class RunRecorder:
         if self.writer is not None:
             self.writer.add_contract_example(example)
 
-    def add_interval(self, start_s: float, end_s: float, intervals: list[ModelInterval],
-                     users: dict[str, int], sample: GeneratorSample | None) -> None:  # fmt: skip
+    def add_interval(
+        self,
+        start_s: float,
+        end_s: float,
+        intervals: list[ModelInterval],
+        users: dict[str, int],
+        sample: GeneratorSample | None,
+    ) -> None:
         """One closed interval (its histograms already folded into the collector's totals)."""
         run_steps(self.interval_steps(start_s, end_s, ready(intervals), users, sample))
 
-    def interval_steps(self, start_s: float, end_s: float, intervals: Steps,
-                       users: dict[str, int], sample: GeneratorSample | None,
-                       final: bool = False) -> Steps:  # fmt: skip
+    def interval_steps(
+        self,
+        start_s: float,
+        end_s: float,
+        intervals: Steps,
+        users: dict[str, int],
+        sample: GeneratorSample | None,
+        final: bool = False,
+    ) -> Steps:
         """``add_interval`` in slices (one histogram, a log line, a time-series row each),
         building the histograms first (``intervals``)."""
         built: list[ModelInterval] = yield from intervals
@@ -99,10 +116,17 @@ class RunRecorder:
     def last_generator_sample(self) -> GeneratorSample | None:
         return self.generator_samples[-1] if self.generator_samples else None
 
-    def finish(self, collector: Collector, models: Sequence[str], *, partial: bool,
-               duration_s: float, load_duration_s: float,
-               samples: list[dict[str, Any]] | None = None,
-               baselines: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    def finish(
+        self,
+        collector: Collector,
+        models: Sequence[str],
+        *,
+        partial: bool,
+        duration_s: float,
+        load_duration_s: float,
+        samples: list[dict[str, Any]] | None = None,
+        baselines: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         """Write summary.json and the final run.json (the writer closes); with sampled
         replies, samples.jsonl and their drift against each model's baseline snapshot."""
         assert self.writer is not None
@@ -113,19 +137,25 @@ class RunRecorder:
         self.meta["load_duration_s"] = round(load_duration_s, 3)
         load = self.meta.get("load", {})
         names = sorted(collector.totals)
-        extras = summary_extras(load, self.phases, collector.phase_totals, self.series, names,
-                                load_duration_s)  # fmt: skip
+        extras = summary_extras(
+            load, self.phases, collector.phase_totals, self.series, names, load_duration_s
+        )
         extras["generator"] = health_summary(self.generator_samples, self.arrivals_not_sent)
         if "workers" in self.meta:
             extras["workers"] = _workers_brief(self.meta["workers"])
         self.writer.flush()  # every row on disk: cost is summed from requests.csv
         self.summary = build_summary(
-            run_id=self.meta["run_id"], started_at=self.meta["started_at"],
-            duration_s=load_duration_s, target=self.meta.get("target", {}),
-            load=load, models=collector.totals, partial=partial, extra=extras,
+            run_id=self.meta["run_id"],
+            started_at=self.meta["started_at"],
+            duration_s=load_duration_s,
+            target=self.meta.get("target", {}),
+            load=load,
+            models=collector.totals,
+            partial=partial,
+            extra=extras,
             canonical=models[0] if models else None,
             cost=run_cost(self.meta, iter_request_rows(self.run_dir)),
-        )  # fmt: skip
+        )
         if samples:
             self.writer.write_samples(samples)
             for model, folder in (baselines or {}).items():

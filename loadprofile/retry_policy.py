@@ -17,8 +17,11 @@ from loadprofile.errors import ConfigError
 from loadprofile.results import ErrorClass, RequestResult
 
 DEFAULT_RETRY_ON: tuple[str, ...] = (
-    ErrorClass.HTTP_429, ErrorClass.HTTP_5XX, ErrorClass.TIMEOUT, ErrorClass.CONNECT,
-)  # fmt: skip
+    ErrorClass.HTTP_429,
+    ErrorClass.HTTP_5XX,
+    ErrorClass.TIMEOUT,
+    ErrorClass.CONNECT,
+)
 MAX_RETRIES = 10
 
 
@@ -45,8 +48,9 @@ class RetryPolicy:
         return rng.uniform(ceiling / 2, ceiling)
 
 
-def resolve_retry(retries: object, backoff: object, retry_on: object,
-                  parse_duration: Callable[[Any, str], float]) -> RetryPolicy:  # fmt: skip
+def resolve_retry(
+    retries: object, backoff: object, retry_on: object, parse_duration: Callable[[Any, str], float]
+) -> RetryPolicy:
     """From the flags / [load] keys (None = not given)."""
     d = RetryPolicy()
     n = d.retries if retries is None else retries
@@ -58,8 +62,10 @@ def resolve_retry(retries: object, backoff: object, retry_on: object,
         base = parse_duration(low, "retry backoff")
         ceiling = parse_duration(high, "retry backoff maximum") if sep else max(ceiling, base)
         if base <= 0 or ceiling < base:
-            raise ConfigError(f"bad retry backoff {backoff!r} (use BASE or BASE:MAX, e.g. "
-                              "0.5s:8s, with 0 < BASE <= MAX)")  # fmt: skip
+            raise ConfigError(
+                f"bad retry backoff {backoff!r} (use BASE or BASE:MAX, e.g. "
+                "0.5s:8s, with 0 < BASE <= MAX)"
+            )
     classes = d.retry_on
     if retry_on is not None:
         items = retry_on if isinstance(retry_on, list | tuple) else str(retry_on).split(",")
@@ -67,6 +73,8 @@ def resolve_retry(retries: object, backoff: object, retry_on: object,
         known = {str(c) for c in ErrorClass}
         bad = [c for c in classes if c not in known]
         if bad or not classes:
-            raise ConfigError(f"retry-on: unknown error class(es) {', '.join(bad) or '(none)'} "
-                              f"(known: {', '.join(sorted(known))})")  # fmt: skip
+            raise ConfigError(
+                f"retry-on: unknown error class(es) {', '.join(bad) or '(none)'} "
+                f"(known: {', '.join(sorted(known))})"
+            )
     return RetryPolicy(n, base, ceiling, classes)

@@ -38,12 +38,15 @@ class StopSignals:
         self._handlers: list[Any] = []
 
     def __enter__(self) -> StopSignals:
-        self._handlers = [gevent.signal_handler(signal.SIGINT, self._on_signal, "SIGINT"),
-                          gevent.signal_handler(signal.SIGTERM, self._on_signal, "SIGTERM")]
+        self._handlers = [
+            gevent.signal_handler(signal.SIGINT, self._on_signal, "SIGINT"),
+            gevent.signal_handler(signal.SIGTERM, self._on_signal, "SIGTERM"),
+        ]
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         for handler in self._handlers:
             handler.cancel()
 
@@ -78,8 +81,10 @@ def end_load(runner: Any, session: Any, console: Console) -> None:
     load = session.config.load
     if session.in_flight and session.interrupted_by is None:
         why = f"{load.max_requests} requests sent (-n)" if session.budget_spent else "run time over"
-        console.info(f"{why}: letting {session.in_flight} request(s) in flight "
-                     f"finish (at most {load.stop_timeout_s:g}s, --stop-timeout)")  # fmt: skip
+        console.info(
+            f"{why}: letting {session.in_flight} request(s) in flight "
+            f"finish (at most {load.stop_timeout_s:g}s, --stop-timeout)"
+        )
     # Drain before Locust's stop: its stop() walks the whole stack (inspect.stack, for a
     # debug line), a pause that would land on the last streams' timestamps.
     session.drain(load.stop_timeout_s)

@@ -61,11 +61,15 @@ def figure(view: dict[str, Any], path: str, model: str) -> float | None:
     for key in path.split("."):
         if not isinstance(node, dict) or key not in node:
             if walked == ["cost"] and not node:
-                raise SloError(f"{path}: no cost figures for {model} (give its prices in the run's "
-                               f"--config, [prices.{model}])")  # fmt: skip
+                raise SloError(
+                    f"{path}: no cost figures for {model} (give its prices in the run's "
+                    f"--config, [prices.{model}])"
+                )
             known = ", ".join(sorted(k for k in node)) if isinstance(node, dict) else ""
-            raise SloError(f"no metric {path!r} for {model}"
-                           + (f" (known at {'.'.join(walked) or 'top'}: {known})" if known else ""))
+            raise SloError(
+                f"no metric {path!r} for {model}"
+                + (f" (known at {'.'.join(walked) or 'top'}: {known})" if known else "")
+            )
         node = node[key]
         walked.append(key)
     if isinstance(node, dict):

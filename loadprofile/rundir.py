@@ -53,22 +53,67 @@ HISTOGRAMS = "histograms"
 REPORT = "report.html"
 
 REQUEST_COLUMNS = (
-    "start_unix", "start_s", "model", "conversation_id", "turn", "request_id",
-    "prompt_chars", "prompt_tokens", "output_tokens", "tokens_estimated",
-    "ttft_ms", "tpot_ms", "e2e_ms", "connect_ms", "chunks", "status", "error_class", "error",
-    "start_delay_ms", "ttft_service_ms", "e2e_service_ms", "contract_notes", "json_valid",
-    "output_chars", "ungrounded", "cached_tokens", "attempts", "attempt_errors", "cost_usd",
-    "retry_cost_usd", "transaction", "transaction_end", "ttfvt_ms", "connection",
-    "server_prompt_ms", "server_predicted_ms",
-)  # fmt: skip
+    "start_unix",
+    "start_s",
+    "model",
+    "conversation_id",
+    "turn",
+    "request_id",
+    "prompt_chars",
+    "prompt_tokens",
+    "output_tokens",
+    "tokens_estimated",
+    "ttft_ms",
+    "tpot_ms",
+    "e2e_ms",
+    "connect_ms",
+    "chunks",
+    "status",
+    "error_class",
+    "error",
+    "start_delay_ms",
+    "ttft_service_ms",
+    "e2e_service_ms",
+    "contract_notes",
+    "json_valid",
+    "output_chars",
+    "ungrounded",
+    "cached_tokens",
+    "attempts",
+    "attempt_errors",
+    "cost_usd",
+    "retry_cost_usd",
+    "transaction",
+    "transaction_end",
+    "ttfvt_ms",
+    "connection",
+    "server_prompt_ms",
+    "server_predicted_ms",
+)
 TIMESERIES_COLUMNS = (
-    "start_s", "end_s", "model", "users", "requests", "failures", "output_tokens", "good",
-    "ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms",
-)  # fmt: skip
+    "start_s",
+    "end_s",
+    "model",
+    "users",
+    "requests",
+    "failures",
+    "output_tokens",
+    "good",
+    "ttft_p50_ms",
+    "ttft_p95_ms",
+    "ttft_p99_ms",
+)
 GENERATOR_COLUMNS = (
-    "start_s", "end_s", "users", "cpu_percent", "loop_lag_ms_max", "loop_lag_ms_mean",
-    "late_starts", "starts_without_free_user", "bound",
-)  # fmt: skip
+    "start_s",
+    "end_s",
+    "users",
+    "cpu_percent",
+    "loop_lag_ms_max",
+    "loop_lag_ms_mean",
+    "late_starts",
+    "starts_without_free_user",
+    "bound",
+)
 
 
 def model_slug(model: str) -> str:
@@ -106,33 +151,63 @@ def contract_example(r: RequestResult, kind: str = "contract") -> dict[str, Any]
     or named things found nowhere (``grounding``), and why."""
     if kind == "grounding":
         why = "names found in neither the catalogue nor the prompt: " + ", ".join(
-            r.ungrounded or ())
+            r.ungrounded or ()
+        )
     else:
         why = r.error
-    return {"kind": kind, "model": r.model, "request_id": r.request_id,
-            "conversation_id": r.conversation_id, "turn": r.turn,
-            "start_unix": round(r.start_unix, 3), "error": why,
-            "finish_reason": r.finish_reason, "content": r.content[:4000]}  # fmt: skip
+    return {
+        "kind": kind,
+        "model": r.model,
+        "request_id": r.request_id,
+        "conversation_id": r.conversation_id,
+        "turn": r.turn,
+        "start_unix": round(r.start_unix, 3),
+        "error": why,
+        "finish_reason": r.finish_reason,
+        "content": r.content[:4000],
+    }
 
 
 def request_row(r: RequestResult, run_start_unix: float) -> list[str]:
     """One row of requests.csv (REQUEST_COLUMNS), as text."""
     return [
-        f"{r.start_unix:.6f}", f"{r.start_unix - run_start_unix:.3f}", r.model,
-        r.conversation_id, str(r.turn), r.request_id, str(r.prompt_chars),
-        "" if r.prompt_tokens is None else str(r.prompt_tokens), str(r.output_tokens),
-        str(int(r.tokens_estimated)), _fmt(r.ttft_ms), _fmt(r.tpot_ms), _fmt(r.e2e_ms),
-        _fmt(r.connect_ms), str(r.chunks), str(r.status), r.error_class or "", r.error,
-        _fmt(r.start_delay_ms), _fmt(r.ttft_service_ms), _fmt(r.e2e_service_ms),
-        ";".join(r.contract_notes), "" if r.json_valid is None else str(int(r.json_valid)),
+        f"{r.start_unix:.6f}",
+        f"{r.start_unix - run_start_unix:.3f}",
+        r.model,
+        r.conversation_id,
+        str(r.turn),
+        r.request_id,
+        str(r.prompt_chars),
+        "" if r.prompt_tokens is None else str(r.prompt_tokens),
+        str(r.output_tokens),
+        str(int(r.tokens_estimated)),
+        _fmt(r.ttft_ms),
+        _fmt(r.tpot_ms),
+        _fmt(r.e2e_ms),
+        _fmt(r.connect_ms),
+        str(r.chunks),
+        str(r.status),
+        r.error_class or "",
+        r.error,
+        _fmt(r.start_delay_ms),
+        _fmt(r.ttft_service_ms),
+        _fmt(r.e2e_service_ms),
+        ";".join(r.contract_notes),
+        "" if r.json_valid is None else str(int(r.json_valid)),
         str(len(r.content)),
         "" if r.ungrounded is None else (";".join(r.ungrounded) or "-"),
-        "" if r.cached_tokens is None else str(r.cached_tokens), str(r.attempts),
+        "" if r.cached_tokens is None else str(r.cached_tokens),
+        str(r.attempts),
         ";".join(str(a.error_class) for a in r.earlier),
-        "" if r.cost_usd is None else f"{r.cost_usd:.9g}", f"{r.retry_cost_usd:.9g}",
-        r.transaction, str(int(r.transaction_end)), _fmt(r.ttfvt_ms), r.connection,
-        _fmt(r.server_prompt_ms), _fmt(r.server_predicted_ms),
-    ]  # fmt: skip
+        "" if r.cost_usd is None else f"{r.cost_usd:.9g}",
+        f"{r.retry_cost_usd:.9g}",
+        r.transaction,
+        str(int(r.transaction_end)),
+        _fmt(r.ttfvt_ms),
+        r.connection,
+        _fmt(r.server_prompt_ms),
+        _fmt(r.server_predicted_ms),
+    ]
 
 
 class RunWriter:
@@ -177,15 +252,24 @@ class RunWriter:
         with (self.run_dir / SAMPLES).open("w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(s, ensure_ascii=False) + "\n" for s in samples)
 
-    def add_intervals(self, start_s: float, end_s: float, intervals: Iterable[ModelInterval],
-                      users: dict[str, int]) -> list[SeriesPoint]:  # fmt: skip
+    def add_intervals(
+        self,
+        start_s: float,
+        end_s: float,
+        intervals: Iterable[ModelInterval],
+        users: dict[str, int],
+    ) -> list[SeriesPoint]:
         """Histograms to the logs, and a time-series row for every model with users or data."""
-        points: list[SeriesPoint] = run_steps(self.interval_steps(start_s, end_s, intervals,
-                                                                  users))  # fmt: skip
+        points: list[SeriesPoint] = run_steps(self.interval_steps(start_s, end_s, intervals, users))
         return points
 
-    def interval_steps(self, start_s: float, end_s: float, intervals: Iterable[ModelInterval],
-                       users: dict[str, int]) -> Steps:  # fmt: skip
+    def interval_steps(
+        self,
+        start_s: float,
+        end_s: float,
+        intervals: Iterable[ModelInterval],
+        users: dict[str, int],
+    ) -> Steps:
         """``add_intervals`` in slices of one row or one log line; returns the points."""
         by_model = {iv.model: iv for iv in intervals}
         points = []
@@ -207,10 +291,21 @@ class RunWriter:
                 p99,
             )
             points.append(point)
-            self._series_csv.writerow((
-                f"{start_s:.3f}", f"{end_s:.3f}", model, point.users, counts.requests,
-                counts.failures, counts.output_tokens, counts.good, _fmt(p50), _fmt(p95), _fmt(p99),
-            ))  # fmt: skip
+            self._series_csv.writerow(
+                (
+                    f"{start_s:.3f}",
+                    f"{end_s:.3f}",
+                    model,
+                    point.users,
+                    counts.requests,
+                    counts.failures,
+                    counts.output_tokens,
+                    counts.good,
+                    _fmt(p50),
+                    _fmt(p95),
+                    _fmt(p99),
+                )
+            )
             yield
             if iv is None:
                 continue
@@ -221,11 +316,19 @@ class RunWriter:
         return points
 
     def add_generator_sample(self, s: GeneratorSample) -> None:
-        self._generator_csv.writerow((
-            f"{s.start_s:.3f}", f"{s.end_s:.3f}", s.users, f"{s.cpu_percent:.1f}",
-            f"{s.loop_lag_ms_max:.2f}", f"{s.loop_lag_ms_mean:.2f}", s.late_starts,
-            s.starts_without_free_user, "; ".join(s.bound_reasons),
-        ))  # fmt: skip
+        self._generator_csv.writerow(
+            (
+                f"{s.start_s:.3f}",
+                f"{s.end_s:.3f}",
+                s.users,
+                f"{s.cpu_percent:.1f}",
+                f"{s.loop_lag_ms_max:.2f}",
+                f"{s.loop_lag_ms_mean:.2f}",
+                s.late_starts,
+                s.starts_without_free_user,
+                "; ".join(s.bound_reasons),
+            )
+        )
 
     def _hlog(self, model: str, metric: str) -> HlogWriter:
         key = (model, metric)

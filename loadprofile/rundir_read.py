@@ -32,12 +32,19 @@ def read_series(run_dir: Path) -> list[SeriesPoint]:
     points = []
     for row in csv.DictReader(io.StringIO(text, newline="")):
         try:
-            points.append(SeriesPoint(
-                float(row["start_s"]), float(row["end_s"]), row["model"], int(row["users"]),
-                int(row["requests"]), int(row["failures"]), int(row.get("good") or 0),
-                int(row["output_tokens"]), *(_float_or_none(row.get(f"ttft_{p}_ms"))
-                                            for p in ("p50", "p95", "p99")),
-            ))  # fmt: skip
+            points.append(
+                SeriesPoint(
+                    float(row["start_s"]),
+                    float(row["end_s"]),
+                    row["model"],
+                    int(row["users"]),
+                    int(row["requests"]),
+                    int(row["failures"]),
+                    int(row.get("good") or 0),
+                    int(row["output_tokens"]),
+                    *(_float_or_none(row.get(f"ttft_{p}_ms")) for p in ("p50", "p95", "p99")),
+                )
+            )
         except (KeyError, TypeError, ValueError):
             continue
     return points
@@ -154,8 +161,13 @@ def _count_row(counts: Counts, row: dict[str, str], slo: RequestSlo) -> None:
     counts.prompt_tokens += int(row["prompt_tokens"] or 0)
     counts.estimated_tokens += int(row["tokens_estimated"] or 0)
     if row.get("output_chars") and not int(row["tokens_estimated"] or 0):
-        count_usage(counts, int(row["prompt_tokens"] or 0), int(row["output_tokens"] or 0),
-                    int(row["prompt_chars"] or 0), int(row["output_chars"]))  # fmt: skip
+        count_usage(
+            counts,
+            int(row["prompt_tokens"] or 0),
+            int(row["output_tokens"] or 0),
+            int(row["prompt_chars"] or 0),
+            int(row["output_chars"]),
+        )
     if row.get("cached_tokens"):
         counts.cached_requests += 1
         counts.cached_tokens += int(row["cached_tokens"])

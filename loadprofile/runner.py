@@ -51,20 +51,21 @@ class RunOutcome:
     unfinished_at_stop: int = 0  # requests still running when the drain gave up
 
 
-def run(config: RunConfig, console: Console, command: list[str],
-        fleet: FleetOptions | None = None) -> RunOutcome:  # fmt: skip
+def run(
+    config: RunConfig, console: Console, command: list[str], fleet: FleetOptions | None = None
+) -> RunOutcome:
     """Run the load test described by ``config`` in this process, or as the master of
     workers (``fleet``); raises LoadprofileError on bad input."""
     quiet_locust()
     dataset_path = config.dataset or default_dataset_path()
-    conversations, skipped = _limit_prompts(_load_dataset(dataset_path),
-                                            config.load.max_prompt_tokens, console)  # fmt: skip
+    conversations, skipped = _limit_prompts(
+        _load_dataset(dataset_path), config.load.max_prompt_tokens, console
+    )
     mock: MockProcess | None = None
     try:
         config, kind, mock = _resolve_targets(config, console)
         if mock is not None:  # the embedded mock exports vLLM's metrics: always shown
-            config = replace(config, server_metrics=(*config.server_metrics,
-                                                     mock.url + "/metrics"))  # fmt: skip
+            config = replace(config, server_metrics=(*config.server_metrics, mock.url + "/metrics"))
         warnings = [w for w in (check_target(t) for t in config.targets) if w]
         warnings += context_warnings(config.targets, conversations, config.load.max_tokens)
         for warning in warnings:
@@ -73,40 +74,62 @@ def run(config: RunConfig, console: Console, command: list[str],
         run_dir = config.out_dir or Path("reports") / run_id
         _prepare_out_dir(run_dir)
         if config.load.users < len(config.targets):
-            warnings.append(f"{config.load.users} users for {len(config.targets)} models: "
-                            "some models get no traffic")  # fmt: skip
+            warnings.append(
+                f"{config.load.users} users for {len(config.targets)} models: "
+                "some models get no traffic"
+            )
             console.warn(warnings[-1])
-        dataset = {"path": str(dataset_path), "conversations": len(conversations),
-                   "stats": dataset_stats(conversations)}  # fmt: skip
+        dataset = {
+            "path": str(dataset_path),
+            "conversations": len(conversations),
+            "stats": dataset_stats(conversations),
+        }
         if skipped is not None:
             dataset["max_prompt_tokens"] = skipped.to_json()
-        meta = build_meta(config, run_id=run_id, command=command, target_kind=kind,
-                          dataset=dataset, warnings=warnings)  # fmt: skip
+        meta = build_meta(
+            config,
+            run_id=run_id,
+            command=command,
+            target_kind=kind,
+            dataset=dataset,
+            warnings=warnings,
+        )
         recorder = RunRecorder(
             run_dir, meta, scraper=server_scraper(config.server_metrics, console.warn)
         )
         session: RunSession | MasterSession
         if fleet is None:
-            session = RunSession(config, conversations, meta, recorder=recorder,
-                                 on_tick=_progress(console))  # fmt: skip
+            session = RunSession(
+                config, conversations, meta, recorder=recorder, on_tick=_progress(console)
+            )
         else:
             if kind != "host" and fleet.bind_host not in ("127.0.0.1", "localhost", "::1"):
-                console.warn("the embedded mock listens on 127.0.0.1: workers on other machines "
-                             "cannot reach it (give --host)")  # fmt: skip
-            session = MasterSession(config, conversations, meta, recorder,
-                                    on_tick=_progress(console), warn=console.warn)  # fmt: skip
+                console.warn(
+                    "the embedded mock listens on 127.0.0.1: workers on other machines "
+                    "cannot reach it (give --host)"
+                )
+            session = MasterSession(
+                config, conversations, meta, recorder, on_tick=_progress(console), warn=console.warn
+            )
         set_active(session)
         where = f" on {fleet.expect_workers} worker(s)" if fleet else ""
-        console.info(f"loadprofile run {run_id}: {len(config.targets)} model(s) "
-                     f"[{', '.join(t.name for t in config.targets)}], {config.load.users} users"
-                     f"{where}, {config.load.run_time_s:.0f}s -> {run_dir}")  # fmt: skip
+        console.info(
+            f"loadprofile run {run_id}: {len(config.targets)} model(s) "
+            f"[{', '.join(t.name for t in config.targets)}], {config.load.users} users"
+            f"{where}, {config.load.run_time_s:.0f}s -> {run_dir}"
+        )
         if isinstance(session, MasterSession):
             assert fleet is not None
             summary = drive_master(session, fleet, console)
         else:
             summary = _drive_locust(session, console)
-        return RunOutcome(run_dir, summary, bool(summary.get("partial")), session.interrupted_by,
-                          int(session.meta.get("unfinished_at_stop") or 0))  # fmt: skip
+        return RunOutcome(
+            run_dir,
+            summary,
+            bool(summary.get("partial")),
+            session.interrupted_by,
+            int(session.meta.get("unfinished_at_stop") or 0),
+        )
     finally:
         set_active(None)
         if mock is not None:
@@ -120,8 +143,9 @@ def _load_dataset(path: Path) -> list[Conversation]:
         raise UsageError(str(exc)) from None
 
 
-def _limit_prompts(conversations: list[Conversation], limit: int | None,
-                   console: Console) -> tuple[list[Conversation], PromptSkip | None]:  # fmt: skip
+def _limit_prompts(
+    conversations: list[Conversation], limit: int | None, console: Console
+) -> tuple[list[Conversation], PromptSkip | None]:
     """--max-prompt-tokens: the turns that fit, said on the console."""
     try:
         kept, skipped = limit_prompts(conversations, limit)
@@ -158,20 +182,24 @@ def _resolve_targets(
     if all(t.host for t in targets):
         return replace(config, targets=tuple(targets)), "host", None
     mock = start_mock(seed=config.load.seed)
-    console.info(f"started the embedded mock server at {mock.url} (models: "
-                 f"{', '.join(mock.models)})")  # fmt: skip
+    console.info(
+        f"started the embedded mock server at {mock.url} (models: {', '.join(mock.models)})"
+    )
     unknown = [t.model for t in targets if not t.host and t.model not in mock.models]
     if unknown:
         mock.stop()
-        raise UsageError(f"the embedded mock has no model {', '.join(unknown)}; it serves "
-                         f"{', '.join(mock.models)} (or give --host)")  # fmt: skip
+        raise UsageError(
+            f"the embedded mock has no model {', '.join(unknown)}; it serves "
+            f"{', '.join(mock.models)} (or give --host)"
+        )
     filled = tuple(t if t.host else replace(t, host=mock.url) for t in targets)
     kind = "mock" if all(not t.host for t in targets) else "mixed"
     return replace(config, targets=filled), kind, mock
 
 
-def default_models_for_host(host: str, api_key_env: str | None,
-                            api: str = DEFAULT_API) -> list[Target]:  # fmt: skip
+def default_models_for_host(
+    host: str, api_key_env: str | None, api: str = DEFAULT_API
+) -> list[Target]:
     """`--host` without `--model`: the host's only model, else a clear error."""
     models = list_models(host, api_key_env, api)
     if len(models) != 1:
@@ -198,8 +226,13 @@ def _progress(console: Console) -> Any:
         if not console.progress_due(elapsed_s):
             return
         p99 = {t.name: session.recent.percentile_ms(t.name, 99.0) for t in session.config.targets}
-        console.progress(elapsed_s, session.config.load.run_time_s, sum(session.users.values()),
-                         session.recent.requests_per_s(), p99)  # fmt: skip
+        console.progress(
+            elapsed_s,
+            session.config.load.run_time_s,
+            sum(session.users.values()),
+            session.recent.requests_per_s(),
+            p99,
+        )
 
     return on_tick
 
@@ -208,8 +241,12 @@ def _drive_locust(session: RunSession, console: Console) -> dict[str, Any]:
     load, plan = session.config.load, session.plan
     shape = PlanShape(plan, hold_at_end=True) if plan.shape != "steady" else None
     # A stop_timeout lets users that a ramp-down stops finish the request they are in.
-    env = Environment(user_classes=[RunChatUser], events=events, shape_class=shape,
-                      stop_timeout=load.stop_timeout_s)  # fmt: skip
+    env = Environment(
+        user_classes=[RunChatUser],
+        events=events,
+        shape_class=shape,
+        stop_timeout=load.stop_timeout_s,
+    )
     runner = env.create_local_runner()
     with StopSignals(session, console) as signals:
         start_load(runner, session)

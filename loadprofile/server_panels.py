@@ -30,28 +30,57 @@ class PanelSpec:
 
 
 PANELS = (
-    PanelSpec("queue", "Queue depth: requests waiting", "requests",
-              ("vllm:num_requests_waiting", "llamacpp:requests_deferred")),
-    PanelSpec("running", "Requests running", "requests",
-              ("vllm:num_requests_running", "llamacpp:requests_processing")),
-    PanelSpec("kv-cache", "KV-cache use", "% of the KV cache",
-              ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc",
-               "llamacpp:kv_cache_usage_ratio"), scale=100.0),
-    PanelSpec("tokens", "Tokens per second", "tokens/s",
-              ("vllm:prompt_tokens_total", "vllm:generation_tokens_total",
-               "llamacpp:prompt_tokens_total", "llamacpp:tokens_predicted_total",
-               "llamacpp:prompt_tokens_cached_total", "vllm:prefix_cache_hits_total"),
-              rate=True),
-    PanelSpec("events", "Engine events per second", "per second",
-              ("vllm:num_preemptions_total", "vllm:request_success_total",
-               "llamacpp:n_decode_total"), rate=True),
-)  # fmt: skip
+    PanelSpec(
+        "queue",
+        "Queue depth: requests waiting",
+        "requests",
+        ("vllm:num_requests_waiting", "llamacpp:requests_deferred"),
+    ),
+    PanelSpec(
+        "running",
+        "Requests running",
+        "requests",
+        ("vllm:num_requests_running", "llamacpp:requests_processing"),
+    ),
+    PanelSpec(
+        "kv-cache",
+        "KV-cache use",
+        "% of the KV cache",
+        ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc", "llamacpp:kv_cache_usage_ratio"),
+        scale=100.0,
+    ),
+    PanelSpec(
+        "tokens",
+        "Tokens per second",
+        "tokens/s",
+        (
+            "vllm:prompt_tokens_total",
+            "vllm:generation_tokens_total",
+            "llamacpp:prompt_tokens_total",
+            "llamacpp:tokens_predicted_total",
+            "llamacpp:prompt_tokens_cached_total",
+            "vllm:prefix_cache_hits_total",
+        ),
+        rate=True,
+    ),
+    PanelSpec(
+        "events",
+        "Engine events per second",
+        "per second",
+        ("vllm:num_preemptions_total", "vllm:request_success_total", "llamacpp:n_decode_total"),
+        rate=True,
+    ),
+)
 #: Gauges worth a chart of their own when exported, ahead of any other that moved.
 PREFERRED_GAUGES = (
-    "llamacpp:kv_cache_tokens", "llamacpp:predicted_tokens_seconds",
-    "llamacpp:prompt_tokens_seconds", "llamacpp:n_busy_slots_per_decode",
-    "vllm:num_requests_swapped", "vllm:cpu_cache_usage_perc", "vllm:gpu_prefix_cache_hit_rate",
-)  # fmt: skip
+    "llamacpp:kv_cache_tokens",
+    "llamacpp:predicted_tokens_seconds",
+    "llamacpp:prompt_tokens_seconds",
+    "llamacpp:n_busy_slots_per_decode",
+    "vllm:num_requests_swapped",
+    "vllm:cpu_cache_usage_perc",
+    "vllm:gpu_prefix_cache_hit_rate",
+)
 MAX_OTHER_GAUGES = 4
 
 
@@ -68,8 +97,7 @@ class Line:
     t_from: list[float] | None = None
 
 
-def counter_rates(t: list[float], v: list[float]
-                  ) -> tuple[list[float], list[float], list[float]]:  # fmt: skip
+def counter_rates(t: list[float], v: list[float]) -> tuple[list[float], list[float], list[float]]:
     """(from, to, rate): the per-second increase between consecutive scrapes. A counter
     that went down was reset (the server restarted): it counts from zero again, as
     Prometheus's ``rate()`` has it, so a rate is never negative."""
@@ -108,8 +136,11 @@ def panel_lines(series: dict[SeriesKey, Series], spec: PanelSpec) -> list[Line]:
             s = series[key]
             t_from, t, v = counter_rates(s.t, s.v) if spec.rate else (None, s.t, s.v)
             if t:
-                lines.append(Line(name, key[2], line_label(key, many), t,
-                                  [x * spec.scale for x in v], t_from))  # fmt: skip
+                lines.append(
+                    Line(
+                        name, key[2], line_label(key, many), t, [x * spec.scale for x in v], t_from
+                    )
+                )
     moved = [line for line in lines if any(x != 0 for x in line.v)]
     return moved or lines
 
@@ -122,8 +153,11 @@ def of_run_models(lines: list[Line], served: set[str]) -> list[Line]:
     ours = [labels_of(line.labels).get("model_name") in served for line in lines]
     if not any(ours):
         return lines
-    return [line for line, is_named, is_ours in zip(lines, named, ours, strict=True)
-            if is_ours or not is_named]  # fmt: skip
+    return [
+        line
+        for line, is_named, is_ours in zip(lines, named, ours, strict=True)
+        if is_ours or not is_named
+    ]
 
 
 def other_gauges(series: dict[SeriesKey, Series], limit: int = MAX_OTHER_GAUGES) -> list[str]:
@@ -143,5 +177,7 @@ def other_gauges(series: dict[SeriesKey, Series], limit: int = MAX_OTHER_GAUGES)
 
 def gauge_lines(series: dict[SeriesKey, Series], name: str) -> list[Line]:
     many = len({key[0] for key in series}) > 1
-    return [Line(name, key[2], line_label(key, many), series[key].t, series[key].v)
-            for key in sorted(k for k in series if k[1] == name)]  # fmt: skip
+    return [
+        Line(name, key[2], line_label(key, many), series[key].t, series[key].v)
+        for key in sorted(k for k in series if k[1] == name)
+    ]

@@ -36,9 +36,13 @@ Warn = Callable[[str], None]
 class ServerScraper:
     """Scrapes ``urls`` every ``every_s`` seconds on the run's clock into server_metrics.csv."""
 
-    def __init__(self, urls: Sequence[str], warn: Warn | None = None,
-                 every_s: float = SCRAPE_EVERY_S,
-                 timeout_s: float = SCRAPE_TIMEOUT_S) -> None:  # fmt: skip
+    def __init__(
+        self,
+        urls: Sequence[str],
+        warn: Warn | None = None,
+        every_s: float = SCRAPE_EVERY_S,
+        timeout_s: float = SCRAPE_TIMEOUT_S,
+    ) -> None:
         self.urls = list(dict.fromkeys(urls))
         self.warn = warn or (lambda text: None)
         self.every_s = every_s
@@ -61,8 +65,9 @@ class ServerScraper:
         for url in self.urls:
             parts = urlsplit(url)
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            client = HttpClient(f"{parts.scheme}://{parts.netloc}", self.timeout_s,
-                                connect_timeout_s=self.timeout_s)  # fmt: skip
+            client = HttpClient(
+                f"{parts.scheme}://{parts.netloc}", self.timeout_s, connect_timeout_s=self.timeout_s
+            )
             self._clients[url] = (client, path)
         self._greenlets = [gevent.spawn(self._loop, url) for url in self.urls]
 
@@ -115,8 +120,10 @@ class ServerScraper:
         stats["failed"] += 1
         stats["last_error"] = error[:300]
         if stats["failed"] == 1:
-            self.warn(f"server metrics: scraping {url} failed ({error[:200]}); the run goes "
-                      "on, failures are counted in run.json")  # fmt: skip
+            self.warn(
+                f"server metrics: scraping {url} failed ({error[:200]}); the run goes "
+                "on, failures are counted in run.json"
+            )
 
 
 def server_scraper(urls: Sequence[str], warn: Warn | None = None) -> ServerScraper | None:

@@ -105,8 +105,9 @@ class RunSession:
         self.arrivals = OpenLoop(config.load, config.targets, conversations)
         self.dispatchers: dict[str, ArrivalDispatcher] = {}
         content = config.content
-        self.content_check = (ContentCheck(content.schema, content.extract)
-                              if content.schema is not None else None)  # fmt: skip
+        self.content_check = (
+            ContentCheck(content.schema, content.extract) if content.schema is not None else None
+        )
         self._examples: Counter[tuple[str, str]] = Counter()
         self.sampler = OutputSampler(config.samples.per_model, config.load.seed)
         self.grounding = Grounding(config.entities) if config.entities else None
@@ -138,7 +139,8 @@ class RunSession:
             if not -0.5 < behind_s < 30.0:
                 self.meta.setdefault("warnings", []).append(
                     f"a worker started {behind_s:+.1f}s from the master's start by its clock: "
-                    "its intervals may be shifted (synchronise the clocks, e.g. NTP)")  # fmt: skip
+                    "its intervals may be shifted (synchronise the clocks, e.g. NTP)"
+                )
         self._picker.skip(self.share.index)
         self.collector = self._new_collector(now_ns)
         if self.config.load.open_loop:
@@ -163,11 +165,13 @@ class RunSession:
     def _new_collector(self, interval_start_ns: int) -> Collector:
         load = self.config.load
         return Collector(
-            self.start_ns, slo=RequestSlo(load.slo_ttft_ms, load.slo_tpot_ms),
+            self.start_ns,
+            slo=RequestSlo(load.slo_ttft_ms, load.slo_tpot_ms),
             pace_us=round((load.pace_s or 0.0) * 1e6),
             phase_of=lambda t_s: phase_index(self.plan.phases, t_s),
-            interval_start_ns=interval_start_ns, first_attempts=load.retries > 0,
-        )  # fmt: skip
+            interval_start_ns=interval_start_ns,
+            first_attempts=load.retries > 0,
+        )
 
     def drain(self, timeout_s: float) -> int:
         """Stop starting requests and wait for the ones in flight; those still running
@@ -181,8 +185,9 @@ class RunSession:
         if self.interrupted_by is not None:
             timeout_s = min(timeout_s, 5.0)  # interrupted: the user wants out soon
         deadline = time.monotonic() + timeout_s
-        while (self._in_flight or self._held) and time.monotonic() < deadline \
-                and not self.force_stop:  # fmt: skip
+        while (
+            (self._in_flight or self._held) and time.monotonic() < deadline and not self.force_stop
+        ):
             gevent.sleep(0.05)
         return self._abandon_in_flight()
 
@@ -280,17 +285,21 @@ class RunSession:
         partial = partial or self.interrupted_by is not None
         now_ns = time.perf_counter_ns()
         self.meta["interrupted_by"] = self.interrupted_by
-        self.meta["dataset_passes"] = note_dataset_passes(self.meta, len(self.conversations),
-                                                          self.walked())  # fmt: skip
+        self.meta["dataset_passes"] = note_dataset_passes(
+            self.meta, len(self.conversations), self.walked()
+        )
         self.recorder.arrivals_not_sent = self.arrivals.not_sent
         assert self.load_end_ns is not None
         # Rates divide by the time users were sending, not by the drain after it.
         self.summary = self.recorder.finish(
-            self.collector, [t.name for t in self.config.targets], partial=partial,
+            self.collector,
+            [t.name for t in self.config.targets],
+            partial=partial,
             duration_s=(now_ns - self.start_ns) / 1e9,
             load_duration_s=(self.load_end_ns - self.start_ns) / 1e9,
-            samples=self.sampler.samples(), baselines=dict(self.config.samples.baselines),
-        )  # fmt: skip
+            samples=self.sampler.samples(),
+            baselines=dict(self.config.samples.baselines),
+        )
         return self.summary
 
     def walked(self) -> dict[str, int]:
@@ -298,8 +307,10 @@ class RunSession:
         requests) started per target, for dataset_passes."""
         walked = dict(self._next_conv)
         for name, turns in self.arrivals.turn_cursor.items():
-            walked[name] = max(walked.get(name, 0), turns * len(self.conversations)
-                               // max(1, len(self.arrivals.turns)))  # fmt: skip
+            walked[name] = max(
+                walked.get(name, 0),
+                turns * len(self.conversations) // max(1, len(self.arrivals.turns)),
+            )
         return walked
 
     # -- users ------------------------------------------------------------------------------
@@ -327,8 +338,13 @@ class RunSession:
 
     def client_for(self, target: Target) -> HttpClient:
         assert target.host is not None
-        return HttpClient(target.host, self.config.load.timeout_s, auth_headers(target),
-                          read_timeouts=False, body_driver=_HUB_DRIVER)  # fmt: skip
+        return HttpClient(
+            target.host,
+            self.config.load.timeout_s,
+            auth_headers(target),
+            read_timeouts=False,
+            body_driver=_HUB_DRIVER,
+        )
 
     def record(self, result: RequestResult) -> None:
         if self.content_check is not None and result.ok:
@@ -340,15 +356,21 @@ class RunSession:
         if price is not None:
             result.cost_usd, result.retry_cost_usd = request_cost(price, result)
         if self.grounding is not None and result.ok:
-            result.ungrounded = tuple(self.grounding.ungrounded(result.content,
-                                                                self._context(result)))  # fmt: skip
+            result.ungrounded = tuple(
+                self.grounding.ungrounded(result.content, self._context(result))
+            )
         self.collector.record(result)
         if self.sink is None or not self.started:
             return
         self.sampler.offer(result, result.start_unix - self.start_unix, self.users[result.model])
         self.sink.add_request(result)
-        kind = ("contract" if result.error_class == ErrorClass.CONTRACT
-                else "grounding" if result.ungrounded else None)  # fmt: skip
+        kind = (
+            "contract"
+            if result.error_class == ErrorClass.CONTRACT
+            else "grounding"
+            if result.ungrounded
+            else None
+        )
         if kind is not None and self._examples[(result.model, kind)] < MAX_CONTRACT_EXAMPLES:
             self._examples[(result.model, kind)] += 1
             self.sink.add_contract_example(contract_example(result, kind))
@@ -381,8 +403,12 @@ class RunSession:
         sample = None
         if not final:  # the last, short interval is shutdown work, not load generation
             sample = self.last_generator_sample = self._monitor.sample(
-                closed.start_s, closed.end_s, sum(active.values()),
-                *self.arrivals.take_interval_counts(), draining=self.stopping)  # fmt: skip
+                closed.start_s,
+                closed.end_s,
+                sum(active.values()),
+                *self.arrivals.take_interval_counts(),
+                draining=self.stopping,
+            )
         then = None if final or self.on_tick is None else partial(self.on_tick, self)
         self._closer.close(self.collector, closed, self.sink, active, sample, final, then)
 

@@ -74,9 +74,12 @@ class Bound:
 
     def holds(self, actual: float, limit: float) -> bool:
         return {
-            "<=": actual <= limit, "<": actual < limit, ">=": actual >= limit,
-            ">": actual > limit, "==": math.isclose(actual, limit, rel_tol=1e-9, abs_tol=1e-12),
-        }[self.op]  # fmt: skip
+            "<=": actual <= limit,
+            "<": actual < limit,
+            ">=": actual >= limit,
+            ">": actual > limit,
+            "==": math.isclose(actual, limit, rel_tol=1e-9, abs_tol=1e-12),
+        }[self.op]
 
     @property
     def lower_is_better(self) -> bool:
@@ -94,18 +97,22 @@ class SloFile:
 
 def parse_bound(text: str, scope: str, where: str) -> Bound:
     if not isinstance(text, str):
-        raise SloError(f"{where}: a bound must be a string like \"ttft_ms.p99 <= 800\"")
+        raise SloError(f'{where}: a bound must be a string like "ttft_ms.p99 <= 800"')
     match = _BOUND.match(text)
     if not match:
-        raise SloError(f"{where}: cannot read bound {text!r} (use METRIC OP LIMIT, e.g. "
-                       "\"ttft_ms.p99 <= 800\" or \"ttft_ms.p99 <= 1.2 * current.ttft_ms.p99\")")
+        raise SloError(
+            f"{where}: cannot read bound {text!r} (use METRIC OP LIMIT, e.g. "
+            '"ttft_ms.p99 <= 800" or "ttft_ms.p99 <= 1.2 * current.ttft_ms.p99")'
+        )
     left, op, right = match["left"], match["op"], match["right"].strip()
     if re.fullmatch(_NUMBER, right):
         return Bound(text.strip(), scope, left, op, offset=float(right))
     rel = _RELATIVE.match(right)
     if not rel or (rel["k1"] and rel["k2"]):
-        raise SloError(f"{where}: cannot read the limit {right!r} of {text!r} (use a number, "
-                       "or K * MODEL.METRIC [+ C])")  # fmt: skip
+        raise SloError(
+            f"{where}: cannot read the limit {right!r} of {text!r} (use a number, "
+            "or K * MODEL.METRIC [+ C])"
+        )
     factor = float(rel["k1"] or rel["k2"] or 1.0)
     offset = float(rel["c"] or 0.0) * (-1.0 if rel["sign"] == "-" else 1.0)
     if not all(map(math.isfinite, (factor, offset))):
@@ -117,11 +124,16 @@ def parse_slo(data: dict[str, Any], source: str) -> SloFile:
     known = {"significance", "allow_partial", "all", "model", "canary"}
     unknown = set(data) - known
     if unknown:
-        raise SloError(f"{source}: unknown key(s) {', '.join(sorted(unknown))} "
-                       f"(known: {', '.join(sorted(known))})")  # fmt: skip
+        raise SloError(
+            f"{source}: unknown key(s) {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(known))})"
+        )
     significance = data.get("significance", 0.05)
-    if isinstance(significance, bool) or not isinstance(significance, int | float) \
-            or not 0 <= significance < 1:  # fmt: skip
+    if (
+        isinstance(significance, bool)
+        or not isinstance(significance, int | float)
+        or not 0 <= significance < 1
+    ):
         raise SloError(f"{source}: significance must be a number in [0, 1), got {significance!r}")
     allow_partial = data.get("allow_partial", False)
     if not isinstance(allow_partial, bool):
@@ -138,13 +150,13 @@ def parse_slo(data: dict[str, Any], source: str) -> SloFile:
     scoped += [(str(name), table, f"[model.{name}]") for name, table in models.items()]
     for scope, table, label in scoped:
         if not isinstance(table, dict) or set(table) - {"bounds"}:
-            raise SloError(f"{source}: {label} takes one key, bounds = [\"...\", ...]")
+            raise SloError(f'{source}: {label} takes one key, bounds = ["...", ...]')
         items = table.get("bounds", [])
         if not isinstance(items, list):
             raise SloError(f"{source}: {label}: bounds must be a list of strings")
         bounds += [parse_bound(t, scope, f"{source}: {label}") for t in items]
     if not bounds:
-        raise SloError(f"{source}: no bounds (add e.g. [all] bounds = [\"ttft_ms.p99 <= 800\"])")
+        raise SloError(f'{source}: no bounds (add e.g. [all] bounds = ["ttft_ms.p99 <= 800"])')
     return SloFile(tuple(bounds), float(significance), allow_partial, source, data)
 
 
@@ -157,6 +169,5 @@ def load_slo(path: Path) -> SloFile:
 
 
 def default_canary_slo() -> SloFile:
-    bounds = tuple(parse_bound(t, CANARY, "default canary bounds")
-                   for t in DEFAULT_CANARY_BOUNDS)  # fmt: skip
+    bounds = tuple(parse_bound(t, CANARY, "default canary bounds") for t in DEFAULT_CANARY_BOUNDS)
     return SloFile(bounds, source="<default canary bounds>")

@@ -78,22 +78,38 @@ def dataset_sha256(prompts: list[Prompt]) -> str:
     """Fingerprint of exactly the prompts asked: two snapshots compare only if they match."""
     digest = hashlib.sha256()
     for p in prompts:
-        digest.update(json.dumps(build_messages(p.conversation, p.turn_index, None),
-                                 sort_keys=True, ensure_ascii=False).encode("utf-8"))  # fmt: skip
+        digest.update(
+            json.dumps(
+                build_messages(p.conversation, p.turn_index, None),
+                sort_keys=True,
+                ensure_ascii=False,
+            ).encode("utf-8")
+        )
     return digest.hexdigest()
 
 
 def snapshot_meta(plan: SnapshotPlan, prompts: list[Prompt]) -> dict[str, Any]:
     return {
-        "schema": SCHEMA, "kind": "loadprofile-snapshot",
-        "model": plan.target.model, "host": plan.host, "api": plan.target.api,
-        "dataset": {"path": plan.dataset_path, "sha256": dataset_sha256(prompts),
-                    "prompts": len(prompts)},
-        "params": {"temperature": 0, "seed": plan.seed, "max_tokens": plan.max_tokens,
-                   "n": plan.limit, "concurrency": plan.concurrency},
+        "schema": SCHEMA,
+        "kind": "loadprofile-snapshot",
+        "model": plan.target.model,
+        "host": plan.host,
+        "api": plan.target.api,
+        "dataset": {
+            "path": plan.dataset_path,
+            "sha256": dataset_sha256(prompts),
+            "prompts": len(prompts),
+        },
+        "params": {
+            "temperature": 0,
+            "seed": plan.seed,
+            "max_tokens": plan.max_tokens,
+            "n": plan.limit,
+            "concurrency": plan.concurrency,
+        },
         "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "versions": versions(),
-    }  # fmt: skip
+    }
 
 
 def prepare_folder(plan: SnapshotPlan, prompts: list[Prompt]) -> dict[str, Output]:
@@ -105,13 +121,19 @@ def prepare_folder(plan: SnapshotPlan, prompts: list[Prompt]) -> dict[str, Outpu
             old = read_meta(folder)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        same = (old.get("model"), old.get("host"), old.get("dataset", {}).get("sha256"),
-                old.get("params", {}).get("max_tokens"), old.get("params", {}).get("seed"))
-        new = (meta["model"], meta["host"], meta["dataset"]["sha256"],
-               plan.max_tokens, plan.seed)  # fmt: skip
+        same = (
+            old.get("model"),
+            old.get("host"),
+            old.get("dataset", {}).get("sha256"),
+            old.get("params", {}).get("max_tokens"),
+            old.get("params", {}).get("seed"),
+        )
+        new = (meta["model"], meta["host"], meta["dataset"]["sha256"], plan.max_tokens, plan.seed)
         if same != new:
-            raise UsageError(f"--out {folder}: holds a snapshot of another model, host, dataset "
-                             "or parameters; choose another folder")  # fmt: skip
+            raise UsageError(
+                f"--out {folder}: holds a snapshot of another model, host, dataset "
+                "or parameters; choose another folder"
+            )
         return {k: o for k, o in read_outputs(folder).items() if o.ok}
     if folder.exists() and any(folder.iterdir()):
         raise UsageError(f"--out {folder}: not empty and not a snapshot; choose another folder")
@@ -126,8 +148,9 @@ def prepare_folder(plan: SnapshotPlan, prompts: list[Prompt]) -> dict[str, Outpu
 def ask(client: HttpClient, plan: SnapshotPlan, prompt: Prompt) -> Output:
     """One prompt, answered (or failed, classified) through the load run's own client."""
     messages = build_messages(prompt.conversation, prompt.turn_index, None)
-    body = flavour(plan.target.api).request(plan.target.model, messages, plan.max_tokens,
-                                            temperature=0.0, extra={"seed": plan.seed})
+    body = flavour(plan.target.api).request(
+        plan.target.model, messages, plan.max_tokens, temperature=0.0, extra={"seed": plan.seed}
+    )
     result = RequestResult(plan.target.name, prompt.conversation.id, prompt.turn_index + 1, 0.0)
     send_chat(client, body, result, api=plan.target.api)
     blob = json.dumps(messages, sort_keys=True, ensure_ascii=False).encode("utf-8")
@@ -137,8 +160,9 @@ def ask(client: HttpClient, plan: SnapshotPlan, prompt: Prompt) -> Output:
 Progress = Callable[[int, int, int], None]  # (done, total, failed)
 
 
-def take_snapshot(plan: SnapshotPlan, progress: Progress, stop: threading.Event
-                  ) -> tuple[int, int, int]:  # fmt: skip
+def take_snapshot(
+    plan: SnapshotPlan, progress: Progress, stop: threading.Event
+) -> tuple[int, int, int]:
     """Ask every prompt not answered yet; returns (answered now, failed now, still missing).
     ``stop`` ends it early (Ctrl-C): what was answered stays in the folder."""
     prompts = prompts_of(plan.conversations, plan.limit)
@@ -151,15 +175,18 @@ def take_snapshot(plan: SnapshotPlan, progress: Progress, stop: threading.Event
     def work(prompt: Prompt) -> Output:
         client = getattr(local, "client", None)
         if client is None:
-            client = local.client = HttpClient(plan.target.host or "", plan.timeout_s,
-                                               auth_headers(plan.target))  # fmt: skip
+            client = local.client = HttpClient(
+                plan.target.host or "", plan.timeout_s, auth_headers(plan.target)
+            )
             with lock:
                 clients.append(client)
         return ask(client, plan, prompt)
 
     answered = failed = 0
-    with (plan.out_dir / OUTPUTS).open("a", encoding="utf-8") as fh, \
-            ThreadPoolExecutor(max_workers=plan.concurrency) as pool:  # fmt: skip
+    with (
+        (plan.out_dir / OUTPUTS).open("a", encoding="utf-8") as fh,
+        ThreadPoolExecutor(max_workers=plan.concurrency) as pool,
+    ):
         pending: set[Future[Output]] = set()
         queue: Iterator[Prompt] = iter(todo)
         progress(len(done), len(prompts), 0)
@@ -201,8 +228,10 @@ class ProgressBar:
         eta = f"{(total - done) / rate:.0f}s" if rate > 0 else "?"
         width = 30
         filled = int(width * done / total) if total else width
-        line = (f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total} "
-                f"{rate:.1f}/s ETA {eta} failed {failed}")  # fmt: skip
+        line = (
+            f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total} "
+            f"{rate:.1f}/s ETA {eta} failed {failed}"
+        )
         if self.tty:
             self.stream.write("\r\x1b[2K" + line)
             self.stream.flush()

@@ -18,12 +18,16 @@ DEFAULT_MOCK_MODEL = "mock-small"
 
 
 def add_snapshot_parser(sub: Any) -> None:
-    p = sub.add_parser("snapshot", help="record one model's answers to a dataset's prompts",
-                       description="Send every prompt of the dataset once (temperature 0, a "
-                       "fixed seed) and keep the answers in a folder, for `loadprofile diff`. "
-                       "Resumes an interrupted snapshot in the same --out folder.")
-    p.add_argument("--host", help="base URL of an OpenAI-compatible server (default: the "
-                   "embedded mock)")
+    p = sub.add_parser(
+        "snapshot",
+        help="record one model's answers to a dataset's prompts",
+        description="Send every prompt of the dataset once (temperature 0, a "
+        "fixed seed) and keep the answers in a folder, for `loadprofile diff`. "
+        "Resumes an interrupted snapshot in the same --out folder.",
+    )
+    p.add_argument(
+        "--host", help="base URL of an OpenAI-compatible server (default: the embedded mock)"
+    )
     p.add_argument("--model", help=f"model (default with the mock: {DEFAULT_MOCK_MODEL})")
     p.add_argument("--dataset", help="conversations (default: the packaged sample)")
     p.add_argument("-n", type=int, help="only the first N prompts (turns)")
@@ -32,16 +36,22 @@ def add_snapshot_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="the request's seed (default 0)")
     p.add_argument("--timeout", default="300s", help="per request (default 300s)")
     p.add_argument("--api-key-env", help="environment variable holding the API key")
-    p.add_argument("--api", choices=API_FLAVOURS, default=DEFAULT_API,
-                   help="wire format: OpenAI chat (default), OpenAI legacy completions, or "
-                   "Anthropic Messages")
+    p.add_argument(
+        "--api",
+        choices=API_FLAVOURS,
+        default=DEFAULT_API,
+        help="wire format: OpenAI chat (default), OpenAI legacy completions, or Anthropic Messages",
+    )
     p.add_argument("--out", required=True, type=Path, help="snapshot folder")
 
 
 def add_diff_parser(sub: Any) -> None:
-    p = sub.add_parser("diff", help="compare two snapshots prompt by prompt",
-                       description="Exact matches, edit distance, length and token ratios, "
-                       "empty/refusal/JSON-valid rates; writes diff.json and diff.html.")
+    p = sub.add_parser(
+        "diff",
+        help="compare two snapshots prompt by prompt",
+        description="Exact matches, edit distance, length and token ratios, "
+        "empty/refusal/JSON-valid rates; writes diff.json and diff.html.",
+    )
     p.add_argument("canonical", type=Path, help="the snapshot of the current model")
     p.add_argument("candidate", type=Path, help="the snapshot of the candidate")
     p.add_argument("--out", required=True, type=Path, help="folder for diff.json and diff.html")
@@ -96,17 +106,30 @@ def run_snapshot(args: argparse.Namespace) -> int:
         if warning:
             print(f"warning: {warning}", file=sys.stderr, flush=True)
         label = f"embedded mock (seed {args.seed})" if mock is not None else None
-        plan = SnapshotPlan(target, conversations, str(dataset), args.out, args.n,
-                            args.concurrency, args.max_tokens, args.seed, timeout_s,
-                            label)  # fmt: skip
+        plan = SnapshotPlan(
+            target,
+            conversations,
+            str(dataset),
+            args.out,
+            args.n,
+            args.concurrency,
+            args.max_tokens,
+            args.seed,
+            timeout_s,
+            label,
+        )
         stop = threading.Event()
 
         def on_signal(signum: int, frame: Any) -> None:
             if stop.is_set():
                 raise KeyboardInterrupt
             stop.set()
-            print("\ninterrupted: finishing the requests in flight (Ctrl-C again to quit "
-                  "now); run the same command again to resume", file=sys.stderr, flush=True)
+            print(
+                "\ninterrupted: finishing the requests in flight (Ctrl-C again to quit "
+                "now); run the same command again to resume",
+                file=sys.stderr,
+                flush=True,
+            )
 
         previous = signal.signal(signal.SIGINT, on_signal)
         bar = ProgressBar(sys.stderr, sys.stderr.isatty())
@@ -133,8 +156,9 @@ def run_diff(args: argparse.Namespace) -> int:
         if args.content_schema or args.content_extract:
             from loadprofile.config import CliValues, resolve
 
-            content = resolve(CliValues(content_schema=args.content_schema,
-                                        content_extract=args.content_extract)).content
+            content = resolve(
+                CliValues(content_schema=args.content_schema, content_extract=args.content_extract)
+            ).content
             if content.schema is not None:
                 check = ContentCheck(content.schema, content.extract)
         if args.worst < 0:

@@ -61,14 +61,20 @@ def output_of(result: RequestResult, prompt_sha256: str = "") -> Output:
     for the server's."""
     return Output(
         key=prompt_key(result.conversation_id, result.turn),
-        conversation_id=result.conversation_id, turn=result.turn,
-        prompt_sha256=prompt_sha256, prompt_chars=result.prompt_chars, output=result.content,
+        conversation_id=result.conversation_id,
+        turn=result.turn,
+        prompt_sha256=prompt_sha256,
+        prompt_chars=result.prompt_chars,
+        output=result.content,
         finish_reason=result.finish_reason,
         prompt_tokens=None if result.tokens_estimated else result.prompt_tokens,
-        output_tokens=result.output_tokens, tokens_estimated=result.tokens_estimated,
+        output_tokens=result.output_tokens,
+        tokens_estimated=result.tokens_estimated,
         error_class=str(result.error_class) if result.error_class else None,
-        error=result.error, ttft_ms=result.ttft_ms, e2e_ms=result.e2e_ms,
-    )  # fmt: skip
+        error=result.error,
+        ttft_ms=result.ttft_ms,
+        e2e_ms=result.e2e_ms,
+    )
 
 
 def output_from_json(raw: dict[str, Any]) -> Output:

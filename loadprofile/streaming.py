@@ -90,9 +90,13 @@ def send_chat(
     return result
 
 
-def _read_answer(response: Response, stream: ReplyStream, result: RequestResult,
-                 parse_body: Callable[[bytes], WholeReply],
-                 driver: BodyDriver | None) -> None:  # fmt: skip
+def _read_answer(
+    response: Response,
+    stream: ReplyStream,
+    result: RequestResult,
+    parse_body: Callable[[bytes], WholeReply],
+    driver: BodyDriver | None,
+) -> None:
     error_class = classify_status(response.status)
     if error_class is not None:
         text = response.read(_ERROR_BODY_LIMIT).decode("utf-8", "replace")

@@ -36,8 +36,9 @@ def histogram_summary(hist: HdrHistogram) -> dict[str, float | int | None]:
     return out
 
 
-def model_summary(totals: ModelTotals, duration_s: float, retries: bool = False,
-                  request_window: bool = True) -> dict[str, Any]:  # fmt: skip
+def model_summary(
+    totals: ModelTotals, duration_s: float, retries: bool = False, request_window: bool = True
+) -> dict[str, Any]:
     """One model's figures; the first-attempt metrics only for a run with --retries.
 
     Rates divide by ``window_s``, the window that produced the counts (the first request's
@@ -107,17 +108,22 @@ def token_summary(counts: Counts, canonical: Counts | None) -> dict[str, Any]:
         "usage_requests": c.usage_requests,
         "prompt_tokens_per_request": _per(c.usage_prompt_tokens, c.usage_requests),
         "output_tokens_per_request": _per(c.usage_output_tokens, c.usage_requests),
-        "prompt_tokens_per_estimate": _per(c.usage_prompt_tokens,
-                                           c.usage_prompt_chars / CHARS_PER_TOKEN),
-        "output_tokens_per_estimate": _per(c.usage_output_tokens,
-                                           c.usage_output_chars / CHARS_PER_TOKEN),
-        "prompt_tokens_vs_canonical": None, "output_tokens_vs_canonical": None,
-    }  # fmt: skip
+        "prompt_tokens_per_estimate": _per(
+            c.usage_prompt_tokens, c.usage_prompt_chars / CHARS_PER_TOKEN
+        ),
+        "output_tokens_per_estimate": _per(
+            c.usage_output_tokens, c.usage_output_chars / CHARS_PER_TOKEN
+        ),
+        "prompt_tokens_vs_canonical": None,
+        "output_tokens_vs_canonical": None,
+    }
     if canonical is not None:
         for kind in ("prompt", "output"):
             mine = _per(getattr(c, f"usage_{kind}_tokens"), getattr(c, f"usage_{kind}_chars"))
-            base = _per(getattr(canonical, f"usage_{kind}_tokens"),
-                        getattr(canonical, f"usage_{kind}_chars"))  # fmt: skip
+            base = _per(
+                getattr(canonical, f"usage_{kind}_tokens"),
+                getattr(canonical, f"usage_{kind}_chars"),
+            )
             if mine is not None and base:
                 out[f"{kind}_tokens_vs_canonical"] = round(mine / base, 3)
     return out
@@ -135,18 +141,23 @@ def correctness_summary(counts: Counts, canonical: Counts | None = None) -> dict
     return {
         "responses": counts.requests,
         "contract_violations": violations,
-        "contract_violation_rate": round(violations / counts.requests, 6) if counts.requests
+        "contract_violation_rate": round(violations / counts.requests, 6)
+        if counts.requests
         else 0.0,
         "json_checked": counts.json_checked,
         "json_valid_rate": round(counts.json_valid / counts.json_checked, 6)
-        if counts.json_checked else None,
+        if counts.json_checked
+        else None,
         "notes": dict(sorted(counts.notes.items())),
         "grounding": {
-            "checked": counts.grounding_checked, "flagged": counts.grounding_flagged,
+            "checked": counts.grounding_checked,
+            "flagged": counts.grounding_flagged,
             "flagged_rate": round(counts.grounding_flagged / counts.grounding_checked, 6),
-        } if counts.grounding_checked else None,
+        }
+        if counts.grounding_checked
+        else None,
         "tokens": token_summary(counts, canonical),
-    }  # fmt: skip
+    }
 
 
 def build_summary(

@@ -60,8 +60,7 @@ def check_api(api: Any, what: str) -> str:
     return str(api)
 
 
-def targets_from_toml(data: dict[str, Any], source: Path, api: str = DEFAULT_API
-                      ) -> list[Target]:  # fmt: skip
+def targets_from_toml(data: dict[str, Any], source: Path, api: str = DEFAULT_API) -> list[Target]:
     """``[[targets]]`` tables; ``api`` (the run's --api) for those that name none."""
     raw = data.get("targets", [])
     if not isinstance(raw, list):
@@ -84,14 +83,19 @@ def targets_from_toml(data: dict[str, Any], source: Path, api: str = DEFAULT_API
             raise ConfigError(f"{source}: targets #{i}: api_key_env must be a variable name")
         host = item.get("host")
         own_api = item.get("api")
-        targets.append(Target(
-            name=str(item.get("name") or item["model"]), model=item["model"],
-            host=None if host is None else normalize_host(host, f"{source}: targets #{i}"),
-            api_key_env=key_env, weight=float(weight),
-            api=api if own_api is None else check_api(own_api, f"{source}: targets #{i}"),
-            extra_body=check_extra_body(item.get("extra_body"),
-                                        f"{source}: targets #{i}: extra_body"),
-        ))  # fmt: skip
+        targets.append(
+            Target(
+                name=str(item.get("name") or item["model"]),
+                model=item["model"],
+                host=None if host is None else normalize_host(host, f"{source}: targets #{i}"),
+                api_key_env=key_env,
+                weight=float(weight),
+                api=api if own_api is None else check_api(own_api, f"{source}: targets #{i}"),
+                extra_body=check_extra_body(
+                    item.get("extra_body"), f"{source}: targets #{i}: extra_body"
+                ),
+            )
+        )
     return targets
 
 
@@ -126,8 +130,9 @@ def normalize_host(url: Any, what: str) -> str:
     return base[: -len("/v1")] if base.endswith("/v1") else base
 
 
-def split_canary(canary: str | None, baselines: Sequence[str] | None,
-                 names: list[str]) -> tuple[tuple[str, str] | None, list[str]]:  # fmt: skip
+def split_canary(
+    canary: str | None, baselines: Sequence[str] | None, names: list[str]
+) -> tuple[tuple[str, str] | None, list[str]]:
     """``--canary C --baseline B``: (C, B), and the other --baseline values (snapshots).
 
     --baseline also names calm snapshots (``MODEL=SNAPSHOT``); with --canary, the one value
@@ -136,14 +141,16 @@ def split_canary(canary: str | None, baselines: Sequence[str] | None,
     given = list(baselines or ())
     if canary is None:
         return None, given
-    models = [b for b in given if "=" not in b
-              and (b in names if names else not Path(b).is_dir())]  # fmt: skip
+    models = [b for b in given if "=" not in b and (b in names if names else not Path(b).is_dir())]
     if len(models) != 1:
-        raise ConfigError("--canary needs one --baseline MODEL: the model it is judged against "
-                          "(e.g. --canary candidate --baseline current)")  # fmt: skip
+        raise ConfigError(
+            "--canary needs one --baseline MODEL: the model it is judged against "
+            "(e.g. --canary candidate --baseline current)"
+        )
     if names and canary not in names:
-        raise ConfigError(f"--canary {canary}: no such model in this run "
-                          f"(models: {', '.join(names)})")  # fmt: skip
+        raise ConfigError(
+            f"--canary {canary}: no such model in this run (models: {', '.join(names)})"
+        )
     if models[0] == canary:
         raise ConfigError("--canary and --baseline name the same model")
     rest = list(given)

@@ -61,8 +61,9 @@ class TargetPicker:
         return best
 
 
-def note_dataset_passes(meta: dict[str, Any], size: int, walked: dict[str, int]
-                        ) -> dict[str, float]:  # fmt: skip
+def note_dataset_passes(
+    meta: dict[str, Any], size: int, walked: dict[str, int]
+) -> dict[str, float]:
     """How many times each target replayed the dataset; more than once flatters servers
     with a prefix cache, which run.json's warnings say."""
     passes = {name: round(n / size, 2) for name, n in walked.items()} if size else {}

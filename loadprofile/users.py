@@ -163,8 +163,15 @@ class ChatUser(User):
                 return
             live.append(result.content)
 
-    def _send_turn(self, conv: Conversation, index: int, live: list[str] | None,
-                   due_ns: int = 0, *, whole: bool = False) -> RequestResult:  # fmt: skip
+    def _send_turn(
+        self,
+        conv: Conversation,
+        index: int,
+        live: list[str] | None,
+        due_ns: int = 0,
+        *,
+        whole: bool = False,
+    ) -> RequestResult:
         """One turn as the user feels it: its attempts (``--retries``), recorded once.
         ``whole``: the turn is a transaction of its own (open loop by requests)."""
         load = self.session.config.load
@@ -188,15 +195,21 @@ class ChatUser(User):
         while True:
             first = attempts[0] if attempts else None
             # A retry is timed from the first attempt's start: what the user waited.
-            result = RequestResult(self.target.name, conv.id, index + 1, 0.0,
-                                   scheduled_ns=due_ns if first is None
-                                   else first.scheduled_ns or first.sent_ns,
-                                   earlier=list(attempts), transaction=transaction)  # fmt: skip
+            result = RequestResult(
+                self.target.name,
+                conv.id,
+                index + 1,
+                0.0,
+                scheduled_ns=due_ns if first is None else first.scheduled_ns or first.sent_ns,
+                earlier=list(attempts),
+                transaction=transaction,
+            )
             result.transaction_end = whole or index + 1 >= len(conv.turns)
             sent = self._attempt(body, result)
             if due_ns and first is None:
-                self.session.arrivals.note_start(delay_ms=(begin_ns - due_ns) / 1e6,
-                                                 no_free_user=self._no_free_user)  # fmt: skip
+                self.session.arrivals.note_start(
+                    delay_ms=(begin_ns - due_ns) / 1e6, no_free_user=self._no_free_user
+                )
             if not sent:
                 return result  # the stop recorded it (with its earlier attempts)
             attempts.append(result)

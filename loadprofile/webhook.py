@@ -55,21 +55,29 @@ def default_body(gate: dict[str, Any]) -> dict[str, Any]:
         "run_id": gate.get("run_id"),
         "canary": canary.get("candidate"),
         "baseline": canary.get("baseline"),
-        "failed": [f"{v['model']}: {v['bound']}" for v in gate.get("verdicts", [])
-                   if not v.get("passed")],
-    }  # fmt: skip
+        "failed": [
+            f"{v['model']}: {v['bound']}" for v in gate.get("verdicts", []) if not v.get("passed")
+        ],
+    }
 
 
 def post(url: str, body: Any) -> dict[str, Any]:
     """POST ``body`` as JSON once; the record of what happened (never raises)."""
     payload = json.dumps(body).encode("utf-8")
     record: dict[str, Any] = {
-        "url": url, "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "request_body": body, "status": None, "answer": None, "error": None,
-    }  # fmt: skip
-    request = urllib.request.Request(url, data=payload, method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "User-Agent": "loadprofile-gate"})  # fmt: skip
+        "url": url,
+        "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "request_body": body,
+        "status": None,
+        "answer": None,
+        "error": None,
+    }
+    request = urllib.request.Request(
+        url,
+        data=payload,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "loadprofile-gate"},
+    )
     start = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:

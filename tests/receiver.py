@@ -14,8 +14,12 @@ from typing import Any
 class Receiver:
     """``with Receiver(status=200) as r: ...; r.calls`` -> [(path, parsed JSON body)]."""
 
-    def __init__(self, status: int = 200, answer: dict[str, Any] | None = None,
-                 get: Callable[[str], tuple[int, bytes]] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        status: int = 200,
+        answer: dict[str, Any] | None = None,
+        get: Callable[[str], tuple[int, bytes]] | None = None,
+    ) -> None:
         self.calls: list[tuple[str, Any]] = []
         self.status = status
         self.answer = json.dumps(answer or {"ok": True}).encode()

@@ -63,13 +63,22 @@ STOP_REASONS: dict[str, str] = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
-_REQUEST_ERRORS = ("invalid_request_error", "authentication_error", "permission_error",
-                   "not_found_error", "request_too_large", "billing_error")  # fmt: skip
+_REQUEST_ERRORS = (
+    "invalid_request_error",
+    "authentication_error",
+    "permission_error",
+    "not_found_error",
+    "request_too_large",
+    "billing_error",
+)
 #: Blocks whose start is generated output even without text: a tool's name, redacted thinking.
 _OUTPUT_BLOCKS = ("tool_use", "server_tool_use", "redacted_thinking")
 #: What each delta type carries, and whether it is visible text.
-_DELTA_FIELDS = {"text_delta": ("text", True), "thinking_delta": ("thinking", False),
-                 "input_json_delta": ("partial_json", False)}  # fmt: skip
+_DELTA_FIELDS = {
+    "text_delta": ("text", True),
+    "thinking_delta": ("thinking", False),
+    "input_json_delta": ("partial_json", False),
+}
 
 
 def anthropic_headers(api_key: str | None) -> dict[str, str]:
@@ -93,10 +102,11 @@ def anthropic_request(
     body: dict[str, Any] = {
         "model": model,
         "max_tokens": DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens,
-        "messages": [{"role": m["role"], "content": m["content"]}
-                     for m in messages if m["role"] != "system"],
+        "messages": [
+            {"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"
+        ],
         "stream": stream,
-    }  # fmt: skip
+    }
     system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
     if system:
         body["system"] = system
@@ -210,8 +220,9 @@ class AnthropicStream(ReplyStream):
         if not isinstance(index, int) or isinstance(index, bool):
             raise StreamError(ErrorClass.CONTRACT, f"{obj['type']} without an integer 'index'")
         if started and index not in self._open:
-            raise StreamError(ErrorClass.CONTRACT, f"{obj['type']} for block {index}, "
-                              "which is not open")  # fmt: skip
+            raise StreamError(
+                ErrorClass.CONTRACT, f"{obj['type']} for block {index}, which is not open"
+            )
         if not started and (index in self._open or index in self._closed):
             raise StreamError(ErrorClass.CONTRACT, f"block {index} started twice")
         return index
@@ -283,6 +294,9 @@ def parse_message(body: bytes) -> WholeReply:
     content = obj.get("content")
     if not isinstance(content, list):
         raise StreamError(ErrorClass.CONTRACT, "message without a 'content' list")
-    text = "".join(text_field(block, "text", "content block") for block in content
-                   if isinstance(block, dict) and block.get("type") == "text")  # fmt: skip
+    text = "".join(
+        text_field(block, "text", "content block")
+        for block in content
+        if isinstance(block, dict) and block.get("type") == "text"
+    )
     return text, openai_usage(obj.get("usage")), _finish(obj.get("stop_reason"))

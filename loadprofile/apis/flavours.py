@@ -16,9 +16,16 @@ from loadprofile.apis.reply_stream import ReplyStream, WholeReply
 
 
 class BodyBuilder(Protocol):
-    def __call__(self, model: str, messages: list[dict[str, str]], max_tokens: int | None, *,
-                 stream: bool = True, temperature: float | None = None,
-                 extra: dict[str, Any] | None = None) -> dict[str, Any]: ...  # fmt: skip
+    def __call__(
+        self,
+        model: str,
+        messages: list[dict[str, str]],
+        max_tokens: int | None,
+        *,
+        stream: bool = True,
+        temperature: float | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -38,16 +45,31 @@ def bearer_headers(api_key: str | None) -> dict[str, str]:
 
 #: One per ``targets.API_FLAVOURS``, in the same order.
 FLAVOURS: dict[str, Flavour] = {
-    "chat": Flavour("chat", openai_chat.CHAT_PATH, openai_chat.chat_request,
-                    openai_chat.ChatStream, openai_chat.parse_completion, bearer_headers),
-    "completions": Flavour("completions", openai_completions.COMPLETIONS_PATH,
-                           openai_completions.completions_request,
-                           openai_completions.CompletionsStream,
-                           openai_completions.parse_completions_body, bearer_headers),
-    "anthropic": Flavour("anthropic", anthropic.MESSAGES_PATH, anthropic.anthropic_request,
-                         anthropic.AnthropicStream, anthropic.parse_message,
-                         anthropic.anthropic_headers),
-}  # fmt: skip
+    "chat": Flavour(
+        "chat",
+        openai_chat.CHAT_PATH,
+        openai_chat.chat_request,
+        openai_chat.ChatStream,
+        openai_chat.parse_completion,
+        bearer_headers,
+    ),
+    "completions": Flavour(
+        "completions",
+        openai_completions.COMPLETIONS_PATH,
+        openai_completions.completions_request,
+        openai_completions.CompletionsStream,
+        openai_completions.parse_completions_body,
+        bearer_headers,
+    ),
+    "anthropic": Flavour(
+        "anthropic",
+        anthropic.MESSAGES_PATH,
+        anthropic.anthropic_request,
+        anthropic.AnthropicStream,
+        anthropic.parse_message,
+        anthropic.anthropic_headers,
+    ),
+}
 
 
 def flavour(api: str) -> Flavour:

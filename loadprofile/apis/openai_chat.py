@@ -159,8 +159,9 @@ class ChatStream(ReplyStream):
             reason = choice.get("finish_reason")
             if reason is not None:
                 if not isinstance(reason, str) or reason not in FINISH_REASONS:
-                    raise StreamError(ErrorClass.CONTRACT,
-                                      f"unknown finish_reason {str(reason)[:40]!r}")  # fmt: skip
+                    raise StreamError(
+                        ErrorClass.CONTRACT, f"unknown finish_reason {str(reason)[:40]!r}"
+                    )
                 self.finish_reason = reason
                 self.finished.add(index)
         self.mark(t_ns, produced, len(self.parts) > visible_before)
@@ -207,8 +208,10 @@ class ChatStream(ReplyStream):
         if self.stream_id is None:
             self.stream_id = chunk_id
         elif chunk_id != self.stream_id:
-            raise StreamError(ErrorClass.CONTRACT, f"chunk id changed mid-stream "
-                              f"({self.stream_id[:40]!r} -> {chunk_id[:40]!r})")  # fmt: skip
+            raise StreamError(
+                ErrorClass.CONTRACT,
+                f"chunk id changed mid-stream ({self.stream_id[:40]!r} -> {chunk_id[:40]!r})",
+            )
 
     def _on_choice(self, choice: dict[str, Any]) -> bool:
         """Take what one choice of a chunk carries; True when it is generated output."""

@@ -54,8 +54,14 @@ def completions_request(
 ) -> dict[str, Any]:
     """Chat's body with the rendered prompt in place of the messages; ``max_tokens`` is
     always sent (the endpoint's default of 16 tokens would cut every reply short)."""
-    body = chat_request(model, messages, DEFAULT_MAX_TOKENS if max_tokens is None
-                        else max_tokens, stream=stream, temperature=temperature, extra=extra)
+    body = chat_request(
+        model,
+        messages,
+        DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens,
+        stream=stream,
+        temperature=temperature,
+        extra=extra,
+    )
     del body["messages"]
     body["prompt"] = render_prompt(messages)
     return body

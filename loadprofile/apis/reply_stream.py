@@ -53,8 +53,7 @@ def load_object(data: bytes, what: str) -> dict[str, Any]:
         try:
             obj = json.loads(data)
         except ValueError as exc:
-            raise StreamError(ErrorClass.STREAM_MALFORMED,
-                              f"invalid JSON {what}: {exc}") from None  # fmt: skip
+            raise StreamError(ErrorClass.STREAM_MALFORMED, f"invalid JSON {what}: {exc}") from None
     if not isinstance(obj, dict):
         raise StreamError(ErrorClass.CONTRACT, f"{what} is not a JSON object")
     return obj
@@ -81,8 +80,17 @@ class ReplyStream:
     text's, the text, the server's usage and finish reason, and whether the stream ended.
     """
 
-    __slots__ = ("content_ns", "done", "expect_usage", "finish_reason", "parts",
-                 "server_timings", "streamed", "usage", "visible_ns")  # fmt: skip
+    __slots__ = (
+        "content_ns",
+        "done",
+        "expect_usage",
+        "finish_reason",
+        "parts",
+        "server_timings",
+        "streamed",
+        "usage",
+        "visible_ns",
+    )
 
     #: The end-of-stream marker's name, for the message of a stream cut off before it.
     END_MARK = "[DONE]"

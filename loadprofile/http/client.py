@@ -196,8 +196,13 @@ class HttpClient:
     def _connect(self, deadline_ns: int) -> socket.socket:
         timeout = max(0.001, (deadline_ns - time.perf_counter_ns()) / 1e9)
         try:
-            sock = open_connection(self.origin.host, self.origin.port, timeout, self._ssl,
-                                   tls=self.origin.scheme == "https")  # fmt: skip
+            sock = open_connection(
+                self.origin.host,
+                self.origin.port,
+                timeout,
+                self._ssl,
+                tls=self.origin.scheme == "https",
+            )
         except TimeoutError:
             raise TransportError(
                 ErrorClass.TIMEOUT, f"connect to {self.origin.host_header} timed out"

@@ -47,8 +47,9 @@ def default_ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def open_connection(host: str, port: int, timeout: float, context: ssl.SSLContext | None,
-                    *, tls: bool) -> socket.socket:  # fmt: skip
+def open_connection(
+    host: str, port: int, timeout: float, context: ssl.SSLContext | None, *, tls: bool
+) -> socket.socket:
     """A connected socket (TLS-wrapped when ``tls``, with ``context`` or the shared default).
     Raises TimeoutError or OSError/ssl.SSLError; the caller classifies them."""
     sock = _open_socket(host, port, timeout)

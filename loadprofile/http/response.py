@@ -48,8 +48,9 @@ class BodyFramer:
             try:
                 payload = self._chunked.feed(data)
             except ChunkedError as exc:
-                raise TransportError(ErrorClass.STREAM_MALFORMED,
-                                     f"chunked framing: {exc}") from None  # fmt: skip
+                raise TransportError(
+                    ErrorClass.STREAM_MALFORMED, f"chunked framing: {exc}"
+                ) from None
             self.done = self._chunked.done
             return payload
         if self.until_close:
@@ -94,8 +95,19 @@ class Response:
     """Status and headers of an answer; the body is read by iterating ``chunks()`` or
     handed to a sink as it arrives by ``deliver``."""
 
-    __slots__ = ("_deadline_ns", "_first", "_keep_alive", "_release", "_sock", "connect_ms",
-                 "headers", "keep_alive_s", "reason", "sent_ns", "status")  # fmt: skip
+    __slots__ = (
+        "_deadline_ns",
+        "_first",
+        "_keep_alive",
+        "_release",
+        "_sock",
+        "connect_ms",
+        "headers",
+        "keep_alive_s",
+        "reason",
+        "sent_ns",
+        "status",
+    )
 
     def __init__(
         self,
@@ -252,7 +264,6 @@ def recv(sock: socket.socket, deadline_ns: int) -> tuple[bytes, int]:
     except OSError as exc:
         raise TransportError(ErrorClass.STREAM_INCOMPLETE, f"receive failed: {exc}") from None
     return data, time.perf_counter_ns()
-
 
 
 def parse_head(head: bytes) -> tuple[int, str, dict[str, str], bool]:

@@ -35,8 +35,9 @@ class StreamEncoder(Protocol):
     def odd(self, text: str) -> bytes: ...
     def malformed(self) -> bytes: ...
     def closing(self, reason: str, usage: dict[str, Any] | None, done: bool) -> bytes: ...
-    def body(self, text: str, reasoning: str, reason: str,
-             usage: dict[str, Any] | None) -> dict[str, Any]: ...  # fmt: skip
+    def body(
+        self, text: str, reasoning: str, reason: str, usage: dict[str, Any] | None
+    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,20 @@ class MockApi:
         return self.error(exc.status, exc.message, exc.type, exc.code)
 
 
-CHAT = MockApi("chat", parse_chat_request, ChunkEncoder.new, ChunkEncoder.error,
-               "Authorization", "Bearer ")
-COMPLETIONS = MockApi("completions", parse_completions_request, CompletionsEncoder.new,
-                      CompletionsEncoder.error, "Authorization", "Bearer ")
-ANTHROPIC = MockApi("anthropic", parse_messages_request, AnthropicEncoder.new,
-                    AnthropicEncoder.error, "x-api-key")
+CHAT = MockApi(
+    "chat", parse_chat_request, ChunkEncoder.new, ChunkEncoder.error, "Authorization", "Bearer "
+)
+COMPLETIONS = MockApi(
+    "completions",
+    parse_completions_request,
+    CompletionsEncoder.new,
+    CompletionsEncoder.error,
+    "Authorization",
+    "Bearer ",
+)
+ANTHROPIC = MockApi(
+    "anthropic", parse_messages_request, AnthropicEncoder.new, AnthropicEncoder.error, "x-api-key"
+)
 MOCK_APIS: tuple[MockApi, ...] = (CHAT, COMPLETIONS, ANTHROPIC)
 
 

@@ -82,8 +82,13 @@ def parse_messages_request(body: Any, models: Container[str]) -> ChatRequest:
         raise _bad("'system' must be a string or a list of text blocks", "system")
     lead = [{"role": "system", "content": system}] if system else []
     stream = _stream(body.get("stream", False))
-    return ChatRequest(model=model, messages=lead + messages, stream=stream,
-                       include_usage=stream, max_tokens=_max_tokens(body))  # fmt: skip
+    return ChatRequest(
+        model=model,
+        messages=lead + messages,
+        stream=stream,
+        include_usage=stream,
+        max_tokens=_max_tokens(body),
+    )
 
 
 def _model(body: Any, models: Container[str]) -> str:

@@ -33,23 +33,36 @@ def within_context(profile: ModelProfile, chat: ChatRequest) -> ChatRequest:
     prompt = prompt_tokens(chat.messages)
     if profile.context_style == LLAMA_CPP:
         if prompt >= room:
-            raise RequestError(400, f"request ({prompt} tokens) exceeds the available context "
-                               f"size ({room} tokens), try increasing it",
-                               "exceed_context_size_error", None)  # fmt: skip
+            raise RequestError(
+                400,
+                f"request ({prompt} tokens) exceeds the available context "
+                f"size ({room} tokens), try increasing it",
+                "exceed_context_size_error",
+                None,
+            )
         return replace(chat, max_tokens=min(chat.max_tokens or room, room - prompt))
     wanted = chat.max_tokens or 0
     if prompt >= room or prompt + wanted > room:
-        raise RequestError(400, f"This model's maximum context length is {room} tokens. "
-                           f"However, you requested {prompt + wanted} tokens ({prompt} in the "
-                           f"messages, {wanted} in the completion). Please reduce the length "
-                           "of the messages or completion.", "BadRequestError", None)  # fmt: skip
+        raise RequestError(
+            400,
+            f"This model's maximum context length is {room} tokens. "
+            f"However, you requested {prompt + wanted} tokens ({prompt} in the "
+            f"messages, {wanted} in the completion). Please reduce the length "
+            "of the messages or completion.",
+            "BadRequestError",
+            None,
+        )
     return chat if chat.max_tokens is not None else replace(chat, max_tokens=room - prompt)
 
 
 def model_entry(profile: ModelProfile) -> dict[str, Any]:
     """The model's item in ``GET /v1/models``: with ``max_model_len`` as vLLM lists it."""
-    entry: dict[str, Any] = {"id": profile.name, "object": "model", "created": 0,
-                             "owned_by": "loadprofile-mock"}  # fmt: skip
+    entry: dict[str, Any] = {
+        "id": profile.name,
+        "object": "model",
+        "created": 0,
+        "owned_by": "loadprofile-mock",
+    }
     if profile.context_tokens and profile.context_style == VLLM:
         entry["max_model_len"] = profile.context_tokens
     return entry
@@ -61,11 +74,13 @@ def props_body(profiles: Iterable[ModelProfile]) -> dict[str, Any] | None:
     for p in profiles:
         if p.context_tokens and p.context_style == LLAMA_CPP:
             return {
-                "default_generation_settings": {"n_ctx": p.context_tokens,
-                                                "params": {"n_predict": -1}},
+                "default_generation_settings": {
+                    "n_ctx": p.context_tokens,
+                    "params": {"n_predict": -1},
+                },
                 "total_slots": p.max_concurrency or 1,
                 "model_alias": p.name,
                 "model_path": f"models/{p.name}.gguf",
                 "build_info": "loadprofile-mock",
-            }  # fmt: skip
+            }
     return None

@@ -119,12 +119,23 @@ async def read_json(request: web.Request) -> Any:
 
 
 #: Body fields the record keeps elsewhere (or that only shape the reply's framing).
-_NOT_OPTIONS = frozenset({"model", "messages", "prompt", "system", "stream", "stream_options",
-                          "max_tokens", "max_completion_tokens"})  # fmt: skip
+_NOT_OPTIONS = frozenset(
+    {
+        "model",
+        "messages",
+        "prompt",
+        "system",
+        "stream",
+        "stream_options",
+        "max_tokens",
+        "max_completion_tokens",
+    }
+)
 
 
-async def _serve(request: web.Request, ctx: MockContext, rec: Record, api: MockApi
-                 ) -> web.StreamResponse:  # fmt: skip
+async def _serve(
+    request: web.Request, ctx: MockContext, rec: Record, api: MockApi
+) -> web.StreamResponse:
     check_auth(request, ctx.api_key, api)
     body = await read_json(request)
     if isinstance(body, dict) and isinstance(body.get("model"), str):
@@ -159,14 +170,16 @@ async def _serve(request: web.Request, ctx: MockContext, rec: Record, api: MockA
         slots.release(in_service=rec.service_start_ns is not None)
 
 
-def _plan(ctx: MockContext, profile: ModelProfile, chat: ChatRequest, rec: Record,
-          cached: int | None) -> Plan:  # fmt: skip
+def _plan(
+    ctx: MockContext, profile: ModelProfile, chat: ChatRequest, rec: Record, cached: int | None
+) -> Plan:
     # Copies are counted per model; the plan is drawn as the model whose text this is.
     key = request_seed(ctx.seed, profile.name, chat.messages, chat.max_tokens)
     rec.repeat = ctx.repeats.next(key)
     base = request_seed(ctx.seed, profile.text_of or profile.name, chat.messages, chat.max_tokens)
-    plan = plan_from_seed(profile, repeat_seed(base, rec.repeat), chat.messages, chat.max_tokens,
-                          cached)  # fmt: skip
+    plan = plan_from_seed(
+        profile, repeat_seed(base, rec.repeat), chat.messages, chat.max_tokens, cached
+    )
     # slow_every counts arrivals (this one is received + 1), not plans: exactly 1/N are slow.
     if profile.slow_every and (ctx.slots[chat.model].received + 1) % profile.slow_every == 0:
         plan = replace(plan, ttft_ms=plan.ttft_ms + profile.slow_ms)
@@ -261,14 +274,16 @@ async def _stream(
     # chunk, which real servers (vLLM) send before the request is scheduled.
     await hold_while_frozen(freeze)
     await resp.prepare(request)
-    opening = enc.opening(reported_usage(plan, profile) if chat.include_usage
-                          and not profile.omit_usage else None)  # fmt: skip
+    opening = enc.opening(
+        reported_usage(plan, profile) if chat.include_usage and not profile.omit_usage else None
+    )
     if opening:  # legacy completions have none: their first event carries text
         await resp.write(opening)
     rec.role_ns = time.perf_counter_ns()
     start_ns = await _start_service(freeze, slots, rec)
-    if not await _send_content(request.transport, freeze, enc, plan, start_ns, rec,
-                               profile.reasoning_tokens):  # fmt: skip
+    if not await _send_content(
+        request.transport, freeze, enc, plan, start_ns, rec, profile.reasoning_tokens
+    ):
         if request.transport is not None:
             request.transport.abort()
         rec.status = 200
@@ -318,11 +333,20 @@ async def _send_content(
     cut = plan.inject_at if plan.injected == "truncate" else None
     bad = plan.inject_at if plan.injected == "malformed" else None
     odd = plan.inject_at if plan.injected == "contract_break" else None
-    chunks = [enc.odd(text) if i == odd else enc.reasoning(text) if i < reasoning
-              else enc.content(text) for i, text in enumerate(plan.chunks)]  # fmt: skip
+    chunks = [
+        enc.odd(text) if i == odd else enc.reasoning(text) if i < reasoning else enc.content(text)
+        for i, text in enumerate(plan.chunks)
+    ]
     due_ns = [start_ns + round(offset_ms * 1e6) for offset_ms in plan.offsets_ms()]
-    pacer = ContentPacer(transport, freeze, chunks, due_ns, rec, cut_after=cut,
-                         extra={bad: enc.malformed()} if bad is not None else None)  # fmt: skip
+    pacer = ContentPacer(
+        transport,
+        freeze,
+        chunks,
+        due_ns,
+        rec,
+        cut_after=cut,
+        extra={bad: enc.malformed()} if bad is not None else None,
+    )
     pacer.start()
     try:
         return await pacer.done

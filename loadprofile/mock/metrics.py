@@ -19,23 +19,55 @@ from loadprofile.mock.state import ModelSlots
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _FAMILIES: tuple[tuple[str, str, str, Callable[[ModelSlots], float]], ...] = (
-    ("vllm:num_requests_running", "gauge", "Number of requests in model execution batches.",
-     lambda s: s.in_flight),
-    ("vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.",
-     lambda s: s.queued),
-    ("vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.",
-     lambda s: s.kv_usage),
-    ("vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.",
-     lambda s: s.prompt_tokens_total),
-    ("vllm:generation_tokens_total", "counter", "Number of generation tokens processed.",
-     lambda s: s.generation_tokens_total),
-    ("vllm:prefix_cache_queries_total", "counter", "Prefix cache queries, in queried tokens.",
-     lambda s: s.prompt_tokens_total),
-    ("vllm:prefix_cache_hits_total", "counter", "Prefix cache hits, in cached tokens.",
-     lambda s: s.cached_tokens_total),
-    ("vllm:request_success_total", "counter", "Count of successfully processed requests.",
-     lambda s: s.completed),
-)  # fmt: skip
+    (
+        "vllm:num_requests_running",
+        "gauge",
+        "Number of requests in model execution batches.",
+        lambda s: s.in_flight,
+    ),
+    (
+        "vllm:num_requests_waiting",
+        "gauge",
+        "Number of requests waiting to be processed.",
+        lambda s: s.queued,
+    ),
+    (
+        "vllm:kv_cache_usage_perc",
+        "gauge",
+        "KV-cache usage. 1 means 100 percent usage.",
+        lambda s: s.kv_usage,
+    ),
+    (
+        "vllm:prompt_tokens_total",
+        "counter",
+        "Number of prefill tokens processed.",
+        lambda s: s.prompt_tokens_total,
+    ),
+    (
+        "vllm:generation_tokens_total",
+        "counter",
+        "Number of generation tokens processed.",
+        lambda s: s.generation_tokens_total,
+    ),
+    (
+        "vllm:prefix_cache_queries_total",
+        "counter",
+        "Prefix cache queries, in queried tokens.",
+        lambda s: s.prompt_tokens_total,
+    ),
+    (
+        "vllm:prefix_cache_hits_total",
+        "counter",
+        "Prefix cache hits, in cached tokens.",
+        lambda s: s.cached_tokens_total,
+    ),
+    (
+        "vllm:request_success_total",
+        "counter",
+        "Count of successfully processed requests.",
+        lambda s: s.completed,
+    ),
+)
 
 
 def _label_value(text: str) -> str:

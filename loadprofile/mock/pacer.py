@@ -42,10 +42,17 @@ class ContentPacer:
     after that many chunks (a truncated stream). ``done`` resolves to True when every
     chunk is out, False when cut, or to the write's exception."""
 
-    def __init__(self, transport: asyncio.BaseTransport | None, freeze: Freeze,
-                 chunks: Sequence[bytes], due_ns: Sequence[int], rec: Record, *,
-                 extra: dict[int, bytes] | None = None,
-                 cut_after: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        transport: asyncio.BaseTransport | None,
+        freeze: Freeze,
+        chunks: Sequence[bytes],
+        due_ns: Sequence[int],
+        rec: Record,
+        *,
+        extra: dict[int, bytes] | None = None,
+        cut_after: int | None = None,
+    ) -> None:
         self._loop = asyncio.get_running_loop()
         self._transport = transport
         self._freeze = freeze

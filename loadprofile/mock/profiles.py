@@ -126,8 +126,10 @@ def _problems(p: ModelProfile) -> list[str]:
     if p.rewrite and (p.text_of is None or p.content != "prose"):
         out.append('rewrite needs text_of (whose text is rewritten) and content = "prose"')
     if p.context_style not in CONTEXT_STYLES:
-        out.append(f"context_style must be one of {', '.join(map(repr, CONTEXT_STYLES))}, "
-                   f"got {p.context_style!r}")  # fmt: skip
+        out.append(
+            f"context_style must be one of {', '.join(map(repr, CONTEXT_STYLES))}, "
+            f"got {p.context_style!r}"
+        )
     return out
 
 

@@ -56,8 +56,9 @@ class ChunkEncoder:
     def finish(self, reason: str) -> bytes:
         return self._delta + b'{},"finish_reason":' + _dumps(reason).encode() + b"}]}\n\n"
 
-    def usage(self, prompt_tokens: int, completion_tokens: int,
-              cached_tokens: int | None = None) -> bytes:  # fmt: skip
+    def usage(
+        self, prompt_tokens: int, completion_tokens: int, cached_tokens: int | None = None
+    ) -> bytes:
         """The usage-only chunk sent when `stream_options.include_usage` is set."""
         return self.usage_event(usage_dict(prompt_tokens, completion_tokens, cached_tokens))
 
@@ -90,11 +91,13 @@ class ChunkEncoder:
             out += self.usage_event(usage)
         return out + DONE if done else out
 
-    def body(self, text: str, reasoning: str, reason: str, usage: dict[str, Any] | None
-             ) -> dict[str, Any]:  # fmt: skip
+    def body(
+        self, text: str, reasoning: str, reason: str, usage: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """The whole reply of a non-streamed request."""
-        body = completion_body(self.id, self.model, self.created, text, reason, 0, 0,
-                               include_usage=False)  # fmt: skip
+        body = completion_body(
+            self.id, self.model, self.created, text, reason, 0, 0, include_usage=False
+        )
         if reasoning:
             body["choices"][0]["message"]["reasoning_content"] = reasoning
         if usage is not None:

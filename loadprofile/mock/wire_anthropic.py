@@ -17,9 +17,15 @@ from loadprofile.mock.wire import _dumps
 #: Our finish reasons in Anthropic's words.
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens"}
 #: Anthropic's error types by HTTP status (others: api_error).
-ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
-               403: "permission_error", 404: "not_found_error", 413: "request_too_large",
-               429: "rate_limit_error", 529: "overloaded_error"}  # fmt: skip
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
 _BLOCK_FIELD = {"thinking": "thinking", "text": "text"}
 _DELTA_TYPE = {"thinking": "thinking_delta", "text": "text_delta"}
 
@@ -63,9 +69,14 @@ class AnthropicEncoder:
     def opening(self, usage: dict[str, Any] | None) -> bytes:
         """message_start (with the input side of usage, as Anthropic sends it) and a ping."""
         message: dict[str, Any] = {
-            "id": self.id, "type": "message", "role": "assistant", "model": self.model,
-            "content": [], "stop_reason": None, "stop_sequence": None,
-        }  # fmt: skip
+            "id": self.id,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+        }
         if usage is not None:
             message["usage"] = anthropic_usage(usage, output_tokens=1)
         start = event("message_start", {"type": "message_start", "message": message})
@@ -84,13 +95,15 @@ class AnthropicEncoder:
             self._index += 1
             self._kind = kind
             block = {"type": kind, _BLOCK_FIELD[kind]: ""}
-            out += event("content_block_start", {"type": "content_block_start",
-                                                 "index": self._index, "content_block": block})
+            out += event(
+                "content_block_start",
+                {"type": "content_block_start", "index": self._index, "content_block": block},
+            )
             self._prefix = (
                 f'event: content_block_delta\ndata: {{"type":"content_block_delta",'
                 f'"index":{self._index},"delta":{{"type":"{_DELTA_TYPE[kind]}",'
                 f'"{_BLOCK_FIELD[kind]}":'
-            ).encode()  # fmt: skip
+            ).encode()
         return out + self._prefix + _dumps(text).encode() + b"}}\n\n"
 
     def _close_block(self) -> bytes:
@@ -98,16 +111,29 @@ class AnthropicEncoder:
             return b""
         out = b""
         if self._kind == "thinking":
-            out = event("content_block_delta", {"type": "content_block_delta", "index": self._index,
-                        "delta": {"type": "signature_delta", "signature": "mock"}})  # fmt: skip
+            out = event(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": self._index,
+                    "delta": {"type": "signature_delta", "signature": "mock"},
+                },
+            )
         self._kind = None
-        return out + event("content_block_stop", {"type": "content_block_stop",
-                                                  "index": self._index})  # fmt: skip
+        return out + event(
+            "content_block_stop", {"type": "content_block_stop", "index": self._index}
+        )
 
     def odd(self, text: str) -> bytes:
         """`contract_break`: a text delta for a block that was never started."""
-        return event("content_block_delta", {"type": "content_block_delta",
-                     "index": self._index + 1000, "delta": {"type": "text_delta", "text": text}})
+        return event(
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": self._index + 1000,
+                "delta": {"type": "text_delta", "text": text},
+            },
+        )
 
     def malformed(self) -> bytes:
         """An event whose data is cut in the middle: not valid JSON."""
@@ -115,23 +141,29 @@ class AnthropicEncoder:
 
     def closing(self, reason: str, usage: dict[str, Any] | None, done: bool) -> bytes:
         """The open block's stop, message_delta (with usage if given), message_stop if done."""
-        delta: dict[str, Any] = {"type": "message_delta",
-                                 "delta": {"stop_reason": STOP_REASONS.get(reason, reason),
-                                           "stop_sequence": None}}  # fmt: skip
+        delta: dict[str, Any] = {
+            "type": "message_delta",
+            "delta": {"stop_reason": STOP_REASONS.get(reason, reason), "stop_sequence": None},
+        }
         if usage is not None:
             delta["usage"] = anthropic_usage(usage)
         out = self._close_block() + event("message_delta", delta)
         return out + event("message_stop", {"type": "message_stop"}) if done else out
 
-    def body(self, text: str, reasoning: str, reason: str, usage: dict[str, Any] | None
-             ) -> dict[str, Any]:  # fmt: skip
+    def body(
+        self, text: str, reasoning: str, reason: str, usage: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """A whole (non-streamed) message: a thinking block if reasoning, then the text."""
         thinking = [{"type": "thinking", "thinking": reasoning, "signature": "mock"}]
         body: dict[str, Any] = {
-            "id": self.id, "type": "message", "role": "assistant", "model": self.model,
+            "id": self.id,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
             "content": [*(thinking if reasoning else []), {"type": "text", "text": text}],
-            "stop_reason": STOP_REASONS.get(reason, reason), "stop_sequence": None,
-        }  # fmt: skip
+            "stop_reason": STOP_REASONS.get(reason, reason),
+            "stop_sequence": None,
+        }
         if usage is not None:
             body["usage"] = anthropic_usage(usage)
         return body

@@ -36,13 +36,18 @@ class CompletionsEncoder(ChunkEncoder):
     def finish(self, reason: str) -> bytes:
         return self._choice + b'""' + _OPEN + _dumps(reason).encode() + b"}]}\n\n"
 
-    def body(self, text: str, reasoning: str, reason: str, usage: dict[str, Any] | None
-             ) -> dict[str, Any]:  # fmt: skip
+    def body(
+        self, text: str, reasoning: str, reason: str, usage: dict[str, Any] | None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "id": self.id, "object": self.OBJECT, "created": self.created, "model": self.model,
-            "choices": [{"index": 0, "text": reasoning + text, "logprobs": None,
-                         "finish_reason": reason}],
-        }  # fmt: skip
+            "id": self.id,
+            "object": self.OBJECT,
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {"index": 0, "text": reasoning + text, "logprobs": None, "finish_reason": reason}
+            ],
+        }
         if usage is not None:
             body["usage"] = usage
         return body

@@ -114,8 +114,10 @@ def caveat(head: Headline) -> str:
     if not timed or min(m.ttft.count for m in timed) >= FEW_REQUESTS:
         return ""
     if len(timed) == 1:
-        return (f"Only {timed[0].ttft.count:,} requests were timed, so p99 is about the "
-                "slowest of them.")  # fmt: skip
+        return (
+            f"Only {timed[0].ttft.count:,} requests were timed, so p99 is about the "
+            "slowest of them."
+        )
     if len(timed) == 2:
         (a, b) = timed
         few = f"{a.ttft.count:,} requests of {a.model} and {b.ttft.count:,} of {b.model}"
@@ -133,12 +135,15 @@ def _gap(ms: list[ModelFigures], label: str, pick: Callable[[ModelFigures], Late
     figures = f"({_ms(pick(slow).p99, unit=False)} against {_ms(pick(fast).p99)})"
     if len(ms) == 2:
         return f"{slow.model}'s {label} is {fmt_times(ratio)} {fast.model}'s {figures}"
-    return (f"{slow.model}'s {label} is the highest, {fmt_times(ratio)} that of "
-            f"{fast.model}, the lowest {figures}")  # fmt: skip
+    return (
+        f"{slow.model}'s {label} is the highest, {fmt_times(ratio)} that of "
+        f"{fast.model}, the lowest {figures}"
+    )
 
 
-def _extremes(ms: list[ModelFigures], pick: Callable[[ModelFigures], Latency]
-              ) -> tuple[ModelFigures, ModelFigures]:  # fmt: skip
+def _extremes(
+    ms: list[ModelFigures], pick: Callable[[ModelFigures], Latency]
+) -> tuple[ModelFigures, ModelFigures]:
     """(slowest, fastest) by the p99 of ``pick``; ties keep the report's order."""
     ordered = sorted(ms, key=lambda m: pick(m).p99 or 0.0)
     return ordered[-1], ordered[0]
@@ -154,8 +159,10 @@ def _failures(ms: list[ModelFigures]) -> str:
     failed = sorted((m for m in ms if m.failures), key=lambda m: -(m.error_rate or 0.0))
     if not failed:
         return "neither failed a request" if len(ms) == 2 else "none of them failed a request"
-    parts = [f"{m.model} failed {m.failures:,} of {m.requests:,} requests "
-             f"({_rate_and_cause(m)})" for m in failed]  # fmt: skip
+    parts = [
+        f"{m.model} failed {m.failures:,} of {m.requests:,} requests ({_rate_and_cause(m)})"
+        for m in failed
+    ]
     clean = [m.model for m in ms if not m.failures]
     if clean:
         parts.append(f"{_join(clean)} none")
@@ -196,8 +203,9 @@ def _cost(ms: list[ModelFigures], unit: str) -> str:
 def _drift(ms: list[ModelFigures]) -> str:
     """--sample-outputs with --baseline: how many replies under load still equal the ones
     the model gave when calm."""
-    checked = sorted((m for m in ms if m.drift_exact_match is not None),
-                     key=lambda m: m.drift_exact_match or 0.0)  # fmt: skip
+    checked = sorted(
+        (m for m in ms if m.drift_exact_match is not None), key=lambda m: m.drift_exact_match or 0.0
+    )
     if not checked:
         return ""
     shares = ", ".join(f"{_pct(m.drift_exact_match)} with {m.model}" for m in checked)

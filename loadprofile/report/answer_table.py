@@ -29,8 +29,13 @@ from loadprofile.report.tables import (
 def answer_table(head: Headline) -> Table:
     models = list(head.models)
 
-    def row(label: str, get: Callable[[ModelFigures], Any], fmt: Callable[[Any], str],
-            pick: Pick | None = None, kind: str = "") -> Row:  # fmt: skip
+    def row(
+        label: str,
+        get: Callable[[ModelFigures], Any],
+        fmt: Callable[[Any], str],
+        pick: Pick | None = None,
+        kind: str = "",
+    ) -> Row:
         return Row(label, _cells([get(m) for m in models], fmt, pick), kind)
 
     counts = [Cell(f"{fmt_int(m.failures)} / {fmt_int(m.requests)}") for m in models]
@@ -46,26 +51,40 @@ def answer_table(head: Headline) -> Table:
         row("requests/s", lambda m: m.requests_per_s, fmt_rate, max),
         row("output tokens/s", lambda m: m.output_tokens_per_s, fmt_rate, max),
     ]
-    if any(m.cost_per_1k_successful is not None or m.cost_per_transaction is not None
-           for m in models):  # fmt: skip
+    if any(
+        m.cost_per_1k_successful is not None or m.cost_per_transaction is not None for m in models
+    ):
         rows += [
             row(f"cost per {head.unit}, mean", lambda m: m.cost_per_transaction, fmt_usd, min),
-            row(f"per 1,000 successful {head.unit}s", lambda m: m.cost_per_1k_successful,
-                fmt_usd, min, "sub"),
-        ]  # fmt: skip
+            row(
+                f"per 1,000 successful {head.unit}s",
+                lambda m: m.cost_per_1k_successful,
+                fmt_usd,
+                min,
+                "sub",
+            ),
+        ]
     if any(m.drift_exact_match is not None for m in models):
         rows += [
-            row("replies equal to the calm baseline", lambda m: m.drift_exact_match, fmt_share,
-                max),
-            row("edit distance to it (mean)", lambda m: m.drift_edit_distance, fmt_distance,
-                min, "sub"),
-        ]  # fmt: skip
+            row(
+                "replies equal to the calm baseline", lambda m: m.drift_exact_match, fmt_share, max
+            ),
+            row(
+                "edit distance to it (mean)",
+                lambda m: m.drift_edit_distance,
+                fmt_distance,
+                min,
+                "sub",
+            ),
+        ]
     if head.gate is not None:
         rows.append(Row("gate", [Cell(_verdict(m)) for m in models]))
     names = [m.model for m in models]
-    note = ("TTFT: request start to the first generated token; E2E: to the end of the reply. "
-            "Exact percentiles from summary.json; the best value in each row is highlighted. "
-            "Every figure is explained further down.")  # fmt: skip
+    note = (
+        "TTFT: request start to the first generated token; E2E: to the end of the reply. "
+        "Exact percentiles from summary.json; the best value in each row is highlighted. "
+        "Every figure is explained further down."
+    )
     return Table("answer", "The models side by side", names, rows, note)
 
 

@@ -61,19 +61,22 @@ def burst_section(
 
 def errors_chart(data: ReportData, colors: dict[str, str], timeline: Timeline) -> Chart:
     return Chart(
-        "burst-errors", "Errors per second",
+        "burst-errors",
+        "Errors per second",
         burst_plots.errors_over_time(data.timeseries, colors, timeline),
         "No request failed in any interval.",
-    )  # fmt: skip
+    )
 
 
 def intro(load: dict[str, Any]) -> str:
     """The load shape in one sentence, from run.json's settings."""
     shape, show = load_meta.shape_of(load), load_meta.show
     if shape == "spike":
-        text = (f"Spike: {show(load.get('base_users'))} users, {show(load.get('spike_users'))} "
-                f"from {show(load.get('spike_at_s'))} s for {show(load.get('spike_for_s'))} s, "
-                "then back.")  # fmt: skip
+        text = (
+            f"Spike: {show(load.get('base_users'))} users, {show(load.get('spike_users'))} "
+            f"from {show(load.get('spike_at_s'))} s for {show(load.get('spike_for_s'))} s, "
+            "then back."
+        )
     elif shape == "step":
         steps = load.get("steps") or []
         base = load.get("base_users") or 1
@@ -85,23 +88,27 @@ def intro(load: dict[str, Any]) -> str:
         text = ""
     if load_meta.is_open_loop(load):
         unit = load.get("rate_unit") or "requests"
-        text += (f" Open loop: {show(load.get('rate'))} {unit}/s, "
-                 f"{load_meta.arrival_text(load)} arrivals, a pool of "
-                 f"{show(load.get('users'))} users.")  # fmt: skip
+        text += (
+            f" Open loop: {show(load.get('rate'))} {unit}/s, "
+            f"{load_meta.arrival_text(load)} arrivals, a pool of "
+            f"{show(load.get('users'))} users."
+        )
     return text.strip()
 
 
 def latency_chart(data: ReportData, colors: dict[str, str], timeline: Timeline) -> Chart:
     series = {m: ttft_over_time(data, m) for m in data.models}
     return Chart(
-        "burst-latency", "TTFT per second",
-        burst_plots.burst_latency(series, active_users(data.timeseries),
-                                  request_rate(data.timeseries), colors, timeline),
+        "burst-latency",
+        "TTFT per second",
+        burst_plots.burst_latency(
+            series, active_users(data.timeseries), request_rate(data.timeseries), colors, timeline
+        ),
         "No TTFT was recorded per interval.",
         "Per model and second: p99 solid, p95 dash-dot, p50 dashed (ms, left axis). Grey: "
         "active users; dotted: completed requests per second (right axes). Phases are shaded "
         "and named at the top.",
-    )  # fmt: skip
+    )
 
 
 def active_users(timeseries: pd.DataFrame) -> pd.DataFrame:
@@ -161,12 +168,13 @@ def capacity(
     slo = slo if isinstance(slo, int | float) else None
     top = {m: int(p["users"].max()) for m, p in points.items() if len(p)}
     chart = Chart(
-        "capacity", "Capacity curve",
+        "capacity",
+        "Capacity curve",
         burst_plots.capacity_curve(points, colors, slo, within),
         "No step recorded any request.",
         "One point per step: the model's users in that step against its TTFT p99 and "
         "throughput in that step (from summary.json's phases).",
-    )  # fmt: skip
+    )
     lines = load_meta.capacity_text(data.summary, data.load, data.models, top)
     return {"capacity_chart": chart, "capacity_lines": lines}
 
@@ -181,12 +189,14 @@ def capacity_points(
         entry = (phase.get("models") or {}).get(model) or {}
         if not count or not entry.get("requests"):
             continue
-        rows.append({
-            "users": count,
-            "ttft_p99": (entry.get("ttft_ms") or {}).get("p99"),
-            "requests_per_s": entry.get("requests_per_s"),
-            "output_tokens_per_s": entry.get("output_tokens_per_s"),
-        })  # fmt: skip
+        rows.append(
+            {
+                "users": count,
+                "ttft_p99": (entry.get("ttft_ms") or {}).get("p99"),
+                "requests_per_s": entry.get("requests_per_s"),
+                "output_tokens_per_s": entry.get("output_tokens_per_s"),
+            }
+        )
     columns = ["users", "ttft_p99", "requests_per_s", "output_tokens_per_s"]
     frame = pd.DataFrame(rows, columns=columns).astype(float)
     return frame.sort_values("users", kind="stable").reset_index(drop=True)

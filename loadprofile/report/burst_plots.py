@@ -56,12 +56,20 @@ def burst_latency(
     fig, (ax,) = new_figure(height=3.8, width=1.6 * WIDTH_IN)
     for model, frame in series.items():
         for column, style, width in PERCENTILE_STYLES:
-            ax.plot(frame["start_s"], frame[column], color=colors.get(model), linestyle=style,
-                    linewidth=width)  # fmt: skip
-    handles: list[Any] = [Line2D([], [], color=colors.get(m), linewidth=1.6, label=m)
-                          for m in series]  # fmt: skip
-    handles += [Line2D([], [], color="#333", linestyle=style, linewidth=width, label=column)
-                for column, style, width in PERCENTILE_STYLES]  # fmt: skip
+            ax.plot(
+                frame["start_s"],
+                frame[column],
+                color=colors.get(model),
+                linestyle=style,
+                linewidth=width,
+            )
+    handles: list[Any] = [
+        Line2D([], [], color=colors.get(m), linewidth=1.6, label=m) for m in series
+    ]
+    handles += [
+        Line2D([], [], color="#333", linestyle=style, linewidth=width, label=column)
+        for column, style, width in PERCENTILE_STYLES
+    ]
     handles += mark_timeline(ax, timeline, label_phases=True)
     if len(users):
         handles.append(users_axis(ax, users))
@@ -83,14 +91,21 @@ def _rate_axis(ax: Axes, rate: pd.DataFrame) -> Line2D:
     """Requests/s on a second right-hand axis, set off from the users axis."""
     twin = ax.twinx()
     twin.spines["right"].set_position(("axes", 1.09))
-    twin.step(rate["start_s"], rate["rate"], where="post", color=RATE_COLOR, linewidth=1.0,
-              linestyle=(0, (1, 1.5)))  # fmt: skip
+    twin.step(
+        rate["start_s"],
+        rate["rate"],
+        where="post",
+        color=RATE_COLOR,
+        linewidth=1.0,
+        linestyle=(0, (1, 1.5)),
+    )
     twin.set_ylabel("requests/s (completed, all models)", fontsize=8, color=RATE_COLOR)
     twin.tick_params(labelsize=8, colors=RATE_COLOR)
     twin.set_ylim(bottom=0, top=max(1.0, float(rate["rate"].max()) * 1.15))
     twin.spines[["top"]].set_visible(False)
-    return Line2D([], [], color=RATE_COLOR, linewidth=1.0, linestyle=(0, (1, 1.5)),
-                  label="requests/s")  # fmt: skip
+    return Line2D(
+        [], [], color=RATE_COLOR, linewidth=1.0, linestyle=(0, (1, 1.5)), label="requests/s"
+    )
 
 
 def errors_over_time(
@@ -132,20 +147,28 @@ def capacity_curve(
     if not points:
         return None
     fig, axes = new_figure(cols=3, height=3.0, width=2 * WIDTH_IN)
-    panels = (("ttft_p99", "TTFT p99 (ms)"), ("requests_per_s", "requests/s"),
-              ("output_tokens_per_s", "output tokens/s"))  # fmt: skip
+    panels = (
+        ("ttft_p99", "TTFT p99 (ms)"),
+        ("requests_per_s", "requests/s"),
+        ("output_tokens_per_s", "output tokens/s"),
+    )
     for model, frame in points.items():
         for ax, (column, _) in zip(axes, panels, strict=True):
-            ax.plot(frame["users"], frame[column], color=colors.get(model), marker="o",
-                    markersize=4, linewidth=1.4)  # fmt: skip
+            ax.plot(
+                frame["users"],
+                frame[column],
+                color=colors.get(model),
+                marker="o",
+                markersize=4,
+                linewidth=1.4,
+            )
     for ax, (_, label) in zip(axes, panels, strict=True):
         ax.set_title(f"{label} against users", fontsize=9)
         ax.set_ylabel(label, fontsize=8)
         ax.set_xlabel("concurrent users of the model (per step)", fontsize=8)
         ax.set_ylim(bottom=0)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    handles: list[Any] = [Line2D([], [], color=colors.get(m), marker="o", label=m)
-                          for m in points]  # fmt: skip
+    handles: list[Any] = [Line2D([], [], color=colors.get(m), marker="o", label=m) for m in points]
     handles += _slo_marks(axes[0], points, colors, slo_ttft_p99_ms, within_slo)
     add_legend(axes[0], handles)
     return to_data_uri(fig)
@@ -164,8 +187,9 @@ def _slo_marks(
         return []
     ax.axhline(slo_ms, color=BOUND_COLOR, linestyle="--", linewidth=1.0)
     ax.set_ylim(top=max(ax.get_ylim()[1], slo_ms * 1.15))
-    handles: list[Any] = [Line2D([], [], color=BOUND_COLOR, linestyle="--",
-                                 label=f"SLO: TTFT p99 ≤ {slo_ms:g} ms")]  # fmt: skip
+    handles: list[Any] = [
+        Line2D([], [], color=BOUND_COLOR, linestyle="--", label=f"SLO: TTFT p99 ≤ {slo_ms:g} ms")
+    ]
     marked = False
     for model in points:
         users = within_slo.get(model)
@@ -173,6 +197,7 @@ def _slo_marks(
             ax.axvline(users, color=colors.get(model), linestyle=":", linewidth=1.2)
             marked = True
     if marked:
-        handles.append(Line2D([], [], color="#333", linestyle=":",
-                              label="most users within the SLO"))  # fmt: skip
+        handles.append(
+            Line2D([], [], color="#333", linestyle=":", label="most users within the SLO")
+        )
     return handles

@@ -46,8 +46,9 @@ class Connections:
     outcome_known: bool = True
 
 
-def model_connections(model: str, summary: Mapping[str, object], requests: pd.DataFrame
-                      ) -> Connections:  # fmt: skip
+def model_connections(
+    model: str, summary: Mapping[str, object], requests: pd.DataFrame
+) -> Connections:
     """From requests.csv (each request's own connection and outcome) when it says; else
     from summary.json's counts (every attempt, outcome unknown)."""
     rows = requests.loc[requests["model"] == model]
@@ -58,9 +59,14 @@ def model_connections(model: str, summary: Mapping[str, object], requests: pd.Da
         failed = rows["error_class"].fillna("").isin(CONNECTION_ERRORS)
         count = kinds.value_counts()
         stale_failed = int(((kinds == STALE) & failed).sum())
-        return Connections(int(count.get(NEW, 0)), int(count.get(REUSED, 0)),
-                           int(count.get(STALE, 0)) - stale_failed, int(count.get(EXPIRED, 0)),
-                           stale_failed, p50)  # fmt: skip
+        return Connections(
+            int(count.get(NEW, 0)),
+            int(count.get(REUSED, 0)),
+            int(count.get(STALE, 0)) - stale_failed,
+            int(count.get(EXPIRED, 0)),
+            stale_failed,
+            p50,
+        )
     models = summary.get("models")
     entry = models.get(model) if isinstance(models, Mapping) else None
     found = entry.get("connections") if isinstance(entry, Mapping) else None
@@ -73,8 +79,9 @@ def model_connections(model: str, summary: Mapping[str, object], requests: pd.Da
     return Connections(n(NEW), n(REUSED), n(STALE), n(EXPIRED), 0, p50, outcome_known=False)
 
 
-def connections_table(models: list[str], summary: Mapping[str, object],
-                      requests: pd.DataFrame) -> Table | None:  # fmt: skip
+def connections_table(
+    models: list[str], summary: Mapping[str, object], requests: pd.DataFrame
+) -> Table | None:
     """The table, when the server closed (or was about to close) kept-alive connections;
     None when every request kept or opened its connection uneventfully."""
     figures = [model_connections(m, summary, requests) for m in models]
@@ -87,19 +94,36 @@ def connections_table(models: list[str], summary: Mapping[str, object],
     rows = [
         row("kept-alive connection reused", [c.reused for c in figures]),
         row("new connection: nothing to reuse", [c.new for c in figures]),
-        row("new connection: the server had closed the kept-alive one",
-            [c.reopened for c in figures]),
-    ]  # fmt: skip
+        row(
+            "new connection: the server had closed the kept-alive one",
+            [c.reopened for c in figures],
+        ),
+    ]
     if any(c.expired for c in figures):
-        rows.append(row("new connection: the kept-alive one neared its timeout",
-                        [c.expired for c in figures]))  # fmt: skip
+        rows.append(
+            row(
+                "new connection: the kept-alive one neared its timeout",
+                [c.expired for c in figures],
+            )
+        )
     if any(c.stale_failed for c in figures):
-        rows.append(row("stale: the kept-alive one was dead, then the request failed",
-                        [c.stale_failed for c in figures], "warn"))  # fmt: skip
-    rows.append(Row("connect time, median (ms)",
-                    _cells([c.connect_p50_ms for c in figures], fmt_ms, None)))  # fmt: skip
-    return Table("connections", "Connections (requests by how they got theirs)", models, rows,
-                 connections_note(figures))  # fmt: skip
+        rows.append(
+            row(
+                "stale: the kept-alive one was dead, then the request failed",
+                [c.stale_failed for c in figures],
+                "warn",
+            )
+        )
+    rows.append(
+        Row("connect time, median (ms)", _cells([c.connect_p50_ms for c in figures], fmt_ms, None))
+    )
+    return Table(
+        "connections",
+        "Connections (requests by how they got theirs)",
+        models,
+        rows,
+        connections_note(figures),
+    )
 
 
 def connections_note(figures: list[Connections]) -> str:
@@ -122,12 +146,16 @@ def connections_note(figures: list[Connections]) -> str:
             f"out on a new connection, and {outcome}. That is normal keep-alive behaviour, "
             f"not a fault; opening the new connection is part of those requests' TTFT (connect "
             f"time above)."
-        )  # fmt: skip
+        )
     if expired:
-        words.append(f"{expired:,} kept-alive connection(s) were not reused because they neared "
-                     "the keep-alive timeout the server announced.")  # fmt: skip
+        words.append(
+            f"{expired:,} kept-alive connection(s) were not reused because they neared "
+            "the keep-alive timeout the server announced."
+        )
     if failed:
-        words.append(f"{failed:,} request(s) found their kept-alive connection dead (stale) "
-                     "and then failed on the connection itself (connect or stream_incomplete: "
-                     "the server went away or dropped it); they are under Errors.")  # fmt: skip
+        words.append(
+            f"{failed:,} request(s) found their kept-alive connection dead (stale) "
+            "and then failed on the connection itself (connect or stream_incomplete: "
+            "the server went away or dropped it); they are under Errors."
+        )
     return " ".join(words)

@@ -65,8 +65,9 @@ def build_context(data: ReportData) -> dict[str, Any]:
         "overview": tables.overview_table(data.models, summary),
         "connections": connections.connections_table(data.models, summary, data.requests),
         "goodput_note": load_meta.goodput_text(data.load),
-        "has_goodput": any("good_requests" in (summary.get("models") or {}).get(m, {})
-                           for m in data.models),
+        "has_goodput": any(
+            "good_requests" in (summary.get("models") or {}).get(m, {}) for m in data.models
+        ),
         "service": service,
         "timing_notes": load_meta.timing_notes(data.load, service),
         "metric_tables": [
@@ -87,14 +88,16 @@ def build_context(data: ReportData) -> dict[str, Any]:
         "gate": gate,
         "contract_examples": correctness.contract_examples(data.run_dir),
         "generator": meta.generator_health(data.generator, stats, data.bound),
-        "generator_chart": Chart("generator", "Load generator CPU and event-loop lag",
-                                 plots.generator_load(data.generator, timeline,
-                                                      *meta.limits(stats)),
-                                 "No generator samples were recorded (generator.csv is empty)."),
+        "generator_chart": Chart(
+            "generator",
+            "Load generator CPU and event-loop lag",
+            plots.generator_load(data.generator, timeline, *meta.limits(stats)),
+            "No generator samples were recorded (generator.csv is empty).",
+        ),
         "bound_label": plots.BOUND_LABEL,
         "definitions": DEFINITIONS,
         "environment": meta.environment(data.run),
-    }  # fmt: skip
+    }
 
 
 def generator_stats(data: ReportData) -> dict[str, Any]:
@@ -108,8 +111,9 @@ def generator_stats(data: ReportData) -> dict[str, Any]:
 
 def timeline_of(data: ReportData) -> Timeline:
     """The phases and the (merged) generator-bound seconds every over-time chart marks."""
-    phases = tuple((str(p.get("name", "")), float(p["start_s"]), float(p["end_s"]))
-                   for p in data.phases)  # fmt: skip
+    phases = tuple(
+        (str(p.get("name", "")), float(p["start_s"]), float(p["end_s"])) for p in data.phases
+    )
     spans = meta.merge_spans([(b.start_s, b.end_s) for b in data.bound])
     return Timeline(phases, tuple(spans))
 
@@ -148,9 +152,11 @@ def partial_reason(data: ReportData) -> str:
         )
     lost = meta.unfinished_workers(data.run)
     if lost:
-        return (f"Worker(s) did not finish their share of the load: {'; '.join(lost)}. What "
-                "they sent until then is included; the workers table under Load generator "
-                "has the details.")  # fmt: skip
+        return (
+            f"Worker(s) did not finish their share of the load: {'; '.join(lost)}. What "
+            "they sent until then is included; the workers table under Load generator "
+            "has the details."
+        )
     cause = data.run.get("interrupted_by")
     if cause:
         return f"The run was interrupted ({meta.show(cause)}); it shows what was measured."
@@ -164,14 +170,18 @@ def distribution_charts(data: ReportData, colors: dict[str, str], service: bool)
     for metric in METRICS:
         curves = {m: percentile_curve(data.history(m, metric).total) for m in data.models}
         raw = SERVICE_OF.get(metric) if service else None
-        dashed = ({m: percentile_curve(data.history(m, raw).total) for m in data.models}
-                  if raw else None)  # fmt: skip
-        charts.append(Chart(
-            f"dist-{metric}", f"{metric}: {_TITLES.get(metric, metric)}",
-            plots.percentile_distribution(metric, curves, colors, dashed),
-            f"No {metric} values were recorded.",
-            "Dashed: service time, from the actual send." if dashed else "",
-        ))  # fmt: skip
+        dashed = (
+            {m: percentile_curve(data.history(m, raw).total) for m in data.models} if raw else None
+        )
+        charts.append(
+            Chart(
+                f"dist-{metric}",
+                f"{metric}: {_TITLES.get(metric, metric)}",
+                plots.percentile_distribution(metric, curves, colors, dashed),
+                f"No {metric} values were recorded.",
+                "Dashed: service time, from the actual send." if dashed else "",
+            )
+        )
     return charts
 
 
@@ -180,22 +190,26 @@ def over_time_charts(data: ReportData, colors: dict[str, str], timeline: Timelin
     charts = []
     for metric in OVER_TIME_METRICS:
         series = {m: interval_percentiles(data.history(m, metric).intervals) for m in data.models}
-        charts.append(Chart(
-            f"time-{metric}", f"{metric} over time",
-            plots.percentiles_over_time(metric, series, users, colors, timeline),
-            f"No {metric} intervals were recorded.",
-        ))  # fmt: skip
+        charts.append(
+            Chart(
+                f"time-{metric}",
+                f"{metric} over time",
+                plots.percentiles_over_time(metric, series, users, colors, timeline),
+                f"No {metric} intervals were recorded.",
+            )
+        )
     return charts
 
 
 def throughput_chart(data: ReportData, colors: dict[str, str], timeline: Timeline) -> Chart:
     return Chart(
-        "throughput", "Throughput over time",
+        "throughput",
+        "Throughput over time",
         plots.throughput_over_time(data.timeseries, colors, timeline),
         "No requests were recorded in timeseries.csv.",
         "Per interval: requests / interval length, output tokens / interval length, "
         "failures / interval length.",
-    )  # fmt: skip
+    )
 
 
 def ttft_charts(data: ReportData, colors: dict[str, str]) -> list[Chart]:
@@ -205,13 +219,25 @@ def ttft_charts(data: ReportData, colors: dict[str, str]) -> list[Chart]:
     empty = "No successful requests with a TTFT in requests.csv."
     charts = []
     if several_turns(ok):
-        charts.append(Chart(
-            "ttft-turn", "TTFT by conversation turn", plots.ttft_by_turn(ok, colors), empty,
-            "Longer histories mean longer prompts: a model whose TTFT climbs with the turn "
-            "pays for prefill (or misses its prefix cache)."))  # fmt: skip
-    charts.append(Chart("ttft-prompt", "TTFT against prompt length",
-                        plots.ttft_by_prompt_length(ok, colors), empty,
-                        "One dot per successful request."))  # fmt: skip
+        charts.append(
+            Chart(
+                "ttft-turn",
+                "TTFT by conversation turn",
+                plots.ttft_by_turn(ok, colors),
+                empty,
+                "Longer histories mean longer prompts: a model whose TTFT climbs with the turn "
+                "pays for prefill (or misses its prefix cache).",
+            )
+        )
+    charts.append(
+        Chart(
+            "ttft-prompt",
+            "TTFT against prompt length",
+            plots.ttft_by_prompt_length(ok, colors),
+            empty,
+            "One dot per successful request.",
+        )
+    )
     return charts
 
 

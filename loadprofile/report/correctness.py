@@ -24,8 +24,11 @@ from loadprofile.report.tables import (
 )
 
 #: Tolerable deviations (apis.openai_chat NOTE_*), as the table names them.
-NOTE_LABELS = {"usage_missing": "no usage chunk (asked for)", "done_missing": "no [DONE]",
-               "not_streamed": "reply not streamed"}  # fmt: skip
+NOTE_LABELS = {
+    "usage_missing": "no usage chunk (asked for)",
+    "done_missing": "no [DONE]",
+    "not_streamed": "reply not streamed",
+}
 EXAMPLES_SHOWN = 5
 
 
@@ -46,6 +49,7 @@ def correctness_table(models: list[str], summary: Mapping[str, Any]) -> Table | 
     entries: list[Mapping[str, Any]] = [
         entry if isinstance(entry := found.get(m), Mapping) else {} for m in models
     ]
+
     def values(key: str) -> list[Any]:
         return [e.get(key) for e in entries]
 
@@ -55,25 +59,35 @@ def correctness_table(models: list[str], summary: Mapping[str, Any]) -> Table | 
         Row("violation rate", _cells(values("contract_violation_rate"), fmt_share, min)),
     ]
     if any(e.get("json_checked") for e in entries):
-        rows.append(Row("JSON valid (--content-schema)",
-                        _cells(values("json_valid_rate"), fmt_share, max)))
+        rows.append(
+            Row("JSON valid (--content-schema)", _cells(values("json_valid_rate"), fmt_share, max))
+        )
     groundings = [g if isinstance(g := e.get("grounding"), Mapping) else {} for e in entries]
     if any(groundings):
-        rows.append(Row("names found nowhere (--entities, a signal)",
-                        _cells([g.get("flagged_rate") for g in groundings], fmt_share, min)))
+        rows.append(
+            Row(
+                "names found nowhere (--entities, a signal)",
+                _cells([g.get("flagged_rate") for g in groundings], fmt_share, min),
+            )
+        )
     rows += _token_rows(entries, models)
     rows += _drift_rows(entries)
     notes = sorted({str(k) for e in entries for k in (e.get("notes") or {})})
     for note in notes:
         counts = [(e.get("notes") or {}).get(note, 0) for e in entries]
         rows.append(Row(NOTE_LABELS.get(note, note), _cells(counts, fmt_int, None), "sub"))
-    return Table("correctness", "Response contract", models, rows,
-                 "A violation (the contract error class) is a reply a strict parser rejects: "
-                 "chunk schema, ids, finish_reason, end of stream, or the content schema. "
-                 "Indented: deviations a tolerant parser survives, counted, not failed. "
-                 "Tokens: as the servers reported them (usage), for the replies that had it. "
-                 "Names found nowhere: replies naming product-like things in neither the "
-                 "--entities catalogue nor the prompt; a signal to read, not a verdict.")
+    return Table(
+        "correctness",
+        "Response contract",
+        models,
+        rows,
+        "A violation (the contract error class) is a reply a strict parser rejects: "
+        "chunk schema, ids, finish_reason, end of stream, or the content schema. "
+        "Indented: deviations a tolerant parser survives, counted, not failed. "
+        "Tokens: as the servers reported them (usage), for the replies that had it. "
+        "Names found nowhere: replies naming product-like things in neither the "
+        "--entities catalogue nor the prompt; a signal to read, not a verdict.",
+    )
 
 
 _TOKEN_ROWS = (
@@ -145,7 +159,13 @@ def contract_examples(run_dir: Path, limit: int = EXAMPLES_SHOWN) -> list[Exampl
             continue
         shown[slot] = shown.get(slot, 0) + 1
         where = f"{item.get('conversation_id')} turn {item.get('turn')}, {item.get('request_id')}"
-        out.append(Example(str(item.get("kind") or "contract"), model,
-                           str(item.get("error") or ""),
-                           str(item.get("content") or "")[:600], where))  # fmt: skip
+        out.append(
+            Example(
+                str(item.get("kind") or "contract"),
+                model,
+                str(item.get("error") or ""),
+                str(item.get("content") or "")[:600],
+                where,
+            )
+        )
     return out

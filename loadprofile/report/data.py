@@ -25,11 +25,27 @@ from loadprofile.hlog import Interval, read_hlog
 from loadprofile.summary import build_summary
 
 _US_PER_MS = 1000.0
-_TEXT_COLUMNS = ("model", "conversation_id", "request_id", "error_class", "error", "bound",
-                 "connection")  # fmt: skip
+_TEXT_COLUMNS = (
+    "model",
+    "conversation_id",
+    "request_id",
+    "error_class",
+    "error",
+    "bound",
+    "connection",
+)
 #: What the report reads of requests.csv.
-REPORT_REQUEST_COLUMNS = ("model", "turn", "prompt_chars", "prompt_tokens", "ttft_ms",
-                          "error_class", "error", "connection", "connect_ms")  # fmt: skip
+REPORT_REQUEST_COLUMNS = (
+    "model",
+    "turn",
+    "prompt_chars",
+    "prompt_tokens",
+    "ttft_ms",
+    "error_class",
+    "error",
+    "connection",
+    "connect_ms",
+)
 
 
 class ReportError(Exception):
@@ -154,9 +170,10 @@ def generator_bound(
     ends = hot["end_s"].fillna(hot["start_s"] + 1.0)
     return [
         BoundInterval(float(a), float(b), why, _maybe(cpu), _maybe(lag))
-        for a, b, why, cpu, lag in zip(hot["start_s"], ends, reasons, hot["cpu_percent"],
-                                       hot["loop_lag_ms_max"], strict=True)
-    ]  # fmt: skip
+        for a, b, why, cpu, lag in zip(
+            hot["start_s"], ends, reasons, hot["cpu_percent"], hot["loop_lag_ms_max"], strict=True
+        )
+    ]
 
 
 def _bound_from_summary(stats: Any) -> list[BoundInterval]:
@@ -214,15 +231,25 @@ def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     present = [c for c in columns if c in header]
     numeric = [c for c in present if c not in _TEXT_COLUMNS]
     try:
-        frame = pd.read_csv(io.BytesIO(raw), usecols=present, on_bad_lines="skip",
-                            dtype={c: ("float64" if c in numeric else "str") for c in present},
-                            keep_default_na=False, na_values={c: [""] for c in numeric})
+        frame = pd.read_csv(
+            io.BytesIO(raw),
+            usecols=present,
+            on_bad_lines="skip",
+            dtype={c: ("float64" if c in numeric else "str") for c in present},
+            keep_default_na=False,
+            na_values={c: [""] for c in numeric},
+        )
     except pd.errors.EmptyDataError:
         return _empty_frame(columns)
     except ValueError:  # a value that is not a number: parse as text and coerce
         try:
-            frame = pd.read_csv(io.BytesIO(raw), usecols=present, dtype=str,
-                                keep_default_na=False, on_bad_lines="skip")  # fmt: skip
+            frame = pd.read_csv(
+                io.BytesIO(raw),
+                usecols=present,
+                dtype=str,
+                keep_default_na=False,
+                on_bad_lines="skip",
+            )
         except (pd.errors.EmptyDataError, pd.errors.ParserError):
             return _empty_frame(columns)
     for column in columns:

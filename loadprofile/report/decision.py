@@ -35,8 +35,13 @@ def fmt_usd(value: Any) -> str:
     return f"${value:.4g}"
 
 
-def _row(label: str, values: list[Any], fmt: Callable[[Any], str], pick: Pick | None = None,
-         kind: str = "") -> Row:  # fmt: skip
+def _row(
+    label: str,
+    values: list[Any],
+    fmt: Callable[[Any], str],
+    pick: Pick | None = None,
+    kind: str = "",
+) -> Row:
     return Row(label, _cells(values, fmt, pick), kind)
 
 
@@ -52,28 +57,39 @@ def cost_table(models: list[str], summary: Mapping[str, Any]) -> Table | None:
 
     unit = next((e.get("transaction_unit") for e in entries if e), "conversation")
     rows = [
-        _row("per 1,000 successful transactions",
-             [e.get("per_1k_successful_transactions") for e in entries], fmt_usd, min),
+        _row(
+            "per 1,000 successful transactions",
+            [e.get("per_1k_successful_transactions") for e in entries],
+            fmt_usd,
+            min,
+        ),
         _row("per transaction, mean", dist("per_transaction", "mean"), fmt_usd, min),
         _row("p50", dist("per_transaction", "p50"), fmt_usd, min, "sub"),
         _row("p95", dist("per_transaction", "p95"), fmt_usd, min, "sub"),
         _row("p99", dist("per_transaction", "p99"), fmt_usd, min, "sub"),
         _row("transactions (finished)", [e.get("transactions") for e in entries], fmt_int),
-        _row("successful", [e.get("successful_transactions") for e in entries], fmt_int,
-             kind="sub"),
+        _row(
+            "successful", [e.get("successful_transactions") for e in entries], fmt_int, kind="sub"
+        ),
         _row("per request, mean", dist("per_request", "mean"), fmt_usd, min),
         _row("p95", dist("per_request", "p95"), fmt_usd, min, "sub"),
-        _row("spent on failed attempts", [e.get("failed_attempt_share") for e in entries],
-             fmt_share, min),
+        _row(
+            "spent on failed attempts",
+            [e.get("failed_attempt_share") for e in entries],
+            fmt_share,
+            min,
+        ),
         _row("total spent", [e.get("total_usd") for e in entries], fmt_usd),
-    ]  # fmt: skip
-    note = (f"A transaction is one {unit}"
-            + (" (one user's pass through it)" if unit == "conversation" else "")
-            + "; its cost sums every attempt the model ran (retries and failed attempts "
-            "included; attempts refused with an HTTP error are not billed). Per 1,000 "
-            "successful transactions divides everything spent on finished transactions by "
-            "the successful ones. Models without prices ([prices.NAME] in the config) show "
-            f"{EMPTY}.")
+    ]
+    note = (
+        f"A transaction is one {unit}"
+        + (" (one user's pass through it)" if unit == "conversation" else "")
+        + "; its cost sums every attempt the model ran (retries and failed attempts "
+        "included; attempts refused with an HTTP error are not billed). Per 1,000 "
+        "successful transactions divides everything spent on finished transactions by "
+        "the successful ones. Models without prices ([prices.NAME] in the config) show "
+        f"{EMPTY}."
+    )
     return Table("cost", "Cost (USD)", models, rows, note)
 
 
@@ -88,25 +104,37 @@ def retry_table(models: list[str], summary: Mapping[str, Any]) -> Table | None:
         return [(e.get(metric) or {}).get("p99") for e in entries]
 
     rows = [
-        _row("first attempt failed", [r.get("first_attempt_error_rate") for r in retries],
-             fmt_share, min),
+        _row(
+            "first attempt failed",
+            [r.get("first_attempt_error_rate") for r in retries],
+            fmt_share,
+            min,
+        ),
         _row("retried requests", [r.get("retried_requests") for r in retries], fmt_int),
         _row("extra attempts", [r.get("retry_attempts") for r in retries], fmt_int, kind="sub"),
         _row("recovered by a retry", [r.get("recovered") for r in retries], fmt_int, kind="sub"),
         _row("failed after every retry", [e.get("error_rate") for e in entries], fmt_share, min),
-    ]  # fmt: skip
+    ]
     classes = sorted({c for r in retries for c in (r.get("attempt_errors") or {})})
-    rows += [_row(f"retried after {c}", [(r.get("attempt_errors") or {}).get(c, 0)
-                                         for r in retries], lambda v: fmt_int(v, ZERO), kind="sub")
-             for c in classes]  # fmt: skip
+    rows += [
+        _row(
+            f"retried after {c}",
+            [(r.get("attempt_errors") or {}).get(c, 0) for r in retries],
+            lambda v: fmt_int(v, ZERO),
+            kind="sub",
+        )
+        for c in classes
+    ]
     rows += [
         _row("TTFT p99, as felt (ms)", p99("ttft_ms"), fmt_ms, min),
         _row("TTFT p99, first attempt (ms)", p99("ttft_first_attempt_ms"), fmt_ms, min, "sub"),
         _row("E2E p99, as felt (ms)", p99("e2e_ms"), fmt_ms, min),
         _row("E2E p99, first attempt (ms)", p99("e2e_first_attempt_ms"), fmt_ms, min, "sub"),
     ]
-    note = ("As felt: from the first attempt's start to the final answer, backoff included "
-            "(the main latency tables). First attempt: requests whose first attempt succeeded.")
+    note = (
+        "As felt: from the first attempt's start to the final answer, backoff included "
+        "(the main latency tables). First attempt: requests whose first attempt succeeded."
+    )
     return Table("retries", "Retries", models, rows, note)
 
 
@@ -125,10 +153,17 @@ def gate_section(run_dir: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(hook, dict):
         hook = None
-    verdicts = sorted((v for v in gate.get("verdicts") or [] if isinstance(v, dict)),
-                      key=lambda v: bool(v.get("passed")))  # fmt: skip
-    return {"passed": bool(gate.get("passed")), "slo": gate.get("slo_source"),
-            "canary": gate.get("canary"), "verdicts": verdicts, "webhook": hook,
-            "failed": sum(1 for v in verdicts if not v.get("passed")),
-            # failed for being partial, whatever the bounds said
-            "partial": bool(gate.get("partial")) and not gate.get("allow_partial")}  # fmt: skip
+    verdicts = sorted(
+        (v for v in gate.get("verdicts") or [] if isinstance(v, dict)),
+        key=lambda v: bool(v.get("passed")),
+    )
+    return {
+        "passed": bool(gate.get("passed")),
+        "slo": gate.get("slo_source"),
+        "canary": gate.get("canary"),
+        "verdicts": verdicts,
+        "webhook": hook,
+        "failed": sum(1 for v in verdicts if not v.get("passed")),
+        # failed for being partial, whatever the bounds said
+        "partial": bool(gate.get("partial")) and not gate.get("allow_partial"),
+    }

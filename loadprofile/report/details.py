@@ -60,16 +60,20 @@ def _stages(value: Any) -> str:
         if not isinstance(stage, Mapping):
             parts.append(readable(stage))
             continue
-        text = f"{fmt_duration(stage.get('duration_s', stage.get('duration')))} at " \
-               f"{_num(stage.get('users'))} users"  # fmt: skip
+        text = (
+            f"{fmt_duration(stage.get('duration_s', stage.get('duration')))} at "
+            f"{_num(stage.get('users'))} users"
+        )
         if stage.get("spawn_rate"):
             text += f" (spawn {_num(stage['spawn_rate'])}/s)"
         parts.append(text)
     return "; ".join(parts)
 
 
-_HISTORY = {"recorded": "recorded (the dataset's replies, the same prompts for every model)",
-            "live": "live (each model's own replies)"}  # fmt: skip
+_HISTORY = {
+    "recorded": "recorded (the dataset's replies, the same prompts for every model)",
+    "live": "live (each model's own replies)",
+}
 
 #: run.json "load" key -> (label, format), in the order they are shown.
 LOAD_LABELS: dict[str, tuple[str, Fmt]] = {
@@ -101,13 +105,19 @@ _FOLDED = ("pace_s", "gamma_shape", "retry_backoff_s", "retry_backoff_max_s", "r
 def load_settings(load: Mapping[str, Any], skip: set[str]) -> KeyValues:
     """The load settings not in ``skip``, labelled: known keys first, in LOAD_LABELS'
     order, then retries, then any key this version does not know."""
-    rows = [(label, fmt(load[key])) for key, (label, fmt) in LOAD_LABELS.items()
-            if key in load and key not in skip]  # fmt: skip
+    rows = [
+        (label, fmt(load[key]))
+        for key, (label, fmt) in LOAD_LABELS.items()
+        if key in load and key not in skip
+    ]
     if "retries" in load and "retries" not in skip:
         rows.append(("retries", retries_text(load)))
     known = {*LOAD_LABELS, *_FOLDED, "retries"}
-    rows += [(_label(k), _with_unit(k, v)) for k, v in load.items()
-             if k not in known and k not in skip and not is_unset(v)]  # fmt: skip
+    rows += [
+        (_label(k), _with_unit(k, v))
+        for k, v in load.items()
+        if k not in known and k not in skip and not is_unset(v)
+    ]
     return rows
 
 
@@ -171,8 +181,11 @@ def dataset_rows(run: Mapping[str, Any]) -> KeyValues:
                 ),
             )
         )
-    for key, label in (("user_chars", "user message"), ("prompt_chars", "prompt sent"),
-                       ("reply_chars", "recorded reply")):  # fmt: skip
+    for key, label in (
+        ("user_chars", "user message"),
+        ("prompt_chars", "prompt sent"),
+        ("reply_chars", "recorded reply"),
+    ):
         if isinstance(stats.get(key), Mapping):
             rows.append((label, chars_text(stats[key])))
     if stats.get("sha256"):
@@ -182,8 +195,17 @@ def dataset_rows(run: Mapping[str, Any]) -> KeyValues:
         rows.append(("passes over it", ", ".join(f"{k} {_num(v)}" for k, v in passes.items())))
     shown = {"path", "conversations", "stats"}
     rows += [(_label(str(k)), readable(v)) for k, v in data.items() if k not in shown]
-    shown_stats = {"conversations", "with_system", "turns", "turns_total", "turns_histogram",
-                   "user_chars", "prompt_chars", "reply_chars", "sha256"}  # fmt: skip
+    shown_stats = {
+        "conversations",
+        "with_system",
+        "turns",
+        "turns_total",
+        "turns_histogram",
+        "user_chars",
+        "prompt_chars",
+        "reply_chars",
+        "sha256",
+    }
     rows += [(_label(str(k)), readable(v)) for k, v in stats.items() if k not in shown_stats]
     return rows
 
@@ -191,10 +213,16 @@ def dataset_rows(run: Mapping[str, Any]) -> KeyValues:
 def _turns_text(total: Any, turns: Mapping[str, Any]) -> str:
     parts = [f"{_num(total)} in all"] if total is not None else []
     if "min" in turns and "max" in turns:
-        spread = (f"{_num(turns['min'])}" if turns["min"] == turns["max"]
-                  else f"{_num(turns['min'])}–{_num(turns['max'])}")  # fmt: skip
-        mean = (f", mean {_num(turns['mean'])}" if "mean" in turns and turns["min"] != turns["max"]
-                else "")  # fmt: skip
+        spread = (
+            f"{_num(turns['min'])}"
+            if turns["min"] == turns["max"]
+            else f"{_num(turns['min'])}–{_num(turns['max'])}"
+        )
+        mean = (
+            f", mean {_num(turns['mean'])}"
+            if "mean" in turns and turns["min"] != turns["max"]
+            else ""
+        )
         parts.append(f"{spread} per conversation{mean}")
     return "; ".join(parts) or "–"
 

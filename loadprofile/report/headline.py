@@ -82,20 +82,34 @@ def headline(models: Sequence[str], summary: Json, gate: Json | None) -> Headlin
     correctness = summary.get("correctness") or {}
     outcome = gate_outcome(gate) if gate else None
     figures = tuple(
-        _figures(m, _dict(entries.get(m)), _dict(cost.get(m)), _dict(correctness.get(m)),
-                 _model_gate(m, gate) if gate else None)
+        _figures(
+            m,
+            _dict(entries.get(m)),
+            _dict(cost.get(m)),
+            _dict(correctness.get(m)),
+            _model_gate(m, gate) if gate else None,
+        )
         for m in models
-    )  # fmt: skip
-    unit = next((str(c["transaction_unit"]) for c in map(_dict, cost.values())
-                 if c.get("transaction_unit")), "conversation")  # fmt: skip
+    )
+    unit = next(
+        (
+            str(c["transaction_unit"])
+            for c in map(_dict, cost.values())
+            if c.get("transaction_unit")
+        ),
+        "conversation",
+    )
     return Headline(figures, outcome, unit)
 
 
-def _figures(model: str, entry: Json, cost: Json, correctness: Json,
-             gate: ModelGate | None) -> ModelFigures:  # fmt: skip
+def _figures(
+    model: str, entry: Json, cost: Json, correctness: Json, gate: ModelGate | None
+) -> ModelFigures:
     drift = _dict(correctness.get("drift"))
-    errors = sorted(((str(k), n) for k, v in _dict(entry.get("errors")).items()
-                     if (n := _int(v))), key=lambda kv: (-kv[1], kv[0]))  # fmt: skip
+    errors = sorted(
+        ((str(k), n) for k, v in _dict(entry.get("errors")).items() if (n := _int(v))),
+        key=lambda kv: (-kv[1], kv[0]),
+    )
     return ModelFigures(
         model=model,
         requests=_int(entry.get("requests")),
@@ -116,10 +130,14 @@ def _figures(model: str, entry: Json, cost: Json, correctness: Json,
 
 
 def gate_outcome(gate: Json) -> GateOutcome:
-    broken = tuple((str(v.get("model") or "-"), str(v.get("bound") or "?"))
-                   for v in _verdicts(gate) if not v.get("passed"))  # fmt: skip
-    return GateOutcome(bool(gate.get("passed")), str(gate.get("slo") or ""), broken,
-                       bool(gate.get("partial")))  # fmt: skip
+    broken = tuple(
+        (str(v.get("model") or "-"), str(v.get("bound") or "?"))
+        for v in _verdicts(gate)
+        if not v.get("passed")
+    )
+    return GateOutcome(
+        bool(gate.get("passed")), str(gate.get("slo") or ""), broken, bool(gate.get("partial"))
+    )
 
 
 def _model_gate(model: str, gate: Json) -> ModelGate | None:
@@ -137,8 +155,12 @@ def _verdicts(gate: Json) -> list[Json]:
 
 def _latency(found: Any) -> Latency:
     entry = _dict(found)
-    return Latency(_num(entry.get("p50")), _num(entry.get("p95")), _num(entry.get("p99")),
-                   _int(entry.get("count")))  # fmt: skip
+    return Latency(
+        _num(entry.get("p50")),
+        _num(entry.get("p95")),
+        _num(entry.get("p99")),
+        _int(entry.get("count")),
+    )
 
 
 def _dict(value: Any) -> Json:

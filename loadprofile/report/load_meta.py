@@ -70,8 +70,12 @@ def load_rows(load: Any, generator: Any) -> KeyValues:
         if "arrivals_not_sent" in stats:  # newer runs: due before the end, never sent
             rows.append(("arrivals never sent", show(stats.get("arrivals_not_sent"))))
     elif is_paced(load):
-        rows.append(("loop", f"closed, paced: each user starts a request every "
-                             f"{show(load.get('pace_s'))} s"))  # fmt: skip
+        rows.append(
+            (
+                "loop",
+                f"closed, paced: each user starts a request every {show(load.get('pace_s'))} s",
+            )
+        )
     rows.append(("prompt prefixes", prefix_mode(load)))
     skip = {"shape", "rate", "arrival", "rate_unit", "unique_prefix", *_unused_keys(load)}
     if is_open_loop(load):
@@ -93,12 +97,18 @@ def prefix_mode(load: Mapping[str, Any]) -> str:
     """Which prefix-cache mode the run used (``--unique-prefix``), in words."""
     if load.get("unique_prefix"):
         if is_open_loop(load) and (load.get("rate_unit") or "requests") == "requests":
-            return ("unique per request (--unique-prefix, open loop by requests): cold "
-                    "prefill for every request")
-        return ("unique per conversation (--unique-prefix): cold prefill; only a "
-                "conversation's own earlier turns can be served from a prefix cache")
-    return ("as recorded: prompts that start alike (a shared system prompt, a replayed "
-            "conversation) may be served from the server's prefix cache")
+            return (
+                "unique per request (--unique-prefix, open loop by requests): cold "
+                "prefill for every request"
+            )
+        return (
+            "unique per conversation (--unique-prefix): cold prefill; only a "
+            "conversation's own earlier turns can be served from a prefix cache"
+        )
+    return (
+        "as recorded: prompts that start alike (a shared system prompt, a replayed "
+        "conversation) may be served from the server's prefix cache"
+    )
 
 
 def goodput_text(load: Mapping[str, Any]) -> str:
@@ -109,11 +119,15 @@ def goodput_text(load: Mapping[str, Any]) -> str:
     if isinstance(load.get("slo_tpot_ms"), int | float):
         bounds.append(f"TPOT ≤ {load['slo_tpot_ms']:g} ms")
     if not bounds:
-        return ("No per-request SLO was set (--slo-ttft-ms, --slo-tpot-ms), so goodput counts "
-                "every successful request.")  # fmt: skip
+        return (
+            "No per-request SLO was set (--slo-ttft-ms, --slo-tpot-ms), so goodput counts "
+            "every successful request."
+        )
     felt = " (TTFT from the scheduled start)" if is_open_loop(load) else ""
-    return (f"Goodput counts the successful requests with {' and '.join(bounds)}{felt}; "
-            "good share = good requests / all requests.")  # fmt: skip
+    return (
+        f"Goodput counts the successful requests with {' and '.join(bounds)}{felt}; "
+        "good share = good requests / all requests."
+    )
 
 
 def timing_notes(load: Mapping[str, Any], differs: bool) -> list[str]:
@@ -134,8 +148,10 @@ def timing_notes(load: Mapping[str, Any], differs: bool) -> list[str]:
             "are the raw measurements."
         )
     if differs and not notes:
-        notes.append("The '· service' figures run from the actual send; the plain ones from "
-                     "the scheduled start.")  # fmt: skip
+        notes.append(
+            "The '· service' figures run from the actual send; the plain ones from "
+            "the scheduled start."
+        )
     return notes
 
 
@@ -153,8 +169,9 @@ class Recovery:
     recovered: bool
 
 
-def recovery(models: list[str], summary: Mapping[str, Any], phases: Sequence[Mapping[str, Any]]
-             ) -> list[Recovery]:  # fmt: skip
+def recovery(
+    models: list[str], summary: Mapping[str, Any], phases: Sequence[Mapping[str, Any]]
+) -> list[Recovery]:
     """One line per model from summary.json's "recovery_s" (spike runs); [] without it."""
     found = summary.get("recovery_s")
     if not isinstance(found, Mapping):
@@ -167,15 +184,22 @@ def recovery(models: list[str], summary: Mapping[str, Any], phases: Sequence[Map
             out.append(Recovery(model, f"recovered {seconds:.1f} s after the burst", True))
             continue
         base = ((before.get("models") or {}).get(model) or {}).get("ttft_ms") or {}
-        why = (f"TTFT p99 never came back within {100 * (RECOVERY_FACTOR - 1):.0f} % of "
-               f"{base['p99']:g} ms ('before') for long enough" if base.get("p99") is not None
-               else "no TTFT p99 in the 'before' phase to compare with")  # fmt: skip
+        why = (
+            f"TTFT p99 never came back within {100 * (RECOVERY_FACTOR - 1):.0f} % of "
+            f"{base['p99']:g} ms ('before') for long enough"
+            if base.get("p99") is not None
+            else "no TTFT p99 in the 'before' phase to compare with"
+        )
         out.append(Recovery(model, f"not recovered: {why}", False))
     return out
 
 
-def capacity_text(summary: Mapping[str, Any], load: Mapping[str, Any],
-                  models: list[str], top_users: Mapping[str, int]) -> list[str]:  # fmt: skip
+def capacity_text(
+    summary: Mapping[str, Any],
+    load: Mapping[str, Any],
+    models: list[str],
+    top_users: Mapping[str, int],
+) -> list[str]:
     """Each model's highest concurrency within the step SLO (summary.json), in words."""
     found = summary.get("max_concurrency_within_slo")
     slo = load.get("slo_ttft_p99_ms")
@@ -189,8 +213,10 @@ def capacity_text(summary: Mapping[str, Any], load: Mapping[str, Any],
         if users == 0:
             lines.append(f"{model}: even the first step broke TTFT p99 ≤ {slo:g} ms.")
         elif users >= top_users.get(model, users + 1):
-            lines.append(f"{model}: {users} users, the highest step tried, stayed within "
-                         f"TTFT p99 ≤ {slo:g} ms (its limit may be higher).")  # fmt: skip
+            lines.append(
+                f"{model}: {users} users, the highest step tried, stayed within "
+                f"TTFT p99 ≤ {slo:g} ms (its limit may be higher)."
+            )
         else:
             lines.append(f"{model}: {users} users within TTFT p99 ≤ {slo:g} ms.")
     return lines

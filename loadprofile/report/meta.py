@@ -99,8 +99,18 @@ def is_unset(value: Any) -> bool:
     return value is None or (isinstance(value, str | list | tuple | Mapping) and not value)
 
 
-_WORKER_COLUMNS = ("host", "pid", "status", "requests", "cpu_percent_mean", "cpu_percent_max",
-                   "first_report_s", "last_report_s", "lost_at_s", "note")  # fmt: skip
+_WORKER_COLUMNS = (
+    "host",
+    "pid",
+    "status",
+    "requests",
+    "cpu_percent_mean",
+    "cpu_percent_max",
+    "first_report_s",
+    "last_report_s",
+    "lost_at_s",
+    "note",
+)
 
 
 def workers(run: Mapping[str, Any]) -> TargetsTable:
@@ -115,9 +125,12 @@ def unfinished_workers(run: Mapping[str, Any]) -> list[str]:
     """'host (pid N): status, note' for every worker that did not finish its share."""
     found = run.get("workers")
     items = [w for w in found if isinstance(w, Mapping)] if isinstance(found, list) else []
-    return [f"{show(w.get('host'))} (pid {show(w.get('pid'))}): {show(w.get('status'))}"
-            + (f", {show(w.get('note'))}" if w.get("note") else "")
-            for w in items if w.get("partial") and w.get("status") != "refused"]  # fmt: skip
+    return [
+        f"{show(w.get('host'))} (pid {show(w.get('pid'))}): {show(w.get('status'))}"
+        + (f", {show(w.get('note'))}" if w.get("note") else "")
+        for w in items
+        if w.get("partial") and w.get("status") != "refused"
+    ]
 
 
 def environment(run: Mapping[str, Any]) -> KeyValues:
@@ -198,8 +211,11 @@ def _thresholds(found: Any) -> KeyValues:
     cpu = _num(found.get("cpu_percent")) or CPU_BOUND_PERCENT
     lag = _num(found.get("loop_lag_ms")) or LOOP_LAG_BOUND_MS
     delay = _num(found.get("start_delay_ms")) or START_DELAY_BOUND_MS
-    return [("CPU", f"≥ {cpu:g} % of one core"), ("event-loop lag", f"≥ {lag:g} ms"),
-            ("open loop: a request sent late", f"> {delay:g} ms after it was due")]  # fmt: skip
+    return [
+        ("CPU", f"≥ {cpu:g} % of one core"),
+        ("event-loop lag", f"≥ {lag:g} ms"),
+        ("open loop: a request sent late", f"> {delay:g} ms after it was due"),
+    ]
 
 
 def _num(value: Any) -> float | None:

@@ -28,9 +28,19 @@ WIDTH_IN = 7.0
 HEIGHT_IN = 3.3
 #: Okabe-Ito (colour-blind safe) first, then the tab10 colours for runs with many models.
 PALETTE = (
-    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#8C6D00", "#000000",
-    "#9467bd", "#8c564b", "#17becf", "#7f7f7f",
-)  # fmt: skip
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#8C6D00",
+    "#000000",
+    "#9467bd",
+    "#8c564b",
+    "#17becf",
+    "#7f7f7f",
+)
 USERS_COLOR = "#9a9a9a"
 BOUND_COLOR = "#c0392b"
 BOUND_LABEL = "generator-bound, measurements suspect"
@@ -91,8 +101,13 @@ def add_legend(ax: Axes, handles: list[Any] | None = None) -> None:
     fig = ax.get_figure()
     if handles and isinstance(fig, Figure):
         per_row = max(2, int(fig.get_figwidth() // 1.6))  # long labels must not run off the sides
-        fig.legend(handles=handles, loc="outside lower center", fontsize=7, frameon=False,
-                   ncol=min(len(handles), per_row))  # fmt: skip
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            fontsize=7,
+            frameon=False,
+            ncol=min(len(handles), per_row),
+        )
 
 
 def _nines_label(k: int) -> str:
@@ -120,8 +135,13 @@ def percentile_distribution(
         for model, (percentiles, values) in group.items():
             x = 1.0 / (1.0 - np.minimum(percentiles, 99.9999) / 100.0)
             top = max(top, float(x[-1]))
-            ax.plot(x, values, color=colors.get(model), linewidth=1.5 if style == "-" else 1.1,
-                    linestyle=style)  # fmt: skip
+            ax.plot(
+                x,
+                values,
+                color=colors.get(model),
+                linewidth=1.5 if style == "-" else 1.1,
+                linestyle=style,
+            )
     nines = max(2, int(np.ceil(np.log10(top) - 1e-9)))
     ax.set_xscale("log")
     ax.set_xlim(1.0, 10.0**nines)
@@ -136,9 +156,15 @@ def percentile_distribution(
     if dashed:
         handles += [
             Line2D([], [], color="#333", linewidth=1.5, label="from the scheduled start"),
-            Line2D([], [], color="#333", linewidth=1.1, linestyle="--",
-                   label="service time (from the send)"),
-        ]  # fmt: skip
+            Line2D(
+                [],
+                [],
+                color="#333",
+                linewidth=1.1,
+                linestyle="--",
+                label="service time (from the send)",
+            ),
+        ]
     add_legend(ax, handles)
     return to_data_uri(fig)
 
@@ -155,8 +181,17 @@ def mark_timeline(ax: Axes, timeline: Timeline, label_phases: bool = False) -> l
         if i:
             ax.axvline(start, color=PHASE_SHADE, linewidth=0.8, linestyle=":", zorder=1)
         if label_phases:
-            ax.text((start + end) / 2.0, 0.98, name, transform=on_top, ha="center", va="top",
-                    fontsize=7, color="#3d4650", clip_on=True)  # fmt: skip
+            ax.text(
+                (start + end) / 2.0,
+                0.98,
+                name,
+                transform=on_top,
+                ha="center",
+                va="top",
+                fontsize=7,
+                color="#3d4650",
+                clip_on=True,
+            )
     for start, end in timeline.bound:
         ax.axvspan(start, end, color=BOUND_COLOR, alpha=0.16, linewidth=0, zorder=0)
     if timeline.bound:
@@ -227,8 +262,11 @@ def throughput_over_time(
     if frame.empty or not frame["requests"].fillna(0).any():
         return None
     fig, axes = new_figure(cols=3, height=3.0, width=2 * WIDTH_IN)
-    panels = (("requests", "requests/s"), ("output_tokens", "output tokens/s"),
-              ("failures", "failures/s"))  # fmt: skip
+    panels = (
+        ("requests", "requests/s"),
+        ("output_tokens", "output tokens/s"),
+        ("failures", "failures/s"),
+    )
     for model in ordered_models(frame["model"], colors):
         rows = frame.loc[frame["model"] == model].sort_values("start_s")
         seconds = rows["end_s"] - rows["start_s"]
@@ -263,8 +301,15 @@ def ttft_by_turn(ok: pd.DataFrame, colors: Mapping[str, str]) -> str | None:
         stats = rows.groupby("turn")["ttft_ms"].quantile([0.5, 0.9]).unstack()
         color = colors.get(model)
         ax.plot(stats.index, stats[0.5], color=color, marker="o", markersize=3, linewidth=1.4)
-        ax.plot(stats.index, stats[0.9], color=color, marker="o", markersize=2, linewidth=1.0,
-                linestyle="--")  # fmt: skip
+        ax.plot(
+            stats.index,
+            stats[0.9],
+            color=color,
+            marker="o",
+            markersize=2,
+            linewidth=1.0,
+            linestyle="--",
+        )
     handles = [Line2D([], [], color=colors.get(m), label=m) for m in models]
     handles += [
         Line2D([], [], color="#333", linewidth=1.4, label="p50"),
@@ -292,16 +337,26 @@ def ttft_by_prompt_length(
     fig, (ax,) = new_figure()
     for model in ordered_models(frame["model"], colors):
         rows = frame.loc[frame["model"] == model]
-        ax.scatter(rows[column], rows["ttft_ms"], s=5, alpha=0.3, linewidths=0,
-                   color=colors.get(model), label=model, rasterized=True)  # fmt: skip
+        ax.scatter(
+            rows[column],
+            rows["ttft_ms"],
+            s=5,
+            alpha=0.3,
+            linewidths=0,
+            color=colors.get(model),
+            label=model,
+            rasterized=True,
+        )
     low, high = frame["ttft_ms"].min(), frame["ttft_ms"].max()
     if low > 0 and high / low > 30:
         ax.set_yscale("log")
     ax.set_xlabel(column.replace("_", " "), fontsize=8)
     ax.set_ylabel("ttft_ms (ms)", fontsize=8)
     ax.set_title(f"TTFT against prompt length ({column})", fontsize=9)
-    handles = [Line2D([], [], color=colors.get(m), marker="o", linestyle="", label=m)
-               for m in ordered_models(frame["model"], colors)]  # fmt: skip
+    handles = [
+        Line2D([], [], color=colors.get(m), marker="o", linestyle="", label=m)
+        for m in ordered_models(frame["model"], colors)
+    ]
     add_legend(ax, handles)
     return to_data_uri(fig)
 

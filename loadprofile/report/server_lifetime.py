@@ -19,10 +19,12 @@ from loadprofile.server_metrics import Series, SeriesKey, labels_of
 #: name -> (the counter that weighs the average, or None; what it averages, in words).
 SINCE_START: dict[str, tuple[str | None, str]] = {
     "llamacpp:n_busy_slots_per_decode": (
-        "llamacpp:n_decode_total", "busy slots per llama_decode() call"),
+        "llamacpp:n_decode_total",
+        "busy slots per llama_decode() call",
+    ),
     "vllm:gpu_prefix_cache_hit_rate": (None, "GPU prefix-cache hit rate (vLLM V0)"),
     "vllm:cpu_prefix_cache_hit_rate": (None, "CPU prefix-cache hit rate (vLLM V0)"),
-}  # fmt: skip
+}
 #: The run's own average is given only when the run made at least this share of the
 #: weighing count since the server started: servers print these values rounded (llama.cpp
 #: to 6 significant digits), and the difference of two large products would amplify that.
@@ -65,8 +67,9 @@ def since_start(series: dict[SeriesKey, Series]) -> list[SinceStart]:
     return out
 
 
-def _run_average(average: dict[float, float], count: dict[float, float]
-                 ) -> tuple[float | None, str]:  # fmt: skip
+def _run_average(
+    average: dict[float, float], count: dict[float, float]
+) -> tuple[float | None, str]:
     """(a₁·n₁ − a₀·n₀) / (n₁ − n₀) between the first and last scrape with both values."""
     both = sorted(t for t in average if t in count)
     if len(both) < 2:
@@ -77,8 +80,10 @@ def _run_average(average: dict[float, float], count: dict[float, float]
     if made <= 0:
         return None, "the server counted no events during the run"
     if made < MIN_RUN_SHARE * n1:
-        return None, (f"the run made only {100 * made / n1:.1f} % of the events since the "
-                      "server started: too few to recover its own average")  # fmt: skip
+        return None, (
+            f"the run made only {100 * made / n1:.1f} % of the events since the "
+            "server started: too few to recover its own average"
+        )
     return (average[t1] * n1 - average[t0] * n0) / made, ""
 
 

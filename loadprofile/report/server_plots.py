@@ -70,11 +70,26 @@ def server_panel(
         style = _STYLES[names.index(line.name) % len(_STYLES)]
         color = _color(line, i, colors)
         if line.t_from is not None:  # each rate held over the time since the scrape before
-            top.step([*line.t_from, line.t[-1]], [*line.v, line.v[-1]], where="post",
-                     color=color, linestyle=style, linewidth=1.3, label=line.label)  # fmt: skip
+            top.step(
+                [*line.t_from, line.t[-1]],
+                [*line.v, line.v[-1]],
+                where="post",
+                color=color,
+                linestyle=style,
+                linewidth=1.3,
+                label=line.label,
+            )
         else:
-            top.plot(line.t, line.v, color=color, linestyle=style, linewidth=1.3, marker="o",
-                     markersize=1.8, label=line.label)  # fmt: skip
+            top.plot(
+                line.t,
+                line.v,
+                color=color,
+                linestyle=style,
+                linewidth=1.3,
+                marker="o",
+                markersize=1.8,
+                label=line.label,
+            )
     top.set_ylim(bottom=0)
     top.set_ylabel(unit, fontsize=8)
     top.set_title(f"{title}: the server's /metrics, each second", fontsize=9)
@@ -87,8 +102,9 @@ def server_panel(
             y = [*frame["p99"], float(frame["p99"].iloc[-1])]
             bottom.step(x, y, where="post", color=colors.get(model), linewidth=1.2)
             drawn.append(model)
-    handles += [Line2D([], [], color=colors.get(m), linewidth=1.2, label=f"{m} TTFT p99")
-                for m in drawn]  # fmt: skip
+    handles += [
+        Line2D([], [], color=colors.get(m), linewidth=1.2, label=f"{m} TTFT p99") for m in drawn
+    ]
     for ax in (top, bottom):
         marks = mark_timeline(ax, timeline)
     handles += marks
@@ -96,8 +112,16 @@ def server_panel(
     bottom.set_ylabel("client TTFT p99 (ms)", fontsize=8)
     bottom.set_xlabel(TIME_LABEL, fontsize=8)
     if not drawn:
-        bottom.text(0.5, 0.5, "no TTFT intervals", transform=bottom.transAxes, ha="center",
-                    va="center", fontsize=8, color="#666")  # fmt: skip
+        bottom.text(
+            0.5,
+            0.5,
+            "no TTFT intervals",
+            transform=bottom.transAxes,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="#666",
+        )
     # Two columns: labels of server series are long (metric and labels).
     fig.legend(handles=handles, loc="outside lower center", fontsize=7, frameon=False, ncol=2)
     return plots.to_data_uri(fig)

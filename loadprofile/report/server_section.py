@@ -47,8 +47,9 @@ class ServerSection:
     since_start: list[SinceStart] = field(default_factory=list)
 
 
-def server_section(data: ReportData, colors: dict[str, str], timeline: Timeline
-                   ) -> ServerSection | None:  # fmt: skip
+def server_section(
+    data: ReportData, colors: dict[str, str], timeline: Timeline
+) -> ServerSection | None:
     """The section, or None for a run without --server-metrics."""
     path = data.run_dir / rundir.SERVER_METRICS
     if not path.is_file():
@@ -58,32 +59,46 @@ def server_section(data: ReportData, colors: dict[str, str], timeline: Timeline
     except OSError:
         series = {}
     ttft = {m: ttft_over_time(data, m) for m in data.models}
-    served = set(data.models) | {str(t.get("model")) for t in data.run.get("targets") or ()
-                                 if isinstance(t, dict)}  # fmt: skip
+    served = set(data.models) | {
+        str(t.get("model")) for t in data.run.get("targets") or () if isinstance(t, dict)
+    }
     drawable = without_since_start(series)
     charts = [c for c in _panel_charts(drawable, ttft, colors, timeline, served) if c.src]
     scrapes = scrape_rows(data.run, series)
-    failures = [f"{r.source}: {r.failed} of {(r.ok or 0) + (r.failed or 0)} scrapes failed"
-                + (f" (last: {r.last_error})" if r.last_error else "")
-                for r in scrapes if r.failed]  # fmt: skip
+    failures = [
+        f"{r.source}: {r.failed} of {(r.ok or 0) + (r.failed or 0)} scrapes failed"
+        + (f" (last: {r.last_error})" if r.last_error else "")
+        for r in scrapes
+        if r.failed
+    ]
     note = ""
     if not series:
         note = "No scrape succeeded: server_metrics.csv holds no samples."
     elif not charts:
-        note = (f"The server exported {len(series)} series, none under the names the panels "
-                "know (llama.cpp's, vLLM's) and no gauge that moved during the run: they are "
-                "all in server_metrics.csv.")  # fmt: skip
+        note = (
+            f"The server exported {len(series)} series, none under the names the panels "
+            "know (llama.cpp's, vLLM's) and no gauge that moved during the run: they are "
+            "all in server_metrics.csv."
+        )
     return ServerSection(charts, scrapes, len(series), note, failures, since_start(series))
 
 
-def _panel_charts(series: dict[SeriesKey, Series], ttft: dict[str, Any],
-                  colors: dict[str, str], timeline: Timeline,
-                  served: set[str]) -> list[Chart]:  # fmt: skip
+def _panel_charts(
+    series: dict[SeriesKey, Series],
+    ttft: dict[str, Any],
+    colors: dict[str, str],
+    timeline: Timeline,
+    served: set[str],
+) -> list[Chart]:
     charts = []
     for spec in PANELS:
         lines = of_run_models(panel_lines(series, spec), served)
-        caption = ("Per-second rates of the server's counters between consecutive scrapes "
-                   "(a counter reset counts from zero)." if spec.rate else "")  # fmt: skip
+        caption = (
+            "Per-second rates of the server's counters between consecutive scrapes "
+            "(a counter reset counts from zero)."
+            if spec.rate
+            else ""
+        )
         if len(lines) > server_plots.MAX_LINES:
             caption += f" The first {server_plots.MAX_LINES} of {len(lines)} series."
         src = server_plots.server_panel(spec.title, spec.unit, lines, ttft, colors, timeline)
@@ -91,8 +106,15 @@ def _panel_charts(series: dict[SeriesKey, Series], ttft: dict[str, Any],
     for i, name in enumerate(other_gauges(series)):
         lines = of_run_models(gauge_lines(series, name), served)
         src = server_plots.server_panel(name, "value", lines, ttft, colors, timeline)
-        charts.append(Chart(f"server-gauge-{i}", name, src, "", "Another gauge the server "
-                            "exports that moved during the run."))  # fmt: skip
+        charts.append(
+            Chart(
+                f"server-gauge-{i}",
+                name,
+                src,
+                "",
+                "Another gauge the server exports that moved during the run.",
+            )
+        )
     return charts
 
 
@@ -104,8 +126,14 @@ def scrape_rows(run: dict[str, Any], series: dict[SeriesKey, Series]) -> list[Sc
     if isinstance(recorded, dict):
         for source, stats in recorded.items():
             stats = stats if isinstance(stats, dict) else {}
-            rows.append(ScrapeRow(str(source), _int(stats.get("ok")), _int(stats.get("failed")),
-                                  str(stats.get("last_error") or "")))  # fmt: skip
+            rows.append(
+                ScrapeRow(
+                    str(source),
+                    _int(stats.get("ok")),
+                    _int(stats.get("failed")),
+                    str(stats.get("last_error") or ""),
+                )
+            )
         return rows
     for source, times in scrape_times(series).items():
         rows.append(ScrapeRow(source, len(times), None, ""))

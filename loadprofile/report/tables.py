@@ -159,8 +159,13 @@ def overview_table(models: list[str], summary: Mapping[str, Any]) -> Table:
     """Counts, error classes, rates and token accounting per model."""
     entries = [_model_entry(summary, m) for m in models]
 
-    def row(label: str, values: list[Any], fmt: Callable[[Any], str], pick: Pick | None = None,
-            kind: str = "") -> Row:  # fmt: skip
+    def row(
+        label: str,
+        values: list[Any],
+        fmt: Callable[[Any], str],
+        pick: Pick | None = None,
+        kind: str = "",
+    ) -> Row:
         return Row(label, _cells(values, fmt, pick), kind)
 
     rows = [
@@ -190,8 +195,13 @@ def overview_table(models: list[str], summary: Mapping[str, Any]) -> Table:
             row("goodput/s", [e.get("goodput_per_s") for e in entries], fmt_rate, max),
         ]
     if any(e.get("out_of_range_values") for e in entries):
-        rows.append(row("values out of histogram range",
-                        [e.get("out_of_range_values") for e in entries], fmt_int))  # fmt: skip
+        rows.append(
+            row(
+                "values out of histogram range",
+                [e.get("out_of_range_values") for e in entries],
+                fmt_int,
+            )
+        )
     note = "Failures by class are indented; '·' means none."
     return Table("overview", "Per-model overview", models, rows, note)
 
@@ -261,15 +271,19 @@ def phase_table(
         row("TTFT p99 (ms)", [_p(e, TTFT, "p99") for e in entries], fmt_ms),
     ]
     if with_service:
-        rows.append(row("TTFT p99 · service (ms)",
-                        [_p(e, SERVICE_OF[TTFT], "p99") for e in entries], fmt_ms))  # fmt: skip
+        rows.append(
+            row(
+                "TTFT p99 · service (ms)", [_p(e, SERVICE_OF[TTFT], "p99") for e in entries], fmt_ms
+            )
+        )
     rows += [
         row("ITL p99 (ms)", [_p(e, ITL, "p99") for e in entries], fmt_ms),
         row("TPOT p99 (ms)", [_p(e, TPOT, "p99") for e in entries], fmt_ms),
         row("E2E p99 (ms)", [_p(e, E2E, "p99") for e in entries], fmt_ms),
     ]
     if with_service:
-        rows.append(row("E2E p99 · service (ms)",
-                        [_p(e, SERVICE_OF[E2E], "p99") for e in entries], fmt_ms))  # fmt: skip
+        rows.append(
+            row("E2E p99 · service (ms)", [_p(e, SERVICE_OF[E2E], "p99") for e in entries], fmt_ms)
+        )
     names = [str(p.get("name", f"phase {i + 1}")) for i, p in enumerate(phases)]
     return Table(f"phases-{model_slug(model)}", model, names, rows, column_models=[""] * len(names))

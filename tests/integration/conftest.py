@@ -30,20 +30,28 @@ output_tokens_max = 12
 
 CONVERSATIONS = [
     {"id": f"conv-{i}", "messages": msgs}
-    for i, msgs in enumerate([
-        [{"role": "user", "content": "Hello, who are you?"},
-         {"role": "assistant", "content": "A helpful assistant."},
-         {"role": "user", "content": "What can you do for me today?"}],
-        [{"role": "system", "content": "Answer briefly."},
-         {"role": "user", "content": "What is the capital of France?"}],
-        [{"role": "user", "content": "Summarise: " + "lorem ipsum dolor sit amet " * 40},
-         {"role": "assistant", "content": "It is placeholder text."},
-         {"role": "user", "content": "Shorter, please."},
-         {"role": "assistant", "content": "Filler."},
-         {"role": "user", "content": "Thanks. One more word?"}],
-        [{"role": "user", "content": "Write a haiku about load tests."}],
-    ])
-]  # fmt: skip
+    for i, msgs in enumerate(
+        [
+            [
+                {"role": "user", "content": "Hello, who are you?"},
+                {"role": "assistant", "content": "A helpful assistant."},
+                {"role": "user", "content": "What can you do for me today?"},
+            ],
+            [
+                {"role": "system", "content": "Answer briefly."},
+                {"role": "user", "content": "What is the capital of France?"},
+            ],
+            [
+                {"role": "user", "content": "Summarise: " + "lorem ipsum dolor sit amet " * 40},
+                {"role": "assistant", "content": "It is placeholder text."},
+                {"role": "user", "content": "Shorter, please."},
+                {"role": "assistant", "content": "Filler."},
+                {"role": "user", "content": "Thanks. One more word?"},
+            ],
+            [{"role": "user", "content": "Write a haiku about load tests."}],
+        ]
+    )
+]
 
 
 @pytest.fixture
@@ -74,8 +82,15 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **env}
     full_env.pop("OPENAI_API_KEY", None)
-    return subprocess.run([sys.executable, "-m", "loadprofile", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "loadprofile", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def get_json(url: str) -> Any:
@@ -97,8 +112,9 @@ class Launched:
     def done(self) -> subprocess.CompletedProcess[str]:
         if self._result is None:
             stdout, stderr = self.proc.communicate(timeout=120)
-            self._result = subprocess.CompletedProcess(self.proc.args, self.proc.returncode,
-                                                       stdout, stderr)  # fmt: skip
+            self._result = subprocess.CompletedProcess(
+                self.proc.args, self.proc.returncode, stdout, stderr
+            )
             if self.after is not None:
                 self.after.join(timeout=30)
         return self._result
@@ -115,8 +131,9 @@ class Launcher:
     def __init__(self, base: Path) -> None:
         self.base = base
         self.dataset = base / "conversations.jsonl"
-        self.dataset.write_text("".join(json.dumps(c) + "\n" for c in CONVERSATIONS),
-                                encoding="utf-8")  # fmt: skip
+        self.dataset.write_text(
+            "".join(json.dumps(c) + "\n" for c in CONVERSATIONS), encoding="utf-8"
+        )
         self.runs: dict[str, Launched] = {}
         self.mocks: list[MockProcess] = []
 
@@ -126,23 +143,45 @@ class Launcher:
         self.mocks.append(start_mock(extra_args=["--profiles", str(path), "--record", *extra]))
         return self.mocks[-1]
 
-    def launch(self, name: str, profiles: str, args: list[str], *, locustfile: str | None = None,
-               after: Callable[[MockProcess], None] | None = None,
-               mock_args: tuple[str, ...] = ()) -> Launched:  # fmt: skip
+    def launch(
+        self,
+        name: str,
+        profiles: str,
+        args: list[str],
+        *,
+        locustfile: str | None = None,
+        after: Callable[[MockProcess], None] | None = None,
+        mock_args: tuple[str, ...] = (),
+    ) -> Launched:
         """``args`` without --host/--dataset/--out (added here); ``after(mock)`` runs in a
         thread beside the run; ``mock_args`` go to the run's own mock."""
         mock = self.mock(profiles, *mock_args)
         out = self.base / name
         cwd = self.base / f"{name}-cwd"
         cwd.mkdir()
-        program = ["locust", "-f", str(self.LOCUSTFILES / locustfile)] if locustfile \
-            else ["loadprofile"]  # fmt: skip
+        program = (
+            ["locust", "-f", str(self.LOCUSTFILES / locustfile)] if locustfile else ["loadprofile"]
+        )
         env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", *program, *args, "--host", mock.url, "--dataset",
-             str(self.dataset), "--out", str(out)],
-            cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                *program,
+                *args,
+                "--host",
+                mock.url,
+                "--dataset",
+                str(self.dataset),
+                "--out",
+                str(out),
+            ],
+            cwd=cwd,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         run = Launched(proc, out, mock, cwd)
         if after is not None:
             run.after = threading.Thread(target=after, args=(mock,), daemon=True)

@@ -27,7 +27,9 @@ from .conftest import FIXED_PROFILE, Launched, Launcher, get_json
 pytestmark = pytest.mark.integration
 
 TOKENS, ITL_MS, REASONING = 12, 15.0, 5
-THINKING_PROFILE = FIXED_PROFILE + f"""
+THINKING_PROFILE = (
+    FIXED_PROFILE
+    + f"""
 [models.thinker]
 base = "fixed"
 reasoning_tokens = {REASONING}
@@ -36,19 +38,23 @@ reasoning_tokens = {REASONING}
 base = "fixed"
 error_429 = 1.0
 """
+)
 SHORT = ["-u", "4", "-r", "20", "-t", "4s", "--think-time", "0"]
 
 
 @pytest.fixture(scope="module")
 def launched(launcher: Launcher) -> dict[str, Launched]:
-    launcher.launch("completions", FIXED_PROFILE,
-                    ["run", "--model", "fixed", "--api", "completions", *SHORT])
-    launcher.launch("anthropic", THINKING_PROFILE,
-                    ["run", "--model", "fixed", "--model", "thinker", "--api", "anthropic",
-                     *SHORT])
+    launcher.launch(
+        "completions", FIXED_PROFILE, ["run", "--model", "fixed", "--api", "completions", *SHORT]
+    )
+    launcher.launch(
+        "anthropic",
+        THINKING_PROFILE,
+        ["run", "--model", "fixed", "--model", "thinker", "--api", "anthropic", *SHORT],
+    )
     launcher.launch("chat", THINKING_PROFILE, ["run", "--model", "thinker", *SHORT])
     launcher.wait_all()
-    return launcher.runs  # fmt: skip
+    return launcher.runs
 
 
 def summary_of(run: Launched) -> dict[str, Any]:
@@ -63,8 +69,10 @@ def rows_of(run: Launched) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-@pytest.mark.parametrize(("name", "models"), [("completions", ["fixed"]),
-                         ("anthropic", ["fixed", "thinker"]), ("chat", ["thinker"])])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "models"),
+    [("completions", ["fixed"]), ("anthropic", ["fixed", "thinker"]), ("chat", ["thinker"])],
+)
 def test_each_flavour_runs_clean_with_the_servers_token_counts(
     launched: dict[str, Launched], name: str, models: list[str]
 ) -> None:
@@ -114,8 +122,12 @@ def test_completions_send_the_chat_as_one_rendered_prompt(launched: dict[str, La
 
 
 def _post(url: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
-    request = urllib.request.Request(url, json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **headers})
+    request = urllib.request.Request(
+        url,
+        json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **headers},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read()
@@ -123,8 +135,9 @@ def _post(url: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
         return exc.code, json.loads(exc.read())
 
 
-def test_anthropic_key_header_and_error_shape(launcher: Launcher,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_anthropic_key_header_and_error_shape(
+    launcher: Launcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = launcher.mock(THINKING_PROFILE, "--api-key", "sekret").url
     monkeypatch.setenv("LP_ANTHROPIC_KEY", "sekret")
     monkeypatch.setenv("LP_WRONG_KEY", "nope")
@@ -135,8 +148,7 @@ def test_anthropic_key_header_and_error_shape(launcher: Launcher,
         check_target(Target("fixed", "fixed", url, "LP_WRONG_KEY", api="anthropic"))
     body = flavour("anthropic").request("fixed", [{"role": "user", "content": "hi"}], 4)
     status, error = _post(url + "/v1/messages", body, {"Authorization": "Bearer sekret"})
-    assert (status, error["type"], error["error"]["type"]) == (
-        401, "error", "authentication_error")
+    assert (status, error["type"], error["error"]["type"]) == (401, "error", "authentication_error")
     client = HttpClient(url, 10.0, auth_headers(target))
     try:
         busy = flavour("anthropic").request("busy", [{"role": "user", "content": "hi"}], 4)

@@ -45,8 +45,9 @@ def test_malformed_dataset_names_file_and_line(tmp_path: Path) -> None:
 
 def test_unreachable_target_exits_3_naming_the_url(tmp_path: Path, dataset: Path) -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
-    done = run_cli(["run", "--host", url, "--model", "m", "--dataset", str(dataset), "-t", "2s"],
-                   cwd=tmp_path)  # fmt: skip
+    done = run_cli(
+        ["run", "--host", url, "--model", "m", "--dataset", str(dataset), "-t", "2s"], cwd=tmp_path
+    )
     assert done.returncode == 3
     assert url in _one_line_error(done.stderr)
     assert not list(tmp_path.glob("reports/*")), "no run folder for a run that never started"
@@ -57,8 +58,17 @@ def test_refused_or_missing_key_exits_2(
     mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path, with_key: bool
 ) -> None:
     mock = mock_factory("", "--api-key", "sekret-123")
-    args = ["run", "--host", mock.url, "--model", "mock-fixed", "--dataset", str(dataset),
-            "-t", "2s"]  # fmt: skip
+    args = [
+        "run",
+        "--host",
+        mock.url,
+        "--model",
+        "mock-fixed",
+        "--dataset",
+        str(dataset),
+        "-t",
+        "2s",
+    ]
     env = {"MY_KEY": "wrong-key"} if with_key else {}
     if with_key:
         args += ["--api-key-env", "MY_KEY"]
@@ -70,11 +80,26 @@ def test_refused_or_missing_key_exits_2(
     assert "wrong-key" not in done.stderr + done.stdout
 
 
-def test_unset_key_variable_exits_2(tmp_path: Path, dataset: Path,
-                                    mock_factory: Callable[..., MockProcess]) -> None:
+def test_unset_key_variable_exits_2(
+    tmp_path: Path, dataset: Path, mock_factory: Callable[..., MockProcess]
+) -> None:
     mock = mock_factory("")
-    done = run_cli(["run", "--host", mock.url, "--model", "mock-fixed", "--dataset", str(dataset),
-                    "--api-key-env", "NOT_SET_ANYWHERE", "-t", "2s"], cwd=tmp_path)  # fmt: skip
+    done = run_cli(
+        [
+            "run",
+            "--host",
+            mock.url,
+            "--model",
+            "mock-fixed",
+            "--dataset",
+            str(dataset),
+            "--api-key-env",
+            "NOT_SET_ANYWHERE",
+            "-t",
+            "2s",
+        ],
+        cwd=tmp_path,
+    )
     assert done.returncode == 2
     assert "$NOT_SET_ANYWHERE is not set" in _one_line_error(done.stderr)
 
@@ -133,33 +158,64 @@ def test_bad_host_urls(tmp_path: Path, host: str, needle: str) -> None:
     assert needle in line and "pw-secret" not in line
 
 
-def test_out_folder_that_cannot_be_created(tmp_path: Path, dataset: Path,
-                                           mock_factory: Callable[..., MockProcess]) -> None:
+def test_out_folder_that_cannot_be_created(
+    tmp_path: Path, dataset: Path, mock_factory: Callable[..., MockProcess]
+) -> None:
     mock = mock_factory("")
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    done = run_cli(["run", "--host", mock.url, "--model", "mock-fixed", "--dataset", str(dataset),
-                    "-t", "1s", "--out", str(blocker / "run")], cwd=tmp_path)  # fmt: skip
+    done = run_cli(
+        [
+            "run",
+            "--host",
+            mock.url,
+            "--model",
+            "mock-fixed",
+            "--dataset",
+            str(dataset),
+            "-t",
+            "1s",
+            "--out",
+            str(blocker / "run"),
+        ],
+        cwd=tmp_path,
+    )
     assert done.returncode == 2
     assert "cannot create the folder" in _one_line_error(done.stderr)
 
 
 def test_a_master_whose_workers_never_come_exits_2(tmp_path: Path) -> None:
     port = _closed_port()
-    done = run_cli(["run", "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port",
-                    str(port), "--expect-workers-max-wait", "1", "-t", "2s"], cwd=tmp_path)
+    done = run_cli(
+        [
+            "run",
+            "--master",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            str(port),
+            "--expect-workers-max-wait",
+            "1",
+            "-t",
+            "2s",
+        ],
+        cwd=tmp_path,
+    )
     assert done.returncode == 2
     assert "only 0 of 1 worker(s) connected within 1s" in _one_line_error(done.stderr)
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (["--shape", "spike", "--spike-users", "50"], "--spike-at"),
-    (["--shape", "step", "--steps", "1,5", "--step-time", "2s", "-t", "9s"], "drop -t"),
-    (["--rate", "5", "--shape", "spike"], "does not combine"),
-    (["--rate", "5", "--arrival", "gamma:0"], "gamma shape"),
-    (["--arrival", "poisson"], "needs --rate"),
-    (["--pace", "1s", "--think-time", "1-2"], "give one"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--shape", "spike", "--spike-users", "50"], "--spike-at"),
+        (["--shape", "step", "--steps", "1,5", "--step-time", "2s", "-t", "9s"], "drop -t"),
+        (["--rate", "5", "--shape", "spike"], "does not combine"),
+        (["--rate", "5", "--arrival", "gamma:0"], "gamma shape"),
+        (["--arrival", "poisson"], "needs --rate"),
+        (["--pace", "1s", "--think-time", "1-2"], "give one"),
+    ],
+)
 def test_bad_load_shapes_exit_2_in_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
     done = run_cli(["run", *args], cwd=tmp_path, timeout=30)
     assert done.returncode == 2, done.stderr

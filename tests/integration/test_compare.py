@@ -54,8 +54,13 @@ PRICES = "".join(
 
 def _compare(*args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    return subprocess.Popen([sys.executable, "-m", "loadprofile", "compare", *args], env=env,
-                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "loadprofile", "compare", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +76,37 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     try:
         run = base / "run"
         # 250 ms intervals: a 4 s run still gives the bootstrap ~17 units to resample.
-        done = run_cli(["run", "--host", mock.url, "--model", "base", "--model", "same",
-                        "--model", "slow", "--config", "run.toml", "--dataset", str(dataset),
-                        "-u", "24", "-r", "100", "-t", "4s", "--think-time", "0",
-                        "--interval", "250ms", "--no-report", "--out", str(run)],
-                       cwd=base)  # fmt: skip
+        done = run_cli(
+            [
+                "run",
+                "--host",
+                mock.url,
+                "--model",
+                "base",
+                "--model",
+                "same",
+                "--model",
+                "slow",
+                "--config",
+                "run.toml",
+                "--dataset",
+                str(dataset),
+                "-u",
+                "24",
+                "-r",
+                "100",
+                "-t",
+                "4s",
+                "--think-time",
+                "0",
+                "--interval",
+                "250ms",
+                "--no-report",
+                "--out",
+                str(run),
+            ],
+            cwd=base,
+        )
     finally:
         mock.stop()
     assert done.returncode == 0, done.stderr
@@ -83,8 +114,9 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         "slow": _compare(str(run), "--models", "base,slow", "--out", str(base / "slow")),
         "same": _compare(str(run), "--models", "base,same", "--out", str(base / "same")),
         "twice": _compare(str(run), str(run), "--out", str(base / "twice")),
-        "across": _compare(str(run), str(run), "--models", "base,slow", "--out",
-                           str(base / "across")),
+        "across": _compare(
+            str(run), str(run), "--models", "base,slow", "--out", str(base / "across")
+        ),
     }
     out: dict[str, Any] = {"run": run}
     for name, proc in jobs.items():
@@ -142,7 +174,8 @@ def test_two_runs_pair_their_models_by_name_or_as_told(compared: dict[str, Any])
     code, _, stderr, data, _ = compared["across"]
     assert code == 0, stderr
     assert [(p["baseline_model"], p["candidate_model"]) for p in data["pairs"]] == [
-        ("base", "slow")]  # fmt: skip
+        ("base", "slow")
+    ]
     p99 = _row(data, "e2e_ms.p99")
     assert p99["significant"] is True and p99["direction"] == "worse", p99
 
@@ -151,22 +184,28 @@ def test_a_bad_invocation_is_one_line_and_exit_2(compared: dict[str, Any], tmp_p
     done = run_cli(["compare", str(compared["run"]), "--out", str(tmp_path / "x")], cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
-        "loadprofile: error: one run folder: name the two models with --models "
-        "BASELINE,CANDIDATE"]  # fmt: skip
+        "loadprofile: error: one run folder: name the two models with --models BASELINE,CANDIDATE"
+    ]
     assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["RUN", "--models", "base,ghost"], "no candidate model 'ghost'"),
-    (["RUN", "--models", "base,slow", "--significance", "1.5"], "--significance 1.5"),
-    (["RUN", "--models", "base"], "give two models"),
-    (["RUN", "RUN", "RUN"], "one or two run folders"),
-    (["MISSING", "RUN"], "no such run folder"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["RUN", "--models", "base,ghost"], "no candidate model 'ghost'"),
+        (["RUN", "--models", "base,slow", "--significance", "1.5"], "--significance 1.5"),
+        (["RUN", "--models", "base"], "give two models"),
+        (["RUN", "RUN", "RUN"], "one or two run folders"),
+        (["MISSING", "RUN"], "no such run folder"),
+    ],
+)
 def test_usage_errors_name_the_problem(
-    compared: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    args: list[str], needle: str,
-) -> None:  # fmt: skip
+    compared: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    needle: str,
+) -> None:
     """The same path as the process above, in this process (no second of start-up each)."""
     where = {"RUN": str(compared["run"]), "MISSING": str(tmp_path / "missing")}
     argv = ["compare", *[where.get(a, a) for a in args], "--out", str(tmp_path / "x")]

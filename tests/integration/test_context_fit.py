@@ -22,19 +22,25 @@ pytestmark = pytest.mark.integration
 LOREM = "lorem ipsum dolor sit amet "
 CONTEXT, MAX_TOKENS = 400, 64
 CAP = CONTEXT - MAX_TOKENS  # what the warning suggests
-SHORT = [{"role": "user", "content": "Hello, who are you?"},
-         {"role": "assistant", "content": "A helpful assistant."},
-         {"role": "user", "content": "What can you do?"}]  # fmt: skip
+SHORT = [
+    {"role": "user", "content": "Hello, who are you?"},
+    {"role": "assistant", "content": "A helpful assistant."},
+    {"role": "user", "content": "What can you do?"},
+]
 CONVERSATIONS = [
     *({"id": f"short-{i}", "messages": SHORT} for i in range(4)),
     # ~675 tokens estimated (504 by the mock): over the context from its first turn
     {"id": "long-at-once", "messages": [{"role": "user", "content": LOREM * 100}]},
     # turn 1 fits (~205 estimated); turn 2 (~614) does not
-    {"id": "long-later", "messages": [
-        {"role": "user", "content": "Read this: " + LOREM * 30},
-        {"role": "assistant", "content": "Done."},
-        {"role": "user", "content": "And this: " + LOREM * 60}]},
-]  # fmt: skip
+    {
+        "id": "long-later",
+        "messages": [
+            {"role": "user", "content": "Read this: " + LOREM * 30},
+            {"role": "assistant", "content": "Done."},
+            {"role": "user", "content": "And this: " + LOREM * 60},
+        ],
+    },
+]
 
 FAST = """
 ttft_base_ms = 5.0
@@ -43,8 +49,9 @@ output_tokens_min = 8
 output_tokens_max = 8
 """
 LLAMA_CPP = f"[models.llama]{FAST}context_tokens = {CONTEXT}\nmax_concurrency = 4\n"
-VLLM = (f'[models.vllm]{FAST}context_tokens = {CONTEXT}\ncontext_style = "vllm"\n'
-        f"[models.plain]{FAST}")  # fmt: skip
+VLLM = (
+    f'[models.vllm]{FAST}context_tokens = {CONTEXT}\ncontext_style = "vllm"\n[models.plain]{FAST}'
+)
 SLOW = """
 [models.slow]
 ttft_base_ms = 4000.0
@@ -52,23 +59,56 @@ itl_ms = 10.0
 output_tokens_min = 5
 output_tokens_max = 5
 """
-SHORT_RUN = ["-u", "2", "-r", "20", "-t", "3s", "--think-time", "0", "--max-tokens",
-             str(MAX_TOKENS), "--no-report"]  # fmt: skip
+SHORT_RUN = [
+    "-u",
+    "2",
+    "-r",
+    "20",
+    "-t",
+    "3s",
+    "--think-time",
+    "0",
+    "--max-tokens",
+    str(MAX_TOKENS),
+    "--no-report",
+]
 
 
 @pytest.fixture(scope="module")
 def launched(launcher: Launcher) -> Launcher:
     """Four short runs, started together, each against its own mock."""
-    launcher.dataset.write_text("".join(json.dumps(c) + "\n" for c in CONVERSATIONS),
-                                encoding="utf-8")  # fmt: skip
+    launcher.dataset.write_text(
+        "".join(json.dumps(c) + "\n" for c in CONVERSATIONS), encoding="utf-8"
+    )
     launcher.launch("llama-over", LLAMA_CPP, ["run", "--model", "llama", *SHORT_RUN])
-    launcher.launch("llama-capped", LLAMA_CPP, ["run", "--model", "llama", *SHORT_RUN,
-                                                "--max-prompt-tokens", str(CAP)])  # fmt: skip
-    launcher.launch("vllm-over", VLLM, ["run", "--model", "vllm", "--model", "plain",
-                                        *SHORT_RUN])  # fmt: skip
-    launcher.launch("stopped", SLOW, [
-        "run", "--model", "slow", "-u", "3", "-r", "50", "-t", "2s", "--think-time", "0",
-        "--stop-timeout", "1s", "--timeout", "60s", "--no-report"])  # fmt: skip
+    launcher.launch(
+        "llama-capped",
+        LLAMA_CPP,
+        ["run", "--model", "llama", *SHORT_RUN, "--max-prompt-tokens", str(CAP)],
+    )
+    launcher.launch("vllm-over", VLLM, ["run", "--model", "vllm", "--model", "plain", *SHORT_RUN])
+    launcher.launch(
+        "stopped",
+        SLOW,
+        [
+            "run",
+            "--model",
+            "slow",
+            "-u",
+            "3",
+            "-r",
+            "50",
+            "-t",
+            "2s",
+            "--think-time",
+            "0",
+            "--stop-timeout",
+            "1s",
+            "--timeout",
+            "60s",
+            "--no-report",
+        ],
+    )
     return launcher
 
 
@@ -129,8 +169,13 @@ def test_the_flag_skips_the_turns_that_would_not_fit(launched: Launcher) -> None
     assert meta["load"]["max_prompt_tokens"] == CAP
     assert meta["dataset"]["conversations"] == 5
     assert meta["dataset"]["max_prompt_tokens"] == {
-        "limit": CAP, "turns_skipped": 2, "turns_run": 9, "conversations_cut": 1,
-        "conversations_dropped": 1, "conversations_run": 5}  # fmt: skip
+        "limit": CAP,
+        "turns_skipped": 2,
+        "turns_run": 9,
+        "conversations_cut": 1,
+        "conversations_dropped": 1,
+        "conversations_run": 5,
+    }
     served = [r for r in get_json(run.mock.url + "/mock/requests") if r["max_tokens"] != 1]
     assert served and all(r["status"] == 200 for r in served)
     # long-later was sent, but only its first turn
@@ -142,8 +187,10 @@ def test_vllm_context_warns_for_its_model_only(launched: Launcher) -> None:
     _, stderr, summary, _ = _finished(launched.runs["vllm-over"])
     warned = _lines(stderr, "server context")
     assert len(warned) == 1
-    assert warned[0].startswith(f"warning: vllm: server context {CONTEXT} tokens (vLLM "
-                                "/v1/models max_model_len): 2 of 6 conversations")  # fmt: skip
+    assert warned[0].startswith(
+        f"warning: vllm: server context {CONTEXT} tokens (vLLM "
+        "/v1/models max_model_len): 2 of 6 conversations"
+    )
     assert warned[0].endswith(f"--max-prompt-tokens {CAP} skips them")
     assert summary["models"]["vllm"]["errors"].get("http_4xx", 0) >= 1
     assert summary["models"]["plain"]["errors"] == {}  # publishes nothing, enforces nothing
@@ -156,23 +203,33 @@ def test_requests_still_running_at_the_stop_are_explained(launched: Launcher) ->
     assert slow["errors"] == {"timeout": slow["requests"]}
     explained = _lines(stderr, "still running at the stop")
     assert len(explained) == 1
-    assert re.fullmatch(r"warning: (\d) of \1 requests were still running at the stop \(1s "
-                        r"after the run time\) and count as timeout errors: raise "
-                        r"--stop-timeout or lower -u", explained[0])  # fmt: skip
+    assert re.fullmatch(
+        r"warning: (\d) of \1 requests were still running at the stop \(1s "
+        r"after the run time\) and count as timeout errors: raise "
+        r"--stop-timeout or lower -u",
+        explained[0],
+    )
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("0", "max prompt tokens must be at least 1, got 0"),
-    ("-3", "max prompt tokens must be at least 1, got -3"),
-    ("many", "argument --max-prompt-tokens: invalid int value: 'many'"),
-    ("4", "--max-prompt-tokens 4 skips every conversation: the shortest first prompt is about "
-          "5 tokens"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "max prompt tokens must be at least 1, got 0"),
+        ("-3", "max prompt tokens must be at least 1, got -3"),
+        ("many", "argument --max-prompt-tokens: invalid int value: 'many'"),
+        (
+            "4",
+            "--max-prompt-tokens 4 skips every conversation: the shortest first prompt is about "
+            "5 tokens",
+        ),
+    ],
+)
 def test_bad_values_end_in_one_line_and_exit_2(tmp_path: Path, value: str, message: str) -> None:
     dataset = tmp_path / "c.jsonl"
     dataset.write_text("".join(json.dumps(c) + "\n" for c in CONVERSATIONS), encoding="utf-8")
-    done = run_cli(["run", "--dataset", str(dataset), "-t", "1s", "--max-prompt-tokens", value],
-                   cwd=tmp_path)  # fmt: skip
+    done = run_cli(
+        ["run", "--dataset", str(dataset), "-t", "1s", "--max-prompt-tokens", value], cwd=tmp_path
+    )
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("loadprofile: error: "), done.stderr

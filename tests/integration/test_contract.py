@@ -38,9 +38,12 @@ def _within_sampling_error(count: int, n: int, rate: float) -> bool:
     return abs(count / n - rate) < 4 * math.sqrt(rate * (1 - rate) / n)
 
 
-INVENTING = (FIXED.replace("output_tokens_min = 12", "output_tokens_min = 30")
-             .replace("output_tokens_max = 12", "output_tokens_max = 40")
-             + "invent_entities = 0.3\n")  # fmt: skip
+INVENTING = (
+    FIXED.replace("output_tokens_min = 12", "output_tokens_min = 30").replace(
+        "output_tokens_max = 12", "output_tokens_max = 40"
+    )
+    + "invent_entities = 0.3\n"
+)
 CACHING = FIXED + "prefix_cache = true\n"
 WORDY = CACHING + CACHING.replace("[models.fixed]", "[models.wordy]") + "token_inflation = 1.4\n"
 
@@ -52,16 +55,81 @@ def launched(launcher: Launcher) -> dict[str, Launched]:
     schema.write_text(json.dumps(SCHEMA))
     catalogue = launcher.base / "catalogue.txt"
     catalogue.write_text("Acme Turbo Blender\nUltraWidget Pro\n")
-    launcher.launch("contract", BREAKING_PROFILE, [
-        "run", "--model", "strict", "--content-schema", str(schema), "-u", "8", "-r", "50",
-        "--think-time", "0", "-t", "4s"])  # fmt: skip
-    launcher.launch("tokens", WORDY, ["run", "--model", "fixed", "--model", "wordy", "-u", "4",
-                                      "-r", "50", "--think-time", "0", "-t", "3s"])
-    launcher.launch("cold", CACHING, ["run", "--model", "fixed", "--unique-prefix", "-u", "4",
-                                      "-r", "50", "--think-time", "0", "-t", "3s"])
-    launcher.launch("grounding", INVENTING, [
-        "run", "--model", "fixed", "--entities", str(catalogue), "-u", "6", "-r", "50",
-        "--think-time", "0", "-t", "3s"])  # fmt: skip
+    launcher.launch(
+        "contract",
+        BREAKING_PROFILE,
+        [
+            "run",
+            "--model",
+            "strict",
+            "--content-schema",
+            str(schema),
+            "-u",
+            "8",
+            "-r",
+            "50",
+            "--think-time",
+            "0",
+            "-t",
+            "4s",
+        ],
+    )
+    launcher.launch(
+        "tokens",
+        WORDY,
+        [
+            "run",
+            "--model",
+            "fixed",
+            "--model",
+            "wordy",
+            "-u",
+            "4",
+            "-r",
+            "50",
+            "--think-time",
+            "0",
+            "-t",
+            "3s",
+        ],
+    )
+    launcher.launch(
+        "cold",
+        CACHING,
+        [
+            "run",
+            "--model",
+            "fixed",
+            "--unique-prefix",
+            "-u",
+            "4",
+            "-r",
+            "50",
+            "--think-time",
+            "0",
+            "-t",
+            "3s",
+        ],
+    )
+    launcher.launch(
+        "grounding",
+        INVENTING,
+        [
+            "run",
+            "--model",
+            "fixed",
+            "--entities",
+            str(catalogue),
+            "-u",
+            "6",
+            "-r",
+            "50",
+            "--think-time",
+            "0",
+            "-t",
+            "3s",
+        ],
+    )
     return launcher.runs
 
 
@@ -129,8 +197,11 @@ def test_replies_naming_made_up_products_are_flagged_as_the_server_made_them(
 
 def _cached_by_first_turn(out: Path) -> tuple[list[int], list[int]]:
     """Cached prompt tokens of the successful first turns, and of the later turns."""
-    rows = [r for r in csv.DictReader((out / "requests.csv").open()) if not r["error_class"]
-            and r["model"] == "fixed"]  # fmt: skip
+    rows = [
+        r
+        for r in csv.DictReader((out / "requests.csv").open())
+        if not r["error_class"] and r["model"] == "fixed"
+    ]
     first = [int(r["cached_tokens"]) for r in rows if r["turn"] == "1"]
     later = [int(r["cached_tokens"]) for r in rows if r["turn"] != "1"]
     return first, later

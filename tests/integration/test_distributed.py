@@ -64,10 +64,35 @@ def test_two_worker_processes_merge_exactly(
     out = tmp_path / "p2"
     prices = tmp_path / "prices.toml"
     prices.write_text("[prices.fixed]\ninput_per_1m = 3.0\noutput_per_1m = 15.0\n")
-    done = run_cli(["run", "--processes", "2", "--host", mock.url, "--model", "fixed",
-                    "--dataset", str(dataset), "-u", "6", "-r", "50", "--think-time", "0",
-                    "--config", str(prices), "--retries", "1", "-t", "5s", "--out", str(out),
-                    "--no-report"], cwd=tmp_path)  # fmt: skip
+    done = run_cli(
+        [
+            "run",
+            "--processes",
+            "2",
+            "--host",
+            mock.url,
+            "--model",
+            "fixed",
+            "--dataset",
+            str(dataset),
+            "-u",
+            "6",
+            "-r",
+            "50",
+            "--think-time",
+            "0",
+            "--config",
+            str(prices),
+            "--retries",
+            "1",
+            "-t",
+            "5s",
+            "--out",
+            str(out),
+            "--no-report",
+        ],
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     summary, run = _json(out / "summary.json"), _json(out / "run.json")
     model = summary["models"]["fixed"]
@@ -87,15 +112,21 @@ def test_two_worker_processes_merge_exactly(
     assert max(int(r["users"]) for r in series) == 6
     # The workers split the dataset between them: their six users started on all four
     # conversations, as one process's would (not on the first three, twice over).
-    firsts = [r["messages"][-1]["content"] for r in sorted(server, key=lambda r: r["received_ns"])
-              if len(r["messages"]) <= 2][:6]  # fmt: skip
+    firsts = [
+        r["messages"][-1]["content"]
+        for r in sorted(server, key=lambda r: r["received_ns"])
+        if len(r["messages"]) <= 2
+    ][:6]
     assert len(set(firsts)) == 4
     # Workers price their requests (prices and the retry policy travel with the run): the
     # master's cost is the sum of the rows, transactions counted once across workers.
     cost = summary["cost"]["fixed"]
     assert cost["total_usd"] == pytest.approx(sum(float(r["cost_usd"]) for r in rows), rel=1e-4)
-    assert all(float(r["cost_usd"]) == pytest.approx(
-        (int(r["prompt_tokens"]) * 3.0 + int(r["output_tokens"]) * 15.0) / 1e6) for r in rows)
+    assert all(
+        float(r["cost_usd"])
+        == pytest.approx((int(r["prompt_tokens"]) * 3.0 + int(r["output_tokens"]) * 15.0) / 1e6)
+        for r in rows
+    )
     ends = [r["transaction"] for r in rows if r["transaction_end"] == "1"]
     assert len(ends) == len(set(ends)) == cost["transactions"] > 0
     assert summary["load"]["retries"] == 1 and model["retries"]["retried_requests"] == 0
@@ -107,9 +138,29 @@ def test_two_workers_share_one_arrival_schedule(
     """Open loop on two processes: together they send the one-process schedule, on time."""
     mock = mock_factory(FIXED_PROFILE)
     out = tmp_path / "rate"
-    done = run_cli(["run", "--processes", "2", "--host", mock.url, "--model", "fixed",
-                    "--dataset", str(dataset), "--rate", "30", "--seed", "5", "-t", "4s",
-                    "--out", str(out), "--no-report"], cwd=tmp_path)  # fmt: skip
+    done = run_cli(
+        [
+            "run",
+            "--processes",
+            "2",
+            "--host",
+            mock.url,
+            "--model",
+            "fixed",
+            "--dataset",
+            str(dataset),
+            "--rate",
+            "30",
+            "--seed",
+            "5",
+            "-t",
+            "4s",
+            "--out",
+            str(out),
+            "--no-report",
+        ],
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     warmup_s = _json(out / "run.json")["arrivals_start_s"]
     schedule = ArrivalSchedule(30.0, "poisson", 1.0, target_seed(5, "fixed"), 0, 4.0 - warmup_s)
@@ -126,8 +177,7 @@ def test_two_workers_share_one_arrival_schedule(
 def _old_package(tmp_path: Path) -> Path:
     """A copy of loadprofile that says it is another version."""
     root = tmp_path / "old"
-    shutil.copytree(PACKAGE, root / "loadprofile",
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copytree(PACKAGE, root / "loadprofile", ignore=shutil.ignore_patterns("__pycache__"))
     init = root / "loadprofile" / "__init__.py"
     init.write_text(init.read_text().replace('__version__ = "', '__version__ = "0.0.0+old'))
     return root
@@ -135,9 +185,14 @@ def _old_package(tmp_path: Path) -> Path:
 
 def _worker(port: int, cwd: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.Popen([sys.executable, "-m", "loadprofile", "run", "--worker",
-                             "--master-port", str(port)], cwd=cwd, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "loadprofile", "run", "--worker", "--master-port", str(port)],
+        cwd=cwd,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_a_killed_worker_leaves_a_partial_run_and_an_old_one_is_refused(
@@ -146,12 +201,40 @@ def test_a_killed_worker_leaves_a_partial_run_and_an_old_one_is_refused(
     mock = mock_factory(FIXED_PROFILE)
     out, port = tmp_path / "lost", free_port()
     master = subprocess.Popen(
-        [sys.executable, "-m", "loadprofile", "run", "--master", "--expect-workers", "2",
-         "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port), "--host", mock.url,
-         "--model", "fixed", "--dataset", str(dataset), "-u", "4", "-r", "50",
-         "--think-time", "0", "-t", "9s", "--out", str(out)],
-        cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "loadprofile",
+            "run",
+            "--master",
+            "--expect-workers",
+            "2",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            str(port),
+            "--host",
+            mock.url,
+            "--model",
+            "fixed",
+            "--dataset",
+            str(dataset),
+            "-u",
+            "4",
+            "-r",
+            "50",
+            "--think-time",
+            "0",
+            "-t",
+            "9s",
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     old = _worker(port, _old_package(tmp_path))
     _, old_stderr = old.communicate(timeout=60)
     assert old.returncode == 2
@@ -189,11 +272,39 @@ def test_plain_locust_processes_write_one_run_folder(
     out = tmp_path / "locust-p2"
     locustfile = Path(__file__).parents[2] / "locustfiles" / "chat.py"
     done = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(locustfile), "--host", mock.url, "--headless",
-         "--processes", "2", "-u", "4", "-r", "50", "-t", "4s", "--model", "fixed",
-         "--dataset", str(dataset), "--think-time", "0", "--out", str(out), "--only-summary"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=90, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(locustfile),
+            "--host",
+            mock.url,
+            "--headless",
+            "--processes",
+            "2",
+            "-u",
+            "4",
+            "-r",
+            "50",
+            "-t",
+            "4s",
+            "--model",
+            "fixed",
+            "--dataset",
+            str(dataset),
+            "--think-time",
+            "0",
+            "--out",
+            str(out),
+            "--only-summary",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     summary, run = _json(out / "summary.json"), _json(out / "run.json")
     assert [w["status"] for w in run["workers"]] == ["complete", "complete"]

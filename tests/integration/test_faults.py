@@ -40,13 +40,16 @@ output_tokens_max = 5
 """
 
 
-SLOW_PROFILE = FIXED_PROFILE + """
+SLOW_PROFILE = (
+    FIXED_PROFILE
+    + """
 [models.slow]
 ttft_base_ms = 4000.0
 itl_ms = 10.0
 output_tokens_min = 5
 output_tokens_max = 5
 """
+)
 
 
 #: Replies of 5 s (256 tokens, the default --max-tokens, 20 ms apart): a 2 s run with a 1 s
@@ -89,21 +92,121 @@ drop_after_stream = false
 @pytest.fixture(scope="module")
 def launched(launcher: Launcher) -> Launcher:
     """The two longer runs start together (and beside the interrupted ones)."""
-    launcher.launch("faults", FAULTY_PROFILES, [
-        "run", "--model", "flaky=3", "--model", "stuck=1", "-u", "4", "-r", "20", "-t", "4s",
-        "--think-time", "0", "--timeout", "700ms", "--stop-timeout", "2s"])  # fmt: skip
-    launcher.launch("backing-off", BROKEN_PROFILE, [
-        "run", "--processes", "1", "--model", "broken", "-u", "3", "-r", "20", "-t", "2s",
-        "--think-time", "0", "--retries", "3", "--retry-backoff", "3s:3s", "--no-report"])
-    launcher.launch("closing", CLOSING_PROFILES, [
-        "run", "--model", "dropper", "--model", "idler", "-u", "6", "-r", "50", "-t", "3s",
-        "--think-time", "0.4-0.6", "--no-report"], mock_args=("--keepalive-timeout", "0.3"))
-    launcher.launch("still-running", SLOW_PROFILE, [
-        "run", "--model", "slow", "--model", "fixed", "--model", "mock-fixed", "-u", "2", "-r",
-        "20", "-t", "2s", "--think-time", "0", "--stop-timeout", "1s", "--timeout", "60s"])
-    launcher.launch("streams-past-the-stop", LONG_PROFILE, [
-        "run", "--model", "long", "-u", "3", "-r", "50", "-t", "2s", "--think-time", "0",
-        "--stop-timeout", "1s", "--timeout", "60s", "--no-report"])
+    launcher.launch(
+        "faults",
+        FAULTY_PROFILES,
+        [
+            "run",
+            "--model",
+            "flaky=3",
+            "--model",
+            "stuck=1",
+            "-u",
+            "4",
+            "-r",
+            "20",
+            "-t",
+            "4s",
+            "--think-time",
+            "0",
+            "--timeout",
+            "700ms",
+            "--stop-timeout",
+            "2s",
+        ],
+    )
+    launcher.launch(
+        "backing-off",
+        BROKEN_PROFILE,
+        [
+            "run",
+            "--processes",
+            "1",
+            "--model",
+            "broken",
+            "-u",
+            "3",
+            "-r",
+            "20",
+            "-t",
+            "2s",
+            "--think-time",
+            "0",
+            "--retries",
+            "3",
+            "--retry-backoff",
+            "3s:3s",
+            "--no-report",
+        ],
+    )
+    launcher.launch(
+        "closing",
+        CLOSING_PROFILES,
+        [
+            "run",
+            "--model",
+            "dropper",
+            "--model",
+            "idler",
+            "-u",
+            "6",
+            "-r",
+            "50",
+            "-t",
+            "3s",
+            "--think-time",
+            "0.4-0.6",
+            "--no-report",
+        ],
+        mock_args=("--keepalive-timeout", "0.3"),
+    )
+    launcher.launch(
+        "still-running",
+        SLOW_PROFILE,
+        [
+            "run",
+            "--model",
+            "slow",
+            "--model",
+            "fixed",
+            "--model",
+            "mock-fixed",
+            "-u",
+            "2",
+            "-r",
+            "20",
+            "-t",
+            "2s",
+            "--think-time",
+            "0",
+            "--stop-timeout",
+            "1s",
+            "--timeout",
+            "60s",
+        ],
+    )
+    launcher.launch(
+        "streams-past-the-stop",
+        LONG_PROFILE,
+        [
+            "run",
+            "--model",
+            "long",
+            "-u",
+            "3",
+            "-r",
+            "50",
+            "-t",
+            "2s",
+            "--think-time",
+            "0",
+            "--stop-timeout",
+            "1s",
+            "--timeout",
+            "60s",
+            "--no-report",
+        ],
+    )
     return launcher
 
 
@@ -118,18 +221,45 @@ def _wait_for_rows(path: Path, rows: int, timeout: float) -> None:
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_interrupted_run_leaves_a_partial_run_folder(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path,
-    signum: int, code: int, launched: Launcher,
+    mock_factory: Callable[..., MockProcess],
+    dataset: Path,
+    tmp_path: Path,
+    signum: int,
+    code: int,
+    launched: Launcher,
 ) -> None:
     mock = mock_factory(FIXED_PROFILE)
     out = tmp_path / "run"
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "loadprofile", "run", "--host", mock.url, "--model", "fixed",
-         "--dataset", str(dataset), "-u", "3", "-r", "20", "-t", "60s", "--think-time", "0",
-         "--out", str(out)],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "loadprofile",
+            "run",
+            "--host",
+            mock.url,
+            "--model",
+            "fixed",
+            "--dataset",
+            str(dataset),
+            "-u",
+            "3",
+            "-r",
+            "20",
+            "-t",
+            "60s",
+            "--think-time",
+            "0",
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         _wait_for_rows(out / "requests.csv", 5, timeout=30)
         started = time.monotonic()
@@ -148,8 +278,6 @@ def test_interrupted_run_leaves_a_partial_run_folder(
     assert summary["models"]["fixed"]["requests"] == len(rows) >= 5
     assert (out / "report.html").exists()
     assert stdout.strip().splitlines()[-1].startswith("report: ")
-
-
 
 
 def test_injected_faults_are_classified_at_their_rates(launched: Launcher) -> None:

@@ -73,15 +73,52 @@ def test_a_failing_canary_exits_1_calls_the_webhook_once_and_keeps_every_attempt
     (tmp_path / "slo.toml").write_text(SLO, encoding="utf-8")
     out = tmp_path / "run"
     with Receiver() as hook:
-        done = run_cli(["run", "--host", mock.url, "--model", "current=80",
-                        "--model", "candidate=20", "--canary", "candidate", "--baseline",
-                        "current", "--config", "run.toml", "--slo", "slo.toml",
-                        "--dataset", str(dataset), "-u", "10", "-r", "50", "-t", "5s",
-                        "--think-time", "0-0.1", "--retries", "2", "--retry-backoff",
-                        "20ms:50ms", "--retry-on", "http_5xx,stream_incomplete",
-                        "--junit", "junit.xml", "--markdown", "gate.md",
-                        "--on-fail-webhook", hook.url, "--webhook-body",
-                        '{"canary_pct": 0}', "--out", str(out)], cwd=tmp_path)  # fmt: skip
+        done = run_cli(
+            [
+                "run",
+                "--host",
+                mock.url,
+                "--model",
+                "current=80",
+                "--model",
+                "candidate=20",
+                "--canary",
+                "candidate",
+                "--baseline",
+                "current",
+                "--config",
+                "run.toml",
+                "--slo",
+                "slo.toml",
+                "--dataset",
+                str(dataset),
+                "-u",
+                "10",
+                "-r",
+                "50",
+                "-t",
+                "5s",
+                "--think-time",
+                "0-0.1",
+                "--retries",
+                "2",
+                "--retry-backoff",
+                "20ms:50ms",
+                "--retry-on",
+                "http_5xx,stream_incomplete",
+                "--junit",
+                "junit.xml",
+                "--markdown",
+                "gate.md",
+                "--on-fail-webhook",
+                hook.url,
+                "--webhook-body",
+                '{"canary_pct": 0}',
+                "--out",
+                str(out),
+            ],
+            cwd=tmp_path,
+        )
         assert done.returncode == 1, done.stderr  # the canary is 5x slower: the gate fails
         assert hook.calls == [("/rollback", {"canary_pct": 0})]  # exactly once
     assert "Traceback" not in done.stderr
@@ -112,8 +149,9 @@ def test_a_failing_canary_exits_1_calls_the_webhook_once_and_keeps_every_attempt
 
     # Every attempt is accounted for: the server saw exactly the attempts the rows count.
     rows = read_request_rows(out)
-    records = [r for r in get_json(f"{mock.url}/mock/requests")
-               if r["max_tokens"] != 1]  # not the preflight's "Say OK." probes
+    records = [
+        r for r in get_json(f"{mock.url}/mock/requests") if r["max_tokens"] != 1
+    ]  # not the preflight's "Say OK." probes
     for model in ("current", "candidate"):
         mine = [r for r in rows if r["model"] == model]
         served = [r for r in records if r["model"] == model]
@@ -125,8 +163,10 @@ def test_a_failing_canary_exits_1_calls_the_webhook_once_and_keeps_every_attempt
     assert 0.1 <= retries["first_attempt_error_rate"] <= 0.5
     assert cand["error_rate"] < retries["first_attempt_error_rate"] / 2
     assert set(retries["attempt_errors"]) <= {"http_5xx", "stream_incomplete"}
-    assert cand["ttft_first_attempt_ms"]["count"] == cand["requests"] - retries[
-        "first_attempt_failures"]
+    assert (
+        cand["ttft_first_attempt_ms"]["count"]
+        == cand["requests"] - retries["first_attempt_failures"]
+    )
     assert summary["models"]["current"]["retries"]["retried_requests"] == 0
 
     # Cost: each clean single-attempt row is its tokens times the prices; totals add up.
@@ -137,21 +177,25 @@ def test_a_failing_canary_exits_1_calls_the_webhook_once_and_keeps_every_attempt
     for model in ("current", "candidate"):
         total = sum(float(r["cost_usd"]) for r in rows if r["model"] == model)
         assert cost[model]["total_usd"] == pytest.approx(total, rel=1e-4)
-        ended = [r["transaction"] for r in rows if r["model"] == model
-                 and r["transaction_end"] == "1"]  # fmt: skip
+        ended = [
+            r["transaction"] for r in rows if r["model"] == model and r["transaction_end"] == "1"
+        ]
         assert len(ended) == len(set(ended)) == cost[model]["transactions"] > 0
-    retried = [r for r in rows if r["model"] == "candidate" and "stream_incomplete"
-               in r["attempt_errors"]]  # fmt: skip
+    retried = [
+        r for r in rows if r["model"] == "candidate" and "stream_incomplete" in r["attempt_errors"]
+    ]
     assert retried and all(float(r["retry_cost_usd"]) > 0 for r in retried)
     assert cost["candidate"]["failed_attempt_share"] > 0
 
     # Gated again offline, against a bound it meets: exit 0, and the webhook is not called.
     passing = tmp_path / "pass.toml"
-    passing.write_text('[canary]\nbounds = ["ttft_ms.p99 <= 10 * baseline.ttft_ms.p99"]\n',
-                       encoding="utf-8")  # fmt: skip
+    passing.write_text(
+        '[canary]\nbounds = ["ttft_ms.p99 <= 10 * baseline.ttft_ms.p99"]\n', encoding="utf-8"
+    )
     with Receiver() as hook:
-        again = run_cli(["gate", str(out), "--slo", str(passing), "--on-fail-webhook", hook.url],
-                        cwd=tmp_path)  # fmt: skip
+        again = run_cli(
+            ["gate", str(out), "--slo", str(passing), "--on-fail-webhook", hook.url], cwd=tmp_path
+        )
         assert again.returncode == 0, again.stdout + again.stderr
         assert hook.calls == []
     assert "gate PASSED" in again.stdout

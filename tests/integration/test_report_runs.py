@@ -37,17 +37,35 @@ output_tokens_max = 10
 drop_after_stream = true
 """
 
-SINGLE_TURN = [{"id": f"q-{i}", "messages": [{"role": "user", "content": f"Question {i}?"}]}
-               for i in range(12)]  # fmt: skip
+SINGLE_TURN = [
+    {"id": f"q-{i}", "messages": [{"role": "user", "content": f"Question {i}?"}]} for i in range(12)
+]
 
 
 @pytest.fixture(scope="module")
 def run(launcher: Launcher) -> Launched:
-    launcher.dataset.write_text("".join(json.dumps(c) + "\n" for c in SINGLE_TURN),
-                                encoding="utf-8")  # fmt: skip
-    launched = launcher.launch("pair", PROFILES, [
-        "run", "--model", "small", "--model", "large", "-u", "4", "-r", "50", "-t", "2s",
-        "--think-time", "0.2-0.3"])  # fmt: skip
+    launcher.dataset.write_text(
+        "".join(json.dumps(c) + "\n" for c in SINGLE_TURN), encoding="utf-8"
+    )
+    launched = launcher.launch(
+        "pair",
+        PROFILES,
+        [
+            "run",
+            "--model",
+            "small",
+            "--model",
+            "large",
+            "-u",
+            "4",
+            "-r",
+            "50",
+            "-t",
+            "2s",
+            "--think-time",
+            "0.2-0.3",
+        ],
+    )
     done = launched.done()
     assert done.returncode == 0, done.stderr
     return launched
@@ -64,15 +82,16 @@ def _section(html: str, key: str) -> str:
     return match.group(1)
 
 
-def test_the_report_opens_with_the_models_side_by_side_in_words(run: Launched
-                                                                ) -> None:  # fmt: skip
+def test_the_report_opens_with_the_models_side_by_side_in_words(run: Launched) -> None:
     summary, html = _read(run)
     assert html.index('id="answer"') < html.index('id="details"') < html.index('id="overview"')
     small, large = (summary["models"][m] for m in ("small", "large"))
     assert small["failures"] == large["failures"] == 0
     a, b = large["ttft_ms"]["p99"], small["ttft_ms"]["p99"]
-    expected = (f"large's TTFT p99 is {fmt_times(a / b)} small's "
-                f"({fmt_ms_words(a)} against {fmt_ms_words(b)} ms)")  # fmt: skip
+    expected = (
+        f"large's TTFT p99 is {fmt_times(a / b)} small's "
+        f"({fmt_ms_words(a)} against {fmt_ms_words(b)} ms)"
+    )
     words = _section(html, "answer")
     assert str(escape(expected)) in words
     assert "neither failed a request" in words
@@ -98,8 +117,11 @@ def test_a_server_closing_each_connection_after_a_clean_stream_is_no_warning(
     assert "stale" not in html.lower()
     table = re.search(r'<table class="num" id="table-connections">(.*?)</table>', html, re.S)
     assert table, "connections table missing"
-    row = re.search(r"<th>new connection: the server had closed the kept-alive one</th>"
-                    r"<td[^>]*>(.*?)</td><td[^>]*>(.*?)</td>", table.group(1))  # fmt: skip
+    row = re.search(
+        r"<th>new connection: the server had closed the kept-alive one</th>"
+        r"<td[^>]*>(.*?)</td><td[^>]*>(.*?)</td>",
+        table.group(1),
+    )
     assert row and row.group(2) == f"{reopened:,}"
     assert "none of them failed for it" in _section(html, "overview")
 

@@ -39,9 +39,28 @@ def fixed_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     mock = start_mock(extra_args=["--profiles", str(profiles), "--record"])
     try:
         out = tmp / "run"
-        done = run_cli(["run", "--host", mock.url, "--model", "fixed", "--dataset", str(data),
-                        "-u", "4", "-r", "20", "-t", "4s", "--think-time", "0",
-                        "--out", str(out)], cwd=tmp)  # fmt: skip
+        done = run_cli(
+            [
+                "run",
+                "--host",
+                mock.url,
+                "--model",
+                "fixed",
+                "--dataset",
+                str(data),
+                "-u",
+                "4",
+                "-r",
+                "20",
+                "-t",
+                "4s",
+                "--think-time",
+                "0",
+                "--out",
+                str(out),
+            ],
+            cwd=tmp,
+        )
         records = get_json(mock.url + "/mock/requests")
     finally:
         mock.stop()
@@ -147,13 +166,40 @@ def test_plain_locust_writes_the_same_run_folder(
     locustfile = Path(__file__).parents[2] / "locustfiles" / "chat.py"
     out = tmp_path / "locust-run"
     done = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(locustfile), "--host", mock.url, "--headless",
-         "-u", "3", "-r", "10", "-t", "3s", "--model", "fixed", "--dataset", str(dataset),
-         "--think-time", "0", "--out", str(out), "--only-summary",
-         "--server-metrics", mock.url + "/metrics"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=90, check=False,
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(locustfile),
+            "--host",
+            mock.url,
+            "--headless",
+            "-u",
+            "3",
+            "-r",
+            "10",
+            "-t",
+            "3s",
+            "--model",
+            "fixed",
+            "--dataset",
+            str(dataset),
+            "--think-time",
+            "0",
+            "--out",
+            str(out),
+            "--only-summary",
+            "--server-metrics",
+            mock.url + "/metrics",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
         env={k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     m = summary["models"]["fixed"]

@@ -39,9 +39,32 @@ def test_a_request_budget_ends_the_run_after_exactly_n_requests(
     out = tmp_path / "run"
     fleet = ["--processes", str(processes)] if processes else []
     started = time.monotonic()
-    done = run_cli(["run", *fleet, "--host", mock.url, "--model", "fixed", "--dataset",
-                    str(dataset), "-u", "4", "-r", "50", "-t", "60s", "--think-time", "0",
-                    "-n", "30", "--no-report", "--out", str(out)], tmp_path)  # fmt: skip
+    done = run_cli(
+        [
+            "run",
+            *fleet,
+            "--host",
+            mock.url,
+            "--model",
+            "fixed",
+            "--dataset",
+            str(dataset),
+            "-u",
+            "4",
+            "-r",
+            "50",
+            "-t",
+            "60s",
+            "--think-time",
+            "0",
+            "-n",
+            "30",
+            "--no-report",
+            "--out",
+            str(out),
+        ],
+        tmp_path,
+    )
     took = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     assert took < 45  # 30 requests of ~0.25 s on 4 users: a few seconds, not the 60 s
@@ -62,11 +85,16 @@ def test_extra_body_fields_reach_the_server_layered_flag_target_turn(
     data = tmp_path / "turns.jsonl"
     records = [
         {"id": "plain", "messages": [{"role": "user", "content": "Hi"}]},
-        {"id": "tuned", "extra_body": {"top_p": 0.5},
-         "messages": [{"role": "user", "content": "One", "extra_body": {"seed": 7}},
-                      {"role": "assistant", "content": "Two"},
-                      {"role": "user", "content": "Three"}]},
-    ]  # fmt: skip
+        {
+            "id": "tuned",
+            "extra_body": {"top_p": 0.5},
+            "messages": [
+                {"role": "user", "content": "One", "extra_body": {"seed": 7}},
+                {"role": "assistant", "content": "Two"},
+                {"role": "user", "content": "Three"},
+            ],
+        },
+    ]
     data.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     config = tmp_path / "targets.toml"
     config.write_text(
@@ -75,10 +103,29 @@ def test_extra_body_fields_reach_the_server_layered_flag_target_turn(
         "extra_body = { temperature = 0.7, ignore_eos = false }\n",
         encoding="utf-8",
     )
-    done = run_cli(["run", "--config", str(config), "--dataset", str(data), "-u", "2", "-r",
-                    "50", "-n", "12", "--think-time", "0", "--no-report", "--extra-body",
-                    '{"temperature": 0, "ignore_eos": true}', "--out", str(tmp_path / "run")],
-                   tmp_path)  # fmt: skip
+    done = run_cli(
+        [
+            "run",
+            "--config",
+            str(config),
+            "--dataset",
+            str(data),
+            "-u",
+            "2",
+            "-r",
+            "50",
+            "-n",
+            "12",
+            "--think-time",
+            "0",
+            "--no-report",
+            "--extra-body",
+            '{"temperature": 0, "ignore_eos": true}',
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     seen = _load(mock)
     assert len(seen) == 12
@@ -110,8 +157,21 @@ def test_extra_body_fields_reach_the_server_layered_flag_target_turn(
 def test_bad_budget_or_extra_body_is_one_line_and_exit_2(
     tmp_path: Path, flag: str, value: str, message: str
 ) -> None:
-    done = run_cli(["run", "--host", "http://127.0.0.1:9", "--model", "m", flag, value,
-                    "--out", str(tmp_path / "run")], tmp_path, timeout=60)  # fmt: skip
+    done = run_cli(
+        [
+            "run",
+            "--host",
+            "http://127.0.0.1:9",
+            "--model",
+            "m",
+            flag,
+            value,
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
@@ -137,9 +197,29 @@ def test_ttft_starts_before_the_connection_a_closing_server_forces(
     connect_ms, for every request (one clock: perf_counter is CLOCK_MONOTONIC)."""
     mock = mock_factory(DROPPER_PROFILE)
     out = tmp_path / "run"
-    done = run_cli(["run", "--host", mock.url, "--model", "dropper", "--dataset", str(dataset),
-                    "-u", "2", "-r", "50", "-n", "20", "--think-time", "0", "--no-report",
-                    "--out", str(out)], tmp_path)  # fmt: skip
+    done = run_cli(
+        [
+            "run",
+            "--host",
+            mock.url,
+            "--model",
+            "dropper",
+            "--dataset",
+            str(dataset),
+            "-u",
+            "2",
+            "-r",
+            "50",
+            "-n",
+            "20",
+            "--think-time",
+            "0",
+            "--no-report",
+            "--out",
+            str(out),
+        ],
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     server = {r["request_id"]: r for r in _load(mock)}
     rows = _rows(out)

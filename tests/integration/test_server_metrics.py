@@ -16,12 +16,28 @@ from .conftest import run_cli
 pytestmark = pytest.mark.integration
 
 
-def test_a_run_scrapes_the_servers_metrics_and_reports_them(dataset: Path, tmp_path: Path
-                                                             ) -> None:  # fmt: skip
+def test_a_run_scrapes_the_servers_metrics_and_reports_them(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    done = run_cli(["run", "--model", "mock-fixed", "--dataset", str(dataset), "-u", "6", "-r",
-                    "50", "-t", "4s", "--think-time", "0", "--out", str(out)],
-                   cwd=tmp_path)  # fmt: skip
+    done = run_cli(
+        [
+            "run",
+            "--model",
+            "mock-fixed",
+            "--dataset",
+            str(dataset),
+            "-u",
+            "6",
+            "-r",
+            "50",
+            "-t",
+            "4s",
+            "--think-time",
+            "0",
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     (url,) = run["server_metrics"]  # the embedded mock's, added by the run itself

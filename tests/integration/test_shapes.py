@@ -62,27 +62,94 @@ def launched(launcher: Launcher) -> dict[str, Any]:
     common = ["--model", "fixed", "-t", "6s", "--no-report"]
     freeze: dict[str, Any] = {}
     launcher.launch("spike", LIMITED_PROFILE, SPIKE_ARGS)
-    launcher.launch("freeze-open", FIXED_PROFILE, ["run", *common, "--rate", "20", "--arrival",
-                                                   "constant"], after=_freezer(freeze))
-    launcher.launch("freeze-closed", FIXED_PROFILE, ["run", *common, "-u", "2", "--think-time",
-                                                     "0"], after=_freezer({}))  # fmt: skip
+    launcher.launch(
+        "freeze-open",
+        FIXED_PROFILE,
+        ["run", *common, "--rate", "20", "--arrival", "constant"],
+        after=_freezer(freeze),
+    )
+    launcher.launch(
+        "freeze-closed",
+        FIXED_PROFILE,
+        ["run", *common, "-u", "2", "--think-time", "0"],
+        after=_freezer({}),
+    )
     launcher.launch("step", LIMITED_PROFILE, STEP_ARGS)
     launcher.launch("locust-spike", LIMITED_PROFILE, LOCUST_SPIKE_ARGS, locustfile="shaped.py")
     launcher.launch("starved", FIXED_PROFILE, STARVED_ARGS)
     return {**launcher.runs, "freeze": freeze}
 
 
-SPIKE_ARGS = ["run", "--model", "limited", "--shape", "spike", "--base-users", "2",
-              "--spike-users", "16", "--spike-at", "3s", "--spike-for", "3s", "-t", "12s",
-              "--think-time", "0", "--no-report"]  # fmt: skip
-STEP_ARGS = ["run", "--model", "limited", "--shape", "step", "--steps", "1,2,4", "--base-users",
-             "2", "--step-time", "3s", "--think-time", "0", "--slo-ttft-p99-ms", "120",
-             "--no-report"]  # fmt: skip
-LOCUST_SPIKE_ARGS = ["--headless", "--shape", "spike", "--base-users", "2", "--spike-users", "12",
-                     "--spike-at", "2s", "--spike-for", "2s", "--model", "limited",
-                     "--think-time", "0", "--only-summary"]  # fmt: skip
-STARVED_ARGS = ["run", "--model", "fixed", "--rate", "20", "--arrival", "constant", "-u", "2",
-                "-t", "3s", "--no-report"]  # fmt: skip
+SPIKE_ARGS = [
+    "run",
+    "--model",
+    "limited",
+    "--shape",
+    "spike",
+    "--base-users",
+    "2",
+    "--spike-users",
+    "16",
+    "--spike-at",
+    "3s",
+    "--spike-for",
+    "3s",
+    "-t",
+    "12s",
+    "--think-time",
+    "0",
+    "--no-report",
+]
+STEP_ARGS = [
+    "run",
+    "--model",
+    "limited",
+    "--shape",
+    "step",
+    "--steps",
+    "1,2,4",
+    "--base-users",
+    "2",
+    "--step-time",
+    "3s",
+    "--think-time",
+    "0",
+    "--slo-ttft-p99-ms",
+    "120",
+    "--no-report",
+]
+LOCUST_SPIKE_ARGS = [
+    "--headless",
+    "--shape",
+    "spike",
+    "--base-users",
+    "2",
+    "--spike-users",
+    "12",
+    "--spike-at",
+    "2s",
+    "--spike-for",
+    "2s",
+    "--model",
+    "limited",
+    "--think-time",
+    "0",
+    "--only-summary",
+]
+STARVED_ARGS = [
+    "run",
+    "--model",
+    "fixed",
+    "--rate",
+    "20",
+    "--arrival",
+    "constant",
+    "-u",
+    "2",
+    "-t",
+    "3s",
+    "--no-report",
+]
 
 
 def test_spike_raises_ttft_in_the_burst_and_recovers(launched: dict[str, Any]) -> None:
@@ -128,16 +195,18 @@ def test_step_run_finds_where_the_concurrency_limit_bites(
     assert summary["max_concurrency_within_slo"] == {"limited": 4}
 
 
-def _freeze_after_first_request(mock: MockProcess, delay_s: float, seconds: float,
-                                into: dict[str, Any]) -> None:  # fmt: skip
+def _freeze_after_first_request(
+    mock: MockProcess, delay_s: float, seconds: float, into: dict[str, Any]
+) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if get_json(mock.url + "/mock/stats")["fixed"]["received"]:
             break
         time.sleep(0.05)
     time.sleep(delay_s)
-    request = urllib.request.Request(mock.url + "/mock/freeze", method="POST",
-                                     data=json.dumps({"seconds": seconds}).encode())
+    request = urllib.request.Request(
+        mock.url + "/mock/freeze", method="POST", data=json.dumps({"seconds": seconds}).encode()
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         into.update(json.loads(response.read()))
 
@@ -197,15 +266,38 @@ def _cv2(times: list[float]) -> float:
 
 
 def test_gamma_arrivals_have_the_configured_variance(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path,
-    launcher: Launcher, launched: dict[str, Any],
+    mock_factory: Callable[..., MockProcess],
+    dataset: Path,
+    tmp_path: Path,
+    launcher: Launcher,
+    launched: dict[str, Any],
 ) -> None:
     launcher.wait_all()  # timing-critical: alone on the machine
     mock = mock_factory(FIXED_PROFILE)
     out = tmp_path / "gamma"
-    done = run_cli(["run", "--host", mock.url, "--model", "fixed", "--dataset", str(dataset),
-                    "--rate", "40", "--arrival", "gamma:0.25", "-t", "5s", "--seed", "3",
-                    "--out", str(out), "--no-report"], cwd=tmp_path)  # fmt: skip
+    done = run_cli(
+        [
+            "run",
+            "--host",
+            mock.url,
+            "--model",
+            "fixed",
+            "--dataset",
+            str(dataset),
+            "--rate",
+            "40",
+            "--arrival",
+            "gamma:0.25",
+            "-t",
+            "5s",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--no-report",
+        ],
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     records = get_json(mock.url + "/mock/requests")
     # The load's requests (the preflight's "Say OK." probe is not an arrival).
@@ -233,7 +325,10 @@ def test_plain_locust_follows_the_same_spike_shape(launched: dict[str, Any]) -> 
     assert done.returncode == 0, done.stderr[-2000:]
     summary = _summary(out)
     assert [(p["name"], p["models"]["limited"]["users"]) for p in summary["phases"]] == [
-        ("before", 2), ("burst", 12), ("after", 2)]  # fmt: skip
+        ("before", 2),
+        ("burst", 12),
+        ("after", 2),
+    ]
     before, burst = _phase(summary, "before", "limited"), _phase(summary, "burst", "limited")
     assert burst["ttft_ms"]["p99"] > 2 * before["ttft_ms"]["p99"]
     assert "limited" in summary["recovery_s"]

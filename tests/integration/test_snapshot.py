@@ -32,10 +32,24 @@ def test_an_interrupted_snapshot_resumes_to_what_an_uninterrupted_one_holds(
     args = ["snapshot", "--model", "fixed", "-n", "30"]
     resumed, whole = tmp_path / "resumed", tmp_path / "whole"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "loadprofile", *args, "--host", first.url, "--concurrency", "1",
-         "--out", str(resumed)], cwd=tmp_path, text=True, env=dict(os.environ),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "loadprofile",
+            *args,
+            "--host",
+            first.url,
+            "--concurrency",
+            "1",
+            "--out",
+            str(resumed),
+        ],
+        cwd=tmp_path,
+        text=True,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 30
     while not (resumed / "outputs.jsonl").exists() or len(_lines(resumed)) < 3:
         assert time.monotonic() < deadline and proc.poll() is None
@@ -82,20 +96,34 @@ def test_diff_says_whether_a_model_is_deterministic(
     first, fresh = mock_factory(FIXED_PROFILE), mock_factory(FIXED_PROFILE)
     folders = {name: tmp_path / name for name in ("a", "again", "fresh")}
     for name, mock in (("a", first), ("again", first), ("fresh", fresh)):
-        done = run_cli(["snapshot", "--host", mock.url, "--model", "fixed", "-n", "20",
-                        "--out", str(folders[name])], cwd=tmp_path)  # fmt: skip
+        done = run_cli(
+            [
+                "snapshot",
+                "--host",
+                mock.url,
+                "--model",
+                "fixed",
+                "-n",
+                "20",
+                "--out",
+                str(folders[name]),
+            ],
+            cwd=tmp_path,
+        )
         assert done.returncode == 0, done.stderr
     for other, deterministic in (("fresh", True), ("again", False)):
         out = tmp_path / f"diff-{other}"
-        done = run_cli(["diff", str(folders["a"]), str(folders[other]), "--out", str(out)],
-                       cwd=tmp_path)  # fmt: skip
+        done = run_cli(
+            ["diff", str(folders["a"]), str(folders[other]), "--out", str(out)], cwd=tmp_path
+        )
         assert done.returncode == 0, done.stderr
         diff = json.loads((out / "diff.json").read_text())
         assert diff["compared"] == 20 and diff["deterministic"] is deterministic
         assert (diff["exact_match_rate"] == 1.0) is deterministic
         assert (out / "diff.html").exists()
-    bad = run_cli(["diff", str(folders["a"]), str(tmp_path), "--out", str(tmp_path / "d")],
-                  cwd=tmp_path)  # fmt: skip
+    bad = run_cli(
+        ["diff", str(folders["a"]), str(tmp_path), "--out", str(tmp_path / "d")], cwd=tmp_path
+    )
     assert bad.returncode == 2 and "not a snapshot folder" in bad.stderr
 
 
@@ -104,19 +132,57 @@ def test_replies_under_load_are_held_against_a_calm_snapshot(
 ) -> None:
     """The same model (a fresh mock, same seed) answers under load exactly as in its calm
     snapshot; another one (another seed: other words) shows the drift."""
-    calm_mock, same, other = (mock_factory(FIXED_PROFILE), mock_factory(FIXED_PROFILE),
-                              mock_factory(FIXED_PROFILE, "--seed", "7"))  # fmt: skip
+    calm_mock, same, other = (
+        mock_factory(FIXED_PROFILE),
+        mock_factory(FIXED_PROFILE),
+        mock_factory(FIXED_PROFILE, "--seed", "7"),
+    )
     calm = tmp_path / "calm"
-    done = run_cli(["snapshot", "--host", calm_mock.url, "--model", "fixed", "-n", "200",
-                    "--concurrency", "32", "--out", str(calm)], cwd=tmp_path)  # fmt: skip
+    done = run_cli(
+        [
+            "snapshot",
+            "--host",
+            calm_mock.url,
+            "--model",
+            "fixed",
+            "-n",
+            "200",
+            "--concurrency",
+            "32",
+            "--out",
+            str(calm),
+        ],
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     drift = {}
     for name, mock in (("same", same), ("other", other)):
         out = tmp_path / name
-        done = run_cli(["run", "--host", mock.url, "--model", "fixed", "-u", "4", "-r", "50",
-                        "--think-time", "0", "-t", "2s", "--sample-outputs", "15",
-                        "--baseline", str(calm), "--out", str(out), "--no-report"],
-                       cwd=tmp_path)  # fmt: skip
+        done = run_cli(
+            [
+                "run",
+                "--host",
+                mock.url,
+                "--model",
+                "fixed",
+                "-u",
+                "4",
+                "-r",
+                "50",
+                "--think-time",
+                "0",
+                "-t",
+                "2s",
+                "--sample-outputs",
+                "15",
+                "--baseline",
+                str(calm),
+                "--out",
+                str(out),
+                "--no-report",
+            ],
+            cwd=tmp_path,
+        )
         assert done.returncode == 0, done.stderr
         summary = json.loads((out / "summary.json").read_text())
         drift[name] = summary["correctness"]["fixed"]["drift"]
@@ -129,7 +195,9 @@ def test_replies_under_load_are_held_against_a_calm_snapshot(
     assert drift["other"]["edit_distance_mean"] > 0.3
 
 
-REWRITING_PROFILE = FIXED_PROFILE + """
+REWRITING_PROFILE = (
+    FIXED_PROFILE
+    + """
 [models.rewriter]
 ttft_base_ms = 80.0
 itl_ms = 15.0
@@ -138,6 +206,7 @@ output_tokens_max = 12
 text_of = "fixed"
 rewrite = 0.3
 """
+)
 
 
 def test_a_diff_finds_the_share_of_replies_a_model_rewrites(
@@ -147,15 +216,40 @@ def test_a_diff_finds_the_share_of_replies_a_model_rewrites(
     of their snapshots finds exactly the ones the server rewrote."""
     mock = mock_factory(REWRITING_PROFILE)
     for model in ("fixed", "rewriter"):
-        done = run_cli(["snapshot", "--host", mock.url, "--model", model, "-n", "150",
-                        "--concurrency", "32", "--out", str(tmp_path / model)], cwd=tmp_path)
+        done = run_cli(
+            [
+                "snapshot",
+                "--host",
+                mock.url,
+                "--model",
+                model,
+                "-n",
+                "150",
+                "--concurrency",
+                "32",
+                "--out",
+                str(tmp_path / model),
+            ],
+            cwd=tmp_path,
+        )
         assert done.returncode == 0, done.stderr
-    done = run_cli(["diff", str(tmp_path / "fixed"), str(tmp_path / "rewriter"), "--out",
-                    str(tmp_path / "diff")], cwd=tmp_path)  # fmt: skip
+    done = run_cli(
+        [
+            "diff",
+            str(tmp_path / "fixed"),
+            str(tmp_path / "rewriter"),
+            "--out",
+            str(tmp_path / "diff"),
+        ],
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     diff = json.loads((tmp_path / "diff" / "diff.json").read_text())
-    records = [r for r in get_json(mock.url + "/mock/requests")
-               if r["model"] == "rewriter" and r["max_tokens"] != 1]  # fmt: skip
+    records = [
+        r
+        for r in get_json(mock.url + "/mock/requests")
+        if r["model"] == "rewriter" and r["max_tokens"] != 1
+    ]
     rewritten = sum(r["rewritten"] for r in records)
     assert diff["compared"] == 150 == len(records)
     assert round((1 - diff["exact_match_rate"]) * 150) == rewritten

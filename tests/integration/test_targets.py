@@ -48,8 +48,9 @@ api_key_env = "HOSTED_KEY"
 weight = 1
 """)
     out = tmp_path / "run"
-    done = run_cli(["run", "--config", str(config), "--out", str(out)], cwd=tmp_path,
-                   HOSTED_KEY=SECRET)  # fmt: skip
+    done = run_cli(
+        ["run", "--config", str(config), "--out", str(out)], cwd=tmp_path, HOSTED_KEY=SECRET
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["models"]) == {"self-hosted", "hosted"}
@@ -77,9 +78,30 @@ def test_every_model_sees_the_same_conversations(
     two_models = FIXED_PROFILE + FIXED_PROFILE.replace("models.fixed", "models.twin")
     mock = mock_factory(two_models)
     out = tmp_path / "run"
-    done = run_cli(["run", "--host", mock.url, "--model", "fixed", "--model", "twin",
-                    "--dataset", str(dataset), "-u", "2", "-r", "20", "-t", "3s",
-                    "--think-time", "0", "--out", str(out)], cwd=tmp_path)  # fmt: skip
+    done = run_cli(
+        [
+            "run",
+            "--host",
+            mock.url,
+            "--model",
+            "fixed",
+            "--model",
+            "twin",
+            "--dataset",
+            str(dataset),
+            "-u",
+            "2",
+            "-r",
+            "20",
+            "-t",
+            "3s",
+            "--think-time",
+            "0",
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     with (out / "requests.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -97,9 +119,30 @@ def test_live_history_carries_the_models_own_replies(
 ) -> None:
     mock = mock_factory(FIXED_PROFILE)
     out = tmp_path / "run"
-    done = run_cli(["run", "--host", mock.url, "--model", "fixed", "--dataset", str(dataset),
-                    "-u", "1", "-r", "10", "-t", "2s", "--think-time", "0",
-                    "--history", "live", "--out", str(out)], cwd=tmp_path)  # fmt: skip
+    done = run_cli(
+        [
+            "run",
+            "--host",
+            mock.url,
+            "--model",
+            "fixed",
+            "--dataset",
+            str(dataset),
+            "-u",
+            "1",
+            "-r",
+            "10",
+            "-t",
+            "2s",
+            "--think-time",
+            "0",
+            "--history",
+            "live",
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     recorded = {c.id: c for c in load_conversations(dataset)}
     records = get_json(mock.url + "/mock/requests")

@@ -52,8 +52,7 @@ def test_llama_server_runs_clean_and_reads_its_usage_timings_and_metrics(
     # Chunks that arrived always come with their TTFT (cut off at the stop or not).
     assert not [r for r in rows if int(r["chunks"]) and not r["ttft_ms"]]
     # Rates divide by the window that produced the counts, drain included.
-    assert entry["requests_per_s"] * entry["window_s"] == pytest.approx(entry["requests"],
-                                                                        abs=0.01)  # fmt: skip
+    assert entry["requests_per_s"] * entry["window_s"] == pytest.approx(entry["requests"], abs=0.01)
     first = min(float(r["start_unix"]) for r in rows)
     last = max(float(r["start_unix"]) + float(r["e2e_service_ms"]) / 1e3 for r in rows)
     assert entry["window_s"] == pytest.approx(last - first, abs=0.01)
@@ -82,21 +81,33 @@ def test_a_burst_shows_the_servers_queueing(
     """16 conversations against 16 slots on one core: every step of the batch is shared, so
     TTFT grows far beyond one conversation's, and the server's metrics say it was busy."""
     alone = run_load(llama_server, dataset, tmp_path / "one", users=1, seconds=12)
-    burst = run_load(llama_server, dataset, tmp_path / "burst", "--server-metrics",
-                     llama_server + "/metrics", users=16, seconds=20)  # fmt: skip
+    burst = run_load(
+        llama_server,
+        dataset,
+        tmp_path / "burst",
+        "--server-metrics",
+        llama_server + "/metrics",
+        users=16,
+        seconds=20,
+    )
     one, many = alone["models"][MODEL], burst["models"][MODEL]
     assert many["failures"] == 0
     assert many["ttft_ms"]["p50"] > 3 * one["ttft_ms"]["p50"], (one["ttft_ms"], many["ttft_ms"])
-    busy = [float(r["value"]) for r in csv.DictReader((tmp_path / "burst" /
-                                                       "server_metrics.csv").open())
-            if r["name"] == "llamacpp:requests_processing"]  # fmt: skip
+    busy = [
+        float(r["value"])
+        for r in csv.DictReader((tmp_path / "burst" / "server_metrics.csv").open())
+        if r["name"] == "llamacpp:requests_processing"
+    ]
     assert max(busy) >= 8
 
 
 def _first_turn_shares(out: Path) -> list[float]:
     """Cached share of the prompt of every first turn."""
-    return [int(r["cached_tokens"] or 0) / int(r["prompt_tokens"]) for r in _rows(out)
-            if r["turn"] == "1" and not r["error_class"]]  # fmt: skip
+    return [
+        int(r["cached_tokens"] or 0) / int(r["prompt_tokens"])
+        for r in _rows(out)
+        if r["turn"] == "1" and not r["error_class"]
+    ]
 
 
 def test_prefix_cache_reuse_is_measured_and_unique_prefix_turns_it_off(
@@ -115,8 +126,11 @@ def test_prefix_cache_reuse_is_measured_and_unique_prefix_turns_it_off(
     )
     assert statistics.median(warm_first) > 0.8, warm_first
     assert cold_first and max(cold_first) < 0.35, cold_first
-    later = [int(r["cached_tokens"] or 0) / int(r["prompt_tokens"])
-             for r in _rows(tmp_path / "cold") if r["turn"] != "1"]  # fmt: skip
+    later = [
+        int(r["cached_tokens"] or 0) / int(r["prompt_tokens"])
+        for r in _rows(tmp_path / "cold")
+        if r["turn"] != "1"
+    ]
     assert later and statistics.median(later) > 0.5, later
 
 

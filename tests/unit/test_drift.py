@@ -28,11 +28,19 @@ def output(
 ) -> Output:
     conversation = f"c{i:03d}"
     return Output(
-        key=f"{conversation}#1", conversation_id=conversation, turn=1, prompt_sha256="0" * 64,
-        prompt_chars=80, output=text(i) if reply is None else reply, finish_reason="stop",
-        prompt_tokens=prompt_tokens, output_tokens=tokens, tokens_estimated=False,
-        error_class=error, error="boom" if error else "",
-    )  # fmt: skip
+        key=f"{conversation}#1",
+        conversation_id=conversation,
+        turn=1,
+        prompt_sha256="0" * 64,
+        prompt_chars=80,
+        output=text(i) if reply is None else reply,
+        finish_reason="stop",
+        prompt_tokens=prompt_tokens,
+        output_tokens=tokens,
+        tokens_estimated=False,
+        error_class=error,
+        error="boom" if error else "",
+    )
 
 
 def snapshot(
@@ -40,11 +48,15 @@ def snapshot(
 ) -> Path:
     folder.mkdir(parents=True)
     meta = {
-        "schema": 1, "kind": "loadprofile-snapshot", "model": model, "host": "http://h:8000",
+        "schema": 1,
+        "kind": "loadprofile-snapshot",
+        "model": model,
+        "host": "http://h:8000",
         "dataset": {"path": "prompts.jsonl", "sha256": sha, "prompts": len(outputs)},
         "params": {"temperature": 0, "seed": 1, "max_tokens": 256, "n": 1, "concurrency": 4},
-        "created_at": "2025-01-01T00:00:00Z", "versions": {"loadprofile": "0.1.0"},
-    }  # fmt: skip
+        "created_at": "2025-01-01T00:00:00Z",
+        "versions": {"loadprofile": "0.1.0"},
+    }
     (folder / SNAPSHOT).write_text(json.dumps(meta), encoding="utf-8")
     (folder / OUTPUTS).write_text("".join(o.to_line() for o in outputs), encoding="utf-8")
     return folder
@@ -79,8 +91,12 @@ def test_identical_snapshots_are_deterministic(tmp_path: Path) -> None:
 def test_a_rewritten_fraction_is_the_exact_mismatch_rate_and_the_worst(tmp_path: Path) -> None:
     changed = set(random.Random(7).sample(range(100), 30))
     canonical = [output(i) for i in range(100)]
-    candidate = [output(i, f"Reply {i}: a slow red cat sleeps under a busy tree.") if i in changed
-                 else output(i) for i in range(100)]  # fmt: skip
+    candidate = [
+        output(i, f"Reply {i}: a slow red cat sleeps under a busy tree.")
+        if i in changed
+        else output(i)
+        for i in range(100)
+    ]
     result = compare(by_key(canonical), by_key(candidate), None, worst=30)
     data = result.to_json()
     assert data["exact_match_rate"] == 0.7 and data["deterministic"] is False
@@ -118,27 +134,42 @@ def test_refusals_and_empty_replies_are_counted() -> None:
 
 
 def test_refusal_openings() -> None:
-    for reply in ("I can't do that.", "Unfortunately, I cannot help.", "I\u2019m sorry, but no",
-                  "**I won't** share that", "Hello there! I am unable to comply."):  # fmt: skip
+    for reply in (
+        "I can't do that.",
+        "Unfortunately, I cannot help.",
+        "I\u2019m sorry, but no",
+        "**I won't** share that",
+        "Hello there! I am unable to comply.",
+    ):
         assert is_refusal(reply), reply
-    for reply in ("Sure! Here it is.", "The call cannot fail. I cannot stress this enough.",
-                  "Here is what I can't do in Python: nothing.", ""):  # fmt: skip
+    for reply in (
+        "Sure! Here it is.",
+        "The call cannot fail. I cannot stress this enough.",
+        "Here is what I can't do in Python: nothing.",
+        "",
+    ):
         assert not is_refusal(reply), reply
 
 
 def test_json_valid_rates_with_a_content_check() -> None:
     check = ContentCheck({"type": "object", "required": ["a"]})
     canonical = [output(i, '{"a": 1}') for i in range(4)]
-    candidate = [output(0, '{"a": 2}'), output(1, '```json\n{"a": 3}\n```'), output(2, "{oops"),
-                 output(3, '{"b": 1}')]  # fmt: skip
+    candidate = [
+        output(0, '{"a": 2}'),
+        output(1, '```json\n{"a": 3}\n```'),
+        output(2, "{oops"),
+        output(3, '{"b": 1}'),
+    ]
     data = compare(by_key(canonical), by_key(candidate), check).to_json()
     assert data["json_valid_rate"] == {"canonical": 1.0, "candidate": 0.5}
 
 
 def test_one_sided_prompts_and_failures_are_counted_and_left_out() -> None:
     canonical = [output(i, error="timeout" if i == 3 else None) for i in range(10)]
-    candidate = [output(i, "changed" if i == 4 else None, error="http_5xx" if i == 4 else None)
-                 for i in range(2, 12)]  # fmt: skip
+    candidate = [
+        output(i, "changed" if i == 4 else None, error="http_5xx" if i == 4 else None)
+        for i in range(2, 12)
+    ]
     result = compare(by_key(canonical), by_key(candidate), None)
     data = result.to_json()
     assert data["only_in_canonical"] == 2 and data["only_in_candidate"] == 2

@@ -48,10 +48,15 @@ def test_layers_merge_in_order_later_keys_winning() -> None:
 
 def test_a_dataset_turn_takes_its_record_and_message_fields(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
-    record = {"id": "c", "extra_body": {"top_p": 0.5, "seed": 1},
-              "messages": [{"role": "user", "content": "a", "extra_body": {"seed": 2}},
-                           {"role": "assistant", "content": "b"},
-                           {"role": "user", "content": "c"}]}  # fmt: skip
+    record = {
+        "id": "c",
+        "extra_body": {"top_p": 0.5, "seed": 1},
+        "messages": [
+            {"role": "user", "content": "a", "extra_body": {"seed": 2}},
+            {"role": "assistant", "content": "b"},
+            {"role": "user", "content": "c"},
+        ],
+    }
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
     first, second = load_conversations(path)[0].turns
     assert json.loads(first.extra_body) == {"top_p": 0.5, "seed": 2}

@@ -23,28 +23,48 @@ from tests.receiver import Receiver
 
 
 def _model(ttft_p99: float | None, error_rate: float, requests: int = 100) -> dict[str, Any]:
-    return {"requests": requests, "failures": int(requests * error_rate),
-            "error_rate": error_rate, "errors": {},
-            "ttft_ms": {"p50": None if ttft_p99 is None else ttft_p99 / 2, "p99": ttft_p99},
-            "goodput_per_s": 10.0, "retries": {"first_attempt_error_rate": 0.2}}  # fmt: skip
+    return {
+        "requests": requests,
+        "failures": int(requests * error_rate),
+        "error_rate": error_rate,
+        "errors": {},
+        "ttft_ms": {"p50": None if ttft_p99 is None else ttft_p99 / 2, "p99": ttft_p99},
+        "goodput_per_s": 10.0,
+        "retries": {"first_attempt_error_rate": 0.2},
+    }
 
 
-def _run_dir(tmp_path: Path, *, partial: bool = False, canary: dict[str, str] | None = None,
-             cost: bool = True) -> Path:  # fmt: skip
+def _run_dir(
+    tmp_path: Path,
+    *,
+    partial: bool = False,
+    canary: dict[str, str] | None = None,
+    cost: bool = True,
+) -> Path:
     run = tmp_path / "run"
     run.mkdir()
     summary = {
-        "schema": 1, "run_id": "r-1", "partial": partial,
-        "models": {"current": _model(400.0, 0.01), "candidate": _model(600.0, 0.0),
-                   "empty": _model(None, 1.0)},
-        "correctness": {"current": {"contract_violation_rate": 0.0},
-                        "candidate": {"contract_violation_rate": 0.02}},
-        "cost": {"current": {"per_transaction": {"mean": 0.004}},
-                 "candidate": {"per_transaction": {"mean": 0.003}}} if cost else None,
-    }  # fmt: skip
+        "schema": 1,
+        "run_id": "r-1",
+        "partial": partial,
+        "models": {
+            "current": _model(400.0, 0.01),
+            "candidate": _model(600.0, 0.0),
+            "empty": _model(None, 1.0),
+        },
+        "correctness": {
+            "current": {"contract_violation_rate": 0.0},
+            "candidate": {"contract_violation_rate": 0.02},
+        },
+        "cost": {
+            "current": {"per_transaction": {"mean": 0.004}},
+            "candidate": {"per_transaction": {"mean": 0.003}},
+        }
+        if cost
+        else None,
+    }
     (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
-    (run / "run.json").write_text(json.dumps({"run_id": "r-1", "canary": canary}),
-                                  encoding="utf-8")  # fmt: skip
+    (run / "run.json").write_text(json.dumps({"run_id": "r-1", "canary": canary}), encoding="utf-8")
     return run
 
 
@@ -57,21 +77,29 @@ def _verdicts(result: Any) -> dict[tuple[str, str], bool]:
 
 
 def test_absolute_and_relative_bounds_per_model(tmp_path: Path) -> None:
-    slo = _slo(all={"bounds": ["error_rate <= 0.05"]},
-               model={"candidate": {"bounds": [
-                   "ttft_ms.p99 <= 1.2 * current.ttft_ms.p99",
-                   "cost.per_transaction.mean <= current.cost.per_transaction.mean",
-                   "correctness.contract_violation_rate <= 0.01",
-                   "retries.first_attempt_error_rate <= 0.25"]}})  # fmt: skip
+    slo = _slo(
+        all={"bounds": ["error_rate <= 0.05"]},
+        model={
+            "candidate": {
+                "bounds": [
+                    "ttft_ms.p99 <= 1.2 * current.ttft_ms.p99",
+                    "cost.per_transaction.mean <= current.cost.per_transaction.mean",
+                    "correctness.contract_violation_rate <= 0.01",
+                    "retries.first_attempt_error_rate <= 0.25",
+                ]
+            }
+        },
+    )
     result = evaluate(_run_dir(tmp_path), slo)
     assert _verdicts(result) == {
-        ("candidate", "error_rate <= 0.05"): True, ("current", "error_rate <= 0.05"): True,
+        ("candidate", "error_rate <= 0.05"): True,
+        ("current", "error_rate <= 0.05"): True,
         ("empty", "error_rate <= 0.05"): False,
         ("candidate", "ttft_ms.p99 <= 1.2 * current.ttft_ms.p99"): False,  # 600 > 480
         ("candidate", "cost.per_transaction.mean <= current.cost.per_transaction.mean"): True,
         ("candidate", "correctness.contract_violation_rate <= 0.01"): False,
         ("candidate", "retries.first_attempt_error_rate <= 0.25"): True,
-    }  # fmt: skip
+    }
     relative = next(v for v in result.verdicts if v.relative)
     assert (relative.actual, relative.limit) == (600.0, pytest.approx(480.0))
     assert not result.passed and len(result.failed) == 3
@@ -83,32 +111,50 @@ def test_a_figure_without_data_fails_and_says_so(tmp_path: Path) -> None:
     assert not verdict.passed and "no data" in verdict.detail
 
 
-@pytest.mark.parametrize(("tables", "message"), [
-    ({"all": {"bounds": ["ttft_ms.p98 <= 1"]}}, "no metric 'ttft_ms.p98'.*p50, p99"),
-    ({"all": {"bounds": ["ttft_ms <= 1"]}}, "is a group of figures"),
-    ({"model": {"nobody": {"bounds": ["error_rate <= 1"]}}}, r"\[model.nobody\]: no such model"),
-    ({"canary": {"bounds": ["error_rate <= 1"]}}, "need a canary run"),
-])  # fmt: skip
-def test_bounds_naming_nothing_real_are_usage_errors(tmp_path: Path, tables: dict[str, Any],
-                                                     message: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("tables", "message"),
+    [
+        ({"all": {"bounds": ["ttft_ms.p98 <= 1"]}}, "no metric 'ttft_ms.p98'.*p50, p99"),
+        ({"all": {"bounds": ["ttft_ms <= 1"]}}, "is a group of figures"),
+        (
+            {"model": {"nobody": {"bounds": ["error_rate <= 1"]}}},
+            r"\[model.nobody\]: no such model",
+        ),
+        ({"canary": {"bounds": ["error_rate <= 1"]}}, "need a canary run"),
+    ],
+)
+def test_bounds_naming_nothing_real_are_usage_errors(
+    tmp_path: Path, tables: dict[str, Any], message: str
+) -> None:
     with pytest.raises(SloError, match=message):
         evaluate(_run_dir(tmp_path), _slo(**tables))
 
 
 def test_cost_bounds_need_prices(tmp_path: Path) -> None:
     with pytest.raises(SloError, match=r"no cost figures for current.*\[prices.current\]"):
-        evaluate(_run_dir(tmp_path, cost=False),
-                 _slo(model={"current": {"bounds": ["cost.per_transaction.mean <= 1"]}}))
+        evaluate(
+            _run_dir(tmp_path, cost=False),
+            _slo(model={"current": {"bounds": ["cost.per_transaction.mean <= 1"]}}),
+        )
 
 
 def test_canary_bounds_use_the_runs_canary_and_baseline(tmp_path: Path) -> None:
     run = _run_dir(tmp_path, canary={"candidate": "candidate", "baseline": "current"})
-    result = evaluate(run, _slo(canary={"bounds": ["error_rate <= baseline.error_rate + 0.01",
-                                                   "ttft_ms.p99 <= 1.2 * baseline.ttft_ms.p99"]}))
+    result = evaluate(
+        run,
+        _slo(
+            canary={
+                "bounds": [
+                    "error_rate <= baseline.error_rate + 0.01",
+                    "ttft_ms.p99 <= 1.2 * baseline.ttft_ms.p99",
+                ]
+            }
+        ),
+    )
     assert _verdicts(result) == {
         ("candidate", "error_rate <= baseline.error_rate + 0.01"): True,
         ("candidate", "ttft_ms.p99 <= 1.2 * baseline.ttft_ms.p99"): False,
-    }  # fmt: skip
+    }
     assert result.canary == {"candidate": "candidate", "baseline": "current"}
 
 
@@ -117,8 +163,9 @@ def test_partial_runs_fail_unless_allowed(tmp_path: Path) -> None:
     strict = evaluate(run, _slo(all={"bounds": ["goodput_per_s >= 1"]}))
     assert all(v.passed for v in strict.verdicts) and not strict.passed
     assert "FAIL" in gate_output.table(strict).splitlines()[-2]
-    lenient = evaluate(run, parse_slo({"allow_partial": True,
-                                       "all": {"bounds": ["goodput_per_s >= 1"]}}, "s"))
+    lenient = evaluate(
+        run, parse_slo({"allow_partial": True, "all": {"bounds": ["goodput_per_s >= 1"]}}, "s")
+    )
     assert lenient.passed
 
 
@@ -140,9 +187,9 @@ def _gate(run: Path, slo: Path, *extra: str) -> int:
     return main(["gate", str(run), "--slo", str(slo), *extra])
 
 
-def test_gate_command_exit_codes_outputs_and_the_webhook(tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]
-                                                         ) -> None:  # fmt: skip
+def test_gate_command_exit_codes_outputs_and_the_webhook(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = _run_dir(tmp_path)
     passing, failing = tmp_path / "pass.toml", tmp_path / "fail.toml"
     passing.write_text('[model.current]\nbounds = ["ttft_ms.p99 <= 500"]\n', encoding="utf-8")
@@ -151,8 +198,19 @@ def test_gate_command_exit_codes_outputs_and_the_webhook(tmp_path: Path,
         assert _gate(run, passing, "--on-fail-webhook", hook.url) == 0
         assert hook.calls == []  # never called on success
         assert not (run / "webhook.json").exists()
-        assert _gate(run, failing, "--on-fail-webhook", hook.url, "--webhook-body",
-                     '{"canary_pct": 0}', "--junit", str(tmp_path / "j.xml")) == 1  # fmt: skip
+        assert (
+            _gate(
+                run,
+                failing,
+                "--on-fail-webhook",
+                hook.url,
+                "--webhook-body",
+                '{"canary_pct": 0}',
+                "--junit",
+                str(tmp_path / "j.xml"),
+            )
+            == 1
+        )
         assert hook.calls == [("/rollback", {"canary_pct": 0})]  # exactly once
     recorded = json.loads((run / "webhook.json").read_text())
     assert recorded["status"] == 200 and recorded["ok"] and recorded["answer"] == '{"ok": true}'
@@ -176,17 +234,26 @@ def test_an_unreachable_webhook_is_recorded_not_raised(tmp_path: Path) -> None:
     assert "current: error_rate <= 0" in recorded["request_body"]["failed"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--slo", "{missing}"], "SLO file not found"),
-    ([], "gate needs --slo"),
-    (["--slo", "{slo}", "--webhook-body", "{{}}"], "--webhook-body goes with --on-fail-webhook"),
-    (["--slo", "{slo}", "--on-fail-webhook", "ftp://x"], "give an http(s) URL"),
-    (["--slo", "{slo}", "--on-fail-webhook", "http://127.0.0.1:9/", "--webhook-body", "{{x"],
-     "not valid JSON"),
-    (["--slo", "{slo}", "--significance", "2"], "give a level in"),
-])  # fmt: skip
-def test_bad_gate_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               args: list[str], message: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--slo", "{missing}"], "SLO file not found"),
+        ([], "gate needs --slo"),
+        (
+            ["--slo", "{slo}", "--webhook-body", "{{}}"],
+            "--webhook-body goes with --on-fail-webhook",
+        ),
+        (["--slo", "{slo}", "--on-fail-webhook", "ftp://x"], "give an http(s) URL"),
+        (
+            ["--slo", "{slo}", "--on-fail-webhook", "http://127.0.0.1:9/", "--webhook-body", "{{x"],
+            "not valid JSON",
+        ),
+        (["--slo", "{slo}", "--significance", "2"], "give a level in"),
+    ],
+)
+def test_bad_gate_input_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     run = _run_dir(tmp_path)
     slo = tmp_path / "slo.toml"
     slo.write_text('[all]\nbounds = ["error_rate <= 1"]\n', encoding="utf-8")
@@ -199,8 +266,9 @@ def test_bad_gate_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Ca
 # --------------------------------------------------------------- bootstrapped relative bounds
 
 
-def _synthetic_run(root: Path, scale: float, *, seconds: int = 40, seed: int = 1,
-                   cand_rate: int = 20) -> Path:  # fmt: skip
+def _synthetic_run(
+    root: Path, scale: float, *, seconds: int = 40, seed: int = 1, cand_rate: int = 20
+) -> Path:
     """A real run folder (collector, writer, summary) of two models: ``cand`` is ``base``
     with latencies times ``scale`` and ``cand_rate`` requests a second instead of 20."""
     run_dir = root / f"run-{scale}-{seed}-{cand_rate}"
@@ -213,14 +281,26 @@ def _synthetic_run(root: Path, scale: float, *, seconds: int = 40, seed: int = 1
                 r = RequestResult(model, "c", 1, 0.0, status=200, output_tokens=10)
                 r.ttft_ms, r.e2e_ms = float(ttft) * factor, float(ttft) * factor + 300.0
                 collector.record(r)
-        writer.add_intervals(float(k), k + 1.0, collector.roll((k + 1) * 1_000_000_000),
-                             {"base": 4, "cand": 4})  # fmt: skip
+        writer.add_intervals(
+            float(k), k + 1.0, collector.roll((k + 1) * 1_000_000_000), {"base": 4, "cand": 4}
+        )
     writer.close()
-    write_json(run_dir / RUN, {"run_id": run_dir.name, "models": ["base", "cand"],
-                               "histograms": writer.histogram_files})  # fmt: skip
-    write_json(run_dir / SUMMARY, build_summary(
-        run_id=run_dir.name, started_at="", duration_s=float(seconds), target={}, load={},
-        models=collector.totals, partial=False))  # fmt: skip
+    write_json(
+        run_dir / RUN,
+        {"run_id": run_dir.name, "models": ["base", "cand"], "histograms": writer.histogram_files},
+    )
+    write_json(
+        run_dir / SUMMARY,
+        build_summary(
+            run_id=run_dir.name,
+            started_at="",
+            duration_s=float(seconds),
+            target={},
+            load={},
+            models=collector.totals,
+            partial=False,
+        ),
+    )
     return run_dir
 
 
@@ -288,26 +368,43 @@ def test_a_partial_run_alone_sends_no_rollback(tmp_path: Path) -> None:
         assert hook.calls == []  # but no bound failed: nothing to roll back
 
 
-def test_bounds_are_checked_before_a_run_starts(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_bounds_are_checked_before_a_run_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     names = ["current", "candidate"]
-    ok = GateOptions(parse_slo({"all": {"bounds": ["ttft_ms.p99 <= 800",
-                                                   "retries.first_attempt_error_rate <= 0.1"]},
-                                "model": {"candidate": {"bounds": [
-                                    "e2e_ms.p99 <= 1.2 * current.e2e_ms.p99",
-                                    "cost.per_transaction.mean <= 0.01",
-                                    "correctness.drift.anything <= 1"]}}}, "s"))  # fmt: skip
+    ok = GateOptions(
+        parse_slo(
+            {
+                "all": {
+                    "bounds": ["ttft_ms.p99 <= 800", "retries.first_attempt_error_rate <= 0.1"]
+                },
+                "model": {
+                    "candidate": {
+                        "bounds": [
+                            "e2e_ms.p99 <= 1.2 * current.e2e_ms.p99",
+                            "cost.per_transaction.mean <= 0.01",
+                            "correctness.drift.anything <= 1",
+                        ]
+                    }
+                },
+            },
+            "s",
+        )
+    )
     check_before_run(ok, names, ["candidate"], None)
     for tables, message in (
         ({"all": {"bounds": ["ttft_ms.p98 <= 1"]}}, "no metric 'ttft_ms.p98'"),
         ({"model": {"typo": {"bounds": ["error_rate <= 1"]}}}, "no such model"),
-        ({"model": {"current": {"bounds": ["cost.per_transaction.mean <= 1"]}}},
-         r"\[prices.current\]"),
+        (
+            {"model": {"current": {"bounds": ["cost.per_transaction.mean <= 1"]}}},
+            r"\[prices.current\]",
+        ),
         ({"canary": {"bounds": ["error_rate <= baseline.error_rte"]}}, "no metric 'error_rte'"),
-    ):  # fmt: skip
+    ):
         with pytest.raises(SloError, match=message):
-            check_before_run(GateOptions(parse_slo(tables, "s")), names, ["candidate"],
-                             ("candidate", "current"))  # fmt: skip
+            check_before_run(
+                GateOptions(parse_slo(tables, "s")), names, ["candidate"], ("candidate", "current")
+            )
     slo = tmp_path / "slo.toml"
     slo.write_text('[all]\nbounds = ["ttft_ms.p98 <= 1"]\n', encoding="utf-8")
     assert main(["run", "--model", "a", "--slo", str(slo)]) == 2  # before any load
@@ -324,15 +421,19 @@ def test_a_nightly_gate_holds_tonight_against_last_nights_run(tmp_path: Path) ->
     assert verdicts["base"].passed
     assert not verdicts["cand"].passed and verdicts["cand"].significant is True
     assert result.against == str(last_night)
-    named = parse_slo({"model": {"cand": {"bounds": ["ttft_ms.p99 <= before.base.ttft_ms.p99"]}}},
-                      "s")  # fmt: skip
+    named = parse_slo(
+        {"model": {"cand": {"bounds": ["ttft_ms.p99 <= before.base.ttft_ms.p99"]}}}, "s"
+    )
     (verdict,) = evaluate(tonight, named, against=last_night).verdicts
     assert not verdict.passed
     with pytest.raises(SloError, match="--against"):
         evaluate(tonight, slo)
     with pytest.raises(SloError, match=r"no metric 'ghost\.ttft_ms\.p99' for base"):
-        evaluate(tonight, parse_slo({"all": {"bounds": [
-            "ttft_ms.p99 <= before.ghost.ttft_ms.p99"]}}, "s"), against=last_night)  # fmt: skip
+        evaluate(
+            tonight,
+            parse_slo({"all": {"bounds": ["ttft_ms.p99 <= before.ghost.ttft_ms.p99"]}}, "s"),
+            against=last_night,
+        )
     slo_file = tmp_path / "nightly.toml"
     slo_file.write_text('[all]\nbounds = ["ttft_ms.p99 <= 1.1 * before.ttft_ms.p99"]\n')
     assert _gate(tonight, slo_file, "--against", str(last_night)) == 1

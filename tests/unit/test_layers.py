@@ -9,22 +9,84 @@ import pytest
 
 PACKAGE = Path(__file__).parents[2] / "loadprofile"
 
-PURE_CORE = ["apis", "collector.py", "hdr.py", "steps.py", "recent.py", "dataset.py",
-             "config.py", "results.py", "metrics.py", "summary.py", "hlog.py", "fleet_wire.py",
-             "fleet_merge.py", "fleet_options.py", "arrivals.py", "open_loop.py", "loadplan.py",
-             "phases.py", "generator_health.py", "load_options.py", "user_mix.py",
-             "content_check.py", "drift.py", "snapshot_format.py", "output_samples.py",
-             "grounding.py", "check_options.py", "config_file.py", "pricing.py", "cost.py",
-             "retry_policy.py", "slo.py", "targets.py", "prefix.py", "server_metrics.py",
-             "server_panels.py", "prompt_fit.py", "server_context.py",
-             "extra_body.py"]  # fmt: skip
-OUTPUTS = ["rundir.py", "rundir_read.py", "report", "recorder.py", "diff_report.py",
-           "significance.py", "run_view.py", "gate.py", "gate_output.py", "gate_cmd.py",
-           "webhook.py", "compare.py", "compare_report.py", "compare_cmd.py"]
-FORBIDDEN_IN_CORE = {"locust", "gevent", "matplotlib", "aiohttp", "asyncio", "loadprofile.users",
-                     "loadprofile.runner", "loadprofile.session", "loadprofile.report"}  # fmt: skip
-FORBIDDEN_IN_OUTPUTS = {"locust", "gevent", "aiohttp", "asyncio", "loadprofile.runner",
-                        "loadprofile.users", "loadprofile.session", "loadprofile.mock"}  # fmt: skip
+PURE_CORE = [
+    "apis",
+    "collector.py",
+    "hdr.py",
+    "steps.py",
+    "recent.py",
+    "dataset.py",
+    "config.py",
+    "results.py",
+    "metrics.py",
+    "summary.py",
+    "hlog.py",
+    "fleet_wire.py",
+    "fleet_merge.py",
+    "fleet_options.py",
+    "arrivals.py",
+    "open_loop.py",
+    "loadplan.py",
+    "phases.py",
+    "generator_health.py",
+    "load_options.py",
+    "user_mix.py",
+    "content_check.py",
+    "drift.py",
+    "snapshot_format.py",
+    "output_samples.py",
+    "grounding.py",
+    "check_options.py",
+    "config_file.py",
+    "pricing.py",
+    "cost.py",
+    "retry_policy.py",
+    "slo.py",
+    "targets.py",
+    "prefix.py",
+    "server_metrics.py",
+    "server_panels.py",
+    "prompt_fit.py",
+    "server_context.py",
+    "extra_body.py",
+]
+OUTPUTS = [
+    "rundir.py",
+    "rundir_read.py",
+    "report",
+    "recorder.py",
+    "diff_report.py",
+    "significance.py",
+    "run_view.py",
+    "gate.py",
+    "gate_output.py",
+    "gate_cmd.py",
+    "webhook.py",
+    "compare.py",
+    "compare_report.py",
+    "compare_cmd.py",
+]
+FORBIDDEN_IN_CORE = {
+    "locust",
+    "gevent",
+    "matplotlib",
+    "aiohttp",
+    "asyncio",
+    "loadprofile.users",
+    "loadprofile.runner",
+    "loadprofile.session",
+    "loadprofile.report",
+}
+FORBIDDEN_IN_OUTPUTS = {
+    "locust",
+    "gevent",
+    "aiohttp",
+    "asyncio",
+    "loadprofile.runner",
+    "loadprofile.users",
+    "loadprofile.session",
+    "loadprofile.mock",
+}
 
 
 def _files(entries: list[str]) -> list[Path]:
@@ -48,9 +110,10 @@ def _imports(path: Path) -> set[str]:
 
 def _violations(path: Path, forbidden: set[str]) -> list[str]:
     return sorted(
-        name for name in _imports(path)
+        name
+        for name in _imports(path)
         if any(name == f or name.startswith(f + ".") for f in forbidden)
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("path", _files(PURE_CORE), ids=lambda p: p.name)
@@ -70,9 +133,21 @@ def test_mock_imports_nothing_of_the_rest(path: Path) -> None:
     assert _violations(path, {"locust", "gevent"}) == []
 
 
-@pytest.mark.parametrize("path", _files(["http", "streaming.py", "preflight.py", "mockproc.py",
-                                         "snapshot.py", "snapshot_cmd.py", "processes.py"]),
-                         ids=lambda p: p.name)  # fmt: skip
+@pytest.mark.parametrize(
+    "path",
+    _files(
+        [
+            "http",
+            "streaming.py",
+            "preflight.py",
+            "mockproc.py",
+            "snapshot.py",
+            "snapshot_cmd.py",
+            "processes.py",
+        ]
+    ),
+    ids=lambda p: p.name,
+)
 def test_io_layer_does_not_import_locust(path: Path) -> None:
     """Usable outside Locust (snapshots, preflight) and never monkey-patches by itself."""
     assert _violations(path, {"locust", "gevent", "asyncio", "aiohttp", "matplotlib"}) == []

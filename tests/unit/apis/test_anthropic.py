@@ -17,17 +17,28 @@ from loadprofile.apis.reply_stream import StreamError
 from loadprofile.apis.sse import SSEEvent
 from loadprofile.results import ErrorClass
 
-MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
-            {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "Why?"}]
+MESSAGES = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Hi"},
+    {"role": "assistant", "content": "Hello."},
+    {"role": "user", "content": "Why?"},
+]
 
 
 def ev(kind: str, **fields: Any) -> SSEEvent:
     return SSEEvent(kind, json.dumps({"type": kind, **fields}).encode())
 
 
-START = ev("message_start", message={"id": "msg_1", "type": "message", "role": "assistant",
-           "content": [], "usage": {"input_tokens": 20, "cache_read_input_tokens": 8,
-                                    "output_tokens": 1}})  # fmt: skip
+START = ev(
+    "message_start",
+    message={
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "content": [],
+        "usage": {"input_tokens": 20, "cache_read_input_tokens": 8, "output_tokens": 1},
+    },
+)
 
 
 def block(index: int, kind: str, **fields: Any) -> SSEEvent:
@@ -43,8 +54,14 @@ def stop(index: int) -> SSEEvent:
 
 
 def end(reason: str = "end_turn", output: int = 3) -> list[SSEEvent]:
-    return [ev("message_delta", delta={"stop_reason": reason, "stop_sequence": None},
-               usage={"output_tokens": output}), ev("message_stop")]  # fmt: skip
+    return [
+        ev(
+            "message_delta",
+            delta={"stop_reason": reason, "stop_sequence": None},
+            usage={"output_tokens": output},
+        ),
+        ev("message_stop"),
+    ]
 
 
 def feed(events: list[SSEEvent]) -> AnthropicStream:
@@ -56,8 +73,14 @@ def feed(events: list[SSEEvent]) -> AnthropicStream:
 
 def test_request_body_moves_system_to_the_top_and_always_has_max_tokens() -> None:
     body = anthropic_request("claude", MESSAGES, None, temperature=0.0, extra={"seed": 3})
-    assert body == {"model": "claude", "max_tokens": 1024, "stream": True, "temperature": 0.0,
-                    "system": "Be brief.", "messages": MESSAGES[1:]}  # fmt: skip
+    assert body == {
+        "model": "claude",
+        "max_tokens": 1024,
+        "stream": True,
+        "temperature": 0.0,
+        "system": "Be brief.",
+        "messages": MESSAGES[1:],
+    }
     assert "system" not in anthropic_request("c", MESSAGES[1:], 5)
     assert anthropic_request("c", MESSAGES[1:], 5)["max_tokens"] == 5
 
@@ -68,58 +91,103 @@ def test_headers_carry_the_key_as_x_api_key_and_always_the_version() -> None:
 
 
 def test_text_reply_ttft_is_the_first_text_delta() -> None:
-    stream = feed([START, ev("ping"), block(0, "text", text=""), delta(0, "text_delta", text="Hi"),
-                   delta(0, "text_delta", text=" there"), stop(0), *end()])  # fmt: skip
+    stream = feed(
+        [
+            START,
+            ev("ping"),
+            block(0, "text", text=""),
+            delta(0, "text_delta", text="Hi"),
+            delta(0, "text_delta", text=" there"),
+            stop(0),
+            *end(),
+        ]
+    )
     assert stream.content_ns == [30, 40] and stream.visible_ns == 30
     assert stream.text == "Hi there" and stream.finish_reason == "stop"
     assert stream.done and stream.end_error() is None and stream.notes() == ()
 
 
 def test_thinking_counts_for_ttft_but_not_for_the_first_visible_token() -> None:
-    stream = feed([START, block(0, "thinking", thinking=""),
-                   delta(0, "thinking_delta", thinking="Let me see"),
-                   delta(0, "signature_delta", signature="sig"), stop(0),
-                   block(1, "text", text=""), delta(1, "text_delta", text="Yes."), stop(1),
-                   *end()])  # fmt: skip
+    stream = feed(
+        [
+            START,
+            block(0, "thinking", thinking=""),
+            delta(0, "thinking_delta", thinking="Let me see"),
+            delta(0, "signature_delta", signature="sig"),
+            stop(0),
+            block(1, "text", text=""),
+            delta(1, "text_delta", text="Yes."),
+            stop(1),
+            *end(),
+        ]
+    )
     assert stream.content_ns == [20, 60]  # the signature is no output
     assert stream.visible_ns == 60 and stream.text == "Yes."
 
 
 def test_tool_use_block_start_and_its_input_count_as_output() -> None:
-    stream = feed([START, block(0, "tool_use", id="t1", name="lookup", input={}),
-                   delta(0, "input_json_delta", partial_json=""),
-                   delta(0, "input_json_delta", partial_json='{"q": 1}'), stop(0),
-                   *end("tool_use")])  # fmt: skip
+    stream = feed(
+        [
+            START,
+            block(0, "tool_use", id="t1", name="lookup", input={}),
+            delta(0, "input_json_delta", partial_json=""),
+            delta(0, "input_json_delta", partial_json='{"q": 1}'),
+            stop(0),
+            *end("tool_use"),
+        ]
+    )
     assert stream.content_ns == [10, 30] and stream.visible_ns is None
     assert stream.finish_reason == "tool_calls" and stream.text == ""
 
 
-@pytest.mark.parametrize(("reason", "finish"), [("end_turn", "stop"), ("max_tokens", "length"),
-                         ("stop_sequence", "stop"), ("tool_use", "tool_calls")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("reason", "finish"),
+    [
+        ("end_turn", "stop"),
+        ("max_tokens", "length"),
+        ("stop_sequence", "stop"),
+        ("tool_use", "tool_calls"),
+    ],
+)
 def test_stop_reasons_map_to_openai_finish_reasons(reason: str, finish: str) -> None:
     assert feed([START, *end(reason)]).finish_reason == finish
 
 
 def test_usage_is_turned_into_openai_shape_with_cached_tokens() -> None:
-    stream = feed([START, block(0, "text"), delta(0, "text_delta", text="a"), stop(0),
-                   *end(output=7)])  # fmt: skip
-    assert stream.usage == {"prompt_tokens": 28, "completion_tokens": 7,
-                            "prompt_tokens_details": {"cached_tokens": 8}}  # fmt: skip
+    stream = feed(
+        [START, block(0, "text"), delta(0, "text_delta", text="a"), stop(0), *end(output=7)]
+    )
+    assert stream.usage == {
+        "prompt_tokens": 28,
+        "completion_tokens": 7,
+        "prompt_tokens_details": {"cached_tokens": 8},
+    }
     assert stream.token_counts() == (28, 7, False) and stream.cached_tokens() == 8
 
 
 def test_without_output_tokens_usage_is_missing_and_counts_are_estimated() -> None:
-    stream = feed([START, block(0, "text"), delta(0, "text_delta", text="a"),
-                   ev("message_delta", delta={"stop_reason": "end_turn"}, usage={}),
-                   ev("message_stop")])  # fmt: skip
+    stream = feed(
+        [
+            START,
+            block(0, "text"),
+            delta(0, "text_delta", text="a"),
+            ev("message_delta", delta={"stop_reason": "end_turn"}, usage={}),
+            ev("message_stop"),
+        ]
+    )
     assert stream.token_counts() == (None, 1, True)
     assert stream.notes() == ("usage_missing",)
 
 
-@pytest.mark.parametrize(("error_type", "error_class"), [
-    ("overloaded_error", ErrorClass.HTTP_5XX), ("api_error", ErrorClass.HTTP_5XX),
-    ("rate_limit_error", ErrorClass.HTTP_429), ("invalid_request_error", ErrorClass.HTTP_4XX),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("error_type", "error_class"),
+    [
+        ("overloaded_error", ErrorClass.HTTP_5XX),
+        ("api_error", ErrorClass.HTTP_5XX),
+        ("rate_limit_error", ErrorClass.HTTP_429),
+        ("invalid_request_error", ErrorClass.HTTP_4XX),
+    ],
+)
 def test_error_events_are_classified(error_type: str, error_class: ErrorClass) -> None:
     error = ev("error", error={"type": error_type, "message": "no"})
     with pytest.raises(StreamError) as caught:
@@ -145,22 +213,30 @@ def test_a_stop_reason_without_message_stop_is_complete_but_noted() -> None:
     assert stream.end_error() is None and stream.notes() == ("done_missing",)
 
 
-@pytest.mark.parametrize(("events", "reason"), [
-    ([block(0, "text")], "before message_start"),
-    ([START, START], "second message_start"),
-    ([START, delta(0, "text_delta", text="a")], "not open"),
-    ([START, block(0, "text"), stop(0), delta(0, "text_delta", text="a")], "not open"),
-    ([START, block(0, "text"), block(0, "text")], "started twice"),
-    ([START, ev("content_block_start", index="0", content_block={"type": "text"})],
-     "integer 'index'"),
-    ([START, block(0, "text"), delta(0, "text_delta", text=5)], "not a string"),
-    ([START, block(0, "text"), ev("content_block_delta", index=0, delta="x")], "'delta' object"),
-    ([START, *end("halted")], "unknown stop_reason"),
-    ([START, block(0, "text"), *end()[:1], delta(0, "text_delta", text="b")], "after the stop"),
-    ([START, *end(), ev("ping")], "after message_stop"),
-    ([START, SSEEvent("message", b'{"no": "type"}')], "string 'type'"),
-    ([SSEEvent("message_start", b"[]")], "not a JSON object"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("events", "reason"),
+    [
+        ([block(0, "text")], "before message_start"),
+        ([START, START], "second message_start"),
+        ([START, delta(0, "text_delta", text="a")], "not open"),
+        ([START, block(0, "text"), stop(0), delta(0, "text_delta", text="a")], "not open"),
+        ([START, block(0, "text"), block(0, "text")], "started twice"),
+        (
+            [START, ev("content_block_start", index="0", content_block={"type": "text"})],
+            "integer 'index'",
+        ),
+        ([START, block(0, "text"), delta(0, "text_delta", text=5)], "not a string"),
+        (
+            [START, block(0, "text"), ev("content_block_delta", index=0, delta="x")],
+            "'delta' object",
+        ),
+        ([START, *end("halted")], "unknown stop_reason"),
+        ([START, block(0, "text"), *end()[:1], delta(0, "text_delta", text="b")], "after the stop"),
+        ([START, *end(), ev("ping")], "after message_stop"),
+        ([START, SSEEvent("message", b'{"no": "type"}')], "string 'type'"),
+        ([SSEEvent("message_start", b"[]")], "not a JSON object"),
+    ],
+)
 def test_contract_breaks_are_the_contract_error(events: list[SSEEvent], reason: str) -> None:
     with pytest.raises(StreamError, match=reason) as caught:
         feed(events)
@@ -171,17 +247,30 @@ def test_invalid_json_is_malformed_and_unknown_events_are_skipped() -> None:
     with pytest.raises(StreamError) as caught:
         feed([START, SSEEvent("content_block_delta", b'{"type": "content_bl')])
     assert caught.value.error_class is ErrorClass.STREAM_MALFORMED
-    stream = feed([START, ev("future_event", x=1), block(0, "text"),
-                   delta(0, "citations_delta", citation={}), *end()])  # fmt: skip
+    stream = feed(
+        [
+            START,
+            ev("future_event", x=1),
+            block(0, "text"),
+            delta(0, "citations_delta", citation={}),
+            *end(),
+        ]
+    )
     assert stream.content_ns == [] and stream.finish_reason == "stop"
 
 
 def test_parse_message_takes_the_text_blocks() -> None:
-    body = {"type": "message", "content": [{"type": "thinking", "thinking": "hm"},
-            {"type": "text", "text": "Hi"}], "stop_reason": "max_tokens",
-            "usage": {"input_tokens": 3, "output_tokens": 2}}  # fmt: skip
+    body = {
+        "type": "message",
+        "content": [{"type": "thinking", "thinking": "hm"}, {"type": "text", "text": "Hi"}],
+        "stop_reason": "max_tokens",
+        "usage": {"input_tokens": 3, "output_tokens": 2},
+    }
     assert parse_message(json.dumps(body).encode()) == (
-        "Hi", {"prompt_tokens": 3, "completion_tokens": 2}, "length")
+        "Hi",
+        {"prompt_tokens": 3, "completion_tokens": 2},
+        "length",
+    )
     with pytest.raises(StreamError) as caught:
         parse_message(b'{"type": "error", "error": {"type": "overloaded_error"}}')
     assert caught.value.error_class is ErrorClass.HTTP_5XX
@@ -193,8 +282,9 @@ def test_parse_message_takes_the_text_blocks() -> None:
 def test_usage_without_any_input_count_leaves_the_prompt_unknown() -> None:
     """A message_start without usage, then message_delta's output count alone: the prompt
     is not zero tokens but unknown (the client then estimates it)."""
-    bare = ev("message_start", message={"id": "m", "type": "message", "role": "assistant",
-                                        "content": []})  # fmt: skip
+    bare = ev(
+        "message_start", message={"id": "m", "type": "message", "role": "assistant", "content": []}
+    )
     stream = feed([bare, block(0, "text"), delta(0, "text_delta", text="a"), stop(0), *end()])
     assert stream.token_counts() == (None, 3, False)
 
@@ -205,8 +295,12 @@ def test_a_stop_reason_that_is_not_a_string_breaks_the_contract(reason: Any) -> 
     with pytest.raises(StreamError) as caught:
         feed([START, bad])
     assert caught.value.error_class is ErrorClass.CONTRACT
-    body = {"type": "message", "content": [{"type": "text", "text": "a"}], "stop_reason": reason,
-            "usage": {"input_tokens": 1, "output_tokens": 1}}
+    body = {
+        "type": "message",
+        "content": [{"type": "text", "text": "a"}],
+        "stop_reason": reason,
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    }
     with pytest.raises(StreamError) as caught:
         parse_message(json.dumps(body).encode())
     assert caught.value.error_class is ErrorClass.CONTRACT

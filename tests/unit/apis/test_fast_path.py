@@ -37,27 +37,49 @@ def _chat(delta: dict[str, Any] | None, finish: Any = None, index: Any = 0, **to
 
 
 def _text(text: Any, finish: Any = None, index: Any = 0, **top: Any) -> bytes:
-    return json.dumps({"id": "c1", "choices": [{"index": index, "text": text,
-                                                "finish_reason": finish}], **top}).encode()
+    return json.dumps(
+        {"id": "c1", "choices": [{"index": index, "text": text, "finish_reason": finish}], **top}
+    ).encode()
 
 
 USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "prompt_tokens_details": {"cached_tokens": 1}}
 CHAT_STREAMS: dict[str, list[bytes]] = {
-    "plain": [_chat({"role": "assistant", "content": ""}), _chat({"content": "Hi"}),
-              _chat({"content": " you"}), _chat({}, "stop"),
-              json.dumps({"id": "c1", "choices": [], "usage": USAGE}).encode(), b"[DONE]"],
-    "reasoning then text": [_chat({"reasoning_content": "hmm"}), _chat({"reasoning": "so"}),
-                            _chat({"content": "A"}), _chat({}, "length"), b"[DONE]"],
-    "tool calls": [_chat({"tool_calls": [{"index": 0}]}), _chat({"tool_calls": []}),
-                   _chat({}, "tool_calls"), b"[DONE]"],
-    "llama.cpp timings": [_chat({"content": "x"}, "stop", timings={"prompt_ms": 1.5,
-                                                                   "cache_n": 4}), b"[DONE]"],
-    "usage without choices": [_chat({"content": "x"}, "stop"),
-                              json.dumps({"usage": USAGE}).encode(), b"[DONE]"],
+    "plain": [
+        _chat({"role": "assistant", "content": ""}),
+        _chat({"content": "Hi"}),
+        _chat({"content": " you"}),
+        _chat({}, "stop"),
+        json.dumps({"id": "c1", "choices": [], "usage": USAGE}).encode(),
+        b"[DONE]",
+    ],
+    "reasoning then text": [
+        _chat({"reasoning_content": "hmm"}),
+        _chat({"reasoning": "so"}),
+        _chat({"content": "A"}),
+        _chat({}, "length"),
+        b"[DONE]",
+    ],
+    "tool calls": [
+        _chat({"tool_calls": [{"index": 0}]}),
+        _chat({"tool_calls": []}),
+        _chat({}, "tool_calls"),
+        b"[DONE]",
+    ],
+    "llama.cpp timings": [
+        _chat({"content": "x"}, "stop", timings={"prompt_ms": 1.5, "cache_n": 4}),
+        b"[DONE]",
+    ],
+    "usage without choices": [
+        _chat({"content": "x"}, "stop"),
+        json.dumps({"usage": USAGE}).encode(),
+        b"[DONE]",
+    ],
     "usage not an object": [_chat({"content": "x"}, "stop", usage="many"), b"[DONE]"],
     "id changes": [_chat({"content": "a"}), _chat({"content": "b"}, id="c2")],
-    "id missing": [_chat({"content": "a"}), json.dumps({"choices": [
-        {"index": 0, "delta": {"content": "b"}}]}).encode()],
+    "id missing": [
+        _chat({"content": "a"}),
+        json.dumps({"choices": [{"index": 0, "delta": {"content": "b"}}]}).encode(),
+    ],
     "id not a string": [_chat({"content": "a"}, id=7)],
     "unknown finish": [_chat({"content": "a"}), _chat({}, "done")],
     "finish not a string": [_chat({"content": "a"}, finish=1)],
@@ -67,9 +89,17 @@ CHAT_STREAMS: dict[str, list[bytes]] = {
     "delta missing": [json.dumps({"id": "c1", "choices": [{"index": 0}]}).encode()],
     "content not a string": [_chat({"content": 5})],
     "choices not a list": [json.dumps({"id": "c1", "choices": {"0": 1}}).encode()],
-    "two choices": [json.dumps({"id": "c1", "choices": [
-        {"index": 0, "delta": {"content": "a"}, "finish_reason": "stop"},
-        {"index": 0, "delta": {"content": "b"}, "finish_reason": None}]}).encode()],
+    "two choices": [
+        json.dumps(
+            {
+                "id": "c1",
+                "choices": [
+                    {"index": 0, "delta": {"content": "a"}, "finish_reason": "stop"},
+                    {"index": 0, "delta": {"content": "b"}, "finish_reason": None},
+                ],
+            }
+        ).encode()
+    ],
     "error object": [_chat({"content": "a"}), json.dumps({"error": {"code": 429}}).encode()],
     "error null": [_chat({"content": "a"}, error=None)],
     "not json": [_chat({"content": "a"}), b'{"id": "c1", "choices": [', b"[DONE]"],
@@ -78,8 +108,13 @@ CHAT_STREAMS: dict[str, list[bytes]] = {
     "data after done": [_chat({"content": "a"}, "stop"), b"[DONE]", _chat({"content": "b"})],
 }
 TEXT_STREAMS: dict[str, list[bytes]] = {
-    "plain": [_text("Hel"), _text("lo"), _text("", "stop"),
-              json.dumps({"id": "c1", "choices": [], "usage": USAGE}).encode(), b"[DONE]"],
+    "plain": [
+        _text("Hel"),
+        _text("lo"),
+        _text("", "stop"),
+        json.dumps({"id": "c1", "choices": [], "usage": USAGE}).encode(),
+        b"[DONE]",
+    ],
     "text null": [_text(None), _text("x", "stop"), b"[DONE]"],
     "text not a string": [_text(["x"])],
     "unknown finish": [_text("x", "over")],
@@ -88,10 +123,17 @@ TEXT_STREAMS: dict[str, list[bytes]] = {
 
 
 def _state(stream: ReplyStream) -> tuple[Any, ...]:
-    return (stream.content_ns, stream.visible_ns, stream.text, stream.usage,
-            stream.finish_reason, stream.done, stream.server_timings,
-            getattr(stream, "stream_id", None),
-            sorted(getattr(stream, "finished", ())))  # fmt: skip
+    return (
+        stream.content_ns,
+        stream.visible_ns,
+        stream.text,
+        stream.usage,
+        stream.finish_reason,
+        stream.done,
+        stream.server_timings,
+        getattr(stream, "stream_id", None),
+        sorted(getattr(stream, "finished", ())),
+    )
 
 
 def _run(stream: ReplyStream, datas: list[bytes]) -> tuple[Any, ...]:

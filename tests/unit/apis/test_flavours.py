@@ -25,8 +25,12 @@ MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "conten
 class FakeResponse:
     """What streaming.py reads of an HttpClient response: status, type, timed chunks."""
 
-    def __init__(self, pieces: list[tuple[bytes, int]], status: int = 200,
-                 content_type: str = "text/event-stream") -> None:  # fmt: skip
+    def __init__(
+        self,
+        pieces: list[tuple[bytes, int]],
+        status: int = 200,
+        content_type: str = "text/event-stream",
+    ) -> None:
         self.pieces, self.status, self.content_type = pieces, status, content_type
         self.sent_ns, self.connect_ms, self.connection = 0, 0.5, "new"
 
@@ -52,8 +56,9 @@ class FakeClient:
         self.response, self.sent_ns = response, sent_ns
         self.calls: list[tuple[str, str, Any]] = []
 
-    def request(self, method: str, path: str, payload: bytes, headers: dict[str, str]
-                ) -> FakeResponse:  # fmt: skip
+    def request(
+        self, method: str, path: str, payload: bytes, headers: dict[str, str]
+    ) -> FakeResponse:
         self.calls.append((method, path, json.loads(payload)))
         self.response.sent_ns = self.sent_ns
         return self.response
@@ -74,8 +79,9 @@ def sse(*events: tuple[str | None, Any]) -> bytes:
 REAL_CLOCK = time.perf_counter_ns
 
 
-def send(api: str, pieces: list[tuple[bytes, int]], sent: int, *, scheduled: int = 0,
-         **response: Any) -> tuple[RequestResult, FakeClient]:  # fmt: skip
+def send(
+    api: str, pieces: list[tuple[bytes, int]], sent: int, *, scheduled: int = 0, **response: Any
+) -> tuple[RequestResult, FakeClient]:
     client = FakeClient(FakeResponse(pieces, **response), sent)
     body = flavour(api).request("m", MESSAGES, 16)
     result = RequestResult("m", "c", 1, 0.0, scheduled_ns=scheduled)
@@ -97,11 +103,19 @@ def test_the_registry_has_every_flavour_the_cli_offers() -> None:
 def test_chat_reasoning_first_makes_ttfvt_later_than_ttft() -> None:
     t0 = time.perf_counter_ns()
     usage = {"prompt_tokens": 5, "completion_tokens": 3}
-    pieces = [(sse(chat_chunk({"role": "assistant", "content": ""})), t0 + 2 * MS),
-              (sse(chat_chunk({"reasoning_content": "hm"})), t0 + 10 * MS),
-              (sse(chat_chunk({"content": "Hi"})), t0 + 30 * MS),
-              (sse(chat_chunk({}, "stop"), (None, {"id": "c", "choices": [], "usage": usage}),
-                   (None, "[DONE]")), t0 + 31 * MS)]  # fmt: skip
+    pieces = [
+        (sse(chat_chunk({"role": "assistant", "content": ""})), t0 + 2 * MS),
+        (sse(chat_chunk({"reasoning_content": "hm"})), t0 + 10 * MS),
+        (sse(chat_chunk({"content": "Hi"})), t0 + 30 * MS),
+        (
+            sse(
+                chat_chunk({}, "stop"),
+                (None, {"id": "c", "choices": [], "usage": usage}),
+                (None, "[DONE]"),
+            ),
+            t0 + 31 * MS,
+        ),
+    ]
     result, client = send("chat", pieces, t0)
     assert client.calls[0][:2] == ("POST", "/v1/chat/completions")
     assert result.ok and (result.ttft_ms, result.ttfvt_ms) == (10.0, 30.0)
@@ -111,19 +125,66 @@ def test_chat_reasoning_first_makes_ttfvt_later_than_ttft() -> None:
 def test_anthropic_thinking_then_text_timed_from_the_scheduled_start() -> None:
     t0 = time.perf_counter_ns()
     start = {"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 9}}}
-    pieces = [(sse(("message_start", start), ("ping", {"type": "ping"})), t0 + 1 * MS),
-              (sse(("content_block_start", {"type": "content_block_start", "index": 0,
-                    "content_block": {"type": "thinking", "thinking": ""}}),
-                   ("content_block_delta", {"type": "content_block_delta", "index": 0,
-                    "delta": {"type": "thinking_delta", "thinking": "hm"}})), t0 + 5 * MS),
-              (sse(("content_block_stop", {"type": "content_block_stop", "index": 0}),
-                   ("content_block_start", {"type": "content_block_start", "index": 1,
-                    "content_block": {"type": "text", "text": ""}}),
-                   ("content_block_delta", {"type": "content_block_delta", "index": 1,
-                    "delta": {"type": "text_delta", "text": "Yes"}})), t0 + 20 * MS),
-              (sse(("message_delta", {"type": "message_delta", "delta": {"stop_reason":
-                    "end_turn"}, "usage": {"output_tokens": 2}}),
-                   ("message_stop", {"type": "message_stop"})), t0 + 21 * MS)]  # fmt: skip
+    pieces = [
+        (sse(("message_start", start), ("ping", {"type": "ping"})), t0 + 1 * MS),
+        (
+            sse(
+                (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": 0,
+                        "content_block": {"type": "thinking", "thinking": ""},
+                    },
+                ),
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "thinking_delta", "thinking": "hm"},
+                    },
+                ),
+            ),
+            t0 + 5 * MS,
+        ),
+        (
+            sse(
+                ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": 1,
+                        "content_block": {"type": "text", "text": ""},
+                    },
+                ),
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 1,
+                        "delta": {"type": "text_delta", "text": "Yes"},
+                    },
+                ),
+            ),
+            t0 + 20 * MS,
+        ),
+        (
+            sse(
+                (
+                    "message_delta",
+                    {
+                        "type": "message_delta",
+                        "delta": {"stop_reason": "end_turn"},
+                        "usage": {"output_tokens": 2},
+                    },
+                ),
+                ("message_stop", {"type": "message_stop"}),
+            ),
+            t0 + 21 * MS,
+        ),
+    ]
     result, client = send("anthropic", pieces, t0, scheduled=t0 - 2 * MS)
     assert client.calls[0][:2] == ("POST", "/v1/messages")
     assert client.calls[0][2]["system"] == "Be brief."
@@ -149,8 +210,9 @@ def test_a_reply_sent_whole_is_parsed_by_its_flavour() -> None:
         "stop_reason": "end_turn",
         "usage": {"input_tokens": 4, "output_tokens": 1},
     }
-    result, _ = send("anthropic", [(json.dumps(body).encode(), t0)], t0,
-                     content_type="application/json")  # fmt: skip
+    result, _ = send(
+        "anthropic", [(json.dumps(body).encode(), t0)], t0, content_type="application/json"
+    )
     assert result.ok and result.content == "Whole" and result.contract_notes == ("not_streamed",)
     assert result.ttfvt_ms == result.ttft_ms and (result.prompt_tokens, result.output_tokens) == (
         4,
@@ -164,8 +226,13 @@ def test_a_broken_stream_is_a_classified_failure_not_an_exception() -> None:
     result, _ = send("anthropic", [(sse(("error", error)), t0 + MS)], t0)
     assert result.error_class is ErrorClass.HTTP_5XX and "Overloaded" in result.error
     assert result.ttft_ms is None and result.ttfvt_ms is None
-    result, _ = send("anthropic", [(b'{"type":"error","error":{"type":"rate_limit_error"}}', t0)],
-                     t0, status=429, content_type="application/json")  # fmt: skip
+    result, _ = send(
+        "anthropic",
+        [(b'{"type":"error","error":{"type":"rate_limit_error"}}', t0)],
+        t0,
+        status=429,
+        content_type="application/json",
+    )
     assert result.error_class is ErrorClass.HTTP_429
 
 
@@ -192,8 +259,10 @@ def test_prompt_chars_count_what_each_body_sends() -> None:
 
 def _content_pieces(t0: int, offsets_ms: list[int]) -> list[tuple[bytes, int]]:
     role = (sse(chat_chunk({"role": "assistant", "content": ""})), t0 + offsets_ms[0] * MS)
-    words = [(sse(chat_chunk({"content": f"w{i} "})), t0 + at * MS)
-             for i, at in enumerate(offsets_ms[1:])]  # fmt: skip
+    words = [
+        (sse(chat_chunk({"content": f"w{i} "})), t0 + at * MS)
+        for i, at in enumerate(offsets_ms[1:])
+    ]
     return [role, *words]
 
 
@@ -207,8 +276,9 @@ def test_ttft_and_e2e_run_from_the_request_start_before_its_connection_opened() 
     response.connect_ms = 40.0
 
     class NewConnection(FakeClient):
-        def request(self, method: str, path: str, payload: bytes, headers: dict[str, str]
-                    ) -> FakeResponse:  # fmt: skip
+        def request(
+            self, method: str, path: str, payload: bytes, headers: dict[str, str]
+        ) -> FakeResponse:
             self.calls.append((method, path, json.loads(payload)))
             response.sent_ns = t0 + 40 * MS  # the send itself, once connected
             return response
@@ -237,8 +307,10 @@ def test_a_request_cut_off_mid_stream_keeps_its_first_token_tokens_and_gaps() ->
     client = FakeClient(_CutOff(_content_pieces(t0, [2, 30, 38, 50])), t0)
     result = RequestResult("m", "c", 1, 0.0)
     clock = iter([t0])
-    with patch.object(time, "perf_counter_ns", lambda: next(clock, None) or REAL_CLOCK()), \
-            pytest.raises(gevent.GreenletExit):  # fmt: skip
+    with (
+        patch.object(time, "perf_counter_ns", lambda: next(clock, None) or REAL_CLOCK()),
+        pytest.raises(gevent.GreenletExit),
+    ):
         send_chat(client, flavour("chat").request("m", MESSAGES, 16), result)  # type: ignore[arg-type]
     assert result.ttft_ms is None and result.measure_so_far is not None  # nothing kept yet
     result.error_class = ErrorClass.TIMEOUT  # as the stop records it

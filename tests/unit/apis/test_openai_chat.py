@@ -33,14 +33,16 @@ def feed(events: list[tuple[SSEEvent, int]]) -> ChatStream:
 
 
 def test_role_only_and_empty_chunks_do_not_count_for_ttft() -> None:
-    stream = feed([
-        (chunk({"role": "assistant", "content": ""}), 5),
-        (chunk({"content": ""}), 6),
-        (chunk({"content": "Hi"}), 40),
-        (chunk({"content": " there"}), 55),
-        (chunk({}, finish="stop"), 56),
-        (SSEEvent("message", b"[DONE]"), 57),
-    ])
+    stream = feed(
+        [
+            (chunk({"role": "assistant", "content": ""}), 5),
+            (chunk({"content": ""}), 6),
+            (chunk({"content": "Hi"}), 40),
+            (chunk({"content": " there"}), 55),
+            (chunk({}, finish="stop"), 56),
+            (SSEEvent("message", b"[DONE]"), 57),
+        ]
+    )
     assert stream.content_ns == [40, 55]
     assert stream.text == "Hi there"
     assert stream.finish_reason == "stop"
@@ -49,9 +51,12 @@ def test_role_only_and_empty_chunks_do_not_count_for_ttft() -> None:
 
 @pytest.mark.parametrize(
     "delta",
-    [{"reasoning_content": "hmm"}, {"reasoning": "hmm"},
-     {"tool_calls": [{"index": 0, "function": {"name": "f"}}]}],
-)  # fmt: skip
+    [
+        {"reasoning_content": "hmm"},
+        {"reasoning": "hmm"},
+        {"tool_calls": [{"index": 0, "function": {"name": "f"}}]},
+    ],
+)
 def test_reasoning_and_tool_calls_count_as_generated_output(delta: dict[str, Any]) -> None:
     stream = feed([(chunk({"role": "assistant"}), 1), (chunk(delta), 9)])
     assert stream.content_ns == [9]
@@ -60,14 +65,20 @@ def test_reasoning_and_tool_calls_count_as_generated_output(delta: dict[str, Any
 
 def test_usage_only_last_chunk_gives_server_token_counts() -> None:
     usage = {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14}
-    stream = feed([(chunk({"content": "a"}), 1), (chunk({"content": "b"}), 2),
-                   (SSEEvent("message", json.dumps({"choices": [], "usage": usage}).encode()), 3)])
+    stream = feed(
+        [
+            (chunk({"content": "a"}), 1),
+            (chunk({"content": "b"}), 2),
+            (SSEEvent("message", json.dumps({"choices": [], "usage": usage}).encode()), 3),
+        ]
+    )
     assert stream.token_counts() == (12, 2, False)
 
 
 def test_without_usage_tokens_are_counted_and_marked_estimated() -> None:
-    stream = feed([(chunk({"content": "a"}), 1), (chunk({"content": "b"}), 2),
-                   (chunk({"content": "c"}), 3)])  # fmt: skip
+    stream = feed(
+        [(chunk({"content": "a"}), 1), (chunk({"content": "b"}), 2), (chunk({"content": "c"}), 3)]
+    )
     assert stream.token_counts() == (None, 3, True)
 
 
@@ -110,9 +121,14 @@ def test_chat_request_asks_for_usage_when_streaming() -> None:
 
 
 def test_parse_completion() -> None:
-    body = json.dumps({"choices": [{"message": {"role": "assistant", "content": "Hi"},
-                                    "finish_reason": "stop"}],
-                       "usage": {"prompt_tokens": 1, "completion_tokens": 1}}).encode()
+    body = json.dumps(
+        {
+            "choices": [
+                {"message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+        }
+    ).encode()
     assert parse_completion(body) == ("Hi", {"prompt_tokens": 1, "completion_tokens": 1}, "stop")
     with pytest.raises(StreamError):
         parse_completion(b'{"choices": []}')
@@ -133,8 +149,12 @@ def test_parse_completion() -> None:
         ([], 40, 0, (None, [], None, 40.0)),
     ],
 )
-def test_stream_timings(content: list[int], end: int, tokens: int,
-                        expected: tuple[float | None, list[float], float | None, float]) -> None:
+def test_stream_timings(
+    content: list[int],
+    end: int,
+    tokens: int,
+    expected: tuple[float | None, list[float], float | None, float],
+) -> None:
     ms = 1_000_000
     t = stream_timings(0, [c * ms for c in content], end * ms, tokens)
     assert (t.ttft_ms, t.itl_ms, t.tpot_ms, t.e2e_ms) == expected
@@ -142,8 +162,12 @@ def test_stream_timings(content: list[int], end: int, tokens: int,
 
 def test_usage_chunk_without_choices_is_accepted() -> None:
     usage = {"prompt_tokens": 4, "completion_tokens": 1}
-    stream = feed([(chunk({"content": "a"}), 1),
-                   (SSEEvent("message", json.dumps({"usage": usage}).encode()), 2)])
+    stream = feed(
+        [
+            (chunk({"content": "a"}), 1),
+            (SSEEvent("message", json.dumps({"usage": usage}).encode()), 2),
+        ]
+    )
     assert stream.token_counts() == (4, 1, False)
 
 
@@ -151,16 +175,25 @@ def _raw(obj: dict[str, Any]) -> SSEEvent:
     return SSEEvent("message", json.dumps(obj).encode())
 
 
-@pytest.mark.parametrize(("events", "reason"), [
-    ([chunk({"content": "a"}), chunk({"content": "b"}, id="c2")], "id changed mid-stream"),
-    ([_raw({"choices": [{"index": 0, "delta": {"content": "a"}}]})], "without a string 'id'"),
-    ([_raw({"id": 7, "choices": []})], "without a string 'id'"),
-    ([_raw({"id": "c1", "choices": [{"delta": {"content": "a"}}]})], "integer 'index'"),
-    ([chunk({"content": "a"}, finish="eos")], "unknown finish_reason 'eos'"),
-    ([chunk({"content": "a"}, finish="stop"), chunk({"content": "b"})], "after the choice's"),
-    ([chunk({"content": "a"}, finish="stop"), SSEEvent("message", b"[DONE]"),
-      chunk({"content": ""})], r"data after \[DONE\]"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("events", "reason"),
+    [
+        ([chunk({"content": "a"}), chunk({"content": "b"}, id="c2")], "id changed mid-stream"),
+        ([_raw({"choices": [{"index": 0, "delta": {"content": "a"}}]})], "without a string 'id'"),
+        ([_raw({"id": 7, "choices": []})], "without a string 'id'"),
+        ([_raw({"id": "c1", "choices": [{"delta": {"content": "a"}}]})], "integer 'index'"),
+        ([chunk({"content": "a"}, finish="eos")], "unknown finish_reason 'eos'"),
+        ([chunk({"content": "a"}, finish="stop"), chunk({"content": "b"})], "after the choice's"),
+        (
+            [
+                chunk({"content": "a"}, finish="stop"),
+                SSEEvent("message", b"[DONE]"),
+                chunk({"content": ""}),
+            ],
+            r"data after \[DONE\]",
+        ),
+    ],
+)
 def test_contract_breaks_are_the_contract_error(events: list[SSEEvent], reason: str) -> None:
     with pytest.raises(StreamError, match=reason) as caught:
         feed([(event, i) for i, event in enumerate(events)])
@@ -169,11 +202,23 @@ def test_contract_breaks_are_the_contract_error(events: list[SSEEvent], reason: 
 
 def test_a_finished_choice_may_still_be_followed_by_usage_and_other_choices() -> None:
     usage = {"prompt_tokens": 3, "completion_tokens": 2}
-    two = _raw({"id": "c1", "choices": [
-        {"index": 0, "delta": {}, "finish_reason": "stop"},
-        {"index": 1, "delta": {"content": "b"}, "finish_reason": None}]})  # fmt: skip
-    stream = feed([(chunk({"content": "a"}), 1), (two, 2), (_raw({"id": "c1", "choices": [],
-                   "usage": usage}), 3), (SSEEvent("message", b"[DONE]"), 4)])  # fmt: skip
+    two = _raw(
+        {
+            "id": "c1",
+            "choices": [
+                {"index": 0, "delta": {}, "finish_reason": "stop"},
+                {"index": 1, "delta": {"content": "b"}, "finish_reason": None},
+            ],
+        }
+    )
+    stream = feed(
+        [
+            (chunk({"content": "a"}), 1),
+            (two, 2),
+            (_raw({"id": "c1", "choices": [], "usage": usage}), 3),
+            (SSEEvent("message", b"[DONE]"), 4),
+        ]
+    )
     assert stream.finish_reason == "stop" and stream.notes() == ()
 
 
@@ -183,18 +228,26 @@ def test_tolerable_deviations_are_noted_not_failed() -> None:
         asked.on_event(event, i)
     assert asked.end_error() is None
     assert asked.notes() == ("done_missing", "usage_missing")
-    not_asked = feed([(chunk({"content": "a"}, finish="stop"), 1),
-                      (SSEEvent("message", b"[DONE]"), 2)])  # fmt: skip
+    not_asked = feed(
+        [(chunk({"content": "a"}, finish="stop"), 1), (SSEEvent("message", b"[DONE]"), 2)]
+    )
     assert not_asked.notes() == ()
 
 
 def test_llama_cpp_timings_on_the_last_chunk_are_kept() -> None:
     """llama.cpp sends its own account of the request on its last chunk (with usage)."""
-    timings = {"cache_n": 32, "prompt_n": 4, "prompt_ms": 219.4, "predicted_n": 14,
-               "predicted_ms": 225.7, "predicted_per_token_ms": 17.4}  # fmt: skip
+    timings = {
+        "cache_n": 32,
+        "prompt_n": 4,
+        "prompt_ms": 219.4,
+        "predicted_n": 14,
+        "predicted_ms": 225.7,
+        "predicted_per_token_ms": 17.4,
+    }
     usage = {"prompt_tokens": 36, "completion_tokens": 14}
-    stream = feed([(chunk({"content": "a"}), 1),
-                   (chunk(None, choices=[], usage=usage, timings=timings), 2)])  # fmt: skip
+    stream = feed(
+        [(chunk({"content": "a"}), 1), (chunk(None, choices=[], usage=usage, timings=timings), 2)]
+    )
     assert stream.server_ms("prompt_ms") == 219.4 and stream.server_ms("predicted_ms") == 225.7
     assert stream.cached_tokens() == 32  # usage has no details: timings.cache_n says it
     usage["prompt_tokens_details"] = {"cached_tokens": 16}

@@ -40,10 +40,15 @@ def synthetic_result(
 ) -> RequestResult:
     ttft_med, gap_med = MODELS.get(model, (100.0, 20.0))
     result = RequestResult(
-        model=model, conversation_id=f"c{i % 37}", turn=1 + i % 4,
-        start_unix=START_UNIX + i * 0.01, request_id=f"r{i}", prompt_chars=400,
-        prompt_tokens=100 + i % 50, status=200,
-    )  # fmt: skip
+        model=model,
+        conversation_id=f"c{i % 37}",
+        turn=1 + i % 4,
+        start_unix=START_UNIX + i * 0.01,
+        request_id=f"r{i}",
+        prompt_chars=400,
+        prompt_tokens=100 + i % 50,
+        status=200,
+    )
     n = int(rng.integers(2, 25))
     ttft = float(rng.lognormal(np.log(ttft_med), 0.7))
     itl = [float(v) for v in rng.lognormal(np.log(gap_med), 0.6, n - 1)]

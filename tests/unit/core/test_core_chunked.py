@@ -9,11 +9,10 @@ from loadprofile.http.chunked import ChunkedDecoder, ChunkedError
 PAYLOAD_PARTS = [b'data: {"x":1}\n\n', b"hello", b"A" * 26, b"\r\n inside data \r\n"]
 
 
-def _body(parts: list[bytes], *, size_fmt: str = "{:x}", ext: bytes = b"",
-          trailers: bytes = b"") -> bytes:
-    out = b"".join(
-        size_fmt.format(len(p)).encode() + ext + b"\r\n" + p + b"\r\n" for p in parts
-    )
+def _body(
+    parts: list[bytes], *, size_fmt: str = "{:x}", ext: bytes = b"", trailers: bytes = b""
+) -> bytes:
+    out = b"".join(size_fmt.format(len(p)).encode() + ext + b"\r\n" + p + b"\r\n" for p in parts)
     return out + b"0" + ext + b"\r\n" + trailers + b"\r\n"
 
 
@@ -65,11 +64,15 @@ def test_every_two_part_split(split: int) -> None:
         pytest.param(_body([b"x" * 300], size_fmt="{:X}"), b"x" * 300, id="uppercase-hex"),
         pytest.param(_body([b"x" * 300], size_fmt="{:x}"), b"x" * 300, id="lowercase-hex"),
         pytest.param(_body([b"x" * 17], size_fmt="{:04x}"), b"x" * 17, id="leading-zeros"),
-        pytest.param(_body([b"abc"], trailers=b"X-Checksum: 1\r\nX-Other: 2\r\n"), b"abc",
-                     id="trailers"),
+        pytest.param(
+            _body([b"abc"], trailers=b"X-Checksum: 1\r\nX-Other: 2\r\n"), b"abc", id="trailers"
+        ),
         pytest.param(_body([]), b"", id="empty-body"),
-        pytest.param(_body([b"\x00\xff\r\n0\r\n\r\n"]), b"\x00\xff\r\n0\r\n\r\n",
-                     id="framing-lookalike-in-data"),
+        pytest.param(
+            _body([b"\x00\xff\r\n0\r\n\r\n"]),
+            b"\x00\xff\r\n0\r\n\r\n",
+            id="framing-lookalike-in-data",
+        ),
     ],
 )
 def test_valid_bodies(body: bytes, payload: bytes) -> None:

@@ -145,8 +145,7 @@ def test_counts_failures_and_errors_add_up(recorded: Recorded) -> None:
         assert hists["itl_ms"].get_total_count() == sum(len(r.itl_ms) for r in felt)
 
 
-def _bare_summary(collector: Collector, duration_s: float, partial: bool = False
-                  ) -> dict[str, Any]:  # fmt: skip
+def _bare_summary(collector: Collector, duration_s: float, partial: bool = False) -> dict[str, Any]:
     return build_summary(
         run_id="r",
         started_at="",
@@ -372,9 +371,15 @@ def _summary(rec: Recorded, partial: bool = False) -> dict[str, Any]:
 
 
 def test_first_attempt_figures_only_for_runs_with_retries(recorded: Recorded) -> None:
-    retried = build_summary(run_id="r", started_at="", duration_s=1.0, target={},
-                            load={"retries": 2}, models=recorded.collector.totals,
-                            partial=False)  # fmt: skip
+    retried = build_summary(
+        run_id="r",
+        started_at="",
+        duration_s=1.0,
+        target={},
+        load={"retries": 2},
+        models=recorded.collector.totals,
+        partial=False,
+    )
     for entry in retried["models"].values():
         assert {"ttft_first_attempt_ms", "e2e_first_attempt_ms"} <= set(entry)
     plain = _summary(recorded)  # load without retries: they would copy ttft_ms and e2e_ms
@@ -501,8 +506,7 @@ def test_close_builds_what_recording_value_by_value_built(recorded: Recorded, pa
         collector.record(r)
     closed = collector.roll(1_000_000_000)
     for model in MODELS:
-        expected = _per_value_reference([r for r in recorded.results if r.model == model],
-                                        pace_us)  # fmt: skip
+        expected = _per_value_reference([r for r in recorded.results if r.model == model], pace_us)
         got = next(iv for iv in closed if iv.model == model)
         for metric, hist in expected.items():
             assert got.histograms[metric].encode() == hist.encode(), metric
@@ -537,8 +541,10 @@ def test_close_steps_are_small_slices_and_match_roll(recorded: Recorded) -> None
             assert got.histograms[metric].encode() == want.histograms[metric].encode()
     for model in MODELS:
         for metric in HISTOGRAM_METRICS:
-            assert (sliced.totals[model].histograms[metric].encode()
-                    == whole.totals[model].histograms[metric].encode())  # fmt: skip
+            assert (
+                sliced.totals[model].histograms[metric].encode()
+                == whole.totals[model].histograms[metric].encode()
+            )
 
 
 def test_recorded_while_a_close_runs_goes_to_the_next_interval() -> None:

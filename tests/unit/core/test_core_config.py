@@ -45,8 +45,24 @@ def test_parse_duration(text: str | float, seconds: float) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "abc", "5x", "-1", "1m-", "m", "ms", "1.5.5", "5 m", "1h 30m", "1,5s", "s30",
-     "1e3", -1, -0.5],
+    [
+        "",
+        "   ",
+        "abc",
+        "5x",
+        "-1",
+        "1m-",
+        "m",
+        "ms",
+        "1.5.5",
+        "5 m",
+        "1h 30m",
+        "1,5s",
+        "s30",
+        "1e3",
+        -1,
+        -0.5,
+    ],
 )
 def test_parse_duration_errors(text: str | float) -> None:
     with pytest.raises(ConfigError, match="run time"):
@@ -55,8 +71,14 @@ def test_parse_duration_errors(text: str | float) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1-3", (1.0, 3.0)), ("2", (2.0, 2.0)), ("0", (0.0, 0.0)), ("0.5-1.5", (0.5, 1.5)),
-     ("0-0", (0.0, 0.0)), (" 1 - 2 ", (1.0, 2.0))],
+    [
+        ("1-3", (1.0, 3.0)),
+        ("2", (2.0, 2.0)),
+        ("0", (0.0, 0.0)),
+        ("0.5-1.5", (0.5, 1.5)),
+        ("0-0", (0.0, 0.0)),
+        (" 1 - 2 ", (1.0, 2.0)),
+    ],
 )
 def test_parse_think_time(text: str, expected: tuple[float, float]) -> None:
     assert parse_think_time(text) == expected
@@ -134,9 +156,17 @@ def test_defaults_without_toml() -> None:
 def test_toml_over_defaults(tmp_path: Path) -> None:
     config = resolve(CliValues(config=_toml(tmp_path, FULL_TOML)))
     assert config.load == LoadConfig(
-        users=50, spawn_rate=10.0, run_time_s=300.0, think_time_s=(0.5, 2.0), history="live",
-        timeout_s=90.0, max_tokens=512, interval_s=2.0, stop_timeout_s=10.0, seed=7,
-    )  # fmt: skip
+        users=50,
+        spawn_rate=10.0,
+        run_time_s=300.0,
+        think_time_s=(0.5, 2.0),
+        history="live",
+        timeout_s=90.0,
+        max_tokens=512,
+        interval_s=2.0,
+        stop_timeout_s=10.0,
+        seed=7,
+    )
     assert config.dataset == Path("data/convs.jsonl")
     assert config.out_dir == Path("runs/a")
     assert config.targets == (
@@ -147,35 +177,61 @@ def test_toml_over_defaults(tmp_path: Path) -> None:
 
 def test_cli_over_toml(tmp_path: Path) -> None:
     cli = CliValues(
-        config=_toml(tmp_path, FULL_TOML), users=5, spawn_rate=1.5, run_time="1h",
-        think_time="0", history="recorded", timeout="10s", max_tokens=64, interval="500ms",
-        stop_timeout="1s", seed=0, dataset="other.jsonl", out="runs/b",
-    )  # fmt: skip
+        config=_toml(tmp_path, FULL_TOML),
+        users=5,
+        spawn_rate=1.5,
+        run_time="1h",
+        think_time="0",
+        history="recorded",
+        timeout="10s",
+        max_tokens=64,
+        interval="500ms",
+        stop_timeout="1s",
+        seed=0,
+        dataset="other.jsonl",
+        out="runs/b",
+    )
     config = resolve(cli)
     assert config.load == LoadConfig(
-        users=5, spawn_rate=1.5, run_time_s=3600.0, think_time_s=(0.0, 0.0), history="recorded",
-        timeout_s=10.0, max_tokens=64, interval_s=0.5, stop_timeout_s=1.0, seed=0,
-    )  # fmt: skip
+        users=5,
+        spawn_rate=1.5,
+        run_time_s=3600.0,
+        think_time_s=(0.0, 0.0),
+        history="recorded",
+        timeout_s=10.0,
+        max_tokens=64,
+        interval_s=0.5,
+        stop_timeout_s=1.0,
+        seed=0,
+    )
     assert config.dataset == Path("other.jsonl")
     assert config.out_dir == Path("runs/b")
 
 
 def test_cli_models_replace_toml_targets(tmp_path: Path) -> None:
-    config = resolve(CliValues(config=_toml(tmp_path, FULL_TOML), models=("a=2", "b"),
-                               host="http://cli-host:9000"))
-    assert config.targets == (Target("a", "a", "http://cli-host:9000", None, 2.0),
-                              Target("b", "b", "http://cli-host:9000", None, 1.0))
+    config = resolve(
+        CliValues(
+            config=_toml(tmp_path, FULL_TOML), models=("a=2", "b"), host="http://cli-host:9000"
+        )
+    )
+    assert config.targets == (
+        Target("a", "a", "http://cli-host:9000", None, 2.0),
+        Target("b", "b", "http://cli-host:9000", None, 1.0),
+    )
 
 
 def test_partial_toml_mixes_with_defaults_and_cli(tmp_path: Path) -> None:
-    path = _toml(tmp_path, '[load]\nusers = 8\nrun_time = 120\n')
+    path = _toml(tmp_path, "[load]\nusers = 8\nrun_time = 120\n")
     config = resolve(CliValues(config=path, models=("m",), spawn_rate=2.0))
     assert config.load == LoadConfig(users=8, run_time_s=120.0, spawn_rate=2.0)
 
 
 def test_host_fills_only_targets_without_one(tmp_path: Path) -> None:
-    config = resolve(CliValues(config=_toml(tmp_path, FULL_TOML), host="http://fallback:1",
-                               api_key_env="FALLBACK_KEY"))
+    config = resolve(
+        CliValues(
+            config=_toml(tmp_path, FULL_TOML), host="http://fallback:1", api_key_env="FALLBACK_KEY"
+        )
+    )
     small, large = config.targets
     assert (small.host, small.api_key_env) == ("http://gpu-1:8000", "SMALL_KEY")
     assert (large.host, large.api_key_env) == ("http://fallback:1", "FALLBACK_KEY")
@@ -185,11 +241,11 @@ def test_host_fills_only_targets_without_one(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "fragment"),
     [
-        ('[load]\nuserz = 3\n', "userz"),
+        ("[load]\nuserz = 3\n", "userz"),
         ('[load]\nusers = 3\nrunt_time = "5m"\n', "runt_time"),
         ('[[targets]]\nmodel = "m"\nhots = "http://x"\n', "hots"),
-        ('[loads]\nusers = 3\n', "loads"),
-        ('[extra]\n', "extra"),
+        ("[loads]\nusers = 3\n", "loads"),
+        ("[extra]\n", "extra"),
     ],
 )
 def test_unknown_toml_keys_are_named(tmp_path: Path, toml: str, fragment: str) -> None:
@@ -202,7 +258,7 @@ def test_unknown_toml_keys_are_named(tmp_path: Path, toml: str, fragment: str) -
 
 @pytest.mark.parametrize(
     "text",
-    ['[load\nusers = 1\n', 'users = = 3\n', '[load]\nusers = 1\nusers = 2\n', "\x00"],
+    ["[load\nusers = 1\n", "users = = 3\n", "[load]\nusers = 1\nusers = 2\n", "\x00"],
 )
 def test_invalid_toml_names_the_file(tmp_path: Path, text: str) -> None:
     path = _toml(tmp_path, text, "broken.toml")
@@ -227,7 +283,7 @@ def test_missing_or_directory_config(tmp_path: Path) -> None:
         ('[[targets]]\nmodel = ""\n', "needs a 'model'"),
         ('[[targets]]\nmodel = "m"\nweight = 0\n', "weight"),
         ('[[targets]]\nmodel = "m"\nweight = "2"\n', "weight"),
-        ('load = 3\n', "[load] must be a table"),
+        ("load = 3\n", "[load] must be a table"),
     ],
 )
 def test_bad_target_tables(tmp_path: Path, toml: str, fragment: str) -> None:
@@ -241,8 +297,10 @@ def test_bad_target_tables(tmp_path: Path, toml: str, fragment: str) -> None:
     [
         (CliValues(models=("m", "m=2")), None),
         (CliValues(), '[[targets]]\nmodel = "a"\n[[targets]]\nmodel = "a"\n'),
-        (CliValues(),
-         '[[targets]]\nname = "x"\nmodel = "a"\n[[targets]]\nname = "x"\nmodel = "b"\n'),
+        (
+            CliValues(),
+            '[[targets]]\nname = "x"\nmodel = "a"\n[[targets]]\nname = "x"\nmodel = "b"\n',
+        ),
     ],
 )
 def test_duplicate_target_names(tmp_path: Path, cli: CliValues, toml: str | None) -> None:
@@ -305,8 +363,11 @@ def test_to_json_holds_no_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     secret = "sk-live-DO-NOT-LEAK-4f9a8b7c6d5e"
     monkeypatch.setenv("SMALL_KEY", secret)
     monkeypatch.setenv("FALLBACK_KEY", secret)
-    config = resolve(CliValues(config=_toml(tmp_path, FULL_TOML), api_key_env="FALLBACK_KEY",
-                               host="http://fallback:1"))
+    config = resolve(
+        CliValues(
+            config=_toml(tmp_path, FULL_TOML), api_key_env="FALLBACK_KEY", host="http://fallback:1"
+        )
+    )
     data = config.to_json()
     text = json.dumps(data)
     assert secret not in text

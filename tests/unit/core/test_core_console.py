@@ -43,8 +43,9 @@ def test_info_ends_the_live_line_first() -> None:
     assert text.count("\n") == 3  # one newline closes the live line, not one per message
 
 
-@pytest.mark.parametrize(("method", "prefix"), [("warn", "warning: "),
-                                                ("error", "loadprofile: error: ")])
+@pytest.mark.parametrize(
+    ("method", "prefix"), [("warn", "warning: "), ("error", "loadprofile: error: ")]
+)
 def test_warn_and_error_go_to_err(method: str, prefix: str) -> None:
     console, out, err = _console(tty=True)
     console.progress(1.0, 10.0, 1, 1.0, {})
@@ -60,8 +61,12 @@ def test_non_tty_prints_at_most_one_plain_line_per_period() -> None:
     for tick in range(0, 35):
         console.progress(float(tick), 60.0, 2, 1.0, {"m": 50.0})
     lines = out.getvalue().splitlines()
-    assert [line.split("]")[0] for line in lines] == ["[    0s/60s", "[   10s/60s",
-                                                      "[   20s/60s", "[   30s/60s"]
+    assert [line.split("]")[0] for line in lines] == [
+        "[    0s/60s",
+        "[   10s/60s",
+        "[   20s/60s",
+        "[   30s/60s",
+    ]
     assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
 
 
@@ -85,13 +90,33 @@ def test_tty_detection_follows_the_stream() -> None:
 
 
 def test_summary_table_from_build_summary(recorded: Recorded) -> None:
-    summary = build_summary(run_id="r", started_at="", duration_s=recorded.end_s, target={},
-                            load={}, models=recorded.collector.totals, partial=False)
+    summary = build_summary(
+        run_id="r",
+        started_at="",
+        duration_s=recorded.end_s,
+        target={},
+        load={},
+        models=recorded.collector.totals,
+        partial=False,
+    )
     console, out, _ = _console(tty=False)
     console.summary_table(summary)
     lines = out.getvalue().splitlines()
-    assert lines[0].split() == ["model", "requests", "errors", "TTFT", "p50", "p99", "ITL", "p50",
-                                "p99", "E2E", "p50", "p99", "tok/s"]
+    assert lines[0].split() == [
+        "model",
+        "requests",
+        "errors",
+        "TTFT",
+        "p50",
+        "p99",
+        "ITL",
+        "p50",
+        "p99",
+        "E2E",
+        "p50",
+        "p99",
+        "tok/s",
+    ]
     assert set(lines[1]) == {"-"}
     for model in MODELS:
         entry = summary["models"][model]
@@ -112,11 +137,21 @@ def test_summary_table_from_build_summary(recorded: Recorded) -> None:
 def test_summary_table_with_empty_histograms_and_long_names() -> None:
     collector = Collector(0)
     name = "a-really-long-organisation/model-name:70b"
-    collector.record(RequestResult(model=name, conversation_id="c", turn=1, start_unix=0.0,
-                                   error_class=ErrorClass.CONNECT))
+    collector.record(
+        RequestResult(
+            model=name, conversation_id="c", turn=1, start_unix=0.0, error_class=ErrorClass.CONNECT
+        )
+    )
     collector.roll(1)
-    summary = build_summary(run_id="r", started_at="", duration_s=1.0, target={}, load={},
-                            models=collector.totals, partial=True)
+    summary = build_summary(
+        run_id="r",
+        started_at="",
+        duration_s=1.0,
+        target={},
+        load={},
+        models=collector.totals,
+        partial=True,
+    )
     console, out, _ = _console(tty=False)
     console.summary_table(summary)
     lines = out.getvalue().splitlines()

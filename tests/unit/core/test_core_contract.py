@@ -19,29 +19,37 @@ from loadprofile.summary import correctness_summary, token_summary
 SCHEMA = {
     "type": "object",
     "required": ["answer", "confidence"],
-    "properties": {"answer": {"type": "string"},
-                   "confidence": {"type": "number", "minimum": 0, "maximum": 1}},
-}  # fmt: skip
+    "properties": {
+        "answer": {"type": "string"},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+    },
+}
 
 
-@pytest.mark.parametrize(("text", "mode", "found"), [
-    ('{"a": 1}', "auto", '{"a": 1}'),
-    ('Sure:\n```json\n{"a": 1}\n```\nDone.', "auto", '{"a": 1}\n'),
-    ('```\n[1]\n```', "auto", "[1]\n"),
-    ('{"a": 1}', "fenced", None),
-    ('```json\n{"a": 1}\n```', "raw", '```json\n{"a": 1}\n```'),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "mode", "found"),
+    [
+        ('{"a": 1}', "auto", '{"a": 1}'),
+        ('Sure:\n```json\n{"a": 1}\n```\nDone.', "auto", '{"a": 1}\n'),
+        ("```\n[1]\n```", "auto", "[1]\n"),
+        ('{"a": 1}', "fenced", None),
+        ('```json\n{"a": 1}\n```', "raw", '```json\n{"a": 1}\n```'),
+    ],
+)
 def test_where_the_json_is_taken_from(text: str, mode: str, found: str | None) -> None:
     assert extract(text, mode) == found
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ('{"answer": "yes", "confidence": 0.9}', None),
-    ('Here you are:\n```json\n{"answer": "yes", "confidence": 0.9}\n```', None),
-    ('{"answer": "yes", "confidence": 0.9', "content is not JSON"),
-    ('{"answer": "yes"}', "content breaks the schema at /: 'confidence' is a required"),
-    ('{"answer": "yes", "confidence": 7}', "content breaks the schema at /confidence"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"answer": "yes", "confidence": 0.9}', None),
+        ('Here you are:\n```json\n{"answer": "yes", "confidence": 0.9}\n```', None),
+        ('{"answer": "yes", "confidence": 0.9', "content is not JSON"),
+        ('{"answer": "yes"}', "content breaks the schema at /: 'confidence' is a required"),
+        ('{"answer": "yes", "confidence": 7}', "content breaks the schema at /confidence"),
+    ],
+)
 def test_replies_against_the_schema(text: str, reason: str | None) -> None:
     got = ContentCheck(SCHEMA).violation(text)
     assert got is None if reason is None else (got is not None and got.startswith(reason))
@@ -68,11 +76,27 @@ def test_bad_schema_files_are_one_line_errors(tmp_path: Path) -> None:
     assert config.to_json()["content_contract"]["extract"] == "auto"
 
 
-def _result(i: int, *, error: ErrorClass | None = None, notes: tuple[str, ...] = (),
-            json_valid: bool | None = None) -> RequestResult:  # fmt: skip
-    r = RequestResult("m", f"c{i}", 1, 1_790_000_000.0 + i, request_id=f"r{i}", status=200,
-                      ttft_ms=50.0, e2e_ms=90.0, output_tokens=5, content='{"x"',
-                      contract_notes=notes, json_valid=json_valid)  # fmt: skip
+def _result(
+    i: int,
+    *,
+    error: ErrorClass | None = None,
+    notes: tuple[str, ...] = (),
+    json_valid: bool | None = None,
+) -> RequestResult:
+    r = RequestResult(
+        "m",
+        f"c{i}",
+        1,
+        1_790_000_000.0 + i,
+        request_id=f"r{i}",
+        status=200,
+        ttft_ms=50.0,
+        e2e_ms=90.0,
+        output_tokens=5,
+        content='{"x"',
+        contract_notes=notes,
+        json_valid=json_valid,
+    )
     if error is not None:
         r.error_class, r.error = error, "content is not JSON: Expecting ':' delimiter"
     return r
@@ -80,9 +104,11 @@ def _result(i: int, *, error: ErrorClass | None = None, notes: tuple[str, ...] =
 
 def test_correctness_counts_survive_the_run_folder(tmp_path: Path) -> None:
     """Live counts and the ones rebuilt from requests.csv agree."""
-    results = ([_result(i, json_valid=True, notes=("usage_missing",)) for i in range(6)]
-               + [_result(6 + i, error=ErrorClass.CONTRACT, json_valid=False) for i in range(3)]
-               + [_result(9, error=ErrorClass.TIMEOUT)])  # fmt: skip
+    results = (
+        [_result(i, json_valid=True, notes=("usage_missing",)) for i in range(6)]
+        + [_result(6 + i, error=ErrorClass.CONTRACT, json_valid=False) for i in range(3)]
+        + [_result(9, error=ErrorClass.TIMEOUT)]
+    )
     collector = Collector(0)
     writer = RunWriter(tmp_path, 1_790_000_000.0)
     for r in results:
@@ -97,10 +123,14 @@ def test_correctness_counts_survive_the_run_folder(tmp_path: Path) -> None:
     assert live["tokens"]["output_tokens_per_estimate"] == 5.0  # 5 tokens for 4 characters
     without_tokens = {k: v for k, v in live.items() if k != "tokens"}
     assert without_tokens == {
-        "responses": 10, "contract_violations": 3, "contract_violation_rate": 0.3,
-        "json_checked": 9, "json_valid_rate": round(6 / 9, 6), "notes": {"usage_missing": 6},
+        "responses": 10,
+        "contract_violations": 3,
+        "contract_violation_rate": 0.3,
+        "json_checked": 9,
+        "json_valid_rate": round(6 / 9, 6),
+        "notes": {"usage_missing": 6},
         "grounding": None,
-    }  # fmt: skip
+    }
     assert correctness_summary(load_totals(tmp_path)["m"].counts) == live
     examples = [json.loads(line) for line in (tmp_path / "contract_examples.jsonl").open()]
     assert [e["request_id"] for e in examples] == ["r6", "r7", "r8"]
@@ -117,8 +147,9 @@ def test_examples_are_kept_up_to_the_limit_per_model(tmp_path: Path) -> None:
     assert per_model == {"a": 20, "b": 10}
 
 
-def _usage_counts(prompt_tokens: int, prompt_chars: int, output_tokens: int, output_chars: int,
-                  requests: int = 10) -> Counts:  # fmt: skip
+def _usage_counts(
+    prompt_tokens: int, prompt_chars: int, output_tokens: int, output_chars: int, requests: int = 10
+) -> Counts:
     counts = Counts()
     for _ in range(requests):
         count_usage(counts, prompt_tokens, output_tokens, prompt_chars, output_chars)

@@ -44,12 +44,27 @@ def _worker_intervals(seed: int, seconds: int, per_second: int = 300) -> list[li
     return out
 
 
-def _packet(seq: int, intervals: list[ModelInterval], *, final: bool = False,
-            cpu: float = 20.0, rows: int = 0) -> Packet:  # fmt: skip
+def _packet(
+    seq: int,
+    intervals: list[ModelInterval],
+    *,
+    final: bool = False,
+    cpu: float = 20.0,
+    rows: int = 0,
+) -> Packet:
     sample = GeneratorSample(float(seq), seq + 1.0, 4, cpu, 1.0, 0.5)
     users = {iv.model: 2 for iv in intervals}
-    return Packet(seq, 0, float(seq), seq + 1.0, intervals, users, sample,
-                  [[f"row{seq}-{i}", "x"] for i in range(rows)], final)  # fmt: skip
+    return Packet(
+        seq,
+        0,
+        float(seq),
+        seq + 1.0,
+        intervals,
+        users,
+        sample,
+        [[f"row{seq}-{i}", "x"] for i in range(rows)],
+        final,
+    )
 
 
 def _through_the_wire(p: Packet) -> Packet:
@@ -72,8 +87,9 @@ def test_a_packet_survives_the_wire_exactly() -> None:
         assert after.model == before.model and after.counts == before.counts
         for metric, hist in before.histograms.items():
             assert after.histograms[metric].get_total_count() == hist.get_total_count()
-            assert (after.histograms[metric].get_percentile_to_value_dict(PERCENTILES)
-                    == hist.get_percentile_to_value_dict(PERCENTILES))  # fmt: skip
+            assert after.histograms[metric].get_percentile_to_value_dict(
+                PERCENTILES
+            ) == hist.get_percentile_to_value_dict(PERCENTILES)
 
 
 def test_a_malformed_packet_is_a_value_error() -> None:
@@ -113,8 +129,9 @@ def test_merged_percentiles_equal_one_histogram_of_every_request() -> None:
         got = whole.totals[model].histograms["ttft_ms"]
         assert histogram_summary(got) == histogram_summary(one)
         assert got.get_percentile_to_value_dict([99.0])[99.0] != round(np.mean(worker_p99))
-        requests = sum(iv.counts.requests for g in per_worker for grp in g for iv in grp
-                       if iv.model == model)  # fmt: skip
+        requests = sum(
+            iv.counts.requests for g in per_worker for grp in g for iv in grp if iv.model == model
+        )
         assert whole.totals[model].counts.requests == requests
 
 
@@ -175,15 +192,19 @@ def test_merged_intervals_neither_overlap_nor_leave_gaps() -> None:
     iv = _worker_intervals(10, 1)[0]
     merger = FleetMerger()
     for seq, (a_end, b_end) in enumerate([(1.002, 1.007), (2.001, 2.006), (2.4, 2.9)]):
-        for ledger, start, end in ((a, [0.0, 1.002, 2.001][seq], a_end),
-                                   (b, [0.0, 1.007, 2.006][seq], b_end)):  # fmt: skip
+        for ledger, start, end in (
+            (a, [0.0, 1.002, 2.001][seq], a_end),
+            (b, [0.0, 1.007, 2.006][seq], b_end),
+        ):
             packet = _packet(seq, iv, final=seq == 2)
             packet.start_s, packet.end_s = start, end
             merger.add(ledger, packet, 0.0)
     merged = merger.ready([a, b])
     assert [(m.start_s, m.end_s) for m in merged] == [(0.0, 1.002), (1.002, 2.001), (2.001, 2.9)]
-    assert all(m.sample is not None and (m.sample.start_s, m.sample.end_s) == (m.start_s, m.end_s)
-               for m in merged)  # fmt: skip
+    assert all(
+        m.sample is not None and (m.sample.start_s, m.sample.end_s) == (m.start_s, m.end_s)
+        for m in merged
+    )
 
 
 def test_the_fleet_health_is_the_busiest_worker() -> None:
@@ -215,11 +236,20 @@ def test_the_outbox_resends_what_was_not_acknowledged() -> None:
 def test_the_run_config_and_conversations_survive_the_wire() -> None:
     config = RunConfig(
         targets=(Target("a", "m-a", "http://127.0.0.1:1", "KEY", 3.0), Target("b", "m-b")),
-        dataset=None, out_dir=None,
-        load=LoadConfig(users=7, think_time_s=(0.5, 1.5), shape="stages", steps=(1, 2),
-                        stages=(StageSpec(5.0, 3, 2.0),), rate=4.0, arrival="gamma",
-                        gamma_shape=0.25, slo_ttft_ms=300.0),
-    )  # fmt: skip
+        dataset=None,
+        out_dir=None,
+        load=LoadConfig(
+            users=7,
+            think_time_s=(0.5, 1.5),
+            shape="stages",
+            steps=(1, 2),
+            stages=(StageSpec(5.0, 3, 2.0),),
+            rate=4.0,
+            arrival="gamma",
+            gamma_shape=0.25,
+            slo_ttft_ms=300.0,
+        ),
+    )
     wire = msgpack.loads(msgpack.dumps(config_to_wire(config)), raw=False)
     assert config_from_wire(wire) == config
     conversations = [Conversation("c1", "sys", (Turn("hi", "hello", 5), Turn("more", None)))]
@@ -230,6 +260,7 @@ def test_the_run_config_and_conversations_survive_the_wire() -> None:
 
 def test_workers_sharing_a_schedule_send_exactly_the_whole_schedule() -> None:
     """Worker i of n takes every n-th arrival: together, the one-process schedule."""
+
     def times(stride: int, offset: int) -> list[int]:
         schedule = ArrivalSchedule(50.0, "gamma", 0.5, 42, 0, 20.0, stride=stride, offset=offset)
         out = []
@@ -278,16 +309,19 @@ def test_fleet_options() -> None:
     assert (worker.role, worker.master_host, worker.master_port) == ("worker", "10.0.0.5", 6000)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--master", "--worker"], "exclude each other"),
-    (["--processes", "0"], "--processes 0"),
-    (["--processes", "2", "--master"], "drop --master"),
-    (["--worker", "--users", "5"], "give --users to the master"),
-    (["--expect-workers", "2"], "needs --master"),
-    (["--master", "--expect-workers", "0"], "at least 1"),
-    (["--worker", "--master-port", "70000"], "not a port"),
-    (["--master", "--expect-workers-max-wait", "-1"], "seconds >= 0"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--master", "--worker"], "exclude each other"),
+        (["--processes", "0"], "--processes 0"),
+        (["--processes", "2", "--master"], "drop --master"),
+        (["--worker", "--users", "5"], "give --users to the master"),
+        (["--expect-workers", "2"], "needs --master"),
+        (["--master", "--expect-workers", "0"], "at least 1"),
+        (["--worker", "--master-port", "70000"], "not a port"),
+        (["--master", "--expect-workers-max-wait", "-1"], "seconds >= 0"),
+    ],
+)
 def test_bad_fleet_options_are_refused_with_a_reason(argv: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         _fleet(argv)

@@ -10,22 +10,26 @@ from loadprofile.errors import ConfigError
 from loadprofile.grounding import Grounding, candidates, load_catalogue
 
 
-@pytest.mark.parametrize(("text", "found"), [
-    ("Try the Zorvex X200 for that.", ["Zorvex X200"]),
-    ("The UltraWidget is sold out.", ["UltraWidget"]),
-    ("We stock the Acme Turbo Blender and more.", ["Acme Turbo Blender"]),
-    ("Each record shows another answer. In practice, it holds.", []),
-    ("Paris is nice. I like Python.", []),  # single capitalised words are too common
-    ("Model GT-500 ships in May. Ask Acme Turbo.", ["GT-500", "Acme Turbo"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Try the Zorvex X200 for that.", ["Zorvex X200"]),
+        ("The UltraWidget is sold out.", ["UltraWidget"]),
+        ("We stock the Acme Turbo Blender and more.", ["Acme Turbo Blender"]),
+        ("Each record shows another answer. In practice, it holds.", []),
+        ("Paris is nice. I like Python.", []),  # single capitalised words are too common
+        ("Model GT-500 ships in May. Ask Acme Turbo.", ["GT-500", "Acme Turbo"]),
+    ],
+)
 def test_product_like_names(text: str, found: list[str]) -> None:
     assert candidates(text) == found
 
 
 def test_names_in_the_catalogue_or_the_prompt_are_grounded() -> None:
     check = Grounding(("Acme Turbo Blender", "UltraWidget Pro"))
-    reply = ("Compare the Acme Turbo Blender, the UltraWidget and the Zorvex X200 with the "
-             "Kestova Q1.")
+    reply = (
+        "Compare the Acme Turbo Blender, the UltraWidget and the Zorvex X200 with the Kestova Q1."
+    )
     assert check.ungrounded(reply, "Is the Kestova Q1 any good?") == ["Zorvex X200"]
     assert check.ungrounded("Nothing named here.", "") == []
 
@@ -37,8 +41,11 @@ def test_catalogue_files(tmp_path: Path) -> None:
     listed = tmp_path / "c.json"
     listed.write_text('["Zorvex X200"]')
     assert load_catalogue(listed) == ("Zorvex X200",)
-    for content, reason in [("# nothing\n", "no entity names"), ("[1, 2]", "list of strings"),
-                            ("[oops", "not a JSON list")]:  # fmt: skip
+    for content, reason in [
+        ("# nothing\n", "no entity names"),
+        ("[1, 2]", "list of strings"),
+        ("[oops", "not a JSON list"),
+    ]:
         bad = tmp_path / "bad.txt"
         bad.write_text(content)
         with pytest.raises(ConfigError, match=reason):

@@ -18,9 +18,16 @@ PERCENTILES = [0.0, 10.0, 33.3, 50.0, 90.0, 95.0, 99.0, 99.9, 99.99, 100.0, 150.
 def _values(seed: int, n: int) -> list[int]:
     """Latencies in µs across every bucket size, with zeros, edges and out-of-range ones."""
     rng = random.Random(seed)
-    kinds = [lambda: 0, lambda: 1, lambda: rng.randint(0, 4096), lambda: rng.randint(0, 10**7),
-             lambda: rng.randint(0, 5 * 10**9), lambda: 3_600_000_000,
-             lambda: 3_700_000_000, lambda: 2**45]  # fmt: skip
+    kinds = [
+        lambda: 0,
+        lambda: 1,
+        lambda: rng.randint(0, 4096),
+        lambda: rng.randint(0, 10**7),
+        lambda: rng.randint(0, 5 * 10**9),
+        lambda: 3_600_000_000,
+        lambda: 3_700_000_000,
+        lambda: 2**45,
+    ]
     return [rng.choice(kinds)() for _ in range(n)]
 
 
@@ -76,8 +83,18 @@ def test_decoded_histograms_work_too() -> None:
     assert hdr.mean_value(decoded) == hist.get_mean_value()
 
 
-@pytest.mark.parametrize(("ms", "us"), [(0.0, 0), (-3.0, 0), (1.0005, 1000), (1.0015, 1002),
-                                        (2.5e-3, 2), (3.5e-3, 4), (123.4567, 123457)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("ms", "us"),
+    [
+        (0.0, 0),
+        (-3.0, 0),
+        (1.0005, 1000),
+        (1.0015, 1002),
+        (2.5e-3, 2),
+        (3.5e-3, 4),
+        (123.4567, 123457),
+    ],
+)
 def test_to_us_rounds_as_python_does(ms: float, us: int) -> None:
     assert hdr.to_us([ms]).tolist() == [us] == [max(0, round(ms * 1000.0))]
 

@@ -41,9 +41,14 @@ def _write(run_dir: Path, rec: Recorded, *, run_json: bool = True) -> WrittenRun
         writer.add_generator_sample(GeneratorSample(start_s, end_s, 2 * (3 + k), 40.0 + k))
     writer.close()
     if run_json:
-        rundir.write_json(run_dir / rundir.RUN, {
-            "run_id": "x", "models": list(MODELS), "histograms": writer.histogram_files,
-        })  # fmt: skip
+        rundir.write_json(
+            run_dir / rundir.RUN,
+            {
+                "run_id": "x",
+                "models": list(MODELS),
+                "histograms": writer.histogram_files,
+            },
+        )
     return WrittenRun(run_dir, writer, rec)
 
 

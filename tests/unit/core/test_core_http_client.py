@@ -179,8 +179,9 @@ LAST_CHUNK = b"0\r\n\r\n"
 def respond_sized(body: bytes, *headers: str, version: str = "HTTP/1.1") -> Handler:
     def handler(peer: Peer) -> None:
         if peer.read_request():
-            peer.send(head("200 OK", f"Content-Length: {len(body)}", *headers, version=version)
-                      + body)
+            peer.send(
+                head("200 OK", f"Content-Length: {len(body)}", *headers, version=version) + body
+            )
 
     return handler
 
@@ -301,8 +302,11 @@ def test_read_with_limit_stops_early(serve: Callable[..., ScriptedServer]) -> No
 
 
 def test_response_head_is_parsed(serve: Callable[..., ScriptedServer]) -> None:
-    server = serve(respond_sized(b"{}", "Content-Type: Application/JSON; charset=utf-8",
-                                 "X-Request-Id:   abc  "))
+    server = serve(
+        respond_sized(
+            b"{}", "Content-Type: Application/JSON; charset=utf-8", "X-Request-Id:   abc  "
+        )
+    )
     response = client_for(server).request("GET", "/")
     assert (response.status, response.reason) == (200, "OK")
     assert response.headers["x-request-id"] == "abc"
@@ -315,10 +319,13 @@ def test_response_head_is_parsed(serve: Callable[..., ScriptedServer]) -> None:
     [
         pytest.param(b"HTTP/1.1 100 Continue\r\n\r\n", True, id="100-two-sends"),
         pytest.param(
-            b"HTTP/1.1 100 Continue\r\n\r\n", False, id="100-one-send",
+            b"HTTP/1.1 100 Continue\r\n\r\n",
+            False,
+            id="100-one-send",
         ),
         pytest.param(
-            b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n", True,
+            b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n",
+            True,
             id="103-two-sends",
         ),
     ],
@@ -494,8 +501,7 @@ def test_idle_connections_are_not_reused_near_the_announced_keep_alive_timeout(
         for body in (b"one", b"two"):
             if not peer.read_request():
                 return
-            peer.send(head("200 OK", "Content-Length: 3", f"Keep-Alive: timeout={timeout}")
-                      + body)  # fmt: skip
+            peer.send(head("200 OK", "Content-Length: 3", f"Keep-Alive: timeout={timeout}") + body)
         peer.hang()
 
     server = serve(handler, handler)
@@ -723,11 +729,15 @@ def _parse_request(raw: bytes) -> tuple[str, dict[str, str], list[str], bytes]:
 
 def test_request_bytes(serve: Callable[..., ScriptedServer]) -> None:
     server = serve(keep_answering(b"1", b"2"))
-    client = HttpClient(f"{server.url}/v1/", timeout_s=TIMEOUT_S,
-                        headers={"Authorization": "Bearer tok", "X-Client": "client-level"})
+    client = HttpClient(
+        f"{server.url}/v1/",
+        timeout_s=TIMEOUT_S,
+        headers={"Authorization": "Bearer tok", "X-Client": "client-level"},
+    )
     body = b'{"model":"m","stream":true}'
-    body_of_post = client.request("POST", "/chat/completions", body=body,
-                                  headers={"X-Client": "per-request", "X-Req": "7"})
+    body_of_post = client.request(
+        "POST", "/chat/completions", body=body, headers={"X-Client": "per-request", "X-Req": "7"}
+    )
     body_of_post.read()
     client.request("GET", "/models").read()
 
@@ -778,18 +788,32 @@ def test_request_with_explicit_content_type_and_empty_body(
         ("HTTP://Example.COM:81", "http", "example.com", 81, "", "example.com:81"),
     ],
 )
-def test_origin_from_url(url: str, scheme: str, host: str, port: int, base_path: str,
-                         host_header: str) -> None:
+def test_origin_from_url(
+    url: str, scheme: str, host: str, port: int, base_path: str, host_header: str
+) -> None:
     origin = Origin.from_url(url)
     assert (origin.scheme, origin.host, origin.port, origin.base_path) == (
-        scheme, host, port, base_path)  # fmt: skip
+        scheme,
+        host,
+        port,
+        base_path,
+    )
     assert origin.host_header == host_header
 
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://example.com", "ws://example.com", "example.com:8000", "localhost", "", "http://",
-     "//example.com", "file:///etc/passwd", "http://example.com:99999"],
+    [
+        "ftp://example.com",
+        "ws://example.com",
+        "example.com:8000",
+        "localhost",
+        "",
+        "http://",
+        "//example.com",
+        "file:///etc/passwd",
+        "http://example.com:99999",
+    ],
 )
 def test_origin_rejects_non_http_urls(url: str) -> None:
     with pytest.raises(ValueError):

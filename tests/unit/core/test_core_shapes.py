@@ -30,12 +30,17 @@ def test_step_options_set_users_and_run_time() -> None:
 
 
 def test_spike_options_default_to_a_symmetric_after_phase_and_accept_u_as_base() -> None:
-    load = resolve(CliValues(shape="spike", users=5, spike_users=100, spike_at="60s",
-                             spike_for="30s")).load  # fmt: skip
+    load = resolve(
+        CliValues(shape="spike", users=5, spike_users=100, spike_at="60s", spike_for="30s")
+    ).load
     assert (load.base_users, load.spike_users, load.users) == (5, 100, 100)
     assert load.run_time_s == 150.0
-    assert resolve(CliValues(shape="spike", spike_users=9, spike_at="5s", spike_for="2s",
-                             spawn_rate=3)).load.spawn_rate == 3.0  # fmt: skip
+    assert (
+        resolve(
+            CliValues(shape="spike", spike_users=9, spike_at="5s", spike_for="2s", spawn_rate=3)
+        ).load.spawn_rate
+        == 3.0
+    )
 
 
 def test_open_loop_options_size_the_pool_and_drop_think_time() -> None:
@@ -51,48 +56,78 @@ def test_open_loop_options_size_the_pool_and_drop_think_time() -> None:
 
 def test_stages_come_from_the_toml_config(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "c.toml"
-    path.write_text('[load]\nshape = "stages"\n[[load.stages]]\nduration = "10s"\nusers = 4\n'
-                    '[[load.stages]]\nduration = "5s"\nusers = 40\nspawn_rate = 40\n')
+    path.write_text(
+        '[load]\nshape = "stages"\n[[load.stages]]\nduration = "10s"\nusers = 4\n'
+        '[[load.stages]]\nduration = "5s"\nusers = 40\nspawn_rate = 40\n'
+    )
     load = resolve(CliValues(config=path)).load
     plan = build_plan(load)
     assert [(s.end_s, s.users, s.spawn_rate) for s in plan.stages] == [
-        (10.0, 4, load.spawn_rate), (15.0, 40, 40.0)]  # fmt: skip
+        (10.0, 4, load.spawn_rate),
+        (15.0, 40, 40.0),
+    ]
     assert [p.name for p in plan.phases] == ["stage 1 (4 users)", "stage 2 (40 users)"]
     assert load.run_time_s == 15.0
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"shape": "zigzag"}, "bad shape"),
-    ({"shape": "step", "steps": "1,2"}, "needs --steps"),
-    ({"shape": "step", "steps": "1,x", "step_time": "5s"}, "not a whole number"),
-    ({"shape": "step", "steps": "2,2", "step_time": "5s"}, "must rise"),
-    ({"shape": "step", "steps": "1,2", "step_time": "0.5s"}, "at least 1s"),
-    ({"shape": "step", "steps": "1,2", "step_time": "5s", "run_time": "9s"}, "drop -t"),
-    ({"shape": "spike", "spike_users": 10}, "needs --spike-users"),
-    ({"shape": "spike", "spike_users": 3, "base_users": 5, "spike_at": "5s", "spike_for": "5s"},
-     "must exceed"),
-    ({"shape": "spike", "spike_users": 30, "spike_at": "5s", "spike_for": "5s",
-      "run_time": "10s"}, "outlast the spike"),
-    ({"shape": "stages"}, "needs [[load.stages]]"),
-    ({"spike_users": 10}, "belongs to --shape spike"),
-    ({"base_users": 3}, "belongs to --shape step or spike"),
-    ({"rate": 0}, "positive number"),
-    ({"rate": 5, "shape": "spike", "spike_users": 9, "spike_at": "2s", "spike_for": "2s"},
-     "does not combine"),
-    ({"rate": 5, "arrival": "weibull"}, "bad arrival"),
-    ({"rate": 5, "arrival": "gamma"}, "give gamma's shape"),
-    ({"rate": 5, "arrival": "gamma:-1"}, "positive number"),
-    ({"rate": 5, "arrival": "poisson:2"}, "only gamma"),
-    ({"arrival": "poisson"}, "needs --rate"),
-    ({"rate": 5, "history": "live"}, "--rate-unit conversations"),
-    ({"rate": 5, "think_time": "1-2"}, "no meaning"),
-    ({"pace": "2s", "think_time": "1"}, "give one"),
-    ({"pace": "2s", "rate": 3}, "closed-loop"),
-    ({"slo_ttft_ms": -5}, "positive number"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"shape": "zigzag"}, "bad shape"),
+        ({"shape": "step", "steps": "1,2"}, "needs --steps"),
+        ({"shape": "step", "steps": "1,x", "step_time": "5s"}, "not a whole number"),
+        ({"shape": "step", "steps": "2,2", "step_time": "5s"}, "must rise"),
+        ({"shape": "step", "steps": "1,2", "step_time": "0.5s"}, "at least 1s"),
+        ({"shape": "step", "steps": "1,2", "step_time": "5s", "run_time": "9s"}, "drop -t"),
+        ({"shape": "spike", "spike_users": 10}, "needs --spike-users"),
+        (
+            {
+                "shape": "spike",
+                "spike_users": 3,
+                "base_users": 5,
+                "spike_at": "5s",
+                "spike_for": "5s",
+            },
+            "must exceed",
+        ),
+        (
+            {
+                "shape": "spike",
+                "spike_users": 30,
+                "spike_at": "5s",
+                "spike_for": "5s",
+                "run_time": "10s",
+            },
+            "outlast the spike",
+        ),
+        ({"shape": "stages"}, "needs [[load.stages]]"),
+        ({"spike_users": 10}, "belongs to --shape spike"),
+        ({"base_users": 3}, "belongs to --shape step or spike"),
+        ({"rate": 0}, "positive number"),
+        (
+            {"rate": 5, "shape": "spike", "spike_users": 9, "spike_at": "2s", "spike_for": "2s"},
+            "does not combine",
+        ),
+        ({"rate": 5, "arrival": "weibull"}, "bad arrival"),
+        ({"rate": 5, "arrival": "gamma"}, "give gamma's shape"),
+        ({"rate": 5, "arrival": "gamma:-1"}, "positive number"),
+        ({"rate": 5, "arrival": "poisson:2"}, "only gamma"),
+        ({"arrival": "poisson"}, "needs --rate"),
+        ({"rate": 5, "history": "live"}, "--rate-unit conversations"),
+        ({"rate": 5, "think_time": "1-2"}, "no meaning"),
+        ({"pace": "2s", "think_time": "1"}, "give one"),
+        ({"pace": "2s", "rate": 3}, "closed-loop"),
+        ({"slo_ttft_ms": -5}, "positive number"),
+    ],
+)
 def test_bad_combinations_are_refused_with_a_reason(values: dict, message: str) -> None:
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")
-                       .replace("(", r"\(").replace(")", r"\)")):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=message.replace("[", r"\[")
+        .replace("]", r"\]")
+        .replace("(", r"\(")
+        .replace(")", r"\)"),
+    ):
         resolve(CliValues(**values))
 
 
@@ -100,13 +135,30 @@ def test_bad_combinations_are_refused_with_a_reason(values: dict, message: str) 
 
 
 def test_spike_plan_has_three_phases_and_stages() -> None:
-    load = resolve(CliValues(shape="spike", base_users=5, spike_users=50, spike_at="10s",
-                             spike_for="5s", run_time="30s")).load  # fmt: skip
+    load = resolve(
+        CliValues(
+            shape="spike",
+            base_users=5,
+            spike_users=50,
+            spike_at="10s",
+            spike_for="5s",
+            run_time="30s",
+        )
+    ).load
     plan = build_plan(load)
     assert [(p.name, p.start_s, p.end_s, p.users) for p in plan.phases] == [
-        ("before", 0.0, 10.0, 5), ("burst", 10.0, 15.0, 50), ("after", 15.0, 30.0, 5)]
+        ("before", 0.0, 10.0, 5),
+        ("burst", 10.0, 15.0, 50),
+        ("after", 15.0, 30.0, 5),
+    ]
     assert [plan.stage_at(t).users for t in (0.0, 9.99, 10.0, 14.9, 15.0, 29.9)] == [  # type: ignore[union-attr]
-        5, 5, 50, 50, 5, 5]  # fmt: skip
+        5,
+        5,
+        50,
+        50,
+        5,
+        5,
+    ]
     assert plan.stage_at(30.0) is None and plan.run_time_s == 30.0
     assert phase_index(plan.phases, 12.0) == 1
     assert phase_index(plan.phases, 31.0) == 2  # the drain belongs to the last phase
@@ -119,8 +171,10 @@ def test_steady_plan_is_one_phase() -> None:
 
 
 def _series(model: str, p99s: list[float | None], users: int = 1) -> list[SeriesPoint]:
-    return [SeriesPoint(float(i), float(i + 1), model, users, 10, 0, 10, 100, None, None, p99)
-            for i, p99 in enumerate(p99s)]  # fmt: skip
+    return [
+        SeriesPoint(float(i), float(i + 1), model, users, 10, 0, 10, 100, None, None, p99)
+        for i, p99 in enumerate(p99s)
+    ]
 
 
 def test_recovery_waits_for_three_good_intervals_after_the_burst() -> None:
@@ -144,11 +198,22 @@ def test_max_concurrency_stops_at_the_first_step_over_the_slo() -> None:
     assert max_concurrency_within_slo([phase(0, None), phase(3, 10)], ["m"], 100) == {"m": 3}
 
 
-def _result(ttft: float, tpot: float | None = 10.0, ok: bool = True, delay: float = 0.0
-            ) -> RequestResult:  # fmt: skip
-    r = RequestResult("m", "c", 1, 0.0, ttft_ms=ttft + delay, tpot_ms=tpot,
-                      e2e_ms=ttft + delay + 100, ttft_service_ms=ttft, e2e_service_ms=ttft + 100,
-                      start_delay_ms=delay, output_tokens=11)  # fmt: skip
+def _result(
+    ttft: float, tpot: float | None = 10.0, ok: bool = True, delay: float = 0.0
+) -> RequestResult:
+    r = RequestResult(
+        "m",
+        "c",
+        1,
+        0.0,
+        ttft_ms=ttft + delay,
+        tpot_ms=tpot,
+        e2e_ms=ttft + delay + 100,
+        ttft_service_ms=ttft,
+        e2e_service_ms=ttft + 100,
+        start_delay_ms=delay,
+        output_tokens=11,
+    )
     if not ok:
         r.error_class = ErrorClass.HTTP_5XX
     return r
@@ -156,8 +221,13 @@ def _result(ttft: float, tpot: float | None = 10.0, ok: bool = True, delay: floa
 
 def test_goodput_counts_successes_within_every_given_slo() -> None:
     collector = Collector(0, slo=RequestSlo(ttft_ms=100.0, tpot_ms=20.0))
-    for r in (_result(50), _result(150), _result(50, tpot=25.0), _result(50, tpot=None),
-              _result(50, ok=False)):  # fmt: skip
+    for r in (
+        _result(50),
+        _result(150),
+        _result(50, tpot=25.0),
+        _result(50, tpot=None),
+        _result(50, ok=False),
+    ):
         collector.record(r)
     collector.roll(1_000_000_000)
     assert collector.totals["m"].counts.good == 2
@@ -197,8 +267,10 @@ def test_intervals_go_to_the_phase_that_holds_their_midpoint() -> None:
         collector.roll((second + 1) * 1_000_000_000)
     requests = {i: t["m"].counts.requests for i, t in collector.phase_totals.items()}
     assert requests == {0: 2, 1: 10, 2: 4}
-    series = [SeriesPoint(float(s), s + 1.0, "m", u, 1, 0, 1, 1)
-              for s, u in enumerate((1, 1, 9, 9, 1, 1, 1))]  # fmt: skip
+    series = [
+        SeriesPoint(float(s), s + 1.0, "m", u, 1, 0, 1, 1)
+        for s, u in enumerate((1, 1, 9, 9, 1, 1, 1))
+    ]
     extras = summary_extras({"shape": "spike"}, phases, collector.phase_totals, series, ["m"])
     burst = extras["phases"][1]["models"]["m"]
     assert (burst["users"], burst["requests"], burst["requests_per_s"]) == (9, 10, 5.0)
@@ -210,11 +282,18 @@ def test_intervals_go_to_the_phase_that_holds_their_midpoint() -> None:
 # --- arrivals ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kind", "shape", "cv2"), [
-    ("constant", 1.0, 0.0), ("poisson", 1.0, 1.0), ("gamma", 0.25, 4.0), ("gamma", 4.0, 0.25),
-])  # fmt: skip
-def test_schedules_have_the_configured_rate_and_burstiness(kind: str, shape: float,
-                                                           cv2: float) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "shape", "cv2"),
+    [
+        ("constant", 1.0, 0.0),
+        ("poisson", 1.0, 1.0),
+        ("gamma", 0.25, 4.0),
+        ("gamma", 4.0, 0.25),
+    ],
+)
+def test_schedules_have_the_configured_rate_and_burstiness(
+    kind: str, shape: float, cv2: float
+) -> None:
     schedule = ArrivalSchedule(50.0, kind, shape, seed=11, start_ns=0, duration_s=1000.0)
     due = []
     while (t := schedule.take()) is not None:
@@ -257,8 +336,11 @@ def test_generator_bound_intervals_and_warnings() -> None:
     assert summary["bound_seconds"] == 2.0
     assert (summary["late_starts"], summary["starts_without_free_user"]) == (2, 5)
     assert summary["cpu_percent_max"] == 99.0
-    assert health_summary([], 3) == {"bound_seconds": 0.0, "bound_intervals": [],
-                                     "arrivals_not_sent": 3}  # fmt: skip
+    assert health_summary([], 3) == {
+        "bound_seconds": 0.0,
+        "bound_intervals": [],
+        "arrivals_not_sent": 3,
+    }
 
 
 def test_open_loop_accounts_for_every_arrival() -> None:
@@ -266,8 +348,9 @@ def test_open_loop_accounts_for_every_arrival() -> None:
     from loadprofile.dataset import Conversation, Turn
     from loadprofile.open_loop import FleetShare, OpenLoop, pool_warmup_s
 
-    load = resolve(CliValues(rate=10, arrival="constant", users=5, spawn_rate=10,
-                             run_time="10s")).load  # fmt: skip
+    load = resolve(
+        CliValues(rate=10, arrival="constant", users=5, spawn_rate=10, run_time="10s")
+    ).load
     assert pool_warmup_s(load) == 0.5
     assert pool_warmup_s(resolve(CliValues(rate=10, users=500, spawn_rate=1)).load) == 7.5
     conv = Conversation("c", None, (Turn("a", "x"), Turn("b", "y")))

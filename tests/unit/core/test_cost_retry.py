@@ -20,10 +20,24 @@ from loadprofile.targets import split_canary
 PRICE = Price(input_per_1m=2.0, output_per_1m=8.0, cached_input_per_1m=0.5, per_request=0.001)
 
 
-def _attempt(status: int = 200, prompt: int = 1000, output: int = 500, cached: int | None = None,
-             error: ErrorClass | None = None) -> RequestResult:  # fmt: skip
-    r = RequestResult("m", "c1", 1, 0.0, status=status, prompt_tokens=prompt,
-                      output_tokens=output, cached_tokens=cached, error_class=error)  # fmt: skip
+def _attempt(
+    status: int = 200,
+    prompt: int = 1000,
+    output: int = 500,
+    cached: int | None = None,
+    error: ErrorClass | None = None,
+) -> RequestResult:
+    r = RequestResult(
+        "m",
+        "c1",
+        1,
+        0.0,
+        status=status,
+        prompt_tokens=prompt,
+        output_tokens=output,
+        cached_tokens=cached,
+        error_class=error,
+    )
     if error is None:
         r.ttft_ms, r.e2e_ms = 100.0, 900.0
     return r
@@ -52,27 +66,45 @@ def test_retries_and_failed_attempts_are_billed_when_the_model_ran() -> None:
     assert final.attempts == 3 and final.first_attempt is refused
 
 
-def _row(model: str, tid: str, cost: float, *, end: bool, error: str = "", attempts: int = 1,
-         retry_cost: float = 0.0) -> dict[str, str]:  # fmt: skip
-    return {"model": model, "transaction": tid, "cost_usd": str(cost), "error_class": error,
-            "transaction_end": "1" if end else "0", "attempts": str(attempts),
-            "retry_cost_usd": str(retry_cost)}  # fmt: skip
+def _row(
+    model: str,
+    tid: str,
+    cost: float,
+    *,
+    end: bool,
+    error: str = "",
+    attempts: int = 1,
+    retry_cost: float = 0.0,
+) -> dict[str, str]:
+    return {
+        "model": model,
+        "transaction": tid,
+        "cost_usd": str(cost),
+        "error_class": error,
+        "transaction_end": "1" if end else "0",
+        "attempts": str(attempts),
+        "retry_cost_usd": str(retry_cost),
+    }
 
 
 def test_cost_per_transaction_counts_failures_against_the_successes() -> None:
     rows = [
-        _row("a", "u1-1", 0.01, end=False), _row("a", "u1-1", 0.02, end=True),  # ok: 0.03
+        _row("a", "u1-1", 0.01, end=False),
+        _row("a", "u1-1", 0.02, end=True),  # ok: 0.03
         _row("a", "u1-2", 0.01, end=False, error="http_5xx"),
         _row("a", "u1-2", 0.03, end=True, attempts=2, retry_cost=0.01),  # failed: 0.04
         _row("a", "u2-1", 0.05, end=False),  # still running at the end: left out
         _row("b", "u3-1", 0.5, end=True),  # not priced: ignored
-    ]  # fmt: skip
+    ]
     out = cost_summary(rows, {"a": Price(1.0, 1.0)}, "conversation")
     a = out["a"]
     assert set(out) == {"a"}
     assert a["total_usd"] == pytest.approx(0.12)
-    assert (a["transactions"], a["successful_transactions"], a["unfinished_transactions"]) \
-        == (2, 1, 1)  # fmt: skip
+    assert (a["transactions"], a["successful_transactions"], a["unfinished_transactions"]) == (
+        2,
+        1,
+        1,
+    )
     assert a["per_transaction"]["mean"] == pytest.approx(0.035)
     assert a["per_transaction"]["count"] == 2
     # Everything spent on finished transactions (0.07) per successful one, times 1000.
@@ -84,8 +116,9 @@ def test_cost_per_transaction_counts_failures_against_the_successes() -> None:
 
 
 def test_no_successful_transaction_has_no_cost_per_success() -> None:
-    out = cost_summary([_row("a", "t", 0.1, end=True, error="timeout")], {"a": Price(1, 1)},
-                       "request")  # fmt: skip
+    out = cost_summary(
+        [_row("a", "t", 0.1, end=True, error="timeout")], {"a": Price(1, 1)}, "request"
+    )
     assert out["a"]["per_1k_successful_transactions"] is None
     assert transaction_unit({"rate": 5.0, "rate_unit": "requests"}) == "request"
     assert transaction_unit({"rate": None}) == "conversation"
@@ -97,8 +130,12 @@ def test_rows_carry_attempts_cost_and_transaction() -> None:
     final.cost_usd, final.retry_cost_usd = request_cost(PRICE, final)
     final.transaction, final.transaction_end = "u7-3", True
     row = dict(zip(REQUEST_COLUMNS, request_row(final, 0.0), strict=True))
-    assert (row["attempts"], row["attempt_errors"], row["transaction"], row["transaction_end"]) \
-        == ("2", "http_5xx", "u7-3", "1")  # fmt: skip
+    assert (row["attempts"], row["attempt_errors"], row["transaction"], row["transaction_end"]) == (
+        "2",
+        "http_5xx",
+        "u7-3",
+        "1",
+    )
     assert float(row["cost_usd"]) == pytest.approx(final.cost_usd)
 
 
@@ -114,8 +151,14 @@ def test_collector_counts_retries_and_keeps_first_attempt_latency_apart() -> Non
         c.record(r)
     c.roll(1_000_000_000)
     counts = c.totals["m"].counts
-    assert (counts.requests, counts.failures, counts.retried, counts.retry_attempts,
-            counts.recovered, counts.first_attempt_failures) == (3, 1, 2, 2, 1, 2)  # fmt: skip
+    assert (
+        counts.requests,
+        counts.failures,
+        counts.retried,
+        counts.retry_attempts,
+        counts.recovered,
+        counts.first_attempt_failures,
+    ) == (3, 1, 2, 2, 1, 2)
     assert counts.attempt_errors == {"http_429": 1, "http_5xx": 1}
     hists = c.totals["m"].histograms
     assert hists["ttft_ms"].get_total_count() == 2
@@ -140,22 +183,32 @@ def test_retry_policy_retries_only_what_it_is_told_and_backs_off_with_jitter() -
         assert max(delays) - min(delays) > ceiling / 4  # jittered, not in lock step
 
 
-@pytest.mark.parametrize(("retries", "backoff", "on", "message"), [
-    (-1, None, None, "retries must be a whole number"),
-    (11, None, None, "retries must be a whole number"),
-    (2, "2s:1s", None, "bad retry backoff"),
-    (2, "0s", None, "bad retry backoff"),
-    (2, None, "http_429,teapot", "unknown error class(es) teapot"),
-])  # fmt: skip
-def test_bad_retry_settings_are_refused(retries: int, backoff: str | None, on: str | None,
-                                        message: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("retries", "backoff", "on", "message"),
+    [
+        (-1, None, None, "retries must be a whole number"),
+        (11, None, None, "retries must be a whole number"),
+        (2, "2s:1s", None, "bad retry backoff"),
+        (2, "0s", None, "bad retry backoff"),
+        (2, None, "http_429,teapot", "unknown error class(es) teapot"),
+    ],
+)
+def test_bad_retry_settings_are_refused(
+    retries: int, backoff: str | None, on: str | None, message: str
+) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         resolve_retry(retries, backoff, on, parse_duration)
 
 
 def test_retry_settings_resolve_from_flags() -> None:
-    config = resolve(CliValues(models=("a",), retries=3, retry_backoff="100ms:2s",
-                               retry_on="http_429,stream_incomplete"))  # fmt: skip
+    config = resolve(
+        CliValues(
+            models=("a",),
+            retries=3,
+            retry_backoff="100ms:2s",
+            retry_on="http_429,stream_incomplete",
+        )
+    )
     policy = config.load.retry
     assert (policy.retries, policy.backoff_s, policy.backoff_max_s) == (3, 0.1, 2.0)
     assert policy.retry_on == ("http_429", "stream_incomplete")
@@ -164,21 +217,26 @@ def test_retry_settings_resolve_from_flags() -> None:
 
 def test_prices_come_from_the_config_file(tmp_path: Path) -> None:
     path = tmp_path / "run.toml"
-    path.write_text('[[targets]]\nmodel = "a"\n[[targets]]\nmodel = "b"\n'
-                    '[prices.a]\ninput_per_1m = 1.5\noutput_per_1m = 6\nper_request = 0.01\n',
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        '[[targets]]\nmodel = "a"\n[[targets]]\nmodel = "b"\n'
+        "[prices.a]\ninput_per_1m = 1.5\noutput_per_1m = 6\nper_request = 0.01\n",
+        encoding="utf-8",
+    )
     config = resolve(CliValues(config=path))
     assert config.price_of("a") == Price(1.5, 6.0, None, 0.01)
     assert config.price_of("b") is None
     assert config.to_json()["prices"]["a"]["output_per_1m"] == 6.0
 
 
-@pytest.mark.parametrize(("toml", "message"), [
-    ('[prices.a]\ninput_per_1m = 1\n', "output_per_1m is required"),
-    ('[prices.a]\ninput_per_1m = 1\noutput_per_1m = -2\n', "non-negative number"),
-    ('[prices.a]\ninput_per_1m = 1\noutput_per_1m = 2\nper_token = 3\n', "unknown key"),
-    ('[prices.zz]\ninput_per_1m = 1\noutput_per_1m = 2\n', "not in this run: zz"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[prices.a]\ninput_per_1m = 1\n", "output_per_1m is required"),
+        ("[prices.a]\ninput_per_1m = 1\noutput_per_1m = -2\n", "non-negative number"),
+        ("[prices.a]\ninput_per_1m = 1\noutput_per_1m = 2\nper_token = 3\n", "unknown key"),
+        ("[prices.zz]\ninput_per_1m = 1\noutput_per_1m = 2\n", "not in this run: zz"),
+    ],
+)
 def test_bad_prices_are_refused(tmp_path: Path, toml: str, message: str) -> None:
     path = tmp_path / "run.toml"
     path.write_text('[[targets]]\nmodel = "a"\n' + toml, encoding="utf-8")
@@ -191,15 +249,18 @@ def test_bad_prices_are_refused(tmp_path: Path, toml: str, message: str) -> None
 def test_canary_takes_its_baseline_model_from_baseline() -> None:
     names = ["current", "candidate"]
     assert split_canary(None, ["snap"], names) == (None, ["snap"])
-    assert split_canary("candidate", ["current", "candidate=snaps/x"], names) \
-        == (("candidate", "current"), ["candidate=snaps/x"])  # fmt: skip
+    assert split_canary("candidate", ["current", "candidate=snaps/x"], names) == (
+        ("candidate", "current"),
+        ["candidate=snaps/x"],
+    )
     for bad, message in ((["nope"], "needs one --baseline"), (["candidate"], "same model")):
         with pytest.raises(ConfigError, match=message):
             split_canary("candidate", bad, names)
     with pytest.raises(ConfigError, match="no such model"):
         split_canary("other", ["current"], names)
-    config = resolve(CliValues(models=("current=90", "candidate=10"), canary="candidate",
-                               baseline=("current",)))  # fmt: skip
+    config = resolve(
+        CliValues(models=("current=90", "candidate=10"), canary="candidate", baseline=("current",))
+    )
     assert config.canary == ("candidate", "current")
     assert [t.weight for t in config.targets] == [90.0, 10.0]
     assert config.to_json()["canary"] == {"candidate": "candidate", "baseline": "current"}

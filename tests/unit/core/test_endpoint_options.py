@@ -43,10 +43,21 @@ def test_unique_prefix_from_flag_or_load_section(tmp_path: Path) -> None:
 
 
 def test_server_metrics_urls_are_checked_and_default_to_the_metrics_path() -> None:
-    config = resolve(CliValues(models=("a",), server_metrics=[
-        "http://127.0.0.1:8080", "http://127.0.0.1:8000/metrics", "http://[::1]:9/prom/"]))
-    assert config.server_metrics == ("http://127.0.0.1:8080/metrics",
-                                     "http://127.0.0.1:8000/metrics", "http://[::1]:9/prom/")
+    config = resolve(
+        CliValues(
+            models=("a",),
+            server_metrics=[
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8000/metrics",
+                "http://[::1]:9/prom/",
+            ],
+        )
+    )
+    assert config.server_metrics == (
+        "http://127.0.0.1:8080/metrics",
+        "http://127.0.0.1:8000/metrics",
+        "http://[::1]:9/prom/",
+    )
     assert config.to_json()["server_metrics"] == list(config.server_metrics)
     with pytest.raises(ConfigError, match="--server-metrics: host must be an http"):
         resolve(CliValues(models=("a",), server_metrics=["127.0.0.1:8080"]))

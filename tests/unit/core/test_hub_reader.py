@@ -21,8 +21,9 @@ def _pair() -> tuple[gsocket.socket, gsocket.socket]:
     return a, b
 
 
-def _send_later(sock: gsocket.socket, pieces: list[bytes], gap_s: float,
-                sent: list[int], close: bool = False) -> gevent.Greenlet:  # fmt: skip
+def _send_later(
+    sock: gsocket.socket, pieces: list[bytes], gap_s: float, sent: list[int], close: bool = False
+) -> gevent.Greenlet:
     def run() -> None:
         for piece in pieces:
             gevent.sleep(gap_s)

@@ -41,13 +41,16 @@ def test_config_file_sets_it_and_the_flag_wins(tmp_path: Path) -> None:
     assert resolve(CliValues(config=path, max_prompt_tokens=500)).load.max_prompt_tokens == 500
 
 
-@pytest.mark.parametrize(("value", "fragment"), [
-    (0, "max prompt tokens must be at least 1, got 0"),
-    (-5, "max prompt tokens must be at least 1, got -5"),
-    ("abc", "max prompt tokens must be a whole number, got 'abc'"),
-    (1.5, "max prompt tokens must be a whole number, got 1.5"),
-    (True, "max prompt tokens must be a whole number, got True"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (0, "max prompt tokens must be at least 1, got 0"),
+        (-5, "max prompt tokens must be at least 1, got -5"),
+        ("abc", "max prompt tokens must be a whole number, got 'abc'"),
+        (1.5, "max prompt tokens must be a whole number, got 1.5"),
+        (True, "max prompt tokens must be a whole number, got True"),
+    ],
+)
 def test_bad_values_are_one_line_errors(tmp_path: Path, value: object, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
         resolve(CliValues(models=("a",), max_prompt_tokens=value))  # type: ignore[arg-type]

@@ -25,14 +25,20 @@ from loadprofile.server_context import (
 #: The parts of a llama-server /props answer around the one read (build b8681 has these).
 LLAMA_PROPS = {
     "default_generation_settings": {"id": 0, "n_ctx": 1024, "params": {"n_predict": -1}},
-    "total_slots": 4, "model_alias": "smollm2", "model_path": "/m/smollm2.gguf",
-    "chat_template": "{% for m in messages %}...{% endfor %}", "build_info": "b8681",
+    "total_slots": 4,
+    "model_alias": "smollm2",
+    "model_path": "/m/smollm2.gguf",
+    "chat_template": "{% for m in messages %}...{% endfor %}",
+    "build_info": "b8681",
     "modalities": {"vision": False, "audio": False},
-}  # fmt: skip
-VLLM_LIST = {"object": "list", "data": [
-    {"id": "other", "object": "model", "max_model_len": 8192},
-    {"id": "llama-3-8b", "object": "model", "owned_by": "vllm", "max_model_len": 4096},
-]}  # fmt: skip
+}
+VLLM_LIST = {
+    "object": "list",
+    "data": [
+        {"id": "other", "object": "model", "max_model_len": 8192},
+        {"id": "llama-3-8b", "object": "model", "owned_by": "vllm", "max_model_len": 4096},
+    ],
+}
 
 
 def _json(value: object) -> bytes:
@@ -44,8 +50,9 @@ def test_llama_cpp_props_give_the_per_slot_context() -> None:
 
 
 def test_a_top_level_n_ctx_is_read_when_the_settings_have_none() -> None:
-    assert from_props(_json({"n_ctx": 2048, "default_generation_settings": {}})) == \
-        ServerContext(2048, LLAMA_CPP_PROPS)  # fmt: skip
+    assert from_props(_json({"n_ctx": 2048, "default_generation_settings": {}})) == ServerContext(
+        2048, LLAMA_CPP_PROPS
+    )
     both = {"n_ctx": 8192, "default_generation_settings": {"n_ctx": 2048}}
     assert from_props(_json(both)) == ServerContext(2048, LLAMA_CPP_PROPS)
 
@@ -55,25 +62,47 @@ def test_vllm_models_give_the_named_models_max_model_len() -> None:
     assert from_models(_json(VLLM_LIST), "other") == ServerContext(8192, VLLM_MODELS)
 
 
-@pytest.mark.parametrize("body", [
-    b"", b"not json", b"\xff\xfe", b"[1, 2]", b"null", b"1024", b'"x"', _json({}),
-    _json({"default_generation_settings": None}), _json({"default_generation_settings": []}),
-    _json({"default_generation_settings": {"n_ctx": "1024"}}),
-    _json({"default_generation_settings": {"n_ctx": 0}}), _json({"n_ctx": -1}),
-    _json({"n_ctx": True}), _json({"n_ctx": 1024.0}), _json({"n_ctx": None}),
-    b"[" * 100_000,
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"\xff\xfe",
+        b"[1, 2]",
+        b"null",
+        b"1024",
+        b'"x"',
+        _json({}),
+        _json({"default_generation_settings": None}),
+        _json({"default_generation_settings": []}),
+        _json({"default_generation_settings": {"n_ctx": "1024"}}),
+        _json({"default_generation_settings": {"n_ctx": 0}}),
+        _json({"n_ctx": -1}),
+        _json({"n_ctx": True}),
+        _json({"n_ctx": 1024.0}),
+        _json({"n_ctx": None}),
+        b"[" * 100_000,
+    ],
+)
 def test_odd_props_answers_publish_nothing(body: bytes) -> None:
     assert from_props(body) is None
 
 
-@pytest.mark.parametrize("body", [
-    b"", b"<html>", _json([]), _json({"data": None}), _json({"data": {"id": "m"}}),
-    _json({"data": ["m"]}), _json({"data": [{"id": "m"}]}),  # listed, nothing published
-    _json({"data": [{"id": "m", "max_model_len": "4096"}]}),
-    _json({"data": [{"id": "m", "max_model_len": False}]}),
-    _json({"data": [{"id": "other", "max_model_len": 4096}]}),  # another model's
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"<html>",
+        _json([]),
+        _json({"data": None}),
+        _json({"data": {"id": "m"}}),
+        _json({"data": ["m"]}),
+        _json({"data": [{"id": "m"}]}),  # listed, nothing published
+        _json({"data": [{"id": "m", "max_model_len": "4096"}]}),
+        _json({"data": [{"id": "m", "max_model_len": False}]}),
+        _json({"data": [{"id": "other", "max_model_len": 4096}]}),  # another model's
+    ],
+)
 def test_odd_models_answers_publish_nothing(body: bytes) -> None:
     assert from_models(body, "m") is None
 
@@ -123,8 +152,9 @@ def _target(url: str, model: str = "m") -> Target:
 
 
 def test_a_llama_cpp_server_is_asked_for_its_props(server: Callable[..., str]) -> None:
-    url = server({"/v1/models": (200, _json({"data": [{"id": "m"}]})),
-                  "/props": (200, _json(LLAMA_PROPS))})  # fmt: skip
+    url = server(
+        {"/v1/models": (200, _json({"data": [{"id": "m"}]})), "/props": (200, _json(LLAMA_PROPS))}
+    )
     assert server_context(_target(url)) == ServerContext(1024, LLAMA_CPP_PROPS)
 
 
@@ -160,11 +190,14 @@ def test_a_server_gone_since_the_preflight_gives_none() -> None:
 
 def test_context_warnings_name_the_target(server: Callable[..., str]) -> None:
     url = server({"/props": (200, _json({"default_generation_settings": {"n_ctx": 512}}))})
-    convs = [Conversation("short", None, (Turn("hi", "hello"),)),
-             Conversation("long", None, (Turn("x" * 4000, None),))]  # fmt: skip
+    convs = [
+        Conversation("short", None, (Turn("hi", "hello"),)),
+        Conversation("long", None, (Turn("x" * 4000, None),)),
+    ]
     warnings = context_warnings([_target(url)], convs, 256)
     assert warnings == [
         "t-m: server context 512 tokens (llama.cpp /props n_ctx): 1 of 2 conversations have "
         "turns that would not fit (prompt + max_tokens, prompts estimated at 4 characters a "
-        "token; 1 of 2 turns); --max-prompt-tokens 256 skips them"]  # fmt: skip
+        "token; 1 of 2 turns); --max-prompt-tokens 256 skips them"
+    ]
     assert context_warnings([_target(url)], convs[:1], 256) == []

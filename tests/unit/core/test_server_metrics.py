@@ -72,8 +72,7 @@ def test_vllm_metrics_parse_without_buckets_or_created_timestamps() -> None:
 
 
 def test_escaped_labels_special_values_and_untyped_lines() -> None:
-    text = ('# TYPE q gauge\nq{model_name="a \\"quoted\\" \\\\ name",x="1"} NaN\n'
-            "r +Inf\nplain 3\n")  # fmt: skip
+    text = '# TYPE q gauge\nq{model_name="a \\"quoted\\" \\\\ name",x="1"} NaN\nr +Inf\nplain 3\n'
     samples = parse_scrape(text)
     assert labels_of(samples[0].labels) == {"model_name": 'a "quoted" \\ name', "x": "1"}
     assert math.isnan(samples[0].value) and samples[1].value == math.inf
@@ -82,10 +81,16 @@ def test_escaped_labels_special_values_and_untyped_lines() -> None:
     assert labels_text({}) == "" and labels_of("") == {} and labels_of("{broken") == {}
 
 
-@pytest.mark.parametrize("text", [
-    '{"error": {"code": 501, "message": "This server does not support metrics endpoint."}}',
-    "<html><body>Not Found</body></html>", "", "# only a comment\n", 'x{a="b" 1\n',
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"error": {"code": 501, "message": "This server does not support metrics endpoint."}}',
+        "<html><body>Not Found</body></html>",
+        "",
+        "# only a comment\n",
+        'x{a="b" 1\n',
+    ],
+)
 def test_what_is_not_prometheus_text_is_a_value_error(text: str) -> None:
     with pytest.raises(ValueError):
         parse_scrape(text)
@@ -129,13 +134,21 @@ def test_the_csv_round_trips_and_a_torn_last_row_is_skipped(tmp_path: Path) -> N
 
 
 def test_panels_pick_the_llamacpp_and_vllm_names(tmp_path: Path) -> None:
-    later_llama = LLAMACPP.replace("llamacpp:tokens_predicted_total 5511",
-                                   "llamacpp:tokens_predicted_total 5611")  # fmt: skip
+    later_llama = LLAMACPP.replace(
+        "llamacpp:tokens_predicted_total 5511", "llamacpp:tokens_predicted_total 5611"
+    )
     later_vllm = VLLM.replace("} 98213.0", "} 98713.0")
-    series = read_series(_scrapes(tmp_path, [
-        (0.0, "http://l/metrics", LLAMACPP), (2.0, "http://l/metrics", later_llama),
-        (0.0, "http://v/metrics", VLLM), (1.0, "http://v/metrics", later_vllm),
-    ]))  # fmt: skip
+    series = read_series(
+        _scrapes(
+            tmp_path,
+            [
+                (0.0, "http://l/metrics", LLAMACPP),
+                (2.0, "http://l/metrics", later_llama),
+                (0.0, "http://v/metrics", VLLM),
+                (1.0, "http://v/metrics", later_vllm),
+            ],
+        )
+    )
     lines = {spec.key: panel_lines(series, spec) for spec in PANELS}
     assert [line.name for line in lines["queue"]] == [
         "vllm:num_requests_waiting",
@@ -159,16 +172,24 @@ def test_panels_pick_the_llamacpp_and_vllm_names(tmp_path: Path) -> None:
         "llamacpp:n_decode_total",
     }
     # Gauges outside the panels: the preferred ones first; none of them moved here.
-    assert other_gauges(series) == ["llamacpp:predicted_tokens_seconds",
-                                    "llamacpp:prompt_tokens_seconds",
-                                    "llamacpp:n_busy_slots_per_decode"]  # fmt: skip
+    assert other_gauges(series) == [
+        "llamacpp:predicted_tokens_seconds",
+        "llamacpp:prompt_tokens_seconds",
+        "llamacpp:n_busy_slots_per_decode",
+    ]
 
 
 def test_other_gauges_are_the_ones_that_moved(tmp_path: Path) -> None:
     text = "# TYPE sglang:queue gauge\nsglang:queue {q}\n# TYPE const gauge\nconst 1\n"
-    series = read_series(_scrapes(tmp_path, [
-        (0.0, "http://s/metrics", text.format(q=0)), (1.0, "http://s/metrics", text.format(q=7)),
-    ]))  # fmt: skip
+    series = read_series(
+        _scrapes(
+            tmp_path,
+            [
+                (0.0, "http://s/metrics", text.format(q=0)),
+                (1.0, "http://s/metrics", text.format(q=7)),
+            ],
+        )
+    )
     assert other_gauges(series) == ["sglang:queue"]
     assert [line.label for line in gauge_lines(series, "sglang:queue")] == ["queue"]
     assert all(panel_lines(series, spec) == [] for spec in PANELS)
@@ -210,12 +231,15 @@ def test_the_mock_exports_its_state_under_vllm_names() -> None:
 
 
 def test_lines_that_stayed_at_zero_are_left_out_when_others_moved(tmp_path: Path) -> None:
-    text = ("# TYPE vllm:num_requests_running gauge\n"
-            'vllm:num_requests_running{{model_name="loaded"}} {n}\n'
-            'vllm:num_requests_running{{model_name="idle"}} 0\n')  # fmt: skip
+    text = (
+        "# TYPE vllm:num_requests_running gauge\n"
+        'vllm:num_requests_running{{model_name="loaded"}} {n}\n'
+        'vllm:num_requests_running{{model_name="idle"}} 0\n'
+    )
     running = next(spec for spec in PANELS if spec.key == "running")
-    busy = read_series(_scrapes(tmp_path, [(0.0, "u", text.format(n=0)),
-                                           (1.0, "u", text.format(n=3))]))  # fmt: skip
+    busy = read_series(
+        _scrapes(tmp_path, [(0.0, "u", text.format(n=0)), (1.0, "u", text.format(n=3))])
+    )
     assert [line.label for line in panel_lines(busy, running)] == ["num_requests_running loaded"]
     quiet = read_series(_scrapes(tmp_path, [(0.0, "u", text.format(n=0))]))
     assert len(panel_lines(quiet, running)) == 2  # nothing moved: the zeros are the news

@@ -29,9 +29,15 @@ def lognormal(median_ms: float, sigma: float = 0.5) -> Sampler:
     return lambda rng, n: rng.lognormal(np.log(median_ms), sigma, n)
 
 
-def write_run(run_dir: Path, models: dict[str, Sampler], *, intervals: int = 60,
-              per_interval: float = 40, fail: dict[str, float] | None = None,
-              seed: int = 1) -> Path:  # fmt: skip
+def write_run(
+    run_dir: Path,
+    models: dict[str, Sampler],
+    *,
+    intervals: int = 60,
+    per_interval: float = 40,
+    fail: dict[str, float] | None = None,
+    seed: int = 1,
+) -> Path:
     """A run folder of ttft_ms logs, timeseries.csv and a summary computed like the real one:
     each model gets ``per_interval`` requests (Poisson) in each 1-s interval."""
     rng = np.random.default_rng(seed)
@@ -53,33 +59,63 @@ def write_run(run_dir: Path, models: dict[str, Sampler], *, intervals: int = 60,
                     merged.record_value(int(value * 1000))
                 if hist.get_total_count():
                     writer.write(float(i), float(i + 1), hist)
-                rows.append([f"{i:.3f}", f"{i + 1:.3f}", model, 4, n, bad, 10 * (n - bad),
-                             n - bad, "", "", ""])  # fmt: skip
+                rows.append(
+                    [
+                        f"{i:.3f}",
+                        f"{i + 1:.3f}",
+                        model,
+                        4,
+                        n,
+                        bad,
+                        10 * (n - bad),
+                        n - bad,
+                        "",
+                        "",
+                        "",
+                    ]
+                )
                 requests, failures = requests + n, failures + bad
         summary[model] = {
-            "requests": requests, "failures": failures, "error_rate": failures / max(requests, 1),
-            "ttft_ms": histogram_summary(merged), "requests_per_s": requests / intervals,
+            "requests": requests,
+            "failures": failures,
+            "error_rate": failures / max(requests, 1),
+            "ttft_ms": histogram_summary(merged),
+            "requests_per_s": requests / intervals,
             "output_tokens_per_s": 10 * (requests - failures) / intervals,
-            "goodput_per_s": (requests - failures) / intervals, "errors": {},
-        }  # fmt: skip
+            "goodput_per_s": (requests - failures) / intervals,
+            "errors": {},
+        }
     with (run_dir / rundir.TIMESERIES).open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([rundir.TIMESERIES_COLUMNS, *rows])
-    rundir.write_json(run_dir / rundir.RUN, {"run_id": run_dir.name, "models": list(models),
-                                             "histograms": files})  # fmt: skip
-    rundir.write_json(run_dir / rundir.SUMMARY, {
-        "schema": 1, "run_id": run_dir.name, "models": summary,
-        "correctness": {m: {"contract_violation_rate": 0.0, "json_valid_rate": None}
-                        for m in models},
-    })  # fmt: skip
+    rundir.write_json(
+        run_dir / rundir.RUN, {"run_id": run_dir.name, "models": list(models), "histograms": files}
+    )
+    rundir.write_json(
+        run_dir / rundir.SUMMARY,
+        {
+            "schema": 1,
+            "run_id": run_dir.name,
+            "models": summary,
+            "correctness": {
+                m: {"contract_violation_rate": 0.0, "json_valid_rate": None} for m in models
+            },
+        },
+    )
     return run_dir
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """base and same: one profile; slow: the same shape 30 % slower; 60 s of 40 req/s."""
-    return write_run(tmp_path_factory.mktemp("sig") / "run", {
-        "base": lognormal(200.0), "same": lognormal(200.0), "slow": lognormal(260.0),
-    }, fail={"base": 0.02, "same": 0.02, "slow": 0.06})  # fmt: skip
+    return write_run(
+        tmp_path_factory.mktemp("sig") / "run",
+        {
+            "base": lognormal(200.0),
+            "same": lognormal(200.0),
+            "slow": lognormal(260.0),
+        },
+        fail={"base": 0.02, "same": 0.02, "slow": 0.06},
+    )
 
 
 def sides(run: Path, *models: str) -> list[Side]:
@@ -138,7 +174,9 @@ def test_whole_run_values_equal_the_summary(run: Path) -> None:
     got = significance.whole_run_values(side, "ttft_ms", np.array([50.0, 99.0]))
     assert got is not None
     assert [round(float(v), 3) for v in got] == [
-        significance.point(side, "ttft_ms.p50"), significance.point(side, "ttft_ms.p99")]
+        significance.point(side, "ttft_ms.p50"),
+        significance.point(side, "ttft_ms.p99"),
+    ]
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -192,8 +230,11 @@ def _with_costs(run_dir: Path, *, columns: bool = True) -> Path:
     """requests.csv: 'cheap' transactions of 3 requests at $0.001, 'dear' at $0.0015; every
     10th transaction fails; one unfinished transaction must be left out."""
     rng = np.random.default_rng(5)
-    header = ["model", "error_class", *(("transaction", "cost_usd", "transaction_end")
-                                        if columns else ())]  # fmt: skip
+    header = [
+        "model",
+        "error_class",
+        *(("transaction", "cost_usd", "transaction_end") if columns else ()),
+    ]
     rows = []
     for model, price in (("cheap", 0.001), ("dear", 0.0015)):
         for t in range(300):
@@ -205,8 +246,10 @@ def _with_costs(run_dir: Path, *, columns: bool = True) -> Path:
     run_dir.mkdir()
     with (run_dir / rundir.REQUESTS).open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([header, *(r[: len(header)] for r in rows)])
-    rundir.write_json(run_dir / rundir.SUMMARY, {"models": {"cheap": {}, "dear": {}},
-                                                 "cost": {"cheap": {"priced": True}}})
+    rundir.write_json(
+        run_dir / rundir.SUMMARY,
+        {"models": {"cheap": {}, "dear": {}}, "cost": {"cheap": {"priced": True}}},
+    )
     return run_dir
 
 
@@ -238,8 +281,17 @@ def test_without_cost_columns_costs_have_no_draws(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- edges
 
 
-@pytest.mark.parametrize("metric", ["ttft_ms.max", "ttft_ms.count", "itl_ms.p99", "nonsense",
-                                    "correctness.contract_violation_rate", "cost.total_usd"])
+@pytest.mark.parametrize(
+    "metric",
+    [
+        "ttft_ms.max",
+        "ttft_ms.count",
+        "itl_ms.p99",
+        "nonsense",
+        "correctness.contract_violation_rate",
+        "cost.total_usd",
+    ],
+)
 def test_metrics_the_bootstrap_cannot_draw_give_none(run: Path, metric: str) -> None:
     assert significance.bootstrap(significance.load_side(run, "base"), metric) is None
 
@@ -254,8 +306,9 @@ def test_fewer_than_two_intervals_give_none(tmp_path: Path) -> None:
 def test_sparse_intervals_never_give_an_empty_draw(tmp_path: Path) -> None:
     """2 of 12 slots hold requests: a plain resample misses both about one time in nine;
     those resamples fall back to the slots with data instead of giving nothing."""
-    sparse = write_run(tmp_path / "sparse", {"m": lognormal(100.0)}, intervals=12,
-                       per_interval=0.2, seed=5)  # fmt: skip
+    sparse = write_run(
+        tmp_path / "sparse", {"m": lognormal(100.0)}, intervals=12, per_interval=0.2, seed=5
+    )
     side = significance.load_side(sparse, "m")
     table = significance.interval_counts(side, "ttft_ms")
     assert table is not None
@@ -278,8 +331,12 @@ def test_point_reads_dotted_paths_and_unknown_models_are_refused(run: Path) -> N
     side = significance.load_side(run, "base")
     assert side.units and len(side.series) == 60
     assert significance.point(side, "correctness.contract_violation_rate") == 0.0
-    for missing in ("correctness.json_valid_rate", "cost.per_transaction.mean", "ttft_ms",
-                    "nope.p99"):  # fmt: skip
+    for missing in (
+        "correctness.json_valid_rate",
+        "cost.per_transaction.mean",
+        "ttft_ms",
+        "nope.p99",
+    ):
         assert significance.point(side, missing) is None
     with pytest.raises(SideError, match=r"no model 'ghost'.*base"):
         significance.load_side(run, "ghost")
@@ -298,8 +355,10 @@ def test_a_real_run_folder_without_summary_is_rebuilt_and_aligned(
     for r in rec.results:
         writer.add_request(r)
     writer.close()
-    rundir.write_json(tmp_path / rundir.RUN, {"run_id": "x", "models": list(MODELS),
-                                              "histograms": writer.histogram_files})
+    rundir.write_json(
+        tmp_path / rundir.RUN,
+        {"run_id": "x", "models": list(MODELS), "histograms": writer.histogram_files},
+    )
     side = significance.load_side(tmp_path, "beta")
     assert side.rebuilt and len(side.series) == 8
     for metric in ("ttft_ms.p50", "itl_ms.p99", "e2e_ms.mean", "error_rate"):

@@ -14,8 +14,9 @@ from loadprofile.summary import model_summary
 
 
 def result(ttft: float, ttfvt: float | None) -> RequestResult:
-    return RequestResult("m", "c", 1, 100.0, ttft_ms=ttft, e2e_ms=ttft + 50, ttfvt_ms=ttfvt,
-                         output_tokens=3)  # fmt: skip
+    return RequestResult(
+        "m", "c", 1, 100.0, ttft_ms=ttft, e2e_ms=ttft + 50, ttfvt_ms=ttfvt, output_tokens=3
+    )
 
 
 def test_collector_keeps_a_ttfvt_histogram_beside_ttft() -> None:
@@ -41,5 +42,6 @@ def test_the_report_shows_ttfvt_only_when_it_differs_from_ttft() -> None:
     later = {**same, "p50": 40.0}
     assert not visible_differs({"models": {"a": {TTFT: same, TTFVT: same}}}, ["a"])
     assert not visible_differs({"models": {"a": {TTFT: same}}}, ["a"])  # an older run
-    assert visible_differs({"models": {"a": {TTFT: same, TTFVT: same},
-                                       "b": {TTFT: same, TTFVT: later}}}, ["a", "b"])
+    assert visible_differs(
+        {"models": {"a": {TTFT: same, TTFVT: same}, "b": {TTFT: same, TTFVT: later}}}, ["a", "b"]
+    )

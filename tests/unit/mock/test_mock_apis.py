@@ -30,7 +30,10 @@ from loadprofile.results import ErrorClass
 MODELS = {"m"}
 USAGE = usage_dict(12, 4)
 CONSUMERS: dict[str, type[ReplyStream]] = {
-    "chat": ChatStream, "completions": CompletionsStream, "anthropic": AnthropicStream}
+    "chat": ChatStream,
+    "completions": CompletionsStream,
+    "anthropic": AnthropicStream,
+}
 
 
 def replay(api: MockApi, raw: bytes) -> ReplyStream:
@@ -42,8 +45,13 @@ def replay(api: MockApi, raw: bytes) -> ReplyStream:
     return stream
 
 
-def reply(api: MockApi, tokens: list[str], reasoning: int, usage: dict[str, Any] | None = USAGE,
-          done: bool = True) -> bytes:  # fmt: skip
+def reply(
+    api: MockApi,
+    tokens: list[str],
+    reasoning: int,
+    usage: dict[str, Any] | None = USAGE,
+    done: bool = True,
+) -> bytes:
     enc = api.encoder("m", 1700000000)
     out = enc.opening(usage)
     for i, text in enumerate(tokens):
@@ -52,33 +60,63 @@ def reply(api: MockApi, tokens: list[str], reasoning: int, usage: dict[str, Any]
 
 
 def test_completions_request_is_one_user_message() -> None:
-    req = parse_completions_request({"model": "m", "prompt": "User: hi\n\nAssistant:",
-                                     "stream": True, "stream_options": {"include_usage": True},
-                                     "max_tokens": 7}, MODELS)  # fmt: skip
+    req = parse_completions_request(
+        {
+            "model": "m",
+            "prompt": "User: hi\n\nAssistant:",
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": 7,
+        },
+        MODELS,
+    )
     assert req.messages == [{"role": "user", "content": "User: hi\n\nAssistant:"}]
     assert (req.stream, req.include_usage, req.max_tokens) == (True, True, 7)
 
 
 def test_messages_request_puts_system_first_and_always_streams_usage() -> None:
-    body = {"model": "m", "system": "Be brief.", "max_tokens": 9, "stream": True,
-            "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}
+    body = {
+        "model": "m",
+        "system": "Be brief.",
+        "max_tokens": 9,
+        "stream": True,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+    }
     req = parse_messages_request(body, MODELS)
     assert req.messages == [{"role": "system", "content": "Be brief."}, *body["messages"]]
     assert (req.stream, req.include_usage, req.max_tokens) == (True, True, 9)
     assert not parse_messages_request({**body, "stream": False}, MODELS).include_usage
 
 
-@pytest.mark.parametrize(("parse", "body", "status"), [
-    (parse_completions_request, {"model": "m"}, 400),
-    (parse_completions_request, {"model": "m", "prompt": ["a"]}, 400),
-    (parse_completions_request, {"model": "x", "prompt": "a"}, 404),
-    (parse_messages_request, {"model": "m", "messages": [{"role": "user", "content": "a"}]}, 400),
-    (parse_messages_request, {"model": "m", "max_tokens": 5,
-                              "messages": [{"role": "system", "content": "a"}]}, 400),
-    (parse_messages_request, {"model": "m", "max_tokens": 5, "system": 3,
-                              "messages": [{"role": "user", "content": "a"}]}, 400),
-    (parse_messages_request, {"model": "x", "max_tokens": 5, "messages": []}, 404),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("parse", "body", "status"),
+    [
+        (parse_completions_request, {"model": "m"}, 400),
+        (parse_completions_request, {"model": "m", "prompt": ["a"]}, 400),
+        (parse_completions_request, {"model": "x", "prompt": "a"}, 404),
+        (
+            parse_messages_request,
+            {"model": "m", "messages": [{"role": "user", "content": "a"}]},
+            400,
+        ),
+        (
+            parse_messages_request,
+            {"model": "m", "max_tokens": 5, "messages": [{"role": "system", "content": "a"}]},
+            400,
+        ),
+        (
+            parse_messages_request,
+            {
+                "model": "m",
+                "max_tokens": 5,
+                "system": 3,
+                "messages": [{"role": "user", "content": "a"}],
+            },
+            400,
+        ),
+        (parse_messages_request, {"model": "x", "max_tokens": 5, "messages": []}, 404),
+    ],
+)
 def test_rejected(parse: Any, body: Any, status: int) -> None:
     with pytest.raises(RequestError) as info:
         parse(body, MODELS)
@@ -105,8 +143,10 @@ def test_omitted_usage_and_end_marker_are_noted(api: MockApi) -> None:
 
 @pytest.mark.parametrize("api", [CHAT, COMPLETIONS, ANTHROPIC], ids=lambda a: a.name)
 def test_injected_faults_read_as_their_error_classes(api: MockApi) -> None:
-    for fault, error_class in (("odd", ErrorClass.CONTRACT),
-                               ("malformed", ErrorClass.STREAM_MALFORMED)):  # fmt: skip
+    for fault, error_class in (
+        ("odd", ErrorClass.CONTRACT),
+        ("malformed", ErrorClass.STREAM_MALFORMED),
+    ):
         enc = api.encoder("m", 1)
         raw = enc.opening(USAGE) + enc.content("a")
         raw += enc.odd("b") if fault == "odd" else enc.malformed()
@@ -122,32 +162,53 @@ def test_whole_bodies() -> None:
     enc = COMPLETIONS.encoder("m", 5)
     body = enc.body("Hello", "Think", "stop", USAGE)
     assert body["object"] == "text_completion" and body["usage"] == USAGE
-    assert body["choices"] == [{"index": 0, "text": "ThinkHello", "logprobs": None,
-                                "finish_reason": "stop"}]  # fmt: skip
+    assert body["choices"] == [
+        {"index": 0, "text": "ThinkHello", "logprobs": None, "finish_reason": "stop"}
+    ]
     message = ANTHROPIC.encoder("m", 5).body("Hello", "Think", "length", None)
-    assert message["content"] == [{"type": "thinking", "thinking": "Think", "signature": "mock"},
-                                  {"type": "text", "text": "Hello"}]  # fmt: skip
+    assert message["content"] == [
+        {"type": "thinking", "thinking": "Think", "signature": "mock"},
+        {"type": "text", "text": "Hello"},
+    ]
     assert message["stop_reason"] == "max_tokens" and "usage" not in message
     chat = CHAT.encoder("m", 5).body("Hello", "Think", "stop", USAGE)
-    assert chat["choices"][0]["message"] == {"role": "assistant", "content": "Hello",
-                                             "reasoning_content": "Think"}  # fmt: skip
+    assert chat["choices"][0]["message"] == {
+        "role": "assistant",
+        "content": "Hello",
+        "reasoning_content": "Think",
+    }
 
 
 def test_anthropic_usage_counts_cached_tokens_apart() -> None:
     assert anthropic_usage(usage_dict(20, 3, 16)) == {
-        "input_tokens": 4, "output_tokens": 3, "cache_read_input_tokens": 16,
-        "cache_creation_input_tokens": 0}  # fmt: skip
+        "input_tokens": 4,
+        "output_tokens": 3,
+        "cache_read_input_tokens": 16,
+        "cache_creation_input_tokens": 0,
+    }
     assert anthropic_usage(usage_dict(20, 3)) == {"input_tokens": 20, "output_tokens": 3}
 
 
-@pytest.mark.parametrize(("status", "kind"), [(429, "rate_limit_error"), (500, "api_error"),
-                         (404, "not_found_error"), (401, "authentication_error")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (429, "rate_limit_error"),
+        (500, "api_error"),
+        (404, "not_found_error"),
+        (401, "authentication_error"),
+    ],
+)
 def test_errors_in_each_apis_envelope(status: int, kind: str) -> None:
     exc = RequestError(status, "nope", "server_error", "code")
-    assert ANTHROPIC.error_body(exc) == {"type": "error", "error": {"type": kind,
-                                                                    "message": "nope"}}
-    assert COMPLETIONS.error_body(exc) == CHAT.error_body(exc) == {
-        "error": {"message": "nope", "type": "server_error", "code": "code"}}
+    assert ANTHROPIC.error_body(exc) == {
+        "type": "error",
+        "error": {"type": kind, "message": "nope"},
+    }
+    assert (
+        COMPLETIONS.error_body(exc)
+        == CHAT.error_body(exc)
+        == {"error": {"message": "nope", "type": "server_error", "code": "code"}}
+    )
 
 
 def test_chat_reasoning_chunk_shape() -> None:
@@ -159,5 +220,6 @@ def test_reasoning_tokens_are_checked() -> None:
     with pytest.raises(ProfileError, match="reasoning_tokens must be >= 0"):
         ModelProfile("x", reasoning_tokens=-1)
     with pytest.raises(ProfileError, match='reasoning_tokens needs content = "prose"'):
-        ModelProfile("x", content="json", output_tokens_min=20, output_tokens_max=20,
-                     reasoning_tokens=2)
+        ModelProfile(
+            "x", content="json", output_tokens_min=20, output_tokens_max=20, reasoning_tokens=2
+        )

@@ -34,8 +34,9 @@ def test_llama_cpp_rejects_a_prompt_that_fills_the_context() -> None:
         within_context(LLAMA, chat(96))  # 100 tokens: nothing left to generate
     assert caught.value.status == 400
     assert caught.value.type == "exceed_context_size_error"
-    assert caught.value.message == ("request (100 tokens) exceeds the available context size "
-                                    "(100 tokens), try increasing it")  # fmt: skip
+    assert caught.value.message == (
+        "request (100 tokens) exceeds the available context size (100 tokens), try increasing it"
+    )
 
 
 def test_llama_cpp_cuts_the_reply_where_the_context_is_full() -> None:
@@ -50,8 +51,10 @@ def test_vllm_rejects_prompt_plus_max_tokens_over_the_context() -> None:
         within_context(VLLM, chat(86, 11))
     assert caught.value.status == 400
     assert "maximum context length is 100 tokens" in caught.value.message
-    assert "you requested 101 tokens (90 in the messages, 11 in the completion)" in \
-        caught.value.message  # fmt: skip
+    assert (
+        "you requested 101 tokens (90 in the messages, 11 in the completion)"
+        in caught.value.message
+    )
     with pytest.raises(RequestError):
         within_context(VLLM, chat(96, None))
 
@@ -63,8 +66,12 @@ def test_vllm_without_max_tokens_gives_the_room_left() -> None:
 def test_only_vllm_style_lists_max_model_len() -> None:
     assert model_entry(VLLM)["max_model_len"] == 100
     assert "max_model_len" not in model_entry(LLAMA)
-    assert model_entry(PLAIN) == {"id": "plain", "object": "model", "created": 0,
-                                  "owned_by": "loadprofile-mock"}  # fmt: skip
+    assert model_entry(PLAIN) == {
+        "id": "plain",
+        "object": "model",
+        "created": 0,
+        "owned_by": "loadprofile-mock",
+    }
 
 
 def test_props_are_the_first_llama_cpp_style_models() -> None:
@@ -85,8 +92,9 @@ def test_profile_checks_the_context_fields() -> None:
 
 def test_profile_file_sets_the_context(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
-    path.write_text('[models.small-ctx]\nbase = "mock-fixed"\ncontext_tokens = 1024\n'
-                    'context_style = "vllm"\n')  # fmt: skip
+    path.write_text(
+        '[models.small-ctx]\nbase = "mock-fixed"\ncontext_tokens = 1024\ncontext_style = "vllm"\n'
+    )
     profile = load_profiles(path, ["small-ctx"])["small-ctx"]
     assert (profile.context_tokens, profile.context_style) == (1024, "vllm")
     assert load_profiles(None, ["mock-small"])["mock-small"].context_tokens == 0

@@ -61,10 +61,22 @@ def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     err = tmp / "mock.err"
     with err.open("w") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "loadprofile.mock", "--port", "0", "--quiet", "--record",
-             "--profiles", str(tmp / "profiles.toml")],
-            stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "loadprofile.mock",
+                "--port",
+                "0",
+                "--quiet",
+                "--record",
+                "--profiles",
+                str(tmp / "profiles.toml"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -215,8 +227,9 @@ def test_json_content_streams_and_invalid_json_is_recorded(port: int) -> None:
 SYSTEM = {"role": "system", "content": " ".join(f"rule{i}." for i in range(40))}  # 84 tokens
 
 
-def cached_chat(port: int, rid: str, messages: list[dict[str, str]], stream: bool = True,
-                model: str = "cached") -> dict[str, Any]:  # fmt: skip
+def cached_chat(
+    port: int, rid: str, messages: list[dict[str, str]], stream: bool = True, model: str = "cached"
+) -> dict[str, Any]:
     """The usage object of one reply (streamed: the usage chunk)."""
     body: dict[str, Any] = {"model": model, "stream": stream, "messages": messages}
     if stream:
@@ -238,8 +251,11 @@ def test_prefix_cache_serves_prompts_that_start_alike(port: int) -> None:
     assert cold["prompt_tokens_details"] == {"cached_tokens": 0}
     other = cached_chat(port, "pc-2", [SYSTEM, {"role": "user", "content": "Other question"}])
     assert other["prompt_tokens_details"]["cached_tokens"] == 80  # 84 tokens: 5 blocks
-    turn2 = [*first, {"role": "assistant", "content": "A store of KV."},
-             {"role": "user", "content": "And when does it help?"}]  # fmt: skip
+    turn2 = [
+        *first,
+        {"role": "assistant", "content": "A store of KV."},
+        {"role": "user", "content": "And when does it help?"},
+    ]
     warm = cached_chat(port, "pc-3", turn2, stream=False)
     assert 96 <= warm["prompt_tokens_details"]["cached_tokens"] < warm["prompt_tokens"]
     assert record(port, "pc-3")["cached_tokens"] == warm["prompt_tokens_details"]["cached_tokens"]

@@ -46,8 +46,9 @@ def _build(factory: pytest.TempPathFactory, name: str, **kwargs: Any) -> BuiltRe
 @pytest.fixture(scope="module")
 def built_spike(tmp_path_factory: pytest.TempPathFactory) -> BuiltReport:
     """Two models, 2 -> 10 -> 2 users each; mock-small recovers, mock-large does not."""
-    return _build(tmp_path_factory, "spike", requests=1200, intervals=12, shape=spike_shape(),
-                  fail_rate=0.02)  # fmt: skip
+    return _build(
+        tmp_path_factory, "spike", requests=1200, intervals=12, shape=spike_shape(), fail_rate=0.02
+    )
 
 
 @pytest.fixture(scope="module")

@@ -53,10 +53,15 @@ def _result(
     turn = int(rng.integers(1, 6))
     prompt_tokens = int(rng.integers(50, 400)) * turn
     result = RequestResult(
-        model=model, conversation_id=f"c{i % 40}", turn=turn, start_unix=start_unix,
-        request_id=f"r{i}", prompt_chars=prompt_tokens * 4, prompt_tokens=prompt_tokens,
+        model=model,
+        conversation_id=f"c{i % 40}",
+        turn=turn,
+        start_unix=start_unix,
+        request_id=f"r{i}",
+        prompt_chars=prompt_tokens * 4,
+        prompt_tokens=prompt_tokens,
         status=200,
-    )  # fmt: skip
+    )
     if rng.random() < fail_rate:
         result.error_class = list(ErrorClass)[int(rng.integers(0, len(ErrorClass)))]
         result.status = 500 if result.error_class == ErrorClass.HTTP_5XX else 0
@@ -92,24 +97,37 @@ def _run_json(
     models: list[str], writer: rundir.RunWriter, duration: float, shape: Shape
 ) -> dict[str, Any]:
     return {
-        "run_id": "20261126-230605-ab12", "started_at": "2026-11-26T23:06:05Z",
-        "duration_s": duration, "partial": False, "interrupted_by": None,
+        "run_id": "20261126-230605-ab12",
+        "started_at": "2026-11-26T23:06:05Z",
+        "duration_s": duration,
+        "partial": False,
+        "interrupted_by": None,
         "command": ["loadprofile", "run", "--mock", "-u", "20", "-t", f"{duration:g}s"],
         "versions": {"loadprofile": "0.1.0", "python": "3.11.7", "locust": "2.47.0"},
         "host": {"hostname": "bench-1", "platform": "Linux-6.1-x86_64", "cpus": 2},
         "target": {"kind": "mock", "hosts": ["http://127.0.0.1:8000"]},
-        "targets": [{"name": m, "model": m, "host": "http://127.0.0.1:8000", "weight": 1.0}
-                    for m in models],
+        "targets": [
+            {"name": m, "model": m, "host": "http://127.0.0.1:8000", "weight": 1.0} for m in models
+        ],
         "models": models,
-        "load": {"users": 20, "spawn_rate": 5, "run_time_s": duration, "think_time_s": [1, 3],
-                 "history": "recorded", "timeout_s": 300, "max_tokens": 256, "interval_s": 1.0,
-                 **shape.load},
+        "load": {
+            "users": 20,
+            "spawn_rate": 5,
+            "run_time_s": duration,
+            "think_time_s": [1, 3],
+            "history": "recorded",
+            "timeout_s": 300,
+            "max_tokens": 256,
+            "interval_s": 1.0,
+            **shape.load,
+        },
         "phases": [p.to_json() for p in shape.phases],
         "dataset": {"path": "builtin:chat", "conversations": 240, "stats": {"turns_mean": 3.1}},
         "histograms": writer.histogram_files,
         "generator": {"cpu_percent_mean": 35.2, "cpu_percent_max": 95.0},
-        "unfinished_at_stop": 0, "warnings": ["synthetic warning: <b>not bold</b>"],
-    }  # fmt: skip
+        "unfinished_at_stop": 0,
+        "warnings": ["synthetic warning: <b>not bold</b>"],
+    }
 
 
 @dataclass
@@ -134,8 +152,11 @@ def steady(intervals: int) -> Shape:
 def spike_shape() -> Shape:
     """2 users per model, 10 from 4 s to 7 s; after it mock-small is quick again (it
     recovers), mock-large stays slow (it does not)."""
-    phases = [Phase("before", 0.0, 4.0, 4), Phase("burst", 4.0, 7.0, 20),
-              Phase("after", 7.0, 12.0, 4)]  # fmt: skip
+    phases = [
+        Phase("before", 0.0, 4.0, 4),
+        Phase("burst", 4.0, 7.0, 20),
+        Phase("after", 7.0, 12.0, 4),
+    ]
 
     def scale(k: int, model: str) -> float:
         if 4 <= k < 7:
@@ -145,11 +166,22 @@ def spike_shape() -> Shape:
         return 1.0
 
     return Shape(
-        load={"shape": "spike", "base_users": 4, "spike_users": 20, "spike_at_s": 4.0,
-              "spike_for_s": 3.0, "rate": None, "pace_s": None, "slo_ttft_ms": None,
-              "slo_tpot_ms": None, "slo_ttft_p99_ms": None},
-        phases=phases, users=lambda k, m: 10 if 4 <= k < 7 else 2, scale=scale,
-    )  # fmt: skip
+        load={
+            "shape": "spike",
+            "base_users": 4,
+            "spike_users": 20,
+            "spike_at_s": 4.0,
+            "spike_for_s": 3.0,
+            "rate": None,
+            "pace_s": None,
+            "slo_ttft_ms": None,
+            "slo_tpot_ms": None,
+            "slo_ttft_p99_ms": None,
+        },
+        phases=phases,
+        users=lambda k, m: 10 if 4 <= k < 7 else 2,
+        scale=scale,
+    )
 
 
 STEP_SLO_MS = 750.0
@@ -158,30 +190,49 @@ STEP_SLO_MS = 750.0
 def step_shape() -> Shape:
     """Steps of 2, 4, 8 users per model, 3 s each; TTFT grows with the users, so that
     mock-small keeps TTFT p99 within STEP_SLO_MS up to 4 users and mock-large up to 2."""
-    phases = [Phase(f"step {i + 1} ({4 * 2**i} users)", 3.0 * i, 3.0 * (i + 1), 4 * 2**i)
-              for i in range(3)]  # fmt: skip
+    phases = [
+        Phase(f"step {i + 1} ({4 * 2**i} users)", 3.0 * i, 3.0 * (i + 1), 4 * 2**i)
+        for i in range(3)
+    ]
 
     def scale(k: int, model: str) -> float:
         step = min(2, k // 3)
         return (1.0, 1.5, 4.0)[step] if model == "mock-small" else (0.8, 1.3, 1.8)[step]
 
     return Shape(
-        load={"shape": "step", "base_users": 4, "steps": [1, 2, 4], "step_time_s": 3.0,
-              "slo_ttft_p99_ms": STEP_SLO_MS, "rate": None},
-        phases=phases, users=lambda k, m: 2 * 2 ** min(2, k // 3), scale=scale,
-    )  # fmt: skip
+        load={
+            "shape": "step",
+            "base_users": 4,
+            "steps": [1, 2, 4],
+            "step_time_s": 3.0,
+            "slo_ttft_p99_ms": STEP_SLO_MS,
+            "rate": None,
+        },
+        phases=phases,
+        users=lambda k, m: 2 * 2 ** min(2, k // 3),
+        scale=scale,
+    )
 
 
 def open_shape(intervals: int) -> Shape:
     """20 requests/s, gamma arrivals; every request sent 30 ms late; the generator's loop
     lags 25 ms in interval 3 and sends late in interval 5 (both marked bound)."""
     return Shape(
-        load={"shape": "steady", "rate": 20.0, "arrival": "gamma", "gamma_shape": 0.5,
-              "rate_unit": "requests", "users": 64, "slo_ttft_ms": 200.0, "slo_tpot_ms": 30.0},
+        load={
+            "shape": "steady",
+            "rate": 20.0,
+            "arrival": "gamma",
+            "gamma_shape": 0.5,
+            "rate_unit": "requests",
+            "users": 64,
+            "slo_ttft_ms": 200.0,
+            "slo_tpot_ms": 30.0,
+        },
         phases=[Phase("steady", 0.0, float(intervals), 64)],
-        users=lambda k, m: 16, delay_ms=30.0,
+        users=lambda k, m: 16,
+        delay_ms=30.0,
         strain=lambda k: (25.0 if k == 3 else 0.8, 7 if k == 5 else 0),
-    )  # fmt: skip
+    )
 
 
 def write_run(
@@ -216,8 +267,9 @@ def write_run(
         for i in range(per_interval):
             model = models[(k * per_interval + i) % len(models)]
             start = START_UNIX + k + i / max(per_interval, 1)
-            r = _result(rng, model, start, k * 1000 + i, fail_rate, shape.scale(k, model),
-                        shape.delay_ms)  # fmt: skip
+            r = _result(
+                rng, model, start, k * 1000 + i, fail_rate, shape.scale(k, model), shape.delay_ms
+            )
             collector.record(r)
             writer.add_request(r)
             _remember(raw, r)
@@ -226,8 +278,16 @@ def write_run(
         series += writer.add_intervals(float(k), float(k + 1), closed, users)
         cpu = 50.0 + 45.0 * k / max(1, intervals - 1)  # the last ~10 % of the run is 'hot'
         lag, late = shape.strain(k)
-        samples.append(GeneratorSample(float(k), float(k + 1), sum(users.values()), cpu,
-                                       loop_lag_ms_max=lag, late_starts=late))  # fmt: skip
+        samples.append(
+            GeneratorSample(
+                float(k),
+                float(k + 1),
+                sum(users.values()),
+                cpu,
+                loop_lag_ms_max=lag,
+                late_starts=late,
+            )
+        )
         writer.add_generator_sample(samples[-1])
     writer.close()
     run_json = _run_json(list(models), writer, float(intervals), shape)
@@ -235,14 +295,20 @@ def write_run(
     rundir.write_json(run_dir / rundir.RUN, run_json)
     summary = None
     if with_summary:
-        extras = summary_extras(run_json["load"], shape.phases, collector.phase_totals, series,
-                                sorted(collector.totals))  # fmt: skip
+        extras = summary_extras(
+            run_json["load"], shape.phases, collector.phase_totals, series, sorted(collector.totals)
+        )
         extras["generator"] = health_summary(samples)
         summary = build_summary(
-            run_id="20261126-230605-ab12", started_at="2026-11-26T23:06:05Z",
-            duration_s=float(intervals), target={"kind": "mock"}, load=run_json["load"],
-            models=collector.totals, partial=partial, extra=extras,
-        )  # fmt: skip
+            run_id="20261126-230605-ab12",
+            started_at="2026-11-26T23:06:05Z",
+            duration_s=float(intervals),
+            target={"kind": "mock"},
+            load=run_json["load"],
+            models=collector.totals,
+            partial=partial,
+            extra=extras,
+        )
         rundir.write_json(run_dir / rundir.SUMMARY, summary)
     if old_format:
         summary = make_old_format(run_dir)
@@ -252,14 +318,34 @@ def write_run(
 #: Columns and keys that arrived with load shapes; an older folder has none of them.
 NEW_COLUMNS = {
     rundir.TIMESERIES: ("good", "ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms"),
-    rundir.GENERATOR: ("loop_lag_ms_max", "loop_lag_ms_mean", "late_starts",
-                       "starts_without_free_user", "bound"),
+    rundir.GENERATOR: (
+        "loop_lag_ms_max",
+        "loop_lag_ms_mean",
+        "late_starts",
+        "starts_without_free_user",
+        "bound",
+    ),
     rundir.REQUESTS: ("start_delay_ms", "ttft_service_ms", "e2e_service_ms"),
-}  # fmt: skip
+}
 NEW_MODEL_KEYS = ("good_requests", "goodput_per_s", *SERVICE_METRICS)
-NEW_LOAD_KEYS = ("shape", "base_users", "steps", "step_time_s", "spike_users", "spike_at_s",
-                 "spike_for_s", "stages", "rate", "arrival", "gamma_shape", "rate_unit",
-                 "pace_s", "slo_ttft_ms", "slo_tpot_ms", "slo_ttft_p99_ms")  # fmt: skip
+NEW_LOAD_KEYS = (
+    "shape",
+    "base_users",
+    "steps",
+    "step_time_s",
+    "spike_users",
+    "spike_at_s",
+    "spike_for_s",
+    "stages",
+    "rate",
+    "arrival",
+    "gamma_shape",
+    "rate_unit",
+    "pace_s",
+    "slo_ttft_ms",
+    "slo_tpot_ms",
+    "slo_ttft_p99_ms",
+)
 
 
 def make_old_format(run_dir: Path) -> dict[str, Any] | None:
@@ -280,8 +366,10 @@ def make_old_format(run_dir: Path) -> dict[str, Any] | None:
         run.pop(key, None)
     for key in NEW_LOAD_KEYS:
         run["load"].pop(key, None)
-    run["histograms"] = {m: {k: v for k, v in files.items() if k not in SERVICE_METRICS}
-                         for m, files in run["histograms"].items()}  # fmt: skip
+    run["histograms"] = {
+        m: {k: v for k, v in files.items() if k not in SERVICE_METRICS}
+        for m, files in run["histograms"].items()
+    }
     run["generator"] = {"cpu_percent_mean": 72.5, "cpu_percent_max": 95.0}
     rundir.write_json(run_dir / rundir.RUN, run)
     path = run_dir / rundir.SUMMARY

@@ -72,15 +72,19 @@ def test_the_page_opens_with_the_answer_made_from_the_summary(built: BuiltReport
     a, b = large["ttft_ms"]["p99"], small["ttft_ms"]["p99"]
     answer = built.html.split('<section id="answer">', 1)[1].split("</section>", 1)[0]
     assert built.html.index('<section id="answer">') < built.html.index('<section id="details">')
-    expected = (f"mock-large's TTFT p99 is {fmt_times(a / b)} mock-small's "
-                f"({fmt_ms_words(a)} against {fmt_ms_words(b)} ms)")  # fmt: skip
+    expected = (
+        f"mock-large's TTFT p99 is {fmt_times(a / b)} mock-small's "
+        f"({fmt_ms_words(a)} against {fmt_ms_words(b)} ms)"
+    )
     assert str(escape(expected)) in answer
     for name, entry in (("mock-small", small), ("mock-large", large)):
         assert entry["failures"] > 0  # fail_rate 0.04: both failed some
         assert f"{name} failed {entry['failures']:,} of {entry['requests']:,} requests" in answer
     table = table_html(answer, "answer")
-    assert row_cells(table, "TTFT p50 (ms)") == [fmt_ms(small["ttft_ms"]["p50"]),
-                                                 fmt_ms(large["ttft_ms"]["p50"])]  # fmt: skip
+    assert row_cells(table, "TTFT p50 (ms)") == [
+        fmt_ms(small["ttft_ms"]["p50"]),
+        fmt_ms(large["ttft_ms"]["p50"]),
+    ]
     assert 'id="ttft-turn"' in built.html  # turns 1 to 5: the chart by turn is drawn
 
 

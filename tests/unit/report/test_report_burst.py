@@ -131,8 +131,7 @@ def test_open_loop_shows_service_time_next_to_the_scheduled_one(built_open: Buil
     )
 
 
-def test_open_loop_details_show_rate_arrivals_pool_and_late_starts(built_open: BuiltReport
-                                                                   ) -> None:  # fmt: skip
+def test_open_loop_details_show_rate_arrivals_pool_and_late_starts(built_open: BuiltReport) -> None:
     pairs = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", section(built_open.html, "details")))
     assert pairs["arrival rate"] == "20 requests/s"
     assert pairs["arrival process"].startswith("gamma (shape k = 0.5")
@@ -149,8 +148,10 @@ def test_goodput_per_model_and_the_slos_it_used(built_open: BuiltReport) -> None
     models = built_open.run.models
     expected = [fmt_rate(summary["models"][m]["goodput_per_s"]) for m in models]
     assert row_cells(overview, "goodput/s") == expected
-    share = [fmt_share(summary["models"][m]["good_requests"] / summary["models"][m]["requests"])
-             for m in models]  # fmt: skip
+    share = [
+        fmt_share(summary["models"][m]["good_requests"] / summary["models"][m]["requests"])
+        for m in models
+    ]
     assert [re.sub(r"<[^>]+>", "", c) for c in row_cells(overview, "good share")] == share
     assert "Goodput counts the successful requests with TTFT ≤ 200 ms and TPOT ≤ 30 ms" in (
         section(built_open.html, "overview")
@@ -161,8 +162,11 @@ def test_generator_bound_seconds_listed_with_their_reasons(built_open: BuiltRepo
     table = re.search(r'<table class="text" id="bound-table">(.*?)</table>', built_open.html, re.S)
     assert table
     rows = re.findall(r"<tr><td[^>]*>([^<]*)</td>.*?<td>([^<]*)</td></tr>", table.group(1), re.S)
-    assert rows == [("3–4", "event-loop lag 25 ms"), ("5–6", "7 request(s) sent late"),
-                    ("7–8", "CPU 95%")]  # fmt: skip
+    assert rows == [
+        ("3–4", "event-loop lag 25 ms"),
+        ("5–6", "7 request(s) sent late"),
+        ("7–8", "CPU 95%"),
+    ]
     banner = re.search(r'id="bound-banner">(.*?)</div>', built_open.html, re.S)
     assert banner and "3–4 s, 5–6 s, 7–8 s" in banner.group(1)
     assert "generator-bound, measurements suspect" in banner.group(1)

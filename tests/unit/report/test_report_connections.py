@@ -24,8 +24,12 @@ CLOSED = "new connection: the server had closed the kept-alive one"
 
 def test_a_server_closing_after_every_clean_reply_is_counted_not_flagged() -> None:
     """llama.cpp: every request after a user's first found its connection closed."""
-    frame = requests(("llama", "new", "", 0.4), *[("llama", "stale", "", 0.2)] * 5,
-                     ("other", "new", "", 0.3), *[("other", "reused", "", None)] * 5)  # fmt: skip
+    frame = requests(
+        ("llama", "new", "", 0.4),
+        *[("llama", "stale", "", 0.2)] * 5,
+        ("other", "new", "", 0.3),
+        *[("other", "reused", "", None)] * 5,
+    )
     table = connections_table(["llama", "other"], {}, frame)
     rows = labels(table)
     assert rows[CLOSED] == ["5", "0"]
@@ -38,8 +42,12 @@ def test_a_server_closing_after_every_clean_reply_is_counted_not_flagged() -> No
 
 
 def test_stale_is_said_only_when_the_request_then_failed_on_the_connection() -> None:
-    frame = requests(("m", "new", "", 0.3), ("m", "stale", "stream_incomplete", None),
-                     ("m", "stale", "http_5xx", 0.3), ("m", "stale", "", 0.3))  # fmt: skip
+    frame = requests(
+        ("m", "new", "", 0.3),
+        ("m", "stale", "stream_incomplete", None),
+        ("m", "stale", "http_5xx", 0.3),
+        ("m", "stale", "", 0.3),
+    )
     figures = model_connections("m", {}, frame)
     assert (figures.reopened, figures.stale_failed) == (2, 1)  # an HTTP 500 is the server's word
     table = connections_table(["m"], {}, frame)

@@ -91,9 +91,11 @@ def test_read_table_missing_file_and_torn_rows(tmp_path: Path) -> None:
 
 def test_read_table_reads_only_the_wanted_columns_numbers_as_numbers(tmp_path: Path) -> None:
     path = tmp_path / "requests.csv"
-    path.write_text("model,request_id,ttft_ms,error_class,error,turn,extra\n"
-                    "m,r1,12.5,,,1,zzz\n"
-                    "m,r2,,timeout,cut off,2,zzz\n")  # fmt: skip
+    path.write_text(
+        "model,request_id,ttft_ms,error_class,error,turn,extra\n"
+        "m,r1,12.5,,,1,zzz\n"
+        "m,r2,,timeout,cut off,2,zzz\n"
+    )
     frame = read_table(path, ("model", "ttft_ms", "error_class", "turn", "prompt_tokens"))
     assert list(frame.columns) == ["model", "ttft_ms", "error_class", "turn", "prompt_tokens"]
     assert frame["ttft_ms"].dtype == np.float64 and frame["ttft_ms"].iloc[0] == 12.5

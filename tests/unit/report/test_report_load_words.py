@@ -16,21 +16,51 @@ from loadprofile.report.load_meta import (
 )
 
 PHASES = [
-    {"name": "step 1", "start_s": 0.0, "end_s": 4.0, "users": 2,
-     "models": {"m": {"users": 4, "requests": 10, "ttft_ms": {"p99": 50.0},
-                      "requests_per_s": 2.5, "output_tokens_per_s": 50.0}}},
-    {"name": "step 2", "start_s": 4.0, "end_s": 8.0, "users": 4,
-     "models": {"m": {"users": 8, "requests": 20, "ttft_ms": {"p99": 90.0},
-                      "requests_per_s": 5.0, "output_tokens_per_s": 100.0}}},
-]  # fmt: skip
+    {
+        "name": "step 1",
+        "start_s": 0.0,
+        "end_s": 4.0,
+        "users": 2,
+        "models": {
+            "m": {
+                "users": 4,
+                "requests": 10,
+                "ttft_ms": {"p99": 50.0},
+                "requests_per_s": 2.5,
+                "output_tokens_per_s": 50.0,
+            }
+        },
+    },
+    {
+        "name": "step 2",
+        "start_s": 4.0,
+        "end_s": 8.0,
+        "users": 4,
+        "models": {
+            "m": {
+                "users": 8,
+                "requests": 20,
+                "ttft_ms": {"p99": 90.0},
+                "requests_per_s": 5.0,
+                "output_tokens_per_s": 100.0,
+            }
+        },
+    },
+]
 
 
 @pytest.mark.parametrize(
     ("load", "shown"),
-    [({}, False), ({"shape": "steady"}, False), ({"shape": "steady", "rate": 5.0}, True),
-     ({"shape": "spike"}, True), ({"shape": "step"}, True), ({"shape": "stages"}, True),
-     ({"shape": "steady", "rate": None, "pace_s": 2.0}, False)],
-)  # fmt: skip
+    [
+        ({}, False),
+        ({"shape": "steady"}, False),
+        ({"shape": "steady", "rate": 5.0}, True),
+        ({"shape": "spike"}, True),
+        ({"shape": "step"}, True),
+        ({"shape": "stages"}, True),
+        ({"shape": "steady", "rate": None, "pace_s": 2.0}, False),
+    ],
+)
 def test_burst_section_for_shaped_and_open_loop_runs_only(
     load: dict[str, object], shown: bool
 ) -> None:
@@ -38,11 +68,14 @@ def test_burst_section_for_shaped_and_open_loop_runs_only(
 
 
 def test_phase_users_come_from_the_summary_else_the_series_median() -> None:
-    series = pd.DataFrame({
-        "start_s": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
-        "end_s": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
-        "model": ["m"] * 8, "users": [1, 2, 2, 2, 4, 4, 4, 8],
-    })  # fmt: skip
+    series = pd.DataFrame(
+        {
+            "start_s": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+            "end_s": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+            "model": ["m"] * 8,
+            "users": [1, 2, 2, 2, 4, 4, 4, 8],
+        }
+    )
     assert phase_users(series, PHASES, "m") == [4, 8]  # summary.json's figures
     plan = [{k: v for k, v in p.items() if k != "models"} for p in PHASES]  # run.json's plan
     assert phase_users(series, plan, "m") == [2, 4]
@@ -72,14 +105,25 @@ def test_paced_and_open_loop_runs_explain_their_timing() -> None:
 
 def test_goodput_words_name_the_slos_or_say_every_success_counts() -> None:
     assert "every successful request" in goodput_text({})
-    assert "TTFT ≤ 500 ms and TPOT ≤ 40 ms" in goodput_text({"slo_ttft_ms": 500,
-                                                              "slo_tpot_ms": 40})  # fmt: skip
+    assert "TTFT ≤ 500 ms and TPOT ≤ 40 ms" in goodput_text({"slo_ttft_ms": 500, "slo_tpot_ms": 40})
 
 
 def test_load_rows_keep_what_the_shape_uses() -> None:
-    rows = dict(load_rows({"shape": "spike", "users": 20, "base_users": 2, "steps": [],
-                           "spike_users": 20, "rate": None, "arrival": "poisson",
-                           "slo_ttft_ms": None}, {}))  # fmt: skip
+    rows = dict(
+        load_rows(
+            {
+                "shape": "spike",
+                "users": 20,
+                "base_users": 2,
+                "steps": [],
+                "spike_users": 20,
+                "rate": None,
+                "arrival": "poisson",
+                "slo_ttft_ms": None,
+            },
+            {},
+        )
+    )
     assert rows["shape"] == "spike" and rows["spike users"] == "20"
     assert not {"steps", "arrival process", "arrival rate", "goodput SLO: TTFT"} & set(rows)
     stats = {"late_starts": 2, "arrivals_not_sent": 3}
@@ -91,8 +135,9 @@ def test_load_rows_keep_what_the_shape_uses() -> None:
 
 
 def test_load_rows_say_which_prefix_mode_the_run_used() -> None:
-    assert "unique per conversation" in dict(load_rows({"unique_prefix": True}, {}))[
-        "prompt prefixes"]
+    assert (
+        "unique per conversation" in dict(load_rows({"unique_prefix": True}, {}))["prompt prefixes"]
+    )
     rows = dict(load_rows({"unique_prefix": False}, {}))
     assert "may be served from the server's prefix cache" in rows["prompt prefixes"]
     assert "unique_prefix" not in rows

@@ -26,16 +26,22 @@ SOURCE = "http://10.0.0.5:8000/metrics"
 def _vllm_text(k: int) -> str:
     """One vLLM-like scrape at second k: a queue that builds up and drains."""
     lines = []
-    for name, kind in (("vllm:num_requests_running", "gauge"),
-                       ("vllm:num_requests_waiting", "gauge"),
-                       ("vllm:kv_cache_usage_perc", "gauge"),
-                       ("vllm:generation_tokens_total", "counter"),
-                       ("vllm:lora_requests_info", "gauge")):  # fmt: skip
+    for name, kind in (
+        ("vllm:num_requests_running", "gauge"),
+        ("vllm:num_requests_waiting", "gauge"),
+        ("vllm:kv_cache_usage_perc", "gauge"),
+        ("vllm:generation_tokens_total", "counter"),
+        ("vllm:lora_requests_info", "gauge"),
+    ):
         lines.append(f"# TYPE {name} {kind}")
         for i, model in enumerate(("mock-small", "mock-large")):
-            value = {"vllm:num_requests_running": 4 + i, "vllm:num_requests_waiting": k % 4,
-                     "vllm:kv_cache_usage_perc": 0.1 * k, "vllm:lora_requests_info": k,
-                     "vllm:generation_tokens_total": 300 * k}[name]  # fmt: skip
+            value = {
+                "vllm:num_requests_running": 4 + i,
+                "vllm:num_requests_waiting": k % 4,
+                "vllm:kv_cache_usage_perc": 0.1 * k,
+                "vllm:lora_requests_info": k,
+                "vllm:generation_tokens_total": 300 * k,
+            }[name]
             lines.append(f'{name}{{model_name="{model}"}} {value}')
     return "\n".join(lines) + "\n"
 
@@ -62,8 +68,13 @@ def test_the_section_has_a_chart_per_panel_and_notes_failed_scrapes(
     )
     html = build_report(run.run_dir).read_text(encoding="utf-8")
     assert 'id="server-metrics"' in html and 'href="#server-metrics"' in html
-    for key in ("server-queue", "server-running", "server-kv-cache", "server-tokens",
-                "server-gauge-0"):  # fmt: skip
+    for key in (
+        "server-queue",
+        "server-running",
+        "server-kv-cache",
+        "server-tokens",
+        "server-gauge-0",
+    ):
         assert f'id="{key}"' in html, key
     assert 'id="server-events"' not in html  # the server exports none of those names
     assert "2 of 8 scrapes failed (last: connect to 10.0.0.5:8000 timed out)" in html
@@ -106,11 +117,19 @@ def test_without_the_run_json_record_the_files_scrapes_are_counted(
 
 
 def test_a_server_panel_is_a_png_above_the_client_ttft() -> None:
-    lines = [Line("vllm:num_requests_waiting", '{"model_name":"a"}', "waiting{model_name=a}",
-                  [0.0, 1.0, 2.0], [0.0, 3.0, 1.0])]  # fmt: skip
+    lines = [
+        Line(
+            "vllm:num_requests_waiting",
+            '{"model_name":"a"}',
+            "waiting{model_name=a}",
+            [0.0, 1.0, 2.0],
+            [0.0, 3.0, 1.0],
+        )
+    ]
     ttft = {"a": pd.DataFrame({"start_s": [0.0, 1.0], "end_s": [1.0, 2.0], "p99": [80.0, 240.0]})}
-    src = server_panel("Queue depth", "requests", lines, ttft, {"a": "#0072B2"},
-                       Timeline(bound=((1.0, 2.0),)))  # fmt: skip
+    src = server_panel(
+        "Queue depth", "requests", lines, ttft, {"a": "#0072B2"}, Timeline(bound=((1.0, 2.0),))
+    )
     assert src is not None and src.startswith("data:image/png;base64,") and len(src) > 2000
     assert server_panel("Queue depth", "requests", [], ttft, {}, Timeline()) is None
 
@@ -122,11 +141,13 @@ def _llamacpp_text(k: int, decodes_before: int) -> str:
     decodes = decodes_before + 50 * k
     busy = 1.2 * decodes_before + 4 * 50 * k
     lines = [
-        "# TYPE llamacpp:n_decode_total counter", f"llamacpp:n_decode_total {decodes:.6g}",
+        "# TYPE llamacpp:n_decode_total counter",
+        f"llamacpp:n_decode_total {decodes:.6g}",
         "# TYPE llamacpp:n_busy_slots_per_decode gauge",
         f"llamacpp:n_busy_slots_per_decode {busy / decodes:.6g}",
-        "# TYPE llamacpp:requests_processing gauge", f"llamacpp:requests_processing {4 + k % 2}",
-    ]  # fmt: skip
+        "# TYPE llamacpp:requests_processing gauge",
+        f"llamacpp:requests_processing {4 + k % 2}",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -147,9 +168,10 @@ def test_since_start_averages_are_not_plotted_and_the_runs_own_is_recovered() ->
     busy = [(1.2 * 2000 + 200 * k) / (2000 + 50 * k) for k in range(9)]
     found = {
         (SOURCE, "llamacpp:n_busy_slots_per_decode", "{}"): series(busy, "gauge"),
-        (SOURCE, "llamacpp:n_decode_total", "{}"): series([2000 + 50 * k for k in range(9)],
-                                                          "counter"),
-    }  # fmt: skip
+        (SOURCE, "llamacpp:n_decode_total", "{}"): series(
+            [2000 + 50 * k for k in range(9)], "counter"
+        ),
+    }
     (row,) = since_start(found)
     assert row.first == pytest.approx(1.2) and row.last == pytest.approx(busy[-1])
     assert row.during_run == pytest.approx(4.0)  # not 1.2, not the 1.67 the gauge ended at

@@ -19,32 +19,60 @@ from loadprofile.results import ErrorClass
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0.4123, "0.412"), (12.345, "12.35"), (123.45, "123.5"), (1234.5, "1,234"),
-     (None, "–"), (float("nan"), "–"), (0, "0.000")],
-)  # fmt: skip
+    [
+        (0.4123, "0.412"),
+        (12.345, "12.35"),
+        (123.45, "123.5"),
+        (1234.5, "1,234"),
+        (None, "–"),
+        (float("nan"), "–"),
+        (0, "0.000"),
+    ],
+)
 def test_fmt_ms(value: float | None, text: str) -> None:
     assert fmt_ms(value) == text
 
 
 @pytest.mark.parametrize(
     ("fmt", "value", "text"),
-    [(fmt_int, 12345, "12,345"), (fmt_rate, 3.14159, "3.14"), (fmt_rate, 1234.4, "1,234"),
-     (fmt_share, 0.0, "0 %"), (fmt_share, 0.01234, "1.23 %"), (fmt_share, 0.5, "50.0 %"),
-     (show, [1, 3], "1, 3"), (show, 1.0, "1"), (fmt_duration, 30, "30.0 s"),
-     (fmt_duration, 3725, "1 h 02 min 05 s"), (fmt_duration, 90, "1 min 30 s")],
-)  # fmt: skip
+    [
+        (fmt_int, 12345, "12,345"),
+        (fmt_rate, 3.14159, "3.14"),
+        (fmt_rate, 1234.4, "1,234"),
+        (fmt_share, 0.0, "0 %"),
+        (fmt_share, 0.01234, "1.23 %"),
+        (fmt_share, 0.5, "50.0 %"),
+        (show, [1, 3], "1, 3"),
+        (show, 1.0, "1"),
+        (fmt_duration, 30, "30.0 s"),
+        (fmt_duration, 3725, "1 h 02 min 05 s"),
+        (fmt_duration, 90, "1 min 30 s"),
+    ],
+)
 def test_formatters(fmt: object, value: object, text: str) -> None:
     assert callable(fmt) and fmt(value) == text
 
 
 SUMMARY = {
     "models": {
-        "a": {"requests": 10, "failures": 1, "error_rate": 0.1, "errors": {"timeout": 1},
-              "ttft_ms": {"p50": 10.0, "p99": 50.0, "count": 9}, "output_tokens_per_s": 5.0},
-        "b": {"requests": 10, "failures": 0, "error_rate": 0.0, "errors": {"weird": 2},
-              "ttft_ms": {"p50": 20.0, "p99": 50.0, "count": 10}, "output_tokens_per_s": 7.0},
+        "a": {
+            "requests": 10,
+            "failures": 1,
+            "error_rate": 0.1,
+            "errors": {"timeout": 1},
+            "ttft_ms": {"p50": 10.0, "p99": 50.0, "count": 9},
+            "output_tokens_per_s": 5.0,
+        },
+        "b": {
+            "requests": 10,
+            "failures": 0,
+            "error_rate": 0.0,
+            "errors": {"weird": 2},
+            "ttft_ms": {"p50": 20.0, "p99": 50.0, "count": 10},
+            "output_tokens_per_s": 7.0,
+        },
     }
-}  # fmt: skip
+}
 
 
 def test_metric_table_highlights_only_a_distinct_best() -> None:
@@ -68,23 +96,29 @@ def test_overview_has_all_classes_plus_unknown_ones() -> None:
 
 
 def test_overview_shows_cached_prompt_tokens_when_a_server_reports_them() -> None:
-    summary = {"models": {"a": {"requests": 2, "prompt_tokens": 400, "cached_prompt_tokens": 100},
-                          "b": {"requests": 2, "prompt_tokens": 400,
-                                "cached_prompt_tokens": None}}}  # fmt: skip
+    summary = {
+        "models": {
+            "a": {"requests": 2, "prompt_tokens": 400, "cached_prompt_tokens": 100},
+            "b": {"requests": 2, "prompt_tokens": 400, "cached_prompt_tokens": None},
+        }
+    }
     rows = {r.label: r for r in overview_table(["a", "b"], summary).rows}
-    assert [c.text for c in rows["cached prompt tokens"].cells] == ["100 (25.0 %)",
-                                                                     "not reported"]
+    assert [c.text for c in rows["cached prompt tokens"].cells] == ["100 (25.0 %)", "not reported"]
 
 
 def test_generator_health_merges_bound_seconds_and_keeps_reasons() -> None:
     import pandas as pd
 
     frame = pd.DataFrame(
-        {"start_s": [0.0, 1.0, 2.0, 3.0, 4.0], "end_s": [1.0, 2.0, 3.0, 4.0, 5.0],
-         "users": [1] * 5, "cpu_percent": [50.0, 95.0, 97.0, 20.0, 91.0],
-         "loop_lag_ms_max": [1.0, 2.0, 30.0, 1.0, 1.0],
-         "bound": ["", "CPU 95%", "CPU 97%; event-loop lag 30 ms", "", "CPU 91%"]}
-    )  # fmt: skip
+        {
+            "start_s": [0.0, 1.0, 2.0, 3.0, 4.0],
+            "end_s": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "users": [1] * 5,
+            "cpu_percent": [50.0, 95.0, 97.0, 20.0, 91.0],
+            "loop_lag_ms_max": [1.0, 2.0, 30.0, 1.0, 1.0],
+            "bound": ["", "CPU 95%", "CPU 97%; event-loop lag 30 ms", "", "CPU 91%"],
+        }
+    )
     bound = generator_bound(frame, True)
     assert [b.reasons for b in bound] == ["CPU 95%", "CPU 97%; event-loop lag 30 ms", "CPU 91%"]
     health = generator_health(frame, {}, bound)
@@ -98,9 +132,14 @@ def test_generator_bound_trusts_the_column_over_the_cpu() -> None:
     import pandas as pd
 
     frame = pd.DataFrame(
-        {"start_s": [0.0, 1.0], "end_s": [1.0, 2.0], "cpu_percent": [99.0, 10.0],
-         "loop_lag_ms_max": [1.0, 12.0], "bound": ["", "event-loop lag 12 ms"]}
-    )  # fmt: skip
+        {
+            "start_s": [0.0, 1.0],
+            "end_s": [1.0, 2.0],
+            "cpu_percent": [99.0, 10.0],
+            "loop_lag_ms_max": [1.0, 12.0],
+            "bound": ["", "event-loop lag 12 ms"],
+        }
+    )
     assert [(b.start_s, b.reasons) for b in generator_bound(frame, True)] == [
         (1.0, "event-loop lag 12 ms")
     ]
