@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 from benchsupport import save_results
 
-from loadprofile.collector import Collector
-from loadprofile.gate import evaluate
-from loadprofile.results import RequestResult
-from loadprofile.rundir import RUN, SUMMARY, RunWriter, write_json
-from loadprofile.slo import parse_slo
-from loadprofile.summary import build_summary
+from loadprofile.commands.gate.verdicts import evaluate
+from loadprofile.config.slo import parse_slo
+from loadprofile.core.collector import Collector
+from loadprofile.core.results import RequestResult
+from loadprofile.core.summary import build_summary
+from loadprofile.rundir.writer import RUN, SUMMARY, RunWriter, write_json
 
 RATE_PER_S = 20  # requests per model and second
 TTFT_MEDIAN_MS = 200.0

@@ -60,7 +60,7 @@ from benchsupport import (
 )
 from procstat import core_ticks, proc_cpu_ticks, run_delay_ns, wait_ms_per_s, watch
 
-from loadprofile.load_options import OPEN_LOOP_POOL_LIMITS, OPEN_LOOP_POOL_SECONDS
+from loadprofile.config.load_options import OPEN_LOOP_POOL_LIMITS, OPEN_LOOP_POOL_SECONDS
 
 VENV_BIN = Path(sys.executable).parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")

@@ -276,7 +276,7 @@ def analyse(
 
 _IDLE_PROBE = """
 import gevent, json, sys
-from loadprofile.loop_lag import LoopLagProbe
+from loadprofile.engine.loop_lag import LoopLagProbe
 probe = LoopLagProbe(); probe.start()
 out = []
 for _ in range(int(sys.argv[1])):

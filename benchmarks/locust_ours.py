@@ -20,10 +20,10 @@ from itertools import accumulate
 import bench_probe
 from locust import events
 
-from loadprofile import locust_plugin
-from loadprofile.dataset import Conversation
-from loadprofile.results import RequestResult
-from loadprofile.users import ChatUser
+from loadprofile.core.results import RequestResult
+from loadprofile.dataset.conversations import Conversation
+from loadprofile.engine import locust_plugin
+from loadprofile.engine.users import ChatUser
 
 # The plugin builds report.html in a subprocess when Locust quits: seconds of matplotlib
 # per benchmark step that measure nothing. The run folder (requests.csv, hlogs) is still

@@ -1,5 +1,5 @@
 """What /proc says about a process and the cores (CPU ticks, run-queue waits, core load),
-and watching a run (stopping a process is loadprofile.processes.stop_process).
+and watching a run (stopping a process is loadprofile.launch.processes.stop_process).
 
 Shared by the benchmarks that pin a mock and a generator to different cores and must know
 whether either was starved, or other load on the machine took their core.

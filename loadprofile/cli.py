@@ -15,11 +15,8 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from loadprofile import __version__
-from loadprofile.compare_cmd import add_compare_parser, run_compare
-from loadprofile.config import CliValues, ConfigError, resolve
-from loadprofile.errors import LoadprofileError, UsageError
-from loadprofile.fleet_options import add_fleet_flags, resolve_fleet
-from loadprofile.gate_cmd import (
+from loadprofile.commands.compare.command import add_compare_parser, run_compare
+from loadprofile.commands.gate.command import (
     add_gate_flags,
     add_gate_parser,
     apply_gate,
@@ -27,9 +24,17 @@ from loadprofile.gate_cmd import (
     gate_options,
     run_gate,
 )
-from loadprofile.load_flags import add_load_flags, load_flag_values
-from loadprofile.mockproc import DEFAULT_MOCK_MODELS
-from loadprofile.snapshot_cmd import add_diff_parser, add_snapshot_parser, run_diff, run_snapshot
+from loadprofile.commands.snapshot.command import (
+    add_diff_parser,
+    add_snapshot_parser,
+    run_diff,
+    run_snapshot,
+)
+from loadprofile.config.flags import add_load_flags, load_flag_values
+from loadprofile.config.fleet_options import add_fleet_flags, resolve_fleet
+from loadprofile.config.run_config import CliValues, ConfigError, resolve
+from loadprofile.errors import LoadprofileError, UsageError
+from loadprofile.launch.mock import DEFAULT_MOCK_MODELS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -145,9 +150,11 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     try:
         fleet = resolve_fleet(args)
         if fleet is not None and fleet.role == "worker":
-            from loadprofile import fleet_runner  # imports Locust (gevent patches from here on)
             from loadprofile.console import Console
-            from loadprofile.run_control import quiet_locust
+            from loadprofile.engine.fleet import (
+                runner as fleet_runner,  # imports Locust (gevent patches from here on)
+            )
+            from loadprofile.engine.run_control import quiet_locust
 
             quiet_locust()
             return fleet_runner.run_worker(fleet, Console())
@@ -160,8 +167,10 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             check_before_run(gate, names, [name for name, _ in config.prices], config.canary)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    from loadprofile import runner  # imports Locust: gevent patches this process from here on
     from loadprofile.console import Console, stop_timeout_note
+    from loadprofile.engine import (
+        runner,  # imports Locust: gevent patches this process from here on
+    )
 
     console = Console()
     outcome = runner.run(config, console, ["loadprofile", *argv], fleet)

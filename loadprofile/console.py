@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from loadprofile.config import LoadConfig
-from loadprofile.metrics import E2E, ITL, TTFT
+from loadprofile.config.run_config import LoadConfig
+from loadprofile.core.metrics import E2E, ITL, TTFT
 
 #: The end summary explains stop timeouts once they are at least this share of the requests.
 STOP_TIMEOUT_NOTABLE_SHARE = 0.01

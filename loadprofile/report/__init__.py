@@ -14,7 +14,7 @@ from pathlib import Path
 from loadprofile.report.context import build_context
 from loadprofile.report.data import ReportError, load_report_data
 from loadprofile.report.render import render
-from loadprofile.rundir import REPORT
+from loadprofile.rundir.writer import REPORT
 
 __all__ = ["ReportError", "build_report"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from loadprofile.phases import phase_index, phases_from_json
+from loadprofile.core.phases import phase_index, phases_from_json
 from loadprofile.report import burst_plots, load_meta
 from loadprofile.report.data import ReportData, ttft_over_time
 from loadprofile.report.plots import Chart, Timeline, full_intervals

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from loadprofile.core.results import ErrorClass
 from loadprofile.report.tables import Row, Table, _cells, fmt_int, fmt_ms
-from loadprofile.results import ErrorClass
 
 NEW, REUSED, STALE, EXPIRED = "new", "reused", "stale", "expired"
 #: Failures of the connection itself (results.ErrorClass): after a dead pooled connection,

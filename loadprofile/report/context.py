@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from loadprofile.metrics import DEFINITIONS, E2E, ITL, METRICS, SERVICE_OF, TTFT, TTFVT
+from loadprofile.core.metrics import DEFINITIONS, E2E, ITL, METRICS, SERVICE_OF, TTFT, TTFVT
 from loadprofile.report import (
     burst,
     connections,

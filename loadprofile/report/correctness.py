@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadprofile import rundir
 from loadprofile.report.tables import (
     Row,
     Table,
@@ -22,6 +21,7 @@ from loadprofile.report.tables import (
     fmt_ratio,
     fmt_share,
 )
+from loadprofile.rundir import writer as rundir
 
 #: Tolerable deviations (apis.openai_chat NOTE_*), as the table names them.
 NOTE_LABELS = {

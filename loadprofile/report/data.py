@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 from hdrh.histogram import HdrHistogram
 
-from loadprofile import rundir, rundir_read
-from loadprofile.collector import new_histogram
-from loadprofile.generator_health import CPU_BOUND_PERCENT
-from loadprofile.hdr import value_at_percentiles
-from loadprofile.hlog import Interval, read_hlog
-from loadprofile.summary import build_summary
+from loadprofile.core.collector import new_histogram
+from loadprofile.core.generator_health import CPU_BOUND_PERCENT
+from loadprofile.core.hdr import value_at_percentiles
+from loadprofile.core.summary import build_summary
+from loadprofile.rundir import reader as rundir_read
+from loadprofile.rundir import writer as rundir
+from loadprofile.rundir.hlog import Interval, read_hlog
 
 _US_PER_MS = 1000.0
 _TEXT_COLUMNS = (

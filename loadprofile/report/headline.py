@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loadprofile.metrics import E2E, TTFT
+from loadprofile.core.metrics import E2E, TTFT
 
 Json = Mapping[str, Any]
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loadprofile.phases import RECOVERY_FACTOR, RECOVERY_HOLD_INTERVALS
+from loadprofile.core.phases import RECOVERY_FACTOR, RECOVERY_HOLD_INTERVALS
 from loadprofile.report.details import load_settings
 from loadprofile.report.meta import KeyValues, show
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from loadprofile.generator_health import (
+from loadprofile.core.generator_health import (
     CPU_BOUND_PERCENT,
     LOOP_LAG_BOUND_MS,
     START_DELAY_BOUND_MS,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from loadprofile.server_metrics import Series, SeriesKey, labels_of
+from loadprofile.client.server_metrics import Series, SeriesKey, labels_of
 
 #: name -> (the counter that weighs the average, or None; what it averages, in words).
 SINCE_START: dict[str, tuple[str | None, str]] = {

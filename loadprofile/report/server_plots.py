@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from loadprofile.client.server_metrics import labels_of
 from loadprofile.report import plots
 from loadprofile.report.plots import (
     DPI,
@@ -23,8 +24,7 @@ from loadprofile.report.plots import (
     Timeline,
     mark_timeline,
 )
-from loadprofile.server_metrics import labels_of
-from loadprofile.server_panels import Line
+from loadprofile.report.server_panels import Line
 
 #: Beyond this many series a panel draws the first ones only (the caption says so).
 MAX_LINES = 12

@@ -13,19 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadprofile import rundir
+from loadprofile.client.server_metrics import Series, SeriesKey, read_series, scrape_times
 from loadprofile.report import server_plots
 from loadprofile.report.data import ReportData, ttft_over_time
 from loadprofile.report.plots import Chart, Timeline
 from loadprofile.report.server_lifetime import SinceStart, since_start, without_since_start
-from loadprofile.server_metrics import Series, SeriesKey, read_series, scrape_times
-from loadprofile.server_panels import (
+from loadprofile.report.server_panels import (
     PANELS,
     gauge_lines,
     of_run_models,
     other_gauges,
     panel_lines,
 )
+from loadprofile.rundir import writer as rundir
 
 
 @dataclass(frozen=True)

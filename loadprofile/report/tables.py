@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadprofile.metrics import E2E, ITL, PERCENTILES, SERVICE_OF, TPOT, TTFT
-from loadprofile.results import ErrorClass
-from loadprofile.rundir import model_slug
+from loadprofile.core.metrics import E2E, ITL, PERCENTILES, SERVICE_OF, TPOT, TTFT
+from loadprofile.core.results import ErrorClass
+from loadprofile.rundir.writer import model_slug
 
 EMPTY = "–"
 ZERO = "·"

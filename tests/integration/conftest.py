@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from loadprofile.mockproc import MockProcess, start_mock
+from loadprofile.launch.mock import MockProcess, start_mock
 
 # A model whose timing is known exactly: the measured figures are checked against it.
 FIXED_PROFILE = """

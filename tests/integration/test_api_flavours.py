@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from loadprofile.apis.flavours import flavour
-from loadprofile.config import Target
+from loadprofile.client.apis.flavours import flavour
+from loadprofile.client.http.client import HttpClient
+from loadprofile.client.preflight import check_target, list_models
+from loadprofile.client.streaming import auth_headers, send_chat
+from loadprofile.config.run_config import Target
+from loadprofile.core.results import ErrorClass, RequestResult
 from loadprofile.errors import UsageError
-from loadprofile.http.client import HttpClient
-from loadprofile.preflight import check_target, list_models
-from loadprofile.results import ErrorClass, RequestResult
-from loadprofile.streaming import auth_headers, send_chat
 
 from .conftest import FIXED_PROFILE, Launched, Launcher, get_json
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.mockproc import MockProcess
+from loadprofile.launch.mock import MockProcess
 
 from .conftest import run_cli
 

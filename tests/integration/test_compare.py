@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from loadprofile.cli import main
-from loadprofile.mockproc import start_mock
+from loadprofile.launch.mock import start_mock
 
 from .conftest import CONVERSATIONS, run_cli
 

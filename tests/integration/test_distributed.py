@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from loadprofile.arrivals import ArrivalSchedule, target_seed
-from loadprofile.collector import new_histogram
-from loadprofile.mockproc import MockProcess
-from loadprofile.summary import histogram_summary
-from loadprofile.worker_procs import free_port
+from loadprofile.core.arrivals import ArrivalSchedule, target_seed
+from loadprofile.core.collector import new_histogram
+from loadprofile.core.summary import histogram_summary
+from loadprofile.launch.mock import MockProcess
+from loadprofile.launch.workers import free_port
 
 from .conftest import FIXED_PROFILE, get_json, run_cli
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.mockproc import MockProcess
+from loadprofile.launch.mock import MockProcess
 
 from .conftest import FIXED_PROFILE, Launcher, get_json
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.mockproc import MockProcess
-from loadprofile.rundir_read import read_request_rows
+from loadprofile.launch.mock import MockProcess
+from loadprofile.rundir.reader import read_request_rows
 from tests.receiver import Receiver
 
 from .conftest import get_json, run_cli

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from loadprofile.dataset import build_messages, load_conversations
-from loadprofile.metrics import METRICS
-from loadprofile.mockproc import MockProcess
+from loadprofile.core.metrics import METRICS
+from loadprofile.dataset.conversations import build_messages, load_conversations
+from loadprofile.launch.mock import MockProcess
 
 from .conftest import get_json, run_cli
 
@@ -27,7 +27,7 @@ E2E_MS = TTFT_MS + (TOKENS - 1) * ITL_MS
 @pytest.fixture(scope="module")
 def fixed_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One run shared by the assertions below (runs cost seconds)."""
-    from loadprofile.mockproc import start_mock
+    from loadprofile.launch.mock import start_mock
 
     from .conftest import CONVERSATIONS, FIXED_PROFILE
 

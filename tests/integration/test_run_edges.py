@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from loadprofile.mockproc import MockProcess
+from loadprofile.launch.mock import MockProcess
 
 from .conftest import FIXED_PROFILE, get_json, run_cli
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.server_metrics import read_series, scrape_times
+from loadprofile.client.server_metrics import read_series, scrape_times
 
 from .conftest import run_cli
 

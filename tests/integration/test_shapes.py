@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from loadprofile.arrivals import ArrivalSchedule, target_seed
-from loadprofile.mockproc import MockProcess
-from loadprofile.rundir_read import rebuild_summary
+from loadprofile.core.arrivals import ArrivalSchedule, target_seed
+from loadprofile.launch.mock import MockProcess
+from loadprofile.rundir.reader import rebuild_summary
 
 from .conftest import FIXED_PROFILE, Launcher, get_json, run_cli
 

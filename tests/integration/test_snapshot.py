@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.mockproc import MockProcess
-from loadprofile.snapshot_format import read_meta
+from loadprofile.launch.mock import MockProcess
+from loadprofile.quality.snapshot_format import read_meta
 
 from .conftest import FIXED_PROFILE, get_json, run_cli
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.dataset import load_conversations
-from loadprofile.mockproc import MockProcess
+from loadprofile.dataset.conversations import load_conversations
+from loadprofile.launch.mock import MockProcess
 
 from .conftest import FIXED_PROFILE, get_json, run_cli
 

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.config import CliValues, ConfigError, normalize_host, parse_duration, resolve
-from loadprofile.http.client import HttpClient
+from loadprofile.client.http.client import HttpClient
+from loadprofile.config.run_config import (
+    CliValues,
+    ConfigError,
+    normalize_host,
+    parse_duration,
+    resolve,
+)
 
 
 @pytest.mark.parametrize(

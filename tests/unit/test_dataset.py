@@ -1,4 +1,5 @@
-"""Tests for loadprofile.dataset: formats, normalisation, replay messages, errors, the sample."""
+"""Tests for loadprofile.dataset.conversations: formats, normalisation, replay messages,
+errors, the sample."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from loadprofile.dataset import (
+from loadprofile.dataset.conversations import (
     Conversation,
     DatasetError,
     Turn,
@@ -18,7 +19,7 @@ from loadprofile.dataset import (
     default_dataset_path,
     load_conversations,
 )
-from loadprofile.dataset_stats import dataset_stats
+from loadprofile.dataset.stats import dataset_stats
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "datasets"

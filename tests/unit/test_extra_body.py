@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.dataset import DatasetError, load_conversations
+from loadprofile.config.extra_body import apply_extra_body, check_extra_body, merge_layers
+from loadprofile.dataset.conversations import DatasetError, load_conversations
 from loadprofile.errors import ConfigError
-from loadprofile.extra_body import apply_extra_body, check_extra_body, merge_layers
 
 
 def test_an_object_becomes_canonical_text_and_nothing_is_empty() -> None:

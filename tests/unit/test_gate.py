@@ -10,15 +10,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from loadprofile import gate_output
 from loadprofile.cli import main
-from loadprofile.collector import Collector
-from loadprofile.gate import evaluate
-from loadprofile.gate_cmd import GateOptions, check_before_run
-from loadprofile.results import RequestResult
-from loadprofile.rundir import RUN, SUMMARY, RunWriter, write_json
-from loadprofile.slo import SloError, parse_slo
-from loadprofile.summary import build_summary
+from loadprofile.commands.gate import output as gate_output
+from loadprofile.commands.gate.command import GateOptions, check_before_run
+from loadprofile.commands.gate.verdicts import evaluate
+from loadprofile.config.slo import SloError, parse_slo
+from loadprofile.core.collector import Collector
+from loadprofile.core.results import RequestResult
+from loadprofile.core.summary import build_summary
+from loadprofile.rundir.writer import RUN, SUMMARY, RunWriter, write_json
 from tests.receiver import Receiver
 
 

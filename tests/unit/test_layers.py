@@ -1,4 +1,9 @@
-"""The layers of DESIGN.md, checked on the source: who may import whom."""
+"""Who may import whom, checked on the source (docs/architecture.md).
+
+Each module's layer comes from its package, so a file is checked the day it is added: no
+list of files to keep. A package's modules may import their own package, the layers it may
+use (LAYERS) and the third-party libraries not forbidden to it (FORBIDDEN).
+"""
 
 from __future__ import annotations
 
@@ -9,92 +14,65 @@ import pytest
 
 PACKAGE = Path(__file__).parents[2] / "loadprofile"
 
-PURE_CORE = [
-    "apis",
-    "collector.py",
-    "hdr.py",
-    "steps.py",
-    "recent.py",
-    "dataset.py",
-    "config.py",
-    "results.py",
-    "metrics.py",
-    "summary.py",
-    "hlog.py",
-    "fleet_wire.py",
-    "fleet_merge.py",
-    "fleet_options.py",
-    "arrivals.py",
-    "open_loop.py",
-    "loadplan.py",
-    "phases.py",
-    "generator_health.py",
-    "load_options.py",
-    "user_mix.py",
-    "content_check.py",
-    "drift.py",
-    "snapshot_format.py",
-    "output_samples.py",
-    "grounding.py",
-    "check_options.py",
-    "config_file.py",
-    "pricing.py",
-    "cost.py",
-    "retry_policy.py",
-    "slo.py",
-    "targets.py",
-    "prefix.py",
-    "server_metrics.py",
-    "server_panels.py",
-    "prompt_fit.py",
-    "server_context.py",
-    "extra_body.py",
-]
-OUTPUTS = [
-    "rundir.py",
-    "rundir_read.py",
-    "report",
-    "recorder.py",
-    "diff_report.py",
-    "significance.py",
-    "run_view.py",
-    "gate.py",
-    "gate_output.py",
-    "gate_cmd.py",
-    "webhook.py",
-    "compare.py",
-    "compare_report.py",
-    "compare_cmd.py",
-]
-FORBIDDEN_IN_CORE = {
-    "locust",
-    "gevent",
-    "matplotlib",
-    "aiohttp",
-    "asyncio",
-    "loadprofile.users",
-    "loadprofile.runner",
-    "loadprofile.session",
-    "loadprofile.report",
+#: Subpackages whose layer differs from their parent's (the longest prefix wins).
+OWN_LAYER = {"client.apis": "pure"}
+
+#: layer -> the packages of the first level that belong to it.
+PACKAGES = {
+    "pure": {"config", "core", "dataset", "quality"},
+    "client": {"client"},
+    "launch": {"launch"},
+    "rundir": {"rundir"},
+    "outputs": {"report", "commands"},
+    "engine": {"engine"},
+    "mock": {"mock"},
+    "terminal": {"console"},
+    "top": {"cli", "errors", "users", "shapes", "__init__", "__main__"},
 }
-FORBIDDEN_IN_OUTPUTS = {
-    "locust",
-    "gevent",
-    "aiohttp",
-    "asyncio",
-    "loadprofile.runner",
-    "loadprofile.users",
-    "loadprofile.session",
-    "loadprofile.mock",
+#: layer -> the layers its modules may import (besides their own and ``loadprofile.errors``).
+LAYERS = {
+    "pure": set(),
+    "client": {"pure", "rundir"},
+    "launch": set(),
+    "rundir": {"pure"},
+    # commands and the report read run folders (and snapshots); ``snapshot`` alone asks a
+    # server, through the client, the embedded mock if none is given.
+    "outputs": {"pure", "rundir", "client", "launch"},
+    "engine": {"pure", "client", "launch", "rundir", "terminal"},
+    "mock": set(),
+    "terminal": {"pure"},
+    "top": {"pure", "client", "launch", "rundir", "outputs", "engine", "mock", "terminal"},
 }
+#: Third-party imports a layer must never make (Locust monkey-patches the process).
+FORBIDDEN = {
+    "pure": {"locust", "gevent", "matplotlib", "aiohttp", "asyncio", "socket", "ssl"},
+    "client": {"locust", "matplotlib", "aiohttp", "asyncio"},
+    "launch": {"locust", "gevent", "matplotlib"},
+    "rundir": {"locust", "gevent", "matplotlib", "aiohttp", "asyncio"},
+    "outputs": {"locust", "gevent", "aiohttp", "asyncio"},
+    "engine": {"matplotlib", "aiohttp", "asyncio"},
+    "mock": {"locust", "gevent", "matplotlib"},
+    "terminal": {"locust", "gevent", "matplotlib"},
+    "top": set(),
+}
+#: The top of the package stays small: a newcomer starts in the packages.
+MAX_TOP_MODULES = 10
 
 
-def _files(entries: list[str]) -> list[Path]:
-    out: list[Path] = []
-    for entry in entries:
-        path = PACKAGE / entry
-        out += sorted(path.rglob("*.py")) if path.is_dir() else [path]
-    return out
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" and len(parts) > 1 else parts)
+
+
+def _layer(module: str) -> str:
+    for prefix in sorted(OWN_LAYER, key=len, reverse=True):
+        if module == prefix or module.startswith(prefix + "."):
+            return OWN_LAYER[prefix]
+    first = module.split(".")[0]
+    for layer, packages in PACKAGES.items():
+        if first in packages:
+            return layer
+    raise AssertionError(f"loadprofile.{module} is in no layer: add its package to PACKAGES")
 
 
 def _imports(path: Path) -> set[str]:
@@ -105,49 +83,45 @@ def _imports(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            if node.module == "loadprofile":  # from loadprofile import x
+                names.update(f"loadprofile.{alias.name}" for alias in node.names)
     return names
 
 
-def _violations(path: Path, forbidden: set[str]) -> list[str]:
-    return sorted(
-        name
-        for name in _imports(path)
-        if any(name == f or name.startswith(f + ".") for f in forbidden)
-    )
+MODULES = sorted(PACKAGE.rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", _files(PURE_CORE), ids=lambda p: p.name)
-def test_pure_core_imports_no_locust_no_plotting_no_io_layers(path: Path) -> None:
-    assert _violations(path, FORBIDDEN_IN_CORE) == []
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: _module(p))
+def test_every_module_imports_only_what_its_layer_may(path: Path) -> None:
+    module = _module(path)
+    layer = _layer(module)
+    own_package = module.split(".")[0]
+    wrong = []
+    for name in sorted(_imports(path)):
+        if name == "loadprofile.__version__" or name == "loadprofile":
+            continue
+        if name.startswith("loadprofile."):
+            target = name.removeprefix("loadprofile.")
+            if target == "errors" or target.split(".")[0] == own_package:
+                continue
+            if _layer(target) not in LAYERS[layer] | {layer}:
+                wrong.append(f"{name} ({_layer(target)})")
+        elif name.split(".")[0] in FORBIDDEN[layer]:
+            wrong.append(name)
+    assert wrong == [], f"loadprofile.{module} ({layer}) may not import these"
 
 
-@pytest.mark.parametrize("path", _files(OUTPUTS), ids=lambda p: p.name)
-def test_outputs_read_only_the_run_folder(path: Path) -> None:
-    assert _violations(path, FORBIDDEN_IN_OUTPUTS) == []
+def test_the_top_of_the_package_stays_small() -> None:
+    top = sorted(p.stem for p in PACKAGE.glob("*.py"))
+    assert len(top) <= MAX_TOP_MODULES, top
+    assert set(top) <= PACKAGES["top"] | PACKAGES["terminal"]
 
 
-@pytest.mark.parametrize("path", _files(["mock"]), ids=lambda p: p.name)
-def test_mock_imports_nothing_of_the_rest(path: Path) -> None:
-    others = {n for n in _imports(path) if n.startswith("loadprofile.")}
-    assert {n for n in others if not n.startswith("loadprofile.mock")} == set()
-    assert _violations(path, {"locust", "gevent"}) == []
-
-
-@pytest.mark.parametrize(
-    "path",
-    _files(
-        [
-            "http",
-            "streaming.py",
-            "preflight.py",
-            "mockproc.py",
-            "snapshot.py",
-            "snapshot_cmd.py",
-            "processes.py",
-        ]
-    ),
-    ids=lambda p: p.name,
-)
-def test_io_layer_does_not_import_locust(path: Path) -> None:
-    """Usable outside Locust (snapshots, preflight) and never monkey-patches by itself."""
-    assert _violations(path, {"locust", "gevent", "asyncio", "aiohttp", "matplotlib"}) == []
+def test_the_layer_rules_catch_an_engine_import_in_the_core(tmp_path: Path) -> None:
+    """The check itself: a pure module importing the engine or gevent is caught."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("import gevent\nfrom loadprofile.engine.session import RunSession\n")
+    names = _imports(bad)
+    assert {n for n in names if n.split(".")[0] in FORBIDDEN["pure"]} == {"gevent"}
+    assert _layer("engine.session") not in LAYERS["pure"]
+    assert _layer("client.apis.sse") == "pure" and _layer("client.http.client") == "client"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.slo import ALL, CANARY, SloError, default_canary_slo, load_slo, parse_bound
+from loadprofile.config.slo import ALL, CANARY, SloError, default_canary_slo, load_slo, parse_bound
 
 
 @pytest.mark.parametrize(

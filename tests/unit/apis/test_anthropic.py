@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from loadprofile.apis.anthropic import (
+from loadprofile.client.apis.anthropic import (
     AnthropicStream,
     anthropic_headers,
     anthropic_request,
     parse_message,
 )
-from loadprofile.apis.reply_stream import StreamError
-from loadprofile.apis.sse import SSEEvent
-from loadprofile.results import ErrorClass
+from loadprofile.client.apis.reply_stream import StreamError
+from loadprofile.client.apis.sse import SSEEvent
+from loadprofile.core.results import ErrorClass
 
 MESSAGES = [
     {"role": "system", "content": "Be brief."},

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from loadprofile.apis.openai_chat import ChatStream
-from loadprofile.apis.openai_completions import CompletionsStream
-from loadprofile.apis.reply_stream import ReplyStream, StreamError
-from loadprofile.apis.sse import SSEEvent
+from loadprofile.client.apis.openai_chat import ChatStream
+from loadprofile.client.apis.openai_completions import CompletionsStream
+from loadprofile.client.apis.reply_stream import ReplyStream, StreamError
+from loadprofile.client.apis.sse import SSEEvent
 
 
 class CarefulChat(ChatStream):

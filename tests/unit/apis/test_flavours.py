@@ -11,12 +11,12 @@ from unittest.mock import patch
 import gevent
 import pytest
 
-from loadprofile.apis.flavours import FLAVOURS, flavour, prompt_chars
-from loadprofile.apis.openai_completions import render_prompt
-from loadprofile.config import Target
-from loadprofile.results import ErrorClass, RequestResult, keep_what_arrived
-from loadprofile.streaming import auth_headers, send_chat
-from loadprofile.targets import API_FLAVOURS
+from loadprofile.client.apis.flavours import FLAVOURS, flavour, prompt_chars
+from loadprofile.client.apis.openai_completions import render_prompt
+from loadprofile.client.streaming import auth_headers, send_chat
+from loadprofile.config.run_config import Target
+from loadprofile.config.targets import API_FLAVOURS
+from loadprofile.core.results import ErrorClass, RequestResult, keep_what_arrived
 
 MS = 1_000_000
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from loadprofile.apis.openai_chat import (
+from loadprofile.client.apis.openai_chat import (
     ChatStream,
     StreamError,
     chat_request,
     parse_completion,
 )
-from loadprofile.apis.sse import SSEEvent
-from loadprofile.apis.timing import stream_timings
-from loadprofile.results import ErrorClass
+from loadprofile.client.apis.sse import SSEEvent
+from loadprofile.client.apis.timing import stream_timings
+from loadprofile.core.results import ErrorClass
 
 
 def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> SSEEvent:

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from loadprofile.apis.openai_completions import (
+from loadprofile.client.apis.openai_completions import (
     CompletionsStream,
     completions_request,
     parse_completions_body,
     render_prompt,
 )
-from loadprofile.apis.reply_stream import StreamError
-from loadprofile.apis.sse import SSEEvent
-from loadprofile.results import ErrorClass
+from loadprofile.client.apis.reply_stream import StreamError
+from loadprofile.client.apis.sse import SSEEvent
+from loadprofile.core.results import ErrorClass
 
 MESSAGES = [
     {"role": "system", "content": "Be brief."},

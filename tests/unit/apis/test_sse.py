@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loadprofile.apis.sse import SSEEvent, SSEParser
+from loadprofile.client.apis.sse import SSEEvent, SSEParser
 
 STREAM = (
     b'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n'

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from loadprofile.collector import Collector, ModelInterval
-from loadprofile.results import ErrorClass, RequestResult
+from loadprofile.core.collector import Collector, ModelInterval
+from loadprofile.core.results import ErrorClass, RequestResult
 
 START_UNIX = 1_790_000_000.123
 #: model label -> (median TTFT ms, median inter-token gap ms); labels need slugging.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loadprofile.http.chunked import ChunkedDecoder, ChunkedError
+from loadprofile.client.http.chunked import ChunkedDecoder, ChunkedError
 
 PAYLOAD_PARTS = [b'data: {"x":1}\n\n', b"hello", b"A" * 26, b"\r\n inside data \r\n"]
 

@@ -10,12 +10,12 @@ import pytest
 from core_synthetic import MODELS, Recorded
 from hdrh.histogram import HdrHistogram
 
-from loadprofile.collector import RECORD_SLICE, Collector, ModelInterval, new_histogram
-from loadprofile.metrics import HISTOGRAM_METRICS, METRICS, PERCENTILES, SUMMARY_KEYS
-from loadprofile.recent import RecentWindow
-from loadprofile.results import ErrorClass, RequestResult
-from loadprofile.steps import run_steps
-from loadprofile.summary import SCHEMA, build_summary, histogram_summary
+from loadprofile.core.collector import RECORD_SLICE, Collector, ModelInterval, new_histogram
+from loadprofile.core.metrics import HISTOGRAM_METRICS, METRICS, PERCENTILES, SUMMARY_KEYS
+from loadprofile.core.recent import RecentWindow
+from loadprofile.core.results import ErrorClass, RequestResult
+from loadprofile.core.steps import run_steps
+from loadprofile.core.summary import SCHEMA, build_summary, histogram_summary
 
 #: HDR at 3 significant digits: relative error <= 2**-10; +1 us for rounding ms -> us -> ms.
 REL = 0.001

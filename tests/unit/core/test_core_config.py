@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.config import (
+from loadprofile.config.run_config import (
     CliValues,
     ConfigError,
     LoadConfig,

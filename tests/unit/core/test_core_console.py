@@ -7,10 +7,10 @@ import io
 import pytest
 from core_synthetic import MODELS, Recorded
 
-from loadprofile.collector import Collector
 from loadprofile.console import Console
-from loadprofile.results import ErrorClass, RequestResult
-from loadprofile.summary import build_summary
+from loadprofile.core.collector import Collector
+from loadprofile.core.results import ErrorClass, RequestResult
+from loadprofile.core.summary import build_summary
 
 
 def _console(tty: bool, plain_every_s: float = 10.0) -> tuple[Console, io.StringIO, io.StringIO]:

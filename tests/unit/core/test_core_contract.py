@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.collector import Collector, Counts, count_usage
-from loadprofile.config import CliValues, resolve
-from loadprofile.content_check import ContentCheck, extract
+from loadprofile.config.run_config import CliValues, resolve
+from loadprofile.core.collector import Collector, Counts, count_usage
+from loadprofile.core.results import ErrorClass, RequestResult
+from loadprofile.core.summary import correctness_summary, token_summary
 from loadprofile.errors import ConfigError
-from loadprofile.results import ErrorClass, RequestResult
-from loadprofile.rundir import RunWriter, contract_example, write_json
-from loadprofile.rundir_read import load_totals
-from loadprofile.summary import correctness_summary, token_summary
+from loadprofile.quality.content_check import ContentCheck, extract
+from loadprofile.rundir.reader import load_totals
+from loadprofile.rundir.writer import RunWriter, contract_example, write_json
 
 SCHEMA = {
     "type": "object",
@@ -171,7 +171,7 @@ def test_tokenization_against_the_estimate_and_the_canonical_model() -> None:
 
 
 def test_the_sampler_keeps_a_uniform_sample_of_successes_per_model() -> None:
-    from loadprofile.output_samples import OutputSampler
+    from loadprofile.quality.output_samples import OutputSampler
 
     sampler = OutputSampler(per_model=50, seed=3)
     for i in range(2000):

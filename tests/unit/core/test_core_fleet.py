@@ -8,14 +8,15 @@ import msgpack
 import numpy as np
 import pytest
 
-from loadprofile.arrivals import ArrivalSchedule
-from loadprofile.collector import Collector, ModelInterval, new_histogram
-from loadprofile.config import LoadConfig, RunConfig, StageSpec, Target
-from loadprofile.dataset import Conversation, Turn
-from loadprofile.errors import ConfigError
-from loadprofile.fleet_merge import LOST, FleetMerger, WorkerLedger
-from loadprofile.fleet_options import add_fleet_flags, resolve_fleet
-from loadprofile.fleet_wire import (
+from loadprofile.config.fleet_options import add_fleet_flags, resolve_fleet
+from loadprofile.config.run_config import LoadConfig, RunConfig, StageSpec, Target
+from loadprofile.core.arrivals import ArrivalSchedule
+from loadprofile.core.collector import Collector, ModelInterval, new_histogram
+from loadprofile.core.generator_health import GeneratorSample
+from loadprofile.core.summary import histogram_summary
+from loadprofile.dataset.conversations import Conversation, Turn
+from loadprofile.engine.fleet.merge import LOST, FleetMerger, WorkerLedger
+from loadprofile.engine.fleet.wire import (
     Outbox,
     Packet,
     config_from_wire,
@@ -25,8 +26,7 @@ from loadprofile.fleet_wire import (
     decode_packet,
     encode_packet,
 )
-from loadprofile.generator_health import GeneratorSample
-from loadprofile.summary import histogram_summary
+from loadprofile.errors import ConfigError
 from tests.unit.core.core_synthetic import synthetic_result
 
 PERCENTILES = [50.0, 90.0, 99.0, 99.9, 100.0]
@@ -279,7 +279,7 @@ def test_workers_assign_users_to_models_in_the_weights_together() -> None:
     equally weighted models 3:3, not 4:2 (each alone would pick a, b, a)."""
     from collections import Counter
 
-    from loadprofile.user_mix import TargetPicker
+    from loadprofile.core.user_mix import TargetPicker
 
     targets = (Target("a", "a"), Target("b", "b"))
     picks: Counter[str] = Counter()

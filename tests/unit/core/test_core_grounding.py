@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from loadprofile.errors import ConfigError
-from loadprofile.grounding import Grounding, candidates, load_catalogue
+from loadprofile.quality.grounding import Grounding, candidates, load_catalogue
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from loadprofile import hdr
-from loadprofile.collector import new_histogram
+from loadprofile.core import hdr
+from loadprofile.core.collector import new_histogram
 
 PERCENTILES = [0.0, 10.0, 33.3, 50.0, 90.0, 95.0, 99.0, 99.9, 99.99, 100.0, 150.0]
 

@@ -13,12 +13,14 @@ from core_synthetic import MODELS, START_UNIX, Recorded
 from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 
-from loadprofile import hlog, rundir, rundir_read
-from loadprofile.collector import Collector, ModelTotals
-from loadprofile.generator_health import GeneratorSample
-from loadprofile.metrics import METRICS
-from loadprofile.results import RequestResult
-from loadprofile.summary import build_summary, histogram_summary
+from loadprofile.core.collector import Collector, ModelTotals
+from loadprofile.core.generator_health import GeneratorSample
+from loadprofile.core.metrics import METRICS
+from loadprofile.core.results import RequestResult
+from loadprofile.core.summary import build_summary, histogram_summary
+from loadprofile.rundir import hlog
+from loadprofile.rundir import reader as rundir_read
+from loadprofile.rundir import writer as rundir
 
 
 @dataclass

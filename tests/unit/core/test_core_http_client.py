@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from loadprofile.http.client import HttpClient, Origin, TransportError
-from loadprofile.results import ErrorClass
+from loadprofile.client.http.client import HttpClient, Origin, TransportError
+from loadprofile.core.results import ErrorClass
 
 TIMEOUT_S = 0.3
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from loadprofile.arrivals import ArrivalSchedule, target_seed
-from loadprofile.collector import Collector, RequestSlo
-from loadprofile.config import CliValues, ConfigError, resolve
-from loadprofile.generator_health import GeneratorSample, health_summary, health_warnings
-from loadprofile.loadplan import Phase, build_plan
-from loadprofile.phases import (
+from loadprofile.config.run_config import CliValues, ConfigError, resolve
+from loadprofile.core.arrivals import ArrivalSchedule, target_seed
+from loadprofile.core.collector import Collector, RequestSlo
+from loadprofile.core.generator_health import GeneratorSample, health_summary, health_warnings
+from loadprofile.core.loadplan import Phase, build_plan
+from loadprofile.core.phases import (
     SeriesPoint,
     max_concurrency_within_slo,
     phase_index,
     recovery_seconds,
     summary_extras,
 )
-from loadprofile.results import ErrorClass, RequestResult
+from loadprofile.core.results import ErrorClass, RequestResult
 
 # --- options -------------------------------------------------------------------------------
 
@@ -344,9 +344,9 @@ def test_generator_bound_intervals_and_warnings() -> None:
 
 
 def test_open_loop_accounts_for_every_arrival() -> None:
-    from loadprofile.config import Target
-    from loadprofile.dataset import Conversation, Turn
-    from loadprofile.open_loop import FleetShare, OpenLoop, pool_warmup_s
+    from loadprofile.config.run_config import Target
+    from loadprofile.core.open_loop import FleetShare, OpenLoop, pool_warmup_s
+    from loadprofile.dataset.conversations import Conversation, Turn
 
     load = resolve(
         CliValues(rate=10, arrival="constant", users=5, spawn_rate=10, run_time="10s")
@@ -381,7 +381,7 @@ def test_dispatcher_wakes_the_last_idle_user_and_backlogs_the_rest() -> None:
 
     import gevent
 
-    from loadprofile.dispatch import ArrivalDispatcher
+    from loadprofile.engine.dispatch import ArrivalDispatcher
 
     now = time.perf_counter_ns()
     schedule = ArrivalSchedule(100.0, "constant", 1.0, 0, now, 0.055)  # due at 10..50 ms
@@ -415,7 +415,7 @@ def test_dispatcher_wakes_the_last_idle_user_and_backlogs_the_rest() -> None:
 
 
 def test_phases_are_clipped_to_the_load_that_ran() -> None:
-    from loadprofile.phases import clip_phases
+    from loadprofile.core.phases import clip_phases
 
     plan = (Phase("before", 0, 4, 2), Phase("burst", 4, 8, 20), Phase("after", 8, 16, 2))
     assert [(p.name, p.end_s) for p in clip_phases(plan, 5.5)] == [("before", 4), ("burst", 5.5)]

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.collector import Collector
-from loadprofile.config import CliValues, ConfigError, parse_duration, resolve
-from loadprofile.cost import cost_summary, transaction_unit
-from loadprofile.pricing import Price, attempt_cost, prices_from_toml, request_cost
-from loadprofile.results import ErrorClass, RequestResult
-from loadprofile.retry_policy import RetryPolicy, resolve_retry
-from loadprofile.rundir import REQUEST_COLUMNS, request_row
-from loadprofile.targets import split_canary
+from loadprofile.config.pricing import Price, attempt_cost, prices_from_toml, request_cost
+from loadprofile.config.retry_policy import RetryPolicy, resolve_retry
+from loadprofile.config.run_config import CliValues, ConfigError, parse_duration, resolve
+from loadprofile.config.targets import split_canary
+from loadprofile.core.collector import Collector
+from loadprofile.core.cost import cost_summary, transaction_unit
+from loadprofile.core.results import ErrorClass, RequestResult
+from loadprofile.rundir.writer import REQUEST_COLUMNS, request_row
 
 PRICE = Price(input_per_1m=2.0, output_per_1m=8.0, cached_input_per_1m=0.5, per_request=0.001)
 
@@ -267,7 +267,7 @@ def test_canary_takes_its_baseline_model_from_baseline() -> None:
 
 
 def test_workers_get_the_prices_and_the_retry_policy() -> None:
-    from loadprofile.fleet_wire import config_from_wire, config_to_wire
+    from loadprofile.engine.fleet.wire import config_from_wire, config_to_wire
 
     config = resolve(CliValues(models=("a",), retries=2, retry_on="http_429"))
     config = type(config)(**{**config.__dict__, "prices": (("a", PRICE),)})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.config import CliValues, ConfigError, resolve
+from loadprofile.config.run_config import CliValues, ConfigError, resolve
 
 
 def test_api_defaults_to_chat_and_cli_sets_it_for_every_model() -> None:

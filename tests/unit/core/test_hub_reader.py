@@ -11,9 +11,9 @@ import gevent
 import pytest
 from gevent import socket as gsocket
 
-from loadprofile.http.response import TransportError
-from loadprofile.hub_reader import KERNEL_STAMPS, SO_TIMESTAMPNS, HubDriver, arrival_ns
-from loadprofile.results import ErrorClass
+from loadprofile.client.http.response import TransportError
+from loadprofile.core.results import ErrorClass
+from loadprofile.engine.hub_reader import KERNEL_STAMPS, SO_TIMESTAMPNS, HubDriver, arrival_ns
 
 
 def _pair() -> tuple[gsocket.socket, gsocket.socket]:

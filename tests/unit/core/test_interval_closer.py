@@ -9,8 +9,8 @@ import weakref
 
 import gevent
 
-from loadprofile.interval_closer import IntervalCloser, freeze_survivors
-from loadprofile.steps import Steps
+from loadprofile.core.steps import Steps
+from loadprofile.engine.interval_closer import IntervalCloser, freeze_survivors
 
 
 def _busy(seconds: float) -> None:

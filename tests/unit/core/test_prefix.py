@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loadprofile.prefix import prefix_nonce, with_unique_prefix
+from loadprofile.core.prefix import prefix_nonce, with_unique_prefix
 
 
 def test_nonce_is_stable_per_conversation_and_differs_between_them() -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.config import CliValues, ConfigError, LoadConfig, resolve
+from loadprofile.config.flags import add_load_flags, load_flag_values
+from loadprofile.config.run_config import CliValues, ConfigError, LoadConfig, resolve
 from loadprofile.console import stop_timeout_note
-from loadprofile.fleet_wire import config_from_wire, config_to_wire
-from loadprofile.load_flags import add_load_flags, load_flag_values
+from loadprofile.engine.fleet.wire import config_from_wire, config_to_wire
 
 
 def _toml(tmp_path: Path, load: str) -> Path:

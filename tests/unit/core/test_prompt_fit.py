@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from loadprofile.apis.flavours import prompt_chars
-from loadprofile.apis.openai_chat import estimate_tokens
-from loadprofile.dataset import (
+from loadprofile.client.apis.flavours import prompt_chars
+from loadprofile.client.apis.openai_chat import estimate_tokens
+from loadprofile.dataset.conversations import (
     Conversation,
     Turn,
     build_messages,
     default_dataset_path,
     load_conversations,
 )
-from loadprofile.errors import ConfigError
-from loadprofile.prompt_fit import (
+from loadprofile.dataset.prompt_fit import (
     context_fit,
     context_warning,
     limit_prompts,
     skip_long_prompts,
     turn_prompt_tokens,
 )
+from loadprofile.errors import ConfigError
 
 
 def conv(

@@ -11,16 +11,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from loadprofile.config import Target
-from loadprofile.dataset import Conversation, Turn
-from loadprofile.preflight import context_warnings, server_context
-from loadprofile.server_context import (
+from loadprofile.client.preflight import context_warnings, server_context
+from loadprofile.client.server_context import (
     LLAMA_CPP_PROPS,
     VLLM_MODELS,
     ServerContext,
     from_models,
     from_props,
 )
+from loadprofile.config.run_config import Target
+from loadprofile.dataset.conversations import Conversation, Turn
 
 #: The parts of a llama-server /props answer around the one read (build b8681 has these).
 LLAMA_PROPS = {

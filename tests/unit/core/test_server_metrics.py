@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.mock.metrics import render_metrics
-from loadprofile.mock.profiles import ModelProfile
-from loadprofile.mock.state import KV_TOKENS_PER_SLOT, ModelSlots, Record
-from loadprofile.server_metrics import (
+from loadprofile.client.server_metrics import (
     COLUMNS,
     MetricsCsvWriter,
     labels_of,
@@ -19,7 +16,10 @@ from loadprofile.server_metrics import (
     read_series,
     scrape_times,
 )
-from loadprofile.server_panels import (
+from loadprofile.mock.metrics import render_metrics
+from loadprofile.mock.profiles import ModelProfile
+from loadprofile.mock.state import KV_TOKENS_PER_SLOT, ModelSlots, Record
+from loadprofile.report.server_panels import (
     PANELS,
     Line,
     counter_rates,

@@ -9,8 +9,8 @@ from typing import Any
 
 import gevent
 
-from loadprofile.server_metrics import read_series, scrape_times
-from loadprofile.server_scrape import META_KEY, ServerScraper
+from loadprofile.client.server_metrics import read_series, scrape_times
+from loadprofile.client.server_scrape import META_KEY, ServerScraper
 from tests.receiver import Receiver
 
 GOOD = '# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name="m"} %d\n'

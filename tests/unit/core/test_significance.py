@@ -13,13 +13,14 @@ import pytest
 from core_synthetic import MODELS, START_UNIX, Recorded
 from hdrh.histogram import HdrHistogram
 
-from loadprofile import rundir, significance
-from loadprofile.collector import new_histogram
-from loadprofile.compare import compare_runs, direction, pair_models
-from loadprofile.hlog import HlogWriter
-from loadprofile.metrics import PERCENTILES
-from loadprofile.significance import Side, SideError
-from loadprofile.summary import histogram_summary
+from loadprofile.commands import significance
+from loadprofile.commands.compare.figures import compare_runs, direction, pair_models
+from loadprofile.commands.significance import Side, SideError
+from loadprofile.core.collector import new_histogram
+from loadprofile.core.metrics import PERCENTILES
+from loadprofile.core.summary import histogram_summary
+from loadprofile.rundir import writer as rundir
+from loadprofile.rundir.hlog import HlogWriter
 
 Sampler = Callable[[np.random.Generator, int], np.ndarray]
 KEYS = [k for k, _ in PERCENTILES] + ["mean"]

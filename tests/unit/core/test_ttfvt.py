@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from loadprofile.collector import Collector
-from loadprofile.metrics import TTFT, TTFVT
+from loadprofile.core.collector import Collector
+from loadprofile.core.metrics import TTFT, TTFVT
+from loadprofile.core.results import RequestResult
+from loadprofile.core.summary import model_summary
 from loadprofile.report.context import visible_differs
-from loadprofile.results import RequestResult
-from loadprofile.rundir import REQUEST_COLUMNS, request_row
-from loadprofile.summary import model_summary
+from loadprofile.rundir.writer import REQUEST_COLUMNS, request_row
 
 
 def result(ttft: float, ttfvt: float | None) -> RequestResult:

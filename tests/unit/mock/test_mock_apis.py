@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from loadprofile.apis.anthropic import AnthropicStream
-from loadprofile.apis.openai_chat import ChatStream
-from loadprofile.apis.openai_completions import CompletionsStream
-from loadprofile.apis.reply_stream import ReplyStream, StreamError
-from loadprofile.apis.sse import SSEParser
+from loadprofile.client.apis.anthropic import AnthropicStream
+from loadprofile.client.apis.openai_chat import ChatStream
+from loadprofile.client.apis.openai_completions import CompletionsStream
+from loadprofile.client.apis.reply_stream import ReplyStream, StreamError
+from loadprofile.client.apis.sse import SSEParser
+from loadprofile.core.results import ErrorClass
 from loadprofile.mock.apis import ANTHROPIC, CHAT, COMPLETIONS, MockApi
 from loadprofile.mock.chat_request import (
     RequestError,
@@ -25,7 +26,6 @@ from loadprofile.mock.chat_request import (
 from loadprofile.mock.profiles import ModelProfile, ProfileError
 from loadprofile.mock.wire import usage_dict
 from loadprofile.mock.wire_anthropic import anthropic_usage
-from loadprofile.results import ErrorClass
 
 MODELS = {"m"}
 USAGE = usage_dict(12, 4)

@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from loadprofile import rundir
-from loadprofile.collector import Collector, RequestSlo
-from loadprofile.generator_health import GeneratorSample, health_summary
-from loadprofile.loadplan import Phase
-from loadprofile.metrics import SERVICE_METRICS
-from loadprofile.phases import phase_index, summary_extras
-from loadprofile.results import ErrorClass, RequestResult
-from loadprofile.summary import build_summary
+from loadprofile.core.collector import Collector, RequestSlo
+from loadprofile.core.generator_health import GeneratorSample, health_summary
+from loadprofile.core.loadplan import Phase
+from loadprofile.core.metrics import SERVICE_METRICS
+from loadprofile.core.phases import phase_index, summary_extras
+from loadprofile.core.results import ErrorClass, RequestResult
+from loadprofile.core.summary import build_summary
+from loadprofile.rundir import writer as rundir
 
 START_UNIX = 1_790_000_000.0
 #: (median TTFT ms, median inter-token gap ms) per synthetic model.

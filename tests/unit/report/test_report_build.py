@@ -10,13 +10,14 @@ import pytest
 from markupsafe import escape
 from report_fixtures import BuiltReport, SyntheticRun
 
-from loadprofile import rundir, rundir_read
-from loadprofile.metrics import DEFINITIONS, METRICS
+from loadprofile.core.metrics import DEFINITIONS, METRICS
+from loadprofile.core.results import ErrorClass
 from loadprofile.report import ReportError, build_report
 from loadprofile.report.answer import fmt_ms_words, fmt_times
 from loadprofile.report.data import load_report_data
 from loadprofile.report.tables import fmt_ms
-from loadprofile.results import ErrorClass
+from loadprofile.rundir import reader as rundir_read
+from loadprofile.rundir import writer as rundir
 
 MakeRun = Callable[..., SyntheticRun]
 

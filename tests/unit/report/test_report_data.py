@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from report_fixtures import SyntheticRun
 
-from loadprofile import rundir
-from loadprofile.metrics import METRICS
+from loadprofile.core.metrics import METRICS
 from loadprofile.report.data import (
     interval_percentiles,
     load_report_data,
@@ -18,6 +17,7 @@ from loadprofile.report.data import (
     percentile_curve,
     read_table,
 )
+from loadprofile.rundir import writer as rundir
 
 MakeRun = Callable[..., SyntheticRun]
 
@@ -67,7 +67,7 @@ def test_interval_percentiles_one_row_per_interval(make_run: MakeRun) -> None:
 
 
 def test_empty_histogram_gives_empty_curve_and_frame() -> None:
-    from loadprofile.collector import new_histogram
+    from loadprofile.core.collector import new_histogram
 
     percentiles, values = percentile_curve(new_histogram())
     assert len(percentiles) == len(values) == 0

@@ -8,11 +8,11 @@ from collections.abc import Callable
 import pytest
 from report_fixtures import SyntheticRun
 
-from loadprofile import rundir
-from loadprofile.dataset import default_dataset_path, load_conversations
-from loadprofile.dataset_stats import dataset_stats
+from loadprofile.dataset.conversations import default_dataset_path, load_conversations
+from loadprofile.dataset.stats import dataset_stats
 from loadprofile.report import build_report
 from loadprofile.report.details import dataset_rows, load_settings, readable
+from loadprofile.rundir import writer as rundir
 
 
 def test_load_settings_carry_labels_and_units() -> None:

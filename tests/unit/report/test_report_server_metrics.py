@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 from report_fixtures import SyntheticRun
 
-from loadprofile import rundir
+from loadprofile.client.server_metrics import MetricsCsvWriter, parse_scrape
 from loadprofile.report import build_report
 from loadprofile.report.data import load_report_data
 from loadprofile.report.plots import Timeline
+from loadprofile.report.server_panels import Line
 from loadprofile.report.server_plots import server_panel
 from loadprofile.report.server_section import server_section
-from loadprofile.server_metrics import MetricsCsvWriter, parse_scrape
-from loadprofile.server_panels import Line
+from loadprofile.rundir import writer as rundir
 
 SOURCE = "http://10.0.0.5:8000/metrics"
 
@@ -159,8 +159,8 @@ def _add_llamacpp_metrics(run: SyntheticRun, seconds: int, decodes_before: int) 
 
 
 def test_since_start_averages_are_not_plotted_and_the_runs_own_is_recovered() -> None:
+    from loadprofile.client.server_metrics import Series
     from loadprofile.report.server_lifetime import since_start, without_since_start
-    from loadprofile.server_metrics import Series
 
     def series(values: list[float], kind: str) -> Series:
         return Series(kind, [float(t) for t in range(len(values))], values)

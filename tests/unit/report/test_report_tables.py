@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from loadprofile.core.results import ErrorClass
 from loadprofile.report.data import generator_bound
 from loadprofile.report.meta import fmt_duration, generator_health, show
 from loadprofile.report.tables import (
@@ -14,7 +15,6 @@ from loadprofile.report.tables import (
     metric_table,
     overview_table,
 )
-from loadprofile.results import ErrorClass
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,173 @@
+"""The ``snapshot`` and ``diff`` commands: flags in, one folder out (no Locust here)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from loadprofile.config.run_config import ConfigError, Target, normalize_host, parse_duration
+from loadprofile.config.targets import API_FLAVOURS, DEFAULT_API
+from loadprofile.dataset.conversations import DatasetError, default_dataset_path, load_conversations
+from loadprofile.errors import UsageError
+
+DEFAULT_MOCK_MODEL = "mock-small"
+
+
+def add_snapshot_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "snapshot",
+        help="record one model's answers to a dataset's prompts",
+        description="Send every prompt of the dataset once (temperature 0, a "
+        "fixed seed) and keep the answers in a folder, for `loadprofile diff`. "
+        "Resumes an interrupted snapshot in the same --out folder.",
+    )
+    p.add_argument(
+        "--host", help="base URL of an OpenAI-compatible server (default: the embedded mock)"
+    )
+    p.add_argument("--model", help=f"model (default with the mock: {DEFAULT_MOCK_MODEL})")
+    p.add_argument("--dataset", help="conversations (default: the packaged sample)")
+    p.add_argument("-n", type=int, help="only the first N prompts (turns)")
+    p.add_argument("--concurrency", type=int, default=8, help="requests at once (default 8)")
+    p.add_argument("--max-tokens", type=int, default=256, help="max_tokens (default 256)")
+    p.add_argument("--seed", type=int, default=0, help="the request's seed (default 0)")
+    p.add_argument("--timeout", default="300s", help="per request (default 300s)")
+    p.add_argument("--api-key-env", help="environment variable holding the API key")
+    p.add_argument(
+        "--api",
+        choices=API_FLAVOURS,
+        default=DEFAULT_API,
+        help="wire format: OpenAI chat (default), OpenAI legacy completions, or Anthropic Messages",
+    )
+    p.add_argument("--out", required=True, type=Path, help="snapshot folder")
+
+
+def add_diff_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "diff",
+        help="compare two snapshots prompt by prompt",
+        description="Exact matches, edit distance, length and token ratios, "
+        "empty/refusal/JSON-valid rates; writes diff.json and diff.html.",
+    )
+    p.add_argument("canonical", type=Path, help="the snapshot of the current model")
+    p.add_argument("candidate", type=Path, help="the snapshot of the candidate")
+    p.add_argument("--out", required=True, type=Path, help="folder for diff.json and diff.html")
+    p.add_argument("--content-schema", help="JSON Schema the replies should meet (JSON-valid rate)")
+    p.add_argument("--content-extract", help="auto (default), fenced or raw")
+    p.add_argument("--worst", type=int, default=20, help="prompts shown side by side (default 20)")
+
+
+def _target(args: argparse.Namespace) -> tuple[Target, bool]:
+    """The target, and whether the embedded mock must be started for it."""
+    if args.host is None:
+        model = args.model or DEFAULT_MOCK_MODEL
+        return Target(model, model, api=args.api), True
+    host = normalize_host(args.host, "--host")
+    if not args.model:
+        from loadprofile.client.preflight import list_models
+
+        models = list_models(host, args.api_key_env, args.api)
+        if len(models) != 1:
+            raise UsageError(f"{host} serves {len(models)} models; name one with --model")
+        return Target(models[0], models[0], host, args.api_key_env, api=args.api), False
+    return Target(args.model, args.model, host, args.api_key_env, api=args.api), False
+
+
+def run_snapshot(args: argparse.Namespace) -> int:
+    from loadprofile.commands.snapshot.take import ProgressBar, SnapshotPlan, take_snapshot
+
+    try:
+        if args.n is not None and args.n < 1:
+            raise ConfigError(f"-n {args.n}: give a number of prompts >= 1")
+        if not 1 <= args.concurrency <= 256:
+            raise ConfigError(f"--concurrency {args.concurrency}: give 1 to 256")
+        timeout_s = parse_duration(args.timeout, "--timeout")
+        target, needs_mock = _target(args)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    dataset = Path(args.dataset) if args.dataset else default_dataset_path()
+    try:
+        conversations = load_conversations(dataset)
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from None
+    mock = None
+    if needs_mock:
+        from loadprofile.launch.mock import start_mock
+
+        mock = start_mock(seed=args.seed)
+        target = Target(target.name, target.model, mock.url, api=target.api)
+    try:
+        from loadprofile.client.preflight import check_target
+
+        warning = check_target(target)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr, flush=True)
+        label = f"embedded mock (seed {args.seed})" if mock is not None else None
+        plan = SnapshotPlan(
+            target,
+            conversations,
+            str(dataset),
+            args.out,
+            args.n,
+            args.concurrency,
+            args.max_tokens,
+            args.seed,
+            timeout_s,
+            label,
+        )
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: Any) -> None:
+            if stop.is_set():
+                raise KeyboardInterrupt
+            stop.set()
+            print(
+                "\ninterrupted: finishing the requests in flight (Ctrl-C again to quit "
+                "now); run the same command again to resume",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        previous = signal.signal(signal.SIGINT, on_signal)
+        bar = ProgressBar(sys.stderr, sys.stderr.isatty())
+        try:
+            answered, failed, missing = take_snapshot(plan, bar, stop)
+        finally:
+            bar.end()
+            signal.signal(signal.SIGINT, previous)
+    finally:
+        if mock is not None:
+            mock.stop()
+    print(f"snapshot {args.out}: {answered} answered now, {failed} failed, {missing} missing")
+    if stop.is_set():
+        return 130
+    return 0
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    from loadprofile.commands.snapshot.diff_report import run_diff as write_diff
+    from loadprofile.quality.content_check import ContentCheck
+
+    check = None
+    try:
+        if args.content_schema or args.content_extract:
+            from loadprofile.config.run_config import CliValues, resolve
+
+            content = resolve(
+                CliValues(content_schema=args.content_schema, content_extract=args.content_extract)
+            ).content
+            if content.schema is not None:
+                check = ContentCheck(content.schema, content.extract)
+        if args.worst < 0:
+            raise ConfigError(f"--worst {args.worst}: give a number >= 0")
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        path = write_diff(args.canonical, args.candidate, args.out, check=check, worst=args.worst)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"diff: {path}")
+    return 0

@@ -1,0 +1,429 @@
+"""Exact per-model latency distributions: HdrHistograms per (model, metric), per interval.
+
+Pure core: no Locust, no I/O. The Locust glue calls ``record`` for every finished request and
+closes an interval once per interval (``take``, then ``close_steps``, sliced so that the
+event loop timing every stream is never held for long); what the close returns is written
+to the run folder by ``rundir``.
+Percentiles are always computed from (merged) histograms, never averaged.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from loadprofile.core.hdr import acyclic, record_corrected_us, reset, to_us
+from loadprofile.core.metrics import (
+    E2E,
+    E2E_FIRST,
+    E2E_SERVICE,
+    HIST_HIGHEST_US,
+    HIST_LOWEST_US,
+    HIST_SIGNIFICANT_DIGITS,
+    HISTOGRAM_METRICS,
+    ITL,
+    TPOT,
+    TTFT,
+    TTFT_FIRST,
+    TTFT_SERVICE,
+    TTFVT,
+)
+from loadprofile.core.results import RequestResult
+from loadprofile.core.steps import Steps, run_steps
+
+
+def new_histogram() -> HdrHistogram:
+    return acyclic(HdrHistogram(HIST_LOWEST_US, HIST_HIGHEST_US, HIST_SIGNIFICANT_DIGITS))
+
+
+@dataclass
+class Counts:
+    """What is counted rather than timed, per model (whole run or one interval)."""
+
+    requests: int = 0
+    failures: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    output_tokens: int = 0
+    prompt_tokens: int = 0
+    estimated_tokens: int = 0
+    out_of_range: int = 0
+    good: int = 0  # successes that met the per-request SLOs (goodput)
+    notes: Counter[str] = field(default_factory=Counter)  # tolerable contract deviations
+    json_checked: int = 0  # replies checked against --content-schema ...
+    json_valid: int = 0  # ... and those that met it
+    grounding_checked: int = 0  # replies checked against --entities ...
+    grounding_flagged: int = 0  # ... and those naming something found nowhere
+    # Successes whose server reported usage, with their tokens and characters: tokens per
+    # character is the tokenizer's rate (tokenization drift between models).
+    usage_requests: int = 0
+    usage_prompt_tokens: int = 0
+    usage_output_tokens: int = 0
+    usage_prompt_chars: int = 0
+    usage_output_chars: int = 0
+    cached_requests: int = 0  # successes whose usage reported cached prompt tokens ...
+    cached_tokens: int = 0  # ... and how many
+    failed_output_tokens: int = 0  # tokens received by requests that failed after them
+    # --retries: requests retried, the extra attempts, retried requests that then succeeded,
+    # requests whose first attempt failed, and the error classes of the retried attempts.
+    retried: int = 0
+    retry_attempts: int = 0
+    recovered: int = 0
+    first_attempt_failures: int = 0
+    attempt_errors: Counter[str] = field(default_factory=Counter)
+    # How each attempt's connection came about (http.client: new, reused, stale).
+    connections: Counter[str] = field(default_factory=Counter)
+
+    # The window that produced these counts: the first request's start and the last one's
+    # end, Unix µs (0: no request yet). Merged by min and max, not summed (WINDOW_EDGES).
+    first_start_us: int = 0
+    last_end_us: int = 0
+
+    @property
+    def window_s(self) -> float:
+        """Seconds from the first request's start to the last one's end (0: none)."""
+        if not (self.first_start_us and self.last_end_us):
+            return 0.0
+        return max(0.0, (self.last_end_us - self.first_start_us) / 1e6)
+
+    def add(self, other: Counts) -> None:
+        """Sum every field (Counters by key, the window's edges by min and max), so a new
+        count needs no line here."""
+        for f in fields(self):
+            mine = getattr(self, f.name)
+            if f.name in WINDOW_EDGES:
+                setattr(self, f.name, WINDOW_EDGES[f.name](mine, getattr(other, f.name)))
+            elif isinstance(mine, Counter):
+                mine.update(getattr(other, f.name))
+            else:
+                setattr(self, f.name, mine + getattr(other, f.name))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            f.name: dict(v) if isinstance(v := getattr(self, f.name), Counter) else v
+            for f in fields(self)
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Counts:
+        """The inverse of ``to_json``; fields it lacks (an older writer) are zero."""
+        out = cls()
+        for f in fields(cls):
+            if f.name not in raw:
+                continue
+            if isinstance(getattr(out, f.name), Counter):
+                setattr(out, f.name, Counter({str(k): int(v) for k, v in raw[f.name].items()}))
+            else:
+                setattr(out, f.name, int(raw[f.name]))
+        return out
+
+
+def _earliest(a: int, b: int) -> int:
+    return min(a, b) if a and b else a or b
+
+
+WINDOW_EDGES: dict[str, Callable[[int, int], int]] = {
+    "first_start_us": _earliest,
+    "last_end_us": max,
+}
+
+
+def widen_window(counts: Counts, start_unix: float, taken_ms: float | None) -> None:
+    """A request's span (its start, and its end ``taken_ms`` later) joins the counts'
+    window; the same rule live and when a summary is rebuilt from requests.csv."""
+    start_us = round(start_unix * 1e6)
+    if start_us <= 0:
+        return
+    end_us = start_us + round((taken_ms or 0.0) * 1e3)
+    counts.first_start_us = _earliest(counts.first_start_us, start_us)
+    counts.last_end_us = max(counts.last_end_us, end_us)
+
+
+def count_attempts(counts: Counts, result: RequestResult) -> None:
+    """The retry counts of one request (every request passes here, failed or not)."""
+    if result.earlier:
+        counts.retried += 1
+        counts.retry_attempts += len(result.earlier)
+        counts.recovered += result.ok
+        counts.attempt_errors.update(str(a.error_class) for a in result.earlier)
+    counts.first_attempt_failures += not result.first_attempt.ok
+    counts.connections.update(a.connection for a in (*result.earlier, result) if a.connection)
+
+
+def count_usage(
+    counts: Counts,
+    prompt_tokens: int | None,
+    output_tokens: int,
+    prompt_chars: int,
+    output_chars: int,
+) -> None:
+    """A success whose server reported its token counts."""
+    counts.usage_requests += 1
+    counts.usage_prompt_tokens += prompt_tokens or 0
+    counts.usage_output_tokens += output_tokens
+    counts.usage_prompt_chars += prompt_chars
+    counts.usage_output_chars += output_chars
+
+
+@dataclass
+class ModelTotals:
+    """A model's whole-run histograms (microseconds) and counts."""
+
+    histograms: dict[str, HdrHistogram] = field(
+        default_factory=lambda: {m: new_histogram() for m in HISTOGRAM_METRICS}
+    )
+    counts: Counts = field(default_factory=Counts)
+
+    def add(self, other: ModelTotals) -> None:
+        """Fold ``other`` in: an exact merge of the histograms, a sum of the counts."""
+        for metric, hist in other.histograms.items():
+            if hist.get_total_count():
+                self.histograms[metric].add(hist)
+        self.counts.add(other.counts)
+
+
+@dataclass(frozen=True)
+class RequestSlo:
+    """Per-request SLOs for goodput (vLLM's --goodput): a success counts as good when each
+    given bound holds. TTFT is the felt one (from the scheduled start in open loop)."""
+
+    ttft_ms: float | None = None
+    tpot_ms: float | None = None
+
+    def met(self, result: RequestResult) -> bool:
+        return self.met_by(result.ok, result.ttft_ms, result.tpot_ms)
+
+    def met_by(self, ok: bool, ttft_ms: float | None, tpot_ms: float | None) -> bool:
+        """A reply of one token has no TPOT: only its TTFT is judged."""
+        if not ok:
+            return False
+        if self.ttft_ms is not None and (ttft_ms is None or ttft_ms > self.ttft_ms):
+            return False
+        return self.tpot_ms is None or tpot_ms is None or tpot_ms <= self.tpot_ms
+
+
+@dataclass
+class ModelInterval:
+    """One closed interval of one model."""
+
+    model: str
+    start_s: float
+    end_s: float
+    histograms: dict[str, HdrHistogram]
+    counts: Counts
+
+
+PhaseOf = Callable[[float], int | None]
+#: Metrics recorded with the expected-interval correction in a paced run (their service
+#: twins, TPOT and the gaps keep raw values).
+_CORRECTED = frozenset({TTFT, E2E, TTFVT, TTFT_FIRST, E2E_FIRST})
+#: Values recorded per slice of an interval close (~0.1 ms each; a second of gaps between
+#: tokens at 300 streams is ~40,000 values).
+RECORD_SLICE = 4096
+#: Emptied interval histograms kept for reuse (enough for a few models' closes).
+_MAX_SPARE = 4 * len(HISTOGRAM_METRICS)
+#: Metrics whose out-of-range values are counted (the first-attempt copies are not).
+_COUNTED = frozenset(HISTOGRAM_METRICS) - {TTFT_FIRST, E2E_FIRST}
+
+
+@dataclass
+class OpenInterval:
+    """One model's interval while it is open: its counts, and its latencies as raw
+    milliseconds per metric. Appending to an array costs ~50 ns where recording into an
+    hdrh histogram costs 1-2 µs a value (~50 values per streamed request), so the
+    histograms are built when the interval closes, many values per numpy call."""
+
+    counts: Counts = field(default_factory=Counts)
+    values: dict[str, array[float]] = field(
+        default_factory=lambda: {m: array("d") for m in HISTOGRAM_METRICS}
+    )
+
+
+@dataclass
+class ClosedInterval:
+    """An interval taken off the collector, its histograms not built yet."""
+
+    start_s: float
+    end_s: float
+    models: dict[str, OpenInterval]
+
+
+class Collector:
+    """Records requests into the open interval and folds closed intervals into totals, and
+    into per-phase totals when the run has phases.
+
+    ``record`` only counts and appends raw values: it runs on the event loop that times
+    every stream. ``take`` closes the interval at once; ``close_steps`` builds its
+    histograms and folds them in one metric per slice, so that the caller can let the
+    loop run between slices. ``roll`` does both in one go.
+
+    ``pace_us``: a closed-loop paced run (each user starts a request every pace seconds)
+    records TTFT and E2E with HdrHistogram's expected-interval correction, which adds the
+    requests a late reply kept from being sent (coordinated omission); the service-time
+    histograms keep the raw values.
+    """
+
+    def __init__(
+        self,
+        start_ns: int,
+        *,
+        slo: RequestSlo | None = None,
+        pace_us: int = 0,
+        phase_of: PhaseOf | None = None,
+        interval_start_ns: int | None = None,
+        first_attempts: bool = False,
+    ) -> None:
+        """``first_attempts``: keep the first-attempt histograms apart (a run with
+        --retries; without retries they would be copies of TTFT and E2E)."""
+        self._start_ns = start_ns
+        self._interval_start_ns = start_ns if interval_start_ns is None else interval_start_ns
+        self._current: dict[str, OpenInterval] = {}
+        self._spare: list[HdrHistogram] = []  # emptied interval histograms, for reuse
+        self.totals: dict[str, ModelTotals] = {}
+        self.phase_totals: dict[int, dict[str, ModelTotals]] = {}
+        self.slo = slo or RequestSlo()
+        self.pace_us = pace_us
+        self.phase_of = phase_of
+        self.first_attempts = first_attempts
+
+    @property
+    def interval_start_ns(self) -> int:
+        return self._interval_start_ns
+
+    def record(self, result: RequestResult) -> None:
+        current = self._current.get(result.model)
+        if current is None:
+            current = self._current[result.model] = OpenInterval()
+        counts = current.counts
+        counts.requests += 1
+        widen_window(counts, result.start_unix, result.e2e_service_ms)
+        count_attempts(counts, result)
+        if result.contract_notes:
+            counts.notes.update(result.contract_notes)
+        if result.json_valid is not None:
+            counts.json_checked += 1
+            counts.json_valid += result.json_valid
+        if result.ungrounded is not None:
+            counts.grounding_checked += 1
+            counts.grounding_flagged += bool(result.ungrounded)
+        values = current.values
+        if not result.ok:
+            counts.failures += 1
+            counts.errors[str(result.error_class)] += 1
+            # What arrived before it failed was felt: its first token and the gaps after
+            # it (E2E and TPOT describe complete replies only).
+            counts.failed_output_tokens += result.output_tokens
+            for metric, value in (
+                (TTFT, result.ttft_ms),
+                (TTFVT, result.ttfvt_ms),
+                (TTFT_SERVICE, result.ttft_service_ms),
+            ):
+                if value is not None:
+                    values[metric].append(value)
+            values[ITL].extend(result.itl_ms)
+            return
+        counts.output_tokens += result.output_tokens
+        counts.prompt_tokens += result.prompt_tokens or 0
+        counts.estimated_tokens += int(result.tokens_estimated)
+        if not result.tokens_estimated:
+            count_usage(
+                counts,
+                result.prompt_tokens,
+                result.output_tokens,
+                result.prompt_chars,
+                len(result.content),
+            )
+        counts.good += self.slo.met(result)
+        if result.cached_tokens is not None:
+            counts.cached_requests += 1
+            counts.cached_tokens += result.cached_tokens
+        if self.first_attempts and not result.earlier:  # a first attempt that succeeded
+            if result.ttft_ms is not None:
+                values[TTFT_FIRST].append(result.ttft_ms)
+            if result.e2e_ms is not None:
+                values[E2E_FIRST].append(result.e2e_ms)
+        for metric, value in (
+            (TTFT, result.ttft_ms),
+            (E2E, result.e2e_ms),
+            (TTFVT, result.ttfvt_ms),
+            (TPOT, result.tpot_ms),
+            (TTFT_SERVICE, result.ttft_service_ms),
+            (E2E_SERVICE, result.e2e_service_ms),
+        ):
+            if value is not None:
+                values[metric].append(value)
+        values[ITL].extend(result.itl_ms)
+
+    def take(self, now_ns: int) -> ClosedInterval:
+        """Close the open interval at ``now_ns``; O(1): what was recorded is handed over
+        raw, to be built and folded by ``close_steps``."""
+        start_s = (self._interval_start_ns - self._start_ns) / 1e9
+        end_s = (now_ns - self._start_ns) / 1e9
+        self._interval_start_ns = now_ns
+        closed, self._current = self._current, {}
+        return ClosedInterval(start_s, end_s, closed)
+
+    def close_steps(self, closed: ClosedInterval) -> Steps:
+        """Build each model's histograms from its raw values and fold them into the totals
+        (and its phase's, by the interval's midpoint), one metric per slice; returns the
+        closed intervals as ``list[ModelInterval]``."""
+        out: list[ModelInterval] = []
+        phase = self.phase_of((closed.start_s + closed.end_s) / 2.0) if self.phase_of else None
+        for model, interval in closed.models.items():
+            counts = interval.counts
+            built = ModelInterval(model, closed.start_s, closed.end_s, {}, counts)
+            totals = [self.totals.setdefault(model, ModelTotals())]
+            if phase is not None:
+                totals.append(
+                    self.phase_totals.setdefault(phase, {}).setdefault(model, ModelTotals())
+                )
+            for metric in HISTOGRAM_METRICS:
+                hist = built.histograms[metric] = (
+                    self._spare.pop() if self._spare else new_histogram()
+                )
+                values = to_us(interval.values[metric])
+                pace = self.pace_us if metric in _CORRECTED else 0
+                for at in range(0, len(values), RECORD_SLICE):
+                    if at:
+                        yield
+                    missed = record_corrected_us(hist, values[at : at + RECORD_SLICE], pace)
+                    if metric in _COUNTED:
+                        counts.out_of_range += missed
+                if len(values):
+                    for total in totals:
+                        total.histograms[metric].add(hist)
+                yield  # a slice: ~0.1-0.3 ms
+            for total in totals:
+                total.counts.add(counts)
+            out.append(built)
+        return out
+
+    def recycle(self, intervals: list[ModelInterval]) -> None:
+        """Take back the histograms of intervals nobody reads any more, emptied, for the
+        next closes (a new one is a 188 kB allocation and ~0.1 ms of hdrh set-up)."""
+        for iv in intervals:
+            for hist in iv.histograms.values():
+                if len(self._spare) < _MAX_SPARE:
+                    self._spare.append(reset(hist))
+            iv.histograms = {}
+
+    def roll(self, now_ns: int) -> list[ModelInterval]:
+        """Close the current interval, fold it into the totals and hand it out (in one go)."""
+        intervals: list[ModelInterval] = run_steps(self.close_steps(self.take(now_ns)))
+        return intervals
+
+    def fold(self, intervals: list[ModelInterval]) -> None:
+        """Add closed intervals to the totals, and to the phase holding their midpoint (the
+        master of a distributed run folds its workers' merged intervals this way)."""
+        for iv in intervals:
+            phase = self.phase_of((iv.start_s + iv.end_s) / 2.0) if self.phase_of else None
+            interval = ModelTotals(iv.histograms, iv.counts)
+            self.totals.setdefault(iv.model, ModelTotals()).add(interval)
+            if phase is not None:
+                self.phase_totals.setdefault(phase, {}).setdefault(iv.model, ModelTotals()).add(
+                    interval
+                )

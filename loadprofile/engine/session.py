@@ -1,0 +1,432 @@
+"""The state of one load run inside one load-generator process (Locust glue).
+
+A ``RunSession`` owns the collector, hands users their target and their next
+conversation, and ticks once per interval to close histogram intervals. Closed intervals
+and finished requests go to a sink: the run folder (``RunRecorder``) in a local run, the
+master (an uplink) on a worker of a distributed run. Both ways of running (``loadprofile
+run`` and plain ``locust -f locustfiles/chat.py``) drive it through Locust's own events.
+
+A worker runs one share of the run (``FleetShare``): its intervals lie on the master's
+clock, and it takes every n-th conversation and arrival, so the workers together replay
+the dataset and the arrival schedule of one process.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections import Counter
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import gevent
+
+from loadprofile.client.http.client import HttpClient
+from loadprofile.client.streaming import auth_headers
+from loadprofile.config.pricing import request_cost
+from loadprofile.config.run_config import RunConfig, Target
+from loadprofile.core.collector import Collector, RequestSlo
+from loadprofile.core.generator_health import GeneratorSample
+from loadprofile.core.loadplan import LoadPlan, build_plan
+from loadprofile.core.open_loop import FleetShare, OpenLoop
+from loadprofile.core.phases import phase_index
+from loadprofile.core.results import ErrorClass, RequestResult, keep_what_arrived
+from loadprofile.core.user_mix import TargetPicker, UserSeconds, note_dataset_passes
+from loadprofile.dataset.conversations import Conversation, build_messages
+from loadprofile.engine.dispatch import ArrivalDispatcher
+from loadprofile.engine.hub_reader import HubDriver
+from loadprofile.engine.interval_closer import IntervalCloser, IntervalSink
+from loadprofile.engine.loop_lag import SelfMonitor
+from loadprofile.quality.content_check import ContentCheck
+from loadprofile.quality.grounding import Grounding
+from loadprofile.quality.output_samples import OutputSampler
+from loadprofile.rundir.recorder import RunRecorder
+from loadprofile.rundir.writer import MAX_CONTRACT_EXAMPLES, contract_example
+
+TickCallback = Callable[[Any, float], None]
+
+
+class RunSession:
+    """One process's share of a run: who sends what, and where measurements go.
+
+    ``recorder``: a local run writes its own run folder. ``uplink``: a worker sends its
+    intervals to the master instead (then ``share`` says which share of the run it is)."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        conversations: list[Conversation],
+        meta: dict[str, Any],
+        *,
+        recorder: RunRecorder | None = None,
+        uplink: IntervalSink | None = None,
+        share: FleetShare | None = None,
+        on_tick: TickCallback | None = None,
+    ) -> None:
+        self.config = config
+        self.conversations = conversations
+        self.meta = meta
+        self.on_tick = on_tick
+        self.plan: LoadPlan = build_plan(config.load)
+        self.meta["phases"] = [phase.to_json() for phase in self.plan.phases]
+        self.recorder = recorder
+        if recorder is not None:
+            recorder.phases = list(self.plan.phases)
+        self.sink: IntervalSink | None = recorder if recorder is not None else uplink
+        self.share = share or FleetShare()
+        self.run_start_unix: float | None = None
+        self.start_unix = time.time()
+        self.start_ns = time.perf_counter_ns()
+        self.collector = self._new_collector(self.start_ns)
+        self.user_seconds = UserSeconds()
+        self.users = self.user_seconds.now  # users per model right now
+        self._in_flight: dict[int, RequestResult] = {}
+        self._held: dict[int, RequestResult] = {}  # failed attempts waiting for their retry
+        self.prices = dict(config.prices)
+        self._abandoned: set[int] = set()
+        self.unfinished_at_stop = 0
+        self.load_end_ns: int | None = None
+        self.started = False
+        self.stopping = False
+        self.interrupted_by: str | None = None
+        self.force_stop = False
+        self.finished = False
+        self.summary: dict[str, Any] | None = None
+        self._picker = TargetPicker(config.targets)
+        self._next_conv: Counter[str] = Counter()
+        self._users_started = 0
+        self.requests_taken = 0  # requests started (-n counts them)
+        self._ticker: gevent.Greenlet | None = None
+        self._closer = IntervalCloser()
+        self.last_generator_sample: GeneratorSample | None = None  # the last full interval's
+        self._monitor = SelfMonitor()
+        self.arrivals = OpenLoop(config.load, config.targets, conversations)
+        self.dispatchers: dict[str, ArrivalDispatcher] = {}
+        content = config.content
+        self.content_check = (
+            ContentCheck(content.schema, content.extract) if content.schema is not None else None
+        )
+        self._examples: Counter[tuple[str, str]] = Counter()
+        self.sampler = OutputSampler(config.samples.per_model, config.load.seed)
+        self.grounding = Grounding(config.entities) if config.entities else None
+        self._by_id = {c.id: c for c in conversations}
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self.recorder.run_dir if self.recorder is not None else None
+
+    @property
+    def recent(self) -> Any:
+        return self.recorder.recent if self.recorder is not None else None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start measuring (idempotent). On a worker, ``run_start_unix`` (the master's start)
+        puts its intervals and arrival schedule on the run's clock."""
+        if self.started:
+            return
+        self.started = True
+        now_unix, now_ns = time.time(), time.perf_counter_ns()
+        self.start_unix, self.start_ns = now_unix, now_ns
+        if self.run_start_unix is not None:
+            # A worker starts a moment after the master; more than that, either way, is the
+            # machines' clocks disagreeing, which shifts this worker's intervals.
+            behind_s = now_unix - self.run_start_unix
+            self.start_unix = self.run_start_unix
+            self.start_ns = now_ns - round(behind_s * 1e9)
+            if not -0.5 < behind_s < 30.0:
+                self.meta.setdefault("warnings", []).append(
+                    f"a worker started {behind_s:+.1f}s from the master's start by its clock: "
+                    "its intervals may be shifted (synchronise the clocks, e.g. NTP)"
+                )
+        self._picker.skip(self.share.index)
+        self.collector = self._new_collector(now_ns)
+        if self.config.load.open_loop:
+            warmup = self.arrivals.start(self.start_ns, self.share)
+            self.meta["arrivals_start_s"] = round(warmup, 3)
+            self.dispatchers = {
+                name: ArrivalDispatcher(schedule)
+                for name, schedule in self.arrivals.schedules.items()
+            }
+            for dispatcher in self.dispatchers.values():
+                dispatcher.start()
+        if self.recorder is not None:
+            self.recorder.open(self.start_unix)
+        # Everything alive now (modules, Locust, the dataset) lives as long as the run: keep
+        # it out of the cyclic GC, whose full collections otherwise pause the hub for 10+ ms
+        # mid-run (measured at 400 req/s) and land on token timestamps.
+        gc.freeze()
+        self._monitor.lag.start()
+        self._closer.start()
+        self._ticker = gevent.spawn(self._tick_loop)
+
+    def _new_collector(self, interval_start_ns: int) -> Collector:
+        load = self.config.load
+        return Collector(
+            self.start_ns,
+            slo=RequestSlo(load.slo_ttft_ms, load.slo_tpot_ms),
+            pace_us=round((load.pace_s or 0.0) * 1e6),
+            phase_of=lambda t_s: phase_index(self.plan.phases, t_s),
+            interval_start_ns=interval_start_ns,
+            first_attempts=load.retries > 0,
+        )
+
+    def drain(self, timeout_s: float) -> int:
+        """Stop starting requests and wait for the ones in flight; those still running
+        after ``timeout_s`` are recorded as timeouts (never silently dropped). Returns how
+        many that were."""
+        if not self.stopping:
+            self.stopping = True
+            self.load_end_ns = time.perf_counter_ns()
+            for dispatcher in self.dispatchers.values():
+                dispatcher.stop()
+        if self.interrupted_by is not None:
+            timeout_s = min(timeout_s, 5.0)  # interrupted: the user wants out soon
+        deadline = time.monotonic() + timeout_s
+        while (
+            (self._in_flight or self._held) and time.monotonic() < deadline and not self.force_stop
+        ):
+            gevent.sleep(0.05)
+        return self._abandon_in_flight()
+
+    def _abandon_in_flight(self) -> int:
+        now_ns = time.perf_counter_ns()
+        for key, result in list(self._in_flight.items()):
+            self._abandoned.add(key)
+            del self._in_flight[key]
+            result.error_class = ErrorClass.TIMEOUT
+            result.error = "still running when the run stopped (see --stop-timeout)"
+            keep_what_arrived(result, now_ns)
+            if result.sent_ns:
+                result.e2e_service_ms = (now_ns - result.sent_ns) / 1e6
+                result.e2e_ms = (now_ns - (result.scheduled_ns or result.sent_ns)) / 1e6
+            self.record(result)
+            self.unfinished_at_stop += 1
+        for key in list(self._held):  # a failed attempt backing off: recorded as it failed
+            self.record(self._held.pop(key))
+        self.meta["unfinished_at_stop"] = self.unfinished_at_stop
+        return self.unfinished_at_stop
+
+    @property
+    def request_budget(self) -> int | None:
+        """-n: this process's share of the run's requests (a worker's: every count-th of
+        them, as it takes every count-th conversation); None without a budget."""
+        total = self.config.load.max_requests
+        if total is None:
+            return None
+        index, count = self.share.index, self.share.count
+        return total // count + (1 if index < total % count else 0)
+
+    @property
+    def budget_spent(self) -> bool:
+        budget = self.request_budget
+        return budget is not None and self.requests_taken >= budget
+
+    def take_request(self) -> bool:
+        """May one more request start? False once the -n budget is spent (a retry is the
+        same request: it takes nothing)."""
+        if self.budget_spent:
+            return False
+        self.requests_taken += 1
+        return True
+
+    def begin(self, result: RequestResult) -> None:
+        self._in_flight[id(result)] = result
+
+    def end(self, result: RequestResult) -> bool:
+        """The request is over; False when the stop already recorded it as a timeout."""
+        key = id(result)
+        self._in_flight.pop(key, None)
+        if key in self._abandoned:
+            self._abandoned.discard(key)
+            return False
+        return True
+
+    def hold(self, result: RequestResult) -> None:
+        """A failed attempt backs off before its retry: the drain waits for it too."""
+        self._held[id(result)] = result
+
+    def release(self, result: RequestResult) -> bool:
+        """The backoff is over; False when the stop already recorded the attempt."""
+        return self._held.pop(id(result), None) is not None
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def close(self) -> None:
+        """Close the last interval (idempotent): the load and its drain are over."""
+        if self.finished:
+            return
+        self.finished = True
+        self.stopping = True
+        if self.load_end_ns is None:
+            self.load_end_ns = time.perf_counter_ns()
+        if self._ticker is not None:
+            self._ticker.kill(block=False)
+        self._monitor.lag.stop()
+        if not self.started:
+            self.start()
+        self._abandon_in_flight()
+        for dispatcher in self.dispatchers.values():
+            dispatcher.stop()
+            self.arrivals.not_sent += dispatcher.unsent_before(self.load_end_ns)
+        self._tick(final=True)
+
+    def finish(self, *, partial: bool = False) -> dict[str, Any]:
+        """Close the last interval and write summary.json and run.json (idempotent; local
+        runs). A run stopped by a signal (``interrupted_by``) is always partial."""
+        if self.summary is not None:
+            return self.summary
+        assert self.recorder is not None, "a worker's session reports to its master"
+        self.close()
+        partial = partial or self.interrupted_by is not None
+        now_ns = time.perf_counter_ns()
+        self.meta["interrupted_by"] = self.interrupted_by
+        self.meta["dataset_passes"] = note_dataset_passes(
+            self.meta, len(self.conversations), self.walked()
+        )
+        self.recorder.arrivals_not_sent = self.arrivals.not_sent
+        assert self.load_end_ns is not None
+        # Rates divide by the time users were sending, not by the drain after it.
+        self.summary = self.recorder.finish(
+            self.collector,
+            [t.name for t in self.config.targets],
+            partial=partial,
+            duration_s=(now_ns - self.start_ns) / 1e9,
+            load_duration_s=(self.load_end_ns - self.start_ns) / 1e9,
+            samples=self.sampler.samples(),
+            baselines=dict(self.config.samples.baselines),
+        )
+        return self.summary
+
+    def walked(self) -> dict[str, int]:
+        """Conversations (closed loop, or by conversations) or turns (open loop by
+        requests) started per target, for dataset_passes."""
+        walked = dict(self._next_conv)
+        for name, turns in self.arrivals.turn_cursor.items():
+            walked[name] = max(
+                walked.get(name, 0),
+                turns * len(self.conversations) // max(1, len(self.arrivals.turns)),
+            )
+        return walked
+
+    # -- users ------------------------------------------------------------------------------
+    def assign_target(self) -> Target:
+        target = self._picker.pick()
+        self.user_seconds.change(target.name, +1)
+        self._users_started += 1
+        return target
+
+    def release_target(self, target: Target) -> None:
+        self.user_seconds.change(target.name, -1)
+
+    def user_seed(self) -> int:
+        """Same --seed, same think times: the n-th user of a run always gets the same seed
+        (workers interleave, as they do conversations)."""
+        n = self._users_started * self.share.count + self.share.index
+        return self.config.load.seed * 1_000_003 + n
+
+    def next_conversation(self, target: Target) -> Conversation:
+        """Every target walks the dataset in the same order, so all see the same prompts;
+        worker i of n takes conversations i, i + n, ..."""
+        index = self._next_conv[target.name] * self.share.count + self.share.index
+        self._next_conv[target.name] += 1
+        return self.conversations[index % len(self.conversations)]
+
+    def client_for(self, target: Target) -> HttpClient:
+        assert target.host is not None
+        return HttpClient(
+            target.host,
+            self.config.load.timeout_s,
+            auth_headers(target),
+            read_timeouts=False,
+            body_driver=_HUB_DRIVER,
+        )
+
+    def record(self, result: RequestResult) -> None:
+        if self.content_check is not None and result.ok:
+            violation = self.content_check.violation(result.content)
+            result.json_valid = violation is None
+            if violation is not None:
+                result.error_class, result.error = ErrorClass.CONTRACT, violation
+        price = self.prices.get(result.model)
+        if price is not None:
+            result.cost_usd, result.retry_cost_usd = request_cost(price, result)
+        if self.grounding is not None and result.ok:
+            result.ungrounded = tuple(
+                self.grounding.ungrounded(result.content, self._context(result))
+            )
+        self.collector.record(result)
+        if self.sink is None or not self.started:
+            return
+        self.sampler.offer(result, result.start_unix - self.start_unix, self.users[result.model])
+        self.sink.add_request(result)
+        kind = (
+            "contract"
+            if result.error_class == ErrorClass.CONTRACT
+            else "grounding"
+            if result.ungrounded
+            else None
+        )
+        if kind is not None and self._examples[(result.model, kind)] < MAX_CONTRACT_EXAMPLES:
+            self._examples[(result.model, kind)] += 1
+            self.sink.add_contract_example(contract_example(result, kind))
+
+    def _context(self, result: RequestResult) -> str:
+        """The prompt's own text (system and every message up to the turn), recorded history."""
+        conv = self._by_id.get(result.conversation_id)
+        if conv is None:
+            return ""
+        return "\n".join(m.get("content", "") for m in build_messages(conv, result.turn - 1, None))
+
+    # -- ticking ----------------------------------------------------------------------------
+    def _tick_loop(self) -> None:
+        """Tick on the run's grid (k x interval after its start), so a worker's intervals
+        line up with every other worker's."""
+        interval_ns = round(self.config.load.interval_s * 1e9)
+        while True:
+            now_ns = time.perf_counter_ns()
+            next_ns = self.start_ns + ((now_ns - self.start_ns) // interval_ns + 1) * interval_ns
+            gevent.sleep(max(0.0, (next_ns - now_ns) / 1e9))
+            self._tick()
+
+    def _tick(self, final: bool = False) -> None:
+        """Close the interval now (O(1)); its histograms and files are done by the closer,
+        in slices, and the last one (``final``) at once with everything still queued."""
+        if not self.started or self.sink is None:
+            return
+        closed = self.collector.take(time.perf_counter_ns())
+        active = self.user_seconds.interval_means(closed.end_s - closed.start_s)
+        sample = None
+        if not final:  # the last, short interval is shutdown work, not load generation
+            sample = self.last_generator_sample = self._monitor.sample(
+                closed.start_s,
+                closed.end_s,
+                sum(active.values()),
+                *self.arrivals.take_interval_counts(),
+                draining=self.stopping,
+            )
+        then = None if final or self.on_tick is None else partial(self.on_tick, self)
+        self._closer.close(self.collector, closed, self.sink, active, sample, final, then)
+
+    @property
+    def elapsed_s(self) -> float:
+        return (time.perf_counter_ns() - self.start_ns) / 1e9
+
+
+#: Users' streamed bodies are read from the hub's callbacks (hub_reader.py).
+_HUB_DRIVER = HubDriver()
+#: The process's session: a RunSession, or the master's MasterSession (which has no users).
+_ACTIVE: Any = None
+
+
+def set_active(session: Any) -> None:
+    global _ACTIVE
+    _ACTIVE = session
+
+
+def active() -> Any:
+    return _ACTIVE
