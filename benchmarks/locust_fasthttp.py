@@ -1,10 +1,11 @@
 """Benchmark locustfile: the other naive baseline, ``FastHttpUser`` and its ``iter_lines``.
 
 Locust's own helper for streaming responses, ``FastHttpSession.iter_lines``, reads the body
-with ``iter_content(chunk_size=1024)``, which waits until 1 KB is buffered (DESIGN.md, known
-traps): SSE events of ~200 bytes then arrive in batches of about five, and every event of a
-batch gets the batch's time. Opt-in generator of ``client_sweep.py``
-(``--generators loadprofile,naive-fasthttp``) that shows what that does to TTFT and ITL.
+with ``iter_content(chunk_size=1024)``, which waits until 1 KB is buffered
+(docs/architecture.md, known traps): SSE events of ~200 bytes then arrive in batches of
+about five, and every event of a batch gets the batch's time. Opt-in generator of
+``client_sweep.py`` (``--generators loadprofile,naive-fasthttp``) that shows what that does
+to TTFT and ITL.
 Same request, prompts and instrumentation as ``locust_naive.py``.
 """
 

@@ -4,7 +4,7 @@
         --host URL -u N -r N -t 15s
 
 The task posts the chat body and reads ``client.iter_lines`` (Locust's own helper; it reads
-1 KB at a time, so its chunk times are batched: DESIGN.md, known traps), taking
+1 KB at a time, so its chunk times are batched: docs/architecture.md, known traps), taking
 ``perf_counter_ns()`` per ``data:`` line, like the bare aiohttp client. Requests that ended
 with ``[DONE]`` and started after ``$BENCH_WARMUP`` seconds are counted; the counts go to
 ``$BENCH_OUT`` when Locust quits.

@@ -1,4 +1,5 @@
-"""Errors that end a command, each with its exit code (DESIGN.md: 2 usage, 3 unreachable).
+"""Errors that end a command, each with its exit code (2 usage, 3 unreachable: the contracts
+of docs/architecture.md).
 
 The CLI prints ``str(error)`` as one line on stderr and exits with ``exit_code``; no
 traceback ever reaches the user for these.

@@ -1,7 +1,7 @@
 """Before any load: can each target be reached, does it accept our key, does it know the model?
 Will the dataset's prompts fit the context the server publishes?
 
-Fails fast with the exit codes of DESIGN.md instead of starting users that would only
+Fails fast with the exit codes of docs/architecture.md instead of starting users that would only
 collect a wall of identical errors. A context too small for some prompts is only a warning
 (naming the flag that skips them): the rest of the run still measures something.
 """

@@ -5,7 +5,7 @@ the endpoint, the headers, the stream consumer and the parser of a non-streamed 
 
 Every way a request can go wrong ends here as a classified failure in the result, never as
 an exception: Locust swallows exceptions raised inside tasks without counting them
-(DESIGN.md, known traps), and a crash would lose the measurement.
+(docs/architecture.md, known traps), and a crash would lose the measurement.
 """
 
 from __future__ import annotations

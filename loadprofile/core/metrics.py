@@ -1,6 +1,6 @@
 """The one place where loadprofile's latency metrics are defined.
 
-Names and percentile keys are a contract (DESIGN.md): nightly pipelines read them from
+Names and percentile keys are a contract (docs/run-folder.md): nightly pipelines read them from
 ``summary.json``. Other tools name the same quantities differently (guidellm's "ITL" is
 vLLM's "TPOT"), so the mapping lives here too and the report prints it.
 """

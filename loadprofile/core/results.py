@@ -1,6 +1,6 @@
 """One measured request, and the closed set of ways a request can fail.
 
-Error classes (DESIGN.md; a contract):
+Error classes (docs/architecture.md; a contract):
 
     connect            the TCP/TLS connection could not be opened
     timeout            no complete answer within --timeout

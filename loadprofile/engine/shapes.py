@@ -3,7 +3,7 @@
 Locust asks the shape once a second for (users, spawn rate); the plan is pure data built
 from the run's config (``loadplan``). Spikes and steps get a high spawn rate unless -r
 says otherwise: Locust's ``start()`` blocks the shape until a ramp completes, so a slow
-ramp would swallow a short spike (DESIGN.md, known traps).
+ramp would swallow a short spike (docs/architecture.md, known traps).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Start and stop the embedded mock server as its own process.
 
 The mock runs asyncio/aiohttp; the load generator runs gevent. They must never share a
-process (DESIGN.md), so the runner starts ``python -m loadprofile.mock`` and waits for the
-one line it prints when it is listening. Its output goes to a file, never a pipe, so a
+process (docs/architecture.md), so the runner starts ``python -m loadprofile.mock`` and waits
+for the one line it prints when it is listening. Its output goes to a file, never a pipe, so a
 chatty server can never block on a full pipe in the middle of a run.
 """
 

@@ -1,9 +1,10 @@
 """HdrHistogram interval logs (``.hlog``), written and read by hand.
 
-hdrh's own writer cannot write a start time, ignores the base time and drops tags (DESIGN.md,
-known traps), so the header lines are written here; the V2 compressed payload is hdrh's and
-is what HdrHistogram's Java/C/Go log tools read. Values are integer microseconds, so the
-``Interval_Max`` column (conventionally milliseconds) is the max divided by 1000.
+hdrh's own writer cannot write a start time, ignores the base time and drops tags
+(docs/architecture.md, known traps), so the header lines are written here; the V2
+compressed payload is hdrh's and is what HdrHistogram's Java/C/Go log tools read. Values
+are integer microseconds, so the ``Interval_Max`` column (conventionally milliseconds) is the
+max divided by 1000.
 """
 
 from __future__ import annotations

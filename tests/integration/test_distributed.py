@@ -307,6 +307,8 @@ def test_plain_locust_processes_write_one_run_folder(
     )
     assert done.returncode == 0, done.stderr[-2000:]
     summary, run = _json(out / "summary.json"), _json(out / "run.json")
-    assert [w["status"] for w in run["workers"]] == ["complete", "complete"]
+    statuses = [w["status"] for w in run["workers"]]
+    notes = [(w["status"], w.get("note"), w.get("requests")) for w in run["workers"]]
+    assert statuses == ["complete", "complete"], f"{notes}\n{done.stderr[-2500:]}"
     assert summary["models"]["fixed"]["requests"] == len(_rows(out)) == len(_load_requests(mock))
     assert (out / "report.html").exists()

@@ -10,11 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from loadprofile.core.metrics import METRICS
 from loadprofile.dataset.conversations import build_messages, load_conversations
 from loadprofile.launch.mock import MockProcess
+from loadprofile.rundir.reader import rebuild_summary
 
 from .conftest import get_json, run_cli
 
@@ -211,3 +213,18 @@ def test_plain_locust_writes_the_same_run_folder(
     scrapes = json.loads((out / "run.json").read_text())["server_metrics_scrapes"]
     assert scrapes[mock.url + "/metrics"]["ok"] >= 3
     assert "vllm:num_requests_running" in (out / "server_metrics.csv").read_text()
+
+
+SUMMARY_SCHEMA = Path(__file__).parents[2] / "docs" / "schema" / "summary.schema.json"
+
+
+def test_summary_meets_its_published_schema_live_and_rebuilt(fixed_run: dict[str, Any]) -> None:
+    """docs/schema/summary.schema.json is the contract pipelines read: the summary of a real
+    run meets it, and so does the one rebuilt from the files (a killed run's)."""
+    validator = jsonschema.Draft202012Validator(json.loads(SUMMARY_SCHEMA.read_text()))
+    out = fixed_run["out"]
+    live = json.loads((out / "summary.json").read_text())
+    assert [e.message for e in validator.iter_errors(live)] == []
+    assert [e.message for e in validator.iter_errors(rebuild_summary(out))] == []
+    del live["models"]["fixed"]["window_s"]  # the schema does hold: a contract key missing
+    assert not validator.is_valid(live)

@@ -1,4 +1,4 @@
-"""Turn the receive times of one stream into the metrics DESIGN.md defines (pure)."""
+"""Turn the receive times of one stream into the metrics core/metrics.py defines (pure)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Everything the user can get wrong (the SLO file, the webhook URL and body, output paths) is
 checked before a run starts, so a one-hour run never ends in a typo. Exit codes: 0 every
-bound met, 1 a bound failed (DESIGN.md), 2 bad input.
+bound met, 1 a bound failed (docs/architecture.md), 2 bad input.
 """
 
 from __future__ import annotations

@@ -338,7 +338,7 @@ CONTRACT_MODEL = {
     "output_tokens_per_s",
     "requests_per_s",
 }
-#: Additive keys beyond DESIGN.md's contract (pinned so a change is deliberate).
+#: Additive keys beyond the schema's required keys (pinned so a change is deliberate).
 EXTRA_TOP = {"partial", "correctness"}
 EXTRA_MODEL = {
     "window_s",
