@@ -13,7 +13,8 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from loadprofile.client.apis.openai_chat import CHARS_PER_TOKEN
-from loadprofile.core.collector import Counts, ModelTotals
+from loadprofile.core.collector import ModelTotals
+from loadprofile.core.counts import Counts
 from loadprofile.core.hdr import mean_value, value_at_percentiles
 from loadprofile.core.metrics import FIRST_ATTEMPT_METRICS, HISTOGRAM_METRICS, PERCENTILES
 

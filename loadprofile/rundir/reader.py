@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from loadprofile.core.collector import Counts, ModelTotals, RequestSlo, count_usage, widen_window
+from loadprofile.core.collector import ModelTotals, RequestSlo
 from loadprofile.core.cost import run_cost
+from loadprofile.core.counts import Counts, count_usage, widen_window
 from loadprofile.core.loadplan import Phase
 from loadprofile.core.metrics import HISTOGRAM_METRICS
 from loadprofile.core.phases import SeriesPoint, phase_index, phases_from_json, summary_extras

@@ -29,7 +29,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from loadprofile.core.collector import Counts, ModelInterval
+from loadprofile.core.collector import ModelInterval
+from loadprofile.core.counts import Counts
 from loadprofile.core.generator_health import GeneratorSample
 from loadprofile.core.hdr import value_at_percentiles
 from loadprofile.core.metrics import TTFT

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.commands.snapshot.diff_report import run_diff
 from loadprofile.quality.content_check import ContentCheck
 from loadprofile.quality.drift import compare, is_refusal, word_diff
 from loadprofile.quality.snapshot_format import OUTPUTS, SNAPSHOT, Output, read_outputs
+from loadprofile.report.drift_report import run_diff
 
 
 def text(i: int) -> str:

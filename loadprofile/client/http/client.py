@@ -218,9 +218,9 @@ class HttpClient:
         self, sock: socket.socket, payload: bytes, deadline_ns: int, connect_ms: float | None
     ) -> Response:
         reused = connect_ms is None
-        sent_ns = time.perf_counter_ns()
         try:
-            sock.settimeout(max(0.001, (deadline_ns - sent_ns) / 1e9) if deadline_ns else None)
+            timeout_s = (deadline_ns - time.perf_counter_ns()) / 1e9
+            sock.settimeout(max(0.001, timeout_s) if deadline_ns else None)
             sock.sendall(payload)
             head, rest, t_ns = _read_head(sock, deadline_ns, reused)
         except TransportError:
@@ -239,7 +239,6 @@ class HttpClient:
         except TransportError:
             close_quietly(sock)
             raise
-        response.sent_ns = sent_ns
         response.connect_ms = connect_ms
         return response
 

@@ -105,7 +105,6 @@ class Response:
         "headers",
         "keep_alive_s",
         "reason",
-        "sent_ns",
         "status",
     )
 
@@ -123,7 +122,6 @@ class Response:
         self._sock: socket.socket | None = sock
         self._first = (rest, t_ns)
         self._deadline_ns = deadline_ns
-        self.sent_ns = 0
         self.connect_ms: float | None = None
         ka = self.headers.get("keep-alive")
         self.keep_alive_s = keep_alive_timeout(ka) if ka else None

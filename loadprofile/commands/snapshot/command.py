@@ -148,8 +148,8 @@ def run_snapshot(args: argparse.Namespace) -> int:
 
 
 def run_diff(args: argparse.Namespace) -> int:
-    from loadprofile.commands.snapshot.diff_report import run_diff as write_diff
     from loadprofile.quality.content_check import ContentCheck
+    from loadprofile.report.drift_report import run_diff as write_diff
 
     check = None
     try:

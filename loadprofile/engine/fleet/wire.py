@@ -28,7 +28,8 @@ from hdrh.histogram import HdrHistogram
 from loadprofile.config.check_options import ContentContract, OutputSampling
 from loadprofile.config.pricing import Price
 from loadprofile.config.run_config import LoadConfig, RunConfig, StageSpec, Target
-from loadprofile.core.collector import Counts, ModelInterval, new_histogram
+from loadprofile.core.collector import ModelInterval, new_histogram
+from loadprofile.core.counts import Counts
 from loadprofile.core.generator_health import GeneratorSample
 from loadprofile.core.hdr import acyclic
 from loadprofile.core.metrics import HISTOGRAM_METRICS

@@ -32,7 +32,7 @@ class FakeResponse:
         content_type: str = "text/event-stream",
     ) -> None:
         self.pieces, self.status, self.content_type = pieces, status, content_type
-        self.sent_ns, self.connect_ms, self.connection = 0, 0.5, "new"
+        self.connect_ms, self.connection = 0.5, "new"
 
     def chunks(self) -> Iterator[tuple[bytes, int]]:
         yield from self.pieces
@@ -60,7 +60,6 @@ class FakeClient:
         self, method: str, path: str, payload: bytes, headers: dict[str, str]
     ) -> FakeResponse:
         self.calls.append((method, path, json.loads(payload)))
-        self.response.sent_ns = self.sent_ns
         return self.response
 
     def redact(self, text: str) -> str:
@@ -280,7 +279,6 @@ def test_ttft_and_e2e_run_from_the_request_start_before_its_connection_opened() 
             self, method: str, path: str, payload: bytes, headers: dict[str, str]
         ) -> FakeResponse:
             self.calls.append((method, path, json.loads(payload)))
-            response.sent_ns = t0 + 40 * MS  # the send itself, once connected
             return response
 
     client = NewConnection(response, t0)

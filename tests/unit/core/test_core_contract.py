@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from loadprofile.config.run_config import CliValues, resolve
-from loadprofile.core.collector import Collector, Counts, count_usage
+from loadprofile.core.collector import Collector
+from loadprofile.core.counts import Counts, count_usage
 from loadprofile.core.results import ErrorClass, RequestResult
 from loadprofile.core.summary import correctness_summary, token_summary
 from loadprofile.errors import ConfigError
