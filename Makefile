@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-real lint bench clean
+.PHONY: run test test-real lint bench flags-doc clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -30,6 +30,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check loadprofile tests benchmarks scripts locustfiles
 	$(VENV)/bin/ruff format --check loadprofile tests benchmarks scripts locustfiles
 	$(VENV)/bin/mypy
+
+flags-doc: $(STAMP)  ## regenerate docs/flags.md's tables from loadprofile/config/flags.py
+	$(PY) -m loadprofile.config.flag_table docs/flags.md
 
 bench: $(STAMP)  ## client timing accuracy and throughput sweep (prints figures)
 	$(PY) benchmarks/client_sweep.py $(ARGS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -17,7 +18,6 @@ from urllib.parse import urlsplit
 from loadprofile import __version__
 from loadprofile.commands.compare.command import add_compare_parser, run_compare
 from loadprofile.commands.gate.command import (
-    add_gate_flags,
     add_gate_parser,
     apply_gate,
     check_before_run,
@@ -30,9 +30,10 @@ from loadprofile.commands.snapshot.command import (
     run_diff,
     run_snapshot,
 )
-from loadprofile.config.flags import add_load_flags, load_flag_values
-from loadprofile.config.fleet_options import add_fleet_flags, resolve_fleet
+from loadprofile.config.flags import add_flags, cli_values
+from loadprofile.config.fleet_options import resolve_fleet
 from loadprofile.config.run_config import CliValues, ConfigError, resolve
+from loadprofile.contract.summary import GeneratorHealth
 from loadprofile.errors import LoadprofileError, UsageError
 from loadprofile.launch.mock import DEFAULT_MOCK_MODELS
 
@@ -49,49 +50,7 @@ def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
         description="Replay recorded conversations against one or more models. "
         "Without --host, the embedded mock models are started and used.",
     )
-    p.add_argument("--host", help="base URL of an OpenAI-compatible server (default: mock)")
-    p.add_argument(
-        "--model",
-        action="append",
-        default=[],
-        metavar="NAME[=WEIGHT]",
-        help="model to load (repeatable); WEIGHT sets its share of the users",
-    )
-    p.add_argument("--config", type=Path, help="TOML file with [[targets]] and [load]")
-    p.add_argument("--dataset", help="conversations: OpenAI chat JSONL or ShareGPT JSON/JSONL")
-    p.add_argument("-u", "--users", type=int, help="concurrent users (default 20)")
-    p.add_argument("-r", "--spawn-rate", type=float, help="users started per second (default 5)")
-    p.add_argument("-t", "--run-time", help="e.g. 30s, 5m, 1h30m (default 30s; with -n: 10m)")
-    p.add_argument(
-        "-n",
-        "--max-requests",
-        type=int,
-        metavar="N",
-        help="end the run once N requests have been sent (then the usual drain), or at -t",
-    )
-    p.add_argument("--think-time", help="seconds between turns, MIN-MAX (default 1-3; 0 = none)")
-    p.add_argument(
-        "--history",
-        choices=("recorded", "live"),
-        help="history holds the recorded replies (default) or the model's own",
-    )
-    p.add_argument("--timeout", help="per-request timeout (default 300s)")
-    p.add_argument("--max-tokens", type=int, help="max_tokens per request (default 256)")
-    p.add_argument(
-        "--stop-timeout", help="at the end, wait this long for requests in flight (default 30s)"
-    )
-    p.add_argument("--interval", help="histogram interval (default 1s)")
-    p.add_argument("--seed", type=int, help="seed for think times and the mock (default 0)")
-    p.add_argument(
-        "--api-key-env",
-        help="environment variable holding the API key "
-        "(default for api.openai.com: OPENAI_API_KEY)",
-    )
-    p.add_argument("--out", help="run folder (default reports/<run-id>)")
-    p.add_argument("--no-report", action="store_true", help="skip building report.html")
-    add_load_flags(p)
-    add_gate_flags(p, for_run=True)
-    add_fleet_flags(p)
+    add_flags(p, "run")
 
 
 def build_parser() -> _Parser:
@@ -123,27 +82,7 @@ def _cli_values(args: argparse.Namespace) -> CliValues:
     api_key_env = args.api_key_env
     if api_key_env is None and _is_openai(args.host) and os.environ.get("OPENAI_API_KEY"):
         api_key_env = "OPENAI_API_KEY"  # only to OpenAI itself: never leak it to other hosts
-    return CliValues(
-        host=args.host,
-        models=tuple(args.model),
-        config=args.config,
-        dataset=args.dataset,
-        out=args.out,
-        users=args.users,
-        spawn_rate=args.spawn_rate,
-        run_time=args.run_time,
-        think_time=args.think_time,
-        history=args.history,
-        timeout=args.timeout,
-        max_tokens=args.max_tokens,
-        interval=args.interval,
-        stop_timeout=args.stop_timeout,
-        seed=args.seed,
-        api_key_env=api_key_env,
-        canary=args.canary,
-        max_requests=args.max_requests,
-        **load_flag_values(args),
-    )
+    return cli_values(args, "run", api_key_env=api_key_env)
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
@@ -175,15 +114,17 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     console = Console()
     outcome = runner.run(config, console, ["loadprofile", *argv], fleet)
     console.summary_table(outcome.summary)
-    requests = sum(m.get("requests", 0) for m in outcome.summary.get("models", {}).values())
+    summary = outcome.summary
+    requests = sum(m.requests for m in summary.models.values())
     stopped = stop_timeout_note(outcome.unfinished_at_stop, requests, config.load)
     if stopped is not None and outcome.interrupted_by is None:  # a signal cut the drain short
         console.warn(stopped)
-    for name, model in outcome.summary.get("models", {}).items():
-        if not model.get("successes"):
+    for name, model in summary.models.items():
+        if not model.successes:
             console.warn(f"{name}: no successful request in this run")
-    _warn_about_generator(console, outcome.summary.get("generator") or {})
-    lost = (outcome.summary.get("workers") or {}).get("partial")
+    if summary.generator:
+        _warn_about_generator(console, summary.generator)
+    lost = summary.workers.partial if summary.workers else []
     if lost:
         console.warn(
             f"{len(lost)} worker(s) did not finish ({', '.join(lost)}); the run is "
@@ -215,17 +156,17 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     return code
 
 
-def _warn_about_generator(console: Any, generator: dict[str, Any]) -> None:
+def _warn_about_generator(console: Any, generator: GeneratorHealth) -> None:
     """The end-of-run reminder when our own client, not the server, set the pace."""
-    if generator.get("bound_seconds"):
+    if generator.bound_seconds:
         console.warn(
-            f"the load generator was flagged for {generator['bound_seconds']:g}s (CPU, "
+            f"the load generator was flagged for {generator.bound_seconds:g}s (CPU, "
             "event-loop lag or late sends; see generator.csv / the report): those "
             "seconds' latencies are suspect"
         )
-    if generator.get("arrivals_not_sent"):
+    if generator.arrivals_not_sent:
         console.warn(
-            f"{generator['arrivals_not_sent']} arrival(s) due before the end were never "
+            f"{generator.arrivals_not_sent} arrival(s) due before the end were never "
             "sent: every user was busy; raise -u"
         )
 
@@ -241,13 +182,29 @@ def _report(run_dir: Path) -> int:
     return 0
 
 
+def _negative_values_attached(argv: list[str]) -> list[str]:
+    """``-t -5s`` as ``-t=-5s``: argparse takes a value that starts with ``-`` and a digit
+    for a flag and fails with its own message; given the value, our checks say what is wrong
+    with it in one line. No flag of ours starts with a digit."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1].startswith("-") and "=" not in out[-1] and _NEGATIVE.match(token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+_NEGATIVE = re.compile(r"-\.?\d")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["mock"]:
         from loadprofile.mock.server import main as mock_main
 
         return mock_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_negative_values_attached(argv))
     try:
         if args.command == "run":
             return _run(args, argv)

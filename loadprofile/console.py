@@ -8,10 +8,10 @@ rewrites itself; in a log (nightly jobs: stdout not a TTY) it prints a plain lin
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 from loadprofile.config.run_config import LoadConfig
-from loadprofile.core.metrics import E2E, ITL, TTFT
+from loadprofile.contract.summary import Summary
 
 #: The end summary explains stop timeouts once they are at least this share of the requests.
 STOP_TIMEOUT_NOTABLE_SHARE = 0.01
@@ -92,22 +92,22 @@ class Console:
             self.out.write("\n")
             self._live = False
 
-    def summary_table(self, summary: dict[str, Any]) -> None:
+    def summary_table(self, summary: Summary) -> None:
         """Per-model figures, the ones a glance needs; the report has the rest."""
         header = (
             f"{'model':<24}{'requests':>9}{'errors':>8}{'TTFT p50':>10}{'p99':>8}"
             f"{'ITL p50':>9}{'p99':>8}{'E2E p50':>9}{'p99':>8}{'tok/s':>9}"
         )
         rows = [header, "-" * len(header)]
-        for name, m in summary.get("models", {}).items():
+        for name, m in summary.models.items():
             rows.append(
-                f"{name[:23]:<24}{m['requests']:>9}{m['error_rate'] * 100:>7.1f}%"
-                f"{_ms(m[TTFT]['p50']):>10}{_ms(m[TTFT]['p99']):>8}"
-                f"{_ms(m[ITL]['p50']):>9}{_ms(m[ITL]['p99']):>8}"
-                f"{_ms(m[E2E]['p50']):>9}{_ms(m[E2E]['p99']):>8}"
-                f"{m['output_tokens_per_s']:>9.1f}"
+                f"{name[:23]:<24}{m.requests:>9}{m.error_rate * 100:>7.1f}%"
+                f"{_ms(m.ttft_ms.p50):>10}{_ms(m.ttft_ms.p99):>8}"
+                f"{_ms(m.itl_ms.p50):>9}{_ms(m.itl_ms.p99):>8}"
+                f"{_ms(m.e2e_ms.p50):>9}{_ms(m.e2e_ms.p99):>8}"
+                f"{m.output_tokens_per_s:>9.1f}"
             )
-            if m["errors"]:
-                detail = ", ".join(f"{k} {v}" for k, v in m["errors"].items())
+            if m.errors:
+                detail = ", ".join(f"{k} {v}" for k, v in m.errors.items())
                 rows.append(f"{'':<24}errors: {detail}")
         self.info("\n".join(rows))

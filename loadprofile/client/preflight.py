@@ -20,8 +20,8 @@ from loadprofile.client.streaming import auth_headers, send_chat
 from loadprofile.config.run_config import Target
 from loadprofile.config.targets import DEFAULT_API
 from loadprofile.core.results import ErrorClass, RequestResult
-from loadprofile.dataset.conversations import Conversation
 from loadprofile.dataset.prompt_fit import context_fit, context_warning
+from loadprofile.dataset.turns import Conversation
 from loadprofile.errors import UnreachableError, UsageError
 
 _PREFLIGHT_TIMEOUT_S = 60.0

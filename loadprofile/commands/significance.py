@@ -23,12 +23,14 @@ from typing import Any
 import numpy as np
 
 from loadprofile.config.slo import SloError
+from loadprofile.contract.run_meta import RunMeta
+from loadprofile.contract.summary import Summary
 from loadprofile.core.collector import new_histogram
 from loadprofile.core.cost import transactions_of
 from loadprofile.core.metrics import HISTOGRAM_METRICS, PERCENTILES
 from loadprofile.rundir import reader as rundir_read
 from loadprofile.rundir.hlog import read_hlog
-from loadprofile.rundir.view import SideError, figure, model_view, read_summary
+from loadprofile.rundir.view import ModelView, SideError, figure, model_view, read_summary
 from loadprofile.rundir.writer import REQUESTS, model_slug
 
 #: Histogram keys the bootstrap draws (percentile 0-100, or None for the mean).
@@ -60,8 +62,8 @@ class Side:
 
     run_dir: Path
     model: str
-    summary: dict[str, Any] = field(repr=False, compare=False)
-    run: dict[str, Any] = field(repr=False, compare=False)
+    summary: Summary = field(repr=False, compare=False)
+    run: RunMeta = field(repr=False, compare=False)
     rebuilt: bool  # summary.json was missing and was rebuilt from the logs
     #: slot start time (s) -> its resampling unit (a row of ``series``)
     units: dict[float, int] = field(repr=False, compare=False)
@@ -72,8 +74,11 @@ class Side:
     hlogs: dict[str, Path] = field(repr=False, compare=False)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def view(self) -> dict[str, Any]:
-        return model_view(self.summary, self.model)
+    def view(self) -> ModelView:
+        if "view" not in self._cache:
+            self._cache["view"] = model_view(self.summary, self.model)
+        found: ModelView = self._cache["view"]
+        return found
 
 
 def load_side(run_dir: Path, model: str) -> Side:
@@ -81,11 +86,9 @@ def load_side(run_dir: Path, model: str) -> Side:
     return side_of(Path(run_dir), model, *read_summary(Path(run_dir)))
 
 
-def side_of(
-    run_dir: Path, model: str, summary: dict[str, Any], run: dict[str, Any], rebuilt: bool
-) -> Side:
+def side_of(run_dir: Path, model: str, summary: Summary, run: RunMeta, rebuilt: bool) -> Side:
     """load_side with the folder's summary already read (several models of one run)."""
-    models = sorted(summary.get("models") or {})
+    models = sorted(summary.models)
     if model not in models:
         raise SideError(f"no model {model!r} in {run_dir} (models: {', '.join(models) or 'none'})")
     hlogs = {

@@ -62,3 +62,9 @@ def apply_extra_body(body: dict[str, Any], *layers: str) -> dict[str, Any]:
         if layer:
             body.update(decoded(layer))
     return body
+
+
+def asks_greedy(*layers: str) -> bool:
+    """Whether a request with these layers asks for greedy decoding (``temperature: 0``):
+    the only setting whose replies a temperature-0 snapshot can be held against."""
+    return apply_extra_body({}, *layers).get("temperature") == 0

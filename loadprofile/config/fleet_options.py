@@ -68,40 +68,6 @@ class FleetOptions:
         return self.role == "master" and self.processes > 0
 
 
-def add_fleet_flags(p: Any) -> None:
-    g = p.add_argument_group("distributed (Locust's master and workers)")
-    g.add_argument(
-        "--processes",
-        type=int,
-        help="run N worker processes on this machine "
-        "(-1: one per core) under a master in this process; with --worker: N "
-        "workers of a remote master",
-    )
-    g.add_argument(
-        "--master",
-        action="store_true",
-        help="be the master of workers on other "
-        "machines (they run `loadprofile run --worker --master-host THIS`)",
-    )
-    g.add_argument(
-        "--worker",
-        action="store_true",
-        help="be a worker: take the run from the master at --master-host",
-    )
-    g.add_argument(
-        "--expect-workers", type=int, help="master: start once N workers are connected (default 1)"
-    )
-    g.add_argument(
-        "--expect-workers-max-wait",
-        type=float,
-        help="master: give up after this many seconds without them (default 120; 0 = wait forever)",
-    )
-    g.add_argument("--master-host", help="worker: the master's address (default 127.0.0.1)")
-    g.add_argument("--master-port", type=int, help="worker: the master's port (default 5557)")
-    g.add_argument("--master-bind-host", help="master: interface to listen on (default *)")
-    g.add_argument("--master-bind-port", type=int, help="master: port (default 5557)")
-
-
 def resolve_fleet(args: Any, cpu_count: int | None = None) -> FleetOptions | None:
     """None for an ordinary single-process run; ConfigError (one line) on a bad combination."""
     processes = getattr(args, "processes", None)

@@ -43,7 +43,7 @@ _RELATIVE = re.compile(
 )
 #: Scopes: every model, one model, the canary of a canary run.
 ALL, CANARY = "*", "canary"
-#: Bounds used for a canary run given no SLO file (documented in the README).
+#: Bounds used for a canary run given no SLO file (documented in docs/gates.md, 'Canary').
 DEFAULT_CANARY_BOUNDS = (
     "error_rate <= baseline.error_rate + 0.01",
     "ttft_ms.p99 <= 1.2 * baseline.ttft_ms.p99",

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from loadprofile.config.pricing import CURRENCY, Price
+from loadprofile.contract.run_meta import RunMeta
+from loadprofile.contract.summary import CostDistribution, LoadSettings, ModelCost, PriceSpec
 
 _PERCENTILES = (("p50", 50.0), ("p95", 95.0), ("p99", 99.0))
 
@@ -47,18 +48,21 @@ def _float(text: str | None) -> float:
         return 0.0
 
 
-def distribution(values: list[float]) -> dict[str, float | int | None]:
+def distribution(values: list[float]) -> CostDistribution:
     """mean, p50, p95, p99, max and count (linear-interpolated percentiles: costs are
     sums of a few prices, not latencies; no histogram is needed)."""
     if not values:
-        return {"mean": None, "p50": None, "p95": None, "p99": None, "max": None, "count": 0}
+        return CostDistribution()
     arr = np.asarray(values, dtype=float)
-    out: dict[str, float | int | None] = {"mean": _round(float(arr.mean()))}
-    for key, pct in _PERCENTILES:
-        out[key] = _round(float(np.percentile(arr, pct)))
-    out["max"] = _round(float(arr.max()))
-    out["count"] = len(values)
-    return out
+    p50, p95, p99 = (_round(float(np.percentile(arr, pct))) for _, pct in _PERCENTILES)
+    return CostDistribution(
+        mean=_round(float(arr.mean())),
+        p50=p50,
+        p95=p95,
+        p99=p99,
+        max=_round(float(arr.max())),
+        count=len(values),
+    )
 
 
 def _round(value: float) -> float:
@@ -92,7 +96,7 @@ class _ModelCosts:
 
 def cost_summary(
     rows: Iterable[Mapping[str, str]], prices: Mapping[str, Price], unit: str
-) -> dict[str, Any]:
+) -> dict[str, ModelCost]:
     """summary.json's "cost": {model: {...}} for every priced model, in one pass over the
     rows; ``unit`` says what a transaction is ("conversation" or "request")."""
     models = {name: _ModelCosts() for name in prices}
@@ -100,44 +104,51 @@ def cost_summary(
         costs = models.get(row.get("model") or "")
         if costs is not None:
             costs.add(row)
-    out: dict[str, Any] = {}
+    out: dict[str, ModelCost] = {}
     for model in sorted(prices):
         c = models[model]
         ended = [t for t in c.transactions.values() if t.ended]
         successful = sum(1 for t in ended if t.ok)
         total = sum(c.per_request)
-        out[model] = {
-            "priced": True,
-            "currency": CURRENCY,
-            "prices": prices[model].to_json(),
-            "transaction_unit": unit,
-            "total_usd": _round(total),
-            "requests": len(c.per_request),
-            "attempts": c.attempts,
-            "per_request": distribution(c.per_request),
-            "per_transaction": distribution([t.cost for t in ended]),
-            "transactions": len(ended),
-            "successful_transactions": successful,
-            "unfinished_transactions": len(c.transactions) - len(ended),
-            "per_1k_successful_transactions": _round(
-                1000.0 * sum(t.cost for t in ended) / successful
-            )
+        price = prices[model]
+        out[model] = ModelCost(
+            priced=True,
+            currency=CURRENCY,
+            prices=PriceSpec(
+                input_per_1m=price.input_per_1m,
+                output_per_1m=price.output_per_1m,
+                cached_input_per_1m=price.cached_input_per_1m,
+                per_request=price.per_request,
+            ),
+            transaction_unit=unit,
+            total_usd=_round(total),
+            requests=len(c.per_request),
+            attempts=c.attempts,
+            per_request=distribution(c.per_request),
+            per_transaction=distribution([t.cost for t in ended]),
+            transactions=len(ended),
+            successful_transactions=successful,
+            unfinished_transactions=len(c.transactions) - len(ended),
+            per_1k_successful_transactions=_round(1000.0 * sum(t.cost for t in ended) / successful)
             if successful
             else None,
-            "failed_attempt_share": _round(c.failed_attempts / total) if total else 0.0,
-        }
+            failed_attempt_share=_round(c.failed_attempts / total) if total else 0.0,
+        )
     return out
 
 
-def transaction_unit(load: Mapping[str, Any]) -> str:
+def transaction_unit(load: LoadSettings | None) -> str:
     """An open-loop run by requests sends lone turns: each is its own transaction."""
-    by_requests = load.get("rate") is not None and load.get("rate_unit") == "requests"
+    by_requests = load is not None and load.rate is not None and load.rate_unit == "requests"
     return "request" if by_requests else "conversation"
 
 
-def run_cost(run: Mapping[str, Any], rows: Iterable[Mapping[str, str]]) -> dict[str, Any]:
+def run_cost(run: RunMeta, rows: Iterable[Mapping[str, str]]) -> dict[str, ModelCost]:
     """summary.json's "cost" from run.json (its prices and load) and the request rows."""
-    prices = {name: Price(**p) for name, p in (run.get("prices") or {}).items()}
+    prices = {
+        name: Price(p.input_per_1m, p.output_per_1m, p.cached_input_per_1m, p.per_request)
+        for name, p in run.prices.items()
+    }
     if not prices:
         return {}
-    return cost_summary(rows, prices, transaction_unit(run.get("load") or {}))
+    return cost_summary(rows, prices, transaction_unit(run.load))

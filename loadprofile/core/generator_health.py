@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from loadprofile.contract.summary import GeneratorHealth, Thresholds
+
 #: Past this share of one core the process's greenlets queue for the CPU.
 CPU_BOUND_PERCENT = 90.0
 #: A hub that wakes a sleeper this late (max within an interval) delays token timestamps alike.
@@ -76,24 +78,24 @@ def health_warnings(sample: GeneratorSample) -> list[str]:
     return out
 
 
-def health_summary(samples: list[GeneratorSample], arrivals_not_sent: int = 0) -> dict[str, object]:
+def health_summary(samples: list[GeneratorSample], arrivals_not_sent: int = 0) -> GeneratorHealth:
     """summary.json's "generator": how hard the generator worked, which seconds are suspect,
     and (open loop) how many arrivals due before the end never went out for want of a user."""
     if not samples:
-        return {"bound_seconds": 0.0, "bound_intervals": [], "arrivals_not_sent": arrivals_not_sent}
+        return GeneratorHealth(arrivals_not_sent=arrivals_not_sent)
     bound = [s for s in samples if s.bound_reasons]
-    return {
-        "cpu_percent_mean": round(sum(s.cpu_percent for s in samples) / len(samples), 1),
-        "cpu_percent_max": round(max(s.cpu_percent for s in samples), 1),
-        "loop_lag_ms_max": round(max(s.loop_lag_ms_max for s in samples), 2),
-        "late_starts": sum(s.late_starts for s in samples),
-        "starts_without_free_user": sum(s.starts_without_free_user for s in samples),
-        "arrivals_not_sent": arrivals_not_sent,
-        "bound_seconds": round(sum(s.end_s - s.start_s for s in bound), 3),
-        "bound_intervals": [[round(s.start_s, 3), round(s.end_s, 3)] for s in bound],
-        "thresholds": {
-            "cpu_percent": CPU_BOUND_PERCENT,
-            "loop_lag_ms": LOOP_LAG_BOUND_MS,
-            "start_delay_ms": START_DELAY_BOUND_MS,
-        },
-    }
+    return GeneratorHealth(
+        cpu_percent_mean=round(sum(s.cpu_percent for s in samples) / len(samples), 1),
+        cpu_percent_max=round(max(s.cpu_percent for s in samples), 1),
+        loop_lag_ms_max=round(max(s.loop_lag_ms_max for s in samples), 2),
+        late_starts=sum(s.late_starts for s in samples),
+        starts_without_free_user=sum(s.starts_without_free_user for s in samples),
+        arrivals_not_sent=arrivals_not_sent,
+        bound_seconds=round(float(sum(s.end_s - s.start_s for s in bound)), 3),
+        bound_intervals=[(round(s.start_s, 3), round(s.end_s, 3)) for s in bound],
+        thresholds=Thresholds(
+            cpu_percent=CPU_BOUND_PERCENT,
+            loop_lag_ms=LOOP_LAG_BOUND_MS,
+            start_delay_ms=START_DELAY_BOUND_MS,
+        ),
+    )

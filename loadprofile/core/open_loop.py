@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from loadprofile.config.run_config import LoadConfig, Target
 from loadprofile.core.arrivals import ArrivalSchedule, target_seed
 from loadprofile.core.generator_health import START_DELAY_BOUND_MS
-from loadprofile.dataset.conversations import Conversation
+from loadprofile.dataset.turns import Conversation
 
 
 def pool_warmup_s(load: LoadConfig) -> float:

@@ -10,12 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from statistics import median_high
-from typing import Any
 
+from msgspec import UNSET
+
+from loadprofile.contract.summary import (
+    LoadSettings,
+    ModelFigures,
+    PhaseFigures,
+    PhaseModelFigures,
+    PhasePlan,
+)
 from loadprofile.core.collector import ModelTotals
 from loadprofile.core.loadplan import Phase
-from loadprofile.core.metrics import HISTOGRAM_METRICS, TTFT
-from loadprofile.core.summary import model_summary
+from loadprofile.core.summary import Timeline, model_summary
 
 #: A spike is over for a model when its 1 s TTFT p99 is back within this factor of the
 #: 'before' phase's p99 ...
@@ -23,17 +30,29 @@ RECOVERY_FACTOR = 1.2
 #: ... and stays there for this many intervals with data (one lucky second is not recovery).
 RECOVERY_HOLD_INTERVALS = 3
 
-_PHASE_MODEL_KEYS = (
-    "requests",
-    "failures",
-    "error_rate",
-    "errors",
-    "requests_per_s",
-    "output_tokens_per_s",
-    "good_requests",
-    "goodput_per_s",
-    *HISTOGRAM_METRICS,
-)
+
+def phase_model_figures(full: ModelFigures, users: int) -> PhaseModelFigures:
+    """A phase's figures of one model: its users, counts, rates and distributions."""
+    return PhaseModelFigures(
+        users=users,
+        requests=full.requests,
+        failures=full.failures,
+        error_rate=full.error_rate,
+        errors=full.errors,
+        requests_per_s=full.requests_per_s,
+        output_tokens_per_s=full.output_tokens_per_s,
+        good_requests=full.good_requests,
+        goodput_per_s=full.goodput_per_s,
+        ttft_ms=full.ttft_ms,
+        itl_ms=full.itl_ms,
+        tpot_ms=full.tpot_ms,
+        e2e_ms=full.e2e_ms,
+        ttft_service_ms=full.ttft_service_ms,
+        e2e_service_ms=full.e2e_service_ms,
+        ttft_first_attempt_ms=full.ttft_first_attempt_ms,
+        e2e_first_attempt_ms=full.e2e_first_attempt_ms,
+        ttfvt_ms=full.ttfvt_ms,
+    )
 
 
 @dataclass(frozen=True)
@@ -63,14 +82,13 @@ def phase_summaries(
     series: Iterable[SeriesPoint],
     models: Sequence[str],
     retries: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[PhaseFigures]:
     """summary.json's "phases": per phase, per model, the same figures as the whole run."""
     points = list(series)
     out = []
     for i, phase in enumerate(phases):
         duration = phase.end_s - phase.start_s
-        entry: dict[str, Any] = phase.to_json()
-        per_model: dict[str, Any] = {}
+        per_model: dict[str, PhaseModelFigures] = {}
         for model in models:
             # A phase's rates divide by its own edges (its requests' window would
             # reach into the next phase's time).
@@ -80,7 +98,6 @@ def phase_summaries(
                 retries,
                 request_window=False,
             )
-            figures = {key: full[key] for key in _PHASE_MODEL_KEYS if key in full}
             users = [
                 p.users
                 for p in points
@@ -88,9 +105,16 @@ def phase_summaries(
             ]
             # The median: edge intervals hold part of a ramp (or users finishing the request
             # they were in when a ramp-down stopped them), not the phase's own load.
-            per_model[model] = {"users": median_high(users) if users else 0, **figures}
-        entry["models"] = per_model
-        out.append(entry)
+            per_model[model] = phase_model_figures(full, median_high(users) if users else 0)
+        out.append(
+            PhaseFigures(
+                name=phase.name,
+                start_s=phase.start_s,
+                end_s=phase.end_s,
+                users=phase.users,
+                models=per_model,
+            )
+        )
     return out
 
 
@@ -117,24 +141,24 @@ def recovery_seconds(
 
 
 def spike_recovery(
-    phases: list[dict[str, Any]], series: Iterable[SeriesPoint], models: Sequence[str]
+    phases: list[PhaseFigures], series: Iterable[SeriesPoint], models: Sequence[str]
 ) -> dict[str, float | None]:
     """summary.json's "recovery_s" for a spike run (phases before, burst, after)."""
-    by_name = {p["name"]: p for p in phases}
+    by_name = {p.name: p for p in phases}
     before, burst = by_name.get("before"), by_name.get("burst")
     if before is None or burst is None:
         return {}
     points = list(series)
-    return {
-        model: recovery_seconds(
-            points, model, burst["end_s"], before["models"].get(model, {}).get(TTFT, {}).get("p99")
-        )
-        for model in models
-    }
+    out: dict[str, float | None] = {}
+    for model in models:
+        figures = before.models.get(model)
+        before_p99 = figures.ttft_ms.p99 if figures is not None else None
+        out[model] = recovery_seconds(points, model, burst.end_s, before_p99)
+    return out
 
 
 def max_concurrency_within_slo(
-    phases: list[dict[str, Any]], models: Sequence[str], slo_ttft_p99_ms: float
+    phases: list[PhaseFigures], models: Sequence[str], slo_ttft_p99_ms: float
 ) -> dict[str, int]:
     """For a step run: each model's highest user count whose step kept TTFT p99 within the
     SLO, with every lower step within it too (0 when even the first step broke it)."""
@@ -142,13 +166,13 @@ def max_concurrency_within_slo(
     for model in models:
         best = 0
         for phase in phases:
-            figures = phase["models"].get(model, {})
-            if not figures.get("users"):
+            figures = phase.models.get(model)
+            if figures is None or not figures.users:
                 continue  # no user of this model in this step (fewer users than models)
-            p99 = figures.get(TTFT, {}).get("p99")
+            p99 = figures.ttft_ms.p99
             if p99 is None or p99 > slo_ttft_p99_ms:
                 break
-            best = figures["users"]
+            best = figures.users
         out[model] = best
     return out
 
@@ -161,15 +185,9 @@ def phase_index(phases: Sequence[Phase], t_s: float) -> int | None:
     return len(phases) - 1 if phases and t_s >= phases[-1].end_s else None
 
 
-def phases_from_json(raw: Any) -> list[Phase]:
-    """run.json's "phases" back as Phase objects (empty if missing or damaged)."""
-    try:
-        return [
-            Phase(str(p["name"]), float(p["start_s"]), float(p["end_s"]), int(p["users"]))
-            for p in raw or []
-        ]
-    except (KeyError, TypeError, ValueError):
-        return []
+def phases_from_json(raw: Sequence[PhasePlan]) -> list[Phase]:
+    """run.json's (or summary.json's) "phases" back as the plan's Phase objects."""
+    return [Phase(p.name, p.start_s, p.end_s, p.users) for p in raw]
 
 
 def clip_phases(phases: Sequence[Phase], load_end_s: float | None) -> list[Phase]:
@@ -188,23 +206,25 @@ def clip_phases(phases: Sequence[Phase], load_end_s: float | None) -> list[Phase
 
 
 def summary_extras(
-    load: dict[str, Any],
+    load: LoadSettings | None,
     phases: Sequence[Phase],
     totals: dict[int, dict[str, ModelTotals]],
     series: Sequence[SeriesPoint],
     models: Sequence[str],
     load_end_s: float | None = None,
-) -> dict[str, Any]:
+) -> Timeline:
     """The top-level summary.json keys about the run's timeline: "phases", and "recovery_s"
     for a spike or "max_concurrency_within_slo" for a step run with --slo-ttft-p99-ms."""
     phases = clip_phases(phases, load_end_s)
     if not phases:
-        return {}
-    entries = phase_summaries(phases, totals, series, models, bool(load.get("retries")))
-    extras: dict[str, Any] = {"phases": entries}
-    if load.get("shape") == "spike":
-        extras["recovery_s"] = spike_recovery(entries, series, models)
-    slo = load.get("slo_ttft_p99_ms")
-    if load.get("shape") == "step" and slo:
-        extras["max_concurrency_within_slo"] = max_concurrency_within_slo(entries, models, slo)
-    return extras
+        return Timeline()
+    load = load or LoadSettings()
+    entries = phase_summaries(phases, totals, series, models, bool(load.retries))
+    slo = load.slo_ttft_p99_ms
+    return Timeline(
+        phases=entries,
+        recovery_s=spike_recovery(entries, series, models) if load.shape == "spike" else UNSET,
+        max_concurrency_within_slo=max_concurrency_within_slo(entries, models, slo)
+        if load.shape == "step" and slo
+        else UNSET,
+    )

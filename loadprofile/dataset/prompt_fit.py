@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from loadprofile.client.apis.openai_chat import CHARS_PER_TOKEN, estimate_tokens
-from loadprofile.dataset.conversations import Conversation
+from loadprofile.dataset.turns import Conversation
 from loadprofile.errors import ConfigError
 
 __all__ = [

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from loadprofile.dataset.conversations import Conversation
+from loadprofile.dataset.turns import Conversation
 
 
 def dataset_stats(convs: Sequence[Conversation]) -> dict[str, Any]:

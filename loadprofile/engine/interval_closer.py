@@ -8,6 +8,7 @@ Here the work is a generator of slices (``collector.Steps``: one histogram, one 
 ...) run by one greenlet that lets the hub poll its sockets between two slices, so no
 slice holds it for more than a fraction of a millisecond. Intervals are closed in order;
 ``drain`` finishes them all at once when the run ends (nothing measured is left behind).
+The final close is the last: one asked for after it is dropped (see ``close``).
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ class IntervalCloser:
         self._queue: deque[Steps] = deque()
         self._wake = Event()
         self._draining = False
+        self._closed_final = False
         self._greenlet: gevent.Greenlet | None = None
+        self._running_in: object = None  # the greenlet running a close, while it does
 
     def start(self) -> None:
         if self._greenlet is None:
@@ -87,7 +90,15 @@ class IntervalCloser:
     ) -> None:
         """Queue the close of an interval just taken off ``collector``: its histograms
         built and folded, handed to ``sink``, recycled; then ``then(end_s)`` (the console).
-        The ``final`` one runs at once, with everything still queued before it."""
+        The ``final`` one runs at once, with everything still queued before it; a close
+        asked for after it is dropped: nothing may follow the run's last interval. (The
+        session's ticker, killed without waiting as the final close is made, can still
+        tick once while that close waits for the closer: a worker then sent a packet after
+        its final one, and its master, taking it to be running again, waited in vain.)"""
+        if self._closed_final:
+            log.debug("loadprofile: an interval closed after the final one is dropped")
+            return
+        self._closed_final = final
         built: list[ModelInterval] = []
         taken = sink.interval_steps(
             closed.start_s, closed.end_s, _build(collector, closed, built), users, sample, final
@@ -101,10 +112,15 @@ class IntervalCloser:
         return len(self._queue)
 
     def drain(self) -> None:
-        """Finish every queued close now, without pauses, and stop the closer (idempotent)."""
+        """Finish every queued close now, without pauses, and stop the closer (idempotent).
+
+        Called from within a close (a ``then``), it cannot finish that one first: whoever
+        runs it finishes the queue, in order, once it is done."""
         self._draining = True
+        if self._running_in is gevent.getcurrent():
+            return
         greenlet, self._greenlet = self._greenlet, None
-        if greenlet is not None and greenlet is not gevent.getcurrent():
+        if greenlet is not None:
             self._wake.set()
             greenlet.join()
         while self._queue:
@@ -121,11 +137,13 @@ class IntervalCloser:
 
     def _run_one(self) -> None:
         self._pause()  # not right behind the tick that queued it: let the loop run first
+        self._running_in = gevent.getcurrent()
         try:
             run_steps(self._queue[0], self._pause)
         except Exception:  # boundary: one broken close must not stop the ones after it
             log.exception("loadprofile: closing an interval failed (its data may be missing)")
         finally:
+            self._running_in = None
             self._queue.popleft()
 
     def _pause(self) -> None:

@@ -13,52 +13,32 @@ master sends (``fleet_worker``), whatever loadprofile flags the worker itself wa
 
 from __future__ import annotations
 
+import argparse
 import logging
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from locust import events
+from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadprofile.client.server_scrape import server_scraper
-from loadprofile.config.flags import add_load_flags, load_flag_values
-from loadprofile.config.run_config import CliValues, ConfigError, resolve
-from loadprofile.dataset.conversations import DatasetError, default_dataset_path
-from loadprofile.dataset.conversations import load_conversations as _load_conversations
-from loadprofile.dataset.prompt_fit import limit_prompts
-from loadprofile.dataset.stats import dataset_stats
+from loadprofile.config.flags import add_flags, cli_values
+from loadprofile.config.run_config import ConfigError, resolve
 from loadprofile.engine.fleet.master import MasterSession
 from loadprofile.engine.fleet.worker import WorkerLink
+from loadprofile.engine.run_builder import build_run
 from loadprofile.engine.session import RunSession, active, set_active
-from loadprofile.rundir.meta import build_meta, new_run_id
-from loadprofile.rundir.recorder import RunRecorder
-from loadprofile.rundir.writer import REQUESTS, SUMMARY
+from loadprofile.engine.session_api import Session
+from loadprofile.errors import LoadprofileError
 
 log = logging.getLogger("loadprofile")
 _LINKS: list[WorkerLink] = []  # a worker process's link to its master (kept alive here)
 
 
 @events.init_command_line_parser.add_listener
-def _add_options(parser: Any, **_: Any) -> None:
-    group = parser.add_argument_group("loadprofile")
-    group.add_argument(
-        "--model",
-        action="append",
-        default=[],
-        metavar="NAME[=WEIGHT]",
-        help="model to load (repeatable); weight sets its traffic share",
-    )
-    group.add_argument("--dataset", help="conversations (OpenAI chat JSONL or ShareGPT)")
-    group.add_argument("--think-time", help="seconds between turns, MIN-MAX (default 1-3)")
-    group.add_argument("--history", choices=("recorded", "live"), help="history replies")
-    group.add_argument("--timeout", help="per-request timeout (default 300s)")
-    group.add_argument("--max-tokens", type=int, help="max_tokens per request (default 256)")
-    group.add_argument("--out", help="run folder (default reports/<run-id>)")
-    group.add_argument("--loadprofile-config", help="loadprofile TOML config (targets, load)")
-    group.add_argument("--api-key-env", help="environment variable holding the API key")
-    add_load_flags(parser)
+def _add_options(parser: argparse.ArgumentParser, **_: Any) -> None:
+    add_flags(parser, "locust")
 
 
 @events.init.add_listener
@@ -72,74 +52,62 @@ def _on_init(environment: Any, **_: Any) -> None:
         _LINKS[-1].hello()
         return
     try:
-        set_active(_session_from_options(environment, master=isinstance(runner, MasterRunner)))
-    except (ConfigError, DatasetError) as exc:
+        set_active(_session_from_options(environment))
+    except (ConfigError, LoadprofileError) as exc:  # bad input 2, unreachable target 3
         print(f"loadprofile: error: {exc}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
+        raise SystemExit(getattr(exc, "exit_code", 2)) from None
 
 
-def _warn(text: str) -> None:
-    print(f"loadprofile: warning: {text}", file=sys.stderr, flush=True)
+class _Stderr:
+    """The builder's notes under plain Locust: stderr, beside Locust's own log."""
+
+    def info(self, text: str) -> None:
+        print(f"loadprofile: {text}", file=sys.stderr, flush=True)
+
+    def warn(self, text: str) -> None:
+        print(f"loadprofile: warning: {text}", file=sys.stderr, flush=True)
 
 
-def _session_from_options(environment: Any, *, master: bool) -> RunSession | MasterSession:
+_STDERR = _Stderr()
+
+
+def _session_from_options(environment: Environment) -> Session:
     opts = environment.parsed_options
-    cfg_path = getattr(opts, "loadprofile_config", None)
-    models = tuple(opts.model or ()) or _default_models(environment)
+    assert opts is not None  # _on_init returns early without parsed options
     config = resolve(
-        CliValues(
+        cli_values(
+            opts,
+            "locust",
             host=environment.host,
-            models=models,
-            config=Path(cfg_path) if cfg_path else None,
-            dataset=opts.dataset,
-            out=opts.out,
-            think_time=opts.think_time,
-            history=opts.history,
-            timeout=opts.timeout,
-            max_tokens=opts.max_tokens,
-            api_key_env=opts.api_key_env,
+            models=tuple(opts.model or ()) or _default_models(environment),
             users=opts.num_users,
             spawn_rate=opts.spawn_rate,
             run_time=str(opts.run_time) if opts.run_time else None,
-            **load_flag_values(opts),
+            # Locust's -s: when given, the drain waits that long (else loadprofile's 30s)
+            stop_timeout=f"{opts.stop_timeout:g}s" if opts.stop_timeout else None,
         )
     )
     if not config.targets or any(t.host is None for t in config.targets):
         raise ConfigError("plain Locust runs need --host and at least one --model")
-    dataset = config.dataset or default_dataset_path()
-    conversations, skipped = limit_prompts(
-        _load_conversations(dataset), config.load.max_prompt_tokens
-    )
-    if skipped is not None:
-        print(f"loadprofile: {skipped.describe()}", file=sys.stderr, flush=True)
-    run_id = new_run_id()
-    run_dir = config.out_dir or Path("reports") / run_id
-    if (run_dir / SUMMARY).exists() or (run_dir / REQUESTS).exists():
-        raise ConfigError(f"--out {run_dir}: already holds a run; choose another folder")
-    described: dict[str, Any] = {"path": str(dataset), "stats": dataset_stats(conversations)}
-    if skipped is not None:
-        described["max_prompt_tokens"] = skipped.to_json()
-    meta = build_meta(
+    built = build_run(
         config,
-        run_id=run_id,
+        _STDERR,
         command=list(sys.argv),
         target_kind="host",
-        dataset=described,
-        warnings=[],
+        open_ended=not opts.run_time and config.load.shape == "steady",  # no -t: until stopped
     )
-    if not opts.run_time and config.load.shape == "steady":
-        meta["load"]["run_time_s"] = None  # no -t: Locust runs until stopped
     # Users a ramp-down stops finish the request they are in (Locust's default kills them).
     environment.stop_timeout = max(environment.stop_timeout or 0.0, config.load.stop_timeout_s)
-    recorder = RunRecorder(run_dir, meta, scraper=server_scraper(config.server_metrics, _warn))
-    if master:
-        session = MasterSession(config, conversations, meta, recorder, warn=_warn)
+    if isinstance(environment.runner, MasterRunner):
+        session = MasterSession(
+            config, built.conversations, built.meta, built.recorder, warn=_STDERR.warn
+        )
         session.attach(environment.runner)
         return session
-    return RunSession(config, conversations, meta, recorder=recorder)
+    return RunSession(config, built.conversations, built.meta, recorder=built.recorder)
 
 
-def _default_models(environment: Any) -> tuple[str, ...]:
+def _default_models(environment: Environment) -> tuple[str, ...]:
     """Models named by the locustfile's user classes, for runs without --model."""
     names: list[str] = []
     for user_class in environment.user_classes:

@@ -14,8 +14,10 @@ from typing import Any
 
 import gevent
 import gevent.event
+from locust.runners import Runner
 
 from loadprofile.console import Console
+from loadprofile.engine.session_api import Session
 
 
 def quiet_locust() -> None:
@@ -31,7 +33,7 @@ def _fast_spawn_is_deliberate(record: logging.LogRecord) -> bool:
 
 
 class StopSignals:
-    def __init__(self, session: Any, console: Console) -> None:
+    def __init__(self, session: Session, console: Console) -> None:
         self.session = session
         self.console = console
         self.done = gevent.event.Event()
@@ -68,7 +70,7 @@ class StopSignals:
                 return
 
 
-def start_load(runner: Any, session: Any) -> None:
+def start_load(runner: Runner, session: Session) -> None:
     load = session.config.load
     if runner.environment.shape_class is not None:
         runner.start_shape()
@@ -76,7 +78,7 @@ def start_load(runner: Any, session: Any) -> None:
         runner.start(load.users, load.spawn_rate)
 
 
-def end_load(runner: Any, session: Any, console: Console) -> None:
+def end_load(runner: Runner, session: Session, console: Console) -> None:
     """Let requests in flight finish (bounded), then stop Locust."""
     load = session.config.load
     if session.in_flight and session.interrupted_by is None:

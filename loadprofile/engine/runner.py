@@ -6,46 +6,35 @@ the CLI's ``run`` command imports it, and never a process that runs asyncio.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from locust import events
 from locust.env import Environment
 
-from loadprofile.client.preflight import check_target, context_warnings, list_models
-from loadprofile.client.server_scrape import server_scraper
+from loadprofile.client.preflight import list_models
 from loadprofile.config.fleet_options import FleetOptions
 from loadprofile.config.run_config import RunConfig, Target
 from loadprofile.config.targets import DEFAULT_API
 from loadprofile.console import Console
+from loadprofile.contract.summary import Summary
 from loadprofile.core.generator_health import health_warnings
-from loadprofile.dataset.conversations import (
-    Conversation,
-    DatasetError,
-    default_dataset_path,
-    load_conversations,
-)
-from loadprofile.dataset.prompt_fit import PromptSkip, limit_prompts
-from loadprofile.dataset.stats import dataset_stats
 from loadprofile.engine.fleet.master import MasterSession
 from loadprofile.engine.fleet.runner import drive_master
+from loadprofile.engine.run_builder import build_run, load_dataset
 from loadprofile.engine.run_control import StopSignals, end_load, quiet_locust, start_load
 from loadprofile.engine.session import RunSession, set_active
+from loadprofile.engine.session_api import Session, TickCallback
 from loadprofile.engine.shapes import PlanShape
 from loadprofile.engine.users import RunChatUser
-from loadprofile.errors import ConfigError, UsageError
+from loadprofile.errors import UsageError
 from loadprofile.launch.mock import DEFAULT_MOCK_MODELS, MockProcess, start_mock
-from loadprofile.rundir.meta import build_meta, new_run_id
-from loadprofile.rundir.recorder import RunRecorder
-from loadprofile.rundir.writer import REQUESTS, SUMMARY
 
 
 @dataclass
 class RunOutcome:
     run_dir: Path
-    summary: dict[str, Any]
+    summary: Summary
     partial: bool
     interrupted_by: str | None = None
     unfinished_at_stop: int = 0  # requests still running when the drain gave up
@@ -57,46 +46,15 @@ def run(
     """Run the load test described by ``config`` in this process, or as the master of
     workers (``fleet``); raises LoadprofileError on bad input."""
     quiet_locust()
-    dataset_path = config.dataset or default_dataset_path()
-    conversations, skipped = _limit_prompts(
-        _load_dataset(dataset_path), config.load.max_prompt_tokens, console
-    )
+    dataset = load_dataset(config, console)  # before a mock starts: a bad file fails fast
     mock: MockProcess | None = None
     try:
         config, kind, mock = _resolve_targets(config, console)
         if mock is not None:  # the embedded mock exports vLLM's metrics: always shown
             config = replace(config, server_metrics=(*config.server_metrics, mock.url + "/metrics"))
-        warnings = [w for w in (check_target(t) for t in config.targets) if w]
-        warnings += context_warnings(config.targets, conversations, config.load.max_tokens)
-        for warning in warnings:
-            console.warn(warning)
-        run_id = new_run_id()
-        run_dir = config.out_dir or Path("reports") / run_id
-        _prepare_out_dir(run_dir)
-        if config.load.users < len(config.targets):
-            warnings.append(
-                f"{config.load.users} users for {len(config.targets)} models: "
-                "some models get no traffic"
-            )
-            console.warn(warnings[-1])
-        dataset = {
-            "path": str(dataset_path),
-            "conversations": len(conversations),
-            "stats": dataset_stats(conversations),
-        }
-        if skipped is not None:
-            dataset["max_prompt_tokens"] = skipped.to_json()
-        meta = build_meta(
-            config,
-            run_id=run_id,
-            command=command,
-            target_kind=kind,
-            dataset=dataset,
-            warnings=warnings,
-        )
-        recorder = RunRecorder(
-            run_dir, meta, scraper=server_scraper(config.server_metrics, console.warn)
-        )
+        built = build_run(config, console, command=command, target_kind=kind, dataset=dataset)
+        conversations, meta, recorder = built.conversations, built.meta, built.recorder
+        run_id, run_dir = built.run_id, built.run_dir
         session: RunSession | MasterSession
         if fleet is None:
             session = RunSession(
@@ -126,7 +84,7 @@ def run(
         return RunOutcome(
             run_dir,
             summary,
-            bool(summary.get("partial")),
+            summary.partial,
             session.interrupted_by,
             int(session.meta.get("unfinished_at_stop") or 0),
         )
@@ -134,40 +92,6 @@ def run(
         set_active(None)
         if mock is not None:
             mock.stop()
-
-
-def _load_dataset(path: Path) -> list[Conversation]:
-    try:
-        return load_conversations(path)
-    except DatasetError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _limit_prompts(
-    conversations: list[Conversation], limit: int | None, console: Console
-) -> tuple[list[Conversation], PromptSkip | None]:
-    """--max-prompt-tokens: the turns that fit, said on the console."""
-    try:
-        kept, skipped = limit_prompts(conversations, limit)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    if skipped is not None:
-        console.info(skipped.describe())
-    return kept, skipped
-
-
-def _prepare_out_dir(run_dir: Path) -> None:
-    """Create the run folder before any load, so a bad --out fails fast and cleanly."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise UsageError(f"--out {run_dir}: exists and is not a folder")
-    if (run_dir / SUMMARY).exists() or (run_dir / REQUESTS).exists():
-        raise UsageError(f"--out {run_dir}: already holds a run; choose another folder")
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--out {run_dir}: cannot create the folder: {exc.strerror}") from None
-    if not os.access(run_dir, os.W_OK):
-        raise UsageError(f"--out {run_dir}: the folder is not writable")
 
 
 def _resolve_targets(
@@ -212,10 +136,11 @@ def default_models_for_host(
 HEALTH_WARN_EVERY_S = 10.0
 
 
-def _progress(console: Console) -> Any:
+def _progress(console: Console) -> TickCallback:
+    """The progress line and the generator's health warnings, once per interval."""
     last_warned = [-HEALTH_WARN_EVERY_S]
 
-    def on_tick(session: RunSession, elapsed_s: float) -> None:
+    def on_tick(session: Session, elapsed_s: float) -> None:
         if session.stopping:
             return  # draining: the run time is over, the summary follows
         sample = session.last_generator_sample
@@ -223,21 +148,22 @@ def _progress(console: Console) -> Any:
             for text in health_warnings(sample):
                 console.warn(text)
                 last_warned[0] = elapsed_s
-        if not console.progress_due(elapsed_s):
+        recent = session.recent
+        if recent is None or not console.progress_due(elapsed_s):
             return
-        p99 = {t.name: session.recent.percentile_ms(t.name, 99.0) for t in session.config.targets}
+        p99 = {t.name: recent.percentile_ms(t.name, 99.0) for t in session.config.targets}
         console.progress(
             elapsed_s,
             session.config.load.run_time_s,
             sum(session.users.values()),
-            session.recent.requests_per_s(),
+            recent.requests_per_s(),
             p99,
         )
 
     return on_tick
 
 
-def _drive_locust(session: RunSession, console: Console) -> dict[str, Any]:
+def _drive_locust(session: RunSession, console: Console) -> Summary:
     load, plan = session.config.load, session.plan
     shape = PlanShape(plan, hold_at_end=True) if plan.shape != "steady" else None
     # A stop_timeout lets users that a ramp-down stops finish the request they are in.

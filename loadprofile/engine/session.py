@@ -16,7 +16,6 @@ from __future__ import annotations
 import gc
 import time
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,27 +24,27 @@ import gevent
 
 from loadprofile.client.http.client import HttpClient
 from loadprofile.client.streaming import auth_headers
-from loadprofile.config.pricing import request_cost
 from loadprofile.config.run_config import RunConfig, Target
+from loadprofile.contract.summary import Summary
 from loadprofile.core.collector import Collector, RequestSlo
 from loadprofile.core.generator_health import GeneratorSample
 from loadprofile.core.loadplan import LoadPlan, build_plan
 from loadprofile.core.open_loop import FleetShare, OpenLoop
 from loadprofile.core.phases import phase_index
+from loadprofile.core.recent import RecentWindow
+from loadprofile.core.request_budget import RequestBudget
 from loadprofile.core.results import ErrorClass, RequestResult, keep_what_arrived
 from loadprofile.core.user_mix import TargetPicker, UserSeconds, note_dataset_passes
-from loadprofile.dataset.conversations import Conversation, build_messages
+from loadprofile.dataset.conversations import Conversation
 from loadprofile.engine.dispatch import ArrivalDispatcher
 from loadprofile.engine.hub_reader import HubDriver
 from loadprofile.engine.interval_closer import IntervalCloser, IntervalSink
 from loadprofile.engine.loop_lag import SelfMonitor
-from loadprofile.quality.content_check import ContentCheck
-from loadprofile.quality.grounding import Grounding
+from loadprofile.engine.session_api import Session, TickCallback
+from loadprofile.quality.judge import RequestJudge
 from loadprofile.quality.output_samples import OutputSampler
 from loadprofile.rundir.recorder import RunRecorder
 from loadprofile.rundir.writer import MAX_CONTRACT_EXAMPLES, contract_example
-
-TickCallback = Callable[[Any, float], None]
 
 
 class RunSession:
@@ -76,6 +75,7 @@ class RunSession:
             recorder.phases = list(self.plan.phases)
         self.sink: IntervalSink | None = recorder if recorder is not None else uplink
         self.share = share or FleetShare()
+        self.budget = RequestBudget(config.load.max_requests)
         self.run_start_unix: float | None = None
         self.start_unix = time.time()
         self.start_ns = time.perf_counter_ns()
@@ -84,7 +84,6 @@ class RunSession:
         self.users = self.user_seconds.now  # users per model right now
         self._in_flight: dict[int, RequestResult] = {}
         self._held: dict[int, RequestResult] = {}  # failed attempts waiting for their retry
-        self.prices = dict(config.prices)
         self._abandoned: set[int] = set()
         self.unfinished_at_stop = 0
         self.load_end_ns: int | None = None
@@ -93,32 +92,26 @@ class RunSession:
         self.interrupted_by: str | None = None
         self.force_stop = False
         self.finished = False
-        self.summary: dict[str, Any] | None = None
+        self.summary: Summary | None = None
         self._picker = TargetPicker(config.targets)
         self._next_conv: Counter[str] = Counter()
         self._users_started = 0
-        self.requests_taken = 0  # requests started (-n counts them)
         self._ticker: gevent.Greenlet | None = None
         self._closer = IntervalCloser()
         self.last_generator_sample: GeneratorSample | None = None  # the last full interval's
         self._monitor = SelfMonitor()
         self.arrivals = OpenLoop(config.load, config.targets, conversations)
         self.dispatchers: dict[str, ArrivalDispatcher] = {}
-        content = config.content
-        self.content_check = (
-            ContentCheck(content.schema, content.extract) if content.schema is not None else None
-        )
+        self.judge = RequestJudge(config, conversations)
         self._examples: Counter[tuple[str, str]] = Counter()
         self.sampler = OutputSampler(config.samples.per_model, config.load.seed)
-        self.grounding = Grounding(config.entities) if config.entities else None
-        self._by_id = {c.id: c for c in conversations}
 
     @property
     def run_dir(self) -> Path | None:
         return self.recorder.run_dir if self.recorder is not None else None
 
     @property
-    def recent(self) -> Any:
+    def recent(self) -> RecentWindow | None:
         return self.recorder.recent if self.recorder is not None else None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -210,27 +203,12 @@ class RunSession:
         return self.unfinished_at_stop
 
     @property
-    def request_budget(self) -> int | None:
-        """-n: this process's share of the run's requests (a worker's: every count-th of
-        them, as it takes every count-th conversation); None without a budget."""
-        total = self.config.load.max_requests
-        if total is None:
-            return None
-        index, count = self.share.index, self.share.count
-        return total // count + (1 if index < total % count else 0)
-
-    @property
     def budget_spent(self) -> bool:
-        budget = self.request_budget
-        return budget is not None and self.requests_taken >= budget
+        return self.budget.spent(self.share)
 
     def take_request(self) -> bool:
-        """May one more request start? False once the -n budget is spent (a retry is the
-        same request: it takes nothing)."""
-        if self.budget_spent:
-            return False
-        self.requests_taken += 1
-        return True
+        """May one more request start (-n)? A retry is the same request: it takes nothing."""
+        return self.budget.take(self.share)
 
     def begin(self, result: RequestResult) -> None:
         self._in_flight[id(result)] = result
@@ -264,8 +242,8 @@ class RunSession:
         self.stopping = True
         if self.load_end_ns is None:
             self.load_end_ns = time.perf_counter_ns()
-        if self._ticker is not None:
-            self._ticker.kill(block=False)
+        if self._ticker is not None and self._ticker is not gevent.getcurrent():
+            self._ticker.kill(block=True)  # dead before the final tick: none can follow it
         self._monitor.lag.stop()
         if not self.started:
             self.start()
@@ -275,7 +253,7 @@ class RunSession:
             self.arrivals.not_sent += dispatcher.unsent_before(self.load_end_ns)
         self._tick(final=True)
 
-    def finish(self, *, partial: bool = False) -> dict[str, Any]:
+    def finish(self, *, partial: bool = False) -> Summary:
         """Close the last interval and write summary.json and run.json (idempotent; local
         runs). A run stopped by a signal (``interrupted_by``) is always partial."""
         if self.summary is not None:
@@ -347,18 +325,7 @@ class RunSession:
         )
 
     def record(self, result: RequestResult) -> None:
-        if self.content_check is not None and result.ok:
-            violation = self.content_check.violation(result.content)
-            result.json_valid = violation is None
-            if violation is not None:
-                result.error_class, result.error = ErrorClass.CONTRACT, violation
-        price = self.prices.get(result.model)
-        if price is not None:
-            result.cost_usd, result.retry_cost_usd = request_cost(price, result)
-        if self.grounding is not None and result.ok:
-            result.ungrounded = tuple(
-                self.grounding.ungrounded(result.content, self._context(result))
-            )
+        self.judge.judge(result)
         self.collector.record(result)
         if self.sink is None or not self.started:
             return
@@ -374,13 +341,6 @@ class RunSession:
         if kind is not None and self._examples[(result.model, kind)] < MAX_CONTRACT_EXAMPLES:
             self._examples[(result.model, kind)] += 1
             self.sink.add_contract_example(contract_example(result, kind))
-
-    def _context(self, result: RequestResult) -> str:
-        """The prompt's own text (system and every message up to the turn), recorded history."""
-        conv = self._by_id.get(result.conversation_id)
-        if conv is None:
-            return ""
-        return "\n".join(m.get("content", "") for m in build_messages(conv, result.turn - 1, None))
 
     # -- ticking ----------------------------------------------------------------------------
     def _tick_loop(self) -> None:
@@ -420,13 +380,19 @@ class RunSession:
 #: Users' streamed bodies are read from the hub's callbacks (hub_reader.py).
 _HUB_DRIVER = HubDriver()
 #: The process's session: a RunSession, or the master's MasterSession (which has no users).
-_ACTIVE: Any = None
+_ACTIVE: Session | None = None
 
 
-def set_active(session: Any) -> None:
+def set_active(session: Session | None) -> None:
     global _ACTIVE
     _ACTIVE = session
 
 
-def active() -> Any:
+def active() -> Session | None:
     return _ACTIVE
+
+
+def active_run_session() -> RunSession | None:
+    """The session users send through: never a master's (a master runs no users)."""
+    session = _ACTIVE
+    return session if isinstance(session, RunSession) else None

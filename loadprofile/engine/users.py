@@ -27,7 +27,7 @@ from loadprofile.core.prefix import prefix_nonce, with_unique_prefix
 from loadprofile.core.results import ErrorClass, RequestResult, keep_what_arrived
 from loadprofile.dataset.conversations import Conversation, build_messages
 from loadprofile.engine import locust_plugin  # noqa: F401  (registers the event hooks)
-from loadprofile.engine.session import RunSession, active
+from loadprofile.engine.session import RunSession, active_run_session
 
 log = logging.getLogger("loadprofile")
 
@@ -77,7 +77,7 @@ class ChatUser(User):
     _transactions: int = 0
 
     def on_start(self) -> None:
-        session = active()
+        session = active_run_session()
         if session is None:
             raise RuntimeError("no loadprofile run session: start runs with `loadprofile run`")
         self.session = session

@@ -32,6 +32,9 @@ class ChatRequest:
     stream: bool
     include_usage: bool
     max_tokens: int | None
+    #: ``temperature: 0`` or a ``seed``: the same request gets the same text, as greedy
+    #: decoding (or a seeded sampler) gives on a real server; None: sampled anew each time.
+    text_key: int | None = None
 
 
 def _bad(message: str, param: str | None = None) -> RequestError:
@@ -41,7 +44,8 @@ def _bad(message: str, param: str | None = None) -> RequestError:
 def parse_chat_request(body: Any, models: Container[str]) -> ChatRequest:
     """The validated request, or a `RequestError` (400 bad body, 404 unknown model).
 
-    `temperature`, `seed` and other sampling fields are accepted and ignored.
+    `temperature: 0` and `seed` make the text deterministic (``text_key``); the other
+    sampling fields are accepted and ignored.
     """
     return ChatRequest(
         model=_model(body, models),
@@ -49,6 +53,7 @@ def parse_chat_request(body: Any, models: Container[str]) -> ChatRequest:
         stream=_stream(body.get("stream", False)),
         include_usage=_include_usage(body.get("stream_options")),
         max_tokens=_max_tokens(body),
+        text_key=text_key(body),
     )
 
 
@@ -64,6 +69,7 @@ def parse_completions_request(body: Any, models: Container[str]) -> ChatRequest:
         stream=_stream(body.get("stream", False)),
         include_usage=_include_usage(body.get("stream_options")),
         max_tokens=_max_tokens(body),
+        text_key=text_key(body),
     )
 
 
@@ -88,7 +94,23 @@ def parse_messages_request(body: Any, models: Container[str]) -> ChatRequest:
         stream=stream,
         include_usage=stream,
         max_tokens=_max_tokens(body),
+        text_key=text_key(body),
     )
+
+
+def text_key(body: dict[str, Any]) -> int | None:
+    """What fixes the reply's text: 0 for greedy decoding (``temperature: 0``: the same
+    text for the same request, whatever the seed), an odd number per ``seed`` when the request
+    samples with one (the same text per seed), None when it samples freely (every copy may
+    differ). Malformed values count as absent."""
+    temperature = body.get("temperature")
+    greedy = isinstance(temperature, int | float) and not isinstance(temperature, bool)
+    if greedy and temperature == 0:
+        return 0
+    seed = body.get("seed")
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return (seed << 1) | 1
+    return None
 
 
 def _model(body: Any, models: Container[str]) -> str:

@@ -108,12 +108,18 @@ def plan_from_seed(
     messages: Sequence[Mapping[str, Any]],
     max_tokens: int | None,
     cached_tokens: int | None = None,
+    text_seed: int | None = None,
 ) -> Plan:
     """The plan drawn from `rng_seed` (see `request_seed` and `repeat_seed`); prefill is
-    charged for the prompt tokens the prefix cache did not serve (``cached_tokens``)."""
+    charged for the prompt tokens the prefix cache did not serve (``cached_tokens``).
+
+    ``text_seed`` (a deterministic request: temperature 0 or a seed) draws the text and its
+    length apart, so every copy of the request reads the same while its timing and faults
+    still vary by copy; without it one stream draws everything, as it always has."""
     rng = random.Random(rng_seed)
+    text = rng if text_seed is None else random.Random(text_seed)
     injected = _draw_fault(rng, profile)
-    natural = rng.randint(profile.output_tokens_min, profile.output_tokens_max)
+    natural = text.randint(profile.output_tokens_min, profile.output_tokens_max)
     n = natural if max_tokens is None else min(natural, max_tokens)
     n_prompt = prompt_tokens(messages)
     ttft = (
@@ -136,20 +142,21 @@ def plan_from_seed(
             inject_at = min(inject_at, n - 1)  # the index of the chunk with the other id
     invalid_json = False
     if profile.content == "json":
-        invalid_json = rng.random() < profile.invalid_json
-        chunks = json_reply_chunks(rng, natural, invalid_json)[:n]
+        invalid_json = text.random() < profile.invalid_json
+        chunks = json_reply_chunks(text, natural, invalid_json)[:n]
         invalid_json = invalid_json and injected not in _HTTP_ERRORS
     else:
-        chunks = reply_chunks(rng, n, complete=n == natural)
+        chunks = reply_chunks(text, n, complete=n == natural)
     rewritten = False
     if profile.rewrite and profile.content == "prose":
         # The model whose text this is drew the plan; a stream of our own decides and writes.
-        own = random.Random(rng_seed ^ zlib.crc32(profile.name.encode("utf-8")))
+        own_seed = rng_seed if text_seed is None else text_seed
+        own = random.Random(own_seed ^ zlib.crc32(profile.name.encode("utf-8")))
         if own.random() < profile.rewrite:
             chunks, rewritten = reply_chunks(own, n, complete=n == natural), True
     invented = None
-    if profile.invent_entities and rng.random() < profile.invent_entities and len(chunks) >= 6:
-        invented = name_product(rng, chunks)
+    if profile.invent_entities and text.random() < profile.invent_entities and len(chunks) >= 6:
+        invented = name_product(text, chunks)
     return Plan(
         chunks=tuple(chunks),
         prompt_tokens=n_prompt,
@@ -175,8 +182,19 @@ def name_product(rng: random.Random, chunks: list[str]) -> str:
     in place of two of its tokens so the token count stays; returns its name."""
     brand, code = rng.choice(_BRANDS), f"X{rng.randint(100, 999)}"
     at = rng.randint(2, len(chunks) - 4)
+    # two words, not a full stop or comma: a sentence break replaced would run the next
+    # sentence's first word into the name ("Zorvex X975 Another")
+    words = [
+        i for i in range(2, len(chunks) - 3) if _is_word(chunks[i]) and _is_word(chunks[i + 1])
+    ]
+    if words:
+        at = min(words, key=lambda i: (abs(i - at), i))
     chunks[at], chunks[at + 1] = f" {brand}", f" {code}"
     return f"{brand} {code}"
+
+
+def _is_word(chunk: str) -> bool:
+    return chunk.strip() not in (".", ",", "")
 
 
 #: Faults answered with an HTTP error instead of a reply.

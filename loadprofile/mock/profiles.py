@@ -56,6 +56,9 @@ class ModelProfile:
     invent_entities: float = 0.0  # share of prose replies naming a made-up product
     text_of: str | None = None  # answer with this model's text (and length) ...
     rewrite: float = 0.0  # ... except for this share of replies, written anew
+    #: temperature 0 (or a seed) gives the same text for the same request, as on vLLM or
+    #: llama.cpp; false: the model samples anyway, as some hosted APIs do
+    greedy: bool = True
     prefix_cache: bool = False  # prompts whose leading messages were prefilled before are
     # charged ttft_per_prompt_token_ms only for the rest, and usage reports the cached tokens
     token_inflation: float = 1.0  # usage reports this many times the tokens sent (a tokenizer

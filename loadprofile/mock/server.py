@@ -224,8 +224,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--repeat-same",
         action="store_true",
-        help="give every copy of an identical request the same plan "
-        "(default: the k-th copy draws its own, reproducibly)",
+        help="give every copy of an identical request the same plan, timing included "
+        "(default: the k-th copy draws its own, reproducibly; at temperature 0 or with a "
+        "seed only its timing and faults, its text stays)",
     )
     p.add_argument(
         "--api-key",

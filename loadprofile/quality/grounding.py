@@ -47,6 +47,28 @@ def _name_like(word: str) -> bool:
     return not word.islower() and word not in ".!?"
 
 
+#: Words that go on a product name after its model code ("Galaxy S24 Ultra", "X200 Pro").
+_CODE_SUFFIXES = frozenset(
+    {"pro", "max", "ultra", "plus", "mini", "lite", "air", "se", "xl", "neo", "edge", "fold"}
+)
+
+
+#: Sentence openers that are not a brand before a model code ("The X200 is ...").
+_OPENER_WORDS = (
+    "the a an this that these those our your my its their each every some any no one try buy "
+    "get see use with for and but or if model version type series item product part"
+)
+_OPENERS = frozenset(_OPENER_WORDS.split())
+
+
+def _coded(word: str) -> bool:
+    return any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
+
+
+def _continues_code(word: str) -> bool:
+    return _coded(word) or word.lower() in _CODE_SUFFIXES
+
+
 def _strong(word: str) -> bool:
     """A model code (letters and digits) or a CamelCase word: product-like on its own."""
     has_digit = any(c.isdigit() for c in word)
@@ -68,10 +90,13 @@ def candidates(text: str) -> list[str]:
             continue
         j = i
         while j < len(words) and j - i < _MAX_WORDS and _name_like(words[j]):
+            if j > i and _coded(words[j - 1]) and not _continues_code(words[j]):
+                break  # "Zorvex X975 Another": a name ends at its model code
             j += 1
         run = words[i:j]
         opens_sentence = i == 0 or words[i - 1] in ".!?"
-        if opens_sentence and len(run) > 1 and not _strong(run[0]):
+        brand = len(run) > 1 and _coded(run[1]) and run[0].lower() not in _OPENERS
+        if opens_sentence and len(run) > 1 and not _strong(run[0]) and not brand:
             run, opens_sentence = run[1:], False  # "The UltraWidget": the opener is not a name
         if any(_strong(w) for w in run) or (len(run) >= 2 and not opens_sentence):
             found.append(" ".join(run))

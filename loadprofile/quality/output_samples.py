@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from loadprofile.contract.summary import Drift, PairRates
 from loadprofile.core.results import RequestResult
 from loadprofile.quality.drift import compare
 from loadprofile.quality.snapshot_format import output_from_json, output_of, read_outputs
@@ -58,7 +59,7 @@ def sample_of(result: RequestResult, t_s: float, users: int) -> dict[str, Any]:
     }
 
 
-def drift_against_baseline(samples: list[dict[str, Any]], baseline: Path) -> dict[str, Any]:
+def drift_against_baseline(samples: list[dict[str, Any]], baseline: Path) -> Drift:
     """summary.json's correctness[M]["drift"]: the sampled replies against the snapshot's
     answers to the same prompts (samples of prompts the snapshot lacks are counted)."""
     under_load = {str(s["key"]): output_from_json(s) for s in samples}
@@ -66,16 +67,16 @@ def drift_against_baseline(samples: list[dict[str, Any]], baseline: Path) -> dic
     result = compare(
         {k: calm[k] for k in under_load.keys() & calm.keys()}, under_load, None, worst=0
     ).to_json()
-    return {
-        "baseline": str(baseline),
-        "sampled": len(under_load),
-        "compared": result["compared"],
-        "not_in_baseline": len(under_load.keys() - calm.keys()),
-        "exact_match_rate": result["exact_match_rate"],
-        "edit_distance_mean": result["edit_distance"]["mean"],
-        "edit_distance_p90": result["edit_distance"]["p90"],
-        "length_ratio_median": result["length_ratio"]["median"],
-        "output_tokens_ratio": result["output_tokens_ratio"]["total"],
-        "refusal_rate": result["refusal_rate"],
-        "empty_rate": result["empty_rate"],
-    }
+    return Drift(
+        baseline=str(baseline),
+        sampled=len(under_load),
+        compared=result["compared"],
+        not_in_baseline=len(under_load.keys() - calm.keys()),
+        exact_match_rate=result["exact_match_rate"],
+        edit_distance_mean=result["edit_distance"]["mean"],
+        edit_distance_p90=result["edit_distance"]["p90"],
+        length_ratio_median=result["length_ratio"]["median"],
+        output_tokens_ratio=result["output_tokens_ratio"]["total"],
+        refusal_rate=PairRates(**result["refusal_rate"]),
+        empty_rate=PairRates(**result["empty_rate"]),
+    )

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from loadprofile.contract.summary import LoadSettings, PhaseFigures, given
 from loadprofile.core.phases import phase_index, phases_from_json
 from loadprofile.report import burst_plots, load_meta
 from loadprofile.report.data import ReportData, ttft_over_time
@@ -33,7 +34,7 @@ class BurstSection:
     capacity_lines: list[str] = field(default_factory=list)
 
 
-def shows_burst(load: dict[str, Any]) -> bool:
+def shows_burst(load: LoadSettings | None) -> bool:
     return load_meta.shape_of(load) != "steady" or load_meta.is_open_loop(load)
 
 
@@ -46,7 +47,7 @@ def burst_section(
     phases = data.phases
     users = {m: phase_users(data.timeseries, phases, m) for m in data.models}
     spike = load_meta.shape_of(data.load) == "spike"
-    with_figures = any("models" in p for p in phases)
+    with_figures = any(p.models for p in phases)
     tables = [phase_table(m, phases, users[m], service) for m in data.models]
     return BurstSection(
         intro=intro(data.load),
@@ -68,30 +69,30 @@ def errors_chart(data: ReportData, colors: dict[str, str], timeline: Timeline) -
     )
 
 
-def intro(load: dict[str, Any]) -> str:
+def intro(load: LoadSettings | None) -> str:
     """The load shape in one sentence, from run.json's settings."""
+    load = load or LoadSettings()
     shape, show = load_meta.shape_of(load), load_meta.show
     if shape == "spike":
         text = (
-            f"Spike: {show(load.get('base_users'))} users, {show(load.get('spike_users'))} "
-            f"from {show(load.get('spike_at_s'))} s for {show(load.get('spike_for_s'))} s, "
+            f"Spike: {show(load.base_users)} users, {show(load.spike_users)} "
+            f"from {show(load.spike_at_s)} s for {show(load.spike_for_s)} s, "
             "then back."
         )
     elif shape == "step":
-        steps = load.get("steps") or []
-        base = load.get("base_users") or 1
-        counts = ", ".join(show(base * s) for s in steps if isinstance(s, int | float))
-        text = f"Step: {counts} users, {show(load.get('step_time_s'))} s each."
+        base = load.base_users or 1
+        counts = ", ".join(show(base * s) for s in load.steps or [])
+        text = f"Step: {counts} users, {show(load.step_time_s)} s each."
     elif shape == "stages":
         text = "Stages: the user counts and durations given with --stages."
     else:
         text = ""
     if load_meta.is_open_loop(load):
-        unit = load.get("rate_unit") or "requests"
+        unit = load.rate_unit or "requests"
         text += (
-            f" Open loop: {show(load.get('rate'))} {unit}/s, "
+            f" Open loop: {show(load.rate)} {unit}/s, "
             f"{load_meta.arrival_text(load)} arrivals, a pool of "
-            f"{show(load.get('users'))} users."
+            f"{show(load.users)} users."
         )
     return text.strip()
 
@@ -133,7 +134,7 @@ def request_rate(timeseries: pd.DataFrame) -> pd.DataFrame:
 
 
 def phase_users(
-    timeseries: pd.DataFrame, phases: list[dict[str, Any]], model: str
+    timeseries: pd.DataFrame, phases: list[PhaseFigures], model: str
 ) -> list[int | None]:
     """The model's users in each phase: summary.json's figure (the median of the phase's
     intervals, the one max_concurrency_within_slo uses), else that median from the time series
@@ -147,9 +148,9 @@ def phase_users(
             seen.setdefault(index, []).append(int(users))
     out: list[int | None] = []
     for i, phase in enumerate(phases):
-        figure = ((phase.get("models") or {}).get(model) or {}).get("users")
-        if isinstance(figure, int) and not isinstance(figure, bool):
-            out.append(figure)
+        figures = phase.models.get(model)
+        if figures is not None:
+            out.append(figures.users)
         else:
             out.append(median_high(seen[i]) if seen.get(i) else None)
     return out
@@ -162,10 +163,8 @@ def capacity(
     if load_meta.shape_of(data.load) != "step" or not data.phases:
         return {}
     points = {m: capacity_points(data.phases, m, users[m]) for m in data.models}
-    found = data.summary.get("max_concurrency_within_slo")
-    within = found if isinstance(found, dict) else {}
-    slo = data.load.get("slo_ttft_p99_ms")
-    slo = slo if isinstance(slo, int | float) else None
+    within = given(data.summary.max_concurrency_within_slo) or {}
+    slo = data.load.slo_ttft_p99_ms if data.load is not None else None
     top = {m: int(p["users"].max()) for m, p in points.items() if len(p)}
     chart = Chart(
         "capacity",
@@ -180,21 +179,21 @@ def capacity(
 
 
 def capacity_points(
-    phases: list[dict[str, Any]], model: str, users: list[int | None]
+    phases: list[PhaseFigures], model: str, users: list[int | None]
 ) -> pd.DataFrame:
     """One row per step with users of the model: users, ttft_p99, requests_per_s,
     output_tokens_per_s."""
     rows = []
     for phase, count in zip(phases, users, strict=True):
-        entry = (phase.get("models") or {}).get(model) or {}
-        if not count or not entry.get("requests"):
+        entry = phase.models.get(model)
+        if not count or entry is None or not entry.requests:
             continue
         rows.append(
             {
                 "users": count,
-                "ttft_p99": (entry.get("ttft_ms") or {}).get("p99"),
-                "requests_per_s": entry.get("requests_per_s"),
-                "output_tokens_per_s": entry.get("output_tokens_per_s"),
+                "ttft_p99": entry.ttft_ms.p99,
+                "requests_per_s": entry.requests_per_s,
+                "output_tokens_per_s": entry.output_tokens_per_s,
             }
         )
     columns = ["users", "ttft_p99", "requests_per_s", "output_tokens_per_s"]

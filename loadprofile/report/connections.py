@@ -16,11 +16,11 @@ only its outcome (``error_class``) says whether it then failed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
+from loadprofile.contract.summary import Summary, given
 from loadprofile.core.results import ErrorClass
 from loadprofile.report.tables import Row, Table, _cells, fmt_int, fmt_ms
 
@@ -46,9 +46,7 @@ class Connections:
     outcome_known: bool = True
 
 
-def model_connections(
-    model: str, summary: Mapping[str, object], requests: pd.DataFrame
-) -> Connections:
+def model_connections(model: str, summary: Summary, requests: pd.DataFrame) -> Connections:
     """From requests.csv (each request's own connection and outcome) when it says; else
     from summary.json's counts (every attempt, outcome unknown)."""
     rows = requests.loc[requests["model"] == model]
@@ -67,21 +65,16 @@ def model_connections(
             stale_failed,
             p50,
         )
-    models = summary.get("models")
-    entry = models.get(model) if isinstance(models, Mapping) else None
-    found = entry.get("connections") if isinstance(entry, Mapping) else None
-    counts = found if isinstance(found, Mapping) else {}
+    entry = summary.models.get(model)
+    counts = (given(entry.connections) if entry is not None else None) or {}
 
     def n(kind: str) -> int:
-        value = counts.get(kind)
-        return int(value) if isinstance(value, int | float) else 0
+        return counts.get(kind, 0)
 
     return Connections(n(NEW), n(REUSED), n(STALE), n(EXPIRED), 0, p50, outcome_known=False)
 
 
-def connections_table(
-    models: list[str], summary: Mapping[str, object], requests: pd.DataFrame
-) -> Table | None:
+def connections_table(models: list[str], summary: Summary, requests: pd.DataFrame) -> Table | None:
     """The table, when the server closed (or was about to close) kept-alive connections;
     None when every request kept or opened its connection uneventfully."""
     figures = [model_connections(m, summary, requests) for m in models]

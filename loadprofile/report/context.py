@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from loadprofile.contract.summary import Latency, Summary, latency_of
 from loadprofile.core.metrics import DEFINITIONS, E2E, ITL, METRICS, SERVICE_OF, TTFT, TTFVT
 from loadprofile.report import (
     burst,
@@ -20,6 +21,7 @@ from loadprofile.report import (
     load_meta,
     meta,
     plots,
+    request_plots,
     tables,
 )
 from loadprofile.report.answer import answer, caveat
@@ -41,10 +43,10 @@ _TITLES = {d.name: d.title for d in DEFINITIONS}
 def build_context(data: ReportData) -> dict[str, Any]:
     colors = plots.model_colors(data.models)
     summary = data.summary
-    run_id = str(summary.get("run_id") or data.run.get("run_id") or data.run_dir.name)
+    run_id = summary.run_id or data.run.run_id or data.run_dir.name
     timeline = timeline_of(data)
     service = service_differs(summary, data.models)
-    stats = generator_stats(data)
+    stats = data.generator_stats
     gate = decision.gate_section(data.run_dir)
     head = headline(data.models, summary, gate)
     return {
@@ -66,7 +68,8 @@ def build_context(data: ReportData) -> dict[str, Any]:
         "connections": connections.connections_table(data.models, summary, data.requests),
         "goodput_note": load_meta.goodput_text(data.load),
         "has_goodput": any(
-            "good_requests" in (summary.get("models") or {}).get(m, {}) for m in data.models
+            (entry := summary.models.get(m)) is not None and entry.good_requests is not None
+            for m in data.models
         ),
         "service": service,
         "timing_notes": load_meta.timing_notes(data.load, service),
@@ -100,45 +103,41 @@ def build_context(data: ReportData) -> dict[str, Any]:
     }
 
 
-def generator_stats(data: ReportData) -> dict[str, Any]:
-    """summary.json's "generator" (the run's own health record), else run.json's copy."""
-    for source in (data.summary, data.run):
-        found = source.get("generator")
-        if isinstance(found, dict):
-            return found
-    return {}
-
-
 def timeline_of(data: ReportData) -> Timeline:
     """The phases and the (merged) generator-bound seconds every over-time chart marks."""
-    phases = tuple(
-        (str(p.get("name", "")), float(p["start_s"]), float(p["end_s"])) for p in data.phases
-    )
+    phases = tuple((p.name, p.start_s, p.end_s) for p in data.phases)
     spans = meta.merge_spans([(b.start_s, b.end_s) for b in data.bound])
     return Timeline(phases, tuple(spans))
 
 
-def service_differs(summary: dict[str, Any], models: list[str]) -> bool:
+def service_differs(summary: Summary, models: list[str]) -> bool:
     """True when some model's TTFT or E2E from the scheduled start (or HDR-corrected, when
     paced) differs from its service time: only then are both worth a column."""
     return _differs(summary, models, SERVICE_OF)
 
 
-def visible_differs(summary: dict[str, Any], models: list[str]) -> bool:
+def visible_differs(summary: Summary, models: list[str]) -> bool:
     """True when some model's first visible token came after its first token (it reasoned
     or called a tool first): only then is the TTFVT table worth a place."""
     return _differs(summary, models, {TTFT: TTFVT})
 
 
-def _differs(summary: dict[str, Any], models: list[str], pairs: dict[str, str]) -> bool:
-    entries = summary.get("models") or {}
+def _differs(summary: Summary, models: list[str], pairs: dict[str, str]) -> bool:
     for model in models:
-        entry = entries.get(model) or {}
+        entry = summary.models.get(model)
+        if entry is None:
+            continue
         for metric, other in pairs.items():
-            main, raw = entry.get(metric) or {}, entry.get(other) or {}
-            if not raw.get("count"):
+            main, raw = latency_of(entry, metric) or Latency(), latency_of(entry, other)
+            if raw is None or not raw.count:
                 continue
-            if any(main.get(k) != raw.get(k) for k in ("p50", "p90", "p99", "max", "count")):
+            if (main.p50, main.p90, main.p99, main.max, main.count) != (
+                raw.p50,
+                raw.p90,
+                raw.p99,
+                raw.max,
+                raw.count,
+            ):
                 return True
     return False
 
@@ -150,14 +149,14 @@ def partial_reason(data: ReportData) -> str:
             "summary.json was missing (the run was stopped before it finished); the numbers "
             "below were rebuilt from the interval logs and requests.csv."
         )
-    lost = meta.unfinished_workers(data.run)
+    lost = meta.unfinished_workers(data.run.workers or [])
     if lost:
         return (
             f"Worker(s) did not finish their share of the load: {'; '.join(lost)}. What "
             "they sent until then is included; the workers table under Load generator "
             "has the details."
         )
-    cause = data.run.get("interrupted_by")
+    cause = data.run.interrupted_by
     if cause:
         return f"The run was interrupted ({meta.show(cause)}); it shows what was measured."
     return "The run did not finish normally; it shows what was measured until it stopped."
@@ -223,7 +222,7 @@ def ttft_charts(data: ReportData, colors: dict[str, str]) -> list[Chart]:
             Chart(
                 "ttft-turn",
                 "TTFT by conversation turn",
-                plots.ttft_by_turn(ok, colors),
+                request_plots.ttft_by_turn(ok, colors),
                 empty,
                 "Longer histories mean longer prompts: a model whose TTFT climbs with the turn "
                 "pays for prefill (or misses its prefix cache).",
@@ -233,7 +232,7 @@ def ttft_charts(data: ReportData, colors: dict[str, str]) -> list[Chart]:
         Chart(
             "ttft-prompt",
             "TTFT against prompt length",
-            plots.ttft_by_prompt_length(ok, colors),
+            request_plots.ttft_by_prompt_length(ok, colors),
             empty,
             "One dot per successful request.",
         )

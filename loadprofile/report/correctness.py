@@ -6,12 +6,14 @@ Reads summary.json's "correctness" and contract_examples.jsonl (the run folder o
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadprofile.contract.summary import Correctness, Drift, Summary, Tokens, given
 from loadprofile.report.tables import (
+    Pick,
     Row,
     Table,
     _cells,
@@ -22,6 +24,8 @@ from loadprofile.report.tables import (
     fmt_share,
 )
 from loadprofile.rundir import writer as rundir
+
+Fmt = Callable[[Any], str]
 
 #: Tolerable deviations (apis.openai_chat NOTE_*), as the table names them.
 NOTE_LABELS = {
@@ -41,40 +45,45 @@ class Example:
     where: str
 
 
-def correctness_table(models: list[str], summary: Mapping[str, Any]) -> Table | None:
+def correctness_table(models: list[str], summary: Summary) -> Table | None:
     """Contract violations, JSON validity and noted deviations per model (None: no data)."""
-    found = summary.get("correctness")
-    if not isinstance(found, Mapping) or not any(m in found for m in models):
+    found = summary.correctness
+    if not any(m in found for m in models):
         return None
-    entries: list[Mapping[str, Any]] = [
-        entry if isinstance(entry := found.get(m), Mapping) else {} for m in models
-    ]
+    entries = [found.get(m) for m in models]
 
-    def values(key: str) -> list[Any]:
-        return [e.get(key) for e in entries]
+    def values(get: Callable[[Correctness], object]) -> list[object]:
+        return [get(e) if e is not None else None for e in entries]
 
+    known = [e for e in entries if e is not None]
     rows = [
-        Row("responses", _cells(values("responses"), fmt_int, None)),
-        Row("contract violations", _cells(values("contract_violations"), fmt_int, None)),
-        Row("violation rate", _cells(values("contract_violation_rate"), fmt_share, min)),
+        Row("responses", _cells(values(lambda e: e.responses), fmt_int, None)),
+        Row("contract violations", _cells(values(lambda e: e.contract_violations), fmt_int, None)),
+        Row(
+            "violation rate",
+            _cells(values(lambda e: e.contract_violation_rate), fmt_share, min),
+        ),
     ]
-    if any(e.get("json_checked") for e in entries):
+    if any(e.json_checked for e in known):
         rows.append(
-            Row("JSON valid (--content-schema)", _cells(values("json_valid_rate"), fmt_share, max))
+            Row(
+                "JSON valid (--content-schema)",
+                _cells(values(lambda e: e.json_valid_rate), fmt_share, max),
+            )
         )
-    groundings = [g if isinstance(g := e.get("grounding"), Mapping) else {} for e in entries]
+    groundings = [e.grounding if e is not None else None for e in entries]
     if any(groundings):
         rows.append(
             Row(
                 "names found nowhere (--entities, a signal)",
-                _cells([g.get("flagged_rate") for g in groundings], fmt_share, min),
+                _cells([g.flagged_rate if g else None for g in groundings], fmt_share, min),
             )
         )
-    rows += _token_rows(entries, models)
-    rows += _drift_rows(entries)
-    notes = sorted({str(k) for e in entries for k in (e.get("notes") or {})})
+    rows += _token_rows([e.tokens if e is not None else None for e in entries], models)
+    rows += _drift_rows([given(e.drift) if e is not None else None for e in entries])
+    notes = sorted({k for e in known for k in e.notes})
     for note in notes:
-        counts = [(e.get("notes") or {}).get(note, 0) for e in entries]
+        counts = [e.notes.get(note, 0) if e is not None else 0 for e in entries]
         rows.append(Row(NOTE_LABELS.get(note, note), _cells(counts, fmt_int, None), "sub"))
     return Table(
         "correctness",
@@ -90,53 +99,47 @@ def correctness_table(models: list[str], summary: Mapping[str, Any]) -> Table | 
     )
 
 
-_TOKEN_ROWS = (
-    ("prompt tokens per request", "prompt_tokens_per_request"),
-    ("output tokens per request", "output_tokens_per_request"),
-    ("prompt tokens / local estimate", "prompt_tokens_per_estimate"),
-    ("output tokens / local estimate", "output_tokens_per_estimate"),
-    ("prompt tokens per char vs {c}", "prompt_tokens_vs_canonical"),
-    ("output tokens per char vs {c}", "output_tokens_vs_canonical"),
+_TOKEN_ROWS: tuple[tuple[str, Callable[[Tokens], float | None], bool], ...] = (
+    ("prompt tokens per request", lambda t: t.prompt_tokens_per_request, True),
+    ("output tokens per request", lambda t: t.output_tokens_per_request, True),
+    ("prompt tokens / local estimate", lambda t: t.prompt_tokens_per_estimate, False),
+    ("output tokens / local estimate", lambda t: t.output_tokens_per_estimate, False),
+    ("prompt tokens per char vs {c}", lambda t: t.prompt_tokens_vs_canonical, False),
+    ("output tokens per char vs {c}", lambda t: t.output_tokens_vs_canonical, False),
 )
 
 
-def _token_rows(entries: list[Mapping[str, Any]], models: list[str]) -> list[Row]:
+def _token_rows(tokens: list[Tokens | None], models: list[str]) -> list[Row]:
     """Tokenization: what the servers reported, against the local estimate (characters / 4)
     and against the run's first model (same prompts: >1 = more tokens for the same text)."""
-    tokens: list[Mapping[str, Any]] = [
-        t if isinstance(t := e.get("tokens"), Mapping) else {} for e in entries
-    ]
-    if not any(t.get("usage_requests") for t in tokens):
+    if not any(t.usage_requests for t in tokens if t is not None):
         return []
     rows = []
-    for label, key in _TOKEN_ROWS:
-        values = [t.get(key) for t in tokens]
+    for label, get, per_request in _TOKEN_ROWS:
+        values = [get(t) if t is not None else None for t in tokens]
         if all(v is None for v in values):
             continue
-        fmt = fmt_rate if key.endswith("per_request") else fmt_ratio
+        fmt = fmt_rate if per_request else fmt_ratio
         rows.append(Row(label.format(c=models[0]), _cells(values, fmt, None)))
     return rows
 
 
-_DRIFT_ROWS = (
-    ("sampled replies vs baseline", "compared", fmt_int, None),
-    ("exact match vs baseline", "exact_match_rate", fmt_share, max),
-    ("edit distance vs baseline (mean)", "edit_distance_mean", fmt_distance, min),
-    ("length vs baseline (median)", "length_ratio_median", None, None),
+_DRIFT_ROWS: tuple[tuple[str, Callable[[Drift], float | int | None], Fmt, Pick | None], ...] = (
+    ("sampled replies vs baseline", lambda d: d.compared, fmt_int, None),
+    ("exact match vs baseline", lambda d: d.exact_match_rate, fmt_share, max),
+    ("edit distance vs baseline (mean)", lambda d: d.edit_distance_mean, fmt_distance, min),
+    ("length vs baseline (median)", lambda d: d.length_ratio_median, fmt_ratio, None),
 )
 
 
-def _drift_rows(entries: list[Mapping[str, Any]]) -> list[Row]:
+def _drift_rows(drifts: list[Drift | None]) -> list[Row]:
     """--sample-outputs with --baseline: replies under load against a calm snapshot."""
-    drifts: list[Mapping[str, Any]] = [
-        d if isinstance(d := e.get("drift"), Mapping) else {} for e in entries
-    ]
     if not any(drifts):
         return []
-    rows = []
-    for label, key, fmt, pick in _DRIFT_ROWS:
-        rows.append(Row(label, _cells([d.get(key) for d in drifts], fmt or fmt_ratio, pick)))
-    return rows
+    return [
+        Row(label, _cells([get(d) if d is not None else None for d in drifts], fmt, pick))
+        for label, get, fmt, pick in _DRIFT_ROWS
+    ]
 
 
 def contract_examples(run_dir: Path, limit: int = EXAMPLES_SHOWN) -> list[Example]:

@@ -2,8 +2,9 @@
 
 A run folder may come from a run that was killed hard: summary.json missing, the last CSV row
 cut off, an interval log ending mid-line. Loading is therefore defensive: every run.json key is
-optional, numeric CSV columns are coerced (a torn row becomes NaN, not an exception), and a
-missing summary is rebuilt from the logs and marked partial.
+optional (a torn run.json reads as an empty one), numeric CSV columns are coerced (a torn row
+becomes NaN, not an exception), and a missing or torn summary is rebuilt from the logs and
+marked partial. A JSON file holding a value of the wrong type is no run folder's: ReportError.
 """
 
 from __future__ import annotations
@@ -11,12 +12,21 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from hdrh.histogram import HdrHistogram
 
+from loadprofile.contract.run_meta import RunMeta, decode_run_meta
+from loadprofile.contract.summary import (
+    GeneratorHealth,
+    LoadSettings,
+    PhaseFigures,
+    Summary,
+    TargetInfo,
+    decode_summary,
+    given,
+)
 from loadprofile.core.collector import new_histogram
 from loadprofile.core.generator_health import CPU_BOUND_PERCENT
 from loadprofile.core.hdr import value_at_percentiles
@@ -24,6 +34,7 @@ from loadprofile.core.summary import build_summary
 from loadprofile.rundir import reader as rundir_read
 from loadprofile.rundir import writer as rundir
 from loadprofile.rundir.hlog import Interval, read_hlog
+from loadprofile.rundir.view import SideError, TornFile, read_model
 
 _US_PER_MS = 1000.0
 _TEXT_COLUMNS = (
@@ -77,8 +88,8 @@ class ReportData:
     """The run folder in memory; histogram values are microseconds, DataFrame times ms."""
 
     run_dir: Path
-    run: dict[str, Any]
-    summary: dict[str, Any]
+    run: RunMeta
+    summary: Summary
     summary_rebuilt: bool
     models: list[str]
     requests: pd.DataFrame
@@ -88,24 +99,29 @@ class ReportData:
     bound: list[BoundInterval] = field(default_factory=list)
 
     @property
-    def load(self) -> dict[str, Any]:
-        """The run's load settings (run.json's, else the summary's copy); {} if neither."""
-        load = self.run.get("load") or self.summary.get("load")
-        return load if isinstance(load, dict) else {}
+    def load(self) -> LoadSettings | None:
+        """The run's load settings (run.json's, else the summary's copy); None if neither."""
+        return self.run.load or self.summary.load
 
     @property
-    def phases(self) -> list[dict[str, Any]]:
+    def phases(self) -> list[PhaseFigures]:
         """summary.json's phases (with per-model figures), else run.json's plain plan."""
-        for source in (self.summary, self.run):
-            found = source.get("phases")
-            if isinstance(found, list) and found:
-                return [p for p in found if isinstance(p, dict) and _is_phase(p)]
-        return []
+        if self.summary.phases:
+            return self.summary.phases
+        return [
+            PhaseFigures(name=p.name, start_s=p.start_s, end_s=p.end_s, users=p.users)
+            for p in self.run.phases or []
+        ]
+
+    @property
+    def generator_stats(self) -> GeneratorHealth | None:
+        """summary.json's "generator" (the run's own health record), else run.json's copy."""
+        return given(self.summary.generator) or given(self.run.generator)
 
     @property
     def partial(self) -> bool:
         """A run is partial if either file says so, or its summary had to be rebuilt."""
-        return bool(self.summary.get("partial") or self.run.get("partial") or self.summary_rebuilt)
+        return self.summary.partial or self.run.partial or self.summary_rebuilt
 
     def history(self, model: str, metric: str) -> MetricHistory:
         return self.histograms.get(model, {}).get(metric) or MetricHistory()
@@ -117,15 +133,15 @@ def load_report_data(run_dir: Path) -> ReportData:
     has_run = (run_dir / rundir.RUN).is_file()
     if not has_run and not (run_dir / rundir.REQUESTS).is_file():
         raise ReportError(f"{run_dir}: not a loadprofile run folder (no run.json or requests.csv)")
-    run = _read_dict(run_dir / rundir.RUN) if has_run else {}
-    summary, rebuilt = _load_summary(run_dir)
+    run = _read_run(run_dir / rundir.RUN) if has_run else RunMeta()
+    summary, rebuilt = _load_summary(run_dir, run)
     requests = read_table(run_dir / rundir.REQUESTS, REPORT_REQUEST_COLUMNS)
     timeseries = read_table(run_dir / rundir.TIMESERIES, rundir.TIMESERIES_COLUMNS)
     known = model_order(run, summary, {}, requests, timeseries)
     histograms = load_histograms(run_dir, known)
     generator = read_table(run_dir / rundir.GENERATOR, rundir.GENERATOR_COLUMNS)
     has_bound = "bound" in csv_header(run_dir / rundir.GENERATOR)
-    return ReportData(
+    data = ReportData(
         run_dir=run_dir,
         run=run,
         summary=summary,
@@ -135,14 +151,9 @@ def load_report_data(run_dir: Path) -> ReportData:
         timeseries=timeseries,
         generator=generator,
         histograms=histograms,
-        bound=generator_bound(
-            generator, has_bound, summary.get("generator") or run.get("generator")
-        ),
     )
-
-
-def _is_phase(entry: dict[str, Any]) -> bool:
-    return all(isinstance(entry.get(k), int | float) for k in ("start_s", "end_s"))
+    data.bound = generator_bound(generator, has_bound, data.generator_stats)
+    return data
 
 
 def csv_header(path: Path) -> list[str]:
@@ -154,7 +165,7 @@ def csv_header(path: Path) -> list[str]:
 
 
 def generator_bound(
-    generator: pd.DataFrame, has_bound_column: bool, stats: Any = None
+    generator: pd.DataFrame, has_bound_column: bool, stats: GeneratorHealth | None = None
 ) -> list[BoundInterval]:
     """The seconds the generator itself marked as bound (its ``bound`` column, the run's own
     verdict); folders from before that column fall back to CPU >= CPU_BOUND_PERCENT, and a
@@ -177,43 +188,47 @@ def generator_bound(
     ]
 
 
-def _bound_from_summary(stats: Any) -> list[BoundInterval]:
-    spans = stats.get("bound_intervals") if isinstance(stats, dict) else None
-    out = []
-    for span in spans if isinstance(spans, list) else []:
-        if isinstance(span, list | tuple) and len(span) == 2:
-            out.append(BoundInterval(float(span[0]), float(span[1]), "(reason not recorded)"))
-    return out
+def _bound_from_summary(stats: GeneratorHealth | None) -> list[BoundInterval]:
+    spans = stats.bound_intervals if stats is not None else []
+    return [BoundInterval(float(a), float(b), "(reason not recorded)") for a, b in spans]
 
 
-def _maybe(value: Any) -> float | None:
+def _maybe(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and value == value else None
 
 
-def _read_dict(path: Path) -> dict[str, Any]:
-    """A JSON object, or {} if the file is not one (a torn write must not stop the report)."""
+def _read_run(path: Path) -> RunMeta:
+    """run.json, or an empty one if the file is torn (a torn write must not stop the
+    report); ReportError if it holds a value of the wrong type."""
     try:
-        value = rundir.read_json(path)
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
+        return read_model(path, decode_run_meta)
+    except TornFile:
+        return RunMeta()
+    except SideError as exc:
+        raise ReportError(str(exc)) from None
 
 
-def _load_summary(run_dir: Path) -> tuple[dict[str, Any], bool]:
+def _load_summary(run_dir: Path, run: RunMeta) -> tuple[Summary, bool]:
     """(summary, rebuilt?): summary.json, else recomputed from the logs and requests.csv."""
-    summary = _read_dict(run_dir / rundir.SUMMARY)
-    if summary:
-        return summary, False
+    path = run_dir / rundir.SUMMARY
+    if path.is_file():
+        try:
+            summary = read_model(path, decode_summary)
+            if summary != Summary():  # an empty object says nothing: rebuild
+                return summary, False
+        except TornFile:
+            pass  # torn by a crash: rebuild below
+        except SideError as exc:
+            raise ReportError(str(exc)) from None
     if (run_dir / rundir.REQUESTS).is_file():
-        return rundir_read.rebuild_summary(run_dir), True
+        return rundir_read.rebuild_summary(run_dir, run), True
     # rebuild_summary needs requests.csv; with only run.json there is nothing measured.
-    run = _read_dict(run_dir / rundir.RUN)
     empty = build_summary(
-        run_id=str(run.get("run_id", run_dir.name)),
-        started_at=str(run.get("started_at", "")),
-        duration_s=float(run.get("duration_s") or 0.0),
-        target=run.get("target", {}),
-        load=run.get("load", {}),
+        run_id=run.run_id or run_dir.name,
+        started_at=run.started_at or "",
+        duration_s=run.duration_s or 0.0,
+        target=run.target or TargetInfo(),
+        load=run.load,
         models={},
         partial=True,
     )
@@ -289,15 +304,15 @@ def load_histograms(
 
 
 def model_order(
-    run: dict[str, Any],
-    summary: dict[str, Any],
-    histograms: dict[str, Any],
+    run: RunMeta,
+    summary: Summary,
+    histograms: dict[str, dict[str, MetricHistory]],
     requests: pd.DataFrame,
     timeseries: pd.DataFrame,
 ) -> list[str]:
     """Models in run.json's order (the baseline first, as configured), then any others found."""
-    ordered: list[str] = [str(m) for m in run.get("models", []) if isinstance(m, str)]
-    found = set(summary.get("models", {}) or {}) | set(histograms)
+    ordered: list[str] = list(run.models)
+    found = set(summary.models) | set(histograms)
     found |= set(requests["model"].dropna()) | set(timeseries["model"].dropna())
     ordered += sorted(m for m in found if m and m not in ordered)
     return list(dict.fromkeys(ordered))

@@ -7,10 +7,20 @@ run folder's gate.json and webhook.json, written when the run was gated.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from msgspec import UnsetType
+
+from loadprofile.contract.summary import (
+    Latency,
+    ModelCost,
+    ModelFigures,
+    Retries,
+    Summary,
+    given,
+)
 from loadprofile.report.tables import (
     EMPTY,
     ZERO,
@@ -45,41 +55,39 @@ def _row(
     return Row(label, _cells(values, fmt, pick), kind)
 
 
-def cost_table(models: list[str], summary: Mapping[str, Any]) -> Table | None:
+def cost_table(models: list[str], summary: Summary) -> Table | None:
     """Cost per transaction and per 1,000 successful transactions, models side by side."""
-    cost = summary.get("cost") or {}
+    cost = summary.cost or {}
     if not any(m in cost for m in models):
         return None
-    entries: list[dict[str, Any]] = [cost.get(m) or {} for m in models]
+    entries = [cost.get(m) for m in models]
 
-    def dist(key: str, stat: str) -> list[Any]:
-        return [(e.get(key) or {}).get(stat) for e in entries]
+    def values(get: Callable[[ModelCost], object]) -> list[object]:
+        return [get(e) if e is not None else None for e in entries]
 
-    unit = next((e.get("transaction_unit") for e in entries if e), "conversation")
+    unit = next((e.transaction_unit for e in entries if e is not None), "conversation")
     rows = [
         _row(
             "per 1,000 successful transactions",
-            [e.get("per_1k_successful_transactions") for e in entries],
+            values(lambda e: e.per_1k_successful_transactions),
             fmt_usd,
             min,
         ),
-        _row("per transaction, mean", dist("per_transaction", "mean"), fmt_usd, min),
-        _row("p50", dist("per_transaction", "p50"), fmt_usd, min, "sub"),
-        _row("p95", dist("per_transaction", "p95"), fmt_usd, min, "sub"),
-        _row("p99", dist("per_transaction", "p99"), fmt_usd, min, "sub"),
-        _row("transactions (finished)", [e.get("transactions") for e in entries], fmt_int),
-        _row(
-            "successful", [e.get("successful_transactions") for e in entries], fmt_int, kind="sub"
-        ),
-        _row("per request, mean", dist("per_request", "mean"), fmt_usd, min),
-        _row("p95", dist("per_request", "p95"), fmt_usd, min, "sub"),
+        _row("per transaction, mean", values(lambda e: e.per_transaction.mean), fmt_usd, min),
+        _row("p50", values(lambda e: e.per_transaction.p50), fmt_usd, min, "sub"),
+        _row("p95", values(lambda e: e.per_transaction.p95), fmt_usd, min, "sub"),
+        _row("p99", values(lambda e: e.per_transaction.p99), fmt_usd, min, "sub"),
+        _row("transactions (finished)", values(lambda e: e.transactions), fmt_int),
+        _row("successful", values(lambda e: e.successful_transactions), fmt_int, kind="sub"),
+        _row("per request, mean", values(lambda e: e.per_request.mean), fmt_usd, min),
+        _row("p95", values(lambda e: e.per_request.p95), fmt_usd, min, "sub"),
         _row(
             "spent on failed attempts",
-            [e.get("failed_attempt_share") for e in entries],
+            values(lambda e: e.failed_attempt_share),
             fmt_share,
             min,
         ),
-        _row("total spent", [e.get("total_usd") for e in entries], fmt_usd),
+        _row("total spent", values(lambda e: e.total_usd), fmt_usd),
     ]
     note = (
         f"A transaction is one {unit}"
@@ -93,43 +101,55 @@ def cost_table(models: list[str], summary: Mapping[str, Any]) -> Table | None:
     return Table("cost", "Cost (USD)", models, rows, note)
 
 
-def retry_table(models: list[str], summary: Mapping[str, Any]) -> Table | None:
+def retry_table(models: list[str], summary: Summary) -> Table | None:
     """First attempt against what the user felt; shown when the run retried (--retries)."""
-    if not (summary.get("load") or {}).get("retries"):
+    if summary.load is None or not summary.load.retries:
         return None
-    entries = [((summary.get("models") or {}).get(m) or {}) for m in models]
-    retries = [e.get("retries") or {} for e in entries]
+    entries = [summary.models.get(m) for m in models]
+    retries = [e.retries if e is not None else None for e in entries]
 
-    def p99(metric: str) -> list[Any]:
-        return [(e.get(metric) or {}).get("p99") for e in entries]
+    def tried(get: Callable[[Retries], object]) -> list[object]:
+        return [get(r) if r is not None else None for r in retries]
+
+    def p99(get: Callable[[ModelFigures], Latency | UnsetType]) -> list[object]:
+        found = [given(get(e)) if e is not None else None for e in entries]
+        return [latency.p99 if latency is not None else None for latency in found]
 
     rows = [
+        _row("first attempt failed", tried(lambda r: r.first_attempt_error_rate), fmt_share, min),
+        _row("retried requests", tried(lambda r: r.retried_requests), fmt_int),
+        _row("extra attempts", tried(lambda r: r.retry_attempts), fmt_int, kind="sub"),
+        _row("recovered by a retry", tried(lambda r: r.recovered), fmt_int, kind="sub"),
         _row(
-            "first attempt failed",
-            [r.get("first_attempt_error_rate") for r in retries],
+            "failed after every retry",
+            [e.error_rate if e is not None else None for e in entries],
             fmt_share,
             min,
         ),
-        _row("retried requests", [r.get("retried_requests") for r in retries], fmt_int),
-        _row("extra attempts", [r.get("retry_attempts") for r in retries], fmt_int, kind="sub"),
-        _row("recovered by a retry", [r.get("recovered") for r in retries], fmt_int, kind="sub"),
-        _row("failed after every retry", [e.get("error_rate") for e in entries], fmt_share, min),
     ]
-    classes = sorted({c for r in retries for c in (r.get("attempt_errors") or {})})
+    classes = sorted({c for r in retries if r is not None for c in r.attempt_errors})
     rows += [
         _row(
             f"retried after {c}",
-            [(r.get("attempt_errors") or {}).get(c, 0) for r in retries],
+            [r.attempt_errors.get(c, 0) if r is not None else None for r in retries],
             lambda v: fmt_int(v, ZERO),
             kind="sub",
         )
         for c in classes
     ]
     rows += [
-        _row("TTFT p99, as felt (ms)", p99("ttft_ms"), fmt_ms, min),
-        _row("TTFT p99, first attempt (ms)", p99("ttft_first_attempt_ms"), fmt_ms, min, "sub"),
-        _row("E2E p99, as felt (ms)", p99("e2e_ms"), fmt_ms, min),
-        _row("E2E p99, first attempt (ms)", p99("e2e_first_attempt_ms"), fmt_ms, min, "sub"),
+        _row("TTFT p99, as felt (ms)", p99(lambda e: e.ttft_ms), fmt_ms, min),
+        _row(
+            "TTFT p99, first attempt (ms)",
+            p99(lambda e: e.ttft_first_attempt_ms),
+            fmt_ms,
+            min,
+            "sub",
+        ),
+        _row("E2E p99, as felt (ms)", p99(lambda e: e.e2e_ms), fmt_ms, min),
+        _row(
+            "E2E p99, first attempt (ms)", p99(lambda e: e.e2e_first_attempt_ms), fmt_ms, min, "sub"
+        ),
     ]
     note = (
         "As felt: from the first attempt's start to the final answer, backoff included "

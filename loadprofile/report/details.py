@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import msgspec
+
+from loadprofile.contract.run_meta import CharStats, DatasetStats, RunMeta, TurnStats
 from loadprofile.report.meta import KeyValues, fmt_duration, is_unset, show
 
 Fmt = Callable[[Any], str]
@@ -150,94 +153,70 @@ def _with_unit(key: str, value: Any) -> str:
     return readable(value)
 
 
-def dataset_rows(run: Mapping[str, Any]) -> KeyValues:
+def dataset_rows(run: RunMeta) -> KeyValues:
     """run.json's "dataset" (its file and the shape of its conversations) in words."""
-    data = run.get("dataset")
-    if not isinstance(data, Mapping):
+    data = run.dataset
+    if data is None:
         return []
-    found = data.get("stats")
-    stats: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
-    rows: KeyValues = [("file", show(data.get("path")))] if data.get("path") else []
-    count = stats.get("conversations", data.get("conversations"))
+    stats = data.stats or DatasetStats()
+    rows: KeyValues = [("file", show(data.path))] if data.path else []
+    count = stats.conversations if stats.conversations is not None else data.conversations
     if count is not None:
-        system = stats.get("with_system")
+        system = stats.with_system
         rows.append(
             (
                 "conversations",
                 _num(count) + (f" ({_num(system)} with a system prompt)" if system else ""),
             )
         )
-    turns = stats.get("turns") if isinstance(stats.get("turns"), Mapping) else None
-    if turns is not None or "turns_total" in stats:
-        rows.append(("turns", _turns_text(stats.get("turns_total"), turns or {})))
-    histogram = stats.get("turns_histogram")
-    if isinstance(histogram, Mapping) and histogram:
+    if stats.turns is not None or stats.turns_total is not None:
+        rows.append(("turns", _turns_text(stats.turns_total, stats.turns)))
+    if stats.turns_histogram:
         rows.append(
             (
                 "conversations by turns",
                 " · ".join(
                     f"{k} turn{'s' if str(k) != '1' else ''}: {_num(v)}"
-                    for k, v in histogram.items()
+                    for k, v in stats.turns_histogram.items()
                 ),
             )
         )
-    for key, label in (
-        ("user_chars", "user message"),
-        ("prompt_chars", "prompt sent"),
-        ("reply_chars", "recorded reply"),
+    for found, label in (
+        (stats.user_chars, "user message"),
+        (stats.prompt_chars, "prompt sent"),
+        (stats.reply_chars, "recorded reply"),
     ):
-        if isinstance(stats.get(key), Mapping):
-            rows.append((label, chars_text(stats[key])))
-    if stats.get("sha256"):
-        rows.append(("fingerprint", f"sha256 {str(stats['sha256'])[:16]}…"))
-    passes = run.get("dataset_passes")
-    if isinstance(passes, Mapping) and passes:
+        if found is not None:
+            rows.append((label, chars_text(found)))
+    if stats.sha256:
+        rows.append(("fingerprint", f"sha256 {stats.sha256[:16]}…"))
+    passes = run.dataset_passes
+    if passes:
         rows.append(("passes over it", ", ".join(f"{k} {_num(v)}" for k, v in passes.items())))
-    shown = {"path", "conversations", "stats"}
-    rows += [(_label(str(k)), readable(v)) for k, v in data.items() if k not in shown]
-    shown_stats = {
-        "conversations",
-        "with_system",
-        "turns",
-        "turns_total",
-        "turns_histogram",
-        "user_chars",
-        "prompt_chars",
-        "reply_chars",
-        "sha256",
-    }
-    rows += [(_label(str(k)), readable(v)) for k, v in stats.items() if k not in shown_stats]
+    if data.max_prompt_tokens:
+        rows.append(("max prompt tokens", readable(msgspec.to_builtins(data.max_prompt_tokens))))
     return rows
 
 
-def _turns_text(total: Any, turns: Mapping[str, Any]) -> str:
+def _turns_text(total: int | None, turns: TurnStats | None) -> str:
     parts = [f"{_num(total)} in all"] if total is not None else []
-    if "min" in turns and "max" in turns:
+    if turns is not None:
         spread = (
-            f"{_num(turns['min'])}"
-            if turns["min"] == turns["max"]
-            else f"{_num(turns['min'])}–{_num(turns['max'])}"
+            f"{_num(turns.min)}"
+            if turns.min == turns.max
+            else f"{_num(turns.min)}–{_num(turns.max)}"
         )
-        mean = (
-            f", mean {_num(turns['mean'])}"
-            if "mean" in turns and turns["min"] != turns["max"]
-            else ""
-        )
+        mean = f", mean {_num(turns.mean)}" if turns.min != turns.max else ""
         parts.append(f"{spread} per conversation{mean}")
     return "; ".join(parts) or "–"
 
 
-def chars_text(found: Mapping[str, Any]) -> str:
-    """{'p50': 51, 'p90': 355, 'max': 6452, 'mean': 235.1} -> 'median 51 characters,
-    p90 355, max 6,452 (mean 235)'."""
-    if found.get("max") == 0:
+def chars_text(found: CharStats) -> str:
+    """p50 51, p90 355, max 6452, mean 235.1 -> 'median 51 characters, p90 355, max 6,452
+    (mean 235)'."""
+    if found.max == 0:
         return "none"  # e.g. no recorded replies in single-turn data
-    parts = []
-    if "p50" in found:
-        parts.append(f"median {_num(found['p50'])} characters")
-    for key in ("p90", "max"):
-        if key in found:
-            parts.append(f"{key} {_num(found[key])}")
-    text = ", ".join(parts) or "–"
-    mean = found.get("mean")
-    return text + (f" (mean {_num(round(mean))})" if isinstance(mean, int | float) else "")
+    return (
+        f"median {_num(found.p50)} characters, p90 {_num(found.p90)}, max {_num(found.max)}"
+        f" (mean {_num(round(found.mean))})"
+    )

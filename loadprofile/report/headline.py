@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from loadprofile.core.metrics import E2E, TTFT
+from loadprofile.contract import summary as summary_model
+from loadprofile.contract.summary import Correctness, ModelCost, Summary, given
 
 Json = Mapping[str, Any]
 
@@ -74,57 +75,57 @@ class Headline:
     unit: str = "conversation"  # what one transaction is (cost)
 
 
-def headline(models: Sequence[str], summary: Json, gate: Json | None) -> Headline:
+def headline(models: Sequence[str], summary: Summary, gate: Json | None) -> Headline:
     """The figures of ``models`` (report order) from summary.json and the gate's record
     (``decision.gate_section``'s dict, None when the run was never gated)."""
-    entries = summary.get("models") or {}
-    cost = summary.get("cost") or {}
-    correctness = summary.get("correctness") or {}
+    cost = summary.cost or {}
     outcome = gate_outcome(gate) if gate else None
     figures = tuple(
         _figures(
             m,
-            _dict(entries.get(m)),
-            _dict(cost.get(m)),
-            _dict(correctness.get(m)),
+            summary.models.get(m),
+            cost.get(m),
+            summary.correctness.get(m),
             _model_gate(m, gate) if gate else None,
         )
         for m in models
     )
-    unit = next(
-        (
-            str(c["transaction_unit"])
-            for c in map(_dict, cost.values())
-            if c.get("transaction_unit")
-        ),
-        "conversation",
-    )
+    unit = next((c.transaction_unit for c in cost.values() if c.transaction_unit), "conversation")
     return Headline(figures, outcome, unit)
 
 
 def _figures(
-    model: str, entry: Json, cost: Json, correctness: Json, gate: ModelGate | None
+    model: str,
+    entry: summary_model.ModelFigures | None,
+    cost: ModelCost | None,
+    correctness: Correctness | None,
+    gate: ModelGate | None,
 ) -> ModelFigures:
-    drift = _dict(correctness.get("drift"))
-    errors = sorted(
-        ((str(k), n) for k, v in _dict(entry.get("errors")).items() if (n := _int(v))),
-        key=lambda kv: (-kv[1], kv[0]),
-    )
+    drift = given(correctness.drift) if correctness is not None else None
+    compared = drift is not None and drift.compared > 0
+    if entry is None:
+        return ModelFigures(
+            model=model,
+            cost_per_transaction=cost.per_transaction.mean if cost else None,
+            cost_per_1k_successful=cost.per_1k_successful_transactions if cost else None,
+            drift_exact_match=drift.exact_match_rate if drift and compared else None,
+            drift_edit_distance=drift.edit_distance_mean if drift and compared else None,
+            gate=gate,
+        )
+    errors = sorted(((k, n) for k, n in entry.errors.items() if n), key=lambda kv: (-kv[1], kv[0]))
     return ModelFigures(
         model=model,
-        requests=_int(entry.get("requests")),
-        failures=_int(entry.get("failures")),
+        requests=entry.requests,
+        failures=entry.failures,
         errors=tuple(errors),
-        ttft=_latency(entry.get(TTFT)),
-        e2e=_latency(entry.get(E2E)),
-        requests_per_s=_num(entry.get("requests_per_s")),
-        output_tokens_per_s=_num(entry.get("output_tokens_per_s")),
-        cost_per_transaction=_num(_dict(cost.get("per_transaction")).get("mean")),
-        cost_per_1k_successful=_num(cost.get("per_1k_successful_transactions")),
-        drift_exact_match=_num(drift.get("exact_match_rate")) if drift.get("compared") else None,
-        drift_edit_distance=_num(drift.get("edit_distance_mean"))
-        if drift.get("compared")
-        else None,
+        ttft=_latency(entry.ttft_ms),
+        e2e=_latency(entry.e2e_ms),
+        requests_per_s=entry.requests_per_s,
+        output_tokens_per_s=entry.output_tokens_per_s,
+        cost_per_transaction=cost.per_transaction.mean if cost else None,
+        cost_per_1k_successful=cost.per_1k_successful_transactions if cost else None,
+        drift_exact_match=drift.exact_match_rate if drift and compared else None,
+        drift_edit_distance=drift.edit_distance_mean if drift and compared else None,
         gate=gate,
     )
 
@@ -153,26 +154,5 @@ def _verdicts(gate: Json) -> list[Json]:
     return [v for v in found if isinstance(v, Mapping)] if isinstance(found, list) else []
 
 
-def _latency(found: Any) -> Latency:
-    entry = _dict(found)
-    return Latency(
-        _num(entry.get("p50")),
-        _num(entry.get("p95")),
-        _num(entry.get("p99")),
-        _int(entry.get("count")),
-    )
-
-
-def _dict(value: Any) -> Json:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        return None
-    return float(value)
-
-
-def _int(value: Any) -> int:
-    number = _num(value)
-    return 0 if number is None else int(number)
+def _latency(found: summary_model.Latency) -> Latency:
+    return Latency(found.p50, found.p95, found.p99, found.count)

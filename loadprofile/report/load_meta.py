@@ -1,15 +1,18 @@
 """The words about how load was applied: shape, arrivals, SLOs, goodput, timing, recovery.
 
-Everything reads run.json's "load" and summary.json's top-level keys with ``.get``: older
-run folders have none of the shape, arrival, SLO or phase keys, and must still render.
+Everything reads run.json's "load" (contract.summary.LoadSettings) and summary.json's
+top-level figures: older run folders have none of the shape, arrival, SLO or phase keys
+(None, UNSET), and must still render.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+import msgspec
+
+from loadprofile.contract.summary import GeneratorHealth, LoadSettings, PhaseFigures, Summary, given
 from loadprofile.core.phases import RECOVERY_FACTOR, RECOVERY_HOLD_INTERVALS
 from loadprofile.report.details import load_settings
 from loadprofile.report.meta import KeyValues, show
@@ -24,79 +27,82 @@ _OPEN_LOOP_KEYS = ("rate", "arrival", "gamma_shape", "rate_unit")
 _OPTIONAL_KEYS = ("pace_s", "slo_ttft_ms", "slo_tpot_ms", "slo_ttft_p99_ms")
 
 
-def is_open_loop(load: Mapping[str, Any]) -> bool:
-    return isinstance(load.get("rate"), int | float) and not isinstance(load.get("rate"), bool)
+def is_open_loop(load: LoadSettings | None) -> bool:
+    return load is not None and load.rate is not None
 
 
-def is_paced(load: Mapping[str, Any]) -> bool:
-    pace = load.get("pace_s")
-    return isinstance(pace, int | float) and pace > 0
+def is_paced(load: LoadSettings | None) -> bool:
+    return load is not None and load.pace_s is not None and load.pace_s > 0
 
 
-def shape_of(load: Mapping[str, Any]) -> str:
-    return str(load.get("shape") or "steady")
+def shape_of(load: LoadSettings | None) -> str:
+    return (load.shape if load is not None else None) or "steady"
 
 
-def arrival_text(load: Mapping[str, Any]) -> str:
+def arrival_text(load: LoadSettings) -> str:
     """'poisson', 'gamma (shape k = 0.5, burstier than Poisson)', 'constant'."""
-    arrival = str(load.get("arrival") or "poisson")
+    arrival = load.arrival or "poisson"
     if arrival != "gamma":
         return arrival
-    k = load.get("gamma_shape")
-    if not isinstance(k, int | float):
+    k = load.gamma_shape
+    if k is None:
         return "gamma"
     burst = "burstier than" if k < 1 else "smoother than" if k > 1 else "same as"
     return f"gamma (shape k = {k:g}, {burst} Poisson)"
 
 
-def load_rows(load: Any, generator: Any) -> KeyValues:
+def load_rows(load: LoadSettings | None, generator: GeneratorHealth | None) -> KeyValues:
     """The load block of the header: the headline first (shape, rate, pool, SLOs), then the
     other settings, leaving out those the run's shape and loop do not use."""
-    if not isinstance(load, Mapping):
+    if load is None:
         return []
-    stats = generator if isinstance(generator, Mapping) else {}
+    stats = generator or GeneratorHealth()
     rows: KeyValues = [("shape", shape_of(load))]
     if is_open_loop(load):
-        unit = str(load.get("rate_unit") or "requests")
+        unit = load.rate_unit or "requests"
         rows += [
             ("loop", "open (arrivals follow a schedule, whatever the server does)"),
-            ("arrival rate", f"{show(load.get('rate'))} {unit}/s"),
+            ("arrival rate", f"{show(load.rate)} {unit}/s"),
             ("arrival process", arrival_text(load)),
             ("rate unit", unit),
-            ("user pool", f"{show(load.get('users'))} users (the most requests in flight)"),
-            ("late starts", show(stats.get("late_starts"))),
-            ("starts without a free user", show(stats.get("starts_without_free_user"))),
+            ("user pool", f"{show(load.users)} users (the most requests in flight)"),
+            ("late starts", show(given(stats.late_starts))),
+            ("starts without a free user", show(given(stats.starts_without_free_user))),
         ]
-        if "arrivals_not_sent" in stats:  # newer runs: due before the end, never sent
-            rows.append(("arrivals never sent", show(stats.get("arrivals_not_sent"))))
+        if stats.arrivals_not_sent is not None:  # newer runs: due before the end, never sent
+            rows.append(("arrivals never sent", show(stats.arrivals_not_sent)))
     elif is_paced(load):
         rows.append(
-            (
-                "loop",
-                f"closed, paced: each user starts a request every {show(load.get('pace_s'))} s",
-            )
+            ("loop", f"closed, paced: each user starts a request every {show(load.pace_s)} s")
         )
     rows.append(("prompt prefixes", prefix_mode(load)))
+    settings: dict[str, object] = msgspec.to_builtins(load)
     skip = {"shape", "rate", "arrival", "rate_unit", "unique_prefix", *_unused_keys(load)}
     if is_open_loop(load):
         skip.add("users")  # shown as the pool
-    return rows + load_settings(load, skip)
+    return rows + load_settings(settings, skip)
 
 
-def _unused_keys(load: Mapping[str, Any]) -> set[str]:
+def _unused_keys(load: LoadSettings) -> set[str]:
     shape = shape_of(load)
     unused = {k for s, keys in _SHAPE_KEYS.items() if s != shape for k in keys}
     unused -= set(_SHAPE_KEYS.get(shape, ()))
     if not is_open_loop(load):
         unused |= set(_OPEN_LOOP_KEYS)
-    unused |= {k for k in _OPTIONAL_KEYS if load.get(k) is None}
+    optional = {
+        "pace_s": load.pace_s,
+        "slo_ttft_ms": load.slo_ttft_ms,
+        "slo_tpot_ms": load.slo_tpot_ms,
+        "slo_ttft_p99_ms": load.slo_ttft_p99_ms,
+    }
+    unused |= {k for k, v in optional.items() if v is None}
     return unused
 
 
-def prefix_mode(load: Mapping[str, Any]) -> str:
+def prefix_mode(load: LoadSettings | None) -> str:
     """Which prefix-cache mode the run used (``--unique-prefix``), in words."""
-    if load.get("unique_prefix"):
-        if is_open_loop(load) and (load.get("rate_unit") or "requests") == "requests":
+    if load is not None and load.unique_prefix:
+        if is_open_loop(load) and (load.rate_unit or "requests") == "requests":
             return (
                 "unique per request (--unique-prefix, open loop by requests): cold "
                 "prefill for every request"
@@ -111,13 +117,14 @@ def prefix_mode(load: Mapping[str, Any]) -> str:
     )
 
 
-def goodput_text(load: Mapping[str, Any]) -> str:
+def goodput_text(load: LoadSettings | None) -> str:
     """Which per-request SLOs goodput used, in words."""
+    load = load or LoadSettings()
     bounds = []
-    if isinstance(load.get("slo_ttft_ms"), int | float):
-        bounds.append(f"TTFT ≤ {load['slo_ttft_ms']:g} ms")
-    if isinstance(load.get("slo_tpot_ms"), int | float):
-        bounds.append(f"TPOT ≤ {load['slo_tpot_ms']:g} ms")
+    if load.slo_ttft_ms is not None:
+        bounds.append(f"TTFT ≤ {load.slo_ttft_ms:g} ms")
+    if load.slo_tpot_ms is not None:
+        bounds.append(f"TPOT ≤ {load.slo_tpot_ms:g} ms")
     if not bounds:
         return (
             "No per-request SLO was set (--slo-ttft-ms, --slo-tpot-ms), so goodput counts "
@@ -130,7 +137,7 @@ def goodput_text(load: Mapping[str, Any]) -> str:
     )
 
 
-def timing_notes(load: Mapping[str, Any], differs: bool) -> list[str]:
+def timing_notes(load: LoadSettings | None, differs: bool) -> list[str]:
     """What the scheduled and the service figures each mean, when the run has both."""
     notes = []
     if is_open_loop(load):
@@ -142,10 +149,10 @@ def timing_notes(load: Mapping[str, Any], differs: bool) -> list[str]:
         )
     if is_paced(load):
         notes.append(
-            f"Paced run (one request per user every {show(load.get('pace_s'))} s): ttft_ms and "
-            "e2e_ms carry HdrHistogram's expected-interval correction (interval = the pace), "
-            "which adds the requests a slow reply kept from being sent; the '· service' figures "
-            "are the raw measurements."
+            f"Paced run (one request per user every {show(load.pace_s if load else None)} s): "
+            "ttft_ms and e2e_ms carry HdrHistogram's expected-interval correction (interval = "
+            "the pace), which adds the requests a slow reply kept from being sent; the "
+            "'· service' figures are the raw measurements."
         )
     if differs and not notes:
         notes.append(
@@ -169,25 +176,24 @@ class Recovery:
     recovered: bool
 
 
-def recovery(
-    models: list[str], summary: Mapping[str, Any], phases: Sequence[Mapping[str, Any]]
-) -> list[Recovery]:
+def recovery(models: list[str], summary: Summary, phases: Sequence[PhaseFigures]) -> list[Recovery]:
     """One line per model from summary.json's "recovery_s" (spike runs); [] without it."""
-    found = summary.get("recovery_s")
-    if not isinstance(found, Mapping):
+    found = given(summary.recovery_s)
+    if found is None:
         return []
-    before = next((p for p in phases if p.get("name") == "before"), {})
+    before = next((p for p in phases if p.name == "before"), None)
     out = []
     for model in models:
         seconds = found.get(model)
-        if isinstance(seconds, int | float):
+        if seconds is not None:
             out.append(Recovery(model, f"recovered {seconds:.1f} s after the burst", True))
             continue
-        base = ((before.get("models") or {}).get(model) or {}).get("ttft_ms") or {}
+        figures = before.models.get(model) if before is not None else None
+        p99 = figures.ttft_ms.p99 if figures is not None else None
         why = (
             f"TTFT p99 never came back within {100 * (RECOVERY_FACTOR - 1):.0f} % of "
-            f"{base['p99']:g} ms ('before') for long enough"
-            if base.get("p99") is not None
+            f"{p99:g} ms ('before') for long enough"
+            if p99 is not None
             else "no TTFT p99 in the 'before' phase to compare with"
         )
         out.append(Recovery(model, f"not recovered: {why}", False))
@@ -195,20 +201,20 @@ def recovery(
 
 
 def capacity_text(
-    summary: Mapping[str, Any],
-    load: Mapping[str, Any],
+    summary: Summary,
+    load: LoadSettings | None,
     models: list[str],
-    top_users: Mapping[str, int],
+    top_users: dict[str, int],
 ) -> list[str]:
     """Each model's highest concurrency within the step SLO (summary.json), in words."""
-    found = summary.get("max_concurrency_within_slo")
-    slo = load.get("slo_ttft_p99_ms")
-    if not isinstance(found, Mapping) or not isinstance(slo, int | float):
+    found = given(summary.max_concurrency_within_slo)
+    slo = load.slo_ttft_p99_ms if load is not None else None
+    if found is None or slo is None:
         return []
     lines = []
     for model in models:
         users = found.get(model)
-        if not isinstance(users, int):
+        if users is None:
             continue
         if users == 0:
             lines.append(f"{model}: even the first step broke TTFT p99 ≤ {slo:g} ms.")

@@ -1,7 +1,8 @@
 """The words around the numbers: run header, load, environment, generator health, errors.
 
-run.json is written by the runner and may lack any key (an older version, a hard kill), so
-everything here reads with ``.get`` and turns whatever it finds into short display strings.
+run.json is written by the runner and may lack any key (an older version, a hard kill): its
+model (contract.run_meta) then holds None or UNSET, and everything here turns whatever it
+finds into short display strings.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import pandas as pd
 
+from loadprofile.contract.run_meta import RunMeta, WorkerEntry
+from loadprofile.contract.summary import GeneratorHealth, Summary, Thresholds, given
 from loadprofile.core.generator_health import (
     CPU_BOUND_PERCENT,
     LOOP_LAG_BOUND_MS,
@@ -58,22 +62,21 @@ def fmt_duration(seconds: Any) -> str:
     return f"{minutes} min {secs:02.0f} s"
 
 
-def header(run: Mapping[str, Any], summary: Mapping[str, Any], run_dir_name: str) -> KeyValues:
+def header(run: RunMeta, summary: Summary, run_dir_name: str) -> KeyValues:
     """The few facts a reader needs before the numbers: when, how long, against what."""
-    target = run.get("target") or summary.get("target") or {}
-    hosts = target.get("hosts") if isinstance(target, Mapping) else None
-    kind = target.get("kind") if isinstance(target, Mapping) else None
+    target = run.target or summary.target
+    kind = show(target.kind) if target.kind else ""
     rows: KeyValues = [
-        ("run id", show(summary.get("run_id") or run.get("run_id") or run_dir_name)),
-        ("started at", show(summary.get("started_at") or run.get("started_at"))),
-        ("ended at", show(run.get("ended_at"))),
-        ("duration", fmt_duration(summary.get("duration_s", run.get("duration_s")))),
-        ("target", " ".join(s for s in (show(kind) if kind else "", show(hosts)) if s)),
+        ("run id", show(summary.run_id or run.run_id or run_dir_name)),
+        ("started at", show(summary.started_at or run.started_at)),
+        ("ended at", show(run.ended_at)),
+        ("duration", fmt_duration(summary.duration_s)),
+        ("target", " ".join(s for s in (kind, show(target.hosts)) if s)),
     ]
-    if run.get("interrupted_by"):
-        rows.append(("interrupted by", show(run.get("interrupted_by"))))
-    if run.get("unfinished_at_stop"):
-        rows.append(("unfinished at stop", show(run.get("unfinished_at_stop"))))
+    if run.interrupted_by:
+        rows.append(("interrupted by", show(run.interrupted_by)))
+    if run.unfinished_at_stop:
+        rows.append(("unfinished at stop", show(run.unfinished_at_stop)))
     return [(k, v) for k, v in rows if v and v != "–"]
 
 
@@ -83,10 +86,9 @@ class TargetsTable:
     rows: list[list[str]]
 
 
-def targets(run: Mapping[str, Any]) -> TargetsTable:
+def targets(run: RunMeta) -> TargetsTable:
     """The configured targets (name, model, host, weight...) as one small table."""
-    found = run.get("targets")
-    items = [t for t in found if isinstance(t, Mapping)] if isinstance(found, list) else []
+    items: list[dict[str, object]] = [msgspec.to_builtins(t) for t in run.targets]
     # A column no target sets (an empty extra_body) says nothing.
     keys = [str(k) for t in items for k, v in t.items() if k != "api_key_env" and not is_unset(v)]
     columns = list(dict.fromkeys(keys))
@@ -113,47 +115,53 @@ _WORKER_COLUMNS = (
 )
 
 
-def workers(run: Mapping[str, Any]) -> TargetsTable:
+def workers(run: RunMeta) -> TargetsTable:
     """A distributed run's workers (run.json), one row each; empty for a local run."""
-    found = run.get("workers")
-    items = [w for w in found if isinstance(w, Mapping)] if isinstance(found, list) else []
-    rows = [[show(w.get(c)) for c in _WORKER_COLUMNS] for w in items]
+    rows = [
+        [
+            show(w.host),
+            show(w.pid),
+            show(w.status),
+            show(w.requests),
+            show(w.cpu_percent_mean),
+            show(w.cpu_percent_max),
+            show(w.first_report_s),
+            show(w.last_report_s),
+            show(w.lost_at_s),
+            show(w.note),
+        ]
+        for w in run.workers or []
+    ]
     return TargetsTable(list(_WORKER_COLUMNS), rows)
 
 
-def unfinished_workers(run: Mapping[str, Any]) -> list[str]:
+def unfinished_workers(workers: list[WorkerEntry]) -> list[str]:
     """'host (pid N): status, note' for every worker that did not finish its share."""
-    found = run.get("workers")
-    items = [w for w in found if isinstance(w, Mapping)] if isinstance(found, list) else []
     return [
-        f"{show(w.get('host'))} (pid {show(w.get('pid'))}): {show(w.get('status'))}"
-        + (f", {show(w.get('note'))}" if w.get("note") else "")
-        for w in items
-        if w.get("partial") and w.get("status") != "refused"
+        f"{show(w.host)} (pid {show(w.pid)}): {show(w.status)}"
+        + (f", {show(w.note)}" if w.note else "")
+        for w in workers
+        if w.partial and w.status != "refused"
     ]
 
 
-def environment(run: Mapping[str, Any]) -> KeyValues:
+def environment(run: RunMeta) -> KeyValues:
     """Versions, host and the exact command line: what it takes to reproduce the run."""
-    rows = [(f"version: {k}", v) for k, v in key_values(run.get("versions"))]
-    rows += [(f"host: {k}", v) for k, v in key_values(run.get("host"))]
-    command = run.get("command")
-    if isinstance(command, list) and command:
-        rows.append(("command", shlex.join(str(part) for part in command)))
-    elif isinstance(command, str):
-        rows.append(("command", command))
+    versions = msgspec.to_builtins(run.versions) if run.versions else {}
+    host = msgspec.to_builtins(run.host) if run.host else {}
+    rows = [(f"version: {k}", v) for k, v in key_values(versions)]
+    rows += [(f"host: {k}", v) for k, v in key_values(host)]
+    if run.command:
+        rows.append(("command", shlex.join(run.command)))
     return rows
 
 
-def warnings(run: Mapping[str, Any]) -> list[str]:
-    found = run.get("warnings")
-    if isinstance(found, str):
-        return [found]
-    return [str(w) for w in found] if isinstance(found, list) else []
+def warnings(run: RunMeta) -> list[str]:
+    return list(run.warnings)
 
 
 @dataclass
-class GeneratorHealth:
+class GeneratorView:
     """The load generator's own health: where it, not the server, may have been the limit."""
 
     mean: float | None = None
@@ -169,22 +177,22 @@ class GeneratorHealth:
 
 
 def generator_health(
-    generator: pd.DataFrame, stats: Any, bound: list[BoundInterval]
-) -> GeneratorHealth:
+    generator: pd.DataFrame, stats: GeneratorHealth | None, bound: list[BoundInterval]
+) -> GeneratorView:
     """From generator.csv and the run's own bound verdict (``bound``); summary.json's
     "generator" fills what the samples lack (or everything when they are missing)."""
-    stats = stats if isinstance(stats, Mapping) else {}
+    stats = stats or GeneratorHealth()
     spans = merge_spans([(b.start_s, b.end_s) for b in bound])
-    health = GeneratorHealth(
-        mean=_num(stats.get("cpu_percent_mean")),
-        max=_num(stats.get("cpu_percent_max")),
-        loop_lag_max=_num(stats.get("loop_lag_ms_max")),
-        late_starts=_int(stats.get("late_starts")),
-        starts_without_free_user=_int(stats.get("starts_without_free_user")),
+    health = GeneratorView(
+        mean=given(stats.cpu_percent_mean),
+        max=given(stats.cpu_percent_max),
+        loop_lag_max=given(stats.loop_lag_ms_max),
+        late_starts=given(stats.late_starts),
+        starts_without_free_user=given(stats.starts_without_free_user),
         suspect=[f"{a:g}–{b:g} s" for a, b in spans],
         suspect_seconds=round(float(sum(b - a for a, b in spans)), 3),
         bound=bound,
-        thresholds=_thresholds(stats.get("thresholds")),
+        thresholds=_thresholds(given(stats.thresholds)),
     )
     frame = generator.dropna(subset=["start_s", "cpu_percent"])
     if frame.empty:
@@ -197,36 +205,23 @@ def generator_health(
     return health
 
 
-def limits(stats: Any) -> tuple[float, float]:
+def limits(stats: GeneratorHealth | None) -> tuple[float, float]:
     """(CPU %, loop lag ms) past which the run marks a second bound: the run's own record,
     else today's constants."""
-    found = stats.get("thresholds") if isinstance(stats, Mapping) else None
-    found = found if isinstance(found, Mapping) else {}
-    cpu, lag = _num(found.get("cpu_percent")), _num(found.get("loop_lag_ms"))
-    return cpu or CPU_BOUND_PERCENT, lag or LOOP_LAG_BOUND_MS
+    found = (given(stats.thresholds) if stats is not None else None) or Thresholds()
+    return found.cpu_percent or CPU_BOUND_PERCENT, found.loop_lag_ms or LOOP_LAG_BOUND_MS
 
 
-def _thresholds(found: Any) -> KeyValues:
-    found = found if isinstance(found, Mapping) else {}
-    cpu = _num(found.get("cpu_percent")) or CPU_BOUND_PERCENT
-    lag = _num(found.get("loop_lag_ms")) or LOOP_LAG_BOUND_MS
-    delay = _num(found.get("start_delay_ms")) or START_DELAY_BOUND_MS
+def _thresholds(found: Thresholds | None) -> KeyValues:
+    found = found or Thresholds()
+    cpu = found.cpu_percent or CPU_BOUND_PERCENT
+    lag = found.loop_lag_ms or LOOP_LAG_BOUND_MS
+    delay = found.start_delay_ms or START_DELAY_BOUND_MS
     return [
         ("CPU", f"≥ {cpu:g} % of one core"),
         ("event-loop lag", f"≥ {lag:g} ms"),
         ("open loop: a request sent late", f"> {delay:g} ms after it was due"),
     ]
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        return None
-    return float(value)
-
-
-def _int(value: Any) -> int | None:
-    number = _num(value)
-    return None if number is None else int(number)
 
 
 def merge_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loadprofile.client.server_metrics import Series, SeriesKey, read_series, scrape_times
+from loadprofile.contract.run_meta import RunMeta
+from loadprofile.contract.summary import given
 from loadprofile.report import server_plots
 from loadprofile.report.data import ReportData, ttft_over_time
 from loadprofile.report.plots import Chart, Timeline
@@ -59,9 +61,7 @@ def server_section(
     except OSError:
         series = {}
     ttft = {m: ttft_over_time(data, m) for m in data.models}
-    served = set(data.models) | {
-        str(t.get("model")) for t in data.run.get("targets") or () if isinstance(t, dict)
-    }
+    served = set(data.models) | {t.model for t in data.run.targets}
     drawable = without_since_start(series)
     charts = [c for c in _panel_charts(drawable, ttft, colors, timeline, served) if c.src]
     scrapes = scrape_rows(data.run, series)
@@ -118,27 +118,15 @@ def _panel_charts(
     return charts
 
 
-def scrape_rows(run: dict[str, Any], series: dict[SeriesKey, Series]) -> list[ScrapeRow]:
+def scrape_rows(run: RunMeta, series: dict[SeriesKey, Series]) -> list[ScrapeRow]:
     """Per scraped URL: scrapes that worked and failed, from run.json; without that record
     (a run killed before it was written), the successful scrapes found in the file."""
-    recorded = run.get("server_metrics_scrapes")
+    recorded = given(run.server_metrics_scrapes)
     rows = []
-    if isinstance(recorded, dict):
+    if recorded is not None:
         for source, stats in recorded.items():
-            stats = stats if isinstance(stats, dict) else {}
-            rows.append(
-                ScrapeRow(
-                    str(source),
-                    _int(stats.get("ok")),
-                    _int(stats.get("failed")),
-                    str(stats.get("last_error") or ""),
-                )
-            )
+            rows.append(ScrapeRow(source, stats.ok, stats.failed, stats.last_error or ""))
         return rows
     for source, times in scrape_times(series).items():
         rows.append(ScrapeRow(source, len(times), None, ""))
     return rows
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) else None

@@ -7,10 +7,18 @@ can render the expected text with the same functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadprofile.contract.summary import (
+    Latency,
+    ModelFigures,
+    PhaseFigures,
+    PhaseModelFigures,
+    Summary,
+    latency_of,
+)
 from loadprofile.core.metrics import E2E, ITL, PERCENTILES, SERVICE_OF, TPOT, TTFT
 from loadprofile.core.results import ErrorClass
 from loadprofile.rundir.writer import model_slug
@@ -124,22 +132,22 @@ def metric_table(
     metric: str,
     title: str,
     models: list[str],
-    summary: Mapping[str, Any],
+    summary: Summary,
     with_service: bool = False,
 ) -> Table:
     """Percentiles of one metric, in ms, one column per model; the lowest value highlighted.
 
     ``with_service``: TTFT and E2E also get each model's service-time column (from the
     actual send) next to it; only the main columns compete for the highlight."""
-    entries = [_model_entry(summary, m).get(metric) or {} for m in models]
+    entries = [_latency(summary, m, metric) for m in models]
     service = SERVICE_OF.get(metric) if with_service else None
-    extra = [_model_entry(summary, m).get(service) or {} for m in models] if service else []
+    extra = [_latency(summary, m, service) for m in models] if service else []
     rows = []
     for key, label in [*PERCENTILE_ROWS, ("count", "count")]:
         fmt, pick = (fmt_int, None) if key == "count" else (fmt_ms, min)
-        cells = _cells([e.get(key) for e in entries], fmt, pick)
+        cells = _cells([_figure(e, key) for e in entries], fmt, pick)
         if extra:
-            side = _cells([e.get(key) for e in extra], fmt, None)
+            side = _cells([_figure(e, key) for e in extra], fmt, None)
             cells = [c for pair in zip(cells, side, strict=True) for c in pair]
         rows.append(Row(label, cells))
     if not extra:
@@ -150,104 +158,108 @@ def metric_table(
     return Table(metric, f"{metric}: {title} (ms)", columns, rows, note, owners)
 
 
-def _model_entry(summary: Mapping[str, Any], model: str) -> dict[str, Any]:
-    entry = (summary.get("models") or {}).get(model)
-    return entry if isinstance(entry, dict) else {}
+def _latency(summary: Summary, model: str, metric: str) -> Latency | None:
+    entry = summary.models.get(model)
+    return latency_of(entry, metric) if entry is not None else None
 
 
-def overview_table(models: list[str], summary: Mapping[str, Any]) -> Table:
+def _figure(latency: Latency | None, key: str) -> float | int | None:
+    """One percentile key (core.metrics.SUMMARY_KEYS) of a distribution; None without one."""
+    if latency is None:
+        return None
+    found: float | int | None = getattr(latency, key)
+    return found
+
+
+def overview_table(models: list[str], summary: Summary) -> Table:
     """Counts, error classes, rates and token accounting per model."""
-    entries = [_model_entry(summary, m) for m in models]
+    entries = [summary.models.get(m) for m in models]
+
+    def values(get: Callable[[ModelFigures], object]) -> list[object]:
+        return [get(e) if e is not None else None for e in entries]
 
     def row(
         label: str,
-        values: list[Any],
+        found: Sequence[object],
         fmt: Callable[[Any], str],
         pick: Pick | None = None,
         kind: str = "",
     ) -> Row:
-        return Row(label, _cells(values, fmt, pick), kind)
+        return Row(label, _cells(list(found), fmt, pick), kind)
 
+    known = [e for e in entries if e is not None]
     rows = [
-        row("requests", [e.get("requests") for e in entries], fmt_int),
-        row("successes", [_successes(e) for e in entries], fmt_int),
-        row("failures", [e.get("failures") for e in entries], fmt_int),
-        row("error rate", [e.get("error_rate") for e in entries], fmt_share, min),
+        row("requests", values(lambda e: e.requests), fmt_int),
+        row("successes", values(_successes), fmt_int),
+        row("failures", values(lambda e: e.failures), fmt_int),
+        row("error rate", values(lambda e: e.error_rate), fmt_share, min),
     ]
-    for name in error_classes(entries):
-        counts = [(e.get("errors") or {}).get(name, 0) if e else None for e in entries]
+    for name in error_classes(known):
+        counts = [e.errors.get(name, 0) if e is not None else None for e in entries]
         rows.append(row(name, counts, lambda v: fmt_int(v, ZERO), kind="sub"))
     rows += [
-        row("requests/s", [e.get("requests_per_s") for e in entries], fmt_rate),
-        row("output tokens/s", [e.get("output_tokens_per_s") for e in entries], fmt_rate, max),
-        row("output tokens", [e.get("output_tokens") for e in entries], fmt_int),
-        row("prompt tokens", [e.get("prompt_tokens") for e in entries], fmt_int),
-        row(
-            "estimated token counts", [e.get("tokens_estimated_share") for e in entries], fmt_share
-        ),
+        row("requests/s", values(lambda e: e.requests_per_s), fmt_rate),
+        row("output tokens/s", values(lambda e: e.output_tokens_per_s), fmt_rate, max),
+        row("output tokens", values(lambda e: e.output_tokens), fmt_int),
+        row("prompt tokens", values(lambda e: e.prompt_tokens), fmt_int),
+        row("estimated token counts", values(lambda e: e.tokens_estimated_share), fmt_share),
     ]
-    if any(e.get("cached_prompt_tokens") is not None for e in entries):
+    if any(e.cached_prompt_tokens is not None for e in known):
         rows.append(row("cached prompt tokens", [_cached(e) for e in entries], str))
-    if any("good_requests" in e for e in entries):
+    if any(e.good_requests is not None for e in known):
         rows += [
-            row("good requests", [e.get("good_requests") for e in entries], fmt_int),
-            row("good share", [good_share(e) for e in entries], fmt_share, max),
-            row("goodput/s", [e.get("goodput_per_s") for e in entries], fmt_rate, max),
+            row("good requests", values(lambda e: e.good_requests), fmt_int),
+            row("good share", values(good_share), fmt_share, max),
+            row("goodput/s", values(lambda e: e.goodput_per_s), fmt_rate, max),
         ]
-    if any(e.get("out_of_range_values") for e in entries):
+    if any(e.out_of_range_values for e in known):
         rows.append(
-            row(
-                "values out of histogram range",
-                [e.get("out_of_range_values") for e in entries],
-                fmt_int,
-            )
+            row("values out of histogram range", values(lambda e: e.out_of_range_values), fmt_int)
         )
     note = "Failures by class are indented; '·' means none."
     return Table("overview", "Per-model overview", models, rows, note)
 
 
-def _cached(entry: Mapping[str, Any]) -> str:
+def _cached(entry: ModelFigures | None) -> str:
     """Prompt tokens the server's prefix cache served, and their share of all prompt tokens
     (usage's ``cached_tokens``); a server that does not say is not assumed to cache nothing."""
-    cached, prompt = entry.get("cached_prompt_tokens"), entry.get("prompt_tokens")
-    if not isinstance(cached, int):
-        return "not reported" if entry else EMPTY
-    share = f" ({fmt_share(cached / prompt)})" if isinstance(prompt, int) and prompt > 0 else ""
+    if entry is None:
+        return EMPTY
+    cached, prompt = entry.cached_prompt_tokens, entry.prompt_tokens
+    if cached is None:
+        return "not reported"
+    share = f" ({fmt_share(cached / prompt)})" if prompt > 0 else ""
     return f"{fmt_int(cached)}{share}"
 
 
-def _successes(entry: Mapping[str, Any]) -> Any:
-    if "successes" in entry:
-        return entry["successes"]
-    requests, failures = entry.get("requests"), entry.get("failures")
-    if isinstance(requests, int) and isinstance(failures, int):
-        return requests - failures
-    return None
+def _successes(entry: ModelFigures) -> int:
+    if entry.successes is not None:
+        return entry.successes
+    return entry.requests - entry.failures
 
 
-def error_classes(entries: list[dict[str, Any]]) -> list[str]:
+def error_classes(entries: Sequence[ModelFigures]) -> list[str]:
     """All eight contract classes, then any unknown class a newer writer may have used."""
     names = [str(c) for c in ErrorClass]
-    extra = sorted({str(k) for e in entries for k in (e.get("errors") or {})} - set(names))
+    extra = sorted({k for e in entries for k in e.errors} - set(names))
     return names + extra
 
 
-def good_share(entry: Mapping[str, Any]) -> float | None:
+def good_share(entry: ModelFigures | PhaseModelFigures) -> float | None:
     """Good requests (success within the per-request SLOs) as a share of all requests."""
-    good, requests = entry.get("good_requests"), entry.get("requests")
-    if not isinstance(good, int | float) or not isinstance(requests, int | float):
+    good, requests = entry.good_requests, entry.requests
+    if good is None:
         return None
     return good / requests if requests else None
 
 
-def _p(entry: Mapping[str, Any], metric: str, key: str) -> Any:
-    found = entry.get(metric)
-    return found.get(key) if isinstance(found, Mapping) else None
+def _p(entry: PhaseModelFigures | None, metric: str, key: str) -> float | int | None:
+    return _figure(latency_of(entry, metric), key) if entry is not None else None
 
 
 def phase_table(
     model: str,
-    phases: Sequence[Mapping[str, Any]],
+    phases: Sequence[PhaseFigures],
     users: list[int | None],
     with_service: bool = False,
 ) -> Table:
@@ -255,18 +267,21 @@ def phase_table(
 
     ``users``: the model's users in each phase (see burst.phase_users); the figures come
     from summary.json's "phases", the same numbers the gate reads."""
-    entries: list[Mapping[str, Any]] = [(p.get("models") or {}).get(model) or {} for p in phases]
+    entries = [p.models.get(model) for p in phases]
 
     def row(label: str, values: list[Any], fmt: Callable[[Any], str]) -> Row:
         return Row(label, _cells(values, fmt, None))
 
+    def values(get: Callable[[PhaseModelFigures], object]) -> list[object]:
+        return [get(e) if e is not None else None for e in entries]
+
     rows = [
         row("users", users, fmt_int),
-        row("requests", [e.get("requests") for e in entries], fmt_int),
-        row("requests/s", [e.get("requests_per_s") for e in entries], fmt_rate),
-        row("error rate", [e.get("error_rate") for e in entries], fmt_share),
-        row("good share", [good_share(e) for e in entries], fmt_share),
-        row("goodput/s", [e.get("goodput_per_s") for e in entries], fmt_rate),
+        row("requests", values(lambda e: e.requests), fmt_int),
+        row("requests/s", values(lambda e: e.requests_per_s), fmt_rate),
+        row("error rate", values(lambda e: e.error_rate), fmt_share),
+        row("good share", values(good_share), fmt_share),
+        row("goodput/s", values(lambda e: e.goodput_per_s), fmt_rate),
         row("TTFT p50 (ms)", [_p(e, TTFT, "p50") for e in entries], fmt_ms),
         row("TTFT p99 (ms)", [_p(e, TTFT, "p99") for e in entries], fmt_ms),
     ]
@@ -285,5 +300,5 @@ def phase_table(
         rows.append(
             row("E2E p99 · service (ms)", [_p(e, SERVICE_OF[E2E], "p99") for e in entries], fmt_ms)
         )
-    names = [str(p.get("name", f"phase {i + 1}")) for i, p in enumerate(phases)]
+    names = [p.name or f"phase {i + 1}" for i, p in enumerate(phases)]
     return Table(f"phases-{model_slug(model)}", model, names, rows, column_models=[""] * len(names))

@@ -1,4 +1,9 @@
-"""run.json: what was run, how and where; everything but secrets (pure)."""
+"""run.json: what was run, how and where; everything but secrets (pure).
+
+``build_meta`` makes the typed skeleton (contract.run_meta.RunMeta) and hands the run its
+plain form: the run's draft of run.json, which the session, the recorder, the scraper and a
+distributed run's master fill in as the run goes. ``meta_of`` reads a draft back typed.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,20 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
+import msgspec
+
 from loadprofile import __version__
 from loadprofile.config.run_config import RunConfig
+from loadprofile.contract.run_meta import (
+    Canary,
+    DatasetInfo,
+    HostInfo,
+    RunMeta,
+    TargetSpec,
+    Versions,
+    run_meta_of,
+)
+from loadprofile.contract.summary import LoadSettings, PriceSpec, TargetInfo
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -46,32 +63,35 @@ def build_meta(
     dataset: dict[str, Any],
     warnings: list[str],
 ) -> dict[str, Any]:
-    """The run.json skeleton; the session adds times, histogram files and CPU figures."""
+    """The run.json skeleton as the run's draft (plain JSON values: the session adds times,
+    histogram files and CPU figures by key)."""
     hosts = sorted({t.host for t in config.targets if t.host})
     as_json = config.to_json()
-    load = as_json["load"]
-    return {
-        "run_id": run_id,
-        "started_at": None,
-        "ended_at": None,
-        "duration_s": None,
-        "partial": True,
-        "interrupted_by": None,
-        "command": command,
-        "versions": versions(),
-        "host": {
-            "hostname": socket.gethostname(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "executable": sys.executable,
-        },
-        "target": {"kind": target_kind, "hosts": hosts},
-        "targets": as_json["targets"],
-        "prices": as_json.get("prices", {}),
-        "canary": as_json.get("canary"),
-        "server_metrics": as_json.get("server_metrics", []),
-        "models": [t.name for t in config.targets],
-        "load": load,
-        "dataset": dataset,
-        "warnings": warnings,
-    }
+    meta = RunMeta(
+        run_id=run_id,
+        partial=True,
+        command=command,
+        versions=msgspec.convert(versions(), Versions),
+        host=HostInfo(
+            hostname=socket.gethostname(),
+            platform=platform.platform(),
+            cpus=os.cpu_count(),
+            executable=sys.executable,
+        ),
+        target=TargetInfo(kind=target_kind, hosts=hosts),
+        targets=msgspec.convert(as_json["targets"], list[TargetSpec]),
+        prices=msgspec.convert(as_json.get("prices", {}), dict[str, PriceSpec]),
+        canary=msgspec.convert(as_json.get("canary"), Canary | None),
+        server_metrics=list(config.server_metrics),
+        models=[t.name for t in config.targets],
+        load=msgspec.convert(as_json["load"], LoadSettings),
+        dataset=msgspec.convert(dataset, DatasetInfo),
+        warnings=warnings,
+    )
+    draft: dict[str, Any] = msgspec.to_builtins(meta)
+    return draft
+
+
+def meta_of(draft: dict[str, Any]) -> RunMeta:
+    """The run's draft of run.json, typed (ValidationError if the run put a wrong type)."""
+    return run_meta_of(draft)

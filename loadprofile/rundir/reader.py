@@ -11,8 +11,12 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+import msgspec
+from msgspec import UNSET
+
+from loadprofile.contract.run_meta import RunMeta, decode_run_meta
+from loadprofile.contract.summary import Summary, TargetInfo
 from loadprofile.core.collector import ModelTotals, RequestSlo
 from loadprofile.core.cost import run_cost
 from loadprofile.core.counts import Counts, count_usage, widen_window
@@ -21,7 +25,7 @@ from loadprofile.core.metrics import HISTOGRAM_METRICS
 from loadprofile.core.phases import SeriesPoint, phase_index, phases_from_json, summary_extras
 from loadprofile.core.summary import build_summary
 from loadprofile.rundir.hlog import read_hlog
-from loadprofile.rundir.writer import HISTOGRAMS, REQUESTS, RUN, TIMESERIES, model_slug, read_json
+from loadprofile.rundir.writer import HISTOGRAMS, REQUESTS, RUN, TIMESERIES, model_slug
 
 
 def read_series(run_dir: Path) -> list[SeriesPoint]:
@@ -55,13 +59,26 @@ def _float_or_none(text: str | None) -> float | None:
     return float(text) if text else None
 
 
+def read_run_meta(run_dir: Path) -> RunMeta:
+    """The folder's run.json (an empty RunMeta without one, or for one torn by a crash);
+    msgspec.ValidationError (a ValueError) when it holds a value of the wrong type."""
+    path = run_dir / RUN
+    if not path.exists():
+        return RunMeta()
+    try:
+        return decode_run_meta(path.read_bytes())
+    except msgspec.ValidationError:
+        raise
+    except msgspec.DecodeError:  # not JSON (torn mid-write): as if it were missing
+        return RunMeta()
+
+
 def load_totals(run_dir: Path) -> dict[str, ModelTotals]:
     """Whole-run histograms and counts, rebuilt from the interval logs and requests.csv."""
-    run = read_json(run_dir / RUN) if (run_dir / RUN).exists() else {}
-    load = run.get("load") or {}
-    slo = RequestSlo(load.get("slo_ttft_ms"), load.get("slo_tpot_ms"))
+    run = read_run_meta(run_dir)
+    slo = RequestSlo(run.load.slo_ttft_ms, run.load.slo_tpot_ms) if run.load else RequestSlo()
     totals: dict[str, ModelTotals] = {}
-    for model in run.get("models", []):
+    for model in run.models:
         totals.setdefault(model, ModelTotals())
     for model, metric, path in histogram_files(run_dir):
         _, intervals = read_hlog(path)
@@ -177,17 +194,16 @@ def _count_row(counts: Counts, row: dict[str, str], slo: RequestSlo) -> None:
 
 def histogram_files(run_dir: Path) -> list[tuple[str, str, Path]]:
     """(model, metric, path) for every interval log; model names come from run.json."""
-    run = read_json(run_dir / RUN) if (run_dir / RUN).exists() else {}
-    mapping: dict[str, dict[str, str]] = run.get("histograms", {})
+    run = read_run_meta(run_dir)
     found: list[tuple[str, str, Path]] = []
-    for model, files in mapping.items():
+    for model, files in (run.histograms or {}).items():
         for metric, rel in files.items():
             if metric in HISTOGRAM_METRICS and (run_dir / rel).exists():
                 found.append((model, metric, run_dir / rel))
     if found:
         return found
     # A run killed before run.json listed its logs: map file names back to model labels.
-    by_slug = {model_slug(m): m for m in run.get("models", [])}
+    by_slug = {model_slug(m): m for m in run.models}
     for path in sorted((run_dir / HISTOGRAMS).glob("*.hlog")):
         slug, _, metric = path.stem.rpartition(".")
         if metric in HISTOGRAM_METRICS:
@@ -195,31 +211,32 @@ def histogram_files(run_dir: Path) -> list[tuple[str, str, Path]]:
     return found
 
 
-def rebuild_summary(run_dir: Path) -> dict[str, Any]:
-    """summary.json for a run that died before writing it: marked partial."""
-    run = read_json(run_dir / RUN) if (run_dir / RUN).exists() else {}
-    duration = _last_interval_end(run_dir) or float(run.get("duration_s") or 0.0)
+def rebuild_summary(run_dir: Path, run: RunMeta | None = None) -> Summary:
+    """summary.json for a run that died before writing it: marked partial. ``run``: the
+    folder's run.json, already read."""
+    run = read_run_meta(run_dir) if run is None else run
+    duration = _last_interval_end(run_dir) or float(run.duration_s or 0.0)
     totals = load_totals(run_dir)
-    phases = phases_from_json(run.get("phases"))
+    phases = phases_from_json(run.phases or [])
     series = read_series(run_dir)
-    extras = summary_extras(
-        run.get("load") or {},
+    timeline = summary_extras(
+        run.load,
         phases,
         load_phase_totals(run_dir, phases, series),
         series,
         sorted(totals),
-        run.get("load_duration_s") or duration,
+        (run.load_duration_s if run.load_duration_s is not UNSET else None) or duration,
     )
     return build_summary(
-        run_id=run.get("run_id", run_dir.name),
-        started_at=run.get("started_at", ""),
+        run_id=run.run_id or run_dir.name,
+        started_at=run.started_at or "",
         duration_s=duration,
-        target=run.get("target", {}),
-        load=run.get("load", {}),
+        target=run.target or TargetInfo(),
+        load=run.load,
         models=totals,
         partial=True,
-        extra=extras,
-        canonical=(run.get("models") or [None])[0],
+        timeline=timeline,
+        canonical=run.models[0] if run.models else None,
         cost=run_cost(run, iter_request_rows(run_dir)),
     )
 

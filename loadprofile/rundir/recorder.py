@@ -13,6 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import msgspec
+
+from loadprofile.contract.run_meta import WorkerEntry
+from loadprofile.contract.summary import Correctness, Summary, TargetInfo, WorkersBrief
 from loadprofile.core.collector import Collector, ModelInterval, ModelTotals
 from loadprofile.core.cost import run_cost
 from loadprofile.core.generator_health import GeneratorSample, health_summary
@@ -24,8 +28,9 @@ from loadprofile.core.results import RequestResult
 from loadprofile.core.steps import Steps, ready, run_steps
 from loadprofile.core.summary import build_summary
 from loadprofile.quality.output_samples import drift_against_baseline
+from loadprofile.rundir.meta import meta_of
 from loadprofile.rundir.reader import iter_request_rows
-from loadprofile.rundir.writer import RUN, SUMMARY, RunWriter, write_json
+from loadprofile.rundir.writer import RUN, SUMMARY, RunWriter, write_json, write_summary
 
 
 class BackgroundWriter(Protocol):
@@ -58,7 +63,7 @@ class RunRecorder:
         self.generator_samples: list[GeneratorSample] = []
         self.recent = RecentWindow(TTFT)
         self.arrivals_not_sent = 0
-        self.summary: dict[str, Any] | None = None
+        self.summary: Summary | None = None
 
     def open(self, start_unix: float) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -126,7 +131,7 @@ class RunRecorder:
         load_duration_s: float,
         samples: list[dict[str, Any]] | None = None,
         baselines: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Summary:
         """Write summary.json and the final run.json (the writer closes); with sampled
         replies, samples.jsonl and their drift against each model's baseline snapshot."""
         assert self.writer is not None
@@ -135,37 +140,41 @@ class RunRecorder:
         for model in models:  # a model that got nothing still has its entry
             collector.totals.setdefault(model, ModelTotals())
         self.meta["load_duration_s"] = round(load_duration_s, 3)
-        load = self.meta.get("load", {})
+        run = meta_of(self.meta)
         names = sorted(collector.totals)
-        extras = summary_extras(
-            load, self.phases, collector.phase_totals, self.series, names, load_duration_s
+        timeline = summary_extras(
+            run.load, self.phases, collector.phase_totals, self.series, names, load_duration_s
         )
-        extras["generator"] = health_summary(self.generator_samples, self.arrivals_not_sent)
-        if "workers" in self.meta:
-            extras["workers"] = _workers_brief(self.meta["workers"])
         self.writer.flush()  # every row on disk: cost is summed from requests.csv
-        self.summary = build_summary(
-            run_id=self.meta["run_id"],
-            started_at=self.meta["started_at"],
+        summary = build_summary(
+            run_id=run.run_id,
+            started_at=run.started_at or "",
             duration_s=load_duration_s,
-            target=self.meta.get("target", {}),
-            load=load,
+            target=run.target or TargetInfo(),
+            load=run.load,
             models=collector.totals,
             partial=partial,
-            extra=extras,
+            timeline=timeline,
+            generator=health_summary(self.generator_samples, self.arrivals_not_sent),
+            workers=None if run.workers is msgspec.UNSET else _workers_brief(run.workers),
             canonical=models[0] if models else None,
-            cost=run_cost(self.meta, iter_request_rows(self.run_dir)),
+            cost=run_cost(run, iter_request_rows(self.run_dir)),
         )
         if samples:
             self.writer.write_samples(samples)
+            correctness = dict(summary.correctness)
             for model, folder in (baselines or {}).items():
                 mine = [s for s in samples if s.get("model") == model]
-                entry = self.summary["correctness"].setdefault(model, {})
-                entry["drift"] = drift_against_baseline(mine, Path(folder))
+                correctness[model] = msgspec.structs.replace(
+                    correctness.get(model) or Correctness(),
+                    drift=drift_against_baseline(mine, Path(folder)),
+                )
+            summary = msgspec.structs.replace(summary, correctness=correctness)
+        self.summary = summary
         self.writer.close()
         self.write_run_json(partial=partial, duration_s=duration_s)
-        write_json(self.run_dir / SUMMARY, self.summary)
-        return self.summary
+        write_summary(self.run_dir / SUMMARY, summary)
+        return summary
 
     def write_run_json(self, *, partial: bool, duration_s: float | None = None) -> None:
         assert self.writer is not None
@@ -174,15 +183,17 @@ class RunRecorder:
             ended_at=utc_iso(time.time()) if duration_s is not None else None,
             duration_s=round(duration_s, 3) if duration_s is not None else None,
             histograms=self.writer.histogram_files,
-            generator=health_summary(self.generator_samples, self.arrivals_not_sent),
+            generator=msgspec.to_builtins(
+                health_summary(self.generator_samples, self.arrivals_not_sent)
+            ),
         )
         write_json(self.run_dir / RUN, self.meta)
 
 
-def _workers_brief(workers: list[dict[str, Any]]) -> dict[str, Any]:
+def _workers_brief(workers: list[WorkerEntry]) -> WorkersBrief:
     """summary.json's "workers": how many, and which did not finish (their data is kept)."""
-    return {
-        "count": len([w for w in workers if w.get("status") != "refused"]),
-        "partial": [w["id"] for w in workers if w.get("partial") and w.get("status") != "refused"],
-        "refused": [w["id"] for w in workers if w.get("status") == "refused"],
-    }
+    return WorkersBrief(
+        count=len([w for w in workers if w.status != "refused"]),
+        partial=[w.id for w in workers if w.partial and w.status != "refused"],
+        refused=[w.id for w in workers if w.status == "refused"],
+    )

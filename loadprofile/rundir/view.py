@@ -3,60 +3,116 @@ rebuilt from the files of a run that died), run.json, and one model's figures by
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
+
+import msgspec
 
 from loadprofile.config.slo import SloError
+from loadprofile.contract.run_meta import RunMeta, decode_run_meta
+from loadprofile.contract.summary import (
+    Correctness,
+    ModelCost,
+    ModelFigures,
+    Summary,
+    decode_summary,
+)
 from loadprofile.rundir import reader as rundir_read
-from loadprofile.rundir.writer import REQUESTS, RUN, SUMMARY, read_json
+from loadprofile.rundir.writer import REQUESTS, RUN, SUMMARY
+
+T = TypeVar("T")
 
 
 class SideError(ValueError):
     """The run folder or the model cannot be compared (one line for the user)."""
 
 
-def read_summary(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any], bool]:
+class TornFile(SideError):
+    """A file that cannot be read or is no JSON object at all (torn by a crash, say)."""
+
+
+def read_summary(run_dir: Path) -> tuple[Summary, RunMeta, bool]:
     """(summary, run.json, rebuilt?) of a run folder; SideError if it is not one (or its
     files are not what loadprofile writes)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise SideError(f"{run_dir}: no such run folder")
-    run = _json_object(run_dir / RUN) if (run_dir / RUN).is_file() else {}
+    has_run = (run_dir / RUN).is_file()
+    run = read_model(run_dir / RUN, decode_run_meta) if has_run else RunMeta()
     if (run_dir / SUMMARY).is_file():
         try:
-            return _json_object(run_dir / SUMMARY), run, False
-        except SideError:
+            return read_model(run_dir / SUMMARY, decode_summary), run, False
+        except TornFile:
             pass  # torn by a crash: rebuild below
-    if not run and not (run_dir / REQUESTS).is_file():
+    if not has_run and not (run_dir / REQUESTS).is_file():
         raise SideError(f"{run_dir}: not a run folder (no summary.json, run.json or requests.csv)")
     try:
-        return rundir_read.rebuild_summary(run_dir), run, True
+        return rundir_read.rebuild_summary(run_dir, run), run, True
     except (ValueError, KeyError, TypeError) as exc:
         raise SideError(f"{run_dir}: cannot rebuild its summary: {exc}") from None
 
 
-def _json_object(path: Path) -> dict[str, Any]:
+def read_model(path: Path, decode: Callable[[bytes], T]) -> T:
+    """A run-folder JSON file as its model; SideError (one line) when it holds a value of
+    the wrong type, TornFile (a SideError) when it cannot be read or is no JSON object."""
     try:
-        data = read_json(path)
-    except (ValueError, OSError) as exc:  # ValueError: bad JSON or bad UTF-8
-        raise SideError(f"{path}: unreadable ({exc})") from None
-    if not isinstance(data, dict):
-        raise SideError(f"{path}: not a loadprofile file (expected a JSON object)")
-    return data
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TornFile(f"{path}: unreadable ({exc})") from None
+    try:
+        return decode(data)
+    except msgspec.ValidationError as exc:
+        if not data.lstrip().startswith(b"{"):
+            raise TornFile(f"{path}: not a loadprofile file (expected a JSON object)") from None
+        raise SideError(f"{path}: not a loadprofile file ({exc})") from None
+    except msgspec.DecodeError as exc:  # bad JSON or bad UTF-8
+        raise TornFile(f"{path}: unreadable ({exc})") from None
 
 
-def model_view(summary: dict[str, Any], model: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ModelView:
+    """One model's figures as metric paths name them (compare's and the gate's): its
+    summary.json entry, with ``correctness`` and ``cost`` (None: the run has none)."""
+
+    figures: ModelFigures | None
+    correctness: Correctness | None
+    cost: ModelCost | None
+
+    @property
+    def requests(self) -> int:
+        return self.figures.requests if self.figures is not None else 0
+
+    @cached_property
+    def tree(self) -> dict[str, object]:
+        """The figures as summary.json holds them, for a dotted path's walk."""
+        own: dict[str, object] = {}
+        if self.figures is not None:
+            own = msgspec.to_builtins(self.figures)
+        return {
+            **own,
+            "correctness": msgspec.to_builtins(self.correctness) if self.correctness else {},
+            "cost": msgspec.to_builtins(self.cost) if self.cost else {},
+        }
+
+
+def model_view(summary: Summary, model: str) -> ModelView:
     """One model's figures as metric paths name them (compare's and the gate's)."""
-    return {
-        **((summary.get("models") or {}).get(model) or {}),
-        "correctness": (summary.get("correctness") or {}).get(model) or {},
-        "cost": (summary.get("cost") or {}).get(model) or {},
-    }
+    return ModelView(
+        summary.models.get(model),
+        summary.correctness.get(model),
+        (summary.cost or {}).get(model),
+    )
 
 
-def figure(view: dict[str, Any], path: str, model: str) -> float | None:
-    """The figure at a dotted path; None when the run has no value for it (no data)."""
-    node: Any = view
+def figure(view: ModelView, path: str, model: str) -> float | None:
+    """The figure at a dotted path; None when the run has no value for it (no data).
+
+    Paths come from SLO files and compare's list, so the walk goes by name over the
+    model's figures as the file holds them."""
+    node: object = view.tree
     walked: list[str] = []
     for key in path.split("."):
         if not isinstance(node, dict) or key not in node:
@@ -65,7 +121,7 @@ def figure(view: dict[str, Any], path: str, model: str) -> float | None:
                     f"{path}: no cost figures for {model} (give its prices in the run's "
                     f"--config, [prices.{model}])"
                 )
-            known = ", ".join(sorted(k for k in node)) if isinstance(node, dict) else ""
+            known = ", ".join(sorted(str(k) for k in node)) if isinstance(node, dict) else ""
             raise SloError(
                 f"no metric {path!r} for {model}"
                 + (f" (known at {'.'.join(walked) or 'top'}: {known})" if known else "")

@@ -29,6 +29,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+import msgspec
+
+from loadprofile.contract.summary import Summary
 from loadprofile.core.collector import ModelInterval
 from loadprofile.core.counts import Counts
 from loadprofile.core.generator_health import GeneratorSample
@@ -137,6 +140,11 @@ def write_json(path: Path, obj: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def write_summary(path: Path, summary: Summary) -> None:
+    """summary.json, written as every JSON file of the folder (indented, atomic)."""
+    write_json(path, msgspec.to_builtins(summary))
 
 
 def read_json(path: Path) -> Any:

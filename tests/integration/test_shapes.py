@@ -20,6 +20,7 @@ import pytest
 from loadprofile.core.arrivals import ArrivalSchedule, target_seed
 from loadprofile.launch.mock import MockProcess
 from loadprofile.rundir.reader import rebuild_summary
+from tests.models import plain
 
 from .conftest import FIXED_PROFILE, Launcher, get_json, run_cli
 
@@ -173,7 +174,7 @@ def test_spike_raises_ttft_in_the_burst_and_recovers(launched: dict[str, Any]) -
     assert summary["models"]["limited"]["failures"] == 0
     assert after["requests"] > 0
     # A run killed before its summary gets the same phases back from the files alone.
-    rebuilt = rebuild_summary(out)
+    rebuilt = plain(rebuild_summary(out))
     for live, again in zip(summary["phases"], rebuilt["phases"], strict=True):
         live_m, again_m = live["models"]["limited"], again["models"]["limited"]
         assert (again_m["requests"], again_m["users"]) == (live_m["requests"], live_m["users"])

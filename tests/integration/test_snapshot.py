@@ -91,11 +91,14 @@ def test_snapshot_usage_errors(tmp_path: Path) -> None:
 def test_diff_says_whether_a_model_is_deterministic(
     mock_factory: Callable[..., MockProcess], tmp_path: Path
 ) -> None:
-    """The mock answers a repeated request differently (as a sampling model would): two
-    snapshots from one mock process drift; from two fresh processes they are identical."""
-    first, fresh = mock_factory(FIXED_PROFILE), mock_factory(FIXED_PROFILE)
-    folders = {name: tmp_path / name for name in ("a", "again", "fresh")}
-    for name, mock in (("a", first), ("again", first), ("fresh", fresh)):
+    """Snapshots ask for temperature 0: like vLLM or llama.cpp, the mock then answers a
+    repeated request with the same text, so a re-snapshot of the same model (same process,
+    every request a repeat) is 100 % exact. A model that samples anyway (``greedy = false``,
+    as some hosted APIs do) drifts between two snapshots from one process."""
+    sampling = FIXED_PROFILE.replace("[models.fixed]", "[models.fixed]\ngreedy = false")
+    first, sampler = mock_factory(FIXED_PROFILE), mock_factory(sampling)
+    folders = {name: tmp_path / name for name in ("a", "again", "s1", "s2")}
+    for name, mock in (("a", first), ("again", first), ("s1", sampler), ("s2", sampler)):
         done = run_cli(
             [
                 "snapshot",
@@ -111,10 +114,10 @@ def test_diff_says_whether_a_model_is_deterministic(
             cwd=tmp_path,
         )
         assert done.returncode == 0, done.stderr
-    for other, deterministic in (("fresh", True), ("again", False)):
+    for one, other, deterministic in (("a", "again", True), ("s1", "s2", False)):
         out = tmp_path / f"diff-{other}"
         done = run_cli(
-            ["diff", str(folders["a"]), str(folders[other]), "--out", str(out)], cwd=tmp_path
+            ["diff", str(folders[one]), str(folders[other]), "--out", str(out)], cwd=tmp_path
         )
         assert done.returncode == 0, done.stderr
         diff = json.loads((out / "diff.json").read_text())
@@ -130,12 +133,14 @@ def test_diff_says_whether_a_model_is_deterministic(
 def test_replies_under_load_are_held_against_a_calm_snapshot(
     mock_factory: Callable[..., MockProcess], tmp_path: Path
 ) -> None:
-    """The same model (a fresh mock, same seed) answers under load exactly as in its calm
-    snapshot; another one (another seed: other words) shows the drift."""
-    calm_mock, same, other = (
+    """The same model (same seed) asked for temperature 0 answers under load exactly as in its
+    calm snapshot; another one (another seed: other words) shows the drift; a run that samples
+    is told its drift figures include sampling."""
+    calm_mock, same, other, sampled = (
         mock_factory(FIXED_PROFILE),
         mock_factory(FIXED_PROFILE),
         mock_factory(FIXED_PROFILE, "--seed", "7"),
+        mock_factory(FIXED_PROFILE),
     )
     calm = tmp_path / "calm"
     done = run_cli(
@@ -156,7 +161,9 @@ def test_replies_under_load_are_held_against_a_calm_snapshot(
     )
     assert done.returncode == 0, done.stderr
     drift = {}
-    for name, mock in (("same", same), ("other", other)):
+    runs = (("same", same, True), ("other", other, True), ("sampled", sampled, False))
+    for name, mock, asks_greedy in runs:
+        greedy = ["--extra-body", '{"temperature": 0}'] if asks_greedy else []
         out = tmp_path / name
         done = run_cli(
             [
@@ -180,10 +187,15 @@ def test_replies_under_load_are_held_against_a_calm_snapshot(
                 "--out",
                 str(out),
                 "--no-report",
+                *greedy,
             ],
             cwd=tmp_path,
         )
         assert done.returncode == 0, done.stderr
+        # sampled replies against a temperature-0 snapshot: said, since drift then includes it
+        assert ("drift figures include sampling" in done.stderr) is (not greedy)
+        if not greedy:
+            continue
         summary = json.loads((out / "summary.json").read_text())
         drift[name] = summary["correctness"]["fixed"]["drift"]
         samples = [json.loads(line) for line in (out / "samples.jsonl").open()]
@@ -255,3 +267,31 @@ def test_a_diff_finds_the_share_of_replies_a_model_rewrites(
     assert round((1 - diff["exact_match_rate"]) * 150) == rewritten
     assert abs(rewritten / 150 - 0.3) < 4 * (0.3 * 0.7 / 150) ** 0.5
     assert diff["deterministic"] is False and diff["output_tokens_ratio"]["total"] == 1.0
+
+
+def test_snapshot_says_when_the_dataset_is_short_of_n_and_can_reach_it(
+    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+) -> None:
+    """The test dataset has 7 prompts (turns). -n 10 asks those 7 and says so, in the console
+    and snapshot.json; --repeat-to-n asks 3 more, each a prompt of its own (a nonce opens it)."""
+    mock = mock_factory(FIXED_PROFILE)
+    base = ["snapshot", "--host", mock.url, "--model", "fixed", "--dataset", str(dataset)]
+    short, full = tmp_path / "short", tmp_path / "full"
+    done = run_cli([*base, "-n", "10", "--out", str(short)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "-n 10: the dataset has 7 prompts (turns)" in done.stderr
+    meta = read_meta(short)
+    assert meta["dataset"]["prompts"] == 7 and meta["dataset"]["short_of_n"] == 3
+    assert len(_lines(short)) == 7
+    done = run_cli([*base, "-n", "10", "--repeat-to-n", "--out", str(full)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "the dataset has" not in done.stderr
+    meta = read_meta(full)
+    assert meta["dataset"]["prompts"] == 10 and meta["dataset"]["short_of_n"] == 0
+    assert meta["params"]["repeat_to_n"] is True and meta["dataset"]["turns"] == 7
+    keys = [line["key"] for line in _lines(full)]
+    assert len(set(keys)) == 10
+    # what the server received: the 7 prompts, then 3 of them again, each opened by a nonce
+    received = [r for r in get_json(mock.url + "/mock/requests") if r["max_tokens"] != 1]
+    prompts = [json.dumps(r["messages"]) for r in received[-10:]]
+    assert len(set(prompts)) == 10 and sum("[session " in p for p in prompts) == 3

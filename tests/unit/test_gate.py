@@ -15,10 +15,11 @@ from loadprofile.commands.gate import output as gate_output
 from loadprofile.commands.gate.command import GateOptions, check_before_run
 from loadprofile.commands.gate.verdicts import evaluate
 from loadprofile.config.slo import SloError, parse_slo
+from loadprofile.contract.summary import TargetInfo
 from loadprofile.core.collector import Collector
 from loadprofile.core.results import RequestResult
 from loadprofile.core.summary import build_summary
-from loadprofile.rundir.writer import RUN, SUMMARY, RunWriter, write_json
+from loadprofile.rundir.writer import RUN, SUMMARY, RunWriter, write_json, write_summary
 from tests.receiver import Receiver
 
 
@@ -114,7 +115,7 @@ def test_a_figure_without_data_fails_and_says_so(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("tables", "message"),
     [
-        ({"all": {"bounds": ["ttft_ms.p98 <= 1"]}}, "no metric 'ttft_ms.p98'.*p50, p99"),
+        ({"all": {"bounds": ["ttft_ms.p98 <= 1"]}}, "no metric 'ttft_ms.p98'.*p50, p90, p95, p99"),
         ({"all": {"bounds": ["ttft_ms <= 1"]}}, "is a group of figures"),
         (
             {"model": {"nobody": {"bounds": ["error_rate <= 1"]}}},
@@ -289,14 +290,14 @@ def _synthetic_run(
         run_dir / RUN,
         {"run_id": run_dir.name, "models": ["base", "cand"], "histograms": writer.histogram_files},
     )
-    write_json(
+    write_summary(
         run_dir / SUMMARY,
         build_summary(
             run_id=run_dir.name,
             started_at="",
             duration_s=float(seconds),
-            target={},
-            load={},
+            target=TargetInfo(),
+            load=None,
             models=collector.totals,
             partial=False,
         ),

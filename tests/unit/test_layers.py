@@ -23,7 +23,7 @@ OWN_LAYER = {
 
 #: layer -> the packages of the first level that belong to it.
 PACKAGES = {
-    "pure": {"config", "core", "dataset", "quality"},
+    "pure": {"config", "contract", "core", "dataset", "quality"},
     "client": {"client"},
     "launch": {"launch"},
     "rundir": {"rundir"},
@@ -128,6 +128,22 @@ def test_every_module_imports_only_what_its_layer_may(path: Path) -> None:
         elif name.split(".")[0] in FORBIDDEN[layer]:
             wrong.append(name)
     assert wrong == [], f"loadprofile.{module} ({layer}) may not import these"
+
+
+@pytest.mark.parametrize(
+    "path", sorted((PACKAGE / "contract").rglob("*.py")), ids=lambda p: _module(p)
+)
+def test_the_contract_imports_only_the_standard_library_and_msgspec(path: Path) -> None:
+    """summary.json's and run.json's models stand alone: any reader may take them."""
+    import sys
+
+    wrong = [
+        name
+        for name in sorted(_imports(path))
+        if not name.startswith("loadprofile.contract")
+        and name.split(".")[0] not in sys.stdlib_module_names | {"msgspec", "__future__"}
+    ]
+    assert wrong == []
 
 
 def test_the_top_of_the_package_stays_small() -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 from loadprofile.commands import significance
 from loadprofile.commands.significance import Side, SideError
+from loadprofile.contract.run_meta import RunMeta
+from loadprofile.contract.summary import Summary
 from loadprofile.core.metrics import METRICS
 
 SCHEMA = 1
@@ -54,7 +56,7 @@ def metric_paths(base: Side, cand: Side) -> list[str]:
     """The figures compared: latency percentiles, rates, contract violations, and the cost
     figures when both sides were priced."""
     paths = [f"{m}.{k}" for m in METRICS for k in KEYS] + [*RATES, *CORRECTNESS]
-    if base.view()["cost"] and cand.view()["cost"]:
+    if base.view().cost and cand.view().cost:
         paths += COSTS
     return paths
 
@@ -169,10 +171,10 @@ def pair_models(
     )
 
 
-def _ordered(summary: dict[str, Any], run: dict[str, Any]) -> list[str]:
+def _ordered(summary: Summary, run: RunMeta) -> list[str]:
     """The run's models in its own order (run.json's, the baseline first), then the rest."""
-    found = sorted(summary.get("models") or {})
-    listed = [m for m in run.get("models") or [] if m in found]
+    found = sorted(summary.models)
+    listed = [m for m in run.models if m in found]
     return listed + [m for m in found if m not in listed]
 
 
@@ -203,7 +205,7 @@ def compare_runs(
     names = pair_models(_ordered(*base_read[:2]), _ordered(*cand_read[:2]), models)
     loaded: dict[tuple[Path, str], Side] = {}
 
-    def side(folder: Path, read: Any, model: str) -> Side:
+    def side(folder: Path, read: tuple[Summary, RunMeta, bool], model: str) -> Side:
         if (folder, model) not in loaded:
             loaded[(folder, model)] = significance.side_of(folder, model, *read)
         return loaded[(folder, model)]
@@ -220,13 +222,13 @@ def compare_runs(
     return Comparison(data, pairs)
 
 
-def _run_entry(folder: Path, summary: dict[str, Any], models: list[str]) -> dict[str, Any]:
+def _run_entry(folder: Path, summary: Summary, models: list[str]) -> dict[str, Any]:
     return {
         "run_dir": str(folder),
-        "run_id": summary.get("run_id"),
+        "run_id": summary.run_id,
         "model": models[0] if len(models) == 1 else None,
         "models": models,
-        "partial": bool(summary.get("partial")),
+        "partial": summary.partial,
     }
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from loadprofile.commands import significance
 from loadprofile.commands.compare.figures import FEW_INTERVALS, Comparison, compare_runs, counts
 from loadprofile.commands.significance import Side
+from loadprofile.contract.summary import LoadSettings, ModelFigures
 from loadprofile.core.metrics import METRICS
 from loadprofile.report import plots
 from loadprofile.report.load_meta import shape_of
@@ -77,10 +78,10 @@ def build_context(result: Comparison) -> dict[str, Any]:
             _side_rows(s, [p[i].model for p in result.pairs]) for i, s in enumerate((base, cand))
         ],
         "partial": [
-            f"{role} run {s.summary.get('run_id') or s.run_dir} is partial (interrupted, "
+            f"{role} run {s.summary.run_id or s.run_dir} is partial (interrupted, "
             "or a worker was lost): it holds fewer measurements than planned."
             for role, s in (("The baseline", base), ("The candidate", cand))
-            if s.summary.get("partial") or s.rebuilt
+            if s.summary.partial or s.rebuilt
         ][: 1 if one_run else 2],
         "load_note": "" if one_run else _load_note(base, cand),
         "few_note": _few_note(data),
@@ -97,35 +98,42 @@ def build_context(result: Comparison) -> dict[str, Any]:
 
 
 def _short(side: Side, one_run: bool) -> str:
-    return side.model if one_run else f"{side.model} @ {side.summary.get('run_id') or side.run_dir}"
+    return side.model if one_run else f"{side.model} @ {side.summary.run_id or side.run_dir}"
 
 
 def _side_rows(side: Side, models: list[str]) -> list[tuple[str, str]]:
-    s, load = side.summary, side.summary.get("load") or side.run.get("load") or {}
-    users = load.get("users")
+    s, load = side.summary, side.summary.load or side.run.load
     rows = [
         ("folder", str(side.run_dir)),
-        ("run id", show(s.get("run_id"))),
-        ("started at", show(s.get("started_at"))),
-        ("duration", fmt_duration(s.get("duration_s"))),
+        ("run id", show(s.run_id or None)),
+        ("started at", show(s.started_at or None)),
+        ("duration", fmt_duration(s.duration_s)),
         ("model(s)", ", ".join(models)),
-        ("load", f"{shape_of(load)}, {show(users)} users" if load else EMPTY),
+        ("load", f"{shape_of(load)}, {show(load.users)} users" if load else EMPTY),
         (
             "rate",
-            f"{show(load.get('rate'))} {load.get('rate_unit') or 'requests'}/s"
-            if load.get("rate")
+            f"{show(load.rate)} {load.rate_unit or 'requests'}/s"
+            if load is not None and load.rate
             else "closed loop",
         ),
-        ("partial", "yes" if s.get("partial") or side.rebuilt else "no"),
+        ("partial", "yes" if s.partial or side.rebuilt else "no"),
     ]
     return rows
 
 
 def _load_note(base: Side, cand: Side) -> str:
     """Different loads explain differences that are not the model's."""
-    a, b = (s.summary.get("load") or {} for s in (base, cand))
-    keys = ("shape", "users", "rate", "run_time_s", "think_time_s", "max_tokens", "pace_s")
-    differ = [f"{k} {show(a.get(k))} vs {show(b.get(k))}" for k in keys if a.get(k) != b.get(k)]
+    a, b = (s.summary.load or LoadSettings() for s in (base, cand))
+    settings: tuple[tuple[str, object, object], ...] = (
+        ("shape", a.shape, b.shape),
+        ("users", a.users, b.users),
+        ("rate", a.rate, b.rate),
+        ("run_time_s", a.run_time_s, b.run_time_s),
+        ("think_time_s", a.think_time_s, b.think_time_s),
+        ("max_tokens", a.max_tokens, b.max_tokens),
+        ("pace_s", a.pace_s, b.pace_s),
+    )
+    differ = [f"{k} {show(x)} vs {show(y)}" for k, x, y in settings if x != y]
     return f"The runs were made under different loads: {'; '.join(differ)}." if differ else ""
 
 
@@ -175,7 +183,8 @@ def _headline(tally: dict[str, int], alpha: float) -> str:
 
 
 def _method(alpha: float, resamples: int, side: Side) -> str:
-    interval = (side.summary.get("load") or {}).get("interval_s") or 1
+    load = side.summary.load
+    interval = (load.interval_s if load is not None else None) or 1
     return (
         f"Each interval is the {100 * (1 - alpha):g} % percentile interval of candidate / "
         f"baseline over {resamples:,} block-bootstrap resamples: whole {interval:g}-s "
@@ -300,25 +309,25 @@ def _pair(
 
 def _errors(base: Side, cand: Side) -> list[tuple[str, str, str]]:
     """(class, baseline, candidate): failures by class, each with its share of requests."""
-    views = [s.view() for s in (base, cand)]
-    classes = sorted(set(views[0].get("errors") or {}) | set(views[1].get("errors") or {}))
+    views = [s.view().figures for s in (base, cand)]
+    known = [v or ModelFigures() for v in views]
+    classes = sorted(set(known[0].errors) | set(known[1].errors))
 
-    def cell(view: dict[str, Any], n: Any) -> str:
-        total = view.get("requests") or 0
-        return f"{fmt_int(n)} ({fmt_share(n / total)})" if total and n else fmt_int(n or 0)
+    def cell(view: ModelFigures, n: int) -> str:
+        total = view.requests
+        return f"{fmt_int(n)} ({fmt_share(n / total)})" if total and n else fmt_int(n)
 
-    rows = [("requests", fmt_int(views[0].get("requests")), fmt_int(views[1].get("requests")))]
+    base_n, cand_n = (fmt_int(v.requests if v is not None else None) for v in views)
+    rows = [("requests", base_n, cand_n)]
     for name, key in [*((c, c) for c in classes), ("all failures", None)]:
-        a, b = (
-            (v.get("errors") or {}).get(name, 0) if key else v.get("failures") or 0 for v in views
-        )
-        rows.append((name, cell(views[0], a), cell(views[1], b)))
+        a, b = (v.errors.get(name, 0) if key else v.failures for v in known)
+        rows.append((name, cell(known[0], a), cell(known[1], b)))
     return rows
 
 
 def _cost(base: Side, cand: Side) -> list[tuple[str, str, str]]:
     """The cost figures side by side ([] when neither model was priced)."""
-    costs = [s.view()["cost"] for s in (base, cand)]
+    costs = [s.view().cost for s in (base, cand)]
     if not any(costs):
         return []
     rows = []

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadprofile.config.flags import add_flags
 from loadprofile.config.slo import SloFile, default_canary_slo, load_slo
 from loadprofile.errors import ConfigError, UsageError
 
@@ -29,50 +30,6 @@ class GateOptions:
     webhook_body: Any = None  # None: the default body
 
 
-def add_gate_flags(p: argparse.ArgumentParser, *, for_run: bool) -> None:
-    g = p.add_argument_group("gate (SLOs -> exit code 1 on failure)")
-    g.add_argument(
-        "--slo",
-        type=Path,
-        help="TOML file of bounds (see README, 'Gates'); "
-        + ("gate the run when it ends" if for_run else "required"),
-    )
-    if for_run:
-        g.add_argument(
-            "--canary",
-            metavar="MODEL",
-            help="judge MODEL against --baseline MODEL "
-            "under the same load (relative bounds; default canary bounds without "
-            "--slo)",
-        )
-    g.add_argument(
-        "--significance",
-        type=float,
-        help="relative bounds fail only if the "
-        "violation is significant at this level (default: the SLO file's, 0.05; "
-        "0 = judge the point values)",
-    )
-    g.add_argument(
-        "--against",
-        type=Path,
-        metavar="RUN_DIR",
-        help="a baseline run (last night's, say): limits name its figures as before.METRIC",
-    )
-    g.add_argument("--junit", type=Path, help="write the verdicts as JUnit XML")
-    g.add_argument("--markdown", type=Path, help="write a short Markdown summary")
-    g.add_argument(
-        "--on-fail-webhook",
-        metavar="URL",
-        help="POST once to URL when the gate "
-        "fails (e.g. a router's rollback endpoint); the answer goes to webhook.json",
-    )
-    g.add_argument(
-        "--webhook-body",
-        metavar="JSON",
-        help="the JSON body to POST (default: run id, canary, failed bounds, canary_pct 0)",
-    )
-
-
 def _run_folder(path: Path | None) -> Path | None:
     if path is not None and not path.is_dir():
         raise ConfigError(f"--against {path}: no such run folder")
@@ -87,7 +44,7 @@ def add_gate_parser(sub: Any) -> None:
         "bounds; prints a pass/fail table and exits 0 (all met) or 1.",
     )
     p.add_argument("run_dir", type=Path)
-    add_gate_flags(p, for_run=False)
+    add_flags(p, "gate")
 
 
 def gate_options(args: argparse.Namespace, *, canary: bool = False) -> GateOptions | None:
@@ -135,6 +92,7 @@ def check_before_run(
     against a summary of empty totals), before an hour of load is spent; ConfigError if not."""
     from loadprofile.commands.gate.verdicts import check_bounds
     from loadprofile.config.pricing import Price
+    from loadprofile.contract.summary import TargetInfo
     from loadprofile.core.collector import ModelTotals
     from loadprofile.core.cost import cost_summary
     from loadprofile.core.summary import build_summary
@@ -143,8 +101,8 @@ def check_before_run(
         run_id="",
         started_at="",
         duration_s=1.0,
-        target={},
-        load={},
+        target=TargetInfo(),
+        load=None,
         models={name: ModelTotals() for name in names},
         partial=False,
         cost=cost_summary([], {n: Price(0, 0) for n in priced}, "conversation"),

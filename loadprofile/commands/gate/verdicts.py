@@ -18,6 +18,8 @@ import numpy as np
 
 from loadprofile.commands import significance
 from loadprofile.config.slo import ALL, CANARY, Bound, SloError, SloFile
+from loadprofile.contract.run_meta import RunMeta
+from loadprofile.contract.summary import Summary
 from loadprofile.rundir import view as run_view
 from loadprofile.rundir.view import figure
 
@@ -74,7 +76,7 @@ class _Run:
         self,
         run_dir: Path,
         canary: tuple[str, str] | None,
-        read: tuple[dict[str, Any], dict[str, Any], bool] | None = None,
+        read: tuple[Summary, RunMeta, bool] | None = None,
     ) -> None:
         """``read``: (summary, run.json, rebuilt) already at hand (default: the folder's)."""
         self.run_dir = run_dir
@@ -82,10 +84,10 @@ class _Run:
             self.summary, self.run, self.rebuilt = read or run_view.read_summary(run_dir)
         except run_view.SideError as exc:
             raise SloError(str(exc)) from None
-        self.models = sorted(self.summary.get("models") or {})
-        recorded = self.run.get("canary") or {}
-        if canary is None and recorded.get("candidate") and recorded.get("baseline"):
-            canary = (recorded["candidate"], recorded["baseline"])
+        self.models = sorted(self.summary.models)
+        recorded = self.run.canary
+        if canary is None and recorded is not None and recorded.candidate and recorded.baseline:
+            canary = (recorded.candidate, recorded.baseline)
         self.canary = canary
         self.aliases: dict[str, str] = {}
         if canary is not None:
@@ -126,7 +128,7 @@ class _Run:
         rate of 0 says nothing."""
         view = run_view.model_view(self.summary, model)
         found = figure(view, path, model)
-        return found if view.get("requests") else None
+        return found if view.requests else None
 
     def draws(self, model: str, path: str) -> np.ndarray | None:
         if model not in self._sides:
@@ -181,10 +183,10 @@ def evaluate(
         )
     return GateResult(
         run_dir=str(run_dir),
-        run_id=str(run.summary.get("run_id", run_dir.name)),
+        run_id=run.summary.run_id or run_dir.name,
         slo_source=slo.source,
         verdicts=tuple(verdicts),
-        partial=bool(run.summary.get("partial")),
+        partial=run.summary.partial,
         allow_partial=slo.allow_partial,
         significance=alpha,
         canary=dict(zip(("candidate", "baseline"), run.canary, strict=True))
@@ -209,14 +211,14 @@ def _checks(run: _Run, slo: SloFile) -> list[tuple[Bound, str, str]]:
 
 def check_bounds(
     slo: SloFile,
-    summary: dict[str, Any],
+    summary: Summary,
     canary: tuple[str, str] | None,
     against: Path | None = None,
 ) -> None:
     """Before a run: every bound names a model and a figure a summary of this run will have
     (``summary``: one built from empty totals, so every key is there); SloError if not.
     Figures that only some runs have (drift against a snapshot) are not checked."""
-    run = _Run(Path("<this run>"), canary, (summary, {}, False))
+    run = _Run(Path("<this run>"), canary, (summary, RunMeta(), False))
     if against is not None:
         run.before = _Run(against, None)
     for bound, model, path in _checks(run, slo):

@@ -12,6 +12,7 @@ from typing import Any
 from loadprofile.config.run_config import ConfigError, Target, normalize_host, parse_duration
 from loadprofile.config.targets import API_FLAVOURS, DEFAULT_API
 from loadprofile.dataset.conversations import DatasetError, default_dataset_path, load_conversations
+from loadprofile.dataset.turns import Conversation
 from loadprofile.errors import UsageError
 
 DEFAULT_MOCK_MODEL = "mock-small"
@@ -31,6 +32,12 @@ def add_snapshot_parser(sub: Any) -> None:
     p.add_argument("--model", help=f"model (default with the mock: {DEFAULT_MOCK_MODEL})")
     p.add_argument("--dataset", help="conversations (default: the packaged sample)")
     p.add_argument("-n", type=int, help="only the first N prompts (turns)")
+    p.add_argument(
+        "--repeat-to-n",
+        action="store_true",
+        help="a dataset with fewer prompts than -n: ask them again, each further pass "
+        "opened with a nonce (a prompt of its own to the model and its cache), until N",
+    )
     p.add_argument("--concurrency", type=int, default=8, help="requests at once (default 8)")
     p.add_argument("--max-tokens", type=int, default=256, help="max_tokens (default 256)")
     p.add_argument("--seed", type=int, default=0, help="the request's seed (default 0)")
@@ -117,7 +124,11 @@ def run_snapshot(args: argparse.Namespace) -> int:
             args.seed,
             timeout_s,
             label,
+            args.repeat_to_n,
         )
+        short = short_of_n_warning(conversations, args.n, args.repeat_to_n)
+        if short:
+            print(f"warning: {short}", file=sys.stderr, flush=True)
         stop = threading.Event()
 
         def on_signal(signum: int, frame: Any) -> None:
@@ -145,6 +156,19 @@ def run_snapshot(args: argparse.Namespace) -> int:
     if stop.is_set():
         return 130
     return 0
+
+
+def short_of_n_warning(
+    conversations: list[Conversation], n: int | None, repeat_to_n: bool
+) -> str | None:
+    """-n beyond the dataset's prompts, said before a long snapshot rather than found after."""
+    turns = sum(len(c.turns) for c in conversations)
+    if n is None or n <= turns or repeat_to_n:
+        return None
+    return (
+        f"-n {n}: the dataset has {turns} prompts (turns); the snapshot asks those {turns} "
+        f"(--repeat-to-n asks them again, each pass opened with a nonce, until {n})"
+    )
 
 
 def run_diff(args: argparse.Namespace) -> int:

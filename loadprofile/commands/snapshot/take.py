@@ -24,8 +24,9 @@ from loadprofile.client.apis.flavours import flavour
 from loadprofile.client.http.client import HttpClient
 from loadprofile.client.streaming import auth_headers, send_chat
 from loadprofile.config.run_config import Target
+from loadprofile.core.prefix import prefix_nonce, with_unique_prefix
 from loadprofile.core.results import RequestResult
-from loadprofile.dataset.conversations import Conversation, build_messages
+from loadprofile.dataset.turns import Conversation, build_messages
 from loadprofile.errors import UsageError
 from loadprofile.quality.snapshot_format import (
     OUTPUTS,
@@ -52,6 +53,7 @@ class SnapshotPlan:
     seed: int = 0
     timeout_s: float = 300.0
     host_label: str | None = None  # what snapshot.json names as host (the mock's port varies)
+    repeat_to_n: bool = False  # a dataset with fewer prompts than -n: ask them again, renamed
 
     @property
     def host(self) -> str | None:
@@ -62,29 +64,49 @@ class SnapshotPlan:
 class Prompt:
     conversation: Conversation
     turn_index: int
+    copy: int = 0  # --repeat-to-n: the k-th pass over the dataset (0: the dataset itself)
+
+    @property
+    def conversation_id(self) -> str:
+        return self.conversation.id if not self.copy else f"{self.conversation.id}~{self.copy}"
 
     @property
     def key(self) -> str:
-        return prompt_key(self.conversation.id, self.turn_index + 1)
+        return prompt_key(self.conversation_id, self.turn_index + 1)
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The turn with its recorded history; a further pass opens it with a nonce, so the
+        model (and its prefix cache) sees a prompt of its own."""
+        messages: list[dict[str, Any]] = list(
+            build_messages(self.conversation, self.turn_index, None)
+        )
+        if not self.copy:
+            return messages
+        return with_unique_prefix(messages, prefix_nonce(self.conversation_id))
 
 
-def prompts_of(conversations: list[Conversation], limit: int | None) -> list[Prompt]:
-    """Every turn of every conversation (with its recorded history), in dataset order."""
-    out = [Prompt(c, i) for c in conversations for i in range(len(c.turns))]
-    return out[:limit] if limit is not None else out
+def prompts_of(
+    conversations: list[Conversation], limit: int | None, repeat_to_n: bool = False
+) -> list[Prompt]:
+    """Every turn of every conversation (with its recorded history), in dataset order; the
+    first ``limit``, and with ``repeat_to_n`` further passes until there are ``limit``."""
+    once = [Prompt(c, i) for c in conversations for i in range(len(c.turns))]
+    if limit is None or len(once) >= limit or not repeat_to_n or not once:
+        return once[:limit] if limit is not None else once
+    passes = -(-limit // len(once))
+    out = [Prompt(p.conversation, p.turn_index, k) for k in range(passes) for p in once]
+    return out[:limit]
+
+
+def dataset_turns(conversations: list[Conversation]) -> int:
+    return sum(len(c.turns) for c in conversations)
 
 
 def dataset_sha256(prompts: list[Prompt]) -> str:
     """Fingerprint of exactly the prompts asked: two snapshots compare only if they match."""
     digest = hashlib.sha256()
     for p in prompts:
-        digest.update(
-            json.dumps(
-                build_messages(p.conversation, p.turn_index, None),
-                sort_keys=True,
-                ensure_ascii=False,
-            ).encode("utf-8")
-        )
+        digest.update(json.dumps(p.messages(), sort_keys=True, ensure_ascii=False).encode("utf-8"))
     return digest.hexdigest()
 
 
@@ -99,12 +121,15 @@ def snapshot_meta(plan: SnapshotPlan, prompts: list[Prompt]) -> dict[str, Any]:
             "path": plan.dataset_path,
             "sha256": dataset_sha256(prompts),
             "prompts": len(prompts),
+            "turns": dataset_turns(plan.conversations),  # prompts in one pass of the file
+            "short_of_n": max(0, (plan.limit or 0) - len(prompts)),  # -n beyond the dataset
         },
         "params": {
             "temperature": 0,
             "seed": plan.seed,
             "max_tokens": plan.max_tokens,
             "n": plan.limit,
+            "repeat_to_n": plan.repeat_to_n,
             "concurrency": plan.concurrency,
         },
         "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -147,11 +172,11 @@ def prepare_folder(plan: SnapshotPlan, prompts: list[Prompt]) -> dict[str, Outpu
 
 def ask(client: HttpClient, plan: SnapshotPlan, prompt: Prompt) -> Output:
     """One prompt, answered (or failed, classified) through the load run's own client."""
-    messages = build_messages(prompt.conversation, prompt.turn_index, None)
+    messages = prompt.messages()
     body = flavour(plan.target.api).request(
         plan.target.model, messages, plan.max_tokens, temperature=0.0, extra={"seed": plan.seed}
     )
-    result = RequestResult(plan.target.name, prompt.conversation.id, prompt.turn_index + 1, 0.0)
+    result = RequestResult(plan.target.name, prompt.conversation_id, prompt.turn_index + 1, 0.0)
     send_chat(client, body, result, api=plan.target.api)
     blob = json.dumps(messages, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return output_of(result, hashlib.sha256(blob).hexdigest())
@@ -165,7 +190,7 @@ def take_snapshot(
 ) -> tuple[int, int, int]:
     """Ask every prompt not answered yet; returns (answered now, failed now, still missing).
     ``stop`` ends it early (Ctrl-C): what was answered stays in the folder."""
-    prompts = prompts_of(plan.conversations, plan.limit)
+    prompts = prompts_of(plan.conversations, plan.limit, plan.repeat_to_n)
     done = prepare_folder(plan, prompts)
     todo = [p for p in prompts if p.key not in done]
     local = threading.local()

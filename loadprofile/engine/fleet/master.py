@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gevent
@@ -24,9 +25,12 @@ from locust.runners import STATE_MISSING, MasterRunner
 
 from loadprofile import __version__
 from loadprofile.config.run_config import RunConfig
+from loadprofile.contract.summary import Summary
 from loadprofile.core.collector import Collector
+from loadprofile.core.generator_health import GeneratorSample
 from loadprofile.core.loadplan import LoadPlan, build_plan
 from loadprofile.core.phases import phase_index
+from loadprofile.core.recent import RecentWindow
 from loadprofile.core.user_mix import note_dataset_passes
 from loadprofile.dataset.conversations import Conversation
 from loadprofile.engine.fleet.merge import (
@@ -50,6 +54,7 @@ from loadprofile.engine.fleet.wire import (
     conversations_to_wire,
     decode_packet,
 )
+from loadprofile.engine.session_api import TickCallback
 from loadprofile.rundir.recorder import RunRecorder
 
 Warn = Callable[[str], None]
@@ -66,7 +71,7 @@ class MasterSession:
         meta: dict[str, Any],
         recorder: RunRecorder,
         *,
-        on_tick: Callable[[Any, float], None] | None = None,
+        on_tick: TickCallback | None = None,
         warn: Warn | None = None,
     ) -> None:
         self.config = config
@@ -88,7 +93,7 @@ class MasterSession:
         self.load_end_ns: int | None = None
         self.started = self.stopping = self.finished = self.force_stop = False
         self.interrupted_by: str | None = None
-        self.summary: dict[str, Any] | None = None
+        self.summary: Summary | None = None
         self._ticker: gevent.Greenlet | None = None
         self._config_wire = {
             "version": __version__,
@@ -106,15 +111,15 @@ class MasterSession:
         return Collector(self.start_ns, phase_of=lambda t: phase_index(self.plan.phases, t))
 
     @property
-    def run_dir(self) -> Any:
+    def run_dir(self) -> Path:
         return self.recorder.run_dir
 
     @property
-    def recent(self) -> Any:
+    def recent(self) -> RecentWindow:
         return self.recorder.recent
 
     @property
-    def last_generator_sample(self) -> Any:
+    def last_generator_sample(self) -> GeneratorSample | None:
         return self.recorder.last_generator_sample
 
     @property
@@ -193,8 +198,8 @@ class MasterSession:
                 self.recorder.add_contract_example(example)
         if packet.final and ledger.status != LOST:  # once lost, its users were gone a while
             ledger.status = COMPLETE if not packet.stats.get("interrupted_by") else "interrupted"
-        elif ledger.status != LOST:
-            ledger.status = RUNNING
+        elif ledger.status not in (LOST, COMPLETE, "interrupted"):
+            ledger.status = RUNNING  # a late or repeated packet never un-finishes a worker
         self._send(ACK, {"upto": ledger.ack_upto()}, msg.node_id)
 
     def accepted(self) -> list[WorkerLedger]:
@@ -284,7 +289,7 @@ class MasterSession:
         self._write(self.merger.ready(list(self.workers.values())))
         return sum(int(w.stats.get("unfinished_at_stop", 0)) for w in self.workers.values())
 
-    def finish(self, *, partial: bool = False) -> dict[str, Any]:
+    def finish(self, *, partial: bool = False) -> Summary:
         """Write the rest, summary.json and run.json (idempotent)."""
         if self.summary is not None:
             return self.summary

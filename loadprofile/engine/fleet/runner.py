@@ -17,6 +17,7 @@ from locust.env import Environment
 
 from loadprofile.config.fleet_options import FleetOptions
 from loadprofile.console import Console
+from loadprofile.contract.summary import Summary
 from loadprofile.engine.fleet.master import MasterSession
 from loadprofile.engine.fleet.worker import WorkerLink
 from loadprofile.engine.run_control import StopSignals, end_load, start_load
@@ -31,7 +32,7 @@ from loadprofile.launch.workers import (
 )
 
 
-def drive_master(session: MasterSession, fleet: FleetOptions, console: Console) -> dict[str, Any]:
+def drive_master(session: MasterSession, fleet: FleetOptions, console: Console) -> Summary:
     load, plan = session.config.load, session.plan
     shape = PlanShape(plan, hold_at_end=True) if plan.shape != "steady" else None
     env = Environment(

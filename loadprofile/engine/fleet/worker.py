@@ -6,7 +6,8 @@ sink is this link instead of a run folder. Each closed interval goes out as a pa
 its sequence number and stays in the outbox until the master acknowledges it; overdue
 ones are resent. On the master's drain (or Locust's stop) it finishes the requests in
 flight, sends its final packet with its whole-run counts, and waits, bounded, until the
-master has everything.
+master has everything. The final packet is always the last the master gets: the master
+takes any packet after it for the worker running again, and waits for another final one.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class WorkerLink:
         self._examples: list[dict[str, Any]] = []
         self._first_seq: int | None = None
         self._last_seq = -1
+        self._final: dict[str, Any] | None = None  # the final packet, once sent
         self._finishing = False
         runner.register_message(CONFIG, self._on_config)
         runner.register_message(START, self._on_start)
@@ -190,6 +192,9 @@ class WorkerLink:
         built: list[ModelInterval] = yield from intervals
         session = self.session
         assert session is not None
+        if self._final is not None:  # nothing follows the final packet (its rows are late)
+            log.debug("loadprofile: an interval after the final packet is not sent")
+            return
         interval = session.config.load.interval_s
         seq = max(int((start_s + end_s) / 2.0 // interval), self._last_seq + 1)
         if self._first_seq is None:
@@ -211,10 +216,26 @@ class WorkerLink:
         yield
         wire = encode_packet(packet)
         now = time.monotonic()
+        self._resend(self.outbox.overdue(now))  # before the new one: the final one goes last
         self.outbox.put(seq, wire, now)
+        if final:
+            self._final = wire
         self._send(PACKET, wire)
-        for old in self.outbox.overdue(now):
-            self._send(PACKET, old)
+
+    def _resend(self, overdue: list[dict[str, Any]]) -> None:
+        """Send again, oldest first; after the final packet, that one again last, whether
+        or not it is overdue itself (the master takes a packet after it for the worker
+        running again)."""
+        final = self._final
+        if (
+            final is not None
+            and overdue
+            and overdue[-1] is not final
+            and self.outbox.acked_upto < final["seq"]
+        ):
+            overdue.append(final)
+        for wire in overdue:
+            self._send(PACKET, wire)
 
     def _final_stats(self) -> dict[str, Any]:
         session = self.session
@@ -247,7 +268,6 @@ class WorkerLink:
             deadline = time.monotonic() + (FINAL_ACK_WAIT_S if wait_acks else 0.0)
             while self.outbox.pending and time.monotonic() < deadline:
                 gevent.sleep(0.1)
-                for old in self.outbox.overdue(time.monotonic(), after_s=1.0):
-                    self._send(PACKET, old)
+                self._resend(self.outbox.overdue(time.monotonic(), after_s=1.0))
         finally:
             self.finished.set()

@@ -10,12 +10,14 @@ import pytest
 from core_synthetic import MODELS, Recorded
 from hdrh.histogram import HdrHistogram
 
+from loadprofile.contract.summary import LoadSettings, TargetInfo
 from loadprofile.core.collector import RECORD_SLICE, Collector, ModelInterval, new_histogram
 from loadprofile.core.metrics import HISTOGRAM_METRICS, METRICS, PERCENTILES, SUMMARY_KEYS
 from loadprofile.core.recent import RecentWindow
 from loadprofile.core.results import ErrorClass, RequestResult
 from loadprofile.core.steps import run_steps
 from loadprofile.core.summary import SCHEMA, build_summary, histogram_summary
+from tests.models import plain
 
 #: HDR at 3 significant digits: relative error <= 2**-10; +1 us for rounding ms -> us -> ms.
 REL = 0.001
@@ -146,14 +148,16 @@ def test_counts_failures_and_errors_add_up(recorded: Recorded) -> None:
 
 
 def _bare_summary(collector: Collector, duration_s: float, partial: bool = False) -> dict[str, Any]:
-    return build_summary(
-        run_id="r",
-        started_at="",
-        duration_s=duration_s,
-        target={},
-        load={},
-        models=collector.totals,
-        partial=partial,
+    return plain(
+        build_summary(
+            run_id="r",
+            started_at="",
+            duration_s=duration_s,
+            target=TargetInfo(),
+            load=None,
+            models=collector.totals,
+            partial=partial,
+        )
     )
 
 
@@ -359,31 +363,35 @@ EXTRA_MODEL = {
 
 
 def _summary(rec: Recorded, partial: bool = False) -> dict[str, Any]:
-    return build_summary(
-        run_id="run-1",
-        started_at="2026-01-01T00:00:00Z",
-        duration_s=rec.end_s,
-        target={"hosts": ["http://h"]},
-        load={"users": 20},
-        models=rec.collector.totals,
-        partial=partial,
+    return plain(
+        build_summary(
+            run_id="run-1",
+            started_at="2026-01-01T00:00:00Z",
+            duration_s=rec.end_s,
+            target=TargetInfo(hosts=["http://h"]),
+            load=LoadSettings(users=20),
+            models=rec.collector.totals,
+            partial=partial,
+        )
     )
 
 
 def test_first_attempt_figures_only_for_runs_with_retries(recorded: Recorded) -> None:
-    retried = build_summary(
-        run_id="r",
-        started_at="",
-        duration_s=1.0,
-        target={},
-        load={"retries": 2},
-        models=recorded.collector.totals,
-        partial=False,
+    retried = plain(
+        build_summary(
+            run_id="r",
+            started_at="",
+            duration_s=1.0,
+            target=TargetInfo(),
+            load=LoadSettings(retries=2),
+            models=recorded.collector.totals,
+            partial=False,
+        )
     )
     for entry in retried["models"].values():
         assert {"ttft_first_attempt_ms", "e2e_first_attempt_ms"} <= set(entry)
-    plain = _summary(recorded)  # load without retries: they would copy ttft_ms and e2e_ms
-    assert not any("ttft_first_attempt_ms" in e for e in plain["models"].values())
+    without = _summary(recorded)  # load without retries: they would copy ttft_ms and e2e_ms
+    assert not any("ttft_first_attempt_ms" in e for e in without["models"].values())
 
 
 def test_build_summary_keys_follow_the_contract(recorded: Recorded) -> None:
@@ -392,7 +400,8 @@ def test_build_summary_keys_follow_the_contract(recorded: Recorded) -> None:
     assert summary["schema"] == SCHEMA == 2
     assert (summary["run_id"], summary["started_at"]) == ("run-1", "2026-01-01T00:00:00Z")
     assert summary["duration_s"] == recorded.end_s
-    assert summary["target"] == {"hosts": ["http://h"]} and summary["load"] == {"users": 20}
+    assert summary["target"] == plain(TargetInfo(hosts=["http://h"]))
+    assert summary["load"] == plain(LoadSettings(users=20))
     assert summary["partial"] is False
     assert list(summary["models"]) == sorted(MODELS)
     for entry in summary["models"].values():
@@ -448,9 +457,15 @@ def test_build_summary_zero_duration_and_no_requests() -> None:
     assert entry["requests_per_s"] == 0.0 and entry["output_tokens_per_s"] == 0.0
     assert summary["partial"] is True
     empty = build_summary(
-        run_id="r", started_at="", duration_s=5.0, target={}, load={}, models={}, partial=False
+        run_id="r",
+        started_at="",
+        duration_s=5.0,
+        target=TargetInfo(),
+        load=None,
+        models={},
+        partial=False,
     )
-    assert empty["models"] == {}
+    assert empty.models == {}
 
 
 def test_connections_are_counted_per_attempt_and_summarised() -> None:

@@ -8,9 +8,11 @@ import pytest
 from core_synthetic import MODELS, Recorded
 
 from loadprofile.console import Console
+from loadprofile.contract.summary import TargetInfo
 from loadprofile.core.collector import Collector
 from loadprofile.core.results import ErrorClass, RequestResult
 from loadprofile.core.summary import build_summary
+from tests.models import plain, summary_of
 
 
 def _console(tty: bool, plain_every_s: float = 10.0) -> tuple[Console, io.StringIO, io.StringIO]:
@@ -94,8 +96,8 @@ def test_summary_table_from_build_summary(recorded: Recorded) -> None:
         run_id="r",
         started_at="",
         duration_s=recorded.end_s,
-        target={},
-        load={},
+        target=TargetInfo(),
+        load=None,
         models=recorded.collector.totals,
         partial=False,
     )
@@ -119,7 +121,7 @@ def test_summary_table_from_build_summary(recorded: Recorded) -> None:
     ]
     assert set(lines[1]) == {"-"}
     for model in MODELS:
-        entry = summary["models"][model]
+        entry = plain(summary)["models"][model]
         row = next(line for line in lines if line.startswith(model))
         cells = row[24:].split()
         assert cells[0] == str(entry["requests"])
@@ -147,8 +149,8 @@ def test_summary_table_with_empty_histograms_and_long_names() -> None:
         run_id="r",
         started_at="",
         duration_s=1.0,
-        target={},
-        load={},
+        target=TargetInfo(),
+        load=None,
         models=collector.totals,
         partial=True,
     )
@@ -163,7 +165,7 @@ def test_summary_table_with_empty_histograms_and_long_names() -> None:
 
 def test_summary_table_with_no_models() -> None:
     console, out, _ = _console(tty=False)
-    console.summary_table({"models": {}})
+    console.summary_table(summary_of({"models": {}}))
     assert len(out.getvalue().splitlines()) == 2
 
 

@@ -16,6 +16,7 @@ from loadprofile.errors import ConfigError
 from loadprofile.quality.content_check import ContentCheck, extract
 from loadprofile.rundir.reader import load_totals
 from loadprofile.rundir.writer import RunWriter, contract_example, write_json
+from tests.models import plain
 
 SCHEMA = {
     "type": "object",
@@ -120,7 +121,7 @@ def test_correctness_counts_survive_the_run_folder(tmp_path: Path) -> None:
     writer.add_intervals(0.0, 1.0, collector.roll(1_000_000_000), {})
     writer.close()
     write_json(tmp_path / "run.json", {"models": ["m"], "histograms": writer.histogram_files})
-    live = correctness_summary(collector.totals["m"].counts)
+    live = plain(correctness_summary(collector.totals["m"].counts))
     assert live["tokens"]["output_tokens_per_estimate"] == 5.0  # 5 tokens for 4 characters
     without_tokens = {k: v for k, v in live.items() if k != "tokens"}
     assert without_tokens == {
@@ -132,7 +133,7 @@ def test_correctness_counts_survive_the_run_folder(tmp_path: Path) -> None:
         "notes": {"usage_missing": 6},
         "grounding": None,
     }
-    assert correctness_summary(load_totals(tmp_path)["m"].counts) == live
+    assert plain(correctness_summary(load_totals(tmp_path)["m"].counts)) == live
     examples = [json.loads(line) for line in (tmp_path / "contract_examples.jsonl").open()]
     assert [e["request_id"] for e in examples] == ["r6", "r7", "r8"]
     assert examples[0]["error"].startswith("content is not JSON")
@@ -162,13 +163,13 @@ def test_tokenization_against_the_estimate_and_the_canonical_model() -> None:
     canonical = _usage_counts(100, 400, 50, 200)
     candidate = _usage_counts(140, 400, 70, 200)
     tokens = token_summary(candidate, canonical)
-    assert tokens["prompt_tokens_vs_canonical"] == tokens["output_tokens_vs_canonical"] == 1.4
-    assert tokens["prompt_tokens_per_request"] == 140 and tokens["usage_requests"] == 10
-    assert tokens["prompt_tokens_per_estimate"] == 1.4  # 400 chars ~ 100 tokens locally
-    assert token_summary(canonical, canonical)["output_tokens_vs_canonical"] == 1.0
+    assert tokens.prompt_tokens_vs_canonical == tokens.output_tokens_vs_canonical == 1.4
+    assert tokens.prompt_tokens_per_request == 140 and tokens.usage_requests == 10
+    assert tokens.prompt_tokens_per_estimate == 1.4  # 400 chars ~ 100 tokens locally
+    assert token_summary(canonical, canonical).output_tokens_vs_canonical == 1.0
     nothing = token_summary(Counts(), canonical)
-    assert nothing["prompt_tokens_per_request"] is None
-    assert nothing["prompt_tokens_vs_canonical"] is None
+    assert nothing.prompt_tokens_per_request is None
+    assert nothing.prompt_tokens_vs_canonical is None
 
 
 def test_the_sampler_keeps_a_uniform_sample_of_successes_per_model() -> None:

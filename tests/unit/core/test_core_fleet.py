@@ -8,7 +8,8 @@ import msgpack
 import numpy as np
 import pytest
 
-from loadprofile.config.fleet_options import add_fleet_flags, resolve_fleet
+from loadprofile.config.flags import FLEET, add_flags
+from loadprofile.config.fleet_options import resolve_fleet
 from loadprofile.config.run_config import LoadConfig, RunConfig, StageSpec, Target
 from loadprofile.core.arrivals import ArrivalSchedule
 from loadprofile.core.collector import Collector, ModelInterval, new_histogram
@@ -292,7 +293,7 @@ def test_workers_assign_users_to_models_in_the_weights_together() -> None:
 
 def _fleet(argv: list[str]) -> object:
     p = argparse.ArgumentParser()
-    add_fleet_flags(p)
+    add_flags(p, "run", groups=[FLEET])
     for flag in ("--host", "--users", "--model"):
         p.add_argument(flag)
     return resolve_fleet(p.parse_args(argv), cpu_count=4)

@@ -19,6 +19,11 @@ from loadprofile.quality.grounding import Grounding, candidates, load_catalogue
         ("Each record shows another answer. In practice, it holds.", []),
         ("Paris is nice. I like Python.", []),  # single capitalised words are too common
         ("Model GT-500 ships in May. Ask Acme Turbo.", ["GT-500", "Acme Turbo"]),
+        # a name ends at its model code, unless a suffix such as Ultra or Pro goes on
+        ("see the Zorvex X975 Another word", ["Zorvex X975"]),
+        ("I got a Galaxy S24 Ultra today.", ["Galaxy S24 Ultra"]),
+        ("Try the Kestova Q1 Pro Max now", ["Kestova Q1 Pro Max"]),
+        ("Kestova X332 is new. The X200 is old.", ["Kestova X332", "X200"]),
     ],
 )
 def test_product_like_names(text: str, found: list[str]) -> None:

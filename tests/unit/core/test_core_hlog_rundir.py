@@ -13,6 +13,7 @@ from core_synthetic import MODELS, START_UNIX, Recorded
 from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 
+from loadprofile.contract.summary import TargetInfo
 from loadprofile.core.collector import Collector, ModelTotals
 from loadprofile.core.generator_health import GeneratorSample
 from loadprofile.core.metrics import METRICS
@@ -21,6 +22,7 @@ from loadprofile.core.summary import build_summary, histogram_summary
 from loadprofile.rundir import hlog
 from loadprofile.rundir import reader as rundir_read
 from loadprofile.rundir import writer as rundir
+from tests.models import plain
 
 
 @dataclass
@@ -273,15 +275,17 @@ def test_interval_without_data_writes_a_series_row_but_no_log(tmp_path: Path) ->
 
 def test_rebuild_summary_equals_build_summary(written: WrittenRun) -> None:
     assert not (written.run_dir / rundir.SUMMARY).exists()
-    rebuilt = rundir_read.rebuild_summary(written.run_dir)
-    original = build_summary(
-        run_id="x",
-        started_at="",
-        duration_s=written.rec.end_s,
-        target={},
-        load={},
-        models=written.rec.collector.totals,
-        partial=False,
+    rebuilt = plain(rundir_read.rebuild_summary(written.run_dir))
+    original = plain(
+        build_summary(
+            run_id="x",
+            started_at="",
+            duration_s=written.rec.end_s,
+            target=TargetInfo(),
+            load=None,
+            models=written.rec.collector.totals,
+            partial=False,
+        )
     )
     assert rebuilt["partial"] is True
     assert rebuilt["run_id"] == "x"
@@ -299,7 +303,7 @@ def test_rebuild_summary_without_histogram_map_uses_slugs(
 ) -> None:
     run = _write(tmp_path / "run", recorded, run_json=False)
     rundir.write_json(run.run_dir / rundir.RUN, {"run_id": "y"})
-    rebuilt = rundir_read.rebuild_summary(run.run_dir)
+    rebuilt = plain(rundir_read.rebuild_summary(run.run_dir))
     assert rebuilt["partial"] is True
     slug = rundir.model_slug("org/alpha:7b")
     assert rebuilt["models"][slug]["ttft_ms"] == histogram_summary(
@@ -313,7 +317,7 @@ def test_rebuild_summary_after_a_crash_mid_write(tmp_path: Path, recorded: Recor
         path = run.run_dir / rel
         data = path.read_bytes()
         path.write_bytes(data[: len(data) - 40])  # last interval line cut in half
-    rebuilt = rundir_read.rebuild_summary(run.run_dir)
+    rebuilt = plain(rundir_read.rebuild_summary(run.run_dir))
     for model in MODELS:
         expected = ModelTotals()
         for _, _, closed in recorded.rolls[:-1]:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from loadprofile.config.run_config import CliValues, ConfigError, resolve
+from loadprofile.contract.summary import LoadSettings, PhaseFigures
 from loadprofile.core.arrivals import ArrivalSchedule, target_seed
 from loadprofile.core.collector import Collector, RequestSlo
 from loadprofile.core.generator_health import GeneratorSample, health_summary, health_warnings
@@ -18,6 +19,7 @@ from loadprofile.core.phases import (
     summary_extras,
 )
 from loadprofile.core.results import ErrorClass, RequestResult
+from tests.models import phases_of, plain
 
 # --- options -------------------------------------------------------------------------------
 
@@ -189,8 +191,8 @@ def test_recovery_waits_for_three_good_intervals_after_the_burst() -> None:
 
 
 def test_max_concurrency_stops_at_the_first_step_over_the_slo() -> None:
-    def phase(users: int, p99: float | None) -> dict:
-        return {"models": {"m": {"users": users, "ttft_ms": {"p99": p99}}}}
+    def phase(users: int, p99: float | None) -> PhaseFigures:
+        return phases_of([{"models": {"m": {"users": users, "ttft_ms": {"p99": p99}}}}])[0]
 
     phases = [phase(2, 50), phase(4, 90), phase(8, 200), phase(16, 80)]
     assert max_concurrency_within_slo(phases, ["m"], 100) == {"m": 4}
@@ -271,12 +273,14 @@ def test_intervals_go_to_the_phase_that_holds_their_midpoint() -> None:
         SeriesPoint(float(s), s + 1.0, "m", u, 1, 0, 1, 1)
         for s, u in enumerate((1, 1, 9, 9, 1, 1, 1))
     ]
-    extras = summary_extras({"shape": "spike"}, phases, collector.phase_totals, series, ["m"])
+    extras = plain(
+        summary_extras(LoadSettings(shape="spike"), phases, collector.phase_totals, series, ["m"])
+    )
     burst = extras["phases"][1]["models"]["m"]
     assert (burst["users"], burst["requests"], burst["requests_per_s"]) == (9, 10, 5.0)
     assert burst["ttft_ms"]["p50"] == pytest.approx(150.0, rel=1e-3)
     assert "recovery_s" in extras and "max_concurrency_within_slo" not in extras
-    assert summary_extras({"shape": "steady"}, (), {}, [], ["m"]) == {}
+    assert plain(summary_extras(LoadSettings(shape="steady"), (), {}, [], ["m"])) == {}
 
 
 # --- arrivals ------------------------------------------------------------------------------
@@ -331,12 +335,12 @@ def test_generator_bound_intervals_and_warnings() -> None:
     assert "bottleneck" in health_warnings(hot)[0]
     assert "other processes" in health_warnings(laggy)[0]  # lag at 30 % CPU: not our work
     assert "raise -u" in health_warnings(busy)[0]
-    summary = health_summary([calm, hot, laggy, busy, draining])
+    summary = plain(health_summary([calm, hot, laggy, busy, draining]))
     assert summary["bound_intervals"] == [[1.0, 2.0], [2.0, 3.0]]
     assert summary["bound_seconds"] == 2.0
     assert (summary["late_starts"], summary["starts_without_free_user"]) == (2, 5)
     assert summary["cpu_percent_max"] == 99.0
-    assert health_summary([], 3) == {
+    assert plain(health_summary([], 3)) == {
         "bound_seconds": 0.0,
         "bound_intervals": [],
         "arrivals_not_sent": 3,

@@ -12,10 +12,12 @@ from loadprofile.config.pricing import Price, attempt_cost, prices_from_toml, re
 from loadprofile.config.retry_policy import RetryPolicy, resolve_retry
 from loadprofile.config.run_config import CliValues, ConfigError, parse_duration, resolve
 from loadprofile.config.targets import split_canary
+from loadprofile.contract.summary import LoadSettings
 from loadprofile.core.collector import Collector
 from loadprofile.core.cost import cost_summary, transaction_unit
 from loadprofile.core.results import ErrorClass, RequestResult
 from loadprofile.rundir.writer import REQUEST_COLUMNS, request_row
+from tests.models import plain
 
 PRICE = Price(input_per_1m=2.0, output_per_1m=8.0, cached_input_per_1m=0.5, per_request=0.001)
 
@@ -96,7 +98,7 @@ def test_cost_per_transaction_counts_failures_against_the_successes() -> None:
         _row("a", "u2-1", 0.05, end=False),  # still running at the end: left out
         _row("b", "u3-1", 0.5, end=True),  # not priced: ignored
     ]
-    out = cost_summary(rows, {"a": Price(1.0, 1.0)}, "conversation")
+    out = plain(cost_summary(rows, {"a": Price(1.0, 1.0)}, "conversation"))
     a = out["a"]
     assert set(out) == {"a"}
     assert a["total_usd"] == pytest.approx(0.12)
@@ -119,9 +121,9 @@ def test_no_successful_transaction_has_no_cost_per_success() -> None:
     out = cost_summary(
         [_row("a", "t", 0.1, end=True, error="timeout")], {"a": Price(1, 1)}, "request"
     )
-    assert out["a"]["per_1k_successful_transactions"] is None
-    assert transaction_unit({"rate": 5.0, "rate_unit": "requests"}) == "request"
-    assert transaction_unit({"rate": None}) == "conversation"
+    assert out["a"].per_1k_successful_transactions is None
+    assert transaction_unit(LoadSettings(rate=5.0, rate_unit="requests")) == "request"
+    assert transaction_unit(LoadSettings(rate=None)) == "conversation"
 
 
 def test_rows_carry_attempts_cost_and_transaction() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loadprofile.config.flags import add_load_flags, load_flag_values
+from loadprofile.config.flags import add_flags, cli_values
 from loadprofile.config.run_config import CliValues, ConfigError, LoadConfig, resolve
 from loadprofile.console import stop_timeout_note
 from loadprofile.engine.fleet.wire import config_from_wire, config_to_wire
@@ -28,11 +28,12 @@ def test_off_by_default_and_set_by_the_flag() -> None:
 
 
 def test_the_flag_parses_into_cli_values() -> None:
-    parser = argparse.ArgumentParser()
-    add_load_flags(parser)
-    values = load_flag_values(parser.parse_args(["--max-prompt-tokens", "768"]))
-    assert values["max_prompt_tokens"] == 768
-    assert load_flag_values(parser.parse_args([]))["max_prompt_tokens"] is None
+    for command in ("run", "locust"):
+        parser = argparse.ArgumentParser()
+        add_flags(parser, command)
+        values = cli_values(parser.parse_args(["--max-prompt-tokens", "768"]), command)
+        assert values.max_prompt_tokens == 768
+        assert cli_values(parser.parse_args([]), command).max_prompt_tokens is None
 
 
 def test_config_file_sets_it_and_the_flag_wins(tmp_path: Path) -> None:

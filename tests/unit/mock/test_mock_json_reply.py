@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from loadprofile.mock.delivery import closing_events
 from loadprofile.mock.generation import make_plan
-from loadprofile.mock.handlers import closing_events
 from loadprofile.mock.json_reply import json_reply_chunks
 from loadprofile.mock.profiles import BUILTIN_PROFILES, JSON_MIN_TOKENS
 from loadprofile.mock.state import Record

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from loadprofile.contract.summary import TargetInfo
 from loadprofile.core.collector import Collector, RequestSlo
 from loadprofile.core.generator_health import GeneratorSample, health_summary
 from loadprofile.core.loadplan import Phase
@@ -22,6 +23,7 @@ from loadprofile.core.phases import phase_index, summary_extras
 from loadprofile.core.results import ErrorClass, RequestResult
 from loadprofile.core.summary import build_summary
 from loadprofile.rundir import writer as rundir
+from tests.models import load_of, plain
 
 START_UNIX = 1_790_000_000.0
 #: (median TTFT ms, median inter-token gap ms) per synthetic model.
@@ -291,23 +293,26 @@ def write_run(
         writer.add_generator_sample(samples[-1])
     writer.close()
     run_json = _run_json(list(models), writer, float(intervals), shape)
-    run_json["generator"] = health_summary(samples)
+    run_json["generator"] = plain(health_summary(samples))
     rundir.write_json(run_dir / rundir.RUN, run_json)
     summary = None
     if with_summary:
-        extras = summary_extras(
-            run_json["load"], shape.phases, collector.phase_totals, series, sorted(collector.totals)
+        load = load_of(run_json["load"])
+        timeline = summary_extras(
+            load, shape.phases, collector.phase_totals, series, sorted(collector.totals)
         )
-        extras["generator"] = health_summary(samples)
-        summary = build_summary(
-            run_id="20261126-230605-ab12",
-            started_at="2026-11-26T23:06:05Z",
-            duration_s=float(intervals),
-            target={"kind": "mock"},
-            load=run_json["load"],
-            models=collector.totals,
-            partial=partial,
-            extra=extras,
+        summary = plain(
+            build_summary(
+                run_id="20261126-230605-ab12",
+                started_at="2026-11-26T23:06:05Z",
+                duration_s=float(intervals),
+                target=TargetInfo(kind="mock"),
+                load=load,
+                models=collector.totals,
+                partial=partial,
+                timeline=timeline,
+                generator=health_summary(samples),
+            )
         )
         rundir.write_json(run_dir / rundir.SUMMARY, summary)
     if old_format:

@@ -14,6 +14,7 @@ from loadprofile.report.headline import (
     ModelGate,
     headline,
 )
+from tests.models import summary_of
 
 
 def model(
@@ -215,7 +216,7 @@ def test_headline_reads_summary_and_gate_records() -> None:
             {"model": "-", "bound": "the run has a model", "passed": True},
         ],
     }
-    head = headline(["a", "b"], summary, gate)
+    head = headline(["a", "b"], summary_of(summary), gate)
     a, b = head.models
     assert a.errors == (("connect", 1), ("timeout", 1))
     assert a.ttft == Latency(40.0, 45.0, 49.0, 8) and a.e2e.p95 is None
@@ -224,7 +225,7 @@ def test_headline_reads_summary_and_gate_records() -> None:
     assert a.gate == ModelGate(False, ("x <= 1",)) and b.gate is None
     assert head.unit == "request" and head.gate == GateOutcome(False, "s.toml", (("a", "x <= 1"),))
     assert b.requests == 0 and b.error_rate is None
-    assert headline(["a"], summary, None).gate is None
+    assert headline(["a"], summary_of(summary), None).gate is None
 
 
 def test_a_model_without_latency_and_a_single_priced_model() -> None:

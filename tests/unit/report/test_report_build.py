@@ -141,7 +141,7 @@ def test_missing_summary_is_rebuilt_and_marked_partial(make_run: MakeRun) -> Non
     assert not (run.run_dir / rundir.SUMMARY).exists()  # the report does not invent files
     rebuilt = rundir_read.rebuild_summary(run.run_dir)
     cells = row_cells(table_html(page, "e2e_ms"), "p99")
-    assert cells == [fmt_ms(rebuilt["models"][m]["e2e_ms"]["p99"]) for m in run.models]
+    assert cells == [fmt_ms(rebuilt.models[m].e2e_ms.p99) for m in run.models]
 
 
 @pytest.mark.usefixtures("fast_figures")

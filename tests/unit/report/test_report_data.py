@@ -18,6 +18,7 @@ from loadprofile.report.data import (
     read_table,
 )
 from loadprofile.rundir import writer as rundir
+from tests.models import run_of, summary_of
 
 MakeRun = Callable[..., SyntheticRun]
 
@@ -109,8 +110,8 @@ def test_model_order_keeps_run_order_then_adds_found_models() -> None:
 
     requests = pd.DataFrame({"model": ["z", "b", "a"]})
     series = pd.DataFrame({"model": ["y"]})
-    run = {"models": ["b", "a"]}
-    assert model_order(run, {"models": {"x": {}}}, {}, requests, series) == [
+    run = run_of({"models": ["b", "a"]})
+    assert model_order(run, summary_of({"models": {"x": {}}}), {}, requests, series) == [
         "b",
         "a",
         "x",

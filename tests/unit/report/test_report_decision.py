@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from loadprofile.report.decision import cost_table, fmt_usd, gate_section, retry_table
+from tests.models import summary_of
 
 SUMMARY = {
     "load": {"retries": 2},
@@ -81,7 +82,7 @@ def test_money_is_shown_with_four_significant_digits(value: float | None, text: 
 
 
 def test_cost_per_success_puts_the_failing_cheap_model_behind() -> None:
-    table = cost_table(["cheap", "dear", "unpriced"], SUMMARY)
+    table = cost_table(["cheap", "dear", "unpriced"], summary_of(SUMMARY))
     assert table is not None
     assert _row(table, "per 1,000 successful transactions") == ["$4.2", "$3.9", "–"]
     best = [
@@ -90,17 +91,17 @@ def test_cost_per_success_puts_the_failing_cheap_model_behind() -> None:
     ]
     assert best == [False, True, False]
     assert _row(table, "spent on failed attempts") == ["8.00 %", "0 %", "–"]
-    assert cost_table(["cheap"], {"models": {}}) is None  # no prices: no table
+    assert cost_table(["cheap"], summary_of({"models": {}})) is None  # no prices: no table
 
 
 def test_retry_table_sets_the_first_attempt_beside_what_was_felt() -> None:
-    table = retry_table(["cheap", "dear"], SUMMARY)
+    table = retry_table(["cheap", "dear"], summary_of(SUMMARY))
     assert table is not None
     assert _row(table, "first attempt failed") == ["20.0 %", "0 %"]
     assert _row(table, "retried after http_429") == ["50", "·"]
     assert _row(table, "TTFT p99, as felt (ms)") == ["900.0", "300.0"]
     assert _row(table, "TTFT p99, first attempt (ms)") == ["400.0", "300.0"]
-    assert retry_table(["cheap"], {**SUMMARY, "load": {"retries": 0}}) is None
+    assert retry_table(["cheap"], summary_of({**SUMMARY, "load": {"retries": 0}})) is None
 
 
 def test_gate_section_reads_gate_and_webhook_files(tmp_path: Path) -> None:

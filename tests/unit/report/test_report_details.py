@@ -13,6 +13,7 @@ from loadprofile.dataset.stats import dataset_stats
 from loadprofile.report import build_report
 from loadprofile.report.details import dataset_rows, load_settings, readable
 from loadprofile.rundir import writer as rundir
+from tests.models import run_of
 
 
 def test_load_settings_carry_labels_and_units() -> None:
@@ -55,10 +56,12 @@ def test_dataset_stats_read_as_words() -> None:
     stats = dataset_stats(load_conversations(default_dataset_path()))
     rows = dict(
         dataset_rows(
-            {
-                "dataset": {"path": "sample.jsonl", "conversations": 240, "stats": stats},
-                "dataset_passes": {"a": 1.5},
-            }
+            run_of(
+                {
+                    "dataset": {"path": "sample.jsonl", "conversations": 240, "stats": stats},
+                    "dataset_passes": {"a": 1.5},
+                }
+            )
         )
     )
     turns, prompt = stats["turns"], stats["prompt_chars"]
@@ -79,7 +82,7 @@ def test_dataset_stats_read_as_words() -> None:
         "turns": {"min": 1, "mean": 1.0, "max": 1},
         "reply_chars": {"min": 0, "p50": 0, "p90": 0, "max": 0, "mean": 0.0},
     }
-    rows = dict(dataset_rows({"dataset": {"stats": single}}))
+    rows = dict(dataset_rows(run_of({"dataset": {"stats": single}})))
     assert rows == {"turns": "20 in all; 1 per conversation", "recorded reply": "none"}
 
 
@@ -105,12 +108,20 @@ def test_targets_leave_out_columns_no_target_sets() -> None:
     from loadprofile.report.meta import targets
 
     table = targets(
-        {
-            "targets": [
-                {"name": "a", "model": "m", "api_key_env": "KEY", "extra_body": "", "weight": 0},
-                {"name": "b", "model": "m", "api_key_env": None, "extra_body": "", "weight": 1},
-            ]
-        }
+        run_of(
+            {
+                "targets": [
+                    {
+                        "name": "a",
+                        "model": "m",
+                        "api_key_env": "KEY",
+                        "extra_body": "",
+                        "weight": 0,
+                    },
+                    {"name": "b", "model": "m", "api_key_env": None, "extra_body": "", "weight": 1},
+                ]
+            }
+        )
     )
     assert table.columns == ["name", "model", "weight"]  # never the key's variable name
     assert table.rows == [["a", "m", "0"], ["b", "m", "1"]]

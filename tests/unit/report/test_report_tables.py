@@ -15,6 +15,7 @@ from loadprofile.report.tables import (
     metric_table,
     overview_table,
 )
+from tests.models import generator_of, summary_of
 
 
 @pytest.mark.parametrize(
@@ -53,26 +54,28 @@ def test_formatters(fmt: object, value: object, text: str) -> None:
     assert callable(fmt) and fmt(value) == text
 
 
-SUMMARY = {
-    "models": {
-        "a": {
-            "requests": 10,
-            "failures": 1,
-            "error_rate": 0.1,
-            "errors": {"timeout": 1},
-            "ttft_ms": {"p50": 10.0, "p99": 50.0, "count": 9},
-            "output_tokens_per_s": 5.0,
-        },
-        "b": {
-            "requests": 10,
-            "failures": 0,
-            "error_rate": 0.0,
-            "errors": {"weird": 2},
-            "ttft_ms": {"p50": 20.0, "p99": 50.0, "count": 10},
-            "output_tokens_per_s": 7.0,
-        },
+SUMMARY = summary_of(
+    {
+        "models": {
+            "a": {
+                "requests": 10,
+                "failures": 1,
+                "error_rate": 0.1,
+                "errors": {"timeout": 1},
+                "ttft_ms": {"p50": 10.0, "p99": 50.0, "count": 9},
+                "output_tokens_per_s": 5.0,
+            },
+            "b": {
+                "requests": 10,
+                "failures": 0,
+                "error_rate": 0.0,
+                "errors": {"weird": 2},
+                "ttft_ms": {"p50": 20.0, "p99": 50.0, "count": 10},
+                "output_tokens_per_s": 7.0,
+            },
+        }
     }
-}
+)
 
 
 def test_metric_table_highlights_only_a_distinct_best() -> None:
@@ -102,7 +105,7 @@ def test_overview_shows_cached_prompt_tokens_when_a_server_reports_them() -> Non
             "b": {"requests": 2, "prompt_tokens": 400, "cached_prompt_tokens": None},
         }
     }
-    rows = {r.label: r for r in overview_table(["a", "b"], summary).rows}
+    rows = {r.label: r for r in overview_table(["a", "b"], summary_of(summary)).rows}
     assert [c.text for c in rows["cached prompt tokens"].cells] == ["100 (25.0 %)", "not reported"]
 
 
@@ -121,10 +124,10 @@ def test_generator_health_merges_bound_seconds_and_keeps_reasons() -> None:
     )
     bound = generator_bound(frame, True)
     assert [b.reasons for b in bound] == ["CPU 95%", "CPU 97%; event-loop lag 30 ms", "CPU 91%"]
-    health = generator_health(frame, {}, bound)
+    health = generator_health(frame, None, bound)
     assert health.suspect == ["1–3 s", "4–5 s"] and health.suspect_seconds == 3.0
     assert health.max == 97.0 and health.loop_lag_max == 30.0
-    empty = generator_health(frame.iloc[0:0], {"cpu_percent_max": 71.0}, [])
+    empty = generator_health(frame.iloc[0:0], generator_of({"cpu_percent_max": 71.0}), [])
     assert empty.max == 71.0 and empty.suspect == []
 
 
@@ -146,7 +149,7 @@ def test_generator_bound_trusts_the_column_over_the_cpu() -> None:
     # An old folder (no `bound` column): CPU >= 90 % is the verdict.
     assert [(b.start_s, b.reasons) for b in generator_bound(frame, False)] == [(0.0, "CPU 99%")]
     # No generator.csv at all: summary.json's bound_intervals.
-    stats = {"bound_intervals": [[4.0, 5.0]]}
+    stats = generator_of({"bound_intervals": [[4.0, 5.0]]})
     assert [(b.start_s, b.end_s) for b in generator_bound(frame.iloc[0:0], True, stats)] == [
         (4.0, 5.0)
     ]
