@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)  ## headless load run against the embedded mock models; prints the report path
+run: $(STAMP)  ## headless load run against the embedded mock models (the mock on its own CPU where there are 2+; ARGS=--no-pin to share); prints the report path
 	$(VENV)/bin/loadprofile run $(ARGS)
 
 test: $(STAMP)  ## lint, format check, type-check, then the whole test suite

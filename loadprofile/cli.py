@@ -34,6 +34,7 @@ from loadprofile.config.flags import add_flags, cli_values
 from loadprofile.config.fleet_options import resolve_fleet
 from loadprofile.config.run_config import CliValues, ConfigError, resolve
 from loadprofile.contract.summary import GeneratorHealth
+from loadprofile.core.generator_health import bound_banner
 from loadprofile.errors import LoadprofileError, UsageError
 from loadprofile.launch.mock import DEFAULT_MOCK_MODELS
 
@@ -112,7 +113,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     )
 
     console = Console()
-    outcome = runner.run(config, console, ["loadprofile", *argv], fleet)
+    outcome = runner.run(config, console, ["loadprofile", *argv], fleet, pin=not args.no_pin)
     console.summary_table(outcome.summary)
     summary = outcome.summary
     requests = sum(m.requests for m in summary.models.values())
@@ -158,12 +159,9 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
 
 def _warn_about_generator(console: Any, generator: GeneratorHealth) -> None:
     """The end-of-run reminder when our own client, not the server, set the pace."""
-    if generator.bound_seconds:
-        console.warn(
-            f"the load generator was flagged for {generator.bound_seconds:g}s (CPU, "
-            "event-loop lag or late sends; see generator.csv / the report): those "
-            "seconds' latencies are suspect"
-        )
+    banner = bound_banner(generator)
+    if banner is not None:
+        console.warn(banner)
     if generator.arrivals_not_sent:
         console.warn(
             f"{generator.arrivals_not_sent} arrival(s) due before the end were never "

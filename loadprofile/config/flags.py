@@ -248,6 +248,17 @@ FLAGS: tuple[Flag, ...] = (
         action="store_true",
         locust=InLocust.NO,  # plain Locust builds the report when it quits
     ),
+    _flag(
+        "--no-pin",
+        help="let the embedded mock and the load generator share every CPU",
+        default="off",
+        doc="let the embedded mock and the load generator share every CPU; by default (Linux, "
+        "2+ CPUs, not distributed) the mock runs on the last CPU and the generator on the "
+        "others, so the mock's work never delays the generator's timestamps (run.json's "
+        "`pinning`)",
+        action="store_true",
+        locust=InLocust.NO,  # plain Locust never starts the mock
+    ),
     # -- load shape, open loop ----------------------------------------------------------------
     _flag(
         "--shape",
@@ -369,6 +380,20 @@ FLAGS: tuple[Flag, ...] = (
         "do not fit](running.md#running-against-real-endpoints))",
         type=int,
         metavar="N",
+    ),
+    _flag(
+        "--warm-cache",
+        help="before the load, send every prompt of the dataset once (max_tokens 1) to every "
+        "model, so prefix caches start equally warm (auto: with --canary)",
+        group=ENDPOINT,
+        default="auto",
+        doc="before the load, send every prompt the run replays once (`max_tokens` 1, the first "
+        "2,000) to every model, so their prefix caches start equally warm: a canary that gets "
+        "10 % of the traffic replays each prompt a tenth as often as its baseline, and a warm "
+        "baseline against a cold candidate is a false regression. `auto`: on with `--canary`. "
+        "run.json's `cache_warmup` keeps what it cost; see [Gates](gates.md)",
+        choices=("auto", "on", "off"),
+        locust=InLocust.NO,
     ),
     # -- SLOs, retries, contract ----------------------------------------------------------------
     _flag(

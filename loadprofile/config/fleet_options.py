@@ -48,6 +48,7 @@ _RUN_OPTIONS = (
     "api",
     "unique_prefix",
     "server_metrics",
+    "warm_cache",
 )
 
 

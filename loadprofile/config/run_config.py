@@ -39,6 +39,7 @@ from loadprofile.errors import ConfigError
 from loadprofile.quality.grounding import load_catalogue
 
 HISTORY_MODES = ("recorded", "live")
+WARM_CACHE_MODES = ("auto", "on", "off")
 #: The run time of a run with a request budget (-n) that names none.
 MAX_REQUESTS_RUN_TIME_S = 600.0
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)?")
@@ -92,6 +93,7 @@ class LoadConfig:
     max_prompt_tokens: int | None = None  # --max-prompt-tokens: longer turns are not sent
     max_requests: int | None = None  # -n: the run ends once this many requests were sent
     extra_body: str = ""  # --extra-body: fields merged into every request body (JSON text)
+    warm_cache: str = "auto"  # --warm-cache: prime every model's prefix cache first (auto: canary)
 
     @property
     def open_loop(self) -> bool:
@@ -238,6 +240,7 @@ class CliValues:
     max_prompt_tokens: int | None = None
     max_requests: int | None = None
     extra_body: str | None = None
+    warm_cache: str | None = None
 
 
 def resolve(cli: CliValues) -> RunConfig:
@@ -267,6 +270,7 @@ def resolve(cli: CliValues) -> RunConfig:
         "max_prompt_tokens": cli.max_prompt_tokens,
         "max_requests": cli.max_requests,
         "extra_body": cli.extra_body,
+        "warm_cache": cli.warm_cache,
         **{name: getattr(cli, name) for name in LOAD_OPTION_FIELDS},
     }
     values = {**section, **{k: v for k, v in cli_load.items() if v is not None}}
@@ -341,6 +345,9 @@ def _resolve_load(values: dict[str, Any]) -> LoadConfig:
     history = given("history", d.history)
     if history not in HISTORY_MODES:
         raise ConfigError(f"bad history {history!r} (use recorded or live)")
+    warm_cache = given("warm_cache", d.warm_cache)
+    if warm_cache not in WARM_CACHE_MODES:
+        raise ConfigError(f"bad warm_cache {warm_cache!r} (use auto, on or off)")
     spawn_rate = values.get("spawn_rate")
     try:
         spawn = float(spawn_rate) if spawn_rate is not None else d.spawn_rate
@@ -396,5 +403,6 @@ def _resolve_load(values: dict[str, Any]) -> LoadConfig:
         max_prompt_tokens=max_prompt,
         max_requests=max_requests,
         extra_body=check_extra_body(values.get("extra_body"), "--extra-body"),
+        warm_cache=warm_cache,
         **options,
     )

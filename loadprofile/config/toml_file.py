@@ -65,6 +65,7 @@ _LOAD_KEYS = {
     "max_prompt_tokens",
     "max_requests",
     "extra_body",
+    "warm_cache",
     *LOAD_OPTION_FIELDS,
 }
 

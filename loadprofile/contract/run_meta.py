@@ -139,6 +139,24 @@ class WorkerEntry(Struct, frozen=True, kw_only=True):
     note: str = ""
 
 
+class CacheWarmup(Struct, frozen=True, kw_only=True):
+    """``cache_warmup[model]``: the prompts sent before the load (``--warm-cache``)."""
+
+    prompts: int
+    failures: int
+    seconds: float
+    ttft_ms_p50: float | None = None
+    cached_share: float | None = None  # of its prompt tokens, its cache served: how warm it was
+
+
+class CpuPinning(Struct, frozen=True, kw_only=True):
+    """``pinning``: the CPUs the embedded mock and the load generator were kept to (Linux,
+    2+ CPUs, without --no-pin); missing when they shared every CPU."""
+
+    mock: list[int] = []
+    generator: list[int] = []
+
+
 class RunMeta(Struct, frozen=True, kw_only=True):
     """run.json."""
 
@@ -171,6 +189,8 @@ class RunMeta(Struct, frozen=True, kw_only=True):
     unfinished_at_stop: int | UnsetType = UNSET
     dataset_passes: dict[str, float] | UnsetType = UNSET
     load_duration_s: float | UnsetType = UNSET  # the run time, the drain excluded
+    pinning: CpuPinning | UnsetType = UNSET  # the embedded mock's CPUs and the generator's
+    cache_warmup: dict[str, CacheWarmup] | UnsetType = UNSET  # --warm-cache, per model
 
 
 def decode_run_meta(data: bytes | str) -> RunMeta:

@@ -214,6 +214,9 @@ class PhaseModelFigures(Struct, frozen=True, kw_only=True):
     ttft_first_attempt_ms: Latency | UnsetType = UNSET
     e2e_first_attempt_ms: Latency | UnsetType = UNSET
     ttfvt_ms: Latency | None = None
+    # how warm the model's prefix cache was in this phase (None: never reported; newer runs)
+    prompt_tokens: int | UnsetType = UNSET
+    cached_prompt_tokens: int | UnsetType | None = UNSET
 
 
 class PhasePlan(Struct, frozen=True, kw_only=True):
@@ -239,6 +242,18 @@ class Thresholds(Struct, frozen=True, kw_only=True):
     start_delay_ms: float | None = None
 
 
+class BoundDetail(Struct, frozen=True, kw_only=True):
+    """One entry of ``generator.bound_detail``: a generator-bound interval, why it was bound
+    (``causes``: ``cpu``, ``loop_lag``, ``late_sends``) and the interval's own figures."""
+
+    start_s: float = 0.0
+    end_s: float = 0.0
+    causes: list[str] = []
+    cpu_percent: float | None = None
+    loop_lag_ms_max: float | None = None
+    late_starts: int = 0
+
+
 class GeneratorHealth(Struct, frozen=True, kw_only=True):
     """``generator``: the load generator's own health over the run (the CPU and loop-lag
     figures and the thresholds are left out when it took no sample)."""
@@ -251,6 +266,8 @@ class GeneratorHealth(Struct, frozen=True, kw_only=True):
     arrivals_not_sent: int | None = None  # None: written before it was counted
     bound_seconds: float = 0.0
     bound_intervals: list[tuple[float, float]] = []
+    # Why each of bound_intervals was bound, in the same order (left out by older runs).
+    bound_detail: list[BoundDetail] | UnsetType = UNSET
     thresholds: Thresholds | UnsetType = UNSET
 
 
@@ -315,6 +332,7 @@ class LoadSettings(Struct, frozen=True, kw_only=True):
     max_prompt_tokens: int | None = None
     max_requests: int | None = None
     extra_body: str | None = None
+    warm_cache: str | None = None
 
 
 class Summary(Struct, frozen=True, kw_only=True):

@@ -52,6 +52,8 @@ def phase_model_figures(full: ModelFigures, users: int) -> PhaseModelFigures:
         ttft_first_attempt_ms=full.ttft_first_attempt_ms,
         e2e_first_attempt_ms=full.e2e_first_attempt_ms,
         ttfvt_ms=full.ttfvt_ms,
+        prompt_tokens=full.prompt_tokens,
+        cached_prompt_tokens=full.cached_prompt_tokens,
     )
 
 

@@ -19,6 +19,7 @@ from loadprofile.config.targets import DEFAULT_API
 from loadprofile.console import Console
 from loadprofile.contract.summary import Summary
 from loadprofile.core.generator_health import health_warnings
+from loadprofile.engine.cache_warmup import warm_cache_wanted, warm_caches
 from loadprofile.engine.fleet.master import MasterSession
 from loadprofile.engine.fleet.runner import drive_master
 from loadprofile.engine.run_builder import build_run, load_dataset
@@ -41,20 +42,30 @@ class RunOutcome:
 
 
 def run(
-    config: RunConfig, console: Console, command: list[str], fleet: FleetOptions | None = None
+    config: RunConfig,
+    console: Console,
+    command: list[str],
+    fleet: FleetOptions | None = None,
+    *,
+    pin: bool = True,
 ) -> RunOutcome:
     """Run the load test described by ``config`` in this process, or as the master of
-    workers (``fleet``); raises LoadprofileError on bad input."""
+    workers (``fleet``); raises LoadprofileError on bad input. ``pin`` (not --no-pin): an
+    embedded mock and a local generator run on different CPUs where there are two."""
     quiet_locust()
     dataset = load_dataset(config, console)  # before a mock starts: a bad file fails fast
     mock: MockProcess | None = None
     try:
-        config, kind, mock = _resolve_targets(config, console)
+        config, kind, mock = _resolve_targets(config, console, pin_apart=pin and fleet is None)
         if mock is not None:  # the embedded mock exports vLLM's metrics: always shown
             config = replace(config, server_metrics=(*config.server_metrics, mock.url + "/metrics"))
         built = build_run(config, console, command=command, target_kind=kind, dataset=dataset)
         conversations, meta, recorder = built.conversations, built.meta, built.recorder
+        if mock is not None and mock.pinning is not None:
+            meta["pinning"] = mock.pinning.to_json()
         run_id, run_dir = built.run_id, built.run_dir
+        if warm_cache_wanted(config):  # before the run's clock starts: not part of it
+            meta["cache_warmup"] = warm_caches(config, conversations, console.info)
         session: RunSession | MasterSession
         if fleet is None:
             session = RunSession(
@@ -91,13 +102,14 @@ def run(
     finally:
         set_active(None)
         if mock is not None:
-            mock.stop()
+            mock.stop()  # and this process gets back the CPUs it had
 
 
 def _resolve_targets(
-    config: RunConfig, console: Console
+    config: RunConfig, console: Console, *, pin_apart: bool = False
 ) -> tuple[RunConfig, str, MockProcess | None]:
-    """Fill in hosts: the embedded mock for targets without one, models from /v1/models."""
+    """Fill in hosts: the embedded mock for targets without one, models from /v1/models.
+    ``pin_apart``: the mock on one CPU, this process on the others (Linux, 2+ CPUs)."""
     targets = list(config.targets)
     if not targets and config.host:
         targets = default_models_for_host(config.host, config.api_key_env, config.api)
@@ -105,10 +117,15 @@ def _resolve_targets(
         targets = [Target(name=m, model=m, api=config.api) for m in DEFAULT_MOCK_MODELS]
     if all(t.host for t in targets):
         return replace(config, targets=tuple(targets)), "host", None
-    mock = start_mock(seed=config.load.seed)
+    mock = start_mock(seed=config.load.seed, pin_apart=pin_apart)
     console.info(
         f"started the embedded mock server at {mock.url} (models: {', '.join(mock.models)})"
     )
+    if mock.pinning is not None:
+        console.info(
+            f"pinned the embedded mock to {_cpu_list(mock.pinning.mock)} and the load "
+            f"generator to {_cpu_list(mock.pinning.generator)} (--no-pin to share)"
+        )
     unknown = [t.model for t in targets if not t.host and t.model not in mock.models]
     if unknown:
         mock.stop()
@@ -119,6 +136,18 @@ def _resolve_targets(
     filled = tuple(t if t.host else replace(t, host=mock.url) for t in targets)
     kind = "mock" if all(not t.host for t in targets) else "mixed"
     return replace(config, targets=filled), kind, mock
+
+
+def _cpu_list(cpus: tuple[int, ...]) -> str:
+    """(0,) as "CPU 0", (0, 1, 2, 5) as "CPUs 0-2,5"."""
+    runs: list[list[int]] = []
+    for cpu in sorted(cpus):
+        if runs and cpu == runs[-1][-1] + 1:
+            runs[-1].append(cpu)
+        else:
+            runs.append([cpu])
+    named = ",".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+    return f"CPU {named}" if len(cpus) == 1 else f"CPUs {named}"
 
 
 def default_models_for_host(

@@ -8,6 +8,7 @@ chatty server can never block on a full pipe in the middle of a run.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -17,11 +18,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from loadprofile.errors import UnreachableError
-from loadprofile.launch.processes import stop_process
+from loadprofile.launch.processes import (
+    Pinning,
+    cpus_of,
+    plan_pinning,
+    set_cpus,
+    stop_process,
+    usable_cpus,
+)
 
 _READY = re.compile(r"listening on (http://\S+) models=(\S+)")
 _START_TIMEOUT_S = 30.0
@@ -36,10 +45,15 @@ class MockProcess:
     models: list[str]
     process: subprocess.Popen[bytes]
     log_path: Path
+    pinning: Pinning | None = None  # pin_apart: where the mock and this process run
+    cpus_before: set[int] | None = None  # this process's CPUs before it was pinned
 
     def stop(self) -> None:
         stop_process(self.process)
         self.log_path.unlink(missing_ok=True)
+        if self.cpus_before is not None:  # the generator gets every CPU back
+            set_cpus(self.cpus_before)
+            self.cpus_before = None
 
 
 def _die_with_parent() -> None:
@@ -52,8 +66,27 @@ def _die_with_parent() -> None:
         pass  # not Linux: the runner's finally-block still stops the mock
 
 
-def start_mock(seed: int = 0, extra_args: list[str] | None = None) -> MockProcess:
-    """Start the mock on a free loopback port and wait until it listens."""
+def _child_setup(cpus: tuple[int, ...] | None) -> Callable[[], None]:
+    """What the mock's process does before it runs Python: die with its parent and, pinned,
+    keep to ``cpus`` (before exec, so every thread it ever starts inherits them)."""
+
+    def setup() -> None:
+        _die_with_parent()
+        if cpus is not None:
+            # on failure it shares every CPU: checked from outside once it listens
+            with contextlib.suppress(AttributeError, OSError):
+                os.sched_setaffinity(0, cpus)
+
+    return setup
+
+
+def start_mock(
+    seed: int = 0, extra_args: list[str] | None = None, *, pin_apart: bool = False
+) -> MockProcess:
+    """Start the mock on a free loopback port and wait until it listens. ``pin_apart``
+    (Linux, two CPUs or more): the mock on the last CPU this process may use, this process
+    on the others until ``stop()`` (``pinning`` says where; None when it did not happen)."""
+    plan = plan_pinning(usable_cpus() or ()) if pin_apart else None
     cmd = [
         sys.executable,
         "-m",
@@ -74,7 +107,7 @@ def start_mock(seed: int = 0, extra_args: list[str] | None = None) -> MockProces
             stdout=fd,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_child_setup(plan.mock if plan else None),
         )
     finally:
         os.close(fd)
@@ -85,6 +118,8 @@ def start_mock(seed: int = 0, extra_args: list[str] | None = None) -> MockProces
         match = _READY.search(text)
         if match:
             mock.url, mock.models = match.group(1), match.group(2).split(",")
+            if plan is not None:
+                _pin_generator(mock, plan)
             return mock
         if proc.poll() is not None:
             break
@@ -93,3 +128,12 @@ def start_mock(seed: int = 0, extra_args: list[str] | None = None) -> MockProces
     mock.stop()
     detail = lines[-1] if lines else "it printed no ready line"
     raise UnreachableError(f"the embedded mock server did not start: {detail}")
+
+
+def _pin_generator(mock: MockProcess, plan: Pinning) -> None:
+    """The mock keeps to its CPU: this process moves to the others (the runner says so)."""
+    before = usable_cpus()
+    if before is None or cpus_of(mock.process.pid) != set(plan.mock):
+        return  # the mock could not be pinned: both keep sharing every CPU
+    if set_cpus(plan.generator):
+        mock.pinning, mock.cpus_before = plan, before

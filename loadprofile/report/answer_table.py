@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from loadprofile.report.decision import fmt_usd
 from loadprofile.report.headline import Headline, ModelFigures
+from loadprofile.report.money import fmt_usd, usd_formatter
 from loadprofile.report.tables import (
     EMPTY,
     Cell,
@@ -55,7 +55,12 @@ def answer_table(head: Headline) -> Table:
         m.cost_per_1k_successful is not None or m.cost_per_transaction is not None for m in models
     ):
         rows += [
-            row(f"cost per {head.unit}, mean", lambda m: m.cost_per_transaction, fmt_usd, min),
+            row(
+                f"cost per {head.unit}, mean",
+                lambda m: m.cost_per_transaction,
+                usd_formatter(m.cost_per_transaction for m in models),
+                min,
+            ),
             row(
                 f"per 1,000 successful {head.unit}s",
                 lambda m: m.cost_per_1k_successful,

@@ -13,6 +13,7 @@ from typing import Any
 
 from loadprofile.contract.summary import Correctness, Drift, Summary, Tokens, given
 from loadprofile.report.tables import (
+    EMPTY,
     Pick,
     Row,
     Table,
@@ -132,14 +133,29 @@ _DRIFT_ROWS: tuple[tuple[str, Callable[[Drift], float | int | None], Fmt, Pick |
 )
 
 
+def snapshot_name(baseline: str) -> str:
+    """A baseline snapshot as the table names it: its folder's name (summary.json keeps the
+    path it was given; the folder itself may be on another machine)."""
+    return Path(baseline).name or baseline or "baseline"
+
+
 def _drift_rows(drifts: list[Drift | None]) -> list[Row]:
-    """--sample-outputs with --baseline: replies under load against a calm snapshot."""
+    """--sample-outputs with --baseline: replies under load against a calm snapshot, named,
+    so that the token ratio says what it is a ratio to."""
     if not any(drifts):
         return []
-    return [
+    names = [snapshot_name(d.baseline) if d is not None else None for d in drifts]
+    shown = {n for n in names if n is not None}
+    against = shown.pop() if len(shown) == 1 else "baseline"
+    rows = [Row("baseline snapshot", _cells(names, lambda n: n or EMPTY, None))]
+    rows += [
         Row(label, _cells([get(d) if d is not None else None for d in drifts], fmt, pick))
         for label, get, fmt, pick in _DRIFT_ROWS
     ]
+    tokens = [d.output_tokens_ratio if d is not None else None for d in drifts]
+    if any(t is not None for t in tokens):
+        rows.append(Row(f"output tokens vs {against}", _cells(tokens, fmt_ratio, None)))
+    return rows
 
 
 def contract_examples(run_dir: Path, limit: int = EXAMPLES_SHOWN) -> list[Example]:

@@ -21,6 +21,7 @@ from loadprofile.contract.summary import (
     Summary,
     given,
 )
+from loadprofile.report.money import fmt_usd
 from loadprofile.report.tables import (
     EMPTY,
     ZERO,
@@ -32,17 +33,6 @@ from loadprofile.report.tables import (
     fmt_ms,
     fmt_share,
 )
-
-
-def fmt_usd(value: Any) -> str:
-    """Money with four significant digits: $0.0001234, $1.234, $1,234."""
-    if not isinstance(value, int | float) or value != value:
-        return EMPTY
-    if value == 0:
-        return "$0"
-    if abs(value) >= 1000:
-        return f"${value:,.0f}"
-    return f"${value:.4g}"
 
 
 def _row(
@@ -183,6 +173,10 @@ def gate_section(run_dir: Path) -> dict[str, Any] | None:
         "canary": gate.get("canary"),
         "verdicts": verdicts,
         "webhook": hook,
+        # how warm each side's prefix cache was (the gate's own line for each pair)
+        "cache": [
+            c["note"] for c in gate.get("cache") or [] if isinstance(c, dict) and c.get("note")
+        ],
         "failed": sum(1 for v in verdicts if not v.get("passed")),
         # failed for being partial, whatever the bounds said
         "partial": bool(gate.get("partial")) and not gate.get("allow_partial"),

@@ -90,6 +90,7 @@ def build_context(
 ) -> dict[str, Any]:
     """Everything the template shows, already in words and formatted numbers."""
     can, cand = result.canonical, result.candidate
+    ref, who = side_name(can, cand), side_name(cand, can)
     dist, out_tok = data["edit_distance"], data["output_tokens_ratio"]
     prompt_tok = data["prompt_tokens_ratio"] or {}
     agreement = [
@@ -98,10 +99,10 @@ def build_context(
         ("edit distance mean / p50", f"{fmt_distance(dist['mean'])} / {fmt_distance(dist['p50'])}"),
         ("edit distance p90 / max", f"{fmt_distance(dist['p90'])} / {fmt_distance(dist['max'])}"),
         ("length ratio median (p10 – p90)", _spread(data["length_ratio"])),
-        ("output-token ratio total", fmt_ratio(out_tok["total"])),
-        ("output-token ratio median (p10 – p90)", _spread(out_tok)),
+        (f"output tokens vs {ref}, total", fmt_ratio(out_tok["total"])),
+        (f"output tokens vs {ref}, median (p10 – p90)", _spread(out_tok)),
         (
-            "prompt-token ratio total / median",
+            f"prompt tokens vs {ref}, total / median",
             f"{fmt_ratio(prompt_tok.get('total'))} / {fmt_ratio(prompt_tok.get('median'))}",
         ),
     ]
@@ -140,6 +141,7 @@ def build_context(
         "agreement": agreement,
         "per_side": per_side,
         "tokens": _token_rows(can, cand),
+        "tokens_ratio_head": f"{who} / {ref}",
         "token_sentences": token_sentences(result, data),
         "token_alarm": _far(out_tok["total"]) or _far(_per_estimate_ratio(can, cand)),
         "charts": charts(result),
@@ -247,6 +249,17 @@ def _token_rows(can: Side, cand: Side) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def side_name(side: Side, other: Side) -> str:
+    """How the page names a snapshot beside the other: its model, with its folder when both
+    are of one model (a determinism check), its folder when it names no model."""
+    folder = Path(side.path).name if side.path else ""
+    if not side.model:
+        return folder or "?"
+    if side.model == other.model and folder:
+        return f"{side.model} ({folder})"
+    return side.model
+
+
 def _per_estimate_ratio(can: Side, cand: Side) -> float | None:
     return ratio(cand.per_estimate("output"), can.per_estimate("output"))
 
@@ -258,16 +271,18 @@ def _far(value: float | None) -> bool:
 def token_sentences(result: DriftResult, data: dict[str, Any]) -> list[str]:
     """What the token table means, in a sentence or two."""
     total = data["output_tokens_ratio"]["total"]
+    ref = side_name(result.canonical, result.candidate)
+    who = side_name(result.candidate, result.canonical)
     out = []
     if total is not None:
         out.append(
-            f"For the same {result.compared:,} prompts the candidate used {total:.2f}× "
-            "the canonical's output tokens."
+            f"For the same {result.compared:,} prompts the candidate, {who}, used "
+            f"{total:.2f}× the output tokens of the canonical, {ref}."
         )
     per = _per_estimate_ratio(result.canonical, result.candidate)
     if per is not None and _far(per):
         out.append(
-            f"Per character of text its server counts {per:.2f}× the canonical's tokens: "
+            f"Per character of text its server counts {per:.2f}× the tokens {ref}'s does: "
             "the tokenizers differ, so a price per token does not compare like for like."
         )
     elif per is not None:

@@ -11,19 +11,25 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from loadprofile.report.money import fmt_bound_figure, fmt_usd
+
 TEMPLATE = "report.html"
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """One shared environment: it caches the compiled template between reports."""
-    return Environment(
+    env = Environment(
         loader=PackageLoader("loadprofile.report", "templates"),
         autoescape=select_autoescape(["html"], default=True),
         undefined=StrictUndefined,  # a missing context key is a bug, not an empty cell
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Money is formatted in one place (report/money.py), in the pages too.
+    env.filters["usd"] = fmt_usd
+    env.filters["bound_figure"] = fmt_bound_figure
+    return env
 
 
 def render(context: dict[str, Any]) -> str:

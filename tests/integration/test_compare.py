@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from loadprofile.cli import main
+from loadprofile.commands.compare.report import verdict_line
 from loadprofile.launch.mock import start_mock
 
 from .conftest import CONVERSATIONS, run_cli
@@ -134,7 +136,16 @@ def _row(data: dict[str, Any], metric: str, pair: int = 0) -> dict[str, Any]:
 def test_a_30_percent_slower_tail_is_a_significant_regression(compared: dict[str, Any]) -> None:
     code, stdout, stderr, data, folder = compared["slow"]
     assert code == 0, stderr
-    assert stdout.strip() == f"compare: {folder / 'compare.html'}"
+    rows = data["pairs"][0]["metrics"]
+    worse = [r for r in rows if r["significant"] and r["direction"] == "worse"]
+    better = [r for r in rows if r["significant"] and r["direction"] == "better"]
+    assert stdout.strip() == verdict_line(data, folder / "compare.html")
+    assert stdout.startswith(
+        f"compare: slow vs base: {len(worse)} of {len(rows)} figures significantly worse ("
+    )
+    assert stdout.strip().endswith(f", {len(better)} better; compare.html at {folder}/compare.html")
+    largest = max(worse, key=lambda r: r["ratio"] or 0.0)
+    assert f"{largest['metric']} +{100 * (largest['ratio'] - 1):.0f} %" in stdout
     assert (data["baseline"]["model"], data["candidate"]["model"]) == ("base", "slow")
     for metric in ("e2e_ms.p99", "ttft_ms.p99"):
         p99 = _row(data, metric)
@@ -150,6 +161,14 @@ def test_a_30_percent_slower_tail_is_a_significant_regression(compared: dict[str
     assert "baseline: base" in html and "candidate: slow" in html
     assert "regression" in html and "data:image/png;base64," in html
     assert "<script" not in html  # self-contained: inline CSS, images as data: URIs
+    # Costs are dollars, never 1.2e-05 (a per-transaction delta is a few millionths).
+    for key in ("t-cost", "cost"):
+        table = re.search(
+            rf'<table class="num[^"]*" id="pair0-[^"]*-{key}">(.*?)</table>', html, re.S
+        )
+        assert table is not None, key
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", table.group(1))
+        assert any("$" in c for c in cells) and not any(re.search(r"\de-?\d", c) for c in cells)
 
 
 def test_a_rerun_of_the_same_profile_is_not_significant(compared: dict[str, Any]) -> None:
@@ -164,8 +183,12 @@ def test_a_rerun_of_the_same_profile_is_not_significant(compared: dict[str, Any]
 
 
 def test_two_runs_pair_their_models_by_name_or_as_told(compared: dict[str, Any]) -> None:
-    code, _, stderr, data, folder = compared["twice"]
+    code, stdout, stderr, data, folder = compared["twice"]
     assert code == 0, stderr
+    assert stdout.strip().endswith(
+        "(3 pairs of models): 0 of 96 figures significantly worse, 0 better; "
+        f"compare.html at {folder}/compare.html"
+    )
     pairs = [(p["baseline_model"], p["candidate_model"]) for p in data["pairs"]]
     assert pairs == [("base", "base"), ("same", "same"), ("slow", "slow")]
     assert not any(row["significant"] for pair in data["pairs"] for row in pair["metrics"])

@@ -199,3 +199,11 @@ def test_a_failing_canary_exits_1_calls_the_webhook_once_and_keeps_every_attempt
         assert again.returncode == 0, again.stdout + again.stderr
         assert hook.calls == []
     assert "gate PASSED" in again.stdout
+    # The report, built before this gate, is rebuilt to show its verdicts.
+    assert (
+        again.stdout.rstrip().splitlines()[-1]
+        == f"report: {out / 'report.html'} (with the verdicts)"
+    )
+    report = (out / "report.html").read_text()
+    assert "<code>ttft_ms.p99 &lt;= 10 * baseline.ttft_ms.p99</code>" in report
+    assert "Gate passed" in report

@@ -16,7 +16,7 @@ import pytest
 from loadprofile.launch.mock import MockProcess
 from loadprofile.quality.snapshot_format import read_meta
 
-from .conftest import FIXED_PROFILE, get_json, run_cli
+from .conftest import FIXED_PROFILE, get_json, run_cli, run_clis
 
 pytestmark = pytest.mark.integration
 
@@ -98,35 +98,28 @@ def test_diff_says_whether_a_model_is_deterministic(
     sampling = FIXED_PROFILE.replace("[models.fixed]", "[models.fixed]\ngreedy = false")
     first, sampler = mock_factory(FIXED_PROFILE), mock_factory(sampling)
     folders = {name: tmp_path / name for name in ("a", "again", "s1", "s2")}
-    for name, mock in (("a", first), ("again", first), ("s1", sampler), ("s2", sampler)):
-        done = run_cli(
-            [
-                "snapshot",
-                "--host",
-                mock.url,
-                "--model",
-                "fixed",
-                "-n",
-                "20",
-                "--out",
-                str(folders[name]),
-            ],
-            cwd=tmp_path,
-        )
+
+    def snapshot(name: str, mock: MockProcess) -> list[str]:
+        args = ["snapshot", "--host", mock.url, "--model", "fixed", "-n", "20"]
+        return [*args, "--out", str(folders[name])]
+
+    # two waves: the second snapshot of each mock asks what the first already asked
+    for wave in ((("a", first), ("s1", sampler)), (("again", first), ("s2", sampler))):
+        for done in run_clis([snapshot(name, mock) for name, mock in wave], tmp_path):
+            assert done.returncode == 0, done.stderr
+    pairs = (("a", "again", True), ("s1", "s2", False))
+    diffs = [
+        ["diff", str(folders[one]), str(folders[other]), "--out", str(tmp_path / f"d-{other}")]
+        for one, other, _ in pairs
+    ]
+    bad_args = ["diff", str(folders["a"]), str(tmp_path), "--out", str(tmp_path / "d")]
+    *done_diffs, bad = run_clis([*diffs, bad_args], tmp_path)
+    for (_, other, deterministic), done in zip(pairs, done_diffs, strict=True):
         assert done.returncode == 0, done.stderr
-    for one, other, deterministic in (("a", "again", True), ("s1", "s2", False)):
-        out = tmp_path / f"diff-{other}"
-        done = run_cli(
-            ["diff", str(folders[one]), str(folders[other]), "--out", str(out)], cwd=tmp_path
-        )
-        assert done.returncode == 0, done.stderr
-        diff = json.loads((out / "diff.json").read_text())
+        diff = json.loads((tmp_path / f"d-{other}" / "diff.json").read_text())
         assert diff["compared"] == 20 and diff["deterministic"] is deterministic
         assert (diff["exact_match_rate"] == 1.0) is deterministic
-        assert (out / "diff.html").exists()
-    bad = run_cli(
-        ["diff", str(folders["a"]), str(tmp_path), "--out", str(tmp_path / "d")], cwd=tmp_path
-    )
+        assert (tmp_path / f"d-{other}" / "diff.html").exists()
     assert bad.returncode == 2 and "not a snapshot folder" in bad.stderr
 
 
@@ -162,40 +155,20 @@ def test_replies_under_load_are_held_against_a_calm_snapshot(
     assert done.returncode == 0, done.stderr
     drift = {}
     runs = (("same", same, True), ("other", other, True), ("sampled", sampled, False))
-    for name, mock, asks_greedy in runs:
-        greedy = ["--extra-body", '{"temperature": 0}'] if asks_greedy else []
-        out = tmp_path / name
-        done = run_cli(
-            [
-                "run",
-                "--host",
-                mock.url,
-                "--model",
-                "fixed",
-                "-u",
-                "4",
-                "-r",
-                "50",
-                "--think-time",
-                "0",
-                "-t",
-                "2s",
-                "--sample-outputs",
-                "15",
-                "--baseline",
-                str(calm),
-                "--out",
-                str(out),
-                "--no-report",
-                *greedy,
-            ],
-            cwd=tmp_path,
-        )
+    base = ["run", "--model", "fixed", "-u", "4", "-r", "50", "--think-time", "0", "-t", "2s"]
+    base += ["--sample-outputs", "15", "--baseline", str(calm), "--no-report"]
+    commands = [
+        [*base, "--host", mock.url, "--out", str(tmp_path / name)]
+        + (["--extra-body", '{"temperature": 0}'] if greedy else [])
+        for name, mock, greedy in runs
+    ]
+    for (name, _, greedy), done in zip(runs, run_clis(commands, tmp_path), strict=True):
         assert done.returncode == 0, done.stderr
         # sampled replies against a temperature-0 snapshot: said, since drift then includes it
         assert ("drift figures include sampling" in done.stderr) is (not greedy)
         if not greedy:
             continue
+        out = tmp_path / name
         summary = json.loads((out / "summary.json").read_text())
         drift[name] = summary["correctness"]["fixed"]["drift"]
         samples = [json.loads(line) for line in (out / "samples.jsonl").open()]

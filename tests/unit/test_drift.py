@@ -117,7 +117,23 @@ def test_more_output_tokens_for_the_same_text_stand_out(tmp_path: Path) -> None:
     assert ratio == pytest.approx(1.4, abs=1e-3)
     assert data["exact_match_rate"] == 1.0  # the same words, counted as more tokens
     html = (tmp_path / "out" / "diff.html").read_text(encoding="utf-8")
-    assert "1.40× the canonical&#39;s output tokens" in html and 'id="token-banner"' in html
+    assert "used 1.40× the output tokens of the canonical, m (a)." in html
+    assert 'id="token-banner"' in html
+
+
+def test_the_token_rows_name_the_model_they_compare_against(tmp_path: Path) -> None:
+    """'1.40×' alone does not say of what: each token ratio names the canonical's model."""
+    canonical = snapshot(
+        tmp_path / "a", [output(i, tokens=100) for i in range(20)], model="current"
+    )
+    candidate = snapshot(tmp_path / "b", [output(i, tokens=140) for i in range(20)], model="next")
+    html = run_diff(canonical, candidate, tmp_path / "out").read_text(encoding="utf-8")
+    assert "<tr><th>output tokens vs current, total</th><td>1.40×</td></tr>" in html
+    assert "<th>output tokens vs current, median (p10 – p90)</th>" in html
+    assert "<th>prompt tokens vs current, total / median</th>" in html
+    assert "<th>next / current</th>" in html  # the token table's ratio column
+    assert "the candidate, next, used 1.40× the output tokens of the canonical, current." in html
+    assert "output-token ratio" not in html and "candidate / canonical</th>" not in html
 
 
 def test_refusals_and_empty_replies_are_counted() -> None:

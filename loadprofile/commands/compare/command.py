@@ -44,7 +44,7 @@ def run_compare(args: argparse.Namespace) -> int:
         raise UsageError(f"compare takes one or two run folders, got {len(runs)}")
     try:
         models = parse_models(args.models) if args.models is not None else None
-        path = write_compare(
+        _, line = write_compare(
             runs[0],
             runs[1] if len(runs) == 2 else None,
             args.out,
@@ -56,5 +56,5 @@ def run_compare(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     except OSError as exc:  # --out is a file, or not writable
         raise UsageError(f"--out {args.out}: {exc.strerror or exc}") from None
-    print(f"compare: {path}")
+    print(line)
     return 0

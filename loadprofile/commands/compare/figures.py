@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from loadprofile.commands import significance
+from loadprofile.commands.cache_warmth import CacheSide, cache_warmth
 from loadprofile.commands.significance import Side, SideError
 from loadprofile.contract.run_meta import RunMeta
 from loadprofile.contract.summary import Summary
@@ -133,9 +134,15 @@ def direction(metric: str, x: float | None, y: float | None) -> str:
 
 
 def compare_pair(base: Side, cand: Side, alpha: float, resamples: int) -> dict[str, Any]:
+    cache = cache_warmth(
+        CacheSide(base.model, base.model, base.summary.models.get(base.model), base.run),
+        CacheSide(cand.model, cand.model, cand.summary.models.get(cand.model), cand.run),
+    )
     return {
         "baseline_model": base.model,
         "candidate_model": cand.model,
+        # how warm each side's prefix cache was: a gap moves every latency figure
+        "cache": {**cache.to_json(), "note": cache.line()},
         "baseline_intervals": len(base.series),  # resampling units of each side
         "candidate_intervals": len(cand.series),
         "metrics": [

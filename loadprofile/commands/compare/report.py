@@ -23,6 +23,7 @@ from loadprofile.core.metrics import METRICS
 from loadprofile.report import plots
 from loadprofile.report.load_meta import shape_of
 from loadprofile.report.meta import fmt_duration, show
+from loadprofile.report.money import fmt_usd, usd_formatter
 from loadprofile.report.plots import PALETTE, Chart
 from loadprofile.report.render import environment
 from loadprofile.report.tables import EMPTY, fmt_int, fmt_ms, fmt_rate, fmt_share
@@ -47,15 +48,86 @@ def write_compare(
     models: tuple[str, str] | None,
     alpha: float = 0.05,
     resamples: int = 2000,
-) -> Path:
-    """Write ``out_dir/compare.json`` and ``out_dir/compare.html``; return the page's path.
+) -> tuple[Path, str]:
+    """Write ``out_dir/compare.json`` and ``out_dir/compare.html``; return the page's path
+    and the verdict in one line for the console (``verdict_line``).
     significance.SideError (one line) for anything that cannot be compared."""
     result = compare_runs(baseline, candidate, models=models, alpha=alpha, resamples=resamples)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _write(out_dir / COMPARE_JSON, json.dumps(result.data, indent=2, ensure_ascii=False) + "\n")
     html = environment().get_template(TEMPLATE).render(**build_context(result))
-    return _write(out_dir / COMPARE_HTML, html)
+    page = _write(out_dir / COMPARE_HTML, html)
+    return page, verdict_line(result.data, page)
+
+
+#: How many of the significant regressions the console line names.
+NAMED = 3
+
+
+def verdict_line(data: dict[str, Any], page: Path) -> str:
+    """compare.json's verdict in one line: who against whom, how many figures are
+    significantly worse (the largest changes named) and better, and where the page is.
+
+    compare: slow vs base: 27 of 32 figures significantly worse (e2e_ms.p99 +33 %,
+    ttft_ms.p99 +32 %, ...), 0 better; compare.html at out/compare.html
+    """
+    pairs = data["pairs"]
+    tally = counts(data)
+    worse = [
+        (pair, row)
+        for pair in pairs
+        for row in pair["metrics"]
+        if row["significant"] and row["direction"] == "worse"
+    ]
+    worse.sort(key=lambda item: -_change(item[1]))
+    named = [_named(pair, row, several=len(pairs) > 1) for pair, row in worse[:NAMED]]
+    if len(worse) > NAMED:
+        named.append("...")
+    which = f" ({', '.join(named)})" if named else ""
+    flagged = [p["cache"]["note"] for p in pairs if (p.get("cache") or {}).get("differs")]
+    beside = "".join(f"\n{note}" for note in flagged)  # unlike caches: beside the verdict
+    return (
+        f"compare: {_who(data)}: {tally['regressions']} of {tally['compared']} figures "
+        f"significantly worse{which}, {tally['improvements']} better; {COMPARE_HTML} at {page}"
+        f"{beside}"
+    )
+
+
+def _who(data: dict[str, Any]) -> str:
+    """Candidate vs baseline: their models (@ their runs when two runs were compared), or
+    the two runs when several pairs of models were."""
+    base, cand = data["baseline"], data["candidate"]
+    pairs = data["pairs"]
+    two_runs = base["run_dir"] != cand["run_dir"]
+
+    def run(entry: dict[str, Any]) -> str:
+        return str(entry["run_id"] or entry["run_dir"])
+
+    if len(pairs) > 1:
+        return f"run {run(cand)} vs run {run(base)} ({len(pairs)} pairs of models)"
+    a, b = pairs[0]["baseline_model"], pairs[0]["candidate_model"]
+    if two_runs:
+        return f"{b} @ {run(cand)} vs {a} @ {run(base)}"
+    return f"{b} vs {a}"
+
+
+def _change(row: dict[str, Any]) -> float:
+    """How far the figure moved, relative to the baseline (a baseline of 0: infinitely)."""
+    return abs(row["ratio"] - 1.0) if row["ratio"] is not None else float("inf")
+
+
+def _named(pair: dict[str, Any], row: dict[str, Any], *, several: bool) -> str:
+    """One regression: 'ttft_ms.p99 +31 %', or 'error_rate 0 % -> 2.00 %' from a baseline
+    of 0; prefixed by its candidate model when several pairs were compared."""
+    metric = row["metric"]
+    if row["ratio"] is not None:
+        change = f"{100 * (row['ratio'] - 1):+.0f} %"
+    else:
+        fmt = _fmt_of(metric, (row["baseline"], row["candidate"]))
+        change = f"{fmt(row['baseline'])} -> {fmt(row['candidate'])}"
+    who = f"{pair['candidate_model']}: " if several else ""
+    return f"{who}{metric} {change}"
 
 
 def _write(path: Path, text: str) -> Path:
@@ -84,6 +156,8 @@ def build_context(result: Comparison) -> dict[str, Any]:
             if s.summary.partial or s.rebuilt
         ][: 1 if one_run else 2],
         "load_note": "" if one_run else _load_note(base, cand),
+        # prefix caches of unlike warmth: said beside the verdict, as the gate says it
+        "cache_notes": [p["cache"]["note"] for p in data["pairs"] if p["cache"]["differs"]],
         "few_note": _few_note(data),
         "one_run": one_run,
         "headline": _headline(tally, alpha),
@@ -195,30 +269,33 @@ def _method(alpha: float, resamples: int, side: Side) -> str:
     )
 
 
-def _money(value: Any) -> str:
-    return EMPTY if not isinstance(value, int | float) else f"${value:,.6g}"
-
-
-_COST_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
-    ("total spent", "total_usd", _money),
-    ("per request, mean", "per_request.mean", _money),
-    ("per transaction, mean", "per_transaction.mean", _money),
-    ("per transaction, p95", "per_transaction.p95", _money),
-    ("per transaction, p99", "per_transaction.p99", _money),
-    ("per 1,000 successful transactions", "per_1k_successful_transactions", _money),
+#: Costs per item (not totals, nor per 1,000 already): shown per 1,000 when tiny.
+_PER_ITEM = ("cost.per_request.", "cost.per_transaction.")
+#: (label, key, formatter); None: a cost per item, formatted for both sides together.
+_COST_ROWS: tuple[tuple[str, str, Callable[[Any], str] | None], ...] = (
+    ("total spent", "total_usd", fmt_usd),
+    ("per request, mean", "per_request.mean", None),
+    ("per transaction, mean", "per_transaction.mean", None),
+    ("per transaction, p95", "per_transaction.p95", None),
+    ("per transaction, p99", "per_transaction.p99", None),
+    ("per 1,000 successful transactions", "per_1k_successful_transactions", fmt_usd),
     ("transactions (finished)", "transactions", fmt_int),
     ("successful transactions", "successful_transactions", fmt_int),
     ("spent on failed attempts", "failed_attempt_share", fmt_share),
 )
 
 
-def _fmt_of(metric: str) -> Callable[[Any], str]:
+def _fmt_of(metric: str, values: tuple[Any, ...] = ()) -> Callable[[Any], str]:
+    """The formatter of a figure; for a cost per item, one chosen for the row's ``values``
+    together (all per 1,000 when one is tiny)."""
     if metric.endswith("_per_s"):
         return fmt_rate
     if metric.endswith("_rate"):
         return fmt_share
+    if metric.startswith(_PER_ITEM):
+        return usd_formatter(values)
     if metric.startswith("cost."):
-        return _money
+        return fmt_usd
     return fmt_ms
 
 
@@ -235,7 +312,7 @@ def _verdict(row: dict[str, Any]) -> tuple[str, str]:
 
 
 def _row(row: dict[str, Any], label: str) -> dict[str, str]:
-    fmt = _fmt_of(row["metric"])
+    fmt = _fmt_of(row["metric"], (row["baseline"], row["candidate"]))
     words, kind = _verdict(row)
     if row["ci_low"] is not None:
         ci = f"{row['ci_low']:.3f}× – {row['ci_high']:.3f}×"
@@ -332,10 +409,12 @@ def _cost(base: Side, cand: Side) -> list[tuple[str, str, str]]:
         return []
     rows = []
     for label, path, fmt in _COST_ROWS:
-        a, b = (
-            fmt(significance.point(s, f"cost.{path}")) if c else "not priced"
+        values = [
+            significance.point(s, f"cost.{path}") if c else None
             for s, c in zip((base, cand), costs, strict=True)
-        )
+        ]
+        show_usd = fmt or usd_formatter(values)
+        a, b = (show_usd(v) if c else "not priced" for v, c in zip(values, costs, strict=True))
         rows.append((label, a, b))
     return rows
 

@@ -8,6 +8,7 @@ bound met, 1 a bound failed (docs/architecture.md), 2 bad input.
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,28 @@ def run_gate(args: argparse.Namespace) -> int:
             raise ConfigError("gate needs --slo FILE (the bounds to hold the run against)")
         options = gate_options(args)
         assert options is not None
-        return apply_gate(args.run_dir, options)
+        code = apply_gate(args.run_dir, options)
     except ValueError as exc:  # ConfigError, and run files that are not what loadprofile writes
         raise UsageError(str(exc)) from None
+    refresh_report(args.run_dir)
+    return code
+
+
+def refresh_report(run_dir: Path, say: Any = print) -> Path | None:
+    """Rebuild the run's report.html (as ``loadprofile report`` does), so that it shows the
+    verdicts just written to gate.json. A folder the report cannot be built from (no
+    requests.csv, say) gets one line on stderr saying how to rebuild it, never a changed
+    exit code: the verdict stands whatever becomes of the page."""
+    from loadprofile.report import build_report
+
+    try:
+        path = build_report(run_dir)
+    except Exception as exc:  # ReportError, OSError, and whatever else a page may trip on
+        why = " ".join(str(exc).split()) or type(exc).__name__  # one line, whatever it said
+        print(
+            f"report: not rebuilt ({why}); rebuild it with: loadprofile report {run_dir}",
+            file=sys.stderr,
+        )
+        return None
+    say(f"report: {path} (with the verdicts)")
+    return path

@@ -7,12 +7,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from loadprofile.commands.gate.verdicts import GateResult, Verdict
+from loadprofile.report.money import fmt_bound_figure
 
 PARTIAL_CHECK = "the run is complete (not partial)"
 
 
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
+def _num(value: float | None, bound: str = "") -> str:
+    """A figure of the table: dollars for a cost (never 5.4e-05), else four digits."""
+    return fmt_bound_figure(value, bound, "-")
 
 
 def _partial_failed(result: GateResult) -> bool:
@@ -23,7 +25,14 @@ def table(result: GateResult) -> str:
     """The console table: one line per bound and model, then the verdict."""
     rows = [("", "model", "bound", "actual", "limit", "note")]
     rows += [
-        ("PASS" if v.passed else "FAIL", v.model, v.bound, _num(v.actual), _num(v.limit), v.detail)
+        (
+            "PASS" if v.passed else "FAIL",
+            v.model,
+            v.bound,
+            _num(v.actual, v.bound),
+            _num(v.limit, v.bound),
+            v.detail,
+        )
         for v in result.verdicts
     ]
     if result.partial:
@@ -47,6 +56,7 @@ def table(result: GateResult) -> str:
     failed = len(result.failed) + int(_partial_failed(result))
     total = len(result.verdicts) + int(result.partial)
     verdict = "PASSED" if result.passed else f"FAILED ({failed} of {total} checks)"
+    lines += result.cache_lines  # how warm each side's prefix cache was
     lines.append(f"gate {verdict}: {result.slo_source} on {result.run_id}")
     return "\n".join(line.rstrip() for line in lines)
 
@@ -84,7 +94,7 @@ def junit(result: GateResult) -> bytes:
             name=_case_name(v),
             time="0",
         )
-        text = f"actual {_num(v.actual)}, limit {_num(v.limit)}: {v.detail}"
+        text = f"actual {_num(v.actual, v.bound)}, limit {_num(v.limit, v.bound)}: {v.detail}"
         if not v.passed:
             failure = ET.SubElement(case, "failure", message=text, type="SLOViolation")
             failure.text = text
@@ -126,11 +136,13 @@ def markdown(result: GateResult) -> str:
         lines += [f"`before.` figures are those of run `{result.against}`.", ""]
     if result.partial:
         lines += ["The run is **partial** (interrupted, or a worker was lost).", ""]
+    for line in result.cache_lines:
+        lines += [_md_cell(line), ""]
     lines += ["| | model | bound | actual | limit | note |", "|---|---|---|---|---|---|"]
     ordered = sorted(result.verdicts, key=lambda v: v.passed)  # failures first
     lines += [
         f"| {'✅' if v.passed else '❌'} | {_md_cell(v.model)} | `{_md_cell(v.bound)}` | "
-        f"{_num(v.actual)} | {_num(v.limit)} | {_md_cell(v.detail)} |"
+        f"{_num(v.actual, v.bound)} | {_num(v.limit, v.bound)} | {_md_cell(v.detail)} |"
         for v in ordered
     ]
     return "\n".join(lines) + "\n"

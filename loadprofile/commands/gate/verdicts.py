@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from loadprofile.commands import significance
+from loadprofile.commands.cache_warmth import CacheSide, CacheWarmth, cache_warmth
 from loadprofile.config.slo import ALL, CANARY, Bound, SloError, SloFile
 from loadprofile.contract.run_meta import RunMeta
 from loadprofile.contract.summary import Summary
@@ -52,6 +53,12 @@ class GateResult:
     significance: float
     canary: dict[str, str] | None = None
     against: str | None = None  # --against: the run that "before." refers to
+    #: how warm each side's prefix cache was, per pair judged against each other
+    cache: tuple[CacheWarmth, ...] = ()
+
+    @property
+    def cache_lines(self) -> list[str]:
+        return [line for c in self.cache if (line := c.line()) is not None]
 
     @property
     def passed(self) -> bool:
@@ -66,6 +73,10 @@ class GateResult:
         out = asdict(self)
         out["passed"] = self.passed
         out["verdicts"] = [asdict(v) for v in self.verdicts]
+        out["cache"] = [
+            {"baseline": c.baseline, "candidate": c.candidate, **c.to_json(), "note": c.line()}
+            for c in self.cache
+        ]
         return out
 
 
@@ -193,7 +204,33 @@ def evaluate(
         if run.canary
         else None,
         against=str(against) if against is not None else None,
+        cache=_cache_warmth(run),
     )
+
+
+def _cache_warmth(run: _Run) -> tuple[CacheWarmth, ...]:
+    """The canary against its baseline, and each model against itself in --against's run."""
+    pairs: list[CacheWarmth] = []
+    if run.canary is not None:
+        candidate, baseline = run.canary
+        models = run.summary.models
+        pairs.append(
+            cache_warmth(
+                CacheSide(baseline, baseline, models.get(baseline), run.run),
+                CacheSide(candidate, candidate, models.get(candidate), run.run),
+            )
+        )
+    if run.before is not None:
+        for model in run.models:
+            if model in run.before.summary.models:
+                before = run.before.summary.models[model]
+                pairs.append(
+                    cache_warmth(
+                        CacheSide(f"before.{model}", model, before, run.before.run),
+                        CacheSide(model, model, run.summary.models[model], run.run),
+                    )
+                )
+    return tuple(pairs)
 
 
 def _checks(run: _Run, slo: SloFile) -> list[tuple[Bound, str, str]]:

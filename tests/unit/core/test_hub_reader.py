@@ -146,7 +146,9 @@ def test_a_read_handled_late_keeps_the_time_its_bytes_arrived() -> None:
     HubDriver().run(client, 0, on_bytes)
     assert [d for d, _ in got] == [b"token", b" END"]
     late_by_ms = (got[0][1] - sent[0]) / 1e6
-    assert 0 <= late_by_ms < 50  # 200 ms when stamped as the callback runs
+    # The kernel stamps on the wall clock, which time sync may slew against the monotonic
+    # one (this VM was seen running 0.5 % fast): over the 200 ms held, up to ~1 ms early.
+    assert -2.0 <= late_by_ms < 50  # 200 ms when stamped as the callback runs
     server.close()
     client.close()
 
