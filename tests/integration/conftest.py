@@ -164,6 +164,7 @@ class Launcher:
         )
         self.runs: dict[str, Launched] = {}
         self.mocks: list[MockProcess] = []
+        self._launched_at = -1e9
 
     def mock(self, profiles: str = FIXED_PROFILE, *extra: str) -> MockProcess:
         path = self.base / f"profiles-{len(self.mocks)}.toml"
@@ -191,6 +192,8 @@ class Launcher:
             ["locust", "-f", str(self.LOCUSTFILES / locustfile)] if locustfile else ["loadprofile"]
         )
         env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+        # apart from the previous launch (its mock's start-up counts), never after the last
+        time.sleep(max(0.0, self._launched_at + self.STAGGER_S - time.monotonic()))
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -215,7 +218,7 @@ class Launcher:
             run.after = threading.Thread(target=after, args=(mock,), daemon=True)
             run.after.start()
         self.runs[name] = run
-        time.sleep(self.STAGGER_S)
+        self._launched_at = time.monotonic()
         return run
 
     def wait_all(self) -> None:

@@ -24,7 +24,7 @@ pytestmark = [
     ),
 ]
 
-RUN = ["run", "-t", "2s", "-u", "2", "--no-report"]
+RUN = ["run", "-t", "1s", "-u", "2", "--no-report"]
 
 
 def _cpus_allowed(pid: int) -> set[int] | None:

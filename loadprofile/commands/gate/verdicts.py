@@ -21,6 +21,7 @@ from loadprofile.commands.cache_warmth import CacheSide, CacheWarmth, cache_warm
 from loadprofile.config.slo import ALL, CANARY, Bound, SloError, SloFile
 from loadprofile.contract.run_meta import RunMeta
 from loadprofile.contract.summary import Summary
+from loadprofile.report.money import fmt_usd, is_cost_bound
 from loadprofile.rundir import view as run_view
 from loadprofile.rundir.view import figure
 
@@ -314,10 +315,18 @@ def _judge(run: _Run, bound: Bound, model: str, path: str, alpha: float) -> Verd
         edge = float(np.quantile(excess, 1 - alpha))
         significant = edge <= 0 if bound.op == ">" else edge < 0
     side = "lower" if bound.lower_is_better else "upper"
+    shown = _signed_figure(edge, bound.text)
     detail = (
-        f"violated, significant at {alpha:g} (excess {side} bound {edge:+.4g})"
+        f"violated, significant at {alpha:g} (excess {side} bound {shown})"
         if significant
         else f"violated by the point values but not significant at {alpha:g} "
-        f"(excess {side} bound {edge:+.4g}): noise"
+        f"(excess {side} bound {shown}): noise"
     )
     return Verdict(bound.text, model, not significant, actual, limit, detail, True, significant)
+
+
+def _signed_figure(value: float, bound: str) -> str:
+    """+0.0123 or, for a cost bound, +$0.000054: never in scientific notation."""
+    if not is_cost_bound(bound):
+        return f"{value:+.4g}"
+    return ("-" if value < 0 else "+") + fmt_usd(abs(value))
