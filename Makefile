@@ -20,6 +20,9 @@ test: $(STAMP)  ## lint, format check, type-check, then the whole test suite
 	$(VENV)/bin/ruff check loadprofile tests benchmarks scripts locustfiles
 	$(VENV)/bin/ruff format --check loadprofile tests benchmarks scripts locustfiles
 	$(VENV)/bin/mypy
+	@# the suite starts ~200 loadprofile processes: compile once, not in each of them
+	@# (an environment with PYTHONDONTWRITEBYTECODE=1 never writes the .pyc files itself)
+	$(PY) -m compileall -q loadprofile > /dev/null
 	$(PY) -m pytest -q
 
 test-real: $(STAMP)  ## opt-in: against llama.cpp's servers (installs and caches them the first time)
