@@ -30,9 +30,10 @@ from loadprofile.commands.snapshot.command import (
     run_diff,
     run_snapshot,
 )
+from loadprofile.config.cli_values import CliValues
 from loadprofile.config.flags import add_flags, cli_values
 from loadprofile.config.fleet_options import resolve_fleet
-from loadprofile.config.run_config import CliValues, ConfigError, resolve
+from loadprofile.config.run_config import ConfigError, resolve
 from loadprofile.contract.summary import GeneratorHealth
 from loadprofile.core.generator_health import bound_banner
 from loadprofile.errors import LoadprofileError, UsageError

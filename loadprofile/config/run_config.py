@@ -20,6 +20,7 @@ from loadprofile.config.check_options import (
     resolve_content,
     resolve_samples,
 )
+from loadprofile.config.cli_values import CliValues
 from loadprofile.config.extra_body import check_extra_body
 from loadprofile.config.load_options import resolve_load_options, whole_number
 from loadprofile.config.pricing import Price, check_priced_targets, prices_from_toml
@@ -189,58 +190,6 @@ def parse_think_time(text: str) -> tuple[float, float]:
     if high < low:
         raise ConfigError(f"bad --think-time {text!r}: MAX is below MIN")
     return low, high
-
-
-@dataclass(frozen=True)
-class CliValues:
-    """What the command line said; None means 'not given' (TOML, then defaults apply)."""
-
-    host: str | None = None
-    models: tuple[str, ...] = ()
-    config: Path | None = None
-    dataset: str | None = None
-    out: str | None = None
-    users: int | None = None
-    spawn_rate: float | None = None
-    run_time: str | None = None
-    think_time: str | None = None
-    history: str | None = None
-    timeout: str | None = None
-    max_tokens: int | None = None
-    interval: str | None = None
-    stop_timeout: str | None = None
-    seed: int | None = None
-    api_key_env: str | None = None
-    shape: str | None = None
-    base_users: int | None = None
-    steps: str | None = None
-    step_time: str | None = None
-    spike_users: int | None = None
-    spike_at: str | None = None
-    spike_for: str | None = None
-    rate: float | None = None
-    arrival: str | None = None
-    rate_unit: str | None = None
-    pace: str | None = None
-    slo_ttft_ms: float | None = None
-    slo_tpot_ms: float | None = None
-    slo_ttft_p99_ms: float | None = None
-    content_schema: str | None = None
-    content_extract: str | None = None
-    sample_outputs: int | None = None
-    entities: str | None = None
-    baseline: tuple[str, ...] | list[str] | None = None
-    retries: int | None = None
-    retry_backoff: str | None = None
-    retry_on: str | None = None
-    canary: str | None = None
-    api: str | None = None
-    unique_prefix: bool | None = None
-    server_metrics: tuple[str, ...] | list[str] | None = None
-    max_prompt_tokens: int | None = None
-    max_requests: int | None = None
-    extra_body: str | None = None
-    warm_cache: str | None = None
 
 
 def resolve(cli: CliValues) -> RunConfig:

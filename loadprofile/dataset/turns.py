@@ -39,6 +39,12 @@ class Conversation:
     turns: tuple[Turn, ...]
 
 
+def every_turn(conversations: Sequence[Conversation]) -> list[tuple[Conversation, int]]:
+    """(conversation, 0-based turn) of every turn, in dataset order: the prompts a replay
+    sends (the snapshot, the cache warm-up and the -n checks count them the same way)."""
+    return [(c, i) for c in conversations for i in range(len(c.turns))]
+
+
 def build_messages(
     conv: Conversation, turn_index: int, live_replies: Sequence[str] | None = None
 ) -> list[dict[str, str]]:

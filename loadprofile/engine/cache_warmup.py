@@ -25,7 +25,7 @@ from loadprofile.client.streaming import auth_headers, send_chat
 from loadprofile.config.extra_body import apply_extra_body
 from loadprofile.config.run_config import RunConfig, Target
 from loadprofile.core.results import RequestResult
-from loadprofile.dataset.turns import Conversation, build_messages
+from loadprofile.dataset.turns import Conversation, build_messages, every_turn
 
 #: At most this many prompts per model: a cache holds the hot prompts, not a whole corpus.
 WARMUP_LIMIT = 2000
@@ -43,8 +43,7 @@ def warm_cache_wanted(config: RunConfig) -> bool:
 
 def warmup_prompts(conversations: list[Conversation]) -> list[list[dict[str, str]]]:
     """Every turn with its recorded history, in the order the run replays them."""
-    prompts = [build_messages(c, i, None) for c in conversations for i in range(len(c.turns))]
-    return prompts[:WARMUP_LIMIT]
+    return [build_messages(c, i, None) for c, i in every_turn(conversations)[:WARMUP_LIMIT]]
 
 
 def warm_caches(

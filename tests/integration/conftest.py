@@ -93,23 +93,25 @@ def run_cli(
     )
 
 
+def start_cli(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """``loadprofile ARGS`` in the background (no OpenAI key: nothing leaves loopback)."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "loadprofile", *args],
+        cwd=cwd,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
 def run_clis(
     commands: list[list[str]], cwd: Path, timeout: float = 90
 ) -> list[subprocess.CompletedProcess[str]]:
     """``run_cli`` for several commands at once (each mostly waits on its server): the
     suite's time is precious."""
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "loadprofile", *args],
-            cwd=cwd,
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for args in commands
-    ]
+    procs = [start_cli(args, cwd) for args in commands]
     done = []
     for proc in procs:
         try:

@@ -7,16 +7,15 @@ candidate that is really slower still fails and calls the webhook exactly once."
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from loadprofile.launch.mock import MockProcess, start_mock
 from tests.receiver import Receiver
+
+from .conftest import start_cli
 
 pytestmark = pytest.mark.integration
 
@@ -62,18 +61,6 @@ CASES = [
 ]
 
 
-def _cli(args: list[str], cwd: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "loadprofile", *args],
-        cwd=cwd,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, list]]:
     base = tmp_path_factory.mktemp("canary-cache")
@@ -85,7 +72,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, s
         for case in CASES:  # each its own mock, its baseline warm from serving every prompt
             case.mock = start_mock(extra_args=["--profiles", str(profiles)])
         primes = [
-            _cli(
+            start_cli(
                 [
                     "snapshot",
                     "--host",
@@ -108,7 +95,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, s
         for case in CASES:
             assert case.mock is not None
             case.hook = Receiver().__enter__()
-            case.proc = _cli(
+            case.proc = start_cli(
                 [
                     "run",
                     "--host",
@@ -145,8 +132,8 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, s
             out, err = case.proc.communicate(timeout=120)
             results[case.name] = (case.proc.returncode, out + err, list(case.hook.calls))
         # the report and compare of the cold run, at once
-        report = _cli(["report", str(base / "cold-candidate")], base)
-        compare = _cli(
+        report = start_cli(["report", str(base / "cold-candidate")], base)
+        compare = start_cli(
             [
                 "compare",
                 str(base / "cold-candidate"),

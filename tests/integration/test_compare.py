@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from loadprofile.cli import main
-from loadprofile.commands.compare.report import verdict_line
+from loadprofile.commands.compare.verdict_line import verdict_line
 from loadprofile.launch.mock import start_mock
 
 from .conftest import CONVERSATIONS, run_cli

@@ -17,6 +17,7 @@ import numpy as np
 
 from loadprofile.commands import significance
 from loadprofile.commands.compare.figures import FEW_INTERVALS, Comparison, compare_runs, counts
+from loadprofile.commands.compare.verdict_line import COMPARE_HTML, fmt_of, verdict_line
 from loadprofile.commands.significance import Side
 from loadprofile.contract.summary import LoadSettings, ModelFigures
 from loadprofile.core.metrics import METRICS
@@ -26,12 +27,23 @@ from loadprofile.report.meta import fmt_duration, show
 from loadprofile.report.money import fmt_usd, usd_formatter
 from loadprofile.report.plots import PALETTE, Chart
 from loadprofile.report.render import environment
-from loadprofile.report.tables import EMPTY, fmt_int, fmt_ms, fmt_rate, fmt_share
+from loadprofile.report.tables import EMPTY, fmt_int, fmt_share
 from loadprofile.rundir.writer import model_slug
 
 COMPARE_JSON = "compare.json"
-COMPARE_HTML = "compare.html"
 TEMPLATE = "compare.html"
+#: (label, key, formatter); None: a cost per item, formatted for both sides together.
+_COST_ROWS: tuple[tuple[str, str, Callable[[Any], str] | None], ...] = (
+    ("total spent", "total_usd", fmt_usd),
+    ("per request, mean", "per_request.mean", None),
+    ("per transaction, mean", "per_transaction.mean", None),
+    ("per transaction, p95", "per_transaction.p95", None),
+    ("per transaction, p99", "per_transaction.p99", None),
+    ("per 1,000 successful transactions", "per_1k_successful_transactions", fmt_usd),
+    ("transactions (finished)", "transactions", fmt_int),
+    ("successful transactions", "successful_transactions", fmt_int),
+    ("spent on failed attempts", "failed_attempt_share", fmt_share),
+)
 _TITLES = {
     "ttft_ms": "Time to first token",
     "itl_ms": "Inter-token latency",
@@ -59,75 +71,6 @@ def write_compare(
     html = environment().get_template(TEMPLATE).render(**build_context(result))
     page = _write(out_dir / COMPARE_HTML, html)
     return page, verdict_line(result.data, page)
-
-
-#: How many of the significant regressions the console line names.
-NAMED = 3
-
-
-def verdict_line(data: dict[str, Any], page: Path) -> str:
-    """compare.json's verdict in one line: who against whom, how many figures are
-    significantly worse (the largest changes named) and better, and where the page is.
-
-    compare: slow vs base: 27 of 32 figures significantly worse (e2e_ms.p99 +33 %,
-    ttft_ms.p99 +32 %, ...), 0 better; compare.html at out/compare.html
-    """
-    pairs = data["pairs"]
-    tally = counts(data)
-    worse = [
-        (pair, row)
-        for pair in pairs
-        for row in pair["metrics"]
-        if row["significant"] and row["direction"] == "worse"
-    ]
-    worse.sort(key=lambda item: -_change(item[1]))
-    named = [_named(pair, row, several=len(pairs) > 1) for pair, row in worse[:NAMED]]
-    if len(worse) > NAMED:
-        named.append("...")
-    which = f" ({', '.join(named)})" if named else ""
-    flagged = [p["cache"]["note"] for p in pairs if (p.get("cache") or {}).get("differs")]
-    beside = "".join(f"\n{note}" for note in flagged)  # unlike caches: beside the verdict
-    return (
-        f"compare: {_who(data)}: {tally['regressions']} of {tally['compared']} figures "
-        f"significantly worse{which}, {tally['improvements']} better; {COMPARE_HTML} at {page}"
-        f"{beside}"
-    )
-
-
-def _who(data: dict[str, Any]) -> str:
-    """Candidate vs baseline: their models (@ their runs when two runs were compared), or
-    the two runs when several pairs of models were."""
-    base, cand = data["baseline"], data["candidate"]
-    pairs = data["pairs"]
-    two_runs = base["run_dir"] != cand["run_dir"]
-
-    def run(entry: dict[str, Any]) -> str:
-        return str(entry["run_id"] or entry["run_dir"])
-
-    if len(pairs) > 1:
-        return f"run {run(cand)} vs run {run(base)} ({len(pairs)} pairs of models)"
-    a, b = pairs[0]["baseline_model"], pairs[0]["candidate_model"]
-    if two_runs:
-        return f"{b} @ {run(cand)} vs {a} @ {run(base)}"
-    return f"{b} vs {a}"
-
-
-def _change(row: dict[str, Any]) -> float:
-    """How far the figure moved, relative to the baseline (a baseline of 0: infinitely)."""
-    return abs(row["ratio"] - 1.0) if row["ratio"] is not None else float("inf")
-
-
-def _named(pair: dict[str, Any], row: dict[str, Any], *, several: bool) -> str:
-    """One regression: 'ttft_ms.p99 +31 %', or 'error_rate 0 % -> 2.00 %' from a baseline
-    of 0; prefixed by its candidate model when several pairs were compared."""
-    metric = row["metric"]
-    if row["ratio"] is not None:
-        change = f"{100 * (row['ratio'] - 1):+.0f} %"
-    else:
-        fmt = _fmt_of(metric, (row["baseline"], row["candidate"]))
-        change = f"{fmt(row['baseline'])} -> {fmt(row['candidate'])}"
-    who = f"{pair['candidate_model']}: " if several else ""
-    return f"{who}{metric} {change}"
 
 
 def _write(path: Path, text: str) -> Path:
@@ -270,33 +213,6 @@ def _method(alpha: float, resamples: int, side: Side) -> str:
 
 
 #: Costs per item (not totals, nor per 1,000 already): shown per 1,000 when tiny.
-_PER_ITEM = ("cost.per_request.", "cost.per_transaction.")
-#: (label, key, formatter); None: a cost per item, formatted for both sides together.
-_COST_ROWS: tuple[tuple[str, str, Callable[[Any], str] | None], ...] = (
-    ("total spent", "total_usd", fmt_usd),
-    ("per request, mean", "per_request.mean", None),
-    ("per transaction, mean", "per_transaction.mean", None),
-    ("per transaction, p95", "per_transaction.p95", None),
-    ("per transaction, p99", "per_transaction.p99", None),
-    ("per 1,000 successful transactions", "per_1k_successful_transactions", fmt_usd),
-    ("transactions (finished)", "transactions", fmt_int),
-    ("successful transactions", "successful_transactions", fmt_int),
-    ("spent on failed attempts", "failed_attempt_share", fmt_share),
-)
-
-
-def _fmt_of(metric: str, values: tuple[Any, ...] = ()) -> Callable[[Any], str]:
-    """The formatter of a figure; for a cost per item, one chosen for the row's ``values``
-    together (all per 1,000 when one is tiny)."""
-    if metric.endswith("_per_s"):
-        return fmt_rate
-    if metric.endswith("_rate"):
-        return fmt_share
-    if metric.startswith(_PER_ITEM):
-        return usd_formatter(values)
-    if metric.startswith("cost."):
-        return fmt_usd
-    return fmt_ms
 
 
 def _verdict(row: dict[str, Any]) -> tuple[str, str]:
@@ -312,7 +228,7 @@ def _verdict(row: dict[str, Any]) -> tuple[str, str]:
 
 
 def _row(row: dict[str, Any], label: str) -> dict[str, str]:
-    fmt = _fmt_of(row["metric"], (row["baseline"], row["candidate"]))
+    fmt = fmt_of(row["metric"], (row["baseline"], row["candidate"]))
     words, kind = _verdict(row)
     if row["ci_low"] is not None:
         ci = f"{row['ci_low']:.3f}× – {row['ci_high']:.3f}×"

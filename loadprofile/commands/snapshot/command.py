@@ -12,7 +12,7 @@ from typing import Any
 from loadprofile.config.run_config import ConfigError, Target, normalize_host, parse_duration
 from loadprofile.config.targets import API_FLAVOURS, DEFAULT_API
 from loadprofile.dataset.conversations import DatasetError, default_dataset_path, load_conversations
-from loadprofile.dataset.turns import Conversation
+from loadprofile.dataset.turns import Conversation, every_turn
 from loadprofile.errors import UsageError
 
 DEFAULT_MOCK_MODEL = "mock-small"
@@ -162,7 +162,7 @@ def short_of_n_warning(
     conversations: list[Conversation], n: int | None, repeat_to_n: bool
 ) -> str | None:
     """-n beyond the dataset's prompts, said before a long snapshot rather than found after."""
-    turns = sum(len(c.turns) for c in conversations)
+    turns = len(every_turn(conversations))
     if n is None or n <= turns or repeat_to_n:
         return None
     return (
@@ -178,7 +178,8 @@ def run_diff(args: argparse.Namespace) -> int:
     check = None
     try:
         if args.content_schema or args.content_extract:
-            from loadprofile.config.run_config import CliValues, resolve
+            from loadprofile.config.cli_values import CliValues
+            from loadprofile.config.run_config import resolve
 
             content = resolve(
                 CliValues(content_schema=args.content_schema, content_extract=args.content_extract)

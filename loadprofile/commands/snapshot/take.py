@@ -26,7 +26,7 @@ from loadprofile.client.streaming import auth_headers, send_chat
 from loadprofile.config.run_config import Target
 from loadprofile.core.prefix import prefix_nonce, with_unique_prefix
 from loadprofile.core.results import RequestResult
-from loadprofile.dataset.turns import Conversation, build_messages
+from loadprofile.dataset.turns import Conversation, build_messages, every_turn
 from loadprofile.errors import UsageError
 from loadprofile.quality.snapshot_format import (
     OUTPUTS,
@@ -90,7 +90,7 @@ def prompts_of(
 ) -> list[Prompt]:
     """Every turn of every conversation (with its recorded history), in dataset order; the
     first ``limit``, and with ``repeat_to_n`` further passes until there are ``limit``."""
-    once = [Prompt(c, i) for c in conversations for i in range(len(c.turns))]
+    once = [Prompt(c, i) for c, i in every_turn(conversations)]
     if limit is None or len(once) >= limit or not repeat_to_n or not once:
         return once[:limit] if limit is not None else once
     passes = -(-limit // len(once))
@@ -99,7 +99,7 @@ def prompts_of(
 
 
 def dataset_turns(conversations: list[Conversation]) -> int:
-    return sum(len(c.turns) for c in conversations)
+    return len(every_turn(conversations))
 
 
 def dataset_sha256(prompts: list[Prompt]) -> str:

@@ -13,7 +13,8 @@ from report_fixtures import SyntheticRun
 
 from loadprofile.cli import main
 from loadprofile.commands.compare.figures import counts
-from loadprofile.commands.compare.report import verdict_line, write_compare
+from loadprofile.commands.compare.report import write_compare
+from loadprofile.commands.compare.verdict_line import verdict_line
 
 MakeRun = Callable[..., SyntheticRun]
 MODELS = ("mock-small", "mock-large")
