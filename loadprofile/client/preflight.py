@@ -12,13 +12,14 @@ import json
 import os
 from collections.abc import Callable, Sequence
 
+from loadprofile.client.apis.endpoints import MODELS_PATH, api_base_url, endpoint_path
 from loadprofile.client.apis.flavours import flavour
-from loadprofile.client.apis.openai_chat import MODELS_PATH
 from loadprofile.client.http.client import HttpClient, TransportError
 from loadprofile.client.server_context import ServerContext, from_models, from_props
-from loadprofile.client.streaming import auth_headers, send_chat
+from loadprofile.client.streaming import send_chat
+from loadprofile.client.target_client import api_client, root_client
+from loadprofile.config.headers import valid_header_value
 from loadprofile.config.run_config import Target
-from loadprofile.config.targets import DEFAULT_API
 from loadprofile.core.results import ErrorClass, RequestResult
 from loadprofile.dataset.prompt_fit import context_fit, context_warning
 from loadprofile.dataset.turns import Conversation
@@ -31,18 +32,24 @@ _CONTEXT_TIMEOUT_S = 5.0
 PROPS_PATH = "/props"  # llama.cpp's server properties
 
 
-def list_models(host: str, api_key_env: str | None, api: str = DEFAULT_API) -> list[str]:
-    """Model ids served at ``host`` (GET /v1/models, which Anthropic serves in the same
-    shape), with the key in flavour ``api``'s header."""
-    probe = Target(name="?", model="?", host=host, api_key_env=api_key_env, api=api)
-    client = HttpClient(
-        host, _PREFLIGHT_TIMEOUT_S, auth_headers(probe), connect_timeout_s=_CONNECT_TIMEOUT_S
-    )
+def list_models(probe: Target) -> list[str]:
+    """Model ids served at the ``probe`` target's host (GET {base}/models, which Anthropic
+    serves in the same shape), sent with its key and headers (its model is not asked)."""
+    assert probe.host is not None
+    host = probe.host
+    if not flavour(probe.api).lists_models:
+        raise UsageError(
+            f"--api {probe.api} lists no deployments to pick from; name yours with "
+            "--model DEPLOYMENT"
+        )
+    check_variables(probe, f"--host {host}")
+    models_url = api_base_url(host, probe.api) + MODELS_PATH
+    client = api_client(probe, _PREFLIGHT_TIMEOUT_S, connect_timeout_s=_CONNECT_TIMEOUT_S)
     try:
         response = client.request("GET", MODELS_PATH)
         body = response.read()
     except TransportError as exc:
-        _raise_transport(host, exc)
+        _raise_transport(host, models_url, exc)
     finally:
         client.close()
     if response.status in (401, 403):
@@ -50,29 +57,48 @@ def list_models(host: str, api_key_env: str | None, api: str = DEFAULT_API) -> l
     try:
         return [str(m["id"]) for m in json.loads(body)["data"]]
     except (ValueError, KeyError, TypeError):
-        msg = f"{host}{MODELS_PATH} did not list models; name them with --model"
+        msg = f"{models_url} did not list models; name them with --model"
         raise UsageError(msg) from None
+
+
+def check_variables(target: Target, who: str) -> None:
+    """Every environment variable the target's requests need (its key, its --header-env
+    values) is set, and holds a value a header can carry; else a one-line UsageError."""
+    if target.api_key_env and not os.environ.get(target.api_key_env):
+        raise UsageError(f"{who}: API key variable ${target.api_key_env} is not set")
+    for name, variable in target.header_env:
+        value = os.environ.get(variable)
+        if not value:
+            raise UsageError(f"{who}: header {name}: variable ${variable} is not set")
+        if not valid_header_value(value):
+            raise UsageError(
+                f"{who}: header {name}: ${variable} is not a header value (printable ASCII "
+                "on one line)"
+            )
 
 
 def check_target(target: Target) -> str | None:
     """Send one tiny streamed request; returns a warning, or raises with an exit code."""
     assert target.host is not None
-    if target.api_key_env and not os.environ.get(target.api_key_env):
-        raise UsageError(f"target {target.name}: API key variable ${target.api_key_env} is not set")
-    client = HttpClient(
-        target.host,
-        _PREFLIGHT_TIMEOUT_S,
-        auth_headers(target),
-        connect_timeout_s=_CONNECT_TIMEOUT_S,
-    )
+    check_variables(target, f"target {target.name}")
+    client = api_client(target, _PREFLIGHT_TIMEOUT_S, connect_timeout_s=_CONNECT_TIMEOUT_S)
     body = flavour(target.api).request(target.model, [{"role": "user", "content": "Say OK."}], 1)
     result = send_chat(
-        client, body, RequestResult(target.name, "preflight", 0, 0.0), api=target.api
+        client,
+        body,
+        RequestResult(target.name, "preflight", 0, 0.0),
+        api=target.api,
+        path=endpoint_path(target),
     )
     client.close()
     if result.ok:
         return None
-    if result.error_class is ErrorClass.CONNECT or (
+    if result.status == 407:  # the proxy wants (other) credentials: nothing gets through
+        raise UnreachableError(
+            f"cannot reach {target.host} (target {target.name}): the proxy refused our "
+            f"credentials (its URL's USER:PASSWORD): {result.error}"
+        )
+    if result.error_class in (ErrorClass.CONNECT, ErrorClass.TLS) or (
         result.error_class is ErrorClass.TIMEOUT and result.status == 0
     ):  # no connection, or no answer at all within the preflight's time
         raise UnreachableError(f"cannot reach {target.host} (target {target.name}): {result.error}")
@@ -80,7 +106,8 @@ def check_target(target: Target) -> str | None:
         raise UsageError(_key_message(target, result.status))
     if result.status == 404:
         raise UsageError(
-            f"target {target.name}: {target.host} answered 404 for model "
+            f"target {target.name}: {target.host} answered 404 for "
+            f"{'deployment' if target.api == 'azure' else 'model'} "
             f"{target.model!r}: {result.error}"
         )
     return f"preflight of {target.name} failed ({result.error_class}): {result.error}"
@@ -89,17 +116,20 @@ def check_target(target: Target) -> str | None:
 def server_context(target: Target) -> ServerContext | None:
     """The context the server publishes for the target's model: vLLM's ``max_model_len`` in
     /v1/models, else llama.cpp's /props; None when it publishes none, answers anything but
-    200 with a readable body, or cannot be asked (the preflight has already reached it)."""
+    200 with a readable body, or cannot be asked (the preflight has already reached it).
+    /props is at the server's root, whatever the API base; Azure publishes neither."""
     assert target.host is not None
-    client = HttpClient(
-        target.host, _CONTEXT_TIMEOUT_S, auth_headers(target), connect_timeout_s=_CONTEXT_TIMEOUT_S
-    )
+    if not flavour(target.api).lists_models:
+        return None
+    api = api_client(target, _CONTEXT_TIMEOUT_S, connect_timeout_s=_CONTEXT_TIMEOUT_S)
+    root = root_client(target, _CONTEXT_TIMEOUT_S)
     try:
-        return _ask(client, MODELS_PATH, lambda body: from_models(body, target.model)) or _ask(
-            client, PROPS_PATH, from_props
+        return _ask(api, MODELS_PATH, lambda body: from_models(body, target.model)) or _ask(
+            root, PROPS_PATH, from_props
         )
     finally:
-        client.close()
+        api.close()
+        root.close()
 
 
 def _ask(
@@ -137,13 +167,20 @@ def _key_message(target: Target, status: int) -> str:
             f"{target.host} refused the API key from ${target.api_key_env} "
             f"(HTTP {status}, target {target.name})"
         )
+    if target.headers or target.header_env:
+        names = ", ".join(name for name, _ in (*target.headers, *target.header_env))
+        return (
+            f"{target.host} refused the request (HTTP {status}, target {target.name}): check "
+            f"the headers sent ({names}) and the API key (--api-key-env)"
+        )
     return (
         f"{target.host} needs an API key (HTTP {status}, target {target.name}); set it in an "
-        "environment variable and name it with --api-key-env or api_key_env in the config"
+        "environment variable and name it with --api-key-env or api_key_env in the config "
+        "(a gateway's own header: --header, --header-env)"
     )
 
 
-def _raise_transport(host: str, exc: TransportError) -> None:
-    if exc.error_class in (ErrorClass.CONNECT, ErrorClass.TIMEOUT):
+def _raise_transport(host: str, url: str, exc: TransportError) -> None:
+    if exc.error_class in (ErrorClass.CONNECT, ErrorClass.TLS, ErrorClass.TIMEOUT):
         raise UnreachableError(f"cannot reach {host}: {exc}")
-    raise UsageError(f"{host}{MODELS_PATH}: {exc}")
+    raise UsageError(f"{url}: {exc}")

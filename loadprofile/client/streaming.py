@@ -55,9 +55,11 @@ def send_chat(
     headers: dict[str, str] | None = None,
     *,
     api: str = DEFAULT_API,
+    path: str | None = None,
 ) -> RequestResult:
-    """Send ``body`` (built by flavour ``api``'s ``request``) to that flavour's endpoint and
-    fill ``result`` with what was measured."""
+    """Send ``body`` (built by flavour ``api``'s ``request``) to that flavour's endpoint, or
+    to ``path`` under the client's base (``endpoints.endpoint_path``: Azure's names the
+    deployment), and fill ``result`` with what was measured."""
     api_flavour = flavour(api)
     request_id = result.request_id or new_request_id()
     result.request_id = request_id
@@ -73,9 +75,12 @@ def send_chat(
     response: Response | None = None
     try:
         response = client.request(
-            "POST", api_flavour.path, payload, {"X-Request-Id": request_id, **(headers or {})}
+            "POST",
+            api_flavour.path if path is None else path,
+            payload,
+            {"X-Request-Id": request_id, **(headers or {})},
         )
-        result.connect_ms = response.connect_ms
+        result.connect_ms, result.tls_ms = response.connect_ms, response.tls_ms
         result.status = response.status
         _read_answer(response, stream, result, api_flavour.parse_body, client.body_driver)
     except (TransportError, StreamError) as exc:

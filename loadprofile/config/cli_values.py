@@ -52,9 +52,18 @@ class CliValues:
     retry_on: str | None = None
     canary: str | None = None
     api: str | None = None
+    api_version: str | None = None  # --api azure's api-version
+    header: tuple[str, ...] | list[str] | None = None  # --header 'Name: value' (repeatable)
+    header_env: tuple[str, ...] | list[str] | None = None  # --header-env Name=VAR (repeatable)
     unique_prefix: bool | None = None
     server_metrics: tuple[str, ...] | list[str] | None = None
     max_prompt_tokens: int | None = None
     max_requests: int | None = None
     extra_body: str | None = None
     warm_cache: str | None = None
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    insecure: bool | None = None
+    proxy: str | None = None
+    no_proxy: bool | None = None

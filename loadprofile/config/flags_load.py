@@ -17,9 +17,12 @@ LOAD_FLAGS: tuple[Flag, ...] = (
     # -- what to load, with what ------------------------------------------------------------
     flag(
         "--host",
-        help="base URL of an OpenAI-compatible server (default: mock)",
+        help="base URL of an OpenAI-compatible server, as the OpenAI SDKs take it: its path "
+        "is the API base (a bare host means /v1) (default: mock)",
         default="embedded mock",
-        doc="base URL of an OpenAI-compatible server (without `/v1`)",
+        doc="base URL of an OpenAI-compatible server as the OpenAI SDKs take it: its path is "
+        "the API base (`https://openrouter.ai/api/v1`, `.../v1beta/openai`), a bare host means "
+        "`/v1` (`--api azure`: nothing)",
         locust=InLocust.OWN,
         env="LOADPROFILE_HOST",
     ),

@@ -22,19 +22,58 @@ REQUEST_FLAGS: tuple[Flag, ...] = (
     # -- endpoint -----------------------------------------------------------------------------
     flag(
         "--api",
-        help="wire format: OpenAI chat completions (default), OpenAI legacy completions, or "
-        "Anthropic Messages (x-api-key); [[targets]] may set their own",
+        help="wire format: OpenAI chat completions (default), OpenAI legacy completions, "
+        "Anthropic Messages (x-api-key), or Azure OpenAI (--model names the deployment); "
+        "[[targets]] may set their own",
         group=ENDPOINT,
         default="chat",
-        doc="wire format (`api` per target in `[[targets]]`): OpenAI chat "
-        "(`/v1/chat/completions`); OpenAI legacy completions (`/v1/completions`: the chat "
-        "rendered as one prompt of `Role: text` blocks ending in `Assistant:`, `max_tokens` "
-        "1024 when none); Anthropic Messages (`/v1/messages`: `x-api-key` and "
-        "`anthropic-version` headers, system messages in `system`, `max_tokens` 1024 when none, "
-        "usage and stop reasons mapped to OpenAI's). TTFT is the first chunk with any generated "
-        "output (text, reasoning: `reasoning_content`/`thinking_delta`, tool calls: "
-        "`tool_calls`/`input_json_delta`); `ttfvt_ms` the first with visible text",
-        choices=("chat", "completions", "anthropic"),
+        doc="wire format (`api` per target in `[[targets]]`), paths under the `--host` base URL "
+        "(`/v1` on a bare host): OpenAI chat (`/chat/completions`); OpenAI legacy completions "
+        "(`/completions`: the chat rendered as one prompt of `Role: text` blocks ending in "
+        "`Assistant:`, `max_tokens` 1024 when none); Anthropic Messages (`/messages`: "
+        "`x-api-key` and `anthropic-version` headers, system messages in `system`, `max_tokens` "
+        "1024 when none, usage and stop reasons mapped to OpenAI's); Azure OpenAI (chat's body "
+        "and stream at `/openai/deployments/MODEL/chat/completions?api-version=V` from the "
+        "host's root, the key in an `api-key` header; `--model` names the deployment). TTFT is "
+        "the first chunk with any generated output (text, reasoning: "
+        "`reasoning_content`/`thinking_delta`, tool calls: `tool_calls`/`input_json_delta`); "
+        "`ttfvt_ms` the first with visible text",
+        choices=("chat", "completions", "anthropic", "azure"),
+    ),
+    flag(
+        "--api-version",
+        help="--api azure: the api-version query parameter (default 2024-10-21, the current "
+        "GA version); [[targets]] may set their own (api_version)",
+        group=ENDPOINT,
+        default="2024-10-21",
+        doc="`--api azure`: the `api-version` query parameter (`api_version` per target in "
+        "`[[targets]]`)",
+        metavar="VERSION",
+    ),
+    flag(
+        "--header",
+        help="send this header with every request (the preflight and the cache warm-up "
+        "too), e.g. 'X-Team: perf' (repeatable); its name, never its value, is recorded",
+        group=ENDPOINT,
+        doc="send this header with every request, the preflight's and the cache warm-up's "
+        'too, e.g. `\'X-Team: perf\'` (repeatable; `headers = { "X-Team" = "perf" }` per '
+        "target in `[[targets]]` adds to or overrides them); run.json keeps its name, never its "
+        "value. `Host`, `Content-Type`, `Content-Length`, `Transfer-Encoding`, `Connection`, "
+        "`User-Agent`, `Accept-Encoding` and `X-Request-Id` are loadprofile's own",
+        action="append",
+        metavar="NAME:VALUE",
+    ),
+    flag(
+        "--header-env",
+        help="send header NAME with the value of environment variable VAR, read when the "
+        "run starts and never written anywhere (repeatable)",
+        group=ENDPOINT,
+        doc="send header NAME with the value of the environment variable VAR (a gateway's key), "
+        "read when the requests are made and never written to the run folder (repeatable; "
+        '`header_env = { "X-Gateway-Key" = "GATEWAY_KEY" }` per target); a variable not '
+        "set stops the run at the preflight (exit 2)",
+        action="append",
+        metavar="NAME=VAR",
     ),
     flag(
         "--unique-prefix",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,17 +22,22 @@ from loadprofile.config.check_options import (
 )
 from loadprofile.config.cli_values import CliValues
 from loadprofile.config.extra_body import check_extra_body
+from loadprofile.config.headers import ExtraHeaders, cli_headers
 from loadprofile.config.load_options import resolve_load_options, whole_number
 from loadprofile.config.pricing import Price, check_priced_targets, prices_from_toml
+from loadprofile.config.reach import ReachOptions, proxy_options, reach_record, tls_options
 from loadprofile.config.retry_policy import DEFAULT_RETRY_ON, RetryPolicy, resolve_retry
 from loadprofile.config.targets import (
     DEFAULT_API,
     Target,
     check_api,
+    check_api_version,
     check_targets,
+    fill_target,
     normalize_host,
     parse_model_spec,
     split_canary,
+    target_record,
     targets_from_toml,
 )
 from loadprofile.config.toml_file import LOAD_OPTION_FIELDS, load_section, load_toml
@@ -124,6 +129,9 @@ class RunConfig:
     canary: tuple[str, str] | None = None  # --canary C --baseline B: (C, B)
     server_metrics: tuple[str, ...] = ()  # --server-metrics: Prometheus endpoints to scrape
     api: str = DEFAULT_API  # --api: the flavour of targets that name none (and mock defaults)
+    api_version: str | None = None  # --api-version: Azure's, for targets that name none
+    extra_headers: ExtraHeaders = field(default_factory=ExtraHeaders)  # --header(-env)
+    reach: ReachOptions = field(default_factory=ReachOptions)  # TLS and proxies
 
     def price_of(self, name: str) -> Price | None:
         return dict(self.prices).get(name)
@@ -131,7 +139,7 @@ class RunConfig:
     def to_json(self) -> dict[str, Any]:
         """For run.json: everything, secrets excluded by construction."""
         out: dict[str, Any] = {
-            "targets": [asdict(t) for t in self.targets],
+            "targets": [target_record(t) for t in self.targets],
             "dataset": str(self.dataset) if self.dataset else None,
             "load": asdict(self.load),
         }
@@ -144,6 +152,9 @@ class RunConfig:
             out["canary"] = {"candidate": self.canary[0], "baseline": self.canary[1]}
         if self.server_metrics:
             out["server_metrics"] = list(self.server_metrics)
+        reach = reach_record(self.reach)
+        if reach:
+            out["reach"] = reach
         if self.prices:
             out["prices"] = {name: price.to_json() for name, price in self.prices}
         if self.entities:
@@ -248,11 +259,21 @@ def resolve(cli: CliValues) -> RunConfig:
         canary=canary,
         server_metrics=tuple(normalize_metrics_url(url) for url in cli.server_metrics or ()),
         api=_cli_api(cli),
+        api_version=_cli_api_version(cli),
+        extra_headers=cli_headers(cli.header, cli.header_env),
+        reach=ReachOptions(
+            tls_options(cli.ca_cert, cli.client_cert, cli.client_key, bool(cli.insecure)),
+            proxy_options(cli.proxy, bool(cli.no_proxy)),
+        ),
     )
 
 
 def _cli_api(cli: CliValues) -> str:
     return check_api(cli.api, "--api") if cli.api is not None else DEFAULT_API
+
+
+def _cli_api_version(cli: CliValues) -> str | None:
+    return check_api_version(cli.api_version, "--api-version") if cli.api_version else None
 
 
 def normalize_metrics_url(url: str) -> str:
@@ -269,7 +290,13 @@ def _resolve_targets(cli: CliValues, data: dict[str, Any], source: Path) -> list
         targets = targets_from_toml(data, source, api)
     cli_host = normalize_host(cli.host, "--host") if cli.host else None
     filled = [
-        replace(t, host=t.host or cli_host, api_key_env=t.api_key_env or cli.api_key_env)
+        fill_target(
+            t,
+            host=cli_host,
+            api_key_env=cli.api_key_env,
+            api_version=_cli_api_version(cli),
+            headers=cli_headers(cli.header, cli.header_env),
+        )
         for t in targets
     ]
     check_targets(filled)

@@ -6,18 +6,23 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from loadprofile.config.extra_body import check_extra_body
+from loadprofile.config.headers import ExtraHeaders, HeaderPairs, header_record, toml_headers
 from loadprofile.errors import ConfigError
 
 #: The wire formats a target may speak (``--api``): OpenAI chat completions (default), OpenAI
-#: legacy completions, Anthropic Messages. Each has its request, stream and TTFT rule in apis/.
-API_FLAVOURS: tuple[str, ...] = ("chat", "completions", "anthropic")
+#: legacy completions, Anthropic Messages, Azure OpenAI (chat under a deployment's path).
+#: Each has its request, stream and TTFT rule in apis/.
+API_FLAVOURS: tuple[str, ...] = ("chat", "completions", "anthropic", "azure")
 DEFAULT_API = "chat"
+#: ``--api-version`` of Azure OpenAI when none is given: the current GA version.
+AZURE_API_VERSION = "2024-10-21"
+_API_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,9 @@ class Target:
     weight: float = 1.0
     api: str = DEFAULT_API  # one of API_FLAVOURS
     extra_body: str = ""  # fields merged into its request bodies, JSON text (extra_body.py)
+    api_version: str | None = None  # Azure's api-version (None for the other APIs)
+    headers: HeaderPairs = ()  # extra headers sent as they are: (name, value)
+    header_env: HeaderPairs = ()  # extra headers from the environment: (name, variable)
 
 
 def parse_model_spec(spec: str, api: str = DEFAULT_API) -> Target:
@@ -50,7 +58,18 @@ def parse_model_spec(spec: str, api: str = DEFAULT_API) -> Target:
     return Target(name=name, model=name, weight=weight, api=api)
 
 
-_TARGET_KEYS = {"name", "model", "host", "api_key_env", "weight", "api", "extra_body"}
+_TARGET_KEYS = {
+    "name",
+    "model",
+    "host",
+    "api_key_env",
+    "weight",
+    "api",
+    "extra_body",
+    "api_version",
+    "headers",
+    "header_env",
+}
 
 
 def check_api(api: Any, what: str) -> str:
@@ -83,6 +102,8 @@ def targets_from_toml(data: dict[str, Any], source: Path, api: str = DEFAULT_API
             raise ConfigError(f"{source}: targets #{i}: api_key_env must be a variable name")
         host = item.get("host")
         own_api = item.get("api")
+        version = item.get("api_version")
+        extra = toml_headers(item, f"{source}: targets #{i}")
         targets.append(
             Target(
                 name=str(item.get("name") or item["model"]),
@@ -94,9 +115,71 @@ def targets_from_toml(data: dict[str, Any], source: Path, api: str = DEFAULT_API
                 extra_body=check_extra_body(
                     item.get("extra_body"), f"{source}: targets #{i}: extra_body"
                 ),
+                api_version=None
+                if version is None
+                else check_api_version(version, f"{source}: targets #{i}: api_version"),
+                headers=extra.literal,
+                header_env=extra.from_env,
             )
         )
     return targets
+
+
+def fill_target(
+    target: Target,
+    *,
+    host: str | None,
+    api_key_env: str | None,
+    api_version: str | None,
+    headers: ExtraHeaders,
+) -> Target:
+    """The target with what the command line gives every target that does not say: the
+    host, the key's variable, Azure's API version; the run-wide headers under its own."""
+    if target.api_version is not None and target.api != "azure":
+        raise ConfigError(f'target {target.name}: api_version is for api = "azure" only')
+    version = target.api_version or api_version or AZURE_API_VERSION
+    merged = headers.under(ExtraHeaders(target.headers, target.header_env))
+    return replace(
+        target,
+        host=target.host or host,
+        api_key_env=target.api_key_env or api_key_env,
+        api_version=version if target.api == "azure" else None,
+        headers=merged.literal,
+        header_env=merged.from_env,
+    )
+
+
+def check_api_version(version: Any, what: str) -> str:
+    """Azure's ``api-version``, e.g. 2024-10-21 or 2025-01-01-preview."""
+    if not isinstance(version, str) or not _API_VERSION.fullmatch(version):
+        raise ConfigError(f"{what}: bad api version {version!r} (e.g. {AZURE_API_VERSION})")
+    return version
+
+
+def target_record(target: Target) -> dict[str, Any]:
+    """What run.json keeps of a target: its key's and its headers' names, never a value."""
+    out: dict[str, Any] = {
+        "name": target.name,
+        "model": target.model,
+        "host": target.host,
+        "api_key_env": target.api_key_env,
+        "weight": target.weight,
+        "api": target.api,
+        "extra_body": target.extra_body,
+    }
+    if target.api_version is not None:
+        out["api_version"] = target.api_version
+    return {**out, **header_record(target.headers, target.header_env)}
+
+
+def target_from_wire(fields: dict[str, Any]) -> Target:
+    """A Target from its fields as JSON carried them (a distributed run's master to its
+    workers): the header pairs come back as lists."""
+    pairs = {
+        key: tuple((str(name), str(value)) for name, value in fields.get(key) or ())
+        for key in ("headers", "header_env")
+    }
+    return Target(**{**fields, **pairs})
 
 
 def check_targets(targets: list[Target]) -> None:
@@ -107,9 +190,11 @@ def check_targets(targets: list[Target]) -> None:
 
 
 def normalize_host(url: Any, what: str) -> str:
-    """A checked base URL without a trailing '/' or '/v1' (the OpenAI SDKs' habit: our
-    paths already start with /v1). Credentials in URLs are refused: they would end up in
-    run.json; keys belong in environment variables."""
+    """A checked base URL without a trailing '/'. Its path is the API base, as the OpenAI
+    SDKs take it (``https://openrouter.ai/api/v1``, Gemini's ``.../v1beta/openai``); a bare
+    host means /v1 (client/apis/endpoints.py), so a path of ``/v1`` alone is dropped: both
+    spellings are one base, recorded as they always were. Credentials in URLs are refused:
+    they would end up in run.json; keys belong in environment variables."""
     if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url):
         raise ConfigError(f"{what}: host must be an http(s) URL, got {url!r}")
     try:
@@ -127,7 +212,7 @@ def normalize_host(url: Any, what: str) -> str:
     if not url.isascii() or parts.query or parts.fragment:
         raise ConfigError(f"{what}: host URL must be plain ASCII without ?query or #fragment")
     base = url.rstrip("/")
-    return base[: -len("/v1")] if base.endswith("/v1") else base
+    return base[: -len("/v1")] if urlsplit(base).path == "/v1" else base
 
 
 def split_canary(

@@ -40,7 +40,9 @@ class HostInfo(Struct, frozen=True, kw_only=True):
 
 class TargetSpec(Struct, frozen=True, kw_only=True):
     """One configured target (config.targets.Target); never its key, only the variable's
-    name."""
+    name, and of its extra headers only the names (``headers``) and the variables they are
+    read from (``header_env``: name -> variable), never a value. The last three are left
+    out when not used, so such a target reads as it always did."""
 
     name: str = ""
     model: str = ""
@@ -49,6 +51,9 @@ class TargetSpec(Struct, frozen=True, kw_only=True):
     weight: float = 1.0
     api: str = ""
     extra_body: str = ""
+    api_version: str | UnsetType = UNSET  # --api azure's
+    headers: list[str] | UnsetType = UNSET
+    header_env: dict[str, str] | UnsetType = UNSET
 
 
 class Canary(Struct, frozen=True, kw_only=True):
@@ -157,6 +162,22 @@ class CpuPinning(Struct, frozen=True, kw_only=True):
     generator: list[int] = []
 
 
+class CaBundle(Struct, frozen=True, kw_only=True):
+    file: str = ""
+    #: "--ca-cert", or the variable it came from ("$REQUESTS_CA_BUNDLE", "$SSL_CERT_FILE")
+    from_: str = msgspec.field(default="", name="from")
+
+
+class Reach(Struct, frozen=True, kw_only=True):
+    """How the targets were reached (config.reach): never a credential, a proxy by host."""
+
+    ca_cert: CaBundle | UnsetType = UNSET
+    client_cert: str | UnsetType = UNSET
+    insecure: bool | UnsetType = UNSET  # --insecure: certificates not verified
+    proxy: str | UnsetType = UNSET  # --proxy's host:port, or "none (--no-proxy)"
+    proxied: dict[str, str] | UnsetType = UNSET  # target -> the proxy it went through
+
+
 class RunMeta(Struct, frozen=True, kw_only=True):
     """run.json."""
 
@@ -191,6 +212,7 @@ class RunMeta(Struct, frozen=True, kw_only=True):
     load_duration_s: float | UnsetType = UNSET  # the run time, the drain excluded
     pinning: CpuPinning | UnsetType = UNSET  # the embedded mock's CPUs and the generator's
     cache_warmup: dict[str, CacheWarmup] | UnsetType = UNSET  # --warm-cache, per model
+    reach: Reach | UnsetType = UNSET  # TLS settings and proxies, when any was in effect
 
 
 def decode_run_meta(data: bytes | str) -> RunMeta:

@@ -80,6 +80,8 @@ class ModelFigures(Struct, frozen=True, kw_only=True):
     cached_prompt_tokens: int | None = None  # None: the server never reported it
     connections: dict[str, int] | UnsetType = UNSET  # left out when nothing was counted
     retries: Retries | None = None
+    connect_ms: Latency | UnsetType = UNSET  # new connections' cost; none opened: left out
+    tls_ms: Latency | UnsetType = UNSET  # their TLS handshakes; plain HTTP: left out
 
 
 #: ModelFigures' distributions (core.metrics.HISTOGRAM_METRICS, by name).
@@ -93,6 +95,8 @@ LATENCY_FIELDS: tuple[str, ...] = (
     "ttft_first_attempt_ms",
     "e2e_first_attempt_ms",
     "ttfvt_ms",
+    "connect_ms",
+    "tls_ms",
 )
 
 

@@ -18,6 +18,7 @@ from hdrh.histogram import HdrHistogram
 from loadprofile.core.counts import Counts, count_attempts, count_usage, widen_window
 from loadprofile.core.hdr import acyclic, record_corrected_us, reset, to_us
 from loadprofile.core.metrics import (
+    CONNECT_MS,
     E2E,
     E2E_FIRST,
     E2E_SERVICE,
@@ -26,6 +27,7 @@ from loadprofile.core.metrics import (
     HIST_SIGNIFICANT_DIGITS,
     HISTOGRAM_METRICS,
     ITL,
+    TLS_MS,
     TPOT,
     TTFT,
     TTFT_FIRST,
@@ -182,6 +184,10 @@ class Collector:
             counts.grounding_checked += 1
             counts.grounding_flagged += bool(result.ungrounded)
         values = current.values
+        if result.connect_ms is not None:  # a new connection, whatever came of the request
+            values[CONNECT_MS].append(result.connect_ms)
+            if result.tls_ms is not None:
+                values[TLS_MS].append(result.tls_ms)
         if not result.ok:
             counts.failures += 1
             counts.errors[str(result.error_class)] += 1

@@ -30,8 +30,16 @@ FIRST_ATTEMPT_METRICS: tuple[str, ...] = (TTFT_FIRST, E2E_FIRST)
 #: Time to first *visible* token: like TTFT, but reasoning and tool-call output do not count.
 #: Equal to TTFT for a model that answers in text at once.
 TTFVT = "ttfvt_ms"
+#: What opening a new connection cost (TCP, a proxy's tunnel, TLS), and the TLS handshake's
+#: part of it: one value per request that opened one, apart from TTFT (which includes it).
+#: The cost of new TLS connections under bursts is what users look for here.
+CONNECT_MS = "connect_ms"
+TLS_MS = "tls_ms"
+CONNECTION_METRICS: tuple[str, ...] = (CONNECT_MS, TLS_MS)
 #: Every metric that has a histogram (and an interval log) per model.
-HISTOGRAM_METRICS: tuple[str, ...] = METRICS + SERVICE_METRICS + FIRST_ATTEMPT_METRICS + (TTFVT,)
+HISTOGRAM_METRICS: tuple[str, ...] = (
+    METRICS + SERVICE_METRICS + FIRST_ATTEMPT_METRICS + (TTFVT,) + CONNECTION_METRICS
+)
 
 #: Percentiles reported everywhere, as (key in summary.json, percentile 0-100).
 PERCENTILES: tuple[tuple[str, float], ...] = (

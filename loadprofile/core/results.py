@@ -2,7 +2,9 @@
 
 Error classes (docs/architecture.md; a contract):
 
-    connect            the TCP/TLS connection could not be opened
+    connect            the TCP connection (or a proxy's tunnel) could not be opened
+    tls                the TLS handshake failed or the server refused us over TLS: untrusted
+                       or expired certificate, another name, a client certificate wanted
     timeout            no complete answer within --timeout
     http_429           rate limited
     http_4xx           any other 4xx (bad request, unknown model, refused key)
@@ -21,6 +23,7 @@ from enum import StrEnum
 
 class ErrorClass(StrEnum):
     CONNECT = "connect"
+    TLS = "tls"
     TIMEOUT = "timeout"
     HTTP_429 = "http_429"
     HTTP_4XX = "http_4xx"
@@ -68,6 +71,7 @@ class RequestResult:
     e2e_service_ms: float | None = None
     start_delay_ms: float = 0.0  # sent this late after it was due (open loop)
     connect_ms: float | None = None
+    tls_ms: float | None = None  # the TLS handshake's part of connect_ms
     connection: str = ""  # new, reused, or stale (a pooled one was dead): http.client
     itl_ms: list[float] = field(default_factory=list)
     chunks: int = 0

@@ -35,11 +35,13 @@ from loadprofile.core.collector import ModelTotals
 from loadprofile.core.counts import Counts
 from loadprofile.core.hdr import mean_value, value_at_percentiles
 from loadprofile.core.metrics import (
+    CONNECT_MS,
     E2E,
     E2E_FIRST,
     E2E_SERVICE,
     ITL,
     PERCENTILES,
+    TLS_MS,
     TPOT,
     TTFT,
     TTFT_FIRST,
@@ -123,7 +125,14 @@ def model_summary(
         if counts.connections
         else UNSET,
         retries=retry_summary(counts),
+        connect_ms=counted(hist[CONNECT_MS]),
+        tls_ms=counted(hist[TLS_MS]),
     )
+
+
+def counted(hist: HdrHistogram) -> Latency | UnsetType:
+    """A distribution that only some runs have (TLS, new connections): left out if empty."""
+    return latency_figures(hist) if hist.get_total_count() else UNSET
 
 
 def retry_summary(counts: Counts) -> Retries:

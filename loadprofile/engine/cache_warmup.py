@@ -19,9 +19,10 @@ from typing import Any
 
 import gevent.pool
 
+from loadprofile.client.apis.endpoints import endpoint_path
 from loadprofile.client.apis.flavours import flavour
-from loadprofile.client.http.client import HttpClient
-from loadprofile.client.streaming import auth_headers, send_chat
+from loadprofile.client.streaming import send_chat
+from loadprofile.client.target_client import api_client
 from loadprofile.config.extra_body import apply_extra_body
 from loadprofile.config.run_config import RunConfig, Target
 from loadprofile.core.results import RequestResult
@@ -65,12 +66,12 @@ def _warm_one(
     started = time.monotonic()
 
     def send(messages: list[dict[str, str]]) -> RequestResult:
-        client = HttpClient(target.host or "", config.load.timeout_s, auth_headers(target))
+        client = api_client(target, config.load.timeout_s)
         body = flavour(target.api).request(target.model, messages, 1)
         apply_extra_body(body, config.load.extra_body, target.extra_body)
         result = RequestResult(target.name, "cache-warmup", 0, time.time())
         try:
-            return send_chat(client, body, result, api=target.api)
+            return send_chat(client, body, result, api=target.api, path=endpoint_path(target))
         finally:
             client.close()
 

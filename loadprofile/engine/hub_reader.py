@@ -22,17 +22,18 @@ read the blocking way (decrypted bytes may wait in the TLS layer with nothing to
 
 from __future__ import annotations
 
+import _socket
 import socket as stdlib_socket
 import ssl
 import struct
 import sys
 import time
-from socket import socket
 
 import gevent
 from gevent.hub import Waiter
 
 from loadprofile.client.http.response import RECV_BYTES, BlockingDriver, OnBytes, TransportError
+from loadprofile.client.http.transport import Connection
 from loadprofile.core.results import ErrorClass
 
 #: Linux's ``SO_TIMESTAMPNS`` (also its ``SCM_TIMESTAMPNS``); Python names neither.
@@ -44,7 +45,7 @@ _ANCILLARY_BYTES = stdlib_socket.CMSG_SPACE(_TIMESPEC.size) if KERNEL_STAMPS els
 _MAX_KERNEL_LAG_NS = 10_000_000_000
 
 
-def enable_kernel_stamps(sock: socket) -> bool:
+def enable_kernel_stamps(sock: _socket.socket) -> bool:
     """Ask the kernel to stamp this socket's received data; False where it cannot."""
     if not KERNEL_STAMPS:
         return False
@@ -76,11 +77,11 @@ class HubDriver:
     def __init__(self) -> None:
         self._blocking = BlockingDriver()
 
-    def run(self, sock: socket, deadline_ns: int, on_bytes: OnBytes) -> None:
-        if isinstance(sock, ssl.SSLSocket):
-            self._blocking.run(sock, deadline_ns, on_bytes)
-            return
+    def run(self, sock: Connection, deadline_ns: int, on_bytes: OnBytes) -> None:
         raw = getattr(sock, "_sock", sock)  # gevent's socket wraps a non-blocking one
+        if isinstance(sock, ssl.SSLSocket) or not isinstance(raw, _socket.socket):
+            self._blocking.run(sock, deadline_ns, on_bytes)  # TLS, or not a socket at all
+            return
         enable_kernel_stamps(raw)
         _Body(raw, on_bytes).wait()
 
@@ -88,7 +89,7 @@ class HubDriver:
 class _Body:
     __slots__ = ("_on_bytes", "_outcome", "_sock", "_waiter", "_watcher")
 
-    def __init__(self, sock: socket, on_bytes: OnBytes) -> None:
+    def __init__(self, sock: _socket.socket, on_bytes: OnBytes) -> None:
         self._sock = sock
         self._on_bytes = on_bytes
         self._outcome: BaseException | None = None

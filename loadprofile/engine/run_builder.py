@@ -10,14 +10,18 @@ Locust itself; the plugin takes hosts, users and run time from Locust's own flag
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from loadprofile.client.http.connect import SocketTransport
+from loadprofile.client.http.reach import use_reach
+from loadprofile.client.http.transport import Origin
 from loadprofile.client.preflight import check_target, context_warnings
 from loadprofile.client.server_scrape import server_scraper
 from loadprofile.config.extra_body import asks_greedy
-from loadprofile.config.run_config import RunConfig
+from loadprofile.config.run_config import RunConfig, Target
 from loadprofile.dataset.conversations import (
     Conversation,
     DatasetError,
@@ -74,6 +78,9 @@ def build_run(
     folder, metadata and recorder. ``dataset``: already loaded (``loadprofile run`` loads it
     before starting a mock, to fail fast); ``open_ended``: no run time (plain Locust without
     -t runs until stopped). Raises UsageError (one line, exit 2) on bad input."""
+    transport = use_reach(config.reach)  # a bad certificate file fails here, before the load
+    if config.reach.tls.insecure:
+        say.warn("--insecure: the certificates of https targets are not verified")
     dataset = dataset or load_dataset(config, say)
     conversations = dataset.conversations
     warnings = [w for w in (check_target(t) for t in config.targets) if w]
@@ -107,8 +114,22 @@ def build_run(
     )
     if open_ended:
         meta["load"]["run_time_s"] = None
+    proxied = proxies_used(transport, config.targets)
+    if proxied:
+        meta.setdefault("reach", {})["proxied"] = proxied
     recorder = RunRecorder(run_dir, meta, scraper=server_scraper(config.server_metrics, say.warn))
     return BuiltRun(config, conversations, run_id, run_dir, meta, recorder)
+
+
+def proxies_used(transport: SocketTransport, targets: Sequence[Target]) -> dict[str, str]:
+    """run.json's ``reach.proxied``: the proxy (host and port only) of each proxied target."""
+    used = {}
+    for target in targets:
+        assert target.host is not None
+        proxy = transport.proxy(Origin.from_url(target.host))
+        if proxy is not None:
+            used[target.name] = proxy.display
+    return used
 
 
 def load_dataset(config: RunConfig, say: Say) -> LoadedDataset:

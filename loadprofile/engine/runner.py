@@ -12,10 +12,11 @@ from pathlib import Path
 from locust import events
 from locust.env import Environment
 
+from loadprofile.client.http.reach import use_reach
 from loadprofile.client.preflight import list_models
 from loadprofile.config.fleet_options import FleetOptions
 from loadprofile.config.run_config import RunConfig, Target
-from loadprofile.config.targets import DEFAULT_API
+from loadprofile.config.targets import fill_target
 from loadprofile.console import Console
 from loadprofile.contract.summary import Summary
 from loadprofile.core.generator_health import health_warnings
@@ -53,6 +54,7 @@ def run(
     workers (``fleet``); raises LoadprofileError on bad input. ``pin`` (not --no-pin): an
     embedded mock and a local generator run on different CPUs where there are two."""
     quiet_locust()
+    use_reach(config.reach)  # before any request: asking --host for its models is one
     dataset = load_dataset(config, console)  # before a mock starts: a bad file fails fast
     mock: MockProcess | None = None
     try:
@@ -112,9 +114,9 @@ def _resolve_targets(
     ``pin_apart``: the mock on one CPU, this process on the others (Linux, 2+ CPUs)."""
     targets = list(config.targets)
     if not targets and config.host:
-        targets = default_models_for_host(config.host, config.api_key_env, config.api)
+        targets = default_models_for_host(config)
     elif not targets:
-        targets = [Target(name=m, model=m, api=config.api) for m in DEFAULT_MOCK_MODELS]
+        targets = [run_wide_target(config, m, with_key=False) for m in DEFAULT_MOCK_MODELS]
     if all(t.host for t in targets):
         return replace(config, targets=tuple(targets)), "host", None
     mock = start_mock(seed=config.load.seed, pin_apart=pin_apart)
@@ -150,15 +152,28 @@ def _cpu_list(cpus: tuple[int, ...]) -> str:
     return f"CPU {named}" if len(cpus) == 1 else f"CPUs {named}"
 
 
-def default_models_for_host(
-    host: str, api_key_env: str | None, api: str = DEFAULT_API
-) -> list[Target]:
+def run_wide_target(config: RunConfig, model: str, *, with_key: bool = True) -> Target:
+    """A target of ``model`` at --host (if any) with the run-wide API, version and headers,
+    and the run's key variable ``with_key``."""
+    return fill_target(
+        Target(name=model, model=model, api=config.api),
+        host=config.host,
+        api_key_env=config.api_key_env if with_key else None,
+        api_version=config.api_version,
+        headers=config.extra_headers,
+    )
+
+
+def default_models_for_host(config: RunConfig) -> list[Target]:
     """`--host` without `--model`: the host's only model, else a clear error."""
-    models = list_models(host, api_key_env, api)
+    probe = run_wide_target(config, "?")
+    models = list_models(probe)
     if len(models) != 1:
         listed = ", ".join(models[:10]) or "none"
-        raise UsageError(f"{host} serves {len(models)} models ({listed}); name one with --model")
-    return [Target(name=models[0], model=models[0], host=host, api_key_env=api_key_env, api=api)]
+        raise UsageError(
+            f"{config.host} serves {len(models)} models ({listed}); name one with --model"
+        )
+    return [replace(probe, name=models[0], model=models[0])]
 
 
 #: At most one warning about the generator's own health per this many seconds.

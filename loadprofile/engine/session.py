@@ -23,7 +23,7 @@ from typing import Any
 import gevent
 
 from loadprofile.client.http.client import HttpClient
-from loadprofile.client.streaming import auth_headers
+from loadprofile.client.target_client import api_client
 from loadprofile.config.run_config import RunConfig, Target
 from loadprofile.contract.summary import Summary
 from loadprofile.core.collector import Collector, RequestSlo
@@ -315,13 +315,8 @@ class RunSession:
         return self.conversations[index % len(self.conversations)]
 
     def client_for(self, target: Target) -> HttpClient:
-        assert target.host is not None
-        return HttpClient(
-            target.host,
-            self.config.load.timeout_s,
-            auth_headers(target),
-            read_timeouts=False,
-            body_driver=_HUB_DRIVER,
+        return api_client(
+            target, self.config.load.timeout_s, read_timeouts=False, body_driver=_HUB_DRIVER
         )
 
     def record(self, result: RequestResult) -> None:

@@ -18,6 +18,7 @@ import gevent
 from locust import User, events, task
 from locust.exception import StopUser
 
+from loadprofile.client.apis.endpoints import endpoint_path
 from loadprofile.client.apis.flavours import flavour
 from loadprofile.client.http.client import HttpClient, TransportError
 from loadprofile.client.streaming import send_chat
@@ -83,6 +84,7 @@ class ChatUser(User):
         self.session = session
         self.target = session.assign_target()
         self.client = session.client_for(self.target)
+        self.path = endpoint_path(self.target)  # under the client's base URL
         seed = session.user_seed()
         self.rng = random.Random(seed)
         # Unique across users and workers (a worker joining late shares its seeds' stride).
@@ -245,7 +247,7 @@ class ChatUser(User):
         self.session.begin(result)
         try:
             with gevent.Timeout(load.timeout_s, expired):
-                send_chat(self.client, body, result, api=self.target.api)
+                send_chat(self.client, body, result, api=self.target.api, path=self.path)
         except Exception as exc:  # boundary: a bug of ours must not lose the request
             result.error_class = ErrorClass.STREAM_MALFORMED
             result.error = f"internal error: {type(exc).__name__}: {exc}"[:500]

@@ -32,7 +32,7 @@ from loadprofile.launch.processes import (
     usable_cpus,
 )
 
-_READY = re.compile(r"listening on (http://\S+) models=(\S+)")
+_READY = re.compile(r"listening on (https?://\S+) models=(\S+)")
 _START_TIMEOUT_S = 30.0
 _PR_SET_PDEATHSIG = 1
 #: The models `loadprofile run` loads from the embedded mock when given none.

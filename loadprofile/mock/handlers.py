@@ -1,6 +1,7 @@
-"""The reply handlers (`/v1/chat/completions`, `/v1/completions`, `/v1/messages`):
-admission and queueing of a request, then timed delivery of its plan (delivery.py). The
-three APIs share all of it; only their request parser and encoder differ (`apis.MockApi`).
+"""The reply handlers (`/v1/chat/completions`, `/v1/completions`, `/v1/messages`, under
+`--api-prefix`, and Azure's deployment route): admission and queueing of a request, then
+timed delivery of its plan (delivery.py). The APIs share all of it; only their request
+parser and encoder differ (`apis.MockApi`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from loadprofile.mock.apis import (
     check_auth,
     error_response,
 )
+from loadprofile.mock.azure import for_deployment, missing_api_version
 from loadprofile.mock.chat_request import ChatRequest, RequestError
 from loadprofile.mock.context import within_context
 from loadprofile.mock.delivery import hold_while_frozen, stream_reply, unary_reply
@@ -77,6 +79,14 @@ async def completions(request: web.Request) -> web.StreamResponse:
 
 async def messages(request: web.Request) -> web.StreamResponse:
     return await _handle(request, ANTHROPIC)
+
+
+async def azure_chat_completions(request: web.Request) -> web.StreamResponse:
+    """Azure OpenAI: chat under a deployment (the model), with its api-version required."""
+    refused = missing_api_version(request)
+    if refused is not None:
+        return refused
+    return await _handle(request, for_deployment(request.match_info["deployment"]))
 
 
 async def _handle(request: web.Request, api: MockApi) -> web.StreamResponse:

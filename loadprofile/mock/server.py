@@ -5,7 +5,9 @@ for the one ready line on stdout, which carries the real port when `--port 0` wa
 and stop it with SIGTERM, on which it exits 0.
 
 Besides the model endpoints (`/v1/models`; `/v1/chat/completions`, legacy `/v1/completions`
-and Anthropic's `/v1/messages`, all with the same plans, queueing and faults), `/health` and,
+and Anthropic's `/v1/messages`, all with the same plans, queueing and faults, under
+`--api-prefix` instead of `/v1` when given; Azure OpenAI's
+`/openai/deployments/{deployment}/chat/completions`, `mock.azure`), `/health` and,
 when a model publishes a llama.cpp-style context, llama-server's `/props` (`mock.context`),
 tests and benchmarks control and inspect the mock through:
 
@@ -27,6 +29,7 @@ import asyncio
 import gc
 import logging
 import signal
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -34,11 +37,14 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
+from loadprofile.mock.azure import AZURE_ROUTE
 from loadprofile.mock.chat_request import RequestError
 from loadprofile.mock.context import model_entry, props_body
+from loadprofile.mock.gateway import add_gateway_arguments, check_gateway_arguments, require_headers
 from loadprofile.mock.handlers import (
     CONTEXT,
     MockContext,
+    azure_chat_completions,
     chat_completions,
     check_auth,
     completions,
@@ -49,6 +55,7 @@ from loadprofile.mock.handlers import (
 from loadprofile.mock.metrics import CONTENT_TYPE, render_metrics
 from loadprofile.mock.profiles import ModelProfile, ProfileError, load_profiles
 from loadprofile.mock.state import MAX_FREEZE_S, ModelSlots, RecordStore, RepeatCounter
+from loadprofile.mock.tls import add_tls_arguments, check_tls_arguments, server_context
 
 log = logging.getLogger("loadprofile.mock")
 
@@ -65,13 +72,18 @@ def create_app(
     record: bool,
     api_key: str | None,
     vary_repeats: bool = True,
+    api_prefix: str = "/v1",
+    required_headers: tuple[tuple[str, str], ...] = (),
 ) -> web.Application:
     """An aiohttp application serving `profiles`; call inside a running event loop.
 
     With `vary_repeats`, the k-th copy of an identical request gets the plan of
-    `make_plan(..., repeat=k)`; without, every copy gets the same plan.
+    `make_plan(..., repeat=k)`; without, every copy gets the same plan. The model APIs are
+    served under `api_prefix`; `required_headers` must come with every model request
+    (`mock.gateway`).
     """
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    middlewares = [require_headers(required_headers)] if required_headers else []
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=middlewares)
     app[CONTEXT] = MockContext(
         profiles=dict(profiles),
         slots={name: ModelSlots(p) for name, p in profiles.items()},
@@ -81,11 +93,12 @@ def create_app(
         api_key=api_key,
     )
     app.router.add_get("/health", _health)
-    app.router.add_get("/v1/models", _models)
+    app.router.add_get(f"{api_prefix}/models", _models)
     app.router.add_get("/props", _props)  # llama.cpp's server properties
-    app.router.add_post("/v1/chat/completions", chat_completions)
-    app.router.add_post("/v1/completions", completions)  # OpenAI legacy completions
-    app.router.add_post("/v1/messages", messages)  # Anthropic Messages
+    app.router.add_post(f"{api_prefix}/chat/completions", chat_completions)
+    app.router.add_post(f"{api_prefix}/completions", completions)  # OpenAI legacy completions
+    app.router.add_post(f"{api_prefix}/messages", messages)  # Anthropic Messages
+    app.router.add_post(AZURE_ROUTE, azure_chat_completions)  # Azure OpenAI
     app.router.add_get("/mock/requests", _get_records)
     app.router.add_delete("/mock/requests", _clear_records)
     app.router.add_get("/mock/stats", _stats)
@@ -231,7 +244,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--api-key",
         metavar="KEY",
-        help="require Authorization: Bearer KEY (x-api-key: KEY on /v1/messages)",
+        help="require Authorization: Bearer KEY (x-api-key: KEY on /v1/messages, api-key: KEY "
+        "on Azure's route)",
     )
     p.add_argument(
         "--keepalive-timeout",
@@ -240,12 +254,20 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="close connections idle this long, without announcing it (as many "
         "servers and proxies do; default: aiohttp's, about an hour)",
     )
+    add_tls_arguments(p)
+    add_gateway_arguments(p)
     p.add_argument("--quiet", action="store_true", help="log only warnings and errors")
     args = p.parse_args(argv)
     if not 0 <= args.port <= 65535:
         p.error(f"--port must be within 0..65535, got {args.port}")
     if args.keepalive_timeout is not None and not args.keepalive_timeout > 0:
         p.error(f"--keepalive-timeout must be positive, got {args.keepalive_timeout}")
+    tls_problem = check_tls_arguments(args)
+    if tls_problem:
+        p.error(tls_problem)
+    gateway_problem = check_gateway_arguments(args)
+    if gateway_problem:
+        p.error(gateway_problem)
     return args
 
 
@@ -303,7 +325,13 @@ def _exit_cleanly(signum: int, frame: object) -> NoReturn:
 
 async def _serve(args: argparse.Namespace, profiles: dict[str, ModelProfile]) -> None:
     app = create_app(
-        profiles, args.seed, args.record, args.api_key, vary_repeats=not args.repeat_same
+        profiles,
+        args.seed,
+        args.record,
+        args.api_key,
+        vary_repeats=not args.repeat_same,
+        api_prefix=args.api_prefix,
+        required_headers=args.required_headers,
     )
     # Cancel a handler when its client disconnects, as real servers abort the generation.
     runner = web.AppRunner(
@@ -319,7 +347,11 @@ async def _serve(args: argparse.Namespace, profiles: dict[str, ModelProfile]) ->
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        site = web.TCPSite(runner, args.host, args.port)
+        try:
+            tls = server_context(args)
+        except (OSError, ssl.SSLError) as exc:
+            raise _BindError(f"cannot serve TLS with {args.tls_cert}: {exc}") from exc
+        site = web.TCPSite(runner, args.host, args.port, ssl_context=tls)
         try:
             await site.start()
         except OSError as exc:
@@ -327,7 +359,8 @@ async def _serve(args: argparse.Namespace, profiles: dict[str, ModelProfile]) ->
             raise _BindError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
         host, port = runner.addresses[0][:2]
         url_host = f"[{host}]" if ":" in host else host
-        print(f"{READY_PREFIX}http://{url_host}:{port} models={','.join(profiles)}", flush=True)
+        scheme = "https" if tls else "http"
+        print(f"{READY_PREFIX}{scheme}://{url_host}:{port} models={','.join(profiles)}", flush=True)
         for p in profiles.values():
             log.info("model %s: %s", p.name, p)
         freezer = asyncio.create_task(_freeze_gc_young())

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from loadprofile.contract.summary import Summary, given
+from loadprofile.contract.summary import Latency, Summary, given
 from loadprofile.core.results import ErrorClass
 from loadprofile.report.tables import Row, Table, _cells, fmt_int, fmt_ms
 
@@ -41,6 +41,10 @@ class Connections:
     expired: int = 0
     stale_failed: int = 0  # the pooled connection was dead, and then the new one failed too
     connect_p50_ms: float | None = None
+    #: summary.json's distributions of new connections' cost and their TLS handshakes
+    #: (None: no connection opened, or plain HTTP)
+    connect: Latency | None = None
+    tls: Latency | None = None
     #: False for a folder whose requests.csv has no ``connection`` column (summary counts
     #: only): whether the reopened requests failed is then unknown.
     outcome_known: bool = True
@@ -53,6 +57,9 @@ def model_connections(model: str, summary: Summary, requests: pd.DataFrame) -> C
     kinds = rows["connection"].fillna("")
     connect = rows["connect_ms"].dropna()
     p50 = float(connect.median()) if len(connect) else None
+    entry = summary.models.get(model)
+    connect_cost = given(entry.connect_ms) if entry is not None else None
+    tls_cost = given(entry.tls_ms) if entry is not None else None
     if (kinds != "").any():
         failed = rows["error_class"].fillna("").isin(CONNECTION_ERRORS)
         count = kinds.value_counts()
@@ -64,21 +71,25 @@ def model_connections(model: str, summary: Summary, requests: pd.DataFrame) -> C
             int(count.get(EXPIRED, 0)),
             stale_failed,
             p50,
+            connect_cost,
+            tls_cost,
         )
-    entry = summary.models.get(model)
     counts = (given(entry.connections) if entry is not None else None) or {}
 
     def n(kind: str) -> int:
         return counts.get(kind, 0)
 
-    return Connections(n(NEW), n(REUSED), n(STALE), n(EXPIRED), 0, p50, outcome_known=False)
+    return Connections(
+        n(NEW), n(REUSED), n(STALE), n(EXPIRED), 0, p50, connect_cost, tls_cost, False
+    )
 
 
 def connections_table(models: list[str], summary: Summary, requests: pd.DataFrame) -> Table | None:
-    """The table, when the server closed (or was about to close) kept-alive connections;
-    None when every request kept or opened its connection uneventfully."""
+    """The table, when the server closed (or was about to close) kept-alive connections or
+    connections were encrypted (the cost of new TLS connections under bursts is what users
+    look for); None when every request kept or opened its plain connection uneventfully."""
     figures = [model_connections(m, summary, requests) for m in models]
-    if not any(c.reopened or c.expired or c.stale_failed for c in figures):
+    if not any(c.reopened or c.expired or c.stale_failed or c.tls for c in figures):
         return None
 
     def row(label: str, values: list[object], kind: str = "") -> Row:
@@ -110,6 +121,17 @@ def connections_table(models: list[str], summary: Summary, requests: pd.DataFram
     rows.append(
         Row("connect time, median (ms)", _cells([c.connect_p50_ms for c in figures], fmt_ms, None))
     )
+    if any(c.connect for c in figures):
+        rows.append(
+            Row(
+                "connect time, p99 (ms)",
+                _cells([c.connect.p99 if c.connect else None for c in figures], fmt_ms, None),
+            )
+        )
+    if any(c.tls for c in figures):
+        for label, key in (("median", "p50"), ("p99", "p99")):
+            values = [getattr(c.tls, key) if c.tls else None for c in figures]
+            rows.append(Row(f"TLS handshake, {label} (ms)", _cells(values, fmt_ms, None)))
     return Table(
         "connections",
         "Connections (requests by how they got theirs)",

@@ -13,6 +13,7 @@ from typing import Any
 
 from msgspec import UnsetType
 
+from loadprofile.config.redaction import redact_url
 from loadprofile.contract.summary import (
     Latency,
     ModelCost,
@@ -163,6 +164,8 @@ def gate_section(run_dir: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(hook, dict):
         hook = None
+    elif isinstance(hook.get("url"), str):  # an older loadprofile wrote it verbatim
+        hook = {**hook, "url": redact_url(hook["url"])}
     verdicts = sorted(
         (v for v in gate.get("verdicts") or [] if isinstance(v, dict)),
         key=lambda v: bool(v.get("passed")),

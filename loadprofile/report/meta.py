@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 import pandas as pd
 
+from loadprofile.config.redaction import redact_argv
 from loadprofile.contract.run_meta import RunMeta, WorkerEntry
 from loadprofile.contract.summary import GeneratorHealth, Summary, Thresholds, given
 from loadprofile.core.generator_health import (
@@ -152,7 +153,8 @@ def environment(run: RunMeta) -> KeyValues:
     rows = [(f"version: {k}", v) for k, v in key_values(versions)]
     rows += [(f"host: {k}", v) for k, v in key_values(host)]
     if run.command:
-        rows.append(("command", shlex.join(run.command)))
+        # redacted again: a run folder from an older loadprofile recorded it verbatim
+        rows.append(("command", shlex.join(redact_argv(run.command))))
     return rows
 
 

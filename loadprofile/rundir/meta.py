@@ -17,13 +17,16 @@ from importlib import metadata
 from typing import Any
 
 import msgspec
+from msgspec import UNSET
 
 from loadprofile import __version__
+from loadprofile.config.redaction import redact_argv
 from loadprofile.config.run_config import RunConfig
 from loadprofile.contract.run_meta import (
     Canary,
     DatasetInfo,
     HostInfo,
+    Reach,
     RunMeta,
     TargetSpec,
     Versions,
@@ -64,13 +67,14 @@ def build_meta(
     warnings: list[str],
 ) -> dict[str, Any]:
     """The run.json skeleton as the run's draft (plain JSON values: the session adds times,
-    histogram files and CPU figures by key)."""
+    histogram files and CPU figures by key). ``command`` is recorded redacted: every way of
+    running (loadprofile run, plain Locust, a master) passes here."""
     hosts = sorted({t.host for t in config.targets if t.host})
     as_json = config.to_json()
     meta = RunMeta(
         run_id=run_id,
         partial=True,
-        command=command,
+        command=redact_argv(command),
         versions=msgspec.convert(versions(), Versions),
         host=HostInfo(
             hostname=socket.gethostname(),
@@ -87,6 +91,7 @@ def build_meta(
         load=msgspec.convert(as_json["load"], LoadSettings),
         dataset=msgspec.convert(dataset, DatasetInfo),
         warnings=warnings,
+        reach=msgspec.convert(as_json["reach"], Reach) if "reach" in as_json else UNSET,
     )
     draft: dict[str, Any] = msgspec.to_builtins(meta)
     return draft

@@ -93,6 +93,7 @@ REQUEST_COLUMNS = (
     "connection",
     "server_prompt_ms",
     "server_predicted_ms",
+    "tls_ms",
 )
 TIMESERIES_COLUMNS = (
     "start_s",
@@ -216,6 +217,7 @@ def request_row(r: RequestResult, run_start_unix: float) -> list[str]:
         r.connection,
         _fmt(r.server_prompt_ms),
         _fmt(r.server_predicted_ms),
+        _fmt(r.tls_ms),
     ]
 
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from loadprofile.client.apis.flavours import flavour
-from loadprofile.client.http.client import HttpClient
 from loadprofile.client.preflight import check_target, list_models
-from loadprofile.client.streaming import auth_headers, send_chat
+from loadprofile.client.streaming import send_chat
+from loadprofile.client.target_client import api_client
 from loadprofile.config.run_config import Target
 from loadprofile.core.results import ErrorClass, RequestResult
 from loadprofile.errors import UsageError
@@ -143,13 +143,13 @@ def test_anthropic_key_header_and_error_shape(
     monkeypatch.setenv("LP_WRONG_KEY", "nope")
     target = Target("fixed", "fixed", url, "LP_ANTHROPIC_KEY", api="anthropic")
     assert check_target(target) is None  # x-api-key and anthropic-version accepted
-    assert "fixed" in list_models(url, "LP_ANTHROPIC_KEY", "anthropic")
+    assert "fixed" in list_models(target)
     with pytest.raises(UsageError, match="refused the API key"):
         check_target(Target("fixed", "fixed", url, "LP_WRONG_KEY", api="anthropic"))
     body = flavour("anthropic").request("fixed", [{"role": "user", "content": "hi"}], 4)
     status, error = _post(url + "/v1/messages", body, {"Authorization": "Bearer sekret"})
     assert (status, error["type"], error["error"]["type"]) == (401, "error", "authentication_error")
-    client = HttpClient(url, 10.0, auth_headers(target))
+    client = api_client(target, 10.0)
     try:
         busy = flavour("anthropic").request("busy", [{"role": "user", "content": "hi"}], 4)
         result = send_chat(client, busy, RequestResult("busy", "c", 1, 0.0), api="anthropic")

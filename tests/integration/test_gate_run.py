@@ -1,5 +1,6 @@
 """A canary run end to end: split traffic, retries, cost per transaction, the gate's exit
-code, the rollback webhook (a local receiver), and the same folder gated again offline.
+code, the rollback webhook (a local receiver, its URL holding a token that must be written
+and printed nowhere), and the same folder gated again offline.
 
 One run serves every check (the suite's time is precious): the candidate is slower and
 flaky, the current model is fast and clean; the mock's own records are the ground truth."""
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from loadprofile.config.redaction import redact_url
 from loadprofile.launch.mock import MockProcess
 from loadprofile.rundir.reader import read_request_rows
 from tests.receiver import Receiver
@@ -61,6 +63,20 @@ bounds = ["ttft_ms.p99 <= 1.2 * baseline.ttft_ms.p99",
 """
 
 
+#: A webhook's secrets, in its path (Slack's way) and its query.
+PATH_TOKEN, QUERY_TOKEN = "T0K3N-in-the-path-7f3e", "T0K3N-in-the-query-91ac"
+
+
+def _files_holding(root: Path, secrets: tuple[str, ...]) -> list[str]:
+    """Every file under ``root`` whose bytes hold one of ``secrets``."""
+    needles = [secret.encode() for secret in secrets]
+    return [
+        str(path)
+        for path in root.rglob("*")
+        if path.is_file() and any(needle in path.read_bytes() for needle in needles)
+    ]
+
+
 def _price(row: dict[str, str], inp: float, out: float, fee: float) -> float:
     return (int(row["prompt_tokens"]) * inp + int(row["output_tokens"]) * out) / 1e6 + fee
 
@@ -73,6 +89,7 @@ def test_a_failing_canary_exits_1_calls_the_webhook_once_and_keeps_every_attempt
     (tmp_path / "slo.toml").write_text(SLO, encoding="utf-8")
     out = tmp_path / "run"
     with Receiver() as hook:
+        secret_url = f"{hook.url}/services/{PATH_TOKEN}?token={QUERY_TOKEN}"
         done = run_cli(
             [
                 "run",
@@ -111,7 +128,7 @@ def test_a_failing_canary_exits_1_calls_the_webhook_once_and_keeps_every_attempt
                 "--markdown",
                 "gate.md",
                 "--on-fail-webhook",
-                hook.url,
+                secret_url,
                 "--webhook-body",
                 '{"canary_pct": 0}',
                 "--out",
@@ -120,8 +137,15 @@ def test_a_failing_canary_exits_1_calls_the_webhook_once_and_keeps_every_attempt
             cwd=tmp_path,
         )
         assert done.returncode == 1, done.stderr  # the canary is 5x slower: the gate fails
-        assert hook.calls == [("/rollback", {"canary_pct": 0})]  # exactly once
+        # exactly once, to the real URL
+        path = f"/rollback/services/{PATH_TOKEN}?token={QUERY_TOKEN}"
+        assert hook.calls == [(path, {"canary_pct": 0})]
     assert "Traceback" not in done.stderr
+    # The token is in no file (run folder, JUnit, Markdown) and not on the console.
+    assert _files_holding(tmp_path, (PATH_TOKEN, QUERY_TOKEN)) == []
+    assert PATH_TOKEN not in done.stdout + done.stderr
+    assert QUERY_TOKEN not in done.stdout + done.stderr
+    assert f"webhook: POST {redact_url(secret_url)} -> HTTP 200" in done.stdout
     assert done.stdout.rstrip().splitlines()[-1].startswith("report: ")
     assert "FAIL  candidate  ttft_ms.p99 <= 1.2 * baseline.ttft_ms.p99" in done.stdout
 
@@ -132,7 +156,9 @@ def test_a_failing_canary_exits_1_calls_the_webhook_once_and_keeps_every_attempt
     assert not slow["passed"] and slow["significant"] is True
     assert verdicts[("current", "ttft_ms.p50 <= 5000")]["passed"]
     assert gate["canary"] == {"candidate": "candidate", "baseline": "current"}
-    assert json.loads((out / "webhook.json").read_text())["status"] == 200
+    recorded = json.loads((out / "webhook.json").read_text())
+    assert recorded["status"] == 200 and recorded["url"] == redact_url(secret_url)
+    assert gate["webhook"]["url"] == redact_url(secret_url)
     suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
     assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("4", "1")
     assert "**loadprofile gate: FAILED**" in (tmp_path / "gate.md").read_text()
@@ -142,6 +168,7 @@ def test_a_failing_canary_exits_1_calls_the_webhook_once_and_keeps_every_attempt
 
     # Split traffic: 80/20 of the users.
     run = json.loads((out / "run.json").read_text())
+    assert redact_url(secret_url) in run["command"]  # the command line, redacted
     assert run["canary"] == {"candidate": "candidate", "baseline": "current"}
     summary = json.loads((out / "summary.json").read_text())
     users = Counter(row["model"] for row in read_request_rows(out))

@@ -23,7 +23,7 @@ from loadprofile.config.run_config import (
         ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
         ("http://127.0.0.1:8000/", "http://127.0.0.1:8000"),
         ("http://127.0.0.1:8000/v1", "http://127.0.0.1:8000"),
-        ("https://gateway.example/openai/v1/", "https://gateway.example/openai"),
+        ("https://gateway.example/openai/v1/", "https://gateway.example/openai/v1"),
         ("http://[::1]:8000", "http://[::1]:8000"),
     ],
 )

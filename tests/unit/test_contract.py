@@ -15,6 +15,7 @@ import pytest
 
 from loadprofile.cli import main
 from loadprofile.config.pricing import Price
+from loadprofile.config.reach import CA_BUNDLE_VARIABLES
 from loadprofile.config.run_config import CliValues, LoadConfig, resolve
 from loadprofile.config.targets import Target
 from loadprofile.contract.run_meta import TargetSpec, decode_run_meta
@@ -78,7 +79,9 @@ def test_a_real_run_json_decodes_with_no_key_left_behind() -> None:
     assert json.loads(msgspec.json.encode(run)) == json.loads(raw)
 
 
-def test_build_meta_writes_the_skeleton_it_always_wrote() -> None:
+def test_build_meta_writes_the_skeleton_it_always_wrote(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CA_BUNDLE_VARIABLES:  # a CA bundle from the environment adds "reach"
+        monkeypatch.delenv(name, raising=False)
     config = resolve(CliValues(models=("a", "b")))
     meta = build_meta(
         config,
@@ -112,6 +115,15 @@ def test_build_meta_writes_the_skeleton_it_always_wrote() -> None:
     assert json.loads(json.dumps(meta["load"])) == as_json["load"]
     assert json.loads(json.dumps(meta["targets"])) == as_json["targets"]
     assert meta["canary"] is None and meta["prices"] == {} and meta["warnings"] == ["w"]
+    insecure = build_meta(
+        resolve(CliValues(models=("a",), insecure=True)),
+        run_id="r-2",
+        command=["loadprofile", "run", "--insecure"],
+        target_kind="mock",
+        dataset={"path": "d.jsonl", "conversations": 0, "stats": dataset_stats([])},
+        warnings=[],
+    )
+    assert insecure["reach"] == {"insecure": True}  # after the skeleton's keys
 
 
 def test_the_models_follow_the_metric_and_config_names() -> None:

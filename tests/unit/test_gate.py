@@ -245,6 +245,10 @@ def test_an_unreachable_webhook_is_recorded_not_raised(tmp_path: Path) -> None:
             "--webhook-body goes with --on-fail-webhook",
         ),
         (["--slo", "{slo}", "--on-fail-webhook", "ftp://x"], "give an http(s) URL"),
+        (  # urllib would refuse it after the run; the secret path is not echoed
+            ["--slo", "{slo}", "--on-fail-webhook", "http://127.0.0.1:9/a SECRET"],
+            "http://127.0.0.1:9/...#",
+        ),
         (
             ["--slo", "{slo}", "--on-fail-webhook", "http://127.0.0.1:9/", "--webhook-body", "{{x"],
             "not valid JSON",

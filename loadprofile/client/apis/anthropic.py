@@ -1,4 +1,4 @@
-"""Anthropic Messages (``POST /v1/messages``): request bodies and stream events (pure).
+"""Anthropic Messages (``POST {base}/messages``; ``/v1/messages`` on a bare host) (pure).
 
 Requests carry ``x-api-key`` and ``anthropic-version`` instead of a bearer token; system
 messages go to the top-level ``system`` field; ``max_tokens`` is required, so
@@ -50,7 +50,7 @@ from loadprofile.client.apis.reply_stream import (
 from loadprofile.client.apis.sse import SSEEvent
 from loadprofile.core.results import ErrorClass
 
-MESSAGES_PATH = "/v1/messages"
+MESSAGES_PATH = "/messages"  # under the API base URL (endpoints.py)
 ANTHROPIC_VERSION = "2023-06-01"
 
 #: Anthropic's stop reasons in OpenAI's words.

@@ -30,8 +30,9 @@ from loadprofile.client.apis.reply_stream import (
 from loadprofile.client.apis.sse import SSEEvent
 from loadprofile.core.results import ErrorClass, classify_status
 
-CHAT_PATH = "/v1/chat/completions"
-MODELS_PATH = "/v1/models"
+#: Under the API base URL (``http://HOST/v1``, ``https://openrouter.ai/api/v1``: endpoints.py).
+CHAT_PATH = "/chat/completions"
+MODELS_PATH = "/models"
 _DONE = b"[DONE]"
 _OUTPUT_KEYS = ("content", "reasoning_content", "reasoning")
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
@@ -88,6 +89,7 @@ class _ChatChunk(msgspec.Struct):
     usage: dict[str, Any] | None = None
     timings: dict[str, Any] | None = None
     error: Any = msgspec.UNSET
+    prompt_filter_results: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
 
 
 class ChatStream(ReplyStream):
@@ -132,6 +134,10 @@ class ChatStream(ReplyStream):
         self._on_chunk(obj, t_ns)
 
     def _on_chunk(self, obj: dict[str, Any], t_ns: int) -> None:
+        if "prompt_filter_results" in obj and not obj.get("choices"):
+            # Azure OpenAI opens its streams with the prompt's content-filter verdict: no
+            # choices and an empty id. It carries no output and no id to hold the rest to.
+            return
         if "id" in obj or obj.get("choices"):  # a bare usage chunk from a proxy may lack one
             self._check_id(obj.get("id"))
         usage = obj.get("usage")
@@ -172,6 +178,8 @@ class ChatStream(ReplyStream):
         unknown finish_reason, output after the choice finished."""
         if chunk.error is not msgspec.UNSET or len(chunk.choices) > 1:
             return False
+        if chunk.prompt_filter_results is not msgspec.UNSET and not chunk.choices:
+            return False  # Azure's prompt annotation: the careful path skips it
         if self.stream_id is not None and chunk.id != self.stream_id:
             return False
         output, text, choice = False, "", None

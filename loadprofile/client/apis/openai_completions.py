@@ -1,4 +1,4 @@
-"""OpenAI legacy completions (``POST /v1/completions``): request bodies and chunks (pure).
+"""OpenAI legacy completions (``POST {base}/completions``): request bodies and chunks (pure).
 
 The chat is sent as one text prompt (``render_prompt``), so a model behind a server without
 a chat endpoint, or with its chat template bypassed, can be loaded with the same dataset.
@@ -22,7 +22,7 @@ import msgspec
 from loadprofile.client.apis.openai_chat import ChatStream, chat_request, first_choice, whole_reply
 from loadprofile.client.apis.reply_stream import DEFAULT_MAX_TOKENS, WholeReply, text_field
 
-COMPLETIONS_PATH = "/v1/completions"
+COMPLETIONS_PATH = "/completions"  # under the API base URL (endpoints.py)
 
 
 def render_prompt(messages: list[dict[str, str]]) -> str:
@@ -79,6 +79,7 @@ class _TextChunk(msgspec.Struct):
     usage: dict[str, Any] | None = None
     timings: dict[str, Any] | None = None
     error: Any = msgspec.UNSET
+    prompt_filter_results: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET  # chat's framing
 
 
 class CompletionsStream(ChatStream):

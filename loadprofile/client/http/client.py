@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import math
 import re
-import socket
-import ssl
 import time
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from loadprofile import __version__
-from loadprofile.client.http.connect import close_quietly, open_connection, still_open
-from loadprofile.client.http.response import BodyDriver, Response, TransportError, recv
+from loadprofile.client.http.connect import close_quietly
+from loadprofile.client.http.errors import TransportError
+from loadprofile.client.http.reach import default_transport
+from loadprofile.client.http.response import BodyDriver, Response, recv
+from loadprofile.client.http.transport import Connection, Opened, Origin, Transport
 from loadprofile.core.results import ErrorClass
 
 __all__ = ["HttpClient", "Origin", "Response", "TransportError"]
@@ -41,34 +40,13 @@ KEEP_ALIVE_MARGIN_S = 1.0
 #: reused from the pool, opened because the pooled one was dead (closed by the server), or
 #: opened because the pooled one was near the keep-alive timeout the server announced.
 NEW, REUSED, STALE, EXPIRED = "new", "reused", "stale", "expired"
+#: Headers whose values are no secret: everything else the client sends (keys, gateway
+#: headers) is blanked out of the error texts that servers echo them in.
+_NOT_SECRET = frozenset({"anthropic-version", "accept", "user-agent", "content-type"})
 
 
 class _StaleConnection(Exception):
     """The reused connection was dead before the server answered: safe to re-send."""
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where requests go: scheme, host and port, plus the URL's path prefix."""
-
-    scheme: str
-    host: str
-    port: int
-    base_path: str
-
-    @classmethod
-    def from_url(cls, url: str) -> Origin:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {url!r}")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        return cls(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
-
-    @property
-    def host_header(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        default = 443 if self.scheme == "https" else 80
-        return host if self.port == default else f"{host}:{self.port}"
 
 
 class HttpClient:
@@ -79,7 +57,8 @@ class HttpClient:
     Locust glue wraps each request in one ``gevent.Timeout``): under gevent, a socket
     timeout costs a timer on every single read, about a fifth of the per-chunk CPU.
     ``body_driver`` reads streamed bodies (``Response.deliver``): the load generator's
-    reads them from its event loop's callbacks.
+    reads them from its event loop's callbacks. ``transport`` opens the connections (the
+    process's own, with its TLS settings and proxies, unless given).
     """
 
     def __init__(
@@ -87,10 +66,10 @@ class HttpClient:
         base_url: str,
         timeout_s: float,
         headers: dict[str, str] | None = None,
-        ssl_context: ssl.SSLContext | None = None,
         read_timeouts: bool = True,
         connect_timeout_s: float | None = None,
         body_driver: BodyDriver | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.origin = Origin.from_url(base_url)
         self.body_driver = body_driver  # how bodies are read (None: blocking reads)
@@ -98,8 +77,12 @@ class HttpClient:
         self.connect_timeout_s = connect_timeout_s
         self.read_timeouts = read_timeouts
         self.headers = dict(headers or {})
-        self._ssl = ssl_context
-        self._idle: socket.socket | None = None
+        self._transport = transport or default_transport()
+        route = self._transport.route(self.origin)
+        # Through a plain-HTTP proxy: absolute-form targets and the proxy's own headers.
+        self._target_prefix = f"http://{self.origin.host_header}" if route.absolute_form else ""
+        self._route_headers = route.headers
+        self._idle: Connection | None = None
         self._idle_until = 0.0  # monotonic: reuse the idle connection only before this
         self.connections_opened = 0
         self.last_connection = NEW  # how the last request's connection came about
@@ -128,19 +111,17 @@ class HttpClient:
                 dropped = STALE
         # Set before connecting: a request that fails from here on still says how it went.
         self.last_connection = dropped or NEW
-        connect_start = time.perf_counter_ns()
-        sock = self._connect(connect_deadline_ns)
-        connect_ms = (time.perf_counter_ns() - connect_start) / 1e6
+        opened = self._connect(connect_deadline_ns)
         try:
-            response = self._exchange(sock, payload, deadline_ns, connect_ms)
+            response = self._exchange(opened.connection, payload, deadline_ns, opened)
         except _StaleConnection:
-            close_quietly(sock)
+            close_quietly(opened.connection)
             raise TransportError(
                 ErrorClass.STREAM_INCOMPLETE, "server closed the connection without answering"
             ) from None
         return response
 
-    def _take_idle(self) -> tuple[socket.socket | None, str | None]:
+    def _take_idle(self) -> tuple[Connection | None, str | None]:
         """The pooled connection if it is still good; else (None, why it was dropped):
         STALE when the server has closed it, EXPIRED when it is too near the keep-alive
         timeout the server announced to be trusted (None: there was none)."""
@@ -150,7 +131,7 @@ class HttpClient:
         if time.monotonic() >= self._idle_until:
             close_quietly(sock)
             return None, EXPIRED
-        if not still_open(sock):
+        if not self._transport.usable(sock):
             close_quietly(sock)
             return None, STALE
         return sock, None
@@ -163,13 +144,14 @@ class HttpClient:
     def redact(self, text: str) -> str:
         """``text`` without the credentials this client sends (servers echo them in errors)."""
         for name, value in self.headers.items():
-            if name.lower() in ("authorization", "x-api-key", "api-key"):
-                secret = value.split(" ", 1)[-1]
+            if name.lower() in _NOT_SECRET:
+                continue
+            for secret in (value, value.split(" ", 1)[-1]):  # "Bearer KEY": the key too
                 if len(secret) >= 4:
                     text = text.replace(secret, "***")
         return text
 
-    def _release(self, sock: socket.socket, keep_alive_s: float | None) -> None:
+    def _release(self, sock: Connection, keep_alive_s: float | None) -> None:
         if self._idle is not None:
             close_quietly(self._idle)
         self._idle = sock
@@ -180,12 +162,12 @@ class HttpClient:
         self, method: str, path: str, body: bytes | None, headers: dict[str, str] | None
     ) -> bytes:
         lines = [
-            f"{method} {self.origin.base_path}{path} HTTP/1.1",
+            f"{method} {self._target_prefix}{self.origin.base_path}{path} HTTP/1.1",
             f"Host: {self.origin.host_header}",
             f"User-Agent: {_USER_AGENT}",
             "Accept-Encoding: identity",
         ]
-        merged = {**self.headers, **(headers or {})}
+        merged = {**self.headers, **self._route_headers, **(headers or {})}
         if body is not None:
             merged.setdefault("Content-Type", "application/json")
             merged["Content-Length"] = str(len(body))
@@ -193,36 +175,23 @@ class HttpClient:
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         return head + body if body else head
 
-    def _connect(self, deadline_ns: int) -> socket.socket:
+    def _connect(self, deadline_ns: int) -> Opened:
         timeout = max(0.001, (deadline_ns - time.perf_counter_ns()) / 1e9)
-        try:
-            sock = open_connection(
-                self.origin.host,
-                self.origin.port,
-                timeout,
-                self._ssl,
-                tls=self.origin.scheme == "https",
-            )
-        except TimeoutError:
-            raise TransportError(
-                ErrorClass.TIMEOUT, f"connect to {self.origin.host_header} timed out"
-            ) from None
-        except (OSError, ssl.SSLError) as exc:
-            raise TransportError(
-                ErrorClass.CONNECT, f"cannot connect to {self.origin.host_header}: {exc}"
-            ) from None
+        opened = self._transport.open(self.origin, timeout)
         self.connections_opened += 1
-        return sock
+        return opened
 
     def _exchange(
-        self, sock: socket.socket, payload: bytes, deadline_ns: int, connect_ms: float | None
+        self, sock: Connection, payload: bytes, deadline_ns: int, opened: Opened | None
     ) -> Response:
-        reused = connect_ms is None
+        """Send and read the head; ``opened``: the new connection's costs (None: reused)."""
+        reused = opened is None
         try:
             timeout_s = (deadline_ns - time.perf_counter_ns()) / 1e9
             sock.settimeout(max(0.001, timeout_s) if deadline_ns else None)
             sock.sendall(payload)
-            head, rest, t_ns = _read_head(sock, deadline_ns, reused)
+            fresh_tls = opened is not None and opened.tls_ms is not None
+            head, rest, t_ns = _read_head(sock, deadline_ns, reused, fresh_tls)
         except TransportError:
             close_quietly(sock)
             raise
@@ -239,11 +208,18 @@ class HttpClient:
         except TransportError:
             close_quietly(sock)
             raise
-        response.connect_ms = connect_ms
+        if opened is not None:
+            response.connect_ms, response.tls_ms = opened.connect_ms, opened.tls_ms
         return response
 
 
-def _read_head(sock: socket.socket, deadline_ns: int, reused: bool) -> tuple[bytes, bytes, int]:
+def _read_head(
+    sock: Connection, deadline_ns: int, reused: bool, fresh_tls: bool = False
+) -> tuple[bytes, bytes, int]:
+    """The response head, the bytes after it and their receive time. ``fresh_tls``: the
+    connection's handshake just ended, so a close before any answer is the server turning
+    us down over TLS (servers that refuse a client certificate after a TLS 1.3 handshake
+    often just close, without the alert that would say so)."""
     buf = b""
     while True:
         try:
@@ -255,6 +231,12 @@ def _read_head(sock: socket.socket, deadline_ns: int, reused: bool) -> tuple[byt
         if not data:
             if reused and not buf:
                 raise _StaleConnection()
+            if fresh_tls and not buf:
+                raise TransportError(
+                    ErrorClass.TLS,
+                    "TLS: the server closed the new connection without answering "
+                    "(does it want a client certificate? --client-cert)",
+                )
             raise TransportError(
                 ErrorClass.STREAM_INCOMPLETE, "connection closed before the response headers"
             )

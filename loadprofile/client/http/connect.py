@@ -1,16 +1,25 @@
-"""Opening a connection: address lookup once per host, TCP_NODELAY, TLS with a shared context.
+"""The socket transport: address lookup once per host, TCP_NODELAY, a proxy's CONNECT tunnel,
+TLS with the run's one context, each step timed.
 
-Each of these is done here once because doing it per connection stalls the gevent hub that
-times every other stream (a lookup goes through a thread pool; a TLS context costs ~17 ms).
+Lookups and TLS contexts are made once because doing either per connection stalls the
+gevent hub that times every other stream (a lookup goes through a thread pool; a TLS
+context costs ~17 ms).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import socket
 import ssl
+import time
 from typing import Any
+
+from loadprofile.client.http.errors import TransportError
+from loadprofile.client.http.proxy import TunnelRefused, authorization, open_tunnel, proxy_for
+from loadprofile.client.http.tls import tls_failure
+from loadprofile.client.http.transport import Connection, Opened, Origin, Route
+from loadprofile.config.reach import ProxyOptions, ProxyUrl
+from loadprofile.core.results import ErrorClass
 
 _ADDRESSES: dict[tuple[str, int], list[tuple[Any, ...]]] = {}
 
@@ -33,6 +42,7 @@ def _open_socket(host: str, port: int, timeout: float) -> socket.socket:
         try:
             sock.settimeout(timeout)
             sock.connect(address)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return sock
         except OSError as exc:
             sock.close()
@@ -40,35 +50,74 @@ def _open_socket(host: str, port: int, timeout: float) -> socket.socket:
     raise last or OSError(f"no address for {host}")
 
 
-@functools.cache
-def default_ssl_context() -> ssl.SSLContext:
-    """One context for all connections: building one costs ~17 ms of CPU, which would
-    stall every other stream's timing on each new connection."""
-    return ssl.create_default_context()
+class SocketTransport:
+    """Connections over TCP, through the target's proxy when there is one, with TLS for
+    https origins (``context``: the run's, built once by ``reach.transport_for``)."""
+
+    def __init__(self, context: ssl.SSLContext, proxies: ProxyOptions) -> None:
+        self.context = context
+        self.proxies = proxies
+        self._proxy: dict[Origin, ProxyUrl | None] = {}
+
+    def proxy(self, origin: Origin) -> ProxyUrl | None:
+        """The proxy for ``origin``, decided once (the environment does not change)."""
+        if origin not in self._proxy:
+            self._proxy[origin] = proxy_for(origin, self.proxies)
+        return self._proxy[origin]
+
+    def route(self, origin: Origin) -> Route:
+        proxy = self.proxy(origin)
+        if proxy is None or origin.tls:  # direct, or a tunnel: requests as usual
+            return Route()
+        return Route(absolute_form=True, headers=authorization(proxy))
+
+    def open(self, origin: Origin, timeout_s: float) -> Opened:
+        proxy = self.proxy(origin)
+        host, port = (proxy.host, proxy.port) if proxy else (origin.host, origin.port)
+        start_ns = time.perf_counter_ns()
+        where = f"{origin.host_header} via proxy {proxy.display}" if proxy else origin.host_header
+        try:
+            sock: socket.socket = _open_socket(host, port, timeout_s)
+        except TimeoutError:
+            raise TransportError(ErrorClass.TIMEOUT, f"connect to {where} timed out") from None
+        except OSError as exc:
+            raise TransportError(ErrorClass.CONNECT, f"cannot connect to {where}: {exc}") from None
+        try:
+            if proxy is not None and origin.tls:
+                open_tunnel(sock, origin, proxy)
+            tls_ms = None
+            if origin.tls:
+                tls_start_ns = time.perf_counter_ns()
+                sock = self.context.wrap_socket(sock, server_hostname=origin.host)
+                tls_ms = (time.perf_counter_ns() - tls_start_ns) / 1e6
+        except TunnelRefused as exc:
+            close_quietly(sock)
+            raise TransportError(ErrorClass.CONNECT, f"{where}: {exc}") from None
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            close_quietly(sock)
+            raise TransportError(*tls_failure(exc, origin.host_header)) from None
+        except TimeoutError:
+            close_quietly(sock)
+            raise TransportError(ErrorClass.TIMEOUT, f"connect to {where} timed out") from None
+        except OSError as exc:
+            close_quietly(sock)
+            raise TransportError(ErrorClass.CONNECT, f"cannot connect to {where}: {exc}") from None
+        return Opened(sock, (time.perf_counter_ns() - start_ns) / 1e6, tls_ms)
+
+    def usable(self, connection: Connection) -> bool:
+        return still_open(connection)
 
 
-def open_connection(
-    host: str, port: int, timeout: float, context: ssl.SSLContext | None, *, tls: bool
-) -> socket.socket:
-    """A connected socket (TLS-wrapped when ``tls``, with ``context`` or the shared default).
-    Raises TimeoutError or OSError/ssl.SSLError; the caller classifies them."""
-    sock = _open_socket(host, port, timeout)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    if tls:
-        sock = (context or default_ssl_context()).wrap_socket(sock, server_hostname=host)
-    return sock
-
-
-def still_open(sock: socket.socket) -> bool:
+def still_open(connection: Connection) -> bool:
     """An idle connection with nothing to read is alive; EOF (the server closed it) or bytes
     nobody asked for (it is out of step) make it unusable. One non-blocking peek: no send and
     no wait (timeout 0: gevent's socket too raises at once instead of waiting to read).
     TLS sockets cannot peek; for them the re-send on a dead connection has to do."""
-    if isinstance(sock, ssl.SSLSocket):
+    if isinstance(connection, ssl.SSLSocket) or not isinstance(connection, socket.socket):
         return True
     try:
-        sock.settimeout(0.0)
-        sock.recv(1, socket.MSG_PEEK)  # b"" (EOF) or a byte: either way unusable
+        connection.settimeout(0.0)
+        connection.recv(1, socket.MSG_PEEK)  # b"" (EOF) or a byte: either way unusable
     except (BlockingIOError, InterruptedError):
         return True
     except (OSError, ValueError):
@@ -76,6 +125,6 @@ def still_open(sock: socket.socket) -> bool:
     return False
 
 
-def close_quietly(sock: socket.socket) -> None:
+def close_quietly(connection: Connection) -> None:
     with contextlib.suppress(OSError):
-        sock.close()
+        connection.close()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -12,21 +11,16 @@ from typing import Protocol
 
 from loadprofile.client.http.chunked import ChunkedDecoder, ChunkedError
 from loadprofile.client.http.connect import close_quietly
+from loadprofile.client.http.errors import TransportError
+from loadprofile.client.http.tls import tls_failure
+from loadprofile.client.http.transport import Connection
 from loadprofile.core.results import ErrorClass
 
 RECV_BYTES = 65536
 _KEEP_ALIVE_TIMEOUT = re.compile(r"timeout=(\d+(?:\.\d+)?)")
 #: Hands a finished keep-alive connection back to its client, with the server's announced
 #: keep-alive timeout (None when it gave none).
-Release = Callable[[socket.socket, float | None], None]
-
-
-class TransportError(Exception):
-    """A request failed below the API layer; ``error_class`` says how."""
-
-    def __init__(self, error_class: ErrorClass, message: str) -> None:
-        super().__init__(message)
-        self.error_class = error_class
+Release = Callable[[Connection, float | None], None]
 
 
 class BodyFramer:
@@ -77,14 +71,14 @@ class BodyDriver(Protocol):
     """How a body is read off its socket: blocking reads here; the load generator reads
     from its event loop's callbacks instead (``hub_reader.HubDriver``)."""
 
-    def run(self, sock: socket.socket, deadline_ns: int, on_bytes: OnBytes) -> None:
+    def run(self, sock: Connection, deadline_ns: int, on_bytes: OnBytes) -> None:
         """Read until ``on_bytes`` returns True; errors leave as TransportError, and what
         ``on_bytes`` raises leaves as it is."""
         ...
 
 
 class BlockingDriver:
-    def run(self, sock: socket.socket, deadline_ns: int, on_bytes: OnBytes) -> None:
+    def run(self, sock: Connection, deadline_ns: int, on_bytes: OnBytes) -> None:
         while True:
             data, t_ns = recv(sock, deadline_ns)
             if on_bytes(data, t_ns) or not data:
@@ -106,12 +100,13 @@ class Response:
         "keep_alive_s",
         "reason",
         "status",
+        "tls_ms",
     )
 
     def __init__(
         self,
         release: Release,
-        sock: socket.socket,
+        sock: Connection,
         head: bytes,
         rest: bytes,
         t_ns: int,
@@ -119,10 +114,11 @@ class Response:
     ) -> None:
         self.status, self.reason, self.headers, self._keep_alive = parse_head(head)
         self._release = release
-        self._sock: socket.socket | None = sock
+        self._sock: Connection | None = sock
         self._first = (rest, t_ns)
         self._deadline_ns = deadline_ns
-        self.connect_ms: float | None = None
+        self.connect_ms: float | None = None  # set for a request on a new connection
+        self.tls_ms: float | None = None  # its TLS handshake's part
         ka = self.headers.get("keep-alive")
         self.keep_alive_s = keep_alive_timeout(ka) if ka else None
 
@@ -246,7 +242,7 @@ class Response:
 _BLOCKING = BlockingDriver()
 
 
-def recv(sock: socket.socket, deadline_ns: int) -> tuple[bytes, int]:
+def recv(sock: Connection, deadline_ns: int) -> tuple[bytes, int]:
     """One read; ``deadline_ns`` 0 means the caller enforces the deadline."""
     try:
         if deadline_ns:
@@ -257,7 +253,12 @@ def recv(sock: socket.socket, deadline_ns: int) -> tuple[bytes, int]:
         data = sock.recv(RECV_BYTES)
     except TimeoutError:
         raise TransportError(ErrorClass.TIMEOUT, "request timed out") from None
-    except (ConnectionResetError, BrokenPipeError, ssl.SSLError) as exc:
+    except ssl.SSLError as exc:
+        # TLS 1.3 servers refuse a client certificate after the handshake: at the first read
+        if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+            raise TransportError(ErrorClass.STREAM_INCOMPLETE, f"connection lost: {exc}") from None
+        raise TransportError(*tls_failure(exc)) from None
+    except (ConnectionResetError, BrokenPipeError) as exc:
         raise TransportError(ErrorClass.STREAM_INCOMPLETE, f"connection lost: {exc}") from None
     except OSError as exc:
         raise TransportError(ErrorClass.STREAM_INCOMPLETE, f"receive failed: {exc}") from None
@@ -273,7 +274,9 @@ def parse_head(head: bytes) -> tuple[int, str, dict[str, str], bool]:
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if sep:
-            headers[name.strip().lower()] = value.strip()
+            key, value = name.strip().lower(), value.strip()
+            # A repeated field is one list (RFC 9110 5.3): every value kept, in order.
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
     connection = headers.get("connection", "").lower()
     keep_alive = "close" not in connection and (
         parts[0] != "HTTP/1.0" or "keep-alive" in connection

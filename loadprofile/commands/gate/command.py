@@ -125,6 +125,7 @@ def apply_gate(
     from loadprofile.commands.gate import output as gate_output
     from loadprofile.commands.gate.verdicts import evaluate
     from loadprofile.commands.gate.webhook import WEBHOOK_FILE, default_body, post
+    from loadprofile.config.redaction import redact_url
     from loadprofile.rundir.writer import write_json
 
     result = evaluate(
@@ -144,7 +145,7 @@ def apply_gate(
         record["webhook"] = {k: answer[k] for k in ("url", "status", "ok", "error")}
         write_json(run_dir / GATE_FILE, record)
         say(
-            f"webhook: POST {options.webhook} -> "
+            f"webhook: POST {redact_url(options.webhook)} -> "
             + (f"HTTP {answer['status']}" if answer["status"] else str(answer["error"]))
             + f" (recorded in {run_dir / WEBHOOK_FILE})"
         )

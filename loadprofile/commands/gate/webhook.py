@@ -2,11 +2,13 @@
 
 Never called unless ``--on-fail-webhook`` names the URL, and only when the gate failed. One
 attempt (a rollback must not be sent twice by us; the receiver's answer, or the reason there
-was none, goes to ``webhook.json`` in the run folder for the on-call engineer).
+was none, goes to ``webhook.json`` in the run folder for the on-call engineer). The URL
+is recorded and shown redacted (config/redaction.py): its path or query is often the token.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -15,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from loadprofile.config.redaction import redact_url
 from loadprofile.errors import ConfigError
 
 TIMEOUT_S = 10.0
@@ -27,11 +30,13 @@ def check_url(url: str) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises on a bad port)
     except ValueError as exc:
-        raise ConfigError(f"--on-fail-webhook {url!r}: {exc}") from None
+        raise ConfigError(f"--on-fail-webhook {redact_url(url)}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"--on-fail-webhook {url!r}: give an http(s) URL")
+        raise ConfigError(f"--on-fail-webhook {redact_url(url)}: give an http(s) URL")
     if parts.username or parts.password:
         raise ConfigError("--on-fail-webhook: no credentials in the URL")
+    if any(c.isspace() or not c.isprintable() for c in url):  # urllib would refuse to send it
+        raise ConfigError(f"--on-fail-webhook {redact_url(url)}: percent-encode its spaces (%20)")
     return url
 
 
@@ -62,10 +67,11 @@ def default_body(gate: dict[str, Any]) -> dict[str, Any]:
 
 
 def post(url: str, body: Any) -> dict[str, Any]:
-    """POST ``body`` as JSON once; the record of what happened (never raises)."""
+    """POST ``body`` as JSON once to ``url``; the record of what happened, with the URL
+    redacted (never raises)."""
     payload = json.dumps(body).encode("utf-8")
     record: dict[str, Any] = {
-        "url": url,
+        "url": redact_url(url),
         "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "request_body": body,
         "status": None,
@@ -87,7 +93,7 @@ def post(url: str, body: Any) -> dict[str, Any]:
         record["status"] = exc.code
         record["answer"] = exc.read(_ANSWER_LIMIT).decode("utf-8", "replace")
         record["error"] = f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         record["error"] = f"{type(exc).__name__}: {reason}"
     record["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 1)

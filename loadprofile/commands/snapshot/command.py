@@ -6,11 +6,19 @@ import argparse
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from loadprofile.config.headers import cli_headers
 from loadprofile.config.run_config import ConfigError, Target, normalize_host, parse_duration
-from loadprofile.config.targets import API_FLAVOURS, DEFAULT_API
+from loadprofile.config.targets import (
+    API_FLAVOURS,
+    AZURE_API_VERSION,
+    DEFAULT_API,
+    check_api_version,
+    fill_target,
+)
 from loadprofile.dataset.conversations import DatasetError, default_dataset_path, load_conversations
 from loadprofile.dataset.turns import Conversation, every_turn
 from loadprofile.errors import UsageError
@@ -47,7 +55,24 @@ def add_snapshot_parser(sub: Any) -> None:
         "--api",
         choices=API_FLAVOURS,
         default=DEFAULT_API,
-        help="wire format: OpenAI chat (default), OpenAI legacy completions, or Anthropic Messages",
+        help="wire format: OpenAI chat (default), OpenAI legacy completions, Anthropic "
+        "Messages, or Azure OpenAI (--model names the deployment)",
+    )
+    p.add_argument(
+        "--api-version",
+        help=f"--api azure: the api-version query parameter (default {AZURE_API_VERSION})",
+    )
+    p.add_argument(
+        "--header",
+        action="append",
+        metavar="NAME:VALUE",
+        help="send this header with every request, e.g. 'X-Team: perf' (repeatable)",
+    )
+    p.add_argument(
+        "--header-env",
+        action="append",
+        metavar="NAME=VAR",
+        help="send header NAME with the value of environment variable VAR (repeatable)",
     )
     p.add_argument("--out", required=True, type=Path, help="snapshot folder")
 
@@ -69,18 +94,26 @@ def add_diff_parser(sub: Any) -> None:
 
 def _target(args: argparse.Namespace) -> tuple[Target, bool]:
     """The target, and whether the embedded mock must be started for it."""
-    if args.host is None:
-        model = args.model or DEFAULT_MOCK_MODEL
-        return Target(model, model, api=args.api), True
-    host = normalize_host(args.host, "--host")
+    version = check_api_version(args.api_version, "--api-version") if args.api_version else None
+    host = normalize_host(args.host, "--host") if args.host is not None else None
+    model = args.model or (DEFAULT_MOCK_MODEL if host is None else "?")
+    target = fill_target(
+        Target(model, model, api=args.api),
+        host=host,
+        api_key_env=args.api_key_env if host is not None else None,
+        api_version=version,
+        headers=cli_headers(args.header, args.header_env),
+    )
+    if host is None:
+        return target, True
     if not args.model:
         from loadprofile.client.preflight import list_models
 
-        models = list_models(host, args.api_key_env, args.api)
+        models = list_models(target)
         if len(models) != 1:
             raise UsageError(f"{host} serves {len(models)} models; name one with --model")
-        return Target(models[0], models[0], host, args.api_key_env, api=args.api), False
-    return Target(args.model, args.model, host, args.api_key_env, api=args.api), False
+        return replace(target, name=models[0], model=models[0]), False
+    return target, False
 
 
 def run_snapshot(args: argparse.Namespace) -> int:
@@ -105,7 +138,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
         from loadprofile.launch.mock import start_mock
 
         mock = start_mock(seed=args.seed)
-        target = Target(target.name, target.model, mock.url, api=target.api)
+        target = replace(target, host=mock.url)
     try:
         from loadprofile.client.preflight import check_target
 

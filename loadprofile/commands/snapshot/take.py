@@ -20,9 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from loadprofile.client.apis.endpoints import endpoint_path
 from loadprofile.client.apis.flavours import flavour
 from loadprofile.client.http.client import HttpClient
-from loadprofile.client.streaming import auth_headers, send_chat
+from loadprofile.client.streaming import send_chat
+from loadprofile.client.target_client import api_client
 from loadprofile.config.run_config import Target
 from loadprofile.core.prefix import prefix_nonce, with_unique_prefix
 from loadprofile.core.results import RequestResult
@@ -177,7 +179,7 @@ def ask(client: HttpClient, plan: SnapshotPlan, prompt: Prompt) -> Output:
         plan.target.model, messages, plan.max_tokens, temperature=0.0, extra={"seed": plan.seed}
     )
     result = RequestResult(plan.target.name, prompt.conversation_id, prompt.turn_index + 1, 0.0)
-    send_chat(client, body, result, api=plan.target.api)
+    send_chat(client, body, result, api=plan.target.api, path=endpoint_path(plan.target))
     blob = json.dumps(messages, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return output_of(result, hashlib.sha256(blob).hexdigest())
 
@@ -200,9 +202,7 @@ def take_snapshot(
     def work(prompt: Prompt) -> Output:
         client = getattr(local, "client", None)
         if client is None:
-            client = local.client = HttpClient(
-                plan.target.host or "", plan.timeout_s, auth_headers(plan.target)
-            )
+            client = local.client = api_client(plan.target, plan.timeout_s)
             with lock:
                 clients.append(client)
         return ask(client, plan, prompt)

@@ -27,7 +27,9 @@ from hdrh.histogram import HdrHistogram
 
 from loadprofile.config.check_options import ContentContract, OutputSampling
 from loadprofile.config.pricing import Price
-from loadprofile.config.run_config import LoadConfig, RunConfig, StageSpec, Target
+from loadprofile.config.reach import ProxyOptions, ProxyUrl, ReachOptions, TlsOptions
+from loadprofile.config.run_config import LoadConfig, RunConfig, StageSpec
+from loadprofile.config.targets import target_from_wire
 from loadprofile.core.collector import ModelInterval, new_histogram
 from loadprofile.core.counts import Counts
 from loadprofile.core.generator_health import GeneratorSample
@@ -190,6 +192,9 @@ def config_to_wire(config: RunConfig) -> dict[str, Any]:
         "samples": {"per_model": config.samples.per_model},  # baselines: the master's
         "entities": list(config.entities),
         "prices": {name: price.to_json() for name, price in config.prices},
+        # certificate paths (the same on every machine) and the proxy, its password too:
+        # a worker reaches the targets the way the master was told to
+        "reach": asdict(config.reach),
     }
 
 
@@ -201,7 +206,7 @@ def config_from_wire(d: dict[str, Any]) -> RunConfig:
         raw_load["stages"] = tuple(StageSpec(**s) for s in raw_load["stages"])
         raw_load["retry_on"] = tuple(raw_load.get("retry_on") or ())
         return RunConfig(
-            targets=tuple(Target(**t) for t in d["targets"]),
+            targets=tuple(target_from_wire(t) for t in d["targets"]),
             dataset=Path(d["dataset"]) if d.get("dataset") else None,
             out_dir=None,
             load=LoadConfig(**raw_load),
@@ -209,9 +214,19 @@ def config_from_wire(d: dict[str, Any]) -> RunConfig:
             samples=OutputSampling(int((d.get("samples") or {}).get("per_model", 0))),
             entities=tuple(str(e) for e in d.get("entities") or ()),
             prices=tuple((str(n), Price(**p)) for n, p in (d.get("prices") or {}).items()),
+            reach=reach_from_wire(d.get("reach") or {}),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"malformed run config from the master: {exc}") from None
+
+
+def reach_from_wire(d: dict[str, Any]) -> ReachOptions:
+    proxy = d.get("proxy") or {}
+    url = proxy.get("proxy")
+    return ReachOptions(
+        TlsOptions(**d.get("tls", {})),
+        ProxyOptions(ProxyUrl(**url) if url else None, bool(proxy.get("ignore_environment"))),
+    )
 
 
 def conversations_to_wire(conversations: list[Conversation]) -> bytes:

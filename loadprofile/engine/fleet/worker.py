@@ -27,6 +27,7 @@ from locust.rpc import Message
 from locust.runners import WorkerRunner
 
 from loadprofile import __version__
+from loadprofile.client.http.reach import use_reach
 from loadprofile.core.collector import ModelInterval
 from loadprofile.core.generator_health import GeneratorSample
 from loadprofile.core.open_loop import FleetShare
@@ -47,6 +48,7 @@ from loadprofile.engine.fleet.wire import (
     encode_packet,
 )
 from loadprofile.engine.session import RunSession, set_active
+from loadprofile.errors import LoadprofileError
 from loadprofile.rundir.writer import request_row
 
 log = logging.getLogger("loadprofile")
@@ -110,7 +112,8 @@ class WorkerLink:
         try:
             config = config_from_wire(data["config"])
             conversations = conversations_from_wire(data["conversations"])
-        except (KeyError, ValueError) as exc:
+            use_reach(config.reach)  # this machine's own TLS context, from the same files
+        except (KeyError, ValueError, LoadprofileError) as exc:
             self._quit(f"the master sent a run this worker cannot read: {exc}")
             return
         meta: dict[str, Any] = dict(data.get("meta") or {})

@@ -32,7 +32,7 @@ class FakeResponse:
         content_type: str = "text/event-stream",
     ) -> None:
         self.pieces, self.status, self.content_type = pieces, status, content_type
-        self.connect_ms, self.connection = 0.5, "new"
+        self.connect_ms, self.tls_ms, self.connection = 0.5, None, "new"
 
     def chunks(self) -> Iterator[tuple[bytes, int]]:
         yield from self.pieces
@@ -116,7 +116,7 @@ def test_chat_reasoning_first_makes_ttfvt_later_than_ttft() -> None:
         ),
     ]
     result, client = send("chat", pieces, t0)
-    assert client.calls[0][:2] == ("POST", "/v1/chat/completions")
+    assert client.calls[0][:2] == ("POST", "/chat/completions")  # under the API base
     assert result.ok and (result.ttft_ms, result.ttfvt_ms) == (10.0, 30.0)
     assert (result.output_tokens, result.tokens_estimated, result.content) == (3, False, "Hi")
 
@@ -185,7 +185,7 @@ def test_anthropic_thinking_then_text_timed_from_the_scheduled_start() -> None:
         ),
     ]
     result, client = send("anthropic", pieces, t0, scheduled=t0 - 2 * MS)
-    assert client.calls[0][:2] == ("POST", "/v1/messages")
+    assert client.calls[0][:2] == ("POST", "/messages")
     assert client.calls[0][2]["system"] == "Be brief."
     assert result.ok and (result.ttft_ms, result.ttfvt_ms) == (7.0, 22.0)
     assert (result.ttft_service_ms, result.start_delay_ms) == (5.0, 2.0)
@@ -196,7 +196,7 @@ def test_completions_text_is_first_token_and_first_visible_token() -> None:
     t0 = time.perf_counter_ns()
     chunk = {"id": "x", "choices": [{"index": 0, "text": "Hi", "finish_reason": "stop"}]}
     result, client = send("completions", [(sse((None, chunk), (None, "[DONE]")), t0 + 4 * MS)], t0)
-    assert client.calls[0][1] == "/v1/completions"
+    assert client.calls[0][1] == "/completions"
     assert result.ok and result.ttft_ms == result.ttfvt_ms == 4.0
     assert result.contract_notes == ("usage_missing",)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from loadprofile.config.reach import CA_BUNDLE_VARIABLES
 from loadprofile.config.run_config import (
     CliValues,
     ConfigError,
@@ -363,6 +364,8 @@ def test_to_json_holds_no_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     secret = "sk-live-DO-NOT-LEAK-4f9a8b7c6d5e"
     monkeypatch.setenv("SMALL_KEY", secret)
     monkeypatch.setenv("FALLBACK_KEY", secret)
+    for name in CA_BUNDLE_VARIABLES:  # else run.json says which CA bundle it trusted
+        monkeypatch.delenv(name, raising=False)
     config = resolve(
         CliValues(
             config=_toml(tmp_path, FULL_TOML), api_key_env="FALLBACK_KEY", host="http://fallback:1"
