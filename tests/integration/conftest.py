@@ -243,3 +243,29 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
         yield launcher
     finally:
         launcher.close()
+
+
+#: proxy.py's credentials (``proxy`` fixture): the password must never be written anywhere.
+PROXY_USER, PROXY_PASSWORD = "perf", "proxy-pass-Zq81"
+
+
+@pytest.fixture
+def proxy(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """proxy.py on a free loopback port with basic auth: (port, its access log)."""
+    port_file, log = tmp_path / "proxy.port", tmp_path / "proxy.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "proxy", "--hostname", "127.0.0.1", "--port", "0",
+             "--port-file", str(port_file), "--basic-auth", f"{PROXY_USER}:{PROXY_PASSWORD}",
+             "--num-workers", "1", "--num-acceptors", "1"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        yield int(port_file.read_text().strip()), log
+    finally:
+        proc.terminate()
+        proc.wait(10)

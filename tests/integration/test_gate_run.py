@@ -18,6 +18,7 @@ import pytest
 from loadprofile.config.redaction import redact_url
 from loadprofile.launch.mock import MockProcess
 from loadprofile.rundir.reader import read_request_rows
+from tests.integration.conftest import PROXY_PASSWORD, PROXY_USER
 from tests.receiver import Receiver
 
 from .conftest import get_json, run_cli
@@ -81,10 +82,30 @@ def _price(row: dict[str, str], inp: float, out: float, fee: float) -> float:
     return (int(row["prompt_tokens"]) * inp + int(row["output_tokens"]) * out) / 1e6 + fee
 
 
+#: Secrets of the other channels, planted in the same run: the API key, a literal header, a
+#: header from the environment (and the proxy's password: conftest.PROXY_PASSWORD).
+API_KEY, HEADER_VALUE, HEADER_ENV_VALUE = "sk-K3Y-4b1d", "H3ADER-literal-8c2e", "H3ADER-env-d45a"
+
+
 def test_a_failing_canary_exits_1_calls_the_webhook_once_and_keeps_every_attempt(
-    mock_factory: Callable[..., MockProcess], dataset: Path, tmp_path: Path
+    mock_factory: Callable[..., MockProcess],
+    dataset: Path,
+    tmp_path: Path,
+    proxy: tuple[int, Path],
 ) -> None:
-    mock = mock_factory(PROFILES)
+    """Also: a distinct secret in every channel (the API key variable, the webhook's path and
+    query, the proxy's password, a header value, a header from the environment) reaches
+    neither a file (run folder, report, JUnit, Markdown) nor the console."""
+    mock = mock_factory(
+        PROFILES,
+        "--api-key",
+        API_KEY,
+        "--require-header",
+        f"X-Team: {HEADER_VALUE}",
+        "--require-header",
+        f"X-Gateway-Key: {HEADER_ENV_VALUE}",
+    )
+    proxy_url = f"http://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:{proxy[0]}"
     (tmp_path / "run.toml").write_text(CONFIG, encoding="utf-8")
     (tmp_path / "slo.toml").write_text(SLO, encoding="utf-8")
     out = tmp_path / "run"
@@ -133,18 +154,32 @@ def test_a_failing_canary_exits_1_calls_the_webhook_once_and_keeps_every_attempt
                 '{"canary_pct": 0}',
                 "--out",
                 str(out),
+                "--api-key-env",
+                "CANARY_KEY",
+                "--header",
+                f"X-Team: {HEADER_VALUE}",
+                "--header-env",
+                "X-Gateway-Key=GATEWAY_KEY",
+                "--proxy",
+                proxy_url,
             ],
             cwd=tmp_path,
+            CANARY_KEY=API_KEY,
+            GATEWAY_KEY=HEADER_ENV_VALUE,
         )
         assert done.returncode == 1, done.stderr  # the canary is 5x slower: the gate fails
         # exactly once, to the real URL
         path = f"/rollback/services/{PATH_TOKEN}?token={QUERY_TOKEN}"
         assert hook.calls == [(path, {"canary_pct": 0})]
     assert "Traceback" not in done.stderr
-    # The token is in no file (run folder, JUnit, Markdown) and not on the console.
-    assert _files_holding(tmp_path, (PATH_TOKEN, QUERY_TOKEN)) == []
-    assert PATH_TOKEN not in done.stdout + done.stderr
-    assert QUERY_TOKEN not in done.stdout + done.stderr
+    # No secret is in a file (run folder, report, JUnit, Markdown) or on the console, and
+    # every request went through the proxy with the key and both headers.
+    secrets = (PATH_TOKEN, QUERY_TOKEN, API_KEY, HEADER_VALUE, HEADER_ENV_VALUE, PROXY_PASSWORD)
+    assert (out / "report.html").exists() and (tmp_path / "junit.xml").exists()
+    assert _files_holding(tmp_path, secrets) == []
+    for secret in secrets:
+        assert secret not in done.stdout + done.stderr, secret
+    assert "POST 127.0.0.1:" in proxy[1].read_text()
     assert f"webhook: POST {redact_url(secret_url)} -> HTTP 200" in done.stdout
     assert done.stdout.rstrip().splitlines()[-1].startswith("report: ")
     assert "FAIL  candidate  ttft_ms.p99 <= 1.2 * baseline.ttft_ms.p99" in done.stdout

@@ -10,10 +10,7 @@ from __future__ import annotations
 import csv
 import datetime
 import json
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +18,9 @@ import pytest
 import trustme
 
 from loadprofile.launch.mock import MockProcess
-from tests.integration.conftest import FIXED_PROFILE, run_clis
+from tests.integration.conftest import FIXED_PROFILE, PROXY_PASSWORD, PROXY_USER, run_clis
 
 pytestmark = pytest.mark.integration
-
-PROXY_USER, PROXY_PASSWORD = "perf", "proxy-pass-Zq81"
 
 
 @dataclass(frozen=True)
@@ -58,28 +53,6 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     client.cert_chain_pems[0].write_to_path(str(paths.client_cert))
     client.private_key_pem.write_to_path(str(paths.client_key))
     return paths
-
-
-@pytest.fixture
-def proxy(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    """proxy.py on a free loopback port with basic auth: (port, its access log)."""
-    port_file, log = tmp_path / "proxy.port", tmp_path / "proxy.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "proxy", "--hostname", "127.0.0.1", "--port", "0",
-             "--port-file", str(port_file), "--basic-auth", f"{PROXY_USER}:{PROXY_PASSWORD}",
-             "--num-workers", "1", "--num-acceptors", "1"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while not (port_file.exists() and port_file.read_text().strip()):
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        yield int(port_file.read_text().strip()), log
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _client_flags(pki: Pki) -> list[str]:
