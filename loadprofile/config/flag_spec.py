@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal
 
-Command = Literal["run", "gate", "locust"]
+Command = Literal["run", "gate", "locust", "snapshot"]
 
 
 class InLocust(Enum):

@@ -85,6 +85,9 @@ def test_https_with_a_private_ca_and_mutual_tls_and_each_way_it_fails(
         "insecure": [*base, "--host", other.url, "--insecure", "-n", "2", "-u", "1",
                      "--out", str(insecure_dir)],
         "bad CA file": [*base, "--host", mtls.url, "--ca-cert", str(pki.client_key)],
+        "snapshot": ["snapshot", "--host", mtls.url, "--model", "fixed", "--dataset",
+                     str(dataset), "-n", "2", *ca, *_client_flags(pki),
+                     "--out", str(tmp_path / "snap")],
     }  # fmt: skip
     done = dict(zip(runs, run_clis(list(runs.values()), tmp_path), strict=True))
 
@@ -115,6 +118,10 @@ def test_https_with_a_private_ca_and_mutual_tls_and_each_way_it_fails(
     reach = json.loads((ok_dir / "run.json").read_text())["reach"]
     assert reach["ca_cert"] == {"file": str(pki.ca), "from": "--ca-cert"}
     assert "TLS handshake, p99 (ms)" in (ok_dir / "report.html").read_text()
+
+    snapshot = done["snapshot"]  # a snapshot reaches the same servers the same way
+    assert snapshot.returncode == 0, snapshot.stderr
+    assert (tmp_path / "snap" / "snapshot.json").exists()
 
     insecure = done["insecure"]
     assert insecure.returncode == 0, insecure.stderr

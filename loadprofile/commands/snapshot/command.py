@@ -10,7 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from loadprofile.client.http.reach import use_reach
+from loadprofile.config.flags import add_flags
 from loadprofile.config.headers import cli_headers
+from loadprofile.config.reach import ReachOptions, proxy_options, tls_options
 from loadprofile.config.run_config import ConfigError, Target, normalize_host, parse_duration
 from loadprofile.config.targets import (
     API_FLAVOURS,
@@ -75,6 +78,7 @@ def add_snapshot_parser(sub: Any) -> None:
         help="send header NAME with the value of environment variable VAR (repeatable)",
     )
     p.add_argument("--out", required=True, type=Path, help="snapshot folder")
+    add_flags(p, "snapshot")  # --ca-cert, --client-cert, --proxy, ...: as for a run
 
 
 def add_diff_parser(sub: Any) -> None:
@@ -125,6 +129,16 @@ def run_snapshot(args: argparse.Namespace) -> int:
         if not 1 <= args.concurrency <= 256:
             raise ConfigError(f"--concurrency {args.concurrency}: give 1 to 256")
         timeout_s = parse_duration(args.timeout, "--timeout")
+        reach = ReachOptions(
+            tls_options(args.ca_cert, args.client_cert, args.client_key, bool(args.insecure)),
+            proxy_options(args.proxy, bool(args.no_proxy)),
+        )
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    use_reach(reach)  # before any request (the model list is one); UsageError on bad files
+    if reach.tls.insecure:
+        print("warning: --insecure: certificates are not verified", file=sys.stderr, flush=True)
+    try:
         target, needs_mock = _target(args)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
