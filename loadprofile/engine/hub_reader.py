@@ -16,8 +16,9 @@ read is stamped when the callback runs, as early as a blocked greenlet would sta
 Everything the sink does still runs on the one loop, so it stays as cheap as it was (a few
 µs a chunk); an exception in it, or a closed or failing socket, ends the body
 and is raised in the request's greenlet. A request's ``gevent.Timeout`` (or Locust killing
-the user) interrupts the wait the same way it interrupted a blocked read. TLS sockets are
-read the blocking way (decrypted bytes may wait in the TLS layer with nothing to poll).
+the user) interrupts the wait the same way it interrupted a blocked read. TLS bodies are read
+in the hub too, each wake-up draining what the TLS layer has decrypted (bytes may wait there
+with nothing left to poll on the socket), stamped when the callback runs.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ import ssl
 import struct
 import sys
 import time
+from typing import Protocol
 
 import gevent
 from gevent.hub import Waiter
 
 from loadprofile.client.http.response import RECV_BYTES, BlockingDriver, OnBytes, TransportError
+from loadprofile.client.http.tls import tls_failure
 from loadprofile.client.http.transport import Connection
 from loadprofile.core.results import ErrorClass
 
@@ -71,6 +74,12 @@ def arrival_ns(ancillary: list[tuple[int, int, bytes]], now_ns: int) -> int:
     return now_ns
 
 
+class _TlsReader(Protocol):
+    """The TLS state of an ``ssl.SSLSocket`` (``_sslobj``): reads without blocking."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
 class HubDriver:
     """A ``BodyDriver`` for greenlets under gevent (see the module docstring)."""
 
@@ -79,8 +88,15 @@ class HubDriver:
 
     def run(self, sock: Connection, deadline_ns: int, on_bytes: OnBytes) -> None:
         raw = getattr(sock, "_sock", sock)  # gevent's socket wraps a non-blocking one
-        if isinstance(sock, ssl.SSLSocket) or not isinstance(raw, _socket.socket):
-            self._blocking.run(sock, deadline_ns, on_bytes)  # TLS, or not a socket at all
+        if not isinstance(raw, _socket.socket):
+            self._blocking.run(sock, deadline_ns, on_bytes)  # not a socket at all (tests)
+            return
+        if isinstance(sock, ssl.SSLSocket):
+            tls = getattr(sock, "_sslobj", None)  # the TLS state over the raw socket
+            if tls is None:
+                self._blocking.run(sock, deadline_ns, on_bytes)
+                return
+            _TlsBody(raw, tls, on_bytes).wait()
             return
         enable_kernel_stamps(raw)
         _Body(raw, on_bytes).wait()
@@ -134,3 +150,40 @@ class _Body:
         self._outcome = outcome
         self._watcher.stop()
         self._waiter.switch(None)
+
+
+class _TlsBody(_Body):
+    """A TLS body, read in the hub the same way: the raw socket's readiness wakes it, and it
+    takes every decrypted byte the TLS layer holds (a record may bring several chunks, or
+    half of one: until it asks for more). Stamped when the callback runs: the kernel's stamp
+    is of encrypted bytes, which need not be the same read's."""
+
+    __slots__ = ("_tls",)
+
+    def __init__(self, sock: _socket.socket, tls: _TlsReader, on_bytes: OnBytes) -> None:
+        super().__init__(sock, on_bytes)
+        self._tls = tls
+
+    def _readable(self) -> None:
+        t_ns = time.perf_counter_ns()
+        while True:
+            try:
+                data = self._tls.read(RECV_BYTES)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                return  # nothing more decrypted: wait for the next readiness
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                data = b""  # the server closed the connection
+            except ssl.SSLError as exc:
+                self._end(TransportError(*tls_failure(exc)))
+                return
+            except OSError as exc:
+                self._end(TransportError(ErrorClass.STREAM_INCOMPLETE, f"receive failed: {exc}"))
+                return
+            try:
+                over = self._on_bytes(data, t_ns)
+            except BaseException as exc:  # handed to the request's greenlet, never the hub's
+                self._end(exc)
+                return
+            if over or not data:
+                self._end(None)
+                return
