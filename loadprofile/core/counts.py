@@ -109,9 +109,12 @@ def widen_window(counts: Counts, start_unix: float, taken_ms: float | None) -> N
     start_us = round(start_unix * 1e6)
     if start_us <= 0:
         return
-    end_us = start_us + round((taken_ms or 0.0) * 1e3)
-    counts.first_start_us = _earliest(counts.first_start_us, start_us)
-    counts.last_end_us = max(counts.last_end_us, end_us)
+    end_us = start_us + round(taken_ms * 1e3) if taken_ms else start_us
+    first = counts.first_start_us  # _earliest and max, inline: this runs per request
+    if not first or start_us < first:
+        counts.first_start_us = start_us
+    if end_us > counts.last_end_us:
+        counts.last_end_us = end_us
 
 
 def count_attempts(counts: Counts, result: RequestResult) -> None:

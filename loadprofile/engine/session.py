@@ -208,7 +208,8 @@ class RunSession:
 
     def take_request(self) -> bool:
         """May one more request start (-n)? A retry is the same request: it takes nothing."""
-        return self.budget.take(self.share)
+        budget = self.budget
+        return budget.total is None or budget.take(self.share)
 
     def begin(self, result: RequestResult) -> None:
         self._in_flight[id(result)] = result
@@ -320,7 +321,9 @@ class RunSession:
         )
 
     def record(self, result: RequestResult) -> None:
-        self.judge.judge(result)
+        judge = self.judge
+        if not judge.idle:  # nothing to judge against: not even the call, per request
+            judge.judge(result)
         self.collector.record(result)
         if self.sink is None or not self.started:
             return

@@ -186,7 +186,8 @@ class ChatUser(User):
             messages = with_unique_prefix(messages, prefix_nonce(transaction))
         max_tokens = turn.max_tokens if turn.max_tokens is not None else load.max_tokens
         body = flavour(self.target.api).request(self.target.model, messages, max_tokens)
-        apply_extra_body(body, load.extra_body, self.target.extra_body, turn.extra_body)
+        if load.extra_body or self.target.extra_body or turn.extra_body:
+            apply_extra_body(body, load.extra_body, self.target.extra_body, turn.extra_body)
         if not self.session.take_request():
             raise StopUser()  # -n: the run's request budget is spent; the drain follows
         policy = load.retry

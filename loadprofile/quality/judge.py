@@ -24,6 +24,8 @@ class RequestJudge:
         self.prices = dict(config.prices)
         self.grounding = Grounding(config.entities) if config.entities else None
         self._by_id = {c.id: c for c in conversations}
+        #: Nothing to judge against (no schema, prices or entities): callers skip judge().
+        self.idle = self.content_check is None and not self.prices and self.grounding is None
 
     def judge(self, result: RequestResult) -> None:
         """Mark ``result``: a contract error when its content breaks the schema, its cost,

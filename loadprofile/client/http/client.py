@@ -187,8 +187,10 @@ class HttpClient:
         """Send and read the head; ``opened``: the new connection's costs (None: reused)."""
         reused = opened is None
         try:
-            timeout_s = (deadline_ns - time.perf_counter_ns()) / 1e9
-            sock.settimeout(max(0.001, timeout_s) if deadline_ns else None)
+            if deadline_ns:
+                sock.settimeout(max(0.001, (deadline_ns - time.perf_counter_ns()) / 1e9))
+            else:
+                sock.settimeout(None)
             sock.sendall(payload)
             fresh_tls = opened is not None and opened.tls_ms is not None
             head, rest, t_ns = _read_head(sock, deadline_ns, reused, fresh_tls)
