@@ -15,6 +15,7 @@ import os
 import platform
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -71,6 +72,9 @@ class Server:
     that starts with ``ready_prefix``; always stopped by ``close``. ``caller`` names the
     script in the message when it does not start."""
 
+    #: what ``call`` trusts on an https server (a TLS mock's private CA); None: plain HTTP
+    tls_context: ssl.SSLContext | None = None
+
     def __init__(
         self,
         cmd: Sequence[str],
@@ -109,7 +113,7 @@ class Server:
     def call(self, method: str, path: str, timeout_s: float = 60.0) -> Any:
         """The server's control API (``/mock/requests``, ``/mock/stats``), JSON in and out."""
         req = urllib.request.Request(self.url + path, method=method)
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+        with urllib.request.urlopen(req, timeout=timeout_s, context=self.tls_context) as resp:
             return json.loads(resp.read())
 
     def close(self) -> None:
@@ -121,7 +125,8 @@ class Mock(Server):
     ``work/<profile_name>``), behind ``pin``, its output in ``work/mock.log``.
 
     ``serve_only`` adds ``--models`` with these models (else the mock's built-in models
-    are served too).
+    are served too). ``tls_cert`` (a PEM with the key) serves HTTPS; ``ca_cert`` is the CA
+    that signed it, which ``call`` then trusts.
     """
 
     def __init__(
@@ -134,6 +139,8 @@ class Mock(Server):
         profile_name: str = "bench_profiles.toml",
         serve_only: bool = False,
         ready_timeout_s: float = 20.0,
+        tls_cert: Path | None = None,
+        ca_cert: Path | None = None,
     ) -> None:
         profile = work / profile_name
         profile.write_text("\n".join(timing.toml(name) for name, timing in models.items()))
@@ -152,6 +159,9 @@ class Mock(Server):
         ]
         if serve_only:
             cmd += ["--models", ",".join(models)]
+        if tls_cert is not None:
+            cmd += ["--tls-cert", str(tls_cert)]
+            self.tls_context = ssl.create_default_context(cafile=ca_cert)
         cmd.append("--quiet")
         super().__init__(cmd, work / "mock.log", READY_PREFIX, caller, "the mock", ready_timeout_s)
 

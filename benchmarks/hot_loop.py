@@ -51,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,13 @@ def split_ttft(rows: list[dict[str, str]], by_id: dict[str, dict[str, Any]]) -> 
 
 
 def run_level(
-    streams: int, args: argparse.Namespace, server: Server, model: str, work: Path, pin: list[str]
+    streams: int,
+    args: argparse.Namespace,
+    server: Server,
+    model: str,
+    work: Path,
+    pin: list[str],
+    extra_args: Sequence[str] = (),
 ) -> dict[str, Any]:
     out_dir = work / f"s{streams}"
     spawn_rate = max(1, streams // 2)
@@ -159,6 +166,7 @@ def run_level(
         "--no-report",
         "--out",
         str(out_dir),
+        *extra_args,
     ]
     server.call("DELETE", "/mock/requests", timeout_s=120.0)
     log_path = work / f"s{streams}.log"
