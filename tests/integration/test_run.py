@@ -101,11 +101,15 @@ def test_percentiles_match_the_fixed_profile(fixed_run: dict[str, Any]) -> None:
     assert summary["schema"] == 2 and summary["partial"] is False
     m = summary["models"]["fixed"]
     assert m["failures"] == 0 and m["requests"] >= 20
-    assert TTFT_MS <= m["ttft_ms"]["p50"] <= TTFT_MS + 4
-    assert m["ttft_ms"]["p99"] <= TTFT_MS + 10
-    assert ITL_MS - 2 <= m["itl_ms"]["p50"] <= ITL_MS + 2
-    assert ITL_MS - 1 <= m["tpot_ms"]["p50"] <= ITL_MS + 1
-    assert E2E_MS <= m["e2e_ms"]["p50"] <= E2E_MS + 6
+    # Against the profile, the mock's own delays count too (its loop picking requests up,
+    # more so when another process competes for the CPU): bounds that hold on a busy
+    # machine. The client's own error is held to a couple of ms against the server's
+    # clock (test_client_ttft_matches_the_servers_own_clock), tight figures in benchmarks.
+    assert TTFT_MS <= m["ttft_ms"]["p50"] <= TTFT_MS + 10
+    assert m["ttft_ms"]["p99"] <= TTFT_MS + 30
+    assert ITL_MS - 3 <= m["itl_ms"]["p50"] <= ITL_MS + 3
+    assert ITL_MS - 2 <= m["tpot_ms"]["p50"] <= ITL_MS + 2
+    assert E2E_MS <= m["e2e_ms"]["p50"] <= E2E_MS + 15
     assert m["itl_ms"]["count"] == m["requests"] * (TOKENS - 1)
     assert m["output_tokens"] == m["requests"] * TOKENS
     assert m["tokens_estimated_share"] == 0.0
