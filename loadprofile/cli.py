@@ -30,6 +30,8 @@ from loadprofile.commands.snapshot.command import (
     run_diff,
     run_snapshot,
 )
+from loadprofile.commands.trend.add import add_after_run, run_options
+from loadprofile.commands.trend.command import add_trend_parser, run_trend
 from loadprofile.config.cli_values import CliValues
 from loadprofile.config.flags import add_flags, cli_values
 from loadprofile.config.fleet_options import resolve_fleet
@@ -69,6 +71,7 @@ def build_parser() -> _Parser:
     add_diff_parser(sub)
     add_gate_parser(sub)
     add_compare_parser(sub)
+    add_trend_parser(sub)
     sub.add_parser(
         "mock", help="serve the embedded mock models (see loadprofile mock --help)", add_help=False
     )
@@ -106,6 +109,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         )
         if gate is not None and names:  # else the host names its model: checked at the end
             check_before_run(gate, names, [name for name, _ in config.prices], config.canary)
+        trend = run_options(args.trend_db, args.trend_label)  # checked before any load
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     from loadprofile.console import Console, stop_timeout_note
@@ -151,6 +155,8 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         from loadprofile.report import build_report
 
         console.info(f"report: {build_report(outcome.run_dir)}")
+    if trend is not None:  # a partial run too (marked so); a store that fails only warns
+        add_after_run(outcome.run_dir, trend, console.info, console.warn)
     if gate_error is not None:
         raise UsageError(gate_error)
     # An interrupted run exits as its signal says, whatever the gate found.
@@ -215,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_gate(args)
         if args.command == "compare":
             return run_compare(args)
+        if args.command == "trend":
+            return run_trend(args)
         return _report(args.run_dir)
     except LoadprofileError as exc:
         print(f"loadprofile: error: {exc}", file=sys.stderr, flush=True)

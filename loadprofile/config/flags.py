@@ -20,11 +20,12 @@ from loadprofile.config.flag_spec import FLEET, RUN, Command, Flag, InLocust
 from loadprofile.config.flags_load import LOAD_FLAGS
 from loadprofile.config.flags_reach import REACH_FLAGS
 from loadprofile.config.flags_requests import REQUEST_FLAGS
+from loadprofile.config.flags_trend import TREND_FLAGS
 
 __all__ = ["FLAGS", "FLEET", "Command", "Flag", "InLocust", "add_flags", "cli_values", "flags_for"]
 
 #: In the order `loadprofile run --help` and docs/flags.md show them.
-FLAGS: tuple[Flag, ...] = (*LOAD_FLAGS, *REQUEST_FLAGS, *REACH_FLAGS)
+FLAGS: tuple[Flag, ...] = (*LOAD_FLAGS, *REQUEST_FLAGS, *REACH_FLAGS, *TREND_FLAGS)
 
 
 def flags_for(command: Command) -> tuple[Flag, ...]:

@@ -247,7 +247,8 @@ REQUEST_FLAGS: tuple[Flag, ...] = (
     ),
     gate_flag(
         "--against",
-        help="a baseline run (last night's, say): limits name its figures as before.METRIC",
+        help="a baseline run (last night's, say): limits name its figures as before.METRIC; "
+        "trend:LAST_GOOD: the newest run of the series with no open regression (--trend-db)",
         type=Path,
         metavar="RUN_DIR",
     ),

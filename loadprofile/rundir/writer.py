@@ -11,6 +11,8 @@ Layout (``--out DIR``)::
     samples.jsonl                  --sample-outputs: a uniform sample of replies per model
     server_metrics.csv             --server-metrics: the server's own metrics, scraped each second
     histograms/<model>.<metric>.hlog  HdrHistogram interval logs, values in microseconds
+    trend.json                     the labels and series it was added to a trend store with
+                                   (trend_file.py)
     report.html                    built from the files above
 
 Everything but the summary is written while the run goes, so a killed run still leaves

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from loadprofile.commands.trend.store_api import DEFAULT_DB
 from loadprofile.config.flags import add_flags
 from loadprofile.config.slo import SloFile, default_canary_slo, load_slo
 from loadprofile.errors import ConfigError, UsageError
@@ -29,12 +30,23 @@ class GateOptions:
     markdown: Path | None = None
     webhook: str | None = None
     webhook_body: Any = None  # None: the default body
+    against_trend: str | None = None  # --against trend:NAME, found in the store at the end
+    trend_db: str = DEFAULT_DB  # the store it is found in
 
 
 def _run_folder(path: Path | None) -> Path | None:
     if path is not None and not path.is_dir():
         raise ConfigError(f"--against {path}: no such run folder")
     return path
+
+
+def _against(args: argparse.Namespace) -> tuple[Path | None, str | None]:
+    """(--against's folder, or the trend:NAME it gives instead), checked."""
+    from loadprofile.commands.trend.last_good import check_ref, is_trend_ref
+
+    if args.against is not None and is_trend_ref(args.against):
+        return None, check_ref(args.against)
+    return _run_folder(args.against), None
 
 
 def add_gate_parser(sub: Any) -> None:
@@ -75,14 +87,17 @@ def gate_options(args: argparse.Namespace, *, canary: bool = False) -> GateOptio
     for path in (args.junit, args.markdown):
         if path is not None and path.is_dir():
             raise ConfigError(f"{path}: is a directory; give a file name")
+    against, against_trend = _against(args)
     return GateOptions(
         slo=load_slo(args.slo) if args.slo is not None else default_canary_slo(),
         significance=args.significance,
-        against=_run_folder(args.against),
+        against=against,
         junit=args.junit,
         markdown=args.markdown,
         webhook=check_url(args.on_fail_webhook) if args.on_fail_webhook else None,
         webhook_body=parse_body(args.webhook_body),
+        against_trend=against_trend,
+        trend_db=getattr(args, "trend_db", None) or DEFAULT_DB,
     )
 
 
@@ -108,7 +123,9 @@ def check_before_run(
         partial=False,
         cost=cost_summary([], {n: Price(0, 0) for n in priced}, "conversation"),
     )
-    check_bounds(options.slo, empty, canary, options.against)
+    check_bounds(
+        options.slo, empty, canary, options.against, same_models=options.against_trend is not None
+    )
 
 
 def apply_gate(
@@ -128,6 +145,11 @@ def apply_gate(
     from loadprofile.config.redaction import redact_url
     from loadprofile.rundir.writer import write_json
 
+    if options.against_trend is not None:  # the store's run, now that this run's series is known
+        from loadprofile.commands.trend.last_good import resolve
+
+        found = resolve(run_dir, options.against_trend, options.trend_db, say)
+        options = replace(options, against=found, against_trend=None)
     result = evaluate(
         run_dir,
         options.slo,

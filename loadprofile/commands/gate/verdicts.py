@@ -252,13 +252,18 @@ def check_bounds(
     summary: Summary,
     canary: tuple[str, str] | None,
     against: Path | None = None,
+    *,
+    same_models: bool = False,
 ) -> None:
     """Before a run: every bound names a model and a figure a summary of this run will have
     (``summary``: one built from empty totals, so every key is there); SloError if not.
-    Figures that only some runs have (drift against a snapshot) are not checked."""
+    Figures that only some runs have (drift against a snapshot) are not checked.
+    ``same_models``: "before." names a run found later (trend:LAST_GOOD, of this series)."""
     run = _Run(Path("<this run>"), canary, (summary, RunMeta(), False))
     if against is not None:
         run.before = _Run(against, None)
+    elif same_models:
+        run.before = run
     for bound, model, path in _checks(run, slo):
         refs = [(run, model, path)] + ([run.resolve(bound.right, model)] if bound.right else [])
         for where, ref_model, ref_path in refs:
