@@ -6,44 +6,19 @@ brought it and its labels; improvements are reported and never fail. Exit 2 for 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 
 from loadprofile.commands.trend.analysis import (
-    Change,
-    MetricTrend,
     SeriesTrend,
     analyse_series,
     pick_series,
     unknown_metrics,
 )
+from loadprofile.commands.trend.check_result import CheckResult, Finding
 from loadprofile.core.change_points import MIN_SIZE
 from loadprofile.errors import UsageError
 
 #: What a nightly check holds by default: the tails users feel, and errors.
 CHECKED_METRICS: tuple[str, ...] = ("ttft_ms.p99", "e2e_ms.p99", "tpot_ms.p99", "error_rate")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A change point among the recent runs of one series."""
-
-    series: str
-    trend: MetricTrend
-    change: Change
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    trends: list[SeriesTrend]
-    metrics: tuple[str, ...]
-    recent: int
-    min_change: float
-    regressions: list[Finding]
-    improvements: list[Finding]
-
-    @property
-    def passed(self) -> bool:
-        return not self.regressions
 
 
 def parse_metrics(text: str | None) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from loadprofile.commands.gate.output import write
 from loadprofile.commands.trend.analysis import describe_run, fmt_change
-from loadprofile.commands.trend.check import CheckResult, Finding
+from loadprofile.commands.trend.check_result import CheckResult, Finding
 
 __all__ = ["console", "junit", "markdown", "write"]
 
