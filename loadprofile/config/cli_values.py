@@ -19,6 +19,11 @@ class CliValues:
     out: str | None = None
     users: int | None = None
     spawn_rate: float | None = None
+    until_stable: bool | None = None
+    stable_metrics: str | None = None
+    stable_ci: float | None = None
+    warmup: str | None = None
+    min_time: str | None = None
     run_time: str | None = None
     think_time: str | None = None
     history: str | None = None

@@ -94,6 +94,53 @@ LOAD_FLAGS: tuple[Flag, ...] = (
         locust=InLocust.NO,  # Locust's runner does not stop on it: `loadprofile run` does
     ),
     flag(
+        "--until-stable",
+        help="end the run once every model's gated percentiles are known within --stable-ci "
+        "(95 %% interval), or at -t",
+        default="off",
+        doc="end the run once, for every model, the 95 % confidence interval of each "
+        "`--stable-metrics` percentile is within ±`--stable-ci` of its estimate (and the "
+        "window's halves agree), after `--warmup` and not before `--min-time`; `-t` still "
+        "bounds it ([measurements.md](measurements.md#until-stable))",
+        action="store_true",
+        locust=InLocust.NO,  # Locust's runner does not stop on it: `loadprofile run` does
+    ),
+    flag(
+        "--stable-metrics",
+        help="percentiles --until-stable waits for (default ttft_ms.p99,e2e_ms.p99)",
+        default="`ttft_ms.p99,e2e_ms.p99`",
+        doc="the percentiles `--until-stable` waits for, `METRIC.pNN` comma-separated",
+        metavar="LIST",
+        locust=InLocust.NO,
+    ),
+    flag(
+        "--stable-ci",
+        help="--until-stable's bound: the 95 %% interval within +-PCT %% of the estimate "
+        "(default 5)",
+        default="5",
+        doc="`--until-stable`'s bound, in % of the estimate",
+        type=float,
+        metavar="PCT",
+        locust=InLocust.NO,
+    ),
+    flag(
+        "--warmup",
+        help="with --until-stable: the first T left out of the figures (default 10s)",
+        default="10s",
+        doc="with `--until-stable`: the first T of the run, left out of summary.json's "
+        "figures and of the stop rule (its own phase, `warm-up`)",
+        metavar="T",
+        locust=InLocust.NO,
+    ),
+    flag(
+        "--min-time",
+        help="with --until-stable: never end sooner (default 30s)",
+        default="30s",
+        doc="with `--until-stable`: the run is never called stable sooner",
+        metavar="T",
+        locust=InLocust.NO,
+    ),
+    flag(
         "--think-time",
         help="seconds between turns, MIN-MAX (default 1-3; 0 = none)",
         default="`1-3`",

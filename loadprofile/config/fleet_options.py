@@ -49,6 +49,7 @@ _RUN_OPTIONS = (
     "unique_prefix",
     "server_metrics",
     "warm_cache",
+    "until_stable",
 )
 
 
@@ -78,6 +79,8 @@ def resolve_fleet(args: Any, cpu_count: int | None = None) -> FleetOptions | Non
         return None
     if master and worker:
         raise ConfigError("--master and --worker exclude each other")
+    if getattr(args, "until_stable", None) and not worker:
+        raise ConfigError("--until-stable runs in one process only (drop --processes/--master)")
     if processes is not None:
         if processes == -1:
             processes = cpu_count or os.cpu_count() or 1

@@ -27,6 +27,7 @@ from loadprofile.config.load_options import resolve_load_options, whole_number
 from loadprofile.config.pricing import Price, check_priced_targets, prices_from_toml
 from loadprofile.config.reach import ReachOptions, proxy_options, reach_record, tls_options
 from loadprofile.config.retry_policy import DEFAULT_RETRY_ON, RetryPolicy, resolve_retry
+from loadprofile.config.stop_rule import resolve_stop_rule
 from loadprofile.config.targets import (
     DEFAULT_API,
     Target,
@@ -100,6 +101,11 @@ class LoadConfig:
     max_requests: int | None = None  # -n: the run ends once this many requests were sent
     extra_body: str = ""  # --extra-body: fields merged into every request body (JSON text)
     warm_cache: str = "auto"  # --warm-cache: prime every model's prefix cache first (auto: canary)
+    until_stable: bool = False  # --until-stable: end once every gated percentile is settled
+    stable_metrics: tuple[str, ...] = ("ttft_ms.p99", "e2e_ms.p99")  # --stable-metrics
+    stable_ci_pct: float = 5.0  # --stable-ci: the 95 % interval's bound, +- % of the estimate
+    warmup_s: float = 0.0  # --warmup (with --until-stable; 10 s): left out of the figures
+    min_time_s: float = 0.0  # --min-time (with --until-stable; 30 s): never stable sooner
 
     @property
     def open_loop(self) -> bool:
@@ -231,6 +237,11 @@ def resolve(cli: CliValues) -> RunConfig:
         "max_requests": cli.max_requests,
         "extra_body": cli.extra_body,
         "warm_cache": cli.warm_cache,
+        "until_stable": cli.until_stable,
+        "stable_metrics": cli.stable_metrics,
+        "stable_ci": cli.stable_ci,
+        "warmup": cli.warmup,
+        "min_time": cli.min_time,
         **{name: getattr(cli, name) for name in LOAD_OPTION_FIELDS},
     }
     values = {**section, **{k: v for k, v in cli_load.items() if v is not None}}
@@ -380,5 +391,6 @@ def _resolve_load(values: dict[str, Any]) -> LoadConfig:
         max_requests=max_requests,
         extra_body=check_extra_body(values.get("extra_body"), "--extra-body"),
         warm_cache=warm_cache,
+        **resolve_stop_rule(values, run_time, parse_duration),
         **options,
     )

@@ -66,6 +66,11 @@ _LOAD_KEYS = {
     "max_requests",
     "extra_body",
     "warm_cache",
+    "until_stable",
+    "stable_metrics",
+    "stable_ci",
+    "warmup",
+    "min_time",
     *LOAD_OPTION_FIELDS,
 }
 

@@ -149,9 +149,12 @@ class Collector:
         phase_of: PhaseOf | None = None,
         interval_start_ns: int | None = None,
         first_attempts: bool = False,
+        totals_from_s: float = 0.0,
     ) -> None:
         """``first_attempts``: keep the first-attempt histograms apart (a run with
-        --retries; without retries they would be copies of TTFT and E2E)."""
+        --retries; without retries they would be copies of TTFT and E2E).
+        ``totals_from_s``: intervals whose midpoint is earlier (a warm-up) are folded into
+        their phase only, not into the whole run's totals."""
         self._start_ns = start_ns
         self._interval_start_ns = start_ns if interval_start_ns is None else interval_start_ns
         self._current: dict[str, OpenInterval] = {}
@@ -162,6 +165,7 @@ class Collector:
         self.pace_us = pace_us
         self.phase_of = phase_of
         self.first_attempts = first_attempts
+        self.totals_from_s = totals_from_s
 
     @property
     def interval_start_ns(self) -> int:
@@ -249,11 +253,14 @@ class Collector:
         (and its phase's, by the interval's midpoint), one metric per slice; returns the
         closed intervals as ``list[ModelInterval]``."""
         out: list[ModelInterval] = []
-        phase = self.phase_of((closed.start_s + closed.end_s) / 2.0) if self.phase_of else None
+        midpoint_s = (closed.start_s + closed.end_s) / 2.0
+        phase = self.phase_of(midpoint_s) if self.phase_of else None
         for model, interval in closed.models.items():
             counts = interval.counts
             built = ModelInterval(model, closed.start_s, closed.end_s, {}, counts)
-            totals = [self.totals.setdefault(model, ModelTotals())]
+            totals = []
+            if midpoint_s >= self.totals_from_s:
+                totals.append(self.totals.setdefault(model, ModelTotals()))
             if phase is not None:
                 totals.append(
                     self.phase_totals.setdefault(phase, {}).setdefault(model, ModelTotals())

@@ -59,7 +59,12 @@ def build_plan(load: LoadConfig) -> LoadPlan:
     if load.shape == "stages":
         return _stages_plan(load)
     stage = Stage(load.run_time_s, load.users, load.spawn_rate)
-    return LoadPlan("steady", (stage,), (Phase("steady", 0.0, load.run_time_s, load.users),))
+    steady = Phase("steady", load.warmup_s, load.run_time_s, load.users)
+    if load.warmup_s > 0:  # --until-stable: the warm-up, left out of the figures, is shown
+        return LoadPlan(
+            "steady", (stage,), (Phase("warm-up", 0.0, load.warmup_s, load.users), steady)
+        )
+    return LoadPlan("steady", (stage,), (steady,))
 
 
 def _step_plan(load: LoadConfig) -> LoadPlan:

@@ -82,7 +82,13 @@ def end_load(runner: Runner, session: Session, console: Console) -> None:
     """Let requests in flight finish (bounded), then stop Locust."""
     load = session.config.load
     if session.in_flight and session.interrupted_by is None:
-        why = f"{load.max_requests} requests sent (-n)" if session.budget_spent else "run time over"
+        why = (
+            f"{load.max_requests} requests sent (-n)"
+            if session.budget_spent
+            else "stable (--until-stable)"
+            if session.stable
+            else "run time over"
+        )
         console.info(
             f"{why}: letting {session.in_flight} request(s) in flight "
             f"finish (at most {load.stop_timeout_s:g}s, --stop-timeout)"

@@ -20,6 +20,7 @@ from loadprofile.config.targets import fill_target
 from loadprofile.console import Console
 from loadprofile.contract.summary import Summary
 from loadprofile.core.generator_health import health_warnings
+from loadprofile.core.stability import stable_line
 from loadprofile.engine.cache_warmup import warm_cache_wanted, warm_caches
 from loadprofile.engine.fleet.master import MasterSession
 from loadprofile.engine.fleet.runner import drive_master
@@ -221,7 +222,10 @@ def _drive_locust(session: RunSession, console: Console) -> Summary:
     with StopSignals(session, console) as signals:
         start_load(runner, session)
         # -n: the budget spent, the run ends (the requests in flight still drain).
-        signals.wait_until(plan.run_time_s, give_up=lambda: session.budget_spent)
+        # --until-stable: every model's gated percentiles settled, the same.
+        signals.wait_until(plan.run_time_s, give_up=lambda: session.budget_spent or session.stable)
+        if session.stable and session.stability is not None:
+            console.info(stable_line(session.stability))
         end_load(runner, session, console)
         summary = session.finish()
     if runner.exceptions:

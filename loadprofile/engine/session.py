@@ -34,6 +34,8 @@ from loadprofile.core.phases import phase_index
 from loadprofile.core.recent import RecentWindow
 from loadprofile.core.request_budget import RequestBudget
 from loadprofile.core.results import ErrorClass, RequestResult, keep_what_arrived
+from loadprofile.core.stability import StabilityTracker, parse_gated
+from loadprofile.core.stability_summary import stability_section
 from loadprofile.core.user_mix import TargetPicker, UserSeconds, note_dataset_passes
 from loadprofile.dataset.conversations import Conversation
 from loadprofile.engine.dispatch import ArrivalDispatcher
@@ -76,6 +78,7 @@ class RunSession:
         self.sink: IntervalSink | None = recorder if recorder is not None else uplink
         self.share = share or FleetShare()
         self.budget = RequestBudget(config.load.max_requests)
+        self.stability = _tracker(config)
         self.run_start_unix: float | None = None
         self.start_unix = time.time()
         self.start_ns = time.perf_counter_ns()
@@ -164,6 +167,7 @@ class RunSession:
             phase_of=lambda t_s: phase_index(self.plan.phases, t_s),
             interval_start_ns=interval_start_ns,
             first_attempts=load.retries > 0,
+            totals_from_s=load.warmup_s,
         )
 
     def drain(self, timeout_s: float) -> int:
@@ -205,6 +209,10 @@ class RunSession:
     @property
     def budget_spent(self) -> bool:
         return self.budget.spent(self.share)
+
+    @property
+    def stable(self) -> bool:
+        return self.stability is not None and self.stability.stable
 
     def take_request(self) -> bool:
         """May one more request start (-n)? A retry is the same request: it takes nothing."""
@@ -278,8 +286,19 @@ class RunSession:
             load_duration_s=(self.load_end_ns - self.start_ns) / 1e9,
             samples=self.sampler.samples(),
             baselines=dict(self.config.samples.baselines),
+            stability=None
+            if self.stability is None
+            else stability_section(self.stability, self.stopped_because()),
         )
         return self.summary
+
+    def stopped_because(self) -> str:
+        """Why the load ended: "stable", "time limit", "max requests" or "interrupted"."""
+        if self.interrupted_by is not None:
+            return "interrupted"
+        if self.stable:
+            return "stable"
+        return "max requests" if self.budget_spent else "time limit"
 
     def walked(self) -> dict[str, int]:
         """Conversations (closed loop, or by conversations) or turns (open loop by
@@ -368,11 +387,36 @@ class RunSession:
                 draining=self.stopping,
             )
         then = None if final or self.on_tick is None else partial(self.on_tick, self)
+        stability = self.stability
+        if stability is not None and not self.stopping:  # before the close reads the values
+            stability.add_interval(
+                closed.start_s,
+                closed.end_s,
+                {model: interval.values for model, interval in closed.models.items()},
+            )
         self._closer.close(self.collector, closed, self.sink, active, sample, final, then)
+        due = stability is not None and closed.end_s >= stability.min_time_s
+        if stability is not None and due and not (final or self.stopping or stability.stable):
+            self._closer.submit(stability.check_steps(closed.end_s))
 
     @property
     def elapsed_s(self) -> float:
         return (time.perf_counter_ns() - self.start_ns) / 1e9
+
+
+def _tracker(config: RunConfig) -> StabilityTracker | None:
+    """--until-stable's tracker (None without it)."""
+    load = config.load
+    if not load.until_stable:
+        return None
+    return StabilityTracker(
+        gated=parse_gated(",".join(load.stable_metrics)),
+        bound_pct=load.stable_ci_pct,
+        warmup_s=load.warmup_s,
+        min_time_s=load.min_time_s,
+        models=tuple(t.name for t in config.targets),
+        seed=load.seed,
+    )
 
 
 #: Users' streamed bodies are read from the hub's callbacks (hub_reader.py).

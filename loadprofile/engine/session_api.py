@@ -67,6 +67,11 @@ class Session(Protocol):
         """-n: the run's request budget is used up."""
         ...
 
+    @property
+    def stable(self) -> bool:
+        """--until-stable: every model's gated percentiles are settled."""
+        ...
+
     def start(self) -> None: ...
 
     def drain(self, timeout_s: float) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from loadprofile.contract.summary import Latency, Summary, latency_of
+from loadprofile.contract.summary import Latency, Summary, given, latency_of
 from loadprofile.core.metrics import DEFINITIONS, E2E, ITL, METRICS, SERVICE_OF, TTFT, TTFVT
 from loadprofile.report import (
     burst,
@@ -55,7 +55,8 @@ def build_context(data: ReportData) -> dict[str, Any]:
         "answer_caveat": caveat(head),
         "answer_table": answer_table(head),
         "header": meta.header(data.run, summary, data.run_dir.name),
-        "load": load_meta.load_rows(data.load, stats),
+        "load": load_meta.load_rows(data.load, stats)
+        + load_meta.stability_rows(given(summary.stability)),
         "targets": meta.targets(data.run),
         "workers": meta.workers(data.run),
         "dataset": details.dataset_rows(data.run),

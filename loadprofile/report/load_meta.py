@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 import msgspec
 
-from loadprofile.contract.summary import GeneratorHealth, LoadSettings, PhaseFigures, Summary, given
+from loadprofile.contract.summary import (
+    GeneratorHealth,
+    LoadSettings,
+    PhaseFigures,
+    Stability,
+    Summary,
+    given,
+)
 from loadprofile.core.phases import RECOVERY_FACTOR, RECOVERY_HOLD_INTERVALS
 from loadprofile.report.details import load_settings
 from loadprofile.report.meta import KeyValues, show
@@ -81,6 +88,28 @@ def load_rows(load: LoadSettings | None, generator: GeneratorHealth | None) -> K
     if is_open_loop(load):
         skip.add("users")  # shown as the pool
     return rows + load_settings(settings, skip)
+
+
+def stability_rows(stability: Stability | None) -> KeyValues:
+    """--until-stable: why the run ended, and the warm-up its figures leave out."""
+    if stability is None:
+        return []
+    checked = ", ".join(stability.metrics) or "the gated percentiles"
+    bound = f"{checked} within ±{show(stability.ci_pct)} % (95 % interval)"
+    if stability.stopped_because == "stable" and stability.stable_after_s is not None:
+        ended = f"stable after {show(round(stability.stable_after_s))} s: {bound}"
+    else:
+        ended = f"ended by {stability.stopped_because or 'the run'} before {bound}"
+    rows: KeyValues = [("until stable", ended)]
+    if stability.warmup_s:
+        rows.append(
+            (
+                "warm-up",
+                f"the first {show(stability.warmup_s)} s are left out of the figures "
+                "(phase 'warm-up')",
+            )
+        )
+    return rows
 
 
 def _unused_keys(load: LoadSettings) -> set[str]:

@@ -16,7 +16,13 @@ from typing import Any, Protocol
 import msgspec
 
 from loadprofile.contract.run_meta import WorkerEntry
-from loadprofile.contract.summary import Correctness, Summary, TargetInfo, WorkersBrief
+from loadprofile.contract.summary import (
+    Correctness,
+    Stability,
+    Summary,
+    TargetInfo,
+    WorkersBrief,
+)
 from loadprofile.core.collector import Collector, ModelInterval, ModelTotals
 from loadprofile.core.cost import run_cost
 from loadprofile.core.generator_health import GeneratorSample, health_summary
@@ -131,6 +137,7 @@ class RunRecorder:
         load_duration_s: float,
         samples: list[dict[str, Any]] | None = None,
         baselines: dict[str, str] | None = None,
+        stability: Stability | None = None,
     ) -> Summary:
         """Write summary.json and the final run.json (the writer closes); with sampled
         replies, samples.jsonl and their drift against each model's baseline snapshot."""
@@ -170,6 +177,8 @@ class RunRecorder:
                     drift=drift_against_baseline(mine, Path(folder)),
                 )
             summary = msgspec.structs.replace(summary, correctness=correctness)
+        if stability is not None:
+            summary = msgspec.structs.replace(summary, stability=stability)
         self.summary = summary
         self.writer.close()
         self.write_run_json(partial=partial, duration_s=duration_s)

@@ -57,8 +57,11 @@ LOAD_KEYS: tuple[str, ...] = (
 #: pipeline may vary it on purpose), the interval is the logs' resolution, the stop timeout
 #: only when to give up on the drain, and the SLO thresholds judge the figures (goodput's
 #: threshold among them) without changing what is sent: a new SLO must not cut a series.
+#: --until-stable's settings say when the run may end and which first seconds its figures
+#: leave out, not what is sent; keyed, they would cut every series older runs began.
 LOAD_LEFT_OUT: frozenset[str] = frozenset(
     {"seed", "interval_s", "stop_timeout_s", "slo_ttft_ms", "slo_tpot_ms", "slo_ttft_p99_ms"}
+    | {"until_stable", "stable_metrics", "stable_ci_pct", "warmup_s", "min_time_s"}
 )
 
 

@@ -131,6 +131,11 @@ class MasterSession:
         return 0  # the workers drain their own
 
     @property
+    def stable(self) -> bool:
+        """--until-stable is refused with workers (config/fleet_options.py)."""
+        return False
+
+    @property
     def budget_spent(self) -> bool:
         """-n: every request of the budget is back from the workers (each stops sending at
         its share; the master learns of the last ones with the workers' next intervals)."""

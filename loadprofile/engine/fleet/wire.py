@@ -205,6 +205,7 @@ def config_from_wire(d: dict[str, Any]) -> RunConfig:
         raw_load["steps"] = tuple(raw_load["steps"])
         raw_load["stages"] = tuple(StageSpec(**s) for s in raw_load["stages"])
         raw_load["retry_on"] = tuple(raw_load.get("retry_on") or ())
+        raw_load["stable_metrics"] = tuple(raw_load.get("stable_metrics") or ())
         return RunConfig(
             targets=tuple(target_from_wire(t) for t in d["targets"]),
             dataset=Path(d["dataset"]) if d.get("dataset") else None,
