@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from loadprofile import __version__
+from loadprofile.commands.capacity.command import add_capacity_parser
 from loadprofile.commands.compare.command import add_compare_parser, run_compare
 from loadprofile.commands.gate.command import (
     add_gate_parser,
@@ -72,6 +73,7 @@ def build_parser() -> _Parser:
     add_gate_parser(sub)
     add_compare_parser(sub)
     add_trend_parser(sub)
+    add_capacity_parser(sub)
     sub.add_parser(
         "mock", help="serve the embedded mock models (see loadprofile mock --help)", add_help=False
     )
@@ -223,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_compare(args)
         if args.command == "trend":
             return run_trend(args)
+        if args.command == "capacity":
+            from loadprofile.commands.capacity.command import run_capacity
+
+            return run_capacity(args)
         return _report(args.run_dir)
     except LoadprofileError as exc:
         print(f"loadprofile: error: {exc}", file=sys.stderr, flush=True)

@@ -209,6 +209,18 @@ BUILTIN_PROFILES: dict[str, ModelProfile] = {
             output_tokens_max=200,
             content="json",
         ),
+        # Capacity known exactly: 8 slots, each request holds one for 40 ms + 5 x 10 ms =
+        # 90 ms (no jitter, no prompt cost); a 9th concurrent user always queues behind a
+        # slot, so `loadprofile capacity` with a TTFT p99 bound between 40 and 130 ms finds 8
+        # users (docs/capacity.md). Served, not loaded by default.
+        ModelProfile(
+            name="mock-slots",
+            ttft_base_ms=40.0,
+            itl_ms=10.0,
+            max_concurrency=8,
+            output_tokens_min=6,
+            output_tokens_max=6,
+        ),
     )
 }
 

@@ -224,6 +224,18 @@ def _expected_ttft_ms(scheduled_unix: float, frozen_from: float, frozen_until: f
     return FIXED_TTFT_MS
 
 
+#: How far from an edge of the freeze a request's first token must be due for its outcome to
+#: be certain: on a busy machine the mock may write a first token due just before the freeze
+#: a little late, and the freeze then holds it too.
+EDGE_S = 0.2
+
+
+def _straddles(scheduled_unix: float, frozen_from: float, frozen_until: float) -> bool:
+    first_token = scheduled_unix + FIXED_TTFT_MS / 1000.0
+    return any(abs(t - edge) < EDGE_S for t in (first_token, scheduled_unix)
+               for edge in (frozen_from, frozen_until))  # fmt: skip
+
+
 def test_open_loop_reports_a_freeze_that_closed_loop_hides(
     launched: dict[str, Any],
 ) -> None:
@@ -241,6 +253,8 @@ def test_open_loop_reports_a_freeze_that_closed_loop_hides(
         want = _expected_ttft_ms(scheduled, frozen_from, frozen_until)
         measured.append(float(row["ttft_ms"]))
         expected.append(want)
+        if _straddles(scheduled, frozen_from, frozen_until):
+            continue  # its first token was due at an edge of the freeze: either outcome is right
         # Every request scheduled during the freeze carries it, to within scheduling noise.
         assert abs(float(row["ttft_ms"]) - want) < 100, (row, want)
     affected = sum(1 for e in expected if e > 500)

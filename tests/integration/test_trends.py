@@ -66,7 +66,9 @@ def test_twenty_nights_one_change_point_at_run_12(
     (p50_change,) = ttft["ttft_ms.p50"]["change_points"]
     assert (p50_change["index"], p50_change["run_id"]) == (11, twelfth.run_id)
     assert p50_change["change_pct"] == pytest.approx(30, abs=10) and p50_change["regression"]
-    assert [c["index"] for c in ttft["ttft_ms.p99"]["change_points"]] in ([11], [])
+    # p99 of 8 requests is their maximum: one request slowed by a busy machine moves it, so
+    # its change point may land a run or two early, or not at all; never a second one
+    assert [c["index"] for c in ttft["ttft_ms.p99"]["change_points"]] in ([], [9], [10], [11])
     steady = doc["series"]["steady"]["models"]
     assert all(not m["change_points"] for e in steady.values() for m in e["metrics"].values())
     html = (tmp_path / "trend" / "trend.html").read_text(encoding="utf-8")

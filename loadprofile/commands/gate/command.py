@@ -148,7 +148,8 @@ def apply_gate(
     if options.against_trend is not None:  # the store's run, now that this run's series is known
         from loadprofile.commands.trend.last_good import resolve
 
-        found = resolve(run_dir, options.against_trend, options.trend_db, say)
+        gated = [bound.left for bound in options.slo.bounds]
+        found = resolve(run_dir, options.against_trend, options.trend_db, say, gated)
         options = replace(options, against=found, against_trend=None)
     result = evaluate(
         run_dir,

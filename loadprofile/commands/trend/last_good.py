@@ -6,7 +6,7 @@ before it by more than the minimum change (a fix that brought the level back clo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,24 +119,27 @@ def _why(run: StoredRun, trend: SeriesTrend, newer: list[Blocked]) -> str:
 Say = Callable[[str], None]
 
 
-def resolve(run_dir: Path, name: str, db: str, say: Say) -> Path:
+def resolve(run_dir: Path, name: str, db: str, say: Say, gated: Collection[str] = ()) -> Path:
     """The folder of the run ``trend:NAME`` names for gating ``run_dir``, said in one line;
-    ConfigError (one line) when there is none or its folder is gone."""
+    ConfigError (one line) when there is none or its folder is gone. A regression is looked
+    for in the nightly check's metrics and in ``gated`` (those the SLO's bounds name: a run
+    that regressed in what is gated is no good baseline for it)."""
     from loadprofile.commands.trend.store import open_store
 
-    gated = _gated_run(run_dir)
+    metrics = tuple(dict.fromkeys((*CHECKED_METRICS, *gated)))
+    gated_run = _gated_run(run_dir)
     try:
         with open_store(db, create=False) as store:
-            series = _series_of(store, gated)
+            series = _series_of(store, gated_run)
             info = next((s for s in store.series() if s.key == series), None)
             if info is None:
                 raise ConfigError(
                     f"--against trend:{name}: series {series} of {run_dir} has no run in {db}"
                 )
-            trend = analyse_series(store, info, metrics=CHECKED_METRICS)
+            trend = analyse_series(store, info, metrics=metrics)
     except LoadprofileError as exc:  # the store: a missing file, a server that refuses
         raise ConfigError(f"--against trend:{name}: {exc}") from None
-    found = last_good(trend, skip=gated.run_id)
+    found = last_good(trend, skip=gated_run.run_id)
     if found is None:
         raise ConfigError(
             f"--against trend:{name}: every run of series {series} in {db} carries a "

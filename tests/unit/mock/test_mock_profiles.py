@@ -18,7 +18,22 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_builtins_are_served_in_order_without_a_file() -> None:
     profiles = load_profiles(None, None)
-    assert list(profiles) == ["mock-small", "mock-large", "mock-fixed", "mock-json"]
+    assert list(profiles) == [
+        "mock-small",
+        "mock-large",
+        "mock-fixed",
+        "mock-json",
+        "mock-slots",
+    ]
+
+
+def test_mock_slots_has_a_known_capacity() -> None:
+    """docs/capacity.md: 8 slots, 40 ms + 5 x 10 ms of service, nothing random."""
+    p = BUILTIN_PROFILES["mock-slots"]
+    assert p.max_concurrency == 8 and p.max_queue == 0
+    assert (p.ttft_base_ms, p.itl_ms, p.output_tokens_min, p.output_tokens_max) == (40, 10, 6, 6)
+    assert p.ttft_jitter_ms == p.itl_jitter_ms == p.ttft_per_prompt_token_ms == 0
+    assert p.stall_probability == 0 and p.slow_every == 0
 
 
 def test_builtin_defaults_keep_prose_and_the_full_stream() -> None:
