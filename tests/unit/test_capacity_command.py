@@ -125,7 +125,7 @@ def _plan(tmp_path: Path) -> ProbePlan:
 
 
 def test_a_probe_that_left_no_run_folder_is_failed(tmp_path: Path) -> None:
-    outcome = judge(_plan(tmp_path), 4, tmp_path / "m" / "u4", 9.0, False, 1)
+    outcome = judge(_plan(tmp_path), 4, tmp_path / "m" / "u4", 9.0, None, 1)
     assert outcome.verdict == "failed" and not outcome.passed
     assert outcome.record.stopped_because == "run exited 1"
     assert outcome.record.dir == "m/u4" and outcome.record.p99s == {"ttft_ms.p99": None}

@@ -13,6 +13,7 @@ from loadprofile.config.run_config import ConfigError, parse_duration
 from loadprofile.contract.capacity import Capacity, ModelCapacity, Probe, encode_capacity
 from loadprofile.core.capacity_search import Mode, SearchResult, SearchSpace, search
 from loadprofile.errors import UsageError
+from loadprofile.report.capacity_page import write_capacity_page
 from loadprofile.rundir.writer import model_slug
 
 #: Without --host: the embedded mock's model whose capacity is known (docs/capacity.md).
@@ -102,6 +103,7 @@ def run_capacity(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "capacity.json").write_bytes(encode_capacity(capacity))
     print(f"loadprofile: capacity.json: {args.out / 'capacity.json'}", flush=True)
+    print(f"loadprofile: capacity report: {write_capacity_page(capacity, args.out)}", flush=True)
     return _exit_code(answers, args.expect_at_least)
 
 

@@ -31,6 +31,9 @@ from loadprofile.rundir.view import SideError, read_summary
 _GRACE_S = 60.0
 #: Intervals beyond the TTFT bound in a row (and climbing) before a probe is cut short.
 _CUT_AFTER_INTERVALS = 4
+#: Seconds after the warm-up without one completed request before a probe is cut ("no
+#: answers": a frozen or dead server gives no TTFT to watch climb).
+_SILENT_CUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -88,21 +91,40 @@ def run_probe(plan: ProbePlan, load: float, cap_s: float) -> ProbeOutcome:
     return judge(plan, load, run_dir, seconds, cut, proc.returncode)
 
 
-def _watch(proc: subprocess.Popen[bytes], plan: ProbePlan, run_dir: Path, deadline: float) -> bool:
+def _watch(
+    proc: subprocess.Popen[bytes], plan: ProbePlan, run_dir: Path, deadline: float
+) -> str | None:
     """Wait for the run; stop it (SIGTERM: it still writes what it measured) when its TTFT
-    has been beyond the bound and climbing for several intervals. Whether it was cut."""
+    has been beyond the bound and climbing for several intervals ("over-saturated"), or when
+    no request has completed for ``_SILENT_CUT_S`` after the warm-up ("no answers": a frozen
+    server). Why it was cut, or None."""
     bound = plan.slo_ms.get("ttft_ms.p99")
-    cut = False
+    cut: str | None = None
+    began = time.monotonic()
+    completed, last_change = 0, began
     while proc.poll() is None:
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > deadline:
             proc.kill()
             proc.wait()
             return cut
-        if not cut and bound is not None and _climbing_beyond(run_dir, plan, bound):
-            proc.send_signal(signal.SIGTERM)
-            cut = True
+        if cut is None:
+            done = _completed(run_dir, plan)
+            if done != completed:
+                completed, last_change = done, now
+            if bound is not None and _climbing_beyond(run_dir, plan, bound):
+                cut = "over-saturated"
+            elif now - began > plan.warmup_s + _SILENT_CUT_S and now - last_change > _SILENT_CUT_S:
+                cut = "no answers"
+            if cut is not None:
+                proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
     return cut
+
+
+def _completed(run_dir: Path, plan: ProbePlan) -> int:
+    """Requests of the model the run has closed intervals on so far."""
+    return sum(p.requests for p in read_series(run_dir) if p.model == plan.model)
 
 
 def _climbing_beyond(run_dir: Path, plan: ProbePlan, bound_ms: float) -> bool:
@@ -125,7 +147,7 @@ def _ttft_series(run_dir: Path, plan: ProbePlan) -> list[float]:
 
 
 def judge(
-    plan: ProbePlan, load: float, run_dir: Path, seconds: float, cut: bool, code: int | None
+    plan: ProbePlan, load: float, run_dir: Path, seconds: float, cut: str | None, code: int | None
 ) -> ProbeOutcome:
     """The probe's verdict from its run folder (a run that left none: "failed")."""
     try:
@@ -136,8 +158,10 @@ def judge(
     found, limited_by = verdict(figures, plan.slo_ms, plan.max_error_rate)
     stability = given(summary.stability)
     stopped = stability.stopped_because if stability else f"run exited {code}"
-    if cut:
-        stopped, found = "over-saturated", "over-saturated" if found != "failed" else found
+    if cut == "no answers":
+        stopped, found = cut, "failed"
+    elif cut is not None:
+        stopped, found = cut, "over-saturated" if found != "failed" else found
     elif found == "over-saturated" and stopped != "time limit":
         found = "fail"  # climbing, but the run settled: not unbounded queueing
     return _outcome(plan, load, run_dir, seconds, stopped, figures, found, limited_by)

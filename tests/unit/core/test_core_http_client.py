@@ -241,15 +241,19 @@ def test_chunked_sse_pieces_carry_their_receive_times(serve: Callable[..., Scrip
     assert times == sorted(times) and len(set(times)) == len(times)
     assert times[0] > asked_ns
     sent = server.peers[0].sent_ns[1:5]  # send times of the four data chunks
+    # Bounds that hold when another process competes for the CPU (a read can wait ~10 ms
+    # for its turn); still far below the 30-70 ms between pieces, so a client that buffered
+    # the stream would fail them. Tight figures: benchmarks/client_sweep.py.
+    slack_ms = 12.0
     for i in range(1, len(times)):
         gap_ms = (times[i] - times[i - 1]) / 1e6
         sent_gap_ms = (sent[i] - sent[i - 1]) / 1e6
-        assert gap_ms == pytest.approx(sent_gap_ms, abs=3.0), f"piece {i}"
-        # A piece received late (up to 3 ms, below) shortens the next gap by as much.
-        assert SSE_DELAYS[i] * 1e3 - 3.0 <= gap_ms <= SSE_DELAYS[i] * 1e3 + 15.0, f"piece {i}"
+        assert gap_ms == pytest.approx(sent_gap_ms, abs=slack_ms), f"piece {i}"
+        # A piece received late (below) shortens the next gap by as much.
+        assert SSE_DELAYS[i] * 1e3 - slack_ms <= gap_ms <= SSE_DELAYS[i] * 1e3 + 30.0, f"piece {i}"
     # Each piece was received right after it was sent, not at the end of the stream.
     for t_recv, t_sent in zip(times, sent, strict=True):
-        assert 0 <= (t_recv - t_sent) / 1e6 < 3.0
+        assert 0 <= (t_recv - t_sent) / 1e6 < slack_ms
 
 
 def test_content_length_body_in_several_sends(serve: Callable[..., ScriptedServer]) -> None:
