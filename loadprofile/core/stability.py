@@ -22,6 +22,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -318,4 +319,32 @@ def stable_line(tracker: StabilityTracker) -> str:
     return (
         f"stable after {at:.0f} s: every model's {tracker.describe()} within "
         f"±{tracker.bound_pct:g} % (95 % interval); ending the run"
+    )
+
+
+class StopRuleSettings(Protocol):
+    """What the tracker takes of the run's load settings (config.run_config.LoadConfig,
+    which imports this module for its checks: named by shape, not by import)."""
+
+    @property
+    def stable_metrics(self) -> tuple[str, ...]: ...
+    @property
+    def stable_ci_pct(self) -> float: ...
+    @property
+    def warmup_s(self) -> float: ...
+    @property
+    def min_time_s(self) -> float: ...
+    @property
+    def seed(self) -> int: ...
+
+
+def tracker_for(load: StopRuleSettings, models: tuple[str, ...]) -> StabilityTracker:
+    """--until-stable's tracker for a run's load settings and its models."""
+    return StabilityTracker(
+        gated=parse_gated(",".join(load.stable_metrics)),
+        bound_pct=load.stable_ci_pct,
+        warmup_s=load.warmup_s,
+        min_time_s=load.min_time_s,
+        models=models,
+        seed=load.seed,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loadprofile.contract.summary import Stability, StableFigure
+from loadprofile.contract.stability import Stability, StableFigure
 from loadprofile.core.stability import METHOD, PercentileCheck, StabilityTracker
 
 

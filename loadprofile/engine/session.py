@@ -34,7 +34,7 @@ from loadprofile.core.phases import phase_index
 from loadprofile.core.recent import RecentWindow
 from loadprofile.core.request_budget import RequestBudget
 from loadprofile.core.results import ErrorClass, RequestResult, keep_what_arrived
-from loadprofile.core.stability import StabilityTracker, parse_gated
+from loadprofile.core.stability import tracker_for
 from loadprofile.core.stability_summary import stability_section
 from loadprofile.core.user_mix import TargetPicker, UserSeconds, note_dataset_passes
 from loadprofile.dataset.conversations import Conversation
@@ -78,7 +78,10 @@ class RunSession:
         self.sink: IntervalSink | None = recorder if recorder is not None else uplink
         self.share = share or FleetShare()
         self.budget = RequestBudget(config.load.max_requests)
-        self.stability = _tracker(config)
+        load = config.load
+        self.stability = (
+            tracker_for(load, tuple(t.name for t in config.targets)) if load.until_stable else None
+        )
         self.run_start_unix: float | None = None
         self.start_unix = time.time()
         self.start_ns = time.perf_counter_ns()
@@ -402,21 +405,6 @@ class RunSession:
     @property
     def elapsed_s(self) -> float:
         return (time.perf_counter_ns() - self.start_ns) / 1e9
-
-
-def _tracker(config: RunConfig) -> StabilityTracker | None:
-    """--until-stable's tracker (None without it)."""
-    load = config.load
-    if not load.until_stable:
-        return None
-    return StabilityTracker(
-        gated=parse_gated(",".join(load.stable_metrics)),
-        bound_pct=load.stable_ci_pct,
-        warmup_s=load.warmup_s,
-        min_time_s=load.min_time_s,
-        models=tuple(t.name for t in config.targets),
-        seed=load.seed,
-    )
 
 
 #: Users' streamed bodies are read from the hub's callbacks (hub_reader.py).

@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 
 from loadprofile.contract.capacity import Capacity, ModelCapacity, Probe
+from loadprofile.contract.stability import StableFigure
 from loadprofile.contract.summary import (
     CostDistribution,
     GeneratorHealth,
@@ -15,7 +16,6 @@ from loadprofile.contract.summary import (
     ModelCost,
     ModelFigures,
     Stability,
-    StableFigure,
     Summary,
 )
 from loadprofile.report.capacity_page import answer_sentence, write_capacity_page
