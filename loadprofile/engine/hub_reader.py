@@ -138,6 +138,7 @@ class _Body:
         t_ns = time.perf_counter_ns()
         if ancillary:
             t_ns = arrival_ns(ancillary, t_ns)
+        # _take's lines, inline: this runs once per streamed chunk, a call is ~0.3 % of it
         try:
             over = self._on_bytes(data, t_ns)
         except BaseException as exc:  # handed to the request's greenlet, never the hub's
@@ -145,6 +146,18 @@ class _Body:
             return
         if over or not data:
             self._end(None)
+
+    def _take(self, data: bytes, t_ns: int) -> bool:
+        """One read through the sink; True when the body ended (done, closed or failed)."""
+        try:
+            over = self._on_bytes(data, t_ns)
+        except BaseException as exc:  # handed to the request's greenlet, never the hub's
+            self._end(exc)
+            return True
+        if over or not data:
+            self._end(None)
+            return True
+        return False
 
     def _end(self, outcome: BaseException | None) -> None:
         self._outcome = outcome
@@ -179,11 +192,5 @@ class _TlsBody(_Body):
             except OSError as exc:
                 self._end(TransportError(ErrorClass.STREAM_INCOMPLETE, f"receive failed: {exc}"))
                 return
-            try:
-                over = self._on_bytes(data, t_ns)
-            except BaseException as exc:  # handed to the request's greenlet, never the hub's
-                self._end(exc)
-                return
-            if over or not data:
-                self._end(None)
+            if self._take(data, t_ns):
                 return

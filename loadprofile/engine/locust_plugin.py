@@ -25,10 +25,11 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from loadprofile.config.flags import add_flags, cli_values
 from loadprofile.config.run_config import ConfigError, resolve
+from loadprofile.engine.active import active, set_active
 from loadprofile.engine.fleet.master import MasterSession
 from loadprofile.engine.fleet.worker import WorkerLink
 from loadprofile.engine.run_builder import build_run
-from loadprofile.engine.session import RunSession, active, set_active
+from loadprofile.engine.session import RunSession
 from loadprofile.engine.session_api import Session
 from loadprofile.errors import LoadprofileError
 

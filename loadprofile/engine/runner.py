@@ -21,12 +21,13 @@ from loadprofile.console import Console
 from loadprofile.contract.summary import Summary
 from loadprofile.core.generator_health import health_warnings
 from loadprofile.core.stability import stable_line
+from loadprofile.engine.active import set_active
 from loadprofile.engine.cache_warmup import warm_cache_wanted, warm_caches
 from loadprofile.engine.fleet.master import MasterSession
 from loadprofile.engine.fleet.runner import drive_master
 from loadprofile.engine.run_builder import build_run, load_dataset
 from loadprofile.engine.run_control import StopSignals, end_load, quiet_locust, start_load
-from loadprofile.engine.session import RunSession, set_active
+from loadprofile.engine.session import RunSession
 from loadprofile.engine.session_api import Session, TickCallback
 from loadprofile.engine.shapes import PlanShape
 from loadprofile.engine.users import RunChatUser

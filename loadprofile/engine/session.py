@@ -33,16 +33,17 @@ from loadprofile.core.open_loop import FleetShare, OpenLoop
 from loadprofile.core.phases import phase_index
 from loadprofile.core.recent import RecentWindow
 from loadprofile.core.request_budget import RequestBudget
-from loadprofile.core.results import ErrorClass, RequestResult, keep_what_arrived
+from loadprofile.core.results import ErrorClass, RequestResult
 from loadprofile.core.stability import tracker_for
 from loadprofile.core.stability_summary import stability_section
 from loadprofile.core.user_mix import TargetPicker, UserSeconds, note_dataset_passes
 from loadprofile.dataset.conversations import Conversation
 from loadprofile.engine.dispatch import ArrivalDispatcher
 from loadprofile.engine.hub_reader import HubDriver
+from loadprofile.engine.in_flight import InFlight
 from loadprofile.engine.interval_closer import IntervalCloser, IntervalSink
 from loadprofile.engine.loop_lag import SelfMonitor
-from loadprofile.engine.session_api import Session, TickCallback
+from loadprofile.engine.session_api import TickCallback
 from loadprofile.quality.judge import RequestJudge
 from loadprofile.quality.output_samples import OutputSampler
 from loadprofile.rundir.recorder import RunRecorder
@@ -88,9 +89,7 @@ class RunSession:
         self.collector = self._new_collector(self.start_ns)
         self.user_seconds = UserSeconds()
         self.users = self.user_seconds.now  # users per model right now
-        self._in_flight: dict[int, RequestResult] = {}
-        self._held: dict[int, RequestResult] = {}  # failed attempts waiting for their retry
-        self._abandoned: set[int] = set()
+        self._owed = InFlight()
         self.unfinished_at_stop = 0
         self.load_end_ns: int | None = None
         self.started = False
@@ -185,27 +184,15 @@ class RunSession:
         if self.interrupted_by is not None:
             timeout_s = min(timeout_s, 5.0)  # interrupted: the user wants out soon
         deadline = time.monotonic() + timeout_s
-        while (
-            (self._in_flight or self._held) and time.monotonic() < deadline and not self.force_stop
-        ):
+        while self._owed.owed and time.monotonic() < deadline and not self.force_stop:
             gevent.sleep(0.05)
         return self._abandon_in_flight()
 
     def _abandon_in_flight(self) -> int:
-        now_ns = time.perf_counter_ns()
-        for key, result in list(self._in_flight.items()):
-            self._abandoned.add(key)
-            del self._in_flight[key]
-            result.error_class = ErrorClass.TIMEOUT
-            result.error = "still running when the run stopped (see --stop-timeout)"
-            keep_what_arrived(result, now_ns)
-            if result.sent_ns:
-                result.e2e_service_ms = (now_ns - result.sent_ns) / 1e6
-                result.e2e_ms = (now_ns - (result.scheduled_ns or result.sent_ns)) / 1e6
+        cut, held = self._owed.abandon(time.perf_counter_ns())
+        for result in (*cut, *held):  # timeouts with what arrived; held attempts as they failed
             self.record(result)
-            self.unfinished_at_stop += 1
-        for key in list(self._held):  # a failed attempt backing off: recorded as it failed
-            self.record(self._held.pop(key))
+        self.unfinished_at_stop += len(cut)
         self.meta["unfinished_at_stop"] = self.unfinished_at_stop
         return self.unfinished_at_stop
 
@@ -223,28 +210,20 @@ class RunSession:
         return budget.total is None or budget.take(self.share)
 
     def begin(self, result: RequestResult) -> None:
-        self._in_flight[id(result)] = result
+        self._owed.begin(result)
 
     def end(self, result: RequestResult) -> bool:
-        """The request is over; False when the stop already recorded it as a timeout."""
-        key = id(result)
-        self._in_flight.pop(key, None)
-        if key in self._abandoned:
-            self._abandoned.discard(key)
-            return False
-        return True
+        return self._owed.end(result)
 
     def hold(self, result: RequestResult) -> None:
-        """A failed attempt backs off before its retry: the drain waits for it too."""
-        self._held[id(result)] = result
+        self._owed.hold(result)
 
     def release(self, result: RequestResult) -> bool:
-        """The backoff is over; False when the stop already recorded the attempt."""
-        return self._held.pop(id(result), None) is not None
+        return self._owed.release(result)
 
     @property
     def in_flight(self) -> int:
-        return len(self._in_flight)
+        return self._owed.running
 
     def close(self) -> None:
         """Close the last interval (idempotent): the load and its drain are over."""
@@ -409,20 +388,3 @@ class RunSession:
 
 #: Users' streamed bodies are read from the hub's callbacks (hub_reader.py).
 _HUB_DRIVER = HubDriver()
-#: The process's session: a RunSession, or the master's MasterSession (which has no users).
-_ACTIVE: Session | None = None
-
-
-def set_active(session: Session | None) -> None:
-    global _ACTIVE
-    _ACTIVE = session
-
-
-def active() -> Session | None:
-    return _ACTIVE
-
-
-def active_run_session() -> RunSession | None:
-    """The session users send through: never a master's (a master runs no users)."""
-    session = _ACTIVE
-    return session if isinstance(session, RunSession) else None

@@ -12,7 +12,7 @@ import gevent
 from locust import LoadTestShape
 
 from loadprofile.core.loadplan import LoadPlan
-from loadprofile.engine.session import active
+from loadprofile.engine.active import active
 
 
 class PlanShape(LoadTestShape):

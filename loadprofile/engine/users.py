@@ -28,7 +28,8 @@ from loadprofile.core.prefix import prefix_nonce, with_unique_prefix
 from loadprofile.core.results import ErrorClass, RequestResult, keep_what_arrived
 from loadprofile.dataset.conversations import Conversation, build_messages
 from loadprofile.engine import locust_plugin  # noqa: F401  (registers the event hooks)
-from loadprofile.engine.session import RunSession, active_run_session
+from loadprofile.engine.active import active_run_session
+from loadprofile.engine.session import RunSession
 
 log = logging.getLogger("loadprofile")
 

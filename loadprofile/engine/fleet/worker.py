@@ -33,6 +33,7 @@ from loadprofile.core.generator_health import GeneratorSample
 from loadprofile.core.open_loop import FleetShare
 from loadprofile.core.results import RequestResult
 from loadprofile.core.steps import Steps
+from loadprofile.engine.active import set_active
 from loadprofile.engine.fleet.wire import (
     ACK,
     CONFIG,
@@ -47,7 +48,7 @@ from loadprofile.engine.fleet.wire import (
     conversations_from_wire,
     encode_packet,
 )
-from loadprofile.engine.session import RunSession, set_active
+from loadprofile.engine.session import RunSession
 from loadprofile.errors import LoadprofileError
 from loadprofile.rundir.writer import request_row
 
